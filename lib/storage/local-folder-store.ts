@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  assertSafeKey,
+  ObjectExistsError,
+  ObjectNotFoundError,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from './object-store.ts';
+
+const TEMP_DIR = '.netflow-tmp';
+
+/**
+ * The embedded default: objects are files below one root folder. Writes go to a temporary file
+ * and are renamed into place, so a reader never sees a half-written object.
+ */
+export class LocalFolderStore implements ObjectStore {
+  readonly description: string;
+
+  constructor(private readonly root: string) {
+    this.root = path.resolve(root);
+    this.description = `file://${this.root}`;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the folder the prefix names, then filter by the rest of the prefix.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
+    if (dirKey) assertSafeKey(dirKey.replace(/\/$/, ''));
+    const keys: string[] = [];
+    await this.collect(path.join(this.root, dirKey), dirKey, prefix, keys);
+    keys.sort();
+    for (const key of keys) {
+      const info = await this.head(key);
+      if (info) yield info;
+    }
+  }
+
+  private async collect(dir: string, dirKey: string, prefix: string, into: string[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (dirKey === '' && entry.name === TEMP_DIR) continue;
+      const key = dirKey + entry.name;
+      if (entry.isDirectory()) {
+        const childKey = `${key}/`;
+        if (childKey.startsWith(prefix) || prefix.startsWith(childKey)) {
+          await this.collect(path.join(dir, entry.name), childKey, prefix, into);
+        }
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        into.push(key);
+      }
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const stats = await stat(this.pathOf(key));
+      if (!stats.isFile()) return undefined;
+      return {
+        key,
+        size: stats.size,
+        // A weak ETag: size and modification time change whenever the content is rewritten.
+        etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs * 1000).toString(16)}"`,
+        lastModified: stats.mtime,
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async getToFile(key: string, localPath: string): Promise<ObjectInfo> {
+    const info = await this.head(key);
+    if (!info) throw new ObjectNotFoundError(key);
+    await mkdir(path.dirname(localPath), { recursive: true });
+    const temp = `${localPath}.${randomUUID()}.part`;
+    try {
+      await copyFile(this.pathOf(key), temp);
+      await rename(temp, localPath);
+    } catch (error) {
+      await rm(temp, { force: true });
+      if (isNotFound(error)) throw new ObjectNotFoundError(key, { cause: error });
+      throw error;
+    }
+    return info;
+  }
+
+  async getBytes(key: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (error) {
+      if (isNotFound(error) || isDirectory(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async putFile(key: string, localPath: string, options: PutOptions = {}): Promise<ObjectInfo> {
+    return this.commit(key, options, (temp) => copyFile(localPath, temp));
+  }
+
+  async putBytes(key: string, body: Buffer | string, options: PutOptions = {}): Promise<ObjectInfo> {
+    return this.commit(key, options, (temp) => writeFile(temp, body));
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(key));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  private async commit(key: string, options: PutOptions, write: (temp: string) => Promise<void>): Promise<ObjectInfo> {
+    const target = this.pathOf(key);
+    const tempDir = path.join(this.root, TEMP_DIR);
+    await mkdir(tempDir, { recursive: true });
+    await mkdir(path.dirname(target), { recursive: true });
+    const temp = path.join(tempDir, `${randomUUID()}.part`);
+    try {
+      await write(temp);
+      await fsyncFile(temp);
+      if (options.createOnly) {
+        // link() fails when the target exists: the same exactly-one-winner guarantee as If-None-Match.
+        try {
+          await link(temp, target);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(key, { cause: error });
+          throw error;
+        }
+      } else {
+        await rename(temp, target);
+      }
+    } finally {
+      await rm(temp, { force: true });
+    }
+    const info = await this.head(key);
+    if (!info) throw new ObjectNotFoundError(key);
+    return info;
+  }
+
+  private pathOf(key: string): string {
+    assertSafeKey(key);
+    const resolved = path.join(this.root, key);
+    if (!resolved.startsWith(this.root + path.sep)) throw new ObjectNotFoundError(key);
+    return resolved;
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, fsConstants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function isDirectory(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EISDIR';
+}

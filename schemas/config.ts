@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration file (`netflow.config.yaml`). Every key has a default that makes the
+ * embedded mode work with no file at all: a local folder as object store, a local file as run
+ * ledger, and the bundled sample reference data.
+ */
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "15m", "2h" or "7d"');
+
+export const localStoreSchema = z.strictObject({
+  type: z.literal('local'),
+  /** Root folder of the store. */
+  path: z.string().min(1).default('./lake'),
+});
+
+export const s3StoreSchema = z.strictObject({
+  type: z.literal('s3'),
+  bucket: z.string().min(3).max(63),
+  /** Key prefix inside the bucket under which every netflow-lake object lives (may be empty). */
+  prefix: z.string().default(''),
+  /** Falls back to the standard AWS chain (AWS_REGION, profile) when absent. */
+  region: z.string().optional(),
+  /** Custom endpoint for S3-compatible stores (MinIO, Ceph, R2, GCS and OCI S3 compatibility). */
+  endpoint: z.url().optional(),
+  /** Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need. */
+  force_path_style: z.boolean().default(false),
+  /** Attempts per request, including the first (the SDK retries throttling, 5xx and resets). */
+  max_attempts: z.number().int().min(1).max(20).default(5),
+  /** Files at or above this size are uploaded in parts. */
+  multipart_threshold_mb: z.number().int().min(5).max(5120).default(16),
+  part_size_mb: z.number().int().min(5).max(5120).default(16),
+  server_side_encryption: z
+    .strictObject({
+      type: z.enum(['AES256', 'aws:kms', 'aws:kms:dsse']),
+      kms_key_id: z.string().optional(),
+    })
+    .optional(),
+  /** Whether the store honours `If-None-Match: *` on PUT (AWS S3 does since 2024). */
+  conditional_writes: z.boolean().default(true),
+});
+
+export const storeSchema = z.discriminatedUnion('type', [localStoreSchema, s3StoreSchema]);
+
+export const sourceSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Key prefix under which the source's objects land, in the provider's native layout. */
+  prefix: z.string().min(1),
+});
+
+export const configSchema = z.strictObject({
+  store: storeSchema.default({ type: 'local', path: './lake' }),
+  ledger: z
+    .strictObject({
+      /** Run ledger file (NDJSON, append-only). */
+      path: z.string().min(1).default('./.netflow/ledger.ndjson'),
+    })
+    .default({ path: './.netflow/ledger.ndjson' }),
+  /** Local staging folder; DuckDB may read and write only below it. */
+  work_dir: z.string().min(1).default('./.netflow/work'),
+  duckdb: z
+    .strictObject({
+      memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "2GB"').default('2GB'),
+      max_temp_directory_size: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "20GB"').default('20GB'),
+      threads: z.number().int().min(1).max(256).optional(),
+    })
+    .default({ memory_limit: '2GB', max_temp_directory_size: '20GB' }),
+  /** How long after an hour closes its raw objects may still arrive; the job for H reads objects delivered up to H+1h+lateness. */
+  lateness: duration.default('15m'),
+  sources: z
+    .strictObject({
+      aws_vpc: sourceSchema.default({ enabled: true, prefix: 'raw/aws_vpc/AWSLogs/' }),
+      agent: sourceSchema.default({ enabled: true, prefix: 'raw/agent/' }),
+    })
+    .default({
+      aws_vpc: { enabled: true, prefix: 'raw/aws_vpc/AWSLogs/' },
+      agent: { enabled: true, prefix: 'raw/agent/' },
+    }),
+  reference: z
+    .strictObject({
+      inventory: z.string().min(1).default('data/samples/reference/inventory.yaml'),
+      ip_ranges: z.string().min(1).default('data/samples/reference/ip-ranges.yaml'),
+    })
+    .default({
+      inventory: 'data/samples/reference/inventory.yaml',
+      ip_ranges: 'data/samples/reference/ip-ranges.yaml',
+    }),
+  rules: z.string().min(1).default('data/samples/reference/rules.yaml'),
+  log: z
+    .strictObject({
+      level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    })
+    .default({ level: 'info' }),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type StoreConfig = z.infer<typeof storeSchema>;
+export type S3StoreConfig = z.infer<typeof s3StoreSchema>;
+
+export function durationMs(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!match) throw new Error(`not a duration: ${text}`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
