@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import S3rver from 's3rver';
+import S3rver, { type FilesystemStore } from 's3rver';
 
 /**
  * A real S3 server for tests: s3rver on 127.0.0.1, on a free port, with a temporary directory
@@ -22,6 +22,10 @@ import S3rver from 's3rver';
  * - AbortMultipartUpload (`DELETE /bucket/key?uploadId=…`): s3rver answers MethodNotAllowed. The
  *   front removes the upload's folder and answers 204.
  * These three requests are served without checking signatures; everything else is s3rver's.
+ *
+ * s3rver also lists keys in the order of a folder walk ('a/1' before 'a-b'), and pages through
+ * them by "keys after the last one", which loses keys when the two orders differ. Its listing
+ * is replaced (in-process) by one in S3's order: ascending UTF-8 bytes.
  */
 export interface S3TestServer {
   /** `http://127.0.0.1:<port>`, for path-style addressing. */
@@ -49,6 +53,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
     configureBuckets: [{ name: bucket }],
   });
   await s3rver.configureBuckets();
+  listInS3Order(s3rver.store, directory);
   const handleWithS3rver = s3rver.callback();
   const locks = new KeyLocks();
 
@@ -165,6 +170,56 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
   };
 }
 
+const OBJECT_SUFFIX = '._S3rver_object';
+
+function listInS3Order(store: FilesystemStore, directory: string): void {
+  store.listObjects = async (bucket, { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity }) => {
+    const keys = (await walkKeys(path.join(directory, bucket), ''))
+      .filter((key) => key.startsWith(prefix) && compareUtf8(key, startAfter) > 0)
+      .sort(compareUtf8);
+    const commonPrefixes = new Set<string>();
+    const page: string[] = [];
+    let isTruncated = false;
+    for (const key of keys) {
+      const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+      if (cut >= 0) {
+        commonPrefixes.add(key.slice(0, cut + delimiter.length));
+        continue;
+      }
+      if (page.length >= maxKeys) {
+        isTruncated = true;
+        break;
+      }
+      page.push(key);
+    }
+    const objects = await Promise.all(
+      page.map(async (key) => {
+        const metadata = await store.getMetadata(bucket, key).catch(() => undefined);
+        if (!metadata) return undefined;
+        return { key, metadata, size: Number(metadata['content-length']), lastModifiedDate: new Date(metadata['last-modified'] ?? 0) };
+      }),
+    );
+    return { objects: objects.filter((object) => object !== undefined), commonPrefixes: [...commonPrefixes].sort(compareUtf8), isTruncated };
+  };
+}
+
+async function walkKeys(folder: string, keyPrefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const entry of await readdir(folder, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      if (keyPrefix === '' && entry.name === UPLOADS_FOLDER) continue;
+      keys.push(...(await walkKeys(path.join(folder, entry.name), `${keyPrefix}${entry.name}/`)));
+    } else if (entry.name.endsWith(OBJECT_SUFFIX)) {
+      keys.push(keyPrefix + entry.name.slice(0, -OBJECT_SUFFIX.length));
+    }
+  }
+  return keys;
+}
+
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
 /**
  * Test credentials reach the SDK through its default chain (environment variables), exactly
  * as production credentials do; the shared config files point nowhere and the instance metadata
@@ -182,6 +237,8 @@ function useTestCredentials(directory: string): () => void {
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_CONFIG_FILE: path.join(directory, 'no-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(directory, 'no-aws-credentials'),
+    // The SDK warns once per process that its 2027 releases need Node 22; not news in a test run.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   if (envUsers === 0) {
     savedEnv = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));

@@ -1,0 +1,265 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
+import {
+  InvalidKeyError,
+  ObjectExistsError,
+  ObjectNotFoundError,
+  type ObjectInfo,
+  type ObjectStore,
+} from '../../lib/storage/object-store.ts';
+import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
+import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
+
+/**
+ * One contract, every adapter: whatever a job may rely on when it talks to "the object store"
+ * must hold for a local folder and for S3 alike. Each test gets an empty store (a fresh folder,
+ * or a fresh key prefix in the s3rver bucket).
+ */
+interface Adapter {
+  name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  newStore(): Promise<ObjectStore>;
+}
+
+let storeCount = 0;
+
+const localFolder: Adapter = (() => {
+  let root = '';
+  return {
+    name: 'local folder',
+    async start() {
+      root = await mkdtemp(path.join(tmpdir(), 'netflow-contract-local-'));
+    },
+    async stop() {
+      await rm(root, { recursive: true, force: true });
+    },
+    async newStore() {
+      storeCount += 1;
+      return new LocalFolderStore(path.join(root, `store-${storeCount}`));
+    },
+  };
+})();
+
+const s3: Adapter = (() => {
+  let server: S3TestServer | undefined;
+  const stores: S3ObjectStore[] = [];
+  return {
+    name: 's3 (s3rver)',
+    async start() {
+      server = await startS3Server();
+    },
+    async stop() {
+      for (const store of stores) store.destroy();
+      await server?.stop();
+    },
+    async newStore() {
+      if (!server) throw new Error('s3rver is not running');
+      storeCount += 1;
+      const store = new S3ObjectStore({
+        type: 's3',
+        bucket: server.bucket,
+        prefix: `contract-${storeCount}/`,
+        region: server.region,
+        endpoint: server.endpoint,
+        force_path_style: true,
+        max_attempts: 3,
+        multipart_threshold_mb: 16,
+        part_size_mb: 16,
+        conditional_writes: true,
+      });
+      stores.push(store);
+      return store;
+    },
+  };
+})();
+
+async function listKeys(store: ObjectStore, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const info of store.list(prefix)) keys.push(info.key);
+  return keys;
+}
+
+const UNSAFE_KEYS: Array<[description: string, key: string]> = [
+  ['parent segment', '../x'],
+  ['percent-encoded parent segment', '%2e%2e/x'],
+  ['parent segment inside the key', 'a/../../x'],
+  ['current-folder segment', 'a/./b'],
+  ['absolute path', '/abs'],
+  ['backslash', 'a\\..\\x'],
+  ['longer than 1024 bytes', 'k'.repeat(1025)],
+  ['longer than 1024 bytes in UTF-8 (513 two-byte characters)', 'é'.repeat(513)],
+];
+
+describe.each([localFolder, s3])('object store contract: $name', (adapter) => {
+  let store: ObjectStore;
+  let scratch: string;
+
+  beforeAll(async () => {
+    await adapter.start();
+    scratch = await mkdtemp(path.join(tmpdir(), 'netflow-contract-files-'));
+    return async () => {
+      await adapter.stop();
+      await rm(scratch, { recursive: true, force: true });
+    };
+  });
+
+  beforeEach(async () => {
+    store = await adapter.newStore();
+  });
+
+  test('describes its location', () => {
+    expect(store.description).toMatch(/^(file|s3):\/\//);
+  });
+
+  test('putBytes, then head, getBytes and getToFile give back the same object', async () => {
+    const body = Buffer.from('{"version":1}\n');
+    const put = await store.putBytes('curated/flows/_manifest.json', body, { contentType: 'application/json' });
+    expect(put).toMatchObject({ key: 'curated/flows/_manifest.json', size: body.length });
+
+    const head = await store.head('curated/flows/_manifest.json');
+    expect(head).toMatchObject({ key: 'curated/flows/_manifest.json', size: body.length, etag: put.etag });
+    expect(head?.lastModified).toBeInstanceOf(Date);
+
+    expect(await store.getBytes('curated/flows/_manifest.json')).toEqual(body);
+
+    const target = path.join(scratch, `${storeCount}`, 'new-folder', 'manifest.json');
+    const got = await store.getToFile('curated/flows/_manifest.json', target);
+    expect(got).toMatchObject({ key: 'curated/flows/_manifest.json', size: body.length, etag: put.etag });
+    expect(await readFile(target)).toEqual(body);
+    // Written atomically: nothing but the target is left in its folder.
+    expect(await readdir(path.dirname(target))).toEqual(['manifest.json']);
+  });
+
+  test('putFile uploads the bytes of a local file, strings are stored as UTF-8', async () => {
+    const source = path.join(scratch, `upload-${storeCount}.log`);
+    const body = Buffer.from('2 123456789012 eni-0a1b 10.0.0.1 10.0.0.2 443 49152 6 10 840 1700000000 1700000060 ACCEPT OK\n');
+    await writeFile(source, body);
+    const put = await store.putFile('raw/aws/one.log', source);
+    expect(put.size).toBe(body.length);
+    expect(await store.getBytes('raw/aws/one.log')).toEqual(body);
+
+    await store.putBytes('raw/text.txt', 'grüße');
+    expect((await store.getBytes('raw/text.txt'))?.toString('utf8')).toBe('grüße');
+  });
+
+  test('overwriting replaces the content and changes the etag', async () => {
+    const first = await store.putBytes('ledger/state.json', 'one');
+    const second = await store.putBytes('ledger/state.json', 'three');
+    expect((await store.getBytes('ledger/state.json'))?.toString()).toBe('three');
+    expect(second.etag).not.toBe(first.etag);
+    expect((await store.head('ledger/state.json'))?.size).toBe(5);
+  });
+
+  test('list yields every object under a prefix in lexicographic key order, with its metadata', async () => {
+    // '-' (0x2d) sorts before '/' (0x2f): a naive folder walk would put 'a-b' after 'a/…'.
+    const keys = ['b/2', 'a/sub/x', 'a/10', 'c', 'a/2', 'a-b', 'a/1'];
+    for (const key of keys) await store.putBytes(key, `body of ${key}`);
+
+    expect(await listKeys(store, '')).toEqual(['a-b', 'a/1', 'a/10', 'a/2', 'a/sub/x', 'b/2', 'c']);
+    expect(await listKeys(store, 'a/')).toEqual(['a/1', 'a/10', 'a/2', 'a/sub/x']);
+
+    const infos: ObjectInfo[] = [];
+    for await (const info of store.list('b/')) infos.push(info);
+    expect(infos).toEqual([
+      { key: 'b/2', size: Buffer.byteLength('body of b/2'), etag: (await store.head('b/2'))?.etag, lastModified: expect.any(Date) },
+    ]);
+  });
+
+  test('list with a prefix that is not on a folder boundary matches key prefixes, not folders', async () => {
+    for (const key of ['raw/agent/dt=2025-01-01/x', 'raw/agx', 'raw/b', 'rawx', 'a/1', 'a/10', 'a/2']) {
+      await store.putBytes(key, key);
+    }
+    expect(await listKeys(store, 'raw/ag')).toEqual(['raw/agent/dt=2025-01-01/x', 'raw/agx']);
+    expect(await listKeys(store, 'raw')).toEqual(['raw/agent/dt=2025-01-01/x', 'raw/agx', 'raw/b', 'rawx']);
+    expect(await listKeys(store, 'a/1')).toEqual(['a/1', 'a/10']);
+    expect(await listKeys(store, 'raw/agent/dt=2025')).toEqual(['raw/agent/dt=2025-01-01/x']);
+    expect(await listKeys(store, 'nothing/here/')).toEqual([]);
+    expect(await listKeys(store, 'zz')).toEqual([]);
+  });
+
+  test('a missing key: head and getBytes give undefined, getToFile throws and writes nothing, delete is a no-op', async () => {
+    await store.putBytes('present', 'x');
+    expect(await store.head('absent')).toBeUndefined();
+    expect(await store.getBytes('absent')).toBeUndefined();
+
+    const folder = path.join(scratch, `missing-${storeCount}`);
+    const error = await store.getToFile('absent', path.join(folder, 'absent.bin')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ObjectNotFoundError);
+    expect((error as ObjectNotFoundError).key).toBe('absent');
+    const left = await readdir(folder).catch(() => []);
+    expect(left).toEqual([]);
+
+    await expect(store.delete('absent')).resolves.toBeUndefined();
+    expect(await listKeys(store, '')).toEqual(['present']);
+  });
+
+  test('delete removes the object from head, get and list', async () => {
+    await store.putBytes('quarantine/a.json', 'a');
+    await store.putBytes('quarantine/b.json', 'b');
+    await store.delete('quarantine/a.json');
+    expect(await store.head('quarantine/a.json')).toBeUndefined();
+    expect(await store.getBytes('quarantine/a.json')).toBeUndefined();
+    expect(await listKeys(store, 'quarantine/')).toEqual(['quarantine/b.json']);
+  });
+
+  test('createOnly writes a new object and refuses to overwrite an existing one', async () => {
+    const put = await store.putBytes('curated/flows/v1/_commit', 'run-1', { createOnly: true });
+    expect(put.size).toBe(5);
+
+    const error = await store.putBytes('curated/flows/v1/_commit', 'run-2', { createOnly: true }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ObjectExistsError);
+    expect((error as ObjectExistsError).key).toBe('curated/flows/v1/_commit');
+
+    const source = path.join(scratch, `create-only-${storeCount}`);
+    await writeFile(source, 'run-3');
+    await expect(store.putFile('curated/flows/v1/_commit', source, { createOnly: true })).rejects.toBeInstanceOf(ObjectExistsError);
+    expect((await store.getBytes('curated/flows/v1/_commit'))?.toString()).toBe('run-1');
+  });
+
+  test('concurrent createOnly puts of one key: exactly one writer wins, and its bytes are stored', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const key = `locks/partition-${round}`;
+      const writers = Array.from({ length: 8 }, (_, i) => `writer-${i}`);
+      const results = await Promise.allSettled(writers.map((body) => store.putBytes(key, body, { createOnly: true })));
+      const winners = writers.filter((_, i) => results[i]?.status === 'fulfilled');
+      expect(winners).toHaveLength(1);
+      for (const result of results) {
+        if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(ObjectExistsError);
+      }
+      expect((await store.getBytes(key))?.toString()).toBe(winners[0]);
+    }
+  });
+
+  test.each(UNSAFE_KEYS)('an unsafe key (%s) is rejected by every operation and writes nothing', async (_description, key) => {
+    const source = path.join(scratch, `unsafe-${storeCount}`);
+    await writeFile(source, 'x');
+    const target = path.join(scratch, `unsafe-${storeCount}-out`, 'x');
+    const operations: Array<[string, () => Promise<unknown>]> = [
+      ['head', () => store.head(key)],
+      ['getBytes', () => store.getBytes(key)],
+      ['getToFile', () => store.getToFile(key, target)],
+      ['putBytes', () => store.putBytes(key, 'x')],
+      ['putBytes createOnly', () => store.putBytes(key, 'x', { createOnly: true })],
+      ['putFile', () => store.putFile(key, source)],
+      ['delete', () => store.delete(key)],
+    ];
+    for (const [name, operation] of operations) {
+      const outcome = await operation().then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+      expect(outcome, name).toBeInstanceOf(InvalidKeyError);
+    }
+    expect(await listKeys(store, '')).toEqual([]);
+    expect(await readdir(path.dirname(target)).catch(() => [])).toEqual([]);
+  });
+
+  test('listing under an unsafe folder prefix is rejected', async () => {
+    await expect(listKeys(store, '../')).rejects.toBeInstanceOf(InvalidKeyError);
+    await expect(listKeys(store, 'a/%2e%2e/b')).rejects.toBeInstanceOf(InvalidKeyError);
+  });
+});
