@@ -1,0 +1,367 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { durationMs, type Config } from '../schemas/config.ts';
+import { PUBLISHED_TABLES } from '../schemas/tables/index.ts';
+import { projectionSql, type TableDefinition } from '../schemas/tables/table-definition.ts';
+import type { AlertRow } from '../schemas/tables/alerts.ts';
+import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-session.ts';
+import type { Logger } from '../lib/log/logger.ts';
+import { loadMacroFiles } from '../lib/net/sql-macros.ts';
+import type { ModelDefinition } from '../lib/models/model-definition.ts';
+import { loadModelFiles } from '../lib/models/model-definition.ts';
+import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
+import { partitionOf } from '../lib/publish/partition-keys.ts';
+import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
+import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, type ReferenceData } from '../lib/reference/reference-data.ts';
+import { compileRuleViolations } from '../lib/rules/compile-rules.ts';
+import { SOURCES } from '../lib/sources/registry.ts';
+import { deliveryWindow, type SourceDefinition } from '../lib/sources/source-definition.ts';
+import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject } from '../lib/staging/stage-objects.ts';
+import { DEFAULT_STAGE_LIMITS, FIELD_SEPARATOR } from '../lib/staging/stage-lines.ts';
+import type { ObjectStore } from '../lib/storage/object-store.ts';
+
+/** Bumped whenever a change to parsing or models changes published rows for the same inputs. */
+export const PIPELINE_VERSION = '1';
+
+export const DEFAULT_SQL_DIR = path.resolve(import.meta.dirname, '..', 'sql');
+
+export interface HourlyEtlOptions {
+  config: Config;
+  /** Relative paths in the configuration resolve against this folder. */
+  baseDir: string;
+  store: ObjectStore;
+  logger: Logger;
+  /** Start of the event hour (UTC). */
+  hour: Date;
+  sqlDir?: string;
+  now?: () => Date;
+  onProgress?: (phase: string, done: number, total: number) => void;
+}
+
+export interface InputObject {
+  source_type: string;
+  key: string;
+  etag: string;
+  size: number;
+}
+
+export interface SourceCounts {
+  objects: number;
+  objects_quarantined: number;
+  records_read: number;
+  flows_published: number;
+  other_hour: number;
+  nodata: number;
+  skipdata: number;
+  quarantined: number;
+}
+
+export interface HourlyEtlResult {
+  status: 'published' | 'failed';
+  hour: string;
+  runId: string;
+  attemptId: string;
+  inputs: InputObject[];
+  referenceHash: string | null;
+  rulesHash: string | null;
+  counts: SourceCounts;
+  countsBySource: Record<string, SourceCounts>;
+  models: ModelResult[];
+  tables: PublishedTable[];
+  alerts: AlertRow[];
+  durationsMs: Record<string, number>;
+  error?: string;
+}
+
+const EMPTY_COUNTS: SourceCounts = {
+  objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, nodata: 0, skipdata: 0, quarantined: 0,
+};
+
+/**
+ * The hourly job for one event hour: discover the raw objects of its delivery window, stage
+ * them, run the models in one locked-down DuckDB session, check the outputs, publish them
+ * atomically. It returns a result object in every case; a failed run publishes nothing and
+ * leaves no staging behind.
+ */
+export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtlResult> {
+  const { config, store, hour } = options;
+  const started = performance.now();
+  const now = options.now ?? (() => new Date());
+  const attemptId = `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
+  const logger = options.logger.child({ hour: hour.toISOString().slice(0, 13), attempt_id: attemptId });
+  const result: HourlyEtlResult = {
+    status: 'failed',
+    hour: hour.toISOString().slice(0, 13),
+    runId: '',
+    attemptId,
+    inputs: [],
+    referenceHash: null,
+    rulesHash: null,
+    counts: { ...EMPTY_COUNTS },
+    countsBySource: {},
+    models: [],
+    tables: [],
+    alerts: [],
+    durationsMs: {},
+  };
+  const workDir = path.resolve(options.baseDir, config.work_dir, 'runs', attemptId);
+  const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const phaseStart = performance.now();
+    try {
+      return await work();
+    } finally {
+      result.durationsMs[name] = Math.round(performance.now() - phaseStart);
+    }
+  };
+  let session: DuckDbSession | undefined;
+  try {
+    if (hour.getTime() % 3_600_000 !== 0) throw new Error(`event hour must start on the hour: ${hour.toISOString()}`);
+    await mkdir(workDir, { recursive: true });
+    const reference = await phase('reference', () =>
+      loadReferenceData({
+        inventory: path.resolve(options.baseDir, config.reference.inventory),
+        ipRanges: path.resolve(options.baseDir, config.reference.ip_ranges),
+        rules: path.resolve(options.baseDir, config.rules),
+      }),
+    );
+    result.referenceHash = reference.referenceHash;
+    result.rulesHash = reference.rulesHash;
+
+    const discovered = await phase('discover', () => discoverObjects(store, config, hour));
+    result.inputs = discovered.map((object) => ({ source_type: object.sourceType, key: object.key, etag: object.etag, size: object.size }));
+    result.runId = deterministicRunId(hour, result.inputs, reference);
+    logger.info('objects discovered', { objects: discovered.length, run_id: result.runId });
+
+    const staging = await phase('stage', () =>
+      stageObjects({
+        store,
+        objects: discovered,
+        workDir,
+        limits: DEFAULT_STAGE_LIMITS,
+        onProgress: (done, total) => options.onProgress?.('stage', done, total),
+      }),
+    );
+
+    session = await DuckDbSession.open({
+      workDir,
+      memoryLimit: config.duckdb.memory_limit,
+      maxTempDirectorySize: config.duckdb.max_temp_directory_size,
+      ...(config.duckdb.threads ? { threads: config.duckdb.threads } : {}),
+    });
+    const transform = await phase('transform', () =>
+      transformHour(session!, {
+        workDir,
+        hour,
+        runId: result.runId,
+        reference,
+        staged: staging.objects,
+        rejects: staging.rejects,
+        sqlDir: options.sqlDir ?? DEFAULT_SQL_DIR,
+        logger,
+      }),
+    );
+    result.models = transform.models;
+    if (transform.error) throw new Error(transform.error);
+    const counts = await countRecords(session, discovered, staging.rejects);
+    result.counts = counts.total;
+    result.countsBySource = counts.bySource;
+    const outputs = await phase('export', () => exportTables(session!, workDir));
+    result.alerts = await session.all<AlertRow>(`SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY severity, rule_id, alert_id`);
+    session.close();
+    session = undefined;
+
+    result.tables = await phase('publish', () =>
+      publishPartition({ store, partition: partitionOf(hour), runId: result.runId, attemptId, tables: outputs, logger, now }),
+    );
+    result.status = 'published';
+  } catch (error) {
+    result.error = (error as Error).message;
+    logger.error('run failed', { error: result.error });
+  } finally {
+    session?.close();
+    await rm(workDir, { recursive: true, force: true });
+    result.durationsMs.total = Math.round(performance.now() - started);
+  }
+  return result;
+}
+
+export async function discoverObjects(store: ObjectStore, config: Config, hour: Date): Promise<DiscoveredObject[]> {
+  const window = deliveryWindow(hour, durationMs(config.lateness));
+  const found: DiscoveredObject[] = [];
+  for (const source of SOURCES) {
+    const sourceConfig = config.sources[source.configKey];
+    if (!sourceConfig.enabled) continue;
+    const seen = new Set<string>();
+    for (const prefix of source.listPrefixes(sourceConfig.prefix, window)) {
+      for await (const object of store.list(prefix)) {
+        if (seen.has(object.key) || !source.inWindow(object, sourceConfig.prefix, window)) continue;
+        seen.add(object.key);
+        found.push({ ...object, sourceType: source.sourceType, regionHint: source.regionHint?.(object.key) ?? null });
+      }
+    }
+  }
+  return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** Same inputs (objects with their ETags, reference data, rules, pipeline) give the same run id. */
+export function deterministicRunId(hour: Date, inputs: readonly InputObject[], reference: Pick<ReferenceData, 'referenceHash' | 'rulesHash'>): string {
+  const hash = createHash('sha256').update(`pipeline ${PIPELINE_VERSION}\nreference ${reference.referenceHash}\nrules ${reference.rulesHash}\n`);
+  for (const input of inputs) hash.update(`${input.source_type}\t${input.key}\t${input.etag}\t${input.size}\n`);
+  return `${hour.toISOString().slice(0, 13).replace(/[-:]/g, '')}-${hash.digest('hex').slice(0, 16)}`;
+}
+
+interface TransformInput {
+  workDir: string;
+  hour: Date;
+  runId: string;
+  reference: ReferenceData;
+  staged: StagedObject[];
+  rejects: StageReject[];
+  sqlDir: string;
+  logger: Logger;
+}
+
+async function transformHour(session: DuckDbSession, input: TransformInput): Promise<{ models: ModelResult[]; error?: string }> {
+  for (const macro of await loadMacroFiles(path.join(input.sqlDir, 'macros'))) {
+    try {
+      await session.runScript(macro.sql);
+    } catch (error) {
+      return { models: [], error: `macro file ${macro.file} failed: ${(error as Error).message}` };
+    }
+  }
+  const hourEnd = new Date(input.hour.getTime() + 3_600_000);
+  await session.run(`SET VARIABLE hour_start = CAST($1 AS TIMESTAMP)`, [input.hour.toISOString().replace('Z', '')]);
+  await session.run(`SET VARIABLE hour_end = CAST($1 AS TIMESTAMP)`, [hourEnd.toISOString().replace('Z', '')]);
+  await session.run(`SET VARIABLE run_id = CAST($1 AS VARCHAR)`, [input.runId]);
+  await session.run(`SET VARIABLE rules_version = CAST($1 AS VARCHAR)`, [`sha256:${input.reference.rulesHash}`]);
+
+  await installReferenceData(session, input.workDir, input.reference);
+  await installStagedInputs(session, input.workDir, input.staged, input.rejects);
+
+  const models: ModelDefinition[] = [
+    ...(await loadModelFiles(input.sqlDir)),
+    unionOfSources(SOURCES),
+    {
+      name: 'rule_violations',
+      stage: 'conformance',
+      origin: 'generated:rules (lib/rules/compile-rules.ts)',
+      grain: 'one row per (flow, rule) the flow violates',
+      keys: ['flow_id', 'rule_id'],
+      upstream: ['flows_enriched'],
+      materialized: 'table',
+      tests: [{ kind: 'not_null', columns: ['flow_id', 'rule_id'] }],
+      body: compileRuleViolations(input.reference.rules.rules),
+    },
+  ];
+  const external = new Set<string>(['stg_objects', 'stg_rejects', ...SOURCES.map(stagedLinesRelation), ...REFERENCE_RELATIONS]);
+  const run = await new ModelRunner(session, input.logger).run(models, external);
+  return { models: run.models, ...(run.error ? { error: run.error } : {}) };
+}
+
+function stagedLinesRelation(source: SourceDefinition): string {
+  return `stg_lines__${source.sourceType}`;
+}
+
+/** The one flow schema: every source's normalized records side by side. */
+function unionOfSources(sources: readonly SourceDefinition[]): ModelDefinition {
+  return {
+    name: 'all_sources__records',
+    stage: 'normalize',
+    origin: 'generated:source registry (lib/sources/registry.ts)',
+    grain: 'one row per staged line of every source',
+    keys: ['raw_object_key', 'raw_offset'],
+    upstream: sources.map((source) => `${source.sourceType}__records`),
+    materialized: 'view',
+    tests: [],
+    body: { sql: sources.map((source) => `SELECT * FROM ${sqlIdentifier(`${source.sourceType}__records`)}`).join('\nUNION ALL BY NAME\n'), parameters: [] },
+  };
+}
+
+async function installStagedInputs(session: DuckDbSession, workDir: string, staged: StagedObject[], rejects: StageReject[]): Promise<void> {
+  const objects = staged.map((item) => ({
+    object_idx: item.objectIdx,
+    source_type: item.object.sourceType,
+    object_key: item.object.key,
+    etag: item.object.etag,
+    size: item.object.size,
+    region_hint: item.object.regionHint,
+  }));
+  await session.run(`CREATE OR REPLACE TABLE stg_objects AS SELECT * FROM ${await ndjson(workDir, 'stg_objects', objects, {
+    object_idx: 'INTEGER', source_type: 'VARCHAR', object_key: 'VARCHAR', etag: 'VARCHAR', size: 'BIGINT', region_hint: 'VARCHAR',
+  })}`);
+  await session.run(`CREATE OR REPLACE TABLE stg_rejects AS SELECT * FROM ${await ndjson(workDir, 'stg_rejects', rejects, {
+    source_type: 'VARCHAR', raw_object_key: 'VARCHAR', raw_offset: 'BIGINT', reason: 'VARCHAR', raw_text: 'VARCHAR',
+  })}`);
+  for (const source of SOURCES) {
+    const relation = sqlIdentifier(stagedLinesRelation(source));
+    const files = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
+    if (files.length === 0) {
+      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, line_no BIGINT, line VARCHAR)`);
+      continue;
+    }
+    // The staged format is ours (lib/staging/stage-lines.ts), so any read error fails the run.
+    await session.run(`CREATE OR REPLACE TABLE ${relation} AS
+      SELECT CAST(regexp_extract(filename, '(\\d+)\\.txt$', 1) AS INTEGER) AS object_idx, line_no, line
+      FROM read_csv([${files.map(sqlString).join(', ')}],
+        delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
+        auto_detect = false, columns = {'line_no': 'BIGINT', 'line': 'VARCHAR'}, filename = true,
+        max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`);
+  }
+}
+
+async function countRecords(session: DuckDbSession, discovered: DiscoveredObject[], rejects: StageReject[]): Promise<{ total: SourceCounts; bySource: Record<string, SourceCounts> }> {
+  const rows = await session.all<Record<string, string | number | bigint | boolean>>(`SELECT * FROM record_counts`);
+  const bySource: Record<string, SourceCounts> = {};
+  const total = { ...EMPTY_COUNTS };
+  for (const object of discovered) {
+    const counts = (bySource[object.sourceType] ??= { ...EMPTY_COUNTS });
+    counts.objects++;
+    total.objects++;
+  }
+  const wholeRejects = new Set(rejects.filter((reject) => reject.raw_offset === null).map((reject) => reject.raw_object_key));
+  for (const key of wholeRejects) {
+    const source = discovered.find((object) => object.key === key)!.sourceType;
+    bySource[source]!.objects_quarantined++;
+    total.objects_quarantined++;
+  }
+  for (const row of rows) {
+    const counts = bySource[String(row.source_type)]!;
+    for (const field of ['records_read', 'flows_published', 'other_hour', 'nodata', 'skipdata', 'quarantined'] as const) {
+      const value = Number(row[field]);
+      counts[field] += value;
+      total[field] += value;
+    }
+  }
+  return { total, bySource };
+}
+
+/** Writes every published table to local staging, then checks each file before it may be uploaded. */
+async function exportTables(session: DuckDbSession, workDir: string): Promise<StagedTable[]> {
+  const outDir = path.join(workDir, 'out');
+  await mkdir(outDir, { recursive: true });
+  const staged: StagedTable[] = [];
+  for (const table of PUBLISHED_TABLES) {
+    const file = path.join(outDir, `${table.name}.${table.format === 'parquet' ? 'parquet' : 'ndjson'}`);
+    const format = table.format === 'parquet' ? `FORMAT parquet, COMPRESSION zstd` : `FORMAT json`;
+    await session.run(
+      `COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)} ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}) TO ${sqlString(file)} (${format})`,
+    );
+    const expected = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${sqlIdentifier(table.name)}`))[0]!.n);
+    await verifyExport(session, table, file, expected);
+    staged.push({ table, files: [{ localPath: file, rows: expected }] });
+  }
+  return staged;
+}
+
+async function verifyExport(session: DuckDbSession, table: TableDefinition, file: string, expectedRows: number): Promise<void> {
+  const reader = table.format === 'parquet' ? `read_parquet(${sqlString(file)})` : `read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}})`;
+  const rows = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${reader}`))[0]!.n);
+  if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
+  if (table.format !== 'parquet') return;
+  const columns = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`);
+  const actual = columns.map((c) => `${c.column_name} ${c.column_type}`).join(', ');
+  const declared = table.columns.map((c) => `${c.name} ${c.type}`).join(', ');
+  if (actual !== declared) throw new Error(`export of ${table.name} does not match its schema:\n  declared: ${declared}\n  written:  ${actual}`);
+}

@@ -1,0 +1,97 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+
+export interface DuckDbSessionOptions {
+  /** The only folder the session may read or write; everything else is refused by DuckDB itself. */
+  workDir: string;
+  /** Further folders the session may read (published Parquet for the query command). */
+  readableDirs?: string[];
+  memoryLimit: string;
+  maxTempDirectorySize: string;
+  threads?: number;
+}
+
+/** A SQL statement with its bound values: the boundary between compiling and executing. */
+export interface CompiledSql {
+  sql: string;
+  parameters: readonly unknown[];
+}
+
+export type Row = Record<string, unknown>;
+
+/**
+ * One locked-down DuckDB session per job: file access limited to the job's work directory,
+ * memory and temp-size limits set, no extension auto-install, and the configuration locked
+ * before any model or user SQL runs, so nothing later can lift these limits.
+ */
+export class DuckDbSession {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: DuckDbSessionOptions): Promise<DuckDbSession> {
+    const workDir = path.resolve(options.workDir);
+    const tempDir = path.join(workDir, 'duckdb-temp');
+    await mkdir(tempDir, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:', {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      ...(options.threads ? { threads: String(options.threads) } : {}),
+    });
+    const connection = await instance.connect();
+    const session = new DuckDbSession(instance, connection);
+    try {
+      const dirs = [workDir, ...(options.readableDirs ?? []).map((dir) => path.resolve(dir))].map((dir) => `${dir}/`);
+      await session.run(`SET allowed_directories = [${dirs.map(sqlString).join(', ')}]`);
+      await session.run(`SET temp_directory = ${sqlString(tempDir)}`);
+      await session.run(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
+      await session.run(`SET max_temp_directory_size = ${sqlString(options.maxTempDirectorySize)}`);
+      await session.run(`SET preserve_insertion_order = false`);
+      await session.run(`SET enable_external_access = false`);
+      await session.run(`SET allow_community_extensions = false`);
+      await session.run(`SET lock_configuration = true`);
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+    return session;
+  }
+
+  async run(sql: string, parameters: readonly unknown[] = []): Promise<void> {
+    await this.connection.run(sql, parameters.length ? (parameters as DuckDBValue[]) : undefined);
+  }
+
+  async all<T extends Row = Row>(sql: string, parameters: readonly unknown[] = []): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, parameters.length ? (parameters as DuckDBValue[]) : undefined);
+    return reader.getRowObjectsJS() as T[];
+  }
+
+  async execute<T extends Row = Row>(compiled: CompiledSql): Promise<T[]> {
+    return this.all<T>(compiled.sql, compiled.parameters);
+  }
+
+  /** Runs several `;`-separated statements (macro files, model setup). */
+  async runScript(sql: string): Promise<void> {
+    const extracted = await this.connection.extractStatements(sql);
+    for (let index = 0; index < extracted.count; index++) {
+      const prepared = await extracted.prepare(index);
+      await prepared.run();
+    }
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Quotes a string literal for the few settings DuckDB does not accept as parameters. */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+export function sqlIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,102 @@
+import { performance } from 'node:perf_hooks';
+import { sqlIdentifier, sqlString, type DuckDbSession } from '../duckdb/duckdb-session.ts';
+import type { Logger } from '../log/logger.ts';
+import type { DataTest, ModelDefinition } from './model-definition.ts';
+import { orderModels } from './model-graph.ts';
+
+export interface ModelResult {
+  name: string;
+  stage: string;
+  origin: string;
+  status: 'built' | 'failed' | 'skipped';
+  /** Row count of a table model; views are not counted, since counting would run them. */
+  rows: number | null;
+  durationMs: number;
+  error?: string;
+}
+
+export interface ModelRunResult {
+  ok: boolean;
+  models: ModelResult[];
+  /** The first failure, naming the model file and DuckDB's message. */
+  error?: string;
+}
+
+export class DataTestFailure extends Error {}
+
+/**
+ * Builds models in dependency order in one DuckDB session and runs each model's data tests
+ * right after it is built. It stops at the first failure and reports it; it never throws halfway.
+ */
+export class ModelRunner {
+  constructor(
+    private readonly session: DuckDbSession,
+    private readonly logger: Logger,
+  ) {}
+
+  async run(models: ModelDefinition[], external: ReadonlySet<string>): Promise<ModelRunResult> {
+    let ordered: ModelDefinition[];
+    try {
+      ordered = orderModels(models, external);
+    } catch (error) {
+      return { ok: false, models: [], error: (error as Error).message };
+    }
+    const results: ModelResult[] = [];
+    let failure: string | undefined;
+    for (const model of ordered) {
+      if (failure) {
+        results.push({ name: model.name, stage: model.stage, origin: model.origin, status: 'skipped', rows: null, durationMs: 0 });
+        continue;
+      }
+      const started = performance.now();
+      try {
+        const kind = model.materialized === 'view' ? 'VIEW' : 'TABLE';
+        await this.session.run(`CREATE OR REPLACE ${kind} ${sqlIdentifier(model.name)} AS\n${model.body.sql}`, model.body.parameters);
+        const rows =
+          model.materialized === 'table'
+            ? Number((await this.session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${sqlIdentifier(model.name)}`))[0]!.n)
+            : null;
+        for (const test of model.tests) await this.runDataTest(model, test);
+        const durationMs = Math.round(performance.now() - started);
+        this.logger.info('model built', { model: model.name, stage: model.stage, rows, duration_ms: durationMs });
+        results.push({ name: model.name, stage: model.stage, origin: model.origin, status: 'built', rows, durationMs });
+      } catch (error) {
+        const message = error instanceof DataTestFailure ? error.message : `DuckDB: ${(error as Error).message}`;
+        failure = `model ${model.name} (${model.origin}) failed: ${message}`;
+        this.logger.error('model failed', { model: model.name, origin: model.origin, error: message });
+        results.push({
+          name: model.name,
+          stage: model.stage,
+          origin: model.origin,
+          status: 'failed',
+          rows: null,
+          durationMs: Math.round(performance.now() - started),
+          error: message,
+        });
+      }
+    }
+    return { ok: failure === undefined, models: results, ...(failure ? { error: failure } : {}) };
+  }
+
+  private async runDataTest(model: ModelDefinition, test: DataTest): Promise<void> {
+    const relation = sqlIdentifier(model.name);
+    let sql: string;
+    let label: string;
+    switch (test.kind) {
+      case 'not_null':
+        label = `not_null(${test.columns.join(', ')})`;
+        sql = `SELECT count(*) AS n FROM ${relation} WHERE ${test.columns.map((c) => `${sqlIdentifier(c)} IS NULL`).join(' OR ')}`;
+        break;
+      case 'unique':
+        label = `unique(${test.columns.join(', ')})`;
+        sql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${relation} GROUP BY ${test.columns.map(sqlIdentifier).join(', ')} HAVING count(*) > 1)`;
+        break;
+      case 'accepted_values':
+        label = `accepted_values(${test.column}: ${test.values.join(', ')})`;
+        sql = `SELECT count(*) AS n FROM ${relation} WHERE ${sqlIdentifier(test.column)} IS NOT NULL AND ${sqlIdentifier(test.column)}::VARCHAR NOT IN (${test.values.map(sqlString).join(', ')})`;
+        break;
+    }
+    const failing = Number((await this.session.all<{ n: bigint }>(sql))[0]!.n);
+    if (failing > 0) throw new DataTestFailure(`data test ${label} failed for ${failing} row(s)`);
+  }
+}

@@ -1,0 +1,267 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+
+/**
+ * Turns one raw object (plain or gzip text) into a staged line file that DuckDB reads with
+ * `read_csv`: every record line becomes `<line number>\x1f<line>\n`. DuckDB cannot tell a CSV
+ * row's line number, and lineage needs it; decompressing here also lets us verify the gzip
+ * stream end to end (DuckDB reads a truncated gzip as a short file without complaint) and
+ * enforce size limits on untrusted input before any parser sees it.
+ */
+export const FIELD_SEPARATOR = 0x1f;
+
+export interface StageLimits {
+  /** A longer line is quarantined, not parsed. */
+  maxLineBytes: number;
+  /** Decompressed size cap per object (decompression bombs). */
+  maxDecompressedBytes: number;
+  /** Decompressed/compressed ratio cap, checked once past 1 MiB of output. */
+  maxCompressionRatio: number;
+}
+
+export const DEFAULT_STAGE_LIMITS: StageLimits = {
+  maxLineBytes: 1024 * 1024,
+  maxDecompressedBytes: 8 * 1024 * 1024 * 1024,
+  maxCompressionRatio: 1000,
+};
+
+export interface RejectedLine {
+  line: number;
+  reason: string;
+  /** The raw text (decoded leniently, cut to 4 KiB for oversized lines). */
+  text: string;
+}
+
+export interface StagedLines {
+  /** Lines in the object, including blank lines and a trailing line without newline. */
+  lines: number;
+  /** Lines written to the staged file (records for the parser). */
+  stagedLines: number;
+  blankLines: number;
+  rejected: RejectedLine[];
+  compressed: boolean;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export class ObjectUnreadableError extends Error {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(reason, options);
+    this.name = 'ObjectUnreadableError';
+  }
+}
+
+const REJECTED_TEXT_LIMIT = 4096;
+
+export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS): Promise<StagedLines> {
+  const compressed = await hasGzipMagic(inputPath);
+  const splitter = new LineStager(limits);
+  let bytesIn = 0;
+  const input = createReadStream(inputPath, { highWaterMark: 1 << 20 });
+  input.on('data', (chunk) => {
+    bytesIn += chunk.length;
+  });
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      splitter.decompressed += chunk.length;
+      if (splitter.decompressed > limits.maxDecompressedBytes) {
+        callback(new ObjectUnreadableError(`decompressed size exceeds the limit of ${limits.maxDecompressedBytes} bytes`));
+        return;
+      }
+      if (compressed && splitter.decompressed > 1 << 20 && splitter.decompressed > bytesIn * limits.maxCompressionRatio) {
+        callback(new ObjectUnreadableError(`compression ratio exceeds ${limits.maxCompressionRatio}:1 (likely a decompression bomb)`));
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
+  const output = createWriteStream(outputPath, { highWaterMark: 1 << 20 });
+  try {
+    if (compressed) {
+      await pipeline(input, createGunzip({ chunkSize: 1 << 18 }), guard, splitter, output);
+    } else {
+      await pipeline(input, guard, splitter, output);
+    }
+  } catch (error) {
+    await rm(outputPath, { force: true });
+    if (error instanceof ObjectUnreadableError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      throw new ObjectUnreadableError(`gzip stream is corrupt or truncated (${(error as Error).message})`, { cause: error });
+    }
+    throw error;
+  }
+  return {
+    lines: splitter.lineNo,
+    stagedLines: splitter.stagedLines,
+    blankLines: splitter.blankLines,
+    rejected: splitter.rejected,
+    compressed,
+    bytesIn,
+    bytesOut: splitter.bytesOut,
+  };
+}
+
+async function hasGzipMagic(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(header, 0, 2, 0);
+    return bytesRead === 2 && header[0] === 0x1f && header[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+class LineStager extends Transform {
+  lineNo = 0;
+  stagedLines = 0;
+  blankLines = 0;
+  bytesOut = 0;
+  decompressed = 0;
+  readonly rejected: RejectedLine[] = [];
+  private carry: Buffer[] = [];
+  private carryLength = 0;
+  private oversized = false;
+
+  constructor(private readonly limits: StageLimits) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    // Worst case every record is one byte plus newline, each gaining an 11-byte prefix.
+    const out = new OutputBuffer(this.carryLength + chunk.length * 7 + 64);
+    let start = 0;
+    let newline = chunk.indexOf(10, start);
+    if (newline >= 0 && this.carryLength > 0) {
+      // Finish the line that began in an earlier chunk.
+      const head = chunk.subarray(0, newline);
+      const line = this.oversized ? head : Buffer.concat([...this.carry, head]);
+      this.emitLine(line, 0, line.length, this.carryLength + head.length, out, false);
+      this.carry = [];
+      this.carryLength = 0;
+      this.oversized = false;
+      start = newline + 1;
+      newline = chunk.indexOf(10, start);
+    }
+    // Lines wholly inside this chunk: check UTF-8 once for the span, per line only if it fails.
+    const lastNewline = chunk.lastIndexOf(10);
+    const spanValid = lastNewline >= start ? isUtf8(chunk.subarray(start, lastNewline)) : true;
+    while (newline >= 0) {
+      this.emitLine(chunk, start, newline, newline - start, out, spanValid);
+      start = newline + 1;
+      newline = chunk.indexOf(10, start);
+    }
+    if (start < chunk.length) this.keepPartial(chunk.subarray(start));
+    this.pushOut(out);
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.carryLength > 0) {
+      const out = new OutputBuffer(this.carryLength + 64);
+      const line = this.oversized ? Buffer.alloc(0) : Buffer.concat(this.carry);
+      this.emitLine(line, 0, line.length, this.carryLength, out, false);
+      this.pushOut(out);
+    }
+    callback();
+  }
+
+  private keepPartial(part: Buffer): void {
+    this.carryLength += part.length;
+    if (this.carryLength > this.limits.maxLineBytes) {
+      // Keep only the start of an oversized line, for the quarantine record.
+      if (!this.oversized) {
+        this.carry = [Buffer.concat([...this.carry, part]).subarray(0, REJECTED_TEXT_LIMIT)];
+        this.oversized = true;
+      }
+      return;
+    }
+    this.carry.push(Buffer.from(part));
+  }
+
+  private emitLine(source: Buffer, from: number, to: number, length: number, out: OutputBuffer, knownValid: boolean): void {
+    this.lineNo++;
+    let end = to;
+    if (end > from && source[end - 1] === 13) end--;
+    if (length > this.limits.maxLineBytes || this.oversized) {
+      this.reject(`line is ${length} bytes, longer than the limit of ${this.limits.maxLineBytes}`, source.subarray(from, end));
+      return;
+    }
+    if (isBlank(source, from, end)) {
+      this.blankLines++;
+      return;
+    }
+    const line = source.subarray(from, end);
+    if (!knownValid && !isUtf8(line)) {
+      this.reject('line is not valid UTF-8', line);
+      return;
+    }
+    if (line.includes(FIELD_SEPARATOR) || line.includes(0)) {
+      this.reject('line contains a NUL or control byte 0x1f', line);
+      return;
+    }
+    const before = out.length;
+    out.writeDecimal(this.lineNo);
+    out.writeByte(FIELD_SEPARATOR);
+    out.copyFrom(source, from, end);
+    out.writeByte(10);
+    this.stagedLines++;
+    this.bytesOut += out.length - before;
+  }
+
+  private reject(reason: string, line: Buffer): void {
+    this.rejected.push({ line: this.lineNo, reason, text: line.subarray(0, REJECTED_TEXT_LIMIT).toString('utf8') });
+  }
+
+  private pushOut(out: OutputBuffer): void {
+    if (out.length > 0) this.push(out.bytes());
+  }
+}
+
+/** An append-only byte buffer sized up front, so the per-line path does no allocation. */
+class OutputBuffer {
+  private readonly buffer: Buffer;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  writeByte(byte: number): void {
+    this.buffer[this.length++] = byte;
+  }
+
+  writeDecimal(value: number): void {
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let position = this.length + digits - 1;
+    let rest = value;
+    do {
+      this.buffer[position--] = 48 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    } while (rest > 0);
+    this.length += digits;
+  }
+
+  copyFrom(source: Buffer, from: number, to: number): void {
+    this.length += source.copy(this.buffer, this.length, from, to);
+  }
+
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+function isBlank(source: Buffer, from: number, to: number): boolean {
+  for (let index = from; index < to; index++) {
+    const byte = source[index];
+    if (byte !== 32 && byte !== 9) return false;
+  }
+  return true;
+}

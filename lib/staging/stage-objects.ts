@@ -1,0 +1,87 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
+import { ObjectUnreadableError, stageLines, type StageLimits } from './stage-lines.ts';
+
+export interface DiscoveredObject extends ObjectInfo {
+  sourceType: string;
+  regionHint: string | null;
+}
+
+export interface StagedObject {
+  objectIdx: number;
+  object: DiscoveredObject;
+  /** Staged line file, absent when the object was quarantined whole. */
+  linesPath?: string;
+  stagedLines: number;
+}
+
+export interface StageReject {
+  source_type: string;
+  raw_object_key: string;
+  raw_offset: number | null;
+  reason: string;
+  raw_text: string | null;
+}
+
+export interface StagingResult {
+  objects: StagedObject[];
+  rejects: StageReject[];
+  bytesDownloaded: number;
+}
+
+/**
+ * Downloads each discovered object into the work directory and stages it as a line file.
+ * An object that cannot be read (corrupt gzip, too large, empty) is quarantined whole and the
+ * run goes on; lines refused before parsing are quarantined one by one.
+ */
+export async function stageObjects(options: {
+  store: ObjectStore;
+  objects: DiscoveredObject[];
+  workDir: string;
+  limits: StageLimits;
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<StagingResult> {
+  const { store, objects, workDir, limits } = options;
+  const staged: StagedObject[] = new Array(objects.length);
+  const rejects: StageReject[][] = objects.map(() => []);
+  let bytesDownloaded = 0;
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < objects.length) {
+      const objectIdx = next++;
+      const object = objects[objectIdx]!;
+      // Local names come from our own counter, never from the (untrusted) object key.
+      const rawPath = path.join(workDir, 'raw', `${objectIdx}.bin`);
+      const linesPath = path.join(workDir, 'lines', object.sourceType, `${objectIdx}.txt`);
+      await mkdir(path.dirname(linesPath), { recursive: true });
+      const rejectWhole = (reason: string) => {
+        rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: null, reason, raw_text: null });
+        staged[objectIdx] = { objectIdx, object, stagedLines: 0 };
+      };
+      await store.getToFile(object.key, rawPath);
+      bytesDownloaded += object.size;
+      try {
+        const result = await stageLines(rawPath, linesPath, limits);
+        for (const line of result.rejected) {
+          rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: line.line, reason: line.reason, raw_text: line.text });
+        }
+        if (result.stagedLines === 0 && result.rejected.length === 0) {
+          rejectWhole(result.bytesIn === 0 ? 'object is empty (0 bytes)' : 'object holds no records (only blank lines)');
+        } else {
+          staged[objectIdx] = { objectIdx, object, linesPath, stagedLines: result.stagedLines };
+        }
+      } catch (error) {
+        if (!(error instanceof ObjectUnreadableError)) throw error;
+        rejectWhole(`object cannot be read: ${error.message}`);
+      } finally {
+        await rm(rawPath, { force: true });
+      }
+      options.onProgress?.(++done, objects.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, objects.length) }, worker));
+  return { objects: staged, rejects: rejects.flat(), bytesDownloaded };
+}

@@ -1,0 +1,63 @@
+/**
+ * A curated table's contract, declared once: its columns (name, DuckDB type, nullability and a
+ * one-line doc), from which the published Parquet projection, the schema check of written files,
+ * the TypeScript row type and the docs are all derived. Columns are only ever added; a breaking
+ * change is a new table version.
+ */
+export type ColumnType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP' | 'VARCHAR[]';
+
+export interface ColumnDefinition {
+  name: string;
+  type: ColumnType;
+  nullable: boolean;
+  doc: string;
+}
+
+export interface TableDefinition<Columns extends readonly ColumnDefinition[] = readonly ColumnDefinition[]> {
+  name: string;
+  /** Root prefix in the object store: `curated`, `quarantine` or `alerts`. */
+  root: string;
+  schemaVersion: number;
+  format: 'parquet' | 'ndjson';
+  /** Sort order of the published rows, which makes reruns byte-comparable. */
+  orderBy: readonly string[];
+  columns: Columns;
+  doc: string;
+}
+
+type TsType<T extends ColumnType> = T extends 'VARCHAR'
+  ? string
+  : T extends 'INTEGER' | 'DOUBLE'
+    ? number
+    : T extends 'BIGINT'
+      ? bigint
+      : T extends 'BOOLEAN'
+        ? boolean
+        : T extends 'TIMESTAMP'
+          ? Date
+          : string[];
+
+/** The row type of a table as DuckDB's JS reader returns it. */
+export type RowOf<Table extends TableDefinition> = {
+  [Column in Table['columns'][number] as Column['name']]: Column['nullable'] extends true
+    ? TsType<Column['type']> | null
+    : TsType<Column['type']>;
+};
+
+export function column<const Name extends string, const Type extends ColumnType, const Nullable extends boolean>(
+  name: Name,
+  type: Type,
+  nullable: Nullable,
+  doc: string,
+): { name: Name; type: Type; nullable: Nullable; doc: string } {
+  return { name, type, nullable, doc };
+}
+
+export function defineTable<const Columns extends readonly ColumnDefinition[]>(table: TableDefinition<Columns>): TableDefinition<Columns> {
+  return table;
+}
+
+/** The SELECT list that casts a model's output to the contract, in the declared column order. */
+export function projectionSql(table: TableDefinition): string {
+  return table.columns.map((col) => `CAST("${col.name}" AS ${col.type}) AS "${col.name}"`).join(',\n  ');
+}

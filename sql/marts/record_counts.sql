@@ -1,0 +1,50 @@
+-- grain: one row per raw object read by the run
+-- keys: raw_object_key
+-- upstream: stg_objects, all_sources__records, flows, stg_rejects
+-- materialized: table
+-- tests: not_null(raw_object_key, records_read); unique(raw_object_key)
+--
+-- Reconciliation: records_read = flows_published + other_hour + nodata + skipdata + quarantined.
+with
+
+parsed as (
+    select
+        raw_object_key,
+        count(*) as records,
+        count(*) filter (where record_status = 'flow' and (start_at < getvariable('hour_start') or start_at >= getvariable('hour_end'))) as other_hour,
+        count(*) filter (where record_status = 'nodata') as nodata,
+        count(*) filter (where record_status = 'skipdata') as skipdata,
+        count(*) filter (where record_status = 'invalid') as invalid
+    from all_sources__records
+    group by raw_object_key
+),
+
+published as (
+    select raw_object_key, count(*) as flows_published
+    from flows
+    group by raw_object_key
+),
+
+rejected as (
+    select
+        raw_object_key,
+        count(*) filter (where raw_offset is not null) as rejected_lines,
+        count(*) filter (where raw_offset is null) as object_rejected
+    from stg_rejects
+    group by raw_object_key
+)
+
+select
+    o.source_type,
+    o.object_key as raw_object_key,
+    coalesce(p.records, 0) + coalesce(r.rejected_lines, 0) as records_read,
+    coalesce(pub.flows_published, 0) as flows_published,
+    coalesce(p.other_hour, 0) as other_hour,
+    coalesce(p.nodata, 0) as nodata,
+    coalesce(p.skipdata, 0) as skipdata,
+    coalesce(p.invalid, 0) + coalesce(r.rejected_lines, 0) as quarantined,
+    coalesce(r.object_rejected, 0) > 0 as object_quarantined
+from stg_objects as o
+left join parsed as p on o.object_key = p.raw_object_key
+left join published as pub on o.object_key = pub.raw_object_key
+left join rejected as r on o.object_key = r.raw_object_key

@@ -1,0 +1,29 @@
+-- grain: one row per (flow, violated rule) of the event hour
+-- keys: flow_id, rule_id
+-- upstream: flows_enriched, rule_violations, ref_rules
+-- materialized: table
+-- tests: not_null(flow_id, rule_id, severity); unique(flow_id, rule_id)
+select distinct on (f.flow_id, r.rule_id)
+    f.flow_id,
+    r.rule_id,
+    r.kind as rule_kind,
+    r.severity,
+    getvariable('rules_version') as rules_version,
+    f.start_at,
+    f.source_type,
+    f.src_ip,
+    f.src_port,
+    f.dst_ip,
+    f.dst_port,
+    f.protocol,
+    f.action,
+    f.packets,
+    f.bytes,
+    f.src_vm_id,
+    f.dst_vm_id,
+    f.src_segment,
+    f.dst_segment,
+    getvariable('run_id') as run_id
+from rule_violations as v
+inner join flows_enriched as f on v.flow_id = f.flow_id
+inner join ref_rules as r on v.rule_id = r.rule_id
