@@ -168,7 +168,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.counts = counts.total;
     result.countsBySource = counts.bySource;
     const outputs = await phase('export', () => exportTables(session!, workDir));
-    result.alerts = await session.all<AlertRow>(`SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY severity, rule_id, alert_id`);
+    result.alerts = await session.all<AlertRow>(`SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`);
     session.close();
     session = undefined;
 

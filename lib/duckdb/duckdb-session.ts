@@ -68,6 +68,12 @@ export class DuckDbSession {
     return reader.getRowObjectsJS() as T[];
   }
 
+  /** Rows plus column names in result order (known even when there are no rows). */
+  async query(sql: string, parameters: readonly unknown[] = []): Promise<{ columns: string[]; rows: Row[] }> {
+    const reader = await this.connection.runAndReadAll(sql, parameters.length ? (parameters as DuckDBValue[]) : undefined);
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Row[] };
+  }
+
   async execute<T extends Row = Row>(compiled: CompiledSql): Promise<T[]> {
     return this.all<T>(compiled.sql, compiled.parameters);
   }

@@ -119,6 +119,10 @@ export class LocalFolderStore implements ObjectStore {
     }
   }
 
+  localPathOf(key: string): string {
+    return this.pathOf(key);
+  }
+
   private async commit(key: string, options: PutOptions, write: (temp: string) => Promise<void>): Promise<ObjectInfo> {
     const target = this.pathOf(key);
     const tempDir = path.join(this.root, TEMP_DIR);

@@ -31,6 +31,11 @@ export interface ObjectStore {
   putBytes(key: string, body: Buffer | string, options?: PutOptions): Promise<ObjectInfo>;
   /** Deleting an absent key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * The object's path on this machine when the store is a local folder, so readers (DuckDB)
+   * can read it in place instead of copying; undefined for remote stores.
+   */
+  localPathOf?(key: string): string | undefined;
 }
 
 export class ObjectNotFoundError extends Error {

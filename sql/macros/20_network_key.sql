@@ -4,5 +4,5 @@
 CREATE OR REPLACE MACRO network_key(ip_value, family, prefix_len) AS
     CASE
         WHEN (CASE family WHEN 4 THEN 32 ELSE 128 END) - prefix_len >= 128 THEN 0::UHUGEINT
-        ELSE ip_value::UHUGEINT >> ((CASE family WHEN 4 THEN 32 ELSE 128 END) - prefix_len)::INTEGER
+        ELSE ip_value::UHUGEINT >> ((CASE family WHEN 4 THEN 32 ELSE 128 END) - prefix_len)::UHUGEINT
     END;

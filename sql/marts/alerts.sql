@@ -1,6 +1,6 @@
 -- grain: one row per (rule, source address, destination address, destination port) in the event hour
 -- keys: alert_id
--- upstream: violations, ref_rules
+-- upstream: violations, flows
 -- materialized: table
 -- tests: not_null(alert_id, rule_id, severity, flow_count); unique(alert_id)
 select

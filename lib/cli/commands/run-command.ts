@@ -1,0 +1,28 @@
+import { runHourAndRecord } from '../../../orchestration/run-hour.ts';
+import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
+import { createProgress } from '../progress.ts';
+import { formatRunSummary } from '../run-summary.ts';
+
+export const RUN_HELP = `netflow run --hour <YYYY-MM-DDTHH> [--config FILE] [--json]
+
+Runs the hourly job for one event hour (UTC): discovers the raw objects delivered in the hour's
+window, normalizes, enriches and checks them, publishes the curated partition atomically and
+records the run in the ledger. Prints a summary (or the full result as JSON with --json).
+Exit code 0 when the partition was published, 1 when the run failed.`;
+
+export async function runCommand(context: CliContext, options: { hour?: string; json?: boolean }): Promise<number> {
+  if (!options.hour) throw new UsageError('run needs --hour, for example --hour 2024-05-01T13');
+  const hour = parseHour(options.hour);
+  const progress = createProgress('staging objects');
+  const result = await runHourAndRecord({
+    config: context.config,
+    baseDir: context.baseDir,
+    store: context.store,
+    logger: context.logger,
+    hour,
+    onProgress: (_phase, done, total) => progress.update(done, total),
+  });
+  progress.done();
+  context.stdout(options.json ? `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n` : formatRunSummary(result));
+  return result.status === 'published' ? 0 : 1;
+}

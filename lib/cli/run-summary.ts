@@ -1,0 +1,32 @@
+import type { HourlyEtlResult } from '../../jobs/hourly-etl.ts';
+
+/** The human summary of one hourly run, printed on stdout. */
+export function formatRunSummary(result: HourlyEtlResult): string {
+  const c = result.counts;
+  const lines = [
+    `hour ${result.hour}  ${result.status.toUpperCase()}  run ${result.runId || '-'}  attempt ${result.attemptId}  ${((result.durationsMs.total ?? 0) / 1000).toFixed(2)} s`,
+  ];
+  if (result.error) lines.push(`  error: ${result.error}`);
+  const bySource = Object.entries(result.countsBySource).map(([source, counts]) => `${source} ${counts.objects}`).join(', ');
+  lines.push(`  objects read: ${c.objects}${bySource ? ` (${bySource})` : ''}; quarantined whole: ${c.objects_quarantined}`);
+  lines.push(
+    `  records read ${c.records_read} = flows published ${c.flows_published} + other hours ${c.other_hour} + nodata ${c.nodata} + skipdata ${c.skipdata} + quarantined ${c.quarantined}` +
+      (c.records_read === c.flows_published + c.other_hour + c.nodata + c.skipdata + c.quarantined ? '  (reconciled)' : '  (DOES NOT RECONCILE)'),
+  );
+  if (result.tables.length > 0) lines.push(`  published: ${result.tables.map((table) => `${table.table} ${table.rows}`).join(', ')}`);
+  if (result.alerts.length > 0) {
+    lines.push(`  alerts (${result.alerts.length}):`);
+    for (const alert of result.alerts) {
+      lines.push(
+        `    ${alert.severity.padEnd(8)} ${alert.rule_id.padEnd(30)} ${alert.src_ip} -> ${alert.dst_ip}:${alert.dst_port ?? '-'}  ${alert.flow_count} flow(s), ${alert.bytes} bytes, ${iso(alert.first_seen_at)}..${iso(alert.last_seen_at)}`,
+      );
+    }
+  } else if (result.status === 'published') {
+    lines.push('  alerts: none');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function iso(value: Date): string {
+  return value.toISOString().slice(11, 19);
+}

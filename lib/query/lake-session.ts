@@ -1,0 +1,85 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { QUERYABLE_TABLES } from '../../schemas/tables/index.ts';
+import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
+import { DuckDbSession, sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
+import { listManifests } from '../publish/manifest-store.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+export interface LakeSessionOptions {
+  store: ObjectStore;
+  /** Scratch folder; remote files are cached below it by content hash. */
+  workDir: string;
+  memoryLimit: string;
+  maxTempDirectorySize: string;
+}
+
+export interface LakeSession {
+  session: DuckDbSession;
+  /** Files behind each view, for people who want to know what they are reading. */
+  files: Record<string, string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a locked-down DuckDB session with one view per curated table over the latest published
+ * version of every partition. Files are resolved only through manifests, so half-published or
+ * superseded versions are never read.
+ */
+export async function openLakeSession(options: LakeSessionOptions): Promise<LakeSession> {
+  const scratch = path.resolve(options.workDir, 'query', randomUUID());
+  const cacheDir = path.resolve(options.workDir, 'query-cache');
+  await mkdir(scratch, { recursive: true });
+  await mkdir(cacheDir, { recursive: true });
+  const files: Record<string, string[]> = {};
+  const readable = new Set<string>([cacheDir]);
+  for (const table of QUERYABLE_TABLES) {
+    files[table.name] = [];
+    for (const manifest of await listManifests(options.store, table)) {
+      for (const file of manifest.files) {
+        const local = options.store.localPathOf?.(file.key);
+        if (local) {
+          readable.add(path.dirname(local));
+          files[table.name]!.push(local);
+        } else {
+          const cached = path.join(cacheDir, `${file.sha256}.${manifest.format === 'parquet' ? 'parquet' : 'ndjson'}`);
+          await options.store.getToFile(file.key, cached);
+          files[table.name]!.push(cached);
+        }
+      }
+    }
+  }
+  const session = await DuckDbSession.open({
+    workDir: scratch,
+    readableDirs: [...readable],
+    memoryLimit: options.memoryLimit,
+    maxTempDirectorySize: options.maxTempDirectorySize,
+  });
+  try {
+    for (const table of QUERYABLE_TABLES) await session.run(viewSql(table, files[table.name]!));
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+  return {
+    session,
+    files,
+    close: async () => {
+      session.close();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+function viewSql(table: TableDefinition, files: string[]): string {
+  const name = sqlIdentifier(table.name);
+  if (files.length === 0) {
+    const empty = table.columns.map((col) => `CAST(NULL AS ${col.type}) AS ${sqlIdentifier(col.name)}`).join(', ');
+    return `CREATE VIEW ${name} AS SELECT ${empty} WHERE false`;
+  }
+  const list = `[${files.map(sqlString).join(', ')}]`;
+  if (table.format === 'parquet') return `CREATE VIEW ${name} AS SELECT * FROM read_parquet(${list}, union_by_name = true)`;
+  const columns = table.columns.map((col) => `${sqlString(col.name)}: ${sqlString(col.type)}`).join(', ');
+  return `CREATE VIEW ${name} AS SELECT * FROM read_json(${list}, format = 'newline_delimited', columns = {${columns}})`;
+}

@@ -1,0 +1,66 @@
+import { mkdir, open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ledgerEntrySchema, type LedgerEntry } from '../schemas/ledger.ts';
+import type { HourlyEtlResult } from '../jobs/hourly-etl.ts';
+
+/**
+ * The embedded run ledger: an append-only NDJSON file, one entry per run attempt, fsync'ed
+ * before a run counts as recorded. A torn last line (a crash mid-append) is ignored on read.
+ */
+export class RunLedger {
+  constructor(readonly file: string) {}
+
+  async append(entry: LedgerEntry): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    const handle = await open(this.file, 'a');
+    try {
+      await handle.write(`${JSON.stringify(entry)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async entries(): Promise<LedgerEntry[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const entries: LedgerEntry[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const parsed = ledgerEntrySchema.safeParse(JSON.parse(line));
+        if (parsed.success) entries.push(parsed.data);
+      } catch {
+        // A torn line from a crash mid-append: the run it describes is not recorded.
+      }
+    }
+    return entries;
+  }
+}
+
+export function ledgerEntryOf(result: HourlyEtlResult, startedAt: Date, finishedAt: Date): LedgerEntry {
+  return {
+    ledger_version: 1,
+    run_id: result.runId,
+    attempt_id: result.attemptId,
+    hour: result.hour,
+    status: result.status,
+    started_at: startedAt.toISOString(),
+    finished_at: finishedAt.toISOString(),
+    duration_ms: result.durationsMs.total ?? finishedAt.getTime() - startedAt.getTime(),
+    inputs: result.inputs,
+    reference_hash: result.referenceHash,
+    rules_hash: result.rulesHash,
+    outputs: result.tables.map((table) => ({ table: table.table, manifest_key: table.manifestKey, rows: table.rows, files: table.files.map((file) => file.key) })),
+    counts: result.counts,
+    counts_by_source: result.countsBySource,
+    models: result.models.map((model) => ({ name: model.name, status: model.status, rows: model.rows, duration_ms: model.durationMs })),
+    durations_ms: result.durationsMs,
+    error: result.error ?? null,
+  };
+}

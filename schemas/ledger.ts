@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** One line of the run ledger: everything needed to say what a published partition is made of. */
+const counts = z.object({
+  objects: z.number(),
+  objects_quarantined: z.number(),
+  records_read: z.number(),
+  flows_published: z.number(),
+  other_hour: z.number(),
+  nodata: z.number(),
+  skipdata: z.number(),
+  quarantined: z.number(),
+});
+
+export const ledgerEntrySchema = z.object({
+  ledger_version: z.literal(1),
+  run_id: z.string(),
+  attempt_id: z.string(),
+  /** Event hour, `YYYY-MM-DDTHH` (UTC). */
+  hour: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}$/),
+  status: z.enum(['published', 'failed']),
+  started_at: z.string(),
+  finished_at: z.string(),
+  duration_ms: z.number(),
+  inputs: z.array(z.object({ source_type: z.string(), key: z.string(), etag: z.string(), size: z.number() })),
+  reference_hash: z.string().nullable(),
+  rules_hash: z.string().nullable(),
+  outputs: z.array(z.object({ table: z.string(), manifest_key: z.string(), rows: z.number(), files: z.array(z.string()) })),
+  counts,
+  counts_by_source: z.record(z.string(), counts),
+  models: z.array(z.object({ name: z.string(), status: z.string(), rows: z.number().nullable(), duration_ms: z.number() })),
+  durations_ms: z.record(z.string(), z.number()),
+  error: z.string().nullable(),
+});
+
+export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;
