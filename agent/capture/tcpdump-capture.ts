@@ -20,6 +20,12 @@ export interface TcpdumpCaptureOptions {
 
 /** Running this long counts as healthy: the restart backoff starts over. */
 const STABLE_MS = 30_000;
+/**
+ * libpcap (TPACKET_V3) hands packets over in blocks that retire after at most ~1 s, and a tcpdump
+ * stopped by a signal drops the block it has not handed over yet. So before stopping it we wait
+ * this long: every packet that arrived before the stop request is written out first.
+ */
+const BLOCK_RETIRE_MS = 1_200;
 
 /**
  * Runs tcpdump writing pcap to its stdout (`-U -w -`: flushed per packet) and parses the stream.
@@ -65,6 +71,7 @@ export class TcpdumpCapture {
     clearTimeout(this.restartTimer);
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, BLOCK_RETIRE_MS));
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await this.exited;
