@@ -79,7 +79,7 @@ function viewSql(table: TableDefinition, files: string[]): string {
     return `CREATE VIEW ${name} AS SELECT ${empty} WHERE false`;
   }
   const list = `[${files.map(sqlString).join(', ')}]`;
-  if (table.format === 'parquet') return `CREATE VIEW ${name} AS SELECT * FROM read_parquet(${list}, union_by_name = true)`;
+  if (table.format === 'parquet') return `CREATE VIEW ${name} AS SELECT * FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false)`;
   const columns = table.columns.map((col) => `${sqlString(col.name)}: ${sqlString(col.type)}`).join(', ');
-  return `CREATE VIEW ${name} AS SELECT * FROM read_json(${list}, format = 'newline_delimited', columns = {${columns}})`;
+  return `CREATE VIEW ${name} AS SELECT * FROM read_json(${list}, format = 'newline_delimited', hive_partitioning = false, columns = {${columns}})`;
 }
