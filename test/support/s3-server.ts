@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import S3rver, { type FilesystemStore } from 's3rver';
+import S3rver from 's3rver';
 
 /**
  * A real S3 server for tests: s3rver on 127.0.0.1, on a free port, with a temporary directory
@@ -21,11 +21,13 @@ import S3rver, { type FilesystemStore } from 's3rver';
  *   s3rver's upload folders, so a test can prove that no multipart upload is left open.
  * - AbortMultipartUpload (`DELETE /bucket/key?uploadId=…`): s3rver answers MethodNotAllowed. The
  *   front removes the upload's folder and answers 204.
- * These three requests are served without checking signatures; everything else is s3rver's.
+ * These requests are served without checking signatures; everything else is s3rver's.
  *
- * s3rver also lists keys in the order of a folder walk ('a/1' before 'a-b'), and pages through
- * them by "keys after the last one", which loses keys when the two orders differ. Its listing
- * is replaced (in-process) by one in S3's order: ascending UTF-8 bytes.
+ * - ListObjectsV2 (`GET /bucket?list-type=2`): s3rver lists keys in the order of a folder walk
+ *   ('a/1' before 'a-b', where S3 orders by UTF-8 bytes), pages by "keys after the last one",
+ *   which loses keys when the two orders differ, and makes its continuation tokens with DES,
+ *   which OpenSSL 3 refuses (every listing longer than one page fails with a 500). The front
+ *   lists s3rver's folder itself, in S3's order, with its own continuation tokens.
  */
 export interface S3TestServer {
   /** `http://127.0.0.1:<port>`, for path-style addressing. */
@@ -53,7 +55,6 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
     configureBuckets: [{ name: bucket }],
   });
   await s3rver.configureBuckets();
-  listInS3Order(s3rver.store, directory);
   const handleWithS3rver = s3rver.callback();
   const locks = new KeyLocks();
 
@@ -71,6 +72,10 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
     const query = url.searchParams;
     const method = req.method ?? 'GET';
 
+    if (method === 'GET' && bucketName && !key && query.get('list-type') === '2') {
+      await drain(req);
+      return listObjectsV2(res, bucketName, query);
+    }
     if (method === 'GET' && bucketName && !key && query.has('uploads')) {
       await drain(req);
       return listUploads(res, bucketName, query.get('prefix') ?? '');
@@ -111,6 +116,49 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
     });
     void handleWithS3rver(req, res);
     await done;
+  }
+
+  async function listObjectsV2(res: ServerResponse, bucketName: string, query: URLSearchParams): Promise<void> {
+    const bucketDir = path.join(directory, bucketName);
+    if (!(await stat(bucketDir).catch(() => undefined))?.isDirectory()) {
+      return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucketName });
+    }
+    if (query.has('delimiter')) {
+      return sendError(res, 501, 'NotImplemented', 'the test server lists without a delimiter only');
+    }
+    const prefix = query.get('prefix') ?? '';
+    const token = query.get('continuation-token');
+    const after = token ? Buffer.from(token, 'base64url').toString('utf8') : (query.get('start-after') ?? '');
+    const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? 1000));
+    const urlEncoded = query.get('encoding-type') === 'url';
+    const encode = (text: string) => (urlEncoded ? encodeURIComponent(text).replaceAll('%2F', '/') : text);
+
+    const matching = (await walkKeys(bucketDir, ''))
+      .filter((candidate) => candidate.startsWith(prefix) && compareUtf8(candidate, after) > 0)
+      .sort(compareUtf8);
+    const page = matching.slice(0, maxKeys);
+    const isTruncated = matching.length > page.length;
+    const contents: string[] = [];
+    for (const listed of page) {
+      const metadata = await s3rver.store.getMetadata(bucketName, listed).catch(() => undefined);
+      if (!metadata) continue;
+      contents.push(
+        `<Contents><Key>${xml(encode(listed))}</Key><LastModified>${new Date(metadata['last-modified'] ?? 0).toISOString()}</LastModified>` +
+          `<ETag>${xml(metadata['etag'] ?? '')}</ETag><Size>${metadata['content-length']}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+      );
+    }
+    sendXml(
+      res,
+      200,
+      '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+        `<Name>${xml(bucketName)}</Name><Prefix>${xml(encode(prefix))}</Prefix><KeyCount>${contents.length}</KeyCount>` +
+        `<MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${isTruncated}</IsTruncated>` +
+        (token ? `<ContinuationToken>${xml(token)}</ContinuationToken>` : '') +
+        (isTruncated ? `<NextContinuationToken>${Buffer.from(page.at(-1) ?? '').toString('base64url')}</NextContinuationToken>` : '') +
+        (urlEncoded ? '<EncodingType>url</EncodingType>' : '') +
+        contents.join('') +
+        '</ListBucketResult>',
+    );
   }
 
   async function listUploads(res: ServerResponse, bucketName: string, prefix: string): Promise<void> {
@@ -171,37 +219,6 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
 }
 
 const OBJECT_SUFFIX = '._S3rver_object';
-
-function listInS3Order(store: FilesystemStore, directory: string): void {
-  store.listObjects = async (bucket, { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity }) => {
-    const keys = (await walkKeys(path.join(directory, bucket), ''))
-      .filter((key) => key.startsWith(prefix) && compareUtf8(key, startAfter) > 0)
-      .sort(compareUtf8);
-    const commonPrefixes = new Set<string>();
-    const page: string[] = [];
-    let isTruncated = false;
-    for (const key of keys) {
-      const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
-      if (cut >= 0) {
-        commonPrefixes.add(key.slice(0, cut + delimiter.length));
-        continue;
-      }
-      if (page.length >= maxKeys) {
-        isTruncated = true;
-        break;
-      }
-      page.push(key);
-    }
-    const objects = await Promise.all(
-      page.map(async (key) => {
-        const metadata = await store.getMetadata(bucket, key).catch(() => undefined);
-        if (!metadata) return undefined;
-        return { key, metadata, size: Number(metadata['content-length']), lastModifiedDate: new Date(metadata['last-modified'] ?? 0) };
-      }),
-    );
-    return { objects: objects.filter((object) => object !== undefined), commonPrefixes: [...commonPrefixes].sort(compareUtf8), isTruncated };
-  };
-}
 
 async function walkKeys(folder: string, keyPrefix: string): Promise<string[]> {
   const keys: string[] = [];

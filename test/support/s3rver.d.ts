@@ -1,6 +1,5 @@
 // s3rver ships no type declarations; this is the subset test/support/s3-server.ts uses.
 declare module 's3rver' {
-  export type { FilesystemStore, ListOptions, ListedObject };
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
   interface S3rverOptions {
@@ -14,28 +13,9 @@ declare module 's3rver' {
     configureBuckets?: Array<{ name: string; configs?: Array<string | Buffer> }>;
   }
 
-  interface ListOptions {
-    delimiter?: string;
-    startAfter?: string;
-    prefix?: string;
-    maxKeys?: number;
-  }
-
-  /** What s3rver's bucket controller reads from a listed object. */
-  interface ListedObject {
-    key: string;
-    size: number;
-    lastModifiedDate: Date;
-    metadata: Record<string, string>;
-  }
-
   interface FilesystemStore {
     existsObject(bucket: string, key: string): Promise<boolean>;
     getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
-    listObjects(
-      bucket: string,
-      options: ListOptions,
-    ): Promise<{ objects: ListedObject[]; commonPrefixes: string[]; isTruncated: boolean }>;
   }
 
   interface Logger {
