@@ -1,0 +1,187 @@
+-- IP address and CIDR functions as pure SQL macros (no inet extension: nothing may be loaded or
+-- downloaded at run time). Flow records carry addresses as text; these macros validate them,
+-- write them in one canonical form, and turn them into numbers for range joins.
+--
+--   ip_canonical(txt)    canonical text: IPv4 as given when it is a strict dotted quad; IPv6 in
+--                        RFC 5952 form (lowercase, no leading zeros, longest run of two or more
+--                        zero groups as '::', the first on ties; IPv4-mapped as ::ffff:a.b.c.d)
+--   ip_family(txt)       4, 6 or NULL
+--   ip_to_hex(txt)       8 or 32 lowercase hex digits of the address bytes
+--   ip_to_uhugeint(txt)  the address as a number (IPv4 32-bit, IPv6 128-bit); compare within a family
+--   ip_is_public(txt)    false inside the special-purpose ranges listed at ip_is_public below
+--   cidr_family / cidr_prefix_len / cidr_start / cidr_end (cidr)
+--                        a host address without /n is a /32 or /128; host bits below the prefix
+--                        are allowed and masked off ('10.1.2.3/8' starts at 10.0.0.0)
+--
+-- Every macro returns NULL, never an error, for text that is not a valid address:
+--   * IPv4 must be a strict dotted quad: four decimal octets 0-255 without leading zeros.
+--     '010.1.1.1' is rejected because inet_aton() and older tools read a leading zero as octal
+--     (010 = 8), so the text is ambiguous. The same rule applies to a dotted tail in IPv6.
+--   * IPv6 zone ids ('fe80::1%eth0') are rejected: a zone names an interface on one host, is not
+--     part of the address bytes the Community ID hashes, and no other engine can join on it.
+--     Strip it before calling if the zone does not matter: split_part(txt, '%', 1).
+--   * No surrounding whitespace is trimmed, and prefix lengths are decimal without leading zeros.
+--
+-- Speed: the pipeline calls these on tens of millions of rows. The IPv4 path is one regular
+-- expression plus one string_split cast and a few integer operations, with no CASE around it:
+-- DuckDB's common-subexpression pass does not look inside CASE, so keeping the IPv4 work outside
+-- lets one parse serve ip_canonical, ip_to_hex and community_id_v1 of the same column in one
+-- SELECT. `x // ok` (ok a 0/1 flag) turns a result into NULL because DuckDB's integer division
+-- by zero yields NULL; it stands in for CASE for that reason. IPv6 (rare) sits inside
+-- CASE WHEN contains(txt, ':') and binds intermediate values with single-element list lambdas, so
+-- each step is computed once without being visible to IPv4 rows.
+
+-- strict dotted quad, every octet 0-255 without leading zeros
+CREATE OR REPLACE MACRO _ip4_ok(txt) AS
+    regexp_full_match(txt, '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}');
+
+-- the 32-bit value of a strict dotted quad as UBIGINT, else NULL
+CREATE OR REPLACE MACRO _ip4_octets(txt) AS
+    try_cast(string_split(txt, '.') AS UTINYINT[]);
+
+CREATE OR REPLACE MACRO _ip4_u32(txt) AS
+    (((_ip4_octets(txt)[1])::UBIGINT << 24)
+        | ((_ip4_octets(txt)[2])::UBIGINT << 16)
+        | ((_ip4_octets(txt)[3])::UBIGINT << 8)
+        | (_ip4_octets(txt)[4])::UBIGINT)
+    // (_ip4_ok(txt))::UBIGINT;
+
+-- dotted quad of 8 hex digits
+CREATE OR REPLACE MACRO _ip4_text_of_hex(x8) AS
+    concat_ws('.', ('0x' || substr(x8, 1, 2))::INTEGER, ('0x' || substr(x8, 3, 2))::INTEGER,
+                   ('0x' || substr(x8, 5, 2))::INTEGER, ('0x' || substr(x8, 7, 2))::INTEGER);
+
+-- false inside 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.2/24, 192.168/16,
+-- 198.18/15, 198.51.100/24, 203.0.113/24 and 224/3 (multicast, reserved 240/4, broadcast)
+CREATE OR REPLACE MACRO _ip4_u32_is_public(u) AS
+    NOT ((u >> 24) IN (0, 10, 127)
+        OR (u >> 22) = 401
+        OR (u >> 20) = 2753
+        OR (u >> 17) = 25353
+        OR (u >> 16) IN (43518, 49320)
+        OR (u >> 8) IN (12582914, 12989284, 13303921)
+        OR u >= 3758096384);
+
+-- groups in an IPv6 text that has '::' (with no '::', a valid text gives 7)
+CREATE OR REPLACE MACRO _ip6_ngroups(t) AS
+    length(t) - length(replace(t, ':', '')) - starts_with(t, ':')::INTEGER - ends_with(t, ':')::INTEGER;
+
+-- lowercase IPv6 text whose dotted IPv4 tail, if any, is rewritten as two hex groups
+CREATE OR REPLACE MACRO _ip6_without_dotted_tail(t) AS
+    CASE WHEN contains(t, '.') THEN
+        left(t, length(t) - length(string_split(t, ':')[-1]))
+            || printf('%x:%x', _ip4_u32(string_split(t, ':')[-1]) >> 16, _ip4_u32(string_split(t, ':')[-1]) & 65535)
+    ELSE t END;
+
+-- 32 hex digits of an IPv6 text without dotted tail, else NULL: '::' becomes the missing zero
+-- groups, then every group is left-padded to 4 digits
+CREATE OR REPLACE MACRO _ip6_hex_of_groups(t) AS
+    list_transform([t], lambda _ip6_g:
+        CASE WHEN regexp_full_match(_ip6_g,
+                '([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?::(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?')
+              AND _ip6_ngroups(_ip6_g) <= 7
+        THEN regexp_replace(
+                replace(':' || trim(replace(_ip6_g, '::', ':' || repeat('0:', 8 - _ip6_ngroups(_ip6_g))), ':'), ':', ':000'),
+                ':[0-9a-f]*([0-9a-f]{4})', '\1', 'g')
+        END)[1];
+
+CREATE OR REPLACE MACRO _ip6_hex(txt) AS
+    list_transform([lower(txt)], lambda _ip6_t: _ip6_hex_of_groups(_ip6_without_dotted_tail(_ip6_t)))[1];
+
+-- RFC 5952 text of ':g1:g2:...:g8:' (groups already without leading zeros): the longest run of
+-- two or more '0' groups, the first on ties, becomes '::'
+CREATE OR REPLACE MACRO _ip6_compress(w) AS
+    list_transform([w], lambda _ip6_w:
+        list_transform([CASE
+                WHEN strpos(_ip6_w, ':0:0:0:0:0:0:0:0:') > 0 THEN 8
+                WHEN strpos(_ip6_w, ':0:0:0:0:0:0:0:') > 0 THEN 7
+                WHEN strpos(_ip6_w, ':0:0:0:0:0:0:') > 0 THEN 6
+                WHEN strpos(_ip6_w, ':0:0:0:0:0:') > 0 THEN 5
+                WHEN strpos(_ip6_w, ':0:0:0:0:') > 0 THEN 4
+                WHEN strpos(_ip6_w, ':0:0:0:') > 0 THEN 3
+                WHEN strpos(_ip6_w, ':0:0:') > 0 THEN 2
+                ELSE 0 END], lambda _ip6_k:
+            list_transform([strpos(_ip6_w, left(':0:0:0:0:0:0:0:0:', 2 * _ip6_k + 1))], lambda _ip6_p:
+                CASE WHEN _ip6_k = 0 THEN substr(_ip6_w, 2, length(_ip6_w) - 2)
+                ELSE substr(_ip6_w, 2, greatest(_ip6_p - 2, 0)) || '::'
+                    || substr(_ip6_w, _ip6_p + 2 * _ip6_k + 1, greatest(length(_ip6_w) - _ip6_p - 2 * _ip6_k - 1, 0))
+                END)[1])[1])[1];
+
+-- RFC 5952 text of 32 hex digits
+CREATE OR REPLACE MACRO _ip6_text(h) AS
+    list_transform([h], lambda _ip6_h:
+        CASE WHEN starts_with(_ip6_h, '00000000000000000000ffff')
+            THEN '::ffff:' || _ip4_text_of_hex(right(_ip6_h, 8))
+            ELSE _ip6_compress(regexp_replace(regexp_replace(_ip6_h, '(.{4})', ':\1', 'g'), ':0{1,3}', ':', 'g') || ':')
+        END)[1];
+
+CREATE OR REPLACE MACRO _ip6_hex_to_uhugeint(h) AS
+    list_transform([h], lambda _ip6_x:
+        (('0x' || left(_ip6_x, 16))::UBIGINT::UHUGEINT << 64) | ('0x' || right(_ip6_x, 16))::UBIGINT::UHUGEINT)[1];
+
+-- false inside ::/128, ::1/128, fc00::/7, fe80::/10, ff00::/8, 2001:db8::/32; an IPv4-mapped
+-- address (::ffff:0:0/96) is judged by its IPv4 address
+CREATE OR REPLACE MACRO _ip6_hex_is_public(h) AS
+    list_transform([h], lambda _ip6_p:
+        CASE WHEN starts_with(_ip6_p, '00000000000000000000ffff')
+            THEN _ip4_u32_is_public(('0x' || right(_ip6_p, 8))::UBIGINT)
+            ELSE NOT regexp_matches(_ip6_p, '^(0{31}[01]|f[cd]|fe[89ab]|ff|20010db8)')
+        END)[1];
+
+CREATE OR REPLACE MACRO ip_canonical(txt VARCHAR) AS
+    coalesce(
+        substr(txt, 1, length(txt) // (_ip4_ok(txt))::BIGINT),
+        CASE WHEN contains(txt, ':') THEN _ip6_text(_ip6_hex(txt)) END);
+
+CREATE OR REPLACE MACRO ip_family(txt VARCHAR) AS
+    coalesce(
+        4 // (_ip4_ok(txt))::INTEGER,
+        CASE WHEN contains(txt, ':') AND _ip6_hex(txt) IS NOT NULL THEN 6 END);
+
+CREATE OR REPLACE MACRO ip_to_hex(txt VARCHAR) AS
+    coalesce(
+        lower(substr(hex(_ip4_u32(txt) | 4294967296), 2)),
+        CASE WHEN contains(txt, ':') THEN _ip6_hex(txt) END);
+
+CREATE OR REPLACE MACRO ip_to_uhugeint(txt VARCHAR) AS
+    coalesce(
+        (_ip4_u32(txt))::UHUGEINT,
+        CASE WHEN contains(txt, ':') THEN _ip6_hex_to_uhugeint(_ip6_hex(txt)) END);
+
+-- Special-purpose ranges (false): RFC 1918, 100.64/10 CGNAT, loopback, link-local (v4 and v6),
+-- 0/8, multicast, 240/4 reserved and broadcast, ULA fc00::/7, ::1, ::, documentation
+-- (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) and benchmarking 198.18/15.
+-- Everything else valid is true, including other IANA special-purpose blocks this list leaves out
+-- (192.0.0/24, 64:ff9b::/96, 2002::/16, 2001::/32): add them here and in lib/net/ip.ts together.
+CREATE OR REPLACE MACRO ip_is_public(txt VARCHAR) AS
+    coalesce(
+        _ip4_u32_is_public(_ip4_u32(txt)),
+        CASE WHEN contains(txt, ':') THEN _ip6_hex_is_public(_ip6_hex(txt)) END);
+
+-- the prefix length of a CIDR text, or NULL when the CIDR is invalid
+CREATE OR REPLACE MACRO _cidr_max_len(fam) AS
+    CASE fam WHEN 4 THEN 32 WHEN 6 THEN 128 END;
+
+CREATE OR REPLACE MACRO cidr_prefix_len(cidr VARCHAR) AS
+    CASE
+        WHEN NOT contains(cidr, '/') THEN _cidr_max_len(ip_family(cidr))
+        WHEN regexp_full_match(cidr, '[^/]+/(0|[1-9][0-9]{0,2})')
+            AND try_cast(split_part(cidr, '/', 2) AS INTEGER) <= _cidr_max_len(ip_family(split_part(cidr, '/', 1)))
+        THEN try_cast(split_part(cidr, '/', 2) AS INTEGER)
+    END;
+
+CREATE OR REPLACE MACRO cidr_family(cidr VARCHAR) AS
+    CASE WHEN cidr_prefix_len(cidr) IS NOT NULL THEN ip_family(split_part(cidr, '/', 1)) END;
+
+-- the bits below the prefix, as a UHUGEINT mask
+CREATE OR REPLACE MACRO _cidr_host_mask(cidr) AS
+    CASE cidr_family(cidr)
+        WHEN 4 THEN 4294967295::UHUGEINT >> cidr_prefix_len(cidr)::UHUGEINT
+        WHEN 6 THEN ~(0::UHUGEINT) >> cidr_prefix_len(cidr)::UHUGEINT
+    END;
+
+CREATE OR REPLACE MACRO cidr_start(cidr VARCHAR) AS
+    ip_to_uhugeint(split_part(cidr, '/', 1)) & ~_cidr_host_mask(cidr);
+
+CREATE OR REPLACE MACRO cidr_end(cidr VARCHAR) AS
+    ip_to_uhugeint(split_part(cidr, '/', 1)) | _cidr_host_mask(cidr);
