@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { createObjectStore } from '../lib/storage/create-object-store.ts';
 import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
 import type { AgentConfig } from '../schemas/agent-config.ts';
 import { LocalNetworks } from './flow/local-networks.ts';
@@ -171,6 +170,8 @@ async function live(config: AgentConfig, local: LocalNetworks, metrics: AgentMet
     log.error('tcpdump is not usable', { path: config.capture.tcpdump_path, error: probe.error ?? probe.stderr });
     return EXIT_FAILURE;
   }
+  // Loaded only here: the S3 client is most of the start-up time, and replay never needs it.
+  const { createObjectStore } = await import('../lib/storage/create-object-store.ts');
   const store = createObjectStore(config.store);
   const agent = new LiveAgent({ config, store, local, metrics, log });
   const server = config.metrics.port > 0 ? new MetricsServer(metrics, config.metrics.host, config.metrics.port) : undefined;

@@ -174,7 +174,8 @@ export class Spool {
     }
     const maxReady = Math.max(-1, ...this.ready.keys());
     this.nextSeq = Math.max(stateSeq, maxReady + 1);
-    const openSeqs = (await readdir(this.openDir))
+    const openNames = await readdir(this.openDir);
+    const openSeqs = openNames
       .map((name) => /^(\d{12})\.ndjson$/.exec(name)?.[1])
       .filter((s): s is string => s !== undefined)
       .map(Number)
@@ -213,6 +214,12 @@ export class Spool {
       this.checkpoint = last.cp;
       this.nextSeq = seq;
       this.options.log.info('spool resumed open segment', { seq, records: last.records, bytes: last.len });
+    }
+    // A close interrupted between its two unlinks leaves one file of a segment that is already closed.
+    for (const name of openNames) {
+      const seq = Number(/^(\d{12})\./.exec(name)?.[1] ?? Number.NaN);
+      if (this.current?.seq === seq) continue;
+      await rm(path.join(this.openDir, name), { force: true });
     }
     this.updateGauges();
     if (this.ready.size > 0) this.options.log.info('spool has segments to upload', { segments: this.ready.size });
