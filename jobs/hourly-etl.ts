@@ -6,6 +6,7 @@ import { durationMs, type Config } from '../schemas/config.ts';
 import { PUBLISHED_TABLES } from '../schemas/tables/index.ts';
 import { projectionSql, type TableDefinition } from '../schemas/tables/table-definition.ts';
 import type { AlertRow } from '../schemas/tables/alerts.ts';
+import { resolveConfigPath } from '../lib/config/load-config.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-session.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
@@ -121,9 +122,9 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     await mkdir(workDir, { recursive: true });
     const reference = await phase('reference', () =>
       loadReferenceData({
-        inventory: path.resolve(options.baseDir, config.reference.inventory),
-        ipRanges: path.resolve(options.baseDir, config.reference.ip_ranges),
-        rules: path.resolve(options.baseDir, config.rules),
+        inventory: resolveConfigPath(options.baseDir, config.reference.inventory),
+        ipRanges: resolveConfigPath(options.baseDir, config.reference.ip_ranges),
+        rules: resolveConfigPath(options.baseDir, config.rules),
       }),
     );
     result.referenceHash = reference.referenceHash;

@@ -78,16 +78,17 @@ export const configSchema = z.strictObject({
       aws_vpc: { enabled: true, prefix: 'raw/aws_vpc/AWSLogs/' },
       agent: { enabled: true, prefix: 'raw/agent/' },
     }),
+  /** Reference data; `@samples/…` names the bundled sample files wherever the tool is installed. */
   reference: z
     .strictObject({
-      inventory: z.string().min(1).default('data/samples/reference/inventory.yaml'),
-      ip_ranges: z.string().min(1).default('data/samples/reference/ip-ranges.yaml'),
+      inventory: z.string().min(1).default('@samples/reference/inventory.yaml'),
+      ip_ranges: z.string().min(1).default('@samples/reference/ip-ranges.yaml'),
     })
     .default({
-      inventory: 'data/samples/reference/inventory.yaml',
-      ip_ranges: 'data/samples/reference/ip-ranges.yaml',
+      inventory: '@samples/reference/inventory.yaml',
+      ip_ranges: '@samples/reference/ip-ranges.yaml',
     }),
-  rules: z.string().min(1).default('data/samples/reference/rules.yaml'),
+  rules: z.string().min(1).default('@samples/reference/rules.yaml'),
   log: z
     .strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -22,7 +22,7 @@ export interface LoadedConfig {
 export async function loadConfig(options: { file?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LoadedConfig> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
-  const explicit = options.file ?? env.NETFLOW_CONFIG;
+  const explicit = options.file ?? (env.NETFLOW_CONFIG || undefined);
   const file = path.resolve(cwd, explicit ?? DEFAULT_CONFIG_FILE);
   let text = '';
   let found = true;
@@ -63,4 +63,12 @@ function parseScalar(value: string): unknown {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'data', 'samples');
+
+/** Resolves a path from the configuration: relative to its file's folder, `@samples/…` to the bundled samples. */
+export function resolveConfigPath(baseDir: string, value: string): string {
+  if (value.startsWith('@samples/')) return path.join(SAMPLES_DIR, value.slice('@samples/'.length));
+  return path.resolve(baseDir, value);
 }

@@ -33,7 +33,7 @@ export function parseYamlText<Schema extends z.ZodType>(file: string, text: stri
     throw new ValidationError(
       file,
       document.errors.map((error) => {
-        const position = error.linePos?.[0];
+        const position = error.linePos?.[0] ?? (error.pos ? lineCounter.linePos(error.pos[0]) : undefined);
         return `${position ? `line ${position.line}, column ${position.col}: ` : ''}${error.message.split('\n')[0]}`;
       }),
     );
@@ -55,7 +55,8 @@ export function parseYamlText<Schema extends z.ZodType>(file: string, text: stri
 
 function lineOf(document: Document, counter: LineCounter, path: PropertyKey[]): number | undefined {
   let node: unknown = document.contents;
-  let line: number | undefined = rangeLine(node, counter);
+  // Only a key that is in the file has a line; values from defaults or the environment have none.
+  let line: number | undefined;
   for (const key of path) {
     if (isMap(node)) {
       const pair = node.items.find((item) => String((item.key as { value?: unknown })?.value ?? item.key) === String(key));

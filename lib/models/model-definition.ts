@@ -116,7 +116,8 @@ export async function loadModelFiles(sqlDir: string): Promise<ModelDefinition[]>
     }
     for (const file of files) {
       const origin = path.join(sqlDir, stage, file);
-      models.push(parseModelFile(path.relative(process.cwd(), origin) || origin, stage, await readFile(origin, 'utf8')));
+      const relative = path.relative(process.cwd(), origin);
+      models.push(parseModelFile(relative.startsWith('..') ? origin : relative, stage, await readFile(origin, 'utf8')));
     }
   }
   return models;

@@ -57,6 +57,9 @@ export interface S3ObjectStoreOptions {
  * Every body sent is a Buffer, so that the SDK can resend it on a retry (a consumed stream could
  * not be resent): a single PUT holds the file in memory, below `multipart_threshold_mb`, and a
  * multipart upload holds `partConcurrency` parts of `part_size_mb`.
+ *
+ * The ObjectInfo a put returns carries the store's ETag but the local clock as lastModified (a
+ * PUT answer has no Last-Modified); head() and list() give the store's own time.
  */
 export class S3ObjectStore implements ObjectStore {
   readonly description: string;
@@ -209,7 +212,9 @@ export class S3ObjectStore implements ObjectStore {
         const received = await sink.write(body);
         const expected = response.ContentLength;
         if (expected !== undefined && received !== expected) throw new TruncatedBodyError(expected, received);
-        await sink.commit();
+        await sink.commit().catch((error: unknown) => {
+          throw new LocalWriteError(error);
+        });
         return { key, size: received, etag: response.ETag ?? '', lastModified: response.LastModified ?? new Date(0) };
       } catch (error) {
         body.destroy();
@@ -278,8 +283,10 @@ export class S3ObjectStore implements ObjectStore {
     }
 
     let parts: CompletedPart[] = [];
+    let completing = false;
     try {
       parts = await this.uploadParts(key, fullKey, uploadId, localPath, size, partCount);
+      completing = true;
       const out = await this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
@@ -295,7 +302,8 @@ export class S3ObjectStore implements ObjectStore {
       if (options.createOnly && isConditionFailure(error)) {
         return this.resolveConflict(key, abortError ? new AggregateError([error, abortError]) : error, multipartEtag(parts), size);
       }
-      const failure = error instanceof S3RequestError ? error : this.failure('complete multipart upload', key, error);
+      const failure =
+        error instanceof S3RequestError ? error : this.failure(completing ? 'complete multipart upload' : 'put', key, error);
       if (!abortError) throw failure;
       throw new S3RequestError('put', key, this.location(key), undefined, {
         cause: new AggregateError([failure, abortError]),
@@ -317,28 +325,36 @@ export class S3ObjectStore implements ObjectStore {
       const parts: CompletedPart[] = new Array(partCount);
       let next = 0;
       let failed = false;
+      const uploadPart = async (index: number): Promise<void> => {
+        const offset = index * this.partSize;
+        const body = await readExactly(file, offset, Math.min(this.partSize, size - offset), localPath);
+        try {
+          const out = await this.client.send(
+            new UploadPartCommand({
+              Bucket: this.bucket,
+              Key: fullKey,
+              UploadId: uploadId,
+              PartNumber: index + 1,
+              Body: body,
+              ContentLength: body.length,
+              ContentMD5: createHash('md5').update(body).digest('base64'),
+            }),
+          );
+          parts[index] = { PartNumber: index + 1, ETag: out.ETag };
+        } catch (error) {
+          throw this.failure(`upload part ${index + 1} of ${partCount}`, key, error);
+        }
+      };
       const worker = async (): Promise<void> => {
         while (!failed && next < partCount) {
           const index = next;
           next += 1;
-          const offset = index * this.partSize;
-          const body = await readExactly(file, offset, Math.min(this.partSize, size - offset), localPath);
           try {
-            const out = await this.client.send(
-              new UploadPartCommand({
-                Bucket: this.bucket,
-                Key: fullKey,
-                UploadId: uploadId,
-                PartNumber: index + 1,
-                Body: body,
-                ContentLength: body.length,
-                ContentMD5: createHash('md5').update(body).digest('base64'),
-              }),
-            );
-            parts[index] = { PartNumber: index + 1, ETag: out.ETag };
+            await uploadPart(index);
           } catch (error) {
+            // The other workers finish the part they hold and take no new one.
             failed = true;
-            throw this.failure(`upload part ${index + 1} of ${partCount}`, key, error);
+            throw error;
           }
         }
       };
@@ -456,7 +472,9 @@ class TempFileSink implements DownloadSink {
   }
 
   async write(body: Readable): Promise<number> {
-    await mkdir(path.dirname(this.localPath), { recursive: true });
+    await mkdir(path.dirname(this.localPath), { recursive: true }).catch((error: unknown) => {
+      throw new LocalWriteError(error);
+    });
     const writer = createWriteStream(this.temp, { flags: 'wx' });
     let writerError: unknown;
     writer.on('error', (error) => (writerError ??= error));

@@ -13,7 +13,8 @@ lines as (
         object_idx,
         line_no,
         line,
-        json_valid(line) and json_type(line) = 'OBJECT' as is_object
+        -- CASE, not AND: DuckDB evaluates both sides of AND, and json_type fails on invalid JSON.
+        case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object
     from stg_lines__agent
 ),
 

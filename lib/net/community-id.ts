@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { parseIp } from './ip.ts';
+
+/**
+ * Community ID v1 (corelight/community-id-spec): the TypeScript reference for the SQL macros in
+ * sql/macros/10_community_id.sql, which tests hold equal to it. Same rules: both directions of a
+ * flow give the same id; null (never an exception) for an invalid address, mixed address
+ * families, a missing or out-of-range port of a port-carrying protocol, a protocol outside 0-255
+ * or a seed outside 0-65535.
+ */
+
+export interface FlowTuple {
+  srcIp: string | null;
+  dstIp: string | null;
+  /** The source port; for ICMP and ICMPv6 the message type. */
+  srcPort: number | null;
+  /** The destination port; for ICMP and ICMPv6 the message code. */
+  dstPort: number | null;
+  /** IANA protocol number. */
+  protocol: number | null;
+}
+
+export const PROTO_ICMP = 1;
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+export const PROTO_ICMPV6 = 58;
+export const PROTO_SCTP = 132;
+
+/** Protocols whose ports (or ICMP type and code) are part of the hash. */
+export const PORT_PROTOCOLS: ReadonlySet<number> = new Set([PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6, PROTO_SCTP]);
+
+function pairs(...entries: [number, number][]): ReadonlyMap<number, number> {
+  return new Map(entries.flatMap(([a, b]) => [[a, b], [b, a]] as [number, number][]));
+}
+
+/**
+ * The two-way ICMP message types and their counterparts, per protocol (from pycommunityid's
+ * icmp.py and icmp6.py, after Zeek). A type with a counterpart hashes as (type, counterpart) and is
+ * ordered like ports; any other type is one-way and hashes as (type, code) in the given direction.
+ * sql/macros/10_community_id.sql spells out the same table; a test compares them on every type.
+ */
+export const ICMP_COUNTERPARTS: Readonly<Record<typeof PROTO_ICMP | typeof PROTO_ICMPV6, ReadonlyMap<number, number>>> = {
+  [PROTO_ICMP]: pairs(
+    [8, 0], // echo, echo reply
+    [13, 14], // timestamp, timestamp reply
+    [15, 16], // information request, reply
+    [10, 9], // router solicitation, advertisement
+    [17, 18], // address mask request, reply
+  ),
+  [PROTO_ICMPV6]: pairs(
+    [128, 129], // echo request, reply
+    [130, 131], // multicast listener query, report
+    [133, 134], // router solicitation, advertisement
+    [135, 136], // neighbor solicitation, advertisement
+    [139, 140], // node information query, response
+    [144, 145], // home agent address discovery request, reply
+  ),
+};
+
+function isUint(value: number | null, max: number): value is number {
+  return value !== null && Number.isInteger(value) && value >= 0 && value <= max;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+/** Community ID v1 of a flow tuple: '1:' + base64 of the SHA-1 of the ordered tuple. */
+export function communityIdV1(tuple: FlowTuple, seed = 0): string | null {
+  const { protocol } = tuple;
+  const src = parseIp(tuple.srcIp);
+  const dst = parseIp(tuple.dstIp);
+  if (!src || !dst || src.family !== dst.family) return null;
+  if (!isUint(protocol, 255) || !isUint(seed, 0xffff)) return null;
+
+  const hasPorts = PORT_PROTOCOLS.has(protocol);
+  let srcPort = 0;
+  let dstPort = 0;
+  let oneWay = false;
+  if (hasPorts) {
+    if (!isUint(tuple.srcPort, 0xffff) || !isUint(tuple.dstPort, 0xffff)) return null;
+    srcPort = tuple.srcPort;
+    dstPort = tuple.dstPort;
+    if (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) {
+      const counterpart = ICMP_COUNTERPARTS[protocol].get(srcPort);
+      if (counterpart === undefined) oneWay = true;
+      else dstPort = counterpart;
+    }
+  }
+
+  const order = compareBytes(src.bytes, dst.bytes);
+  const inOrder = oneWay || order < 0 || (order === 0 && srcPort <= dstPort);
+  const [a, b, portA, portB] = inOrder ? [src.bytes, dst.bytes, srcPort, dstPort] : [dst.bytes, src.bytes, dstPort, srcPort];
+
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(seed);
+  const proto = Buffer.from([protocol, 0]);
+  const ports = Buffer.alloc(hasPorts ? 4 : 0);
+  if (hasPorts) {
+    ports.writeUInt16BE(portA, 0);
+    ports.writeUInt16BE(portB, 2);
+  }
+  const digest = createHash('sha1').update(head).update(a).update(b).update(proto).update(ports).digest('base64');
+  return `1:${digest}`;
+}

@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/lake-fixture.ts';
+
+const run = promisify(execFile);
+const BIN = path.join(REPO_ROOT, 'bin', 'netflow.mjs');
+
+/** Runs the real `netflow` executable in a folder; resolves with its exit code and output. */
+async function netflow(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NETFLOW_CONFIG: '' }, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('the netflow command', () => {
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = await mkdtemp(path.join(tmpdir(), 'netflow-cli-'));
+  });
+  afterAll(() => rm(cwd, { recursive: true, force: true }));
+
+  it('documents every command', async () => {
+    const main = await netflow(cwd, ['--help']);
+    expect(main.code).toBe(0);
+    for (const command of ['run', 'demo', 'query', 'runs', 'config']) {
+      expect(main.stdout).toContain(`  ${command}`);
+      const help = await netflow(cwd, [command, '--help']);
+      expect(help.code, command).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^netflow ${command}`));
+    }
+  });
+
+  it('exits 2 on bad usage', async () => {
+    expect((await netflow(cwd, ['frobnicate'])).code).toBe(2);
+    expect((await netflow(cwd, ['run', '--hour', '2024-13-01T25'])).stderr).toContain('--hour must be a UTC hour such as 2024-05-01T13');
+    expect((await netflow(cwd, ['run', '--bogus'])).code).toBe(2);
+  });
+
+  it('fails on a bad configuration before doing any work, naming the key', async () => {
+    await writeFile(path.join(cwd, 'bad.yaml'), 'store:\n  type: local\nlateness: tomorrow\nsources:\n  agent: { prefix: raw/agent/, enabld: true }\n');
+    const result = await netflow(cwd, ['run', '--hour', '2024-05-01T13', '--config', 'bad.yaml']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('line 3: lateness: expected a duration');
+    expect(result.stderr).toContain('line 5: sources.agent: Unrecognized key: "enabld"');
+    expect(await readdir(cwd)).toEqual(['bad.yaml']);
+  });
+
+  it('runs the demo on the embedded default, then answers SQL over what it published', async () => {
+    const demo = await netflow(cwd, ['demo']);
+    expect(demo.stderr).not.toContain('"level":"error"');
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toContain('hour 2024-05-01T13  PUBLISHED');
+    expect(demo.stdout).toContain('hour 2024-05-01T14  PUBLISHED');
+    expect(demo.stdout).toMatch(/no-admin-ports-from-internet\s+185\.220\.101\.45 -> 10\.0\.1\.10:22/);
+    expect((await readdir(cwd)).sort()).toEqual(['.netflow', 'bad.yaml', 'lake']);
+
+    const query = await netflow(cwd, ['query', 'SELECT dst_port, count(*) AS flows FROM flows WHERE dst_port IN (22, 1433) GROUP BY 1 ORDER BY 1', '--format', 'csv']);
+    expect(query.code).toBe(0);
+    expect(query.stdout).toBe('dst_port,flows\n22,2\n1433,250\n');
+    const json = await netflow(cwd, ['query', 'SELECT rule_id, flow_count FROM alerts ORDER BY rule_id, flow_count', '--format', 'json']);
+    expect(json.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { rule_id: 'datastore-only-from-vms', flow_count: 3 },
+      { rule_id: 'known-endpoints-only', flow_count: 1 },
+      { rule_id: 'no-admin-ports-from-internet', flow_count: 1 },
+      { rule_id: 'no-admin-ports-from-internet', flow_count: 1 },
+      { rule_id: 'sql-only-from-app-1', flow_count: 10 },
+    ]);
+    const table = await netflow(cwd, ['query', 'SELECT count(*) AS n FROM quarantine']);
+    expect(table.stdout).toBe('n\n─\n0\n(1 row)\n');
+    const bad = await netflow(cwd, ['query', 'SELECT * FROM no_such_table']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('no_such_table');
+    const runs = await netflow(cwd, ['runs']);
+    expect(runs.stdout).toMatch(/2024-05-01T13 │ published/);
+    const rerun = await netflow(cwd, ['run', '--hour', '2024-05-01T14']);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toContain('records read 481 = flows published 421 + other hours 60');
+  });
+});

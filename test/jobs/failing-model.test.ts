@@ -1,0 +1,58 @@
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { RunLedger } from '../../orchestration/run-ledger.ts';
+import { createLakeFixture, REPO_ROOT, type LakeFixture } from '../support/lake-fixture.ts';
+import { queryLake } from '../support/read-lake.ts';
+
+describe('a model that fails', () => {
+  let lake: LakeFixture;
+  let brokenSqlDir: string;
+
+  beforeAll(async () => {
+    lake = await createLakeFixture();
+    await deliverSamples({ store: lake.store });
+    brokenSqlDir = path.join(lake.dir, 'sql');
+    await cp(path.join(REPO_ROOT, 'sql'), brokenSqlDir, { recursive: true });
+    const traffic = path.join(brokenSqlDir, 'marts', 'traffic_matrix.sql');
+    await writeFile(traffic, (await readFile(traffic, 'utf8')).replace('sum(bytes) as bytes', 'sum(no_such_column) as bytes'));
+  });
+  afterAll(() => lake.cleanup());
+
+  it('reports the model file and DuckDB\'s message, and leaves the published partition untouched', async () => {
+    const good = await lake.runHour('2024-05-01T13');
+    expect(good.status).toBe('published');
+    const manifestBefore = await lake.store.getBytes('curated/flows/dt=2024-05-01/hour=13/_manifest.json');
+    const keysBefore: string[] = [];
+    for await (const object of lake.store.list('curated/')) keysBefore.push(object.key);
+
+    const failed = await lake.runHour('2024-05-01T13', { sqlDir: brokenSqlDir });
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/^model traffic_matrix \(.*marts\/traffic_matrix\.sql\) failed: DuckDB: Binder Error: .*no_such_column/s);
+    expect(failed.models.find((m) => m.name === 'traffic_matrix')?.status).toBe('failed');
+    expect(failed.models.find((m) => m.name === 'flows')?.status).toBe('built');
+    expect(failed.tables).toEqual([]);
+
+    expect(await lake.store.getBytes('curated/flows/dt=2024-05-01/hour=13/_manifest.json')).toEqual(manifestBefore);
+    const keysAfter: string[] = [];
+    for await (const object of lake.store.list('curated/')) keysAfter.push(object.key);
+    expect(keysAfter).toEqual(keysBefore);
+    const [{ n }] = (await queryLake(lake, 'SELECT count(*) AS n FROM flows')) as [{ n: bigint }];
+    expect(n).toBe(436n);
+    expect(await readdir(path.join(lake.dir, 'work', 'runs'))).toEqual([]);
+    const entries = await new RunLedger(lake.config.ledger.path).entries();
+    expect(entries.map((e) => e.status)).toEqual(['published', 'failed']);
+    expect(entries[1]!.error).toContain('traffic_matrix');
+  });
+
+  it('fails a run when a data test fails, naming the test', async () => {
+    const failingTestDir = path.join(lake.dir, 'sql-data-test');
+    await cp(path.join(REPO_ROOT, 'sql'), failingTestDir, { recursive: true });
+    const flowsModel = path.join(failingTestDir, 'marts', 'flows.sql');
+    await writeFile(flowsModel, (await readFile(flowsModel, 'utf8')).replace('accepted_values(verdict: conformant, non_conformant)', 'accepted_values(verdict: conformant)'));
+    const failed = await lake.runHour('2024-05-01T13', { sqlDir: failingTestDir });
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/model flows \(.*\) failed: data test accepted_values\(verdict: conformant\) failed for 15 row\(s\)/);
+  });
+});
