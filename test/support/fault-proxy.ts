@@ -11,14 +11,13 @@ import { sendError } from './s3-server.ts';
  * - `reset-after-forward`: the request reaches the store, then the client's connection is
  *   destroyed instead of answering (the client cannot tell whether its write happened);
  * - `truncate-body`: the store's status and headers (with the full Content-Length) are sent,
- *   then half of the body, then the connection is destroyed.
+ *   then half of the body, then the connection is destroyed (an answer without a body, such
+ *   as a PUT's, is then complete anyway: the fault is counted but does no harm).
  * Faults come from an explicit schedule (the next matching requests, in order) or, failing
  * that, from a rate with a seeded generator, so a failing run can be replayed. Every request is
  * logged with its headers, and every injected fault is counted.
  */
 export type Fault = 'internal-error' | 'slow-down' | 'reset' | 'reset-after-forward' | 'truncate-body';
-
-export const ALL_FAULTS: readonly Fault[] = ['internal-error', 'slow-down', 'reset', 'reset-after-forward', 'truncate-body'];
 
 export type RequestKind =
   | 'list'
