@@ -14,7 +14,11 @@ const size = z
   .string()
   .regex(/^\d+(B|KiB|MiB|GiB|KB|MB|GB)$/, 'expected a size such as "512KiB", "4MiB" or "1GiB"');
 
-const cidr = z.string().refine((s) => /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(s), 'expected a CIDR block such as "10.0.0.0/8" or "fd00::/8"');
+const cidrV4 = z.cidrv4();
+const cidrV6 = z.cidrv6();
+const cidr = z
+  .string()
+  .refine((s) => cidrV4.safeParse(s).success || cidrV6.safeParse(s).success, 'expected a CIDR block such as "10.0.0.0/8" or "fd00::/8"');
 
 export const agentConfigSchema = z
   .strictObject({
