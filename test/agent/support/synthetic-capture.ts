@@ -13,6 +13,8 @@ export interface SyntheticCaptureOptions {
   durationUs: number;
   /** Distinct payload sizes per flow (each a separate frame template). */
   sizeVariants?: number;
+  /** Cut each frame to this many bytes, as tcpdump -s does (the original length is kept). */
+  snaplen?: number;
 }
 
 export interface SyntheticTruth {
@@ -49,7 +51,8 @@ export async function writeSyntheticCapture(file: string, options: SyntheticCapt
     const f = i % options.flows;
     const t = templates[f]![Math.floor(i / options.flows) % variants]!;
     const tsUs = options.startUs + Math.floor((i * options.durationUs) / options.packets);
-    batch.push(pcapRecord({ tsUs, data: t.frame }, false));
+    const data = options.snaplen !== undefined && t.frame.length > options.snaplen ? t.frame.subarray(0, options.snaplen) : t.frame;
+    batch.push(pcapRecord({ tsUs, data, origLen: t.frame.length }, false));
     const flow = truth.flows.get(t.key) ?? { packets: 0, bytes: 0 };
     flow.packets++;
     flow.bytes += t.ipBytes;
