@@ -66,7 +66,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Community ID v1 of a flow tuple: '1:' + base64 of the SHA-1 of the ordered tuple. */
-export function communityIdV1(tuple: FlowTuple, seed = 0): string | null {
+export function communityIdV1(tuple: FlowTuple, seed: number | null = 0): string | null {
   const { protocol } = tuple;
   const src = parseIp(tuple.srcIp);
   const dst = parseIp(tuple.dstIp);

@@ -158,30 +158,35 @@ CREATE OR REPLACE MACRO ip_is_public(txt VARCHAR) AS
         _ip4_u32_is_public(_ip4_u32(txt)),
         CASE WHEN contains(txt, ':') THEN _ip6_hex_is_public(_ip6_hex(txt)) END);
 
--- the prefix length of a CIDR text, or NULL when the CIDR is invalid
-CREATE OR REPLACE MACRO _cidr_max_len(fam) AS
-    CASE fam WHEN 4 THEN 32 WHEN 6 THEN 128 END;
+-- family, prefix length and bounds of a CIDR text as one struct (NULL when the CIDR is invalid),
+-- so that the address is parsed once; bound with single-element list lambdas because these
+-- macros are expanded into every rule that tests a range and their size is planning time
+CREATE OR REPLACE MACRO _cidr_info(cidr) AS
+    list_transform([ip_to_hex(split_part(cidr, '/', 1))], lambda _cidr_h:
+        list_transform([CASE length(_cidr_h) WHEN 8 THEN 32 WHEN 32 THEN 128 END], lambda _cidr_bits:
+            list_transform([CASE
+                    WHEN NOT contains(cidr, '/') THEN _cidr_bits
+                    WHEN regexp_full_match(cidr, '[^/]+/(0|[1-9][0-9]{0,2})')
+                        AND try_cast(split_part(cidr, '/', 2) AS INTEGER) <= _cidr_bits
+                    THEN try_cast(split_part(cidr, '/', 2) AS INTEGER)
+                END], lambda _cidr_len:
+                list_transform([CASE _cidr_bits
+                        WHEN 32 THEN ('0x' || _cidr_h)::UBIGINT::UHUGEINT
+                        ELSE _ip6_hex_to_uhugeint(_cidr_h) END], lambda _cidr_v:
+                    list_transform([CASE _cidr_bits
+                            WHEN 32 THEN 4294967295::UHUGEINT >> _cidr_len::UHUGEINT
+                            ELSE ~(0::UHUGEINT) >> _cidr_len::UHUGEINT END], lambda _cidr_m:
+                        CASE WHEN _cidr_len IS NOT NULL THEN {
+                            'family': CASE _cidr_bits WHEN 32 THEN 4 ELSE 6 END,
+                            'prefix_len': _cidr_len,
+                            'start': _cidr_v & ~_cidr_m,
+                            'end': _cidr_v | _cidr_m}
+                        END)[1])[1])[1])[1])[1];
 
-CREATE OR REPLACE MACRO cidr_prefix_len(cidr VARCHAR) AS
-    CASE
-        WHEN NOT contains(cidr, '/') THEN _cidr_max_len(ip_family(cidr))
-        WHEN regexp_full_match(cidr, '[^/]+/(0|[1-9][0-9]{0,2})')
-            AND try_cast(split_part(cidr, '/', 2) AS INTEGER) <= _cidr_max_len(ip_family(split_part(cidr, '/', 1)))
-        THEN try_cast(split_part(cidr, '/', 2) AS INTEGER)
-    END;
+CREATE OR REPLACE MACRO cidr_family(cidr VARCHAR) AS _cidr_info(cidr).family;
 
-CREATE OR REPLACE MACRO cidr_family(cidr VARCHAR) AS
-    CASE WHEN cidr_prefix_len(cidr) IS NOT NULL THEN ip_family(split_part(cidr, '/', 1)) END;
+CREATE OR REPLACE MACRO cidr_prefix_len(cidr VARCHAR) AS _cidr_info(cidr).prefix_len;
 
--- the bits below the prefix, as a UHUGEINT mask
-CREATE OR REPLACE MACRO _cidr_host_mask(cidr) AS
-    CASE cidr_family(cidr)
-        WHEN 4 THEN 4294967295::UHUGEINT >> cidr_prefix_len(cidr)::UHUGEINT
-        WHEN 6 THEN ~(0::UHUGEINT) >> cidr_prefix_len(cidr)::UHUGEINT
-    END;
+CREATE OR REPLACE MACRO cidr_start(cidr VARCHAR) AS _cidr_info(cidr).start;
 
-CREATE OR REPLACE MACRO cidr_start(cidr VARCHAR) AS
-    ip_to_uhugeint(split_part(cidr, '/', 1)) & ~_cidr_host_mask(cidr);
-
-CREATE OR REPLACE MACRO cidr_end(cidr VARCHAR) AS
-    ip_to_uhugeint(split_part(cidr, '/', 1)) | _cidr_host_mask(cidr);
+CREATE OR REPLACE MACRO cidr_end(cidr VARCHAR) AS _cidr_info(cidr).end;
