@@ -56,6 +56,8 @@ const defaultIo: CliIo = {
 };
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  // A reader of our logs that goes away (a closed pipe) must not take the capture down with it.
+  if (io === defaultIo) process.stderr.on('error', () => {});
   let values;
   try {
     ({ values } = parseArgs({

@@ -19,8 +19,10 @@ export class AgentProcess {
   private readonly waiters: { predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   readonly child: ChildProcess;
 
-  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; netns?: string } = {}) {
-    const command = options.netns ? ['ip', 'netns', 'exec', options.netns, process.execPath, AGENT_BIN, ...args] : [process.execPath, AGENT_BIN, ...args];
+  /** `netns` runs the agent inside a network namespace; `wrap` puts a command (setpriv …) in front. */
+  constructor(args: string[], options: { env?: NodeJS.ProcessEnv; netns?: string; wrap?: string[] } = {}) {
+    const base = [process.execPath, AGENT_BIN, ...args];
+    const command = options.netns ? ['ip', 'netns', 'exec', options.netns, ...base] : [...(options.wrap ?? []), ...base];
     this.child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     createInterface({ input: this.child.stderr! }).on('line', (line) => {
       let parsed: LogLine;
