@@ -35,6 +35,7 @@ const BLOCK_RETIRE_MS = 1_200;
  */
 export class TcpdumpCapture {
   private child: ChildProcess | undefined;
+  private listening = false;
   private stopping = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -60,7 +61,10 @@ export class TcpdumpCapture {
   start(): void {
     this.stopping = false;
     this.spawnOne();
-    this.statsTimer = setInterval(() => this.child?.kill('SIGUSR1'), this.options.statsIntervalMs);
+    // Only a tcpdump that said it is listening has its SIGUSR1 handler; earlier, the signal would kill it.
+    this.statsTimer = setInterval(() => {
+      if (this.child && this.listening) this.child.kill('SIGUSR1');
+    }, this.options.statsIntervalMs);
     this.statsTimer.unref();
   }
 
@@ -94,6 +98,7 @@ export class TcpdumpCapture {
       return;
     }
     this.child = child;
+    this.listening = false;
     this.dropsNow = { kernel: 0, iface: 0 };
     let parseError: unknown;
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -115,10 +120,13 @@ export class TcpdumpCapture {
         if (stats.droppedByInterface !== undefined) this.dropsNow.iface = stats.droppedByInterface;
         metrics.kernelDrops = this.dropsBefore.kernel + this.dropsNow.kernel;
         metrics.interfaceDrops = this.dropsBefore.iface + this.dropsNow.iface;
-        if ((stats.droppedByKernel ?? 0) > 0) log.warn('tcpdump reports kernel drops', { dropped_by_kernel: stats.droppedByKernel, pid: child.pid });
+        const fields = { pid: child.pid, captured: stats.captured, received_by_filter: stats.receivedByFilter, dropped_by_kernel: stats.droppedByKernel };
+        if ((stats.droppedByKernel ?? 0) > 0) log.warn('tcpdump reports kernel drops', fields);
+        else log.debug('tcpdump stats', fields);
         return;
       }
       if (/listening on/.test(line)) {
+        if (this.child === child) this.listening = true;
         if (this.gapStartedAt !== undefined) {
           const gapS = (Date.now() - this.gapStartedAt) / 1000;
           metrics.captureGapSeconds += gapS;

@@ -29,7 +29,8 @@ describe.skipIf(!live)('live capture on loopback with the real tcpdump', () => {
     const spool = path.join(work, 'spool');
     const reference = path.join(work, 'reference.pcap');
     const ref = await referenceCapture('lo', filter, reference);
-    const agent = new AgentProcess(['--vm-id', 'vm-live', '--interface', 'lo', '--filter', filter, '--interval', '1s', '--spool-dir', spool, '--out', out, '--metrics-port', String(metricsPort), '--log-level', 'debug']);
+    const config = await writeConfig('capture:\n  stats_interval: 500ms\n  restart_initial: 200ms\n');
+    const agent = new AgentProcess(['--config', config, '--vm-id', 'vm-live', '--interface', 'lo', '--filter', filter, '--interval', '1s', '--spool-dir', spool, '--out', out, '--metrics-port', String(metricsPort), '--log-level', 'debug']);
     try {
       const started = await agent.waitForLog((l) => l.msg === 'capture started');
       const sizes4 = Array.from({ length: 40 }, (_, i) => 1 + i * 37);
@@ -46,6 +47,9 @@ describe.skipIf(!live)('live capture on loopback with the real tcpdump', () => {
       await agent.waitForLog((l) => l.msg === 'capture resumed after gap');
       const after = await sendUdp('udp4', '127.0.0.1', u4.port, [64, 64, 64]);
 
+      // tcpdump's own counters, asked for with SIGUSR1 (which must not kill it: still one restart).
+      const stats = await agent.waitForLog((l) => l.msg === 'tcpdump stats' && (l.captured as number) > 0);
+      expect(stats.dropped_by_kernel).toBe(0);
       const metrics = await scrapeMetrics(metricsPort);
       expect(metrics.get('netflow_agent_capture_restarts_total')).toBe(1);
       expect(metrics.get('netflow_agent_capture_gap_seconds_total')).toBeGreaterThan(0);
