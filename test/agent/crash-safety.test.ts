@@ -8,7 +8,7 @@ import { readAgentObjects, sumByFlow } from './support/lake.ts';
 import { writeSyntheticCapture, type SyntheticTruth } from './support/synthetic-capture.ts';
 
 /** At least this many kill -9s; NETFLOW_AGENT_CRASH_KILLS raises it for a longer soak. */
-const KILLS = Math.max(20, Number(process.env.NETFLOW_AGENT_CRASH_KILLS ?? 24));
+const KILLS = Math.max(20, Number(process.env.NETFLOW_AGENT_CRASH_KILLS ?? 20));
 
 let work: string;
 let capture: string;
