@@ -2,7 +2,7 @@ import type { ObjectStore } from '../lib/storage/object-store.ts';
 import { durationMs, sizeBytes, type AgentConfig } from '../schemas/agent-config.ts';
 import { TcpdumpCapture } from './capture/tcpdump-capture.ts';
 import { FlowPipeline } from './flow/flow-pipeline.ts';
-import type { LocalNetworks } from './flow/local-networks.ts';
+import { LocalNetworks } from './flow/local-networks.ts';
 import type { Logger } from './log.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { Shipper } from './shipper/shipper.ts';
@@ -30,6 +30,7 @@ export class LiveAgent {
   private readonly capture: TcpdumpCapture;
   private readonly pipeline: FlowPipeline;
   private timer: NodeJS.Timeout | undefined;
+  private ticks = 0;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: LiveAgentOptions) {
@@ -100,7 +101,19 @@ export class LiveAgent {
   }
 
   private tick(): void {
-    const records = this.pipeline.takeEndedBy(Date.now() * 1000 - CLOSE_GRACE_US);
+    const { config, log } = this.options;
+    this.ticks++;
+    if (config.local_cidrs.length === 0 && this.ticks % 60 === 0) {
+      // Addresses come and go (DHCP, hot-plugged interfaces): rediscover them every minute.
+      this.pipeline.aggregator.setLocalNetworks(LocalNetworks.discover());
+    }
+    let records: ReturnType<FlowPipeline['takeAll']>;
+    if (this.pipeline.aggregator.openFlows > config.max_open_flows) {
+      records = this.pipeline.takeAll();
+      log.warn('too many open flows: intervals written out early', { flows: records.length, max_open_flows: config.max_open_flows });
+    } else {
+      records = this.pipeline.takeEndedBy(Date.now() * 1000 - CLOSE_GRACE_US);
+    }
     this.writing = this.writing.then(async () => {
       await this.write(records);
       await this.spool.sealIfDue();

@@ -84,6 +84,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     if (interval > lastInterval) {
       if (pipeline.aggregator.openFlows > 0) pending.push({ records: pipeline.takeAll(), packets: index - 1 });
       lastInterval = interval;
+    } else if ((index & 0xffff) === 0 && pipeline.aggregator.openFlows > config.max_open_flows) {
+      // The same memory bound as live capture: write out early, sums stay exact.
+      pending.push({ records: pipeline.takeAll(), packets: index - 1 });
     }
     pipeline.handle(buf, offset, capLen, origLen, linkType, tsUs, ifIndex);
   });

@@ -26,8 +26,13 @@ export const agentConfigSchema = z
     vm_id: z.string().min(1).max(256),
     /** Aggregation interval: one record per flow per interval. Whole seconds. */
     interval: duration.default('60s'),
-    /** The VM's own address blocks. Empty: the addresses of every local interface. */
+    /** The VM's own address blocks. Empty: the addresses of every local interface, looked up again every minute. */
     local_cidrs: z.array(cidr).default([]),
+    /**
+     * Memory bound: when more flows than this are being counted (a scan, a flood), the open
+     * intervals are written out early. Sums stay exact; a flow may then have two records for one interval.
+     */
+    max_open_flows: z.number().int().min(1_000).default(500_000),
     capture: z
       .strictObject({
         /** tcpdump `-i`; `any` captures every interface (Linux cooked capture). */

@@ -47,9 +47,14 @@ export class FlowAggregator {
 
   constructor(
     readonly intervalUs: number,
-    private readonly local: LocalNetworks,
+    private local: LocalNetworks,
   ) {
     if (!(intervalUs > 0)) throw new Error('interval must be positive');
+  }
+
+  /** New flows take their direction from these networks (the VM's addresses can change). */
+  setLocalNetworks(local: LocalNetworks): void {
+    this.local = local;
   }
 
   /** Index of the interval a timestamp falls in. */

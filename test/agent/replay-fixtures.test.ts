@@ -6,6 +6,7 @@ import { main } from '../../agent/cli.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import { readAgentObjects, sorted, sumByFlow } from './support/lake.ts';
 import { convertEthernetPcap, type Conversion } from './support/pcap-convert.ts';
+import { writeSyntheticCapture } from './support/synthetic-capture.ts';
 import { tsharkAvailable, tsharkFlows } from './support/tshark-flows.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/pcap');
@@ -90,6 +91,19 @@ describe('replay equals an independent per-packet reading (tshark)', () => {
     expect(JSON.parse(stdout)).toMatchObject({ packets: 0, complete: true });
     const records = (await readAgentObjects(new LocalFolderStore(first.out))).flatMap((o) => o.records);
     expect(sorted(sumByFlow(records))).toEqual(sorted(tsharkFlows(capture)));
+  });
+
+  it('bounded memory: more open flows than max_open_flows are written out early, sums stay exact', async () => {
+    const capture = path.join(work, 'many-flows.pcap');
+    const truth = await writeSyntheticCapture(capture, { flows: 3_000, packets: 70_000, startUs: Date.UTC(2026, 0, 1) * 1000, durationUs: 10_000_000 });
+    const config = path.join(work, 'small-memory.yaml');
+    await writeFile(config, 'max_open_flows: 1000\n');
+    const { code, out } = await replay(capture, ['--config', config, '--interval', '60s']);
+    expect(code).toBe(0);
+    const records = (await readAgentObjects(new LocalFolderStore(out))).flatMap((o) => o.records);
+    expect(records.length).toBe(6_000); // each flow once before the early write at packet 65 536, once after
+    const byFlow = sumByFlow(records);
+    expect([...truth.flows].map(([k, v]) => [k, v.packets, v.bytes])).toEqual([...truth.flows.keys()].map((k) => [k, byFlow.get(k)?.packets, byFlow.get(k)?.bytes]));
   });
 
   it('refuses --pcap without --out, and a file that is not a capture, with exit codes 2 and 1', async () => {
