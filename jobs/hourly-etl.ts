@@ -345,7 +345,8 @@ async function exportTables(session: DuckDbSession, workDir: string): Promise<St
   const staged: StagedTable[] = [];
   for (const table of PUBLISHED_TABLES) {
     const file = path.join(outDir, `${table.name}.${table.format === 'parquet' ? 'parquet' : 'ndjson'}`);
-    const format = table.format === 'parquet' ? `FORMAT parquet, COMPRESSION zstd` : `FORMAT json`;
+    // zstd level 1: half the CPU of the default level 3 on high-cardinality columns, files a few percent larger.
+    const format = table.format === 'parquet' ? `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1` : `FORMAT json`;
     await session.run(
       `COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)} ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}) TO ${sqlString(file)} (${format})`,
     );

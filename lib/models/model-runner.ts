@@ -12,6 +12,8 @@ export interface ModelResult {
   /** Row count of a table model; views are not counted, since counting would run them. */
   rows: number | null;
   durationMs: number;
+  /** Of durationMs, the time spent in the model's data tests. */
+  testsMs?: number;
   error?: string;
 }
 
@@ -56,10 +58,12 @@ export class ModelRunner {
           model.materialized === 'table'
             ? Number((await this.session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${sqlIdentifier(model.name)}`))[0]!.n)
             : null;
-        for (const test of model.tests) await this.runDataTest(model, test);
+        const testsStarted = performance.now();
+        await this.runDataTests(model);
+        const testsMs = Math.round(performance.now() - testsStarted);
         const durationMs = Math.round(performance.now() - started);
-        this.logger.info('model built', { model: model.name, stage: model.stage, rows, duration_ms: durationMs });
-        results.push({ name: model.name, stage: model.stage, origin: model.origin, status: 'built', rows, durationMs });
+        this.logger.info('model built', { model: model.name, stage: model.stage, rows, duration_ms: durationMs, tests_ms: testsMs });
+        results.push({ name: model.name, stage: model.stage, origin: model.origin, status: 'built', rows, durationMs, testsMs });
       } catch (error) {
         const message = error instanceof DataTestFailure ? error.message : `DuckDB: ${(error as Error).message}`;
         failure = `model ${model.name} (${model.origin}) failed: ${message}`;
@@ -78,25 +82,41 @@ export class ModelRunner {
     return { ok: failure === undefined, models: results, ...(failure ? { error: failure } : {}) };
   }
 
-  private async runDataTest(model: ModelDefinition, test: DataTest): Promise<void> {
+  /**
+   * Runs a model's data tests: every not_null and accepted_values test in one scan, each unique
+   * test as one aggregate. The first failing test is reported with its failing row count.
+   */
+  private async runDataTests(model: ModelDefinition): Promise<void> {
     const relation = sqlIdentifier(model.name);
-    let sql: string;
-    let label: string;
-    switch (test.kind) {
-      case 'not_null':
-        label = `not_null(${test.columns.join(', ')})`;
-        sql = `SELECT count(*) AS n FROM ${relation} WHERE ${test.columns.map((c) => `${sqlIdentifier(c)} IS NULL`).join(' OR ')}`;
-        break;
-      case 'unique':
-        label = `unique(${test.columns.join(', ')})`;
-        sql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${relation} GROUP BY ${test.columns.map(sqlIdentifier).join(', ')} HAVING count(*) > 1)`;
-        break;
-      case 'accepted_values':
-        label = `accepted_values(${test.column}: ${test.values.join(', ')})`;
-        sql = `SELECT count(*) AS n FROM ${relation} WHERE ${sqlIdentifier(test.column)} IS NOT NULL AND ${sqlIdentifier(test.column)}::VARCHAR NOT IN (${test.values.map(sqlString).join(', ')})`;
-        break;
+    const scanned = model.tests.filter((test) => test.kind !== 'unique');
+    if (scanned.length > 0) {
+      const counts = scanned.map((test, index) => `count(*) FILTER (WHERE ${failingCondition(test)}) AS t${index}`);
+      const [row] = await this.session.all<Record<string, bigint>>(`SELECT ${counts.join(', ')} FROM ${relation}`);
+      scanned.forEach((test, index) => {
+        const failing = Number(row![`t${index}`]);
+        if (failing > 0) throw new DataTestFailure(`data test ${label(test)} failed for ${failing} row(s)`);
+      });
     }
-    const failing = Number((await this.session.all<{ n: bigint }>(sql))[0]!.n);
-    if (failing > 0) throw new DataTestFailure(`data test ${label} failed for ${failing} row(s)`);
+    for (const test of model.tests) {
+      if (test.kind !== 'unique') continue;
+      const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${relation} GROUP BY ${test.columns.map(sqlIdentifier).join(', ')} HAVING count(*) > 1)`;
+      const failing = Number((await this.session.all<{ n: bigint }>(sql))[0]!.n);
+      if (failing > 0) throw new DataTestFailure(`data test ${label(test)} failed for ${failing} row(s)`);
+    }
   }
+}
+
+function failingCondition(test: DataTest): string {
+  switch (test.kind) {
+    case 'not_null':
+      return test.columns.map((c) => `${sqlIdentifier(c)} IS NULL`).join(' OR ');
+    case 'accepted_values':
+      return `${sqlIdentifier(test.column)} IS NOT NULL AND ${sqlIdentifier(test.column)}::VARCHAR NOT IN (${test.values.map(sqlString).join(', ')})`;
+    case 'unique':
+      return 'false';
+  }
+}
+
+function label(test: DataTest): string {
+  return test.kind === 'accepted_values' ? `accepted_values(${test.column}: ${test.values.join(', ')})` : `${test.kind}(${test.columns.join(', ')})`;
 }

@@ -1,55 +1,45 @@
 -- grain: one row per flow of the hour, with both ends enriched
 -- keys: flow_id
--- upstream: flows_in_hour, endpoint_addresses, endpoint_ranges, endpoint_vms, ref_vm_addresses
+-- upstream: flows_in_hour, endpoint_profiles, ref_vm_addresses
 -- materialized: table
--- tests: not_null(flow_id, src_is_public, dst_is_public); unique(flow_id)
+-- tests: not_null(flow_id, start_at, end_at, source_type, src_ip, dst_ip, protocol, packets, bytes, src_is_public, dst_is_public, raw_object_key, raw_offset); unique(flow_id); accepted_values(direction: ingress, egress); accepted_values(action: accept, reject)
 with
 
 interface_owners as (
     select distinct interface_id, vm_id from ref_vm_addresses
-),
-
-observed as (
-    select
-        f.* exclude (observer_vm_id),
-        coalesce(f.observer_vm_id, io.vm_id) as observer_vm_id
-    from flows_in_hour as f
-    left join interface_owners as io on f.interface_id = io.interface_id
 )
 
 select
-    f.* exclude (direction),
+    f.* exclude (observer_vm_id, direction),
+    coalesce(f.observer_vm_id, io.vm_id) as observer_vm_id,
     -- Sources that do not log a direction (AWS before version 5) get it from which end is the observer.
     coalesce(
         f.direction,
         case
-            when f.observer_vm_id is null then null
-            when dv.vm_id = f.observer_vm_id then 'ingress'
-            when sv.vm_id = f.observer_vm_id then 'egress'
+            when coalesce(f.observer_vm_id, io.vm_id) is null then null
+            when d.vm_id = coalesce(f.observer_vm_id, io.vm_id) then 'ingress'
+            when s.vm_id = coalesce(f.observer_vm_id, io.vm_id) then 'egress'
         end
     ) as direction,
-    sv.vm_id as src_vm_id,
-    sv.vm_name as src_vm_name,
-    sv.account_id as src_account_id,
-    coalesce(sv.segment, sr.segment, case when sa.is_public then 'internet' end) as src_segment,
-    list_sort(list_distinct(list_concat(coalesce(sv.tags, []), coalesce(sr.tags, [])))) as src_tags,
-    sr.cidr as src_cidr,
-    sr.range_name as src_range_name,
-    sa.is_public as src_is_public,
-    cast([] as varchar[]) as src_threat_lists,
-    dv.vm_id as dst_vm_id,
-    dv.vm_name as dst_vm_name,
-    dv.account_id as dst_account_id,
-    coalesce(dv.segment, dr.segment, case when da.is_public then 'internet' end) as dst_segment,
-    list_sort(list_distinct(list_concat(coalesce(dv.tags, []), coalesce(dr.tags, [])))) as dst_tags,
-    dr.cidr as dst_cidr,
-    dr.range_name as dst_range_name,
-    da.is_public as dst_is_public,
-    cast([] as varchar[]) as dst_threat_lists
-from observed as f
-inner join endpoint_addresses as sa on f.src_ip = sa.ip
-inner join endpoint_addresses as da on f.dst_ip = da.ip
-left join endpoint_vms as sv on f.src_ip = sv.ip
-left join endpoint_vms as dv on f.dst_ip = dv.ip
-left join endpoint_ranges as sr on f.src_ip = sr.ip
-left join endpoint_ranges as dr on f.dst_ip = dr.ip
+    s.vm_id as src_vm_id,
+    s.vm_name as src_vm_name,
+    s.account_id as src_account_id,
+    s.segment as src_segment,
+    s.tags as src_tags,
+    s.cidr as src_cidr,
+    s.range_name as src_range_name,
+    s.is_public as src_is_public,
+    s.threat_lists as src_threat_lists,
+    d.vm_id as dst_vm_id,
+    d.vm_name as dst_vm_name,
+    d.account_id as dst_account_id,
+    d.segment as dst_segment,
+    d.tags as dst_tags,
+    d.cidr as dst_cidr,
+    d.range_name as dst_range_name,
+    d.is_public as dst_is_public,
+    d.threat_lists as dst_threat_lists
+from flows_in_hour as f
+inner join endpoint_profiles as s on f.src_ip = s.ip
+inner join endpoint_profiles as d on f.dst_ip = d.ip
+left join interface_owners as io on f.interface_id = io.interface_id

@@ -1,8 +1,7 @@
 -- grain: one row per valid flow record whose start falls in the event hour [hour_start, hour_end)
--- keys: flow_id
+-- keys: flow_id (tested on flows_enriched, which materializes it)
 -- upstream: all_sources__records
--- materialized: table
--- tests: not_null(flow_id, start_at, src_ip, dst_ip, protocol); unique(flow_id)
+-- materialized: view
 --
 -- Event time, not delivery time: an object delivered in this hour's window may also hold
 -- records of the previous hour; those belong to that hour's run and are counted, not published, here.

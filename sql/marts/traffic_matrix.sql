@@ -5,30 +5,28 @@
 -- tests: not_null(dimension, src_group, dst_group, flows); unique(dimension, src_group, dst_group); accepted_values(dimension: segment, tag)
 with
 
-by_segment as (
+-- Collapse to distinct endpoint groups first: a few hundred rows, not one per flow, before tags are unnested.
+grouped as (
     select
-        'segment' as dimension,
-        coalesce(src_segment, 'unknown') as src_group,
-        coalesce(dst_segment, 'unknown') as dst_group,
-        packets, bytes, action, verdict
+        coalesce(src_segment, 'unknown') as src_segment,
+        coalesce(dst_segment, 'unknown') as dst_segment,
+        case when len(src_tags) = 0 then ['untagged'] else src_tags end as src_tags,
+        case when len(dst_tags) = 0 then ['untagged'] else dst_tags end as dst_tags,
+        count(*) as flows,
+        sum(packets) as packets,
+        sum(bytes) as bytes,
+        count(*) filter (where action = 'reject') as rejected_flows,
+        count(*) filter (where verdict = 'non_conformant') as non_conformant_flows
     from flows
-),
-
-by_tag as (
-    select
-        'tag' as dimension,
-        src_group,
-        dst_group,
-        packets, bytes, action, verdict
-    from flows,
-        unnest(case when len(src_tags) = 0 then ['untagged'] else src_tags end) as s(src_group),
-        unnest(case when len(dst_tags) = 0 then ['untagged'] else dst_tags end) as d(dst_group)
+    group by all
 ),
 
 unioned as (
-    select * from by_segment
+    select 'segment' as dimension, src_segment as src_group, dst_segment as dst_group, flows, packets, bytes, rejected_flows, non_conformant_flows
+    from grouped
     union all
-    select * from by_tag
+    select 'tag' as dimension, s.src_group, d.dst_group, flows, packets, bytes, rejected_flows, non_conformant_flows
+    from grouped, unnest(src_tags) as s(src_group), unnest(dst_tags) as d(dst_group)
 )
 
 select
@@ -36,11 +34,11 @@ select
     dimension,
     src_group,
     dst_group,
-    count(*) as flows,
+    sum(flows) as flows,
     sum(packets) as packets,
     sum(bytes) as bytes,
-    count(*) filter (where action = 'reject') as rejected_flows,
-    count(*) filter (where verdict = 'non_conformant') as non_conformant_flows,
+    sum(rejected_flows) as rejected_flows,
+    sum(non_conformant_flows) as non_conformant_flows,
     getvariable('run_id') as run_id
 from unioned
 group by dimension, src_group, dst_group
