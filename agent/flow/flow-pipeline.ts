@@ -25,10 +25,10 @@ export class FlowPipeline {
     this.aggregator = new FlowAggregator(this.intervalUs, options.local);
   }
 
-  readonly handle: PacketHandler = (buf, offset, capturedLength, _originalLength, linkType, timestampUs) => {
+  readonly handle: PacketHandler = (buf, offset, capturedLength, originalLength, linkType, timestampUs) => {
     const metrics = this.options.metrics;
     metrics.packetsSeen++;
-    const status = decodePacket(buf, offset, capturedLength, linkType, this.packet);
+    const status = decodePacket(buf, offset, capturedLength, linkType, this.packet, originalLength);
     if (status === DecodeStatus.ok) this.aggregator.add(this.packet, timestampUs);
     else if (status === DecodeStatus.nonIp) metrics.packetsSkipped.non_ip++;
     else if (status === DecodeStatus.malformed) metrics.packetsSkipped.malformed++;

@@ -71,10 +71,10 @@ export function newDecodedPacket(): DecodedPacket {
 }
 
 /**
- * Decodes one captured frame (bytes `buf[off, off+capLen)`) of the given link type into `out`.
- * Pure: no I/O, no allocation.
+ * Decodes one captured frame (bytes `buf[off, off+capLen)`, `origLen` on the wire) of the given
+ * link type into `out`. Pure: no I/O, no allocation.
  */
-export function decodePacket(buf: Buffer, off: number, capLen: number, linkType: number, out: DecodedPacket): DecodeStatus {
+export function decodePacket(buf: Buffer, off: number, capLen: number, linkType: number, out: DecodedPacket, origLen = capLen): DecodeStatus {
   const end = off + capLen;
   let p = off;
   let etherType: number;
@@ -134,18 +134,22 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
   out.fragment = 0;
   out.fragmentId = 0;
   out.l4Missing = false;
-  if (etherType === ETHERTYPE_IPV4) return decodeIpv4(buf, p, end, out);
-  if (etherType === ETHERTYPE_IPV6) return decodeIpv6(buf, p, end, out);
+  // What the wire length says the IP packet is: the fallback when its own length field is 0
+  // (TSO/GSO "BIG TCP" packets captured on the sending host, IPv6 jumbograms).
+  const wireBytes = Math.max(0, origLen - (p - off));
+  if (etherType === ETHERTYPE_IPV4) return decodeIpv4(buf, p, end, out, wireBytes);
+  if (etherType === ETHERTYPE_IPV6) return decodeIpv6(buf, p, end, out, wireBytes);
   return DecodeStatus.nonIp;
 }
 
-function decodeIpv4(buf: Buffer, p: number, end: number, out: DecodedPacket): DecodeStatus {
+function decodeIpv4(buf: Buffer, p: number, end: number, out: DecodedPacket, wireBytes: number): DecodeStatus {
   if (p + 20 > end) return DecodeStatus.malformed;
   const b0 = buf[p]!;
   const ihl = (b0 & 0x0f) * 4;
   if (b0 >> 4 !== 4 || ihl < 20) return DecodeStatus.malformed;
   out.version = 4;
-  out.ipBytes = (buf[p + 2]! << 8) | buf[p + 3]!;
+  const totalLength = (buf[p + 2]! << 8) | buf[p + 3]!;
+  out.ipBytes = totalLength === 0 ? wireBytes : totalLength;
   out.protocol = buf[p + 9]!;
   out.srcOff = p + 12;
   out.dstOff = p + 16;
@@ -164,11 +168,12 @@ function decodeIpv4(buf: Buffer, p: number, end: number, out: DecodedPacket): De
   return DecodeStatus.ok;
 }
 
-function decodeIpv6(buf: Buffer, p: number, end: number, out: DecodedPacket): DecodeStatus {
+function decodeIpv6(buf: Buffer, p: number, end: number, out: DecodedPacket, wireBytes: number): DecodeStatus {
   if (p + 40 > end) return DecodeStatus.malformed;
   if (buf[p]! >> 4 !== 6) return DecodeStatus.malformed;
   out.version = 6;
-  out.ipBytes = ((buf[p + 4]! << 8) | buf[p + 5]!) + 40;
+  const payloadLength = (buf[p + 4]! << 8) | buf[p + 5]!;
+  out.ipBytes = payloadLength === 0 ? Math.max(40, wireBytes) : payloadLength + 40;
   out.srcOff = p + 8;
   out.dstOff = p + 24;
   let next = buf[p + 6]!;

@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import type { AgentRecord } from '../../schemas/agent-record.ts';
 import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
@@ -27,6 +28,9 @@ export interface ReadySegment {
   size: number;
   file: string;
 }
+
+// On the libuv thread pool: compressing a segment must not stall the capture stream.
+const gzip = promisify(gzipCallback);
 
 /** Where the input stood when a batch was committed (replay resumes from it); opaque to the spool. */
 export type Checkpoint = Record<string, unknown> | null;
@@ -234,17 +238,39 @@ export class Spool {
       this.checkpoint = checkpoint;
       return;
     }
+    const lines = records.map((r) => `${JSON.stringify(r)}\n`);
+    if (checkpoint === null) {
+      // Without a checkpoint a batch need not be atomic: keep segments near their size limit.
+      let start = 0;
+      let size = this.current?.dataBytes ?? 0;
+      for (let i = 0; i < lines.length; i++) {
+        size += Buffer.byteLength(lines[i]!);
+        if (size >= this.options.segmentMaxBytes && i + 1 < lines.length) {
+          await this.writeBatch(lines.slice(start, i + 1), null);
+          start = i + 1;
+          size = this.current?.dataBytes ?? 0;
+        }
+      }
+      await this.writeBatch(lines.slice(start), null);
+      return;
+    }
+    // With one (replay), the batch and its checkpoint commit together or not at all.
+    await this.writeBatch(lines, checkpoint);
+  }
+
+  private async writeBatch(lines: readonly string[], checkpoint: Checkpoint): Promise<void> {
+    if (lines.length === 0) return;
     const segment = this.current ?? (await this.openSegment());
-    const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    const text = lines.join('');
     const bytes = Buffer.from(text);
     await segment.data.write(bytes, 0, bytes.length, segment.dataBytes);
     await segment.data.datasync();
     segment.dataBytes += bytes.length;
-    segment.records += records.length;
+    segment.records += lines.length;
     await this.writeCommit(segment, checkpoint);
     this.checkpoint = checkpoint;
-    this.options.metrics.flowsWritten += records.length;
-    this.options.log.debug('spool batch written', { seq: segment.seq, records: records.length });
+    this.options.metrics.flowsWritten += lines.length;
+    this.options.log.debug('spool batch written', { seq: segment.seq, records: lines.length });
     if (segment.dataBytes >= this.options.segmentMaxBytes) await this.sealNow();
     else {
       this.updateGauges();
@@ -283,7 +309,7 @@ export class Spool {
     const closedAtMs = this.now();
     const content = Buffer.alloc(segment.dataBytes);
     await segment.data.read(content, 0, segment.dataBytes, 0);
-    const gz = gzipSync(content);
+    const gz = await gzip(content);
     const name = readySegmentName(segment.seq, closedAtMs, segment.records);
     const temp = path.join(this.readyDir, `.tmp-${segment.seq}`);
     const handle = await open(temp, 'w');

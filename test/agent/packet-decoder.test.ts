@@ -38,6 +38,8 @@ interface Case {
   frame: Buffer;
   /** Captured length when shorter than the frame (snap length). */
   capLen?: number;
+  /** Length on the wire, when longer than the frame. */
+  origLen?: number;
   status: DecodeStatus;
   expect?: Partial<{ src: string; dst: string; protocol: number; srcPort: number; dstPort: number; ipBytes: number; fragment: number; tcpFlags: number; l4Missing: boolean }>;
 }
@@ -109,6 +111,30 @@ const cases: Case[] = [
   { description: 'IPv6 first fragment keeps its ports', linkType: L.LINKTYPE_RAW, frame: fragment6(0, true, 9, Buffer.concat([udpHeader, Buffer.alloc(100)])), status: DecodeStatus.ok, expect: { fragment: 1, protocol: 17, srcPort: 5000 } },
   { description: 'IPv6 later fragment: no ports read', linkType: L.LINKTYPE_RAW, frame: fragment6(154, false, 9, Buffer.from([0xde, 0xad, 0xbe, 0xef])), status: DecodeStatus.ok, expect: { fragment: 2, protocol: 17, srcPort: 0, l4Missing: true } },
   { description: 'IPv6 atomic fragment (offset 0, no more) is a whole packet', linkType: L.LINKTYPE_RAW, frame: fragment6(0, false, 9, udpHeader), status: DecodeStatus.ok, expect: { fragment: 0, srcPort: 5000 } },
+  {
+    description: 'IPv4 total length 0 (GSO "BIG TCP" seen on the sender): bytes from the wire length',
+    linkType: L.LINKTYPE_ETHERNET,
+    frame: (() => {
+      const ip = ipPacket('10.0.0.1', '10.0.0.2', { protocol: 'tcp', srcPort: 1, dstPort: 2 });
+      ip.writeUInt16BE(0, 2);
+      return ethernet(ip);
+    })(),
+    origLen: 14 + 100_000,
+    status: DecodeStatus.ok,
+    expect: { ipBytes: 100_000, srcPort: 1 },
+  },
+  {
+    description: 'IPv6 payload length 0 (jumbogram): bytes from the wire length',
+    linkType: L.LINKTYPE_RAW,
+    frame: (() => {
+      const ip = ipPacket('::1', '::2', { protocol: 'udp', srcPort: 1, dstPort: 2 });
+      ip.writeUInt16BE(0, 4);
+      return ip;
+    })(),
+    origLen: 70_000,
+    status: DecodeStatus.ok,
+    expect: { ipBytes: 70_000 },
+  },
   { description: 'IPv4 header cut short is malformed', linkType: L.LINKTYPE_RAW, frame: udp4.subarray(0, 12), status: DecodeStatus.malformed },
   { description: 'IPv4 with IHL < 5 is malformed', linkType: L.LINKTYPE_RAW, frame: Buffer.concat([Buffer.from([0x44]), udp4.subarray(1)]), status: DecodeStatus.malformed },
   { description: 'Ethernet frame shorter than its header', linkType: L.LINKTYPE_ETHERNET, frame: Buffer.alloc(10), status: DecodeStatus.malformed },
@@ -116,11 +142,11 @@ const cases: Case[] = [
 ];
 
 describe('decodePacket', () => {
-  it.each(cases)('$description', ({ linkType, frame, capLen, status, expect: expected }) => {
+  it.each(cases)('$description', ({ linkType, frame, capLen, origLen, status, expect: expected }) => {
     const out = newDecodedPacket();
     // Decode at a non-zero offset inside a larger buffer, as the stream parser does.
     const buf = Buffer.concat([Buffer.alloc(7, 0xee), frame, Buffer.alloc(5, 0xee)]);
-    expect(decodePacket(buf, 7, capLen ?? frame.length, linkType, out)).toBe(status);
+    expect(decodePacket(buf, 7, capLen ?? frame.length, linkType, out, origLen ?? frame.length)).toBe(status);
     if (!expected) return;
     const text = (off: number): string => (out.version === 4 ? ipv4Text(out.buf, off) : ipv6Text(out.buf, off));
     const actual = { src: text(out.srcOff), dst: text(out.dstOff), protocol: out.protocol, srcPort: out.srcPort, dstPort: out.dstPort, ipBytes: out.ipBytes, fragment: out.fragment, tcpFlags: out.tcpFlags, l4Missing: out.l4Missing };

@@ -70,6 +70,27 @@ describe('spool', () => {
     await s.close();
   });
 
+  it('a large batch without a checkpoint (live) is split so segments stay near the size limit', async () => {
+    const s = spool(new AgentMetrics(), { segmentMaxBytes: 2_000 });
+    await s.open();
+    await s.append(Array.from({ length: 100 }, (_, i) => record(i)));
+    await s.seal();
+    const segments = s.readySegments();
+    expect(segments.length).toBeGreaterThan(10);
+    expect(segments.reduce((a, x) => a + x.records, 0)).toBe(100);
+    expect(Math.max(...segments.map((x) => x.records))).toBeLessThanOrEqual(Math.ceil(2_000 / 300) + 1);
+    expect(await readySegmentLines(s)).toEqual(Array.from({ length: 100 }, (_, i) => 1000 + i));
+    await s.close();
+  });
+
+  it('a batch with a checkpoint (replay) stays whole, whatever its size', async () => {
+    const s = spool(new AgentMetrics(), { segmentMaxBytes: 2_000 });
+    await s.open();
+    await s.append(Array.from({ length: 100 }, (_, i) => record(i)), { packets: 100 });
+    expect(s.readySegments().map((x) => x.records)).toEqual([100]);
+    await s.close();
+  });
+
   it('rotates by age only when the open segment has records', async () => {
     let now = 1_000_000;
     const s = spool(new AgentMetrics(), { now: () => now });
