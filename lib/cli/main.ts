@@ -1,30 +1,23 @@
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../config/yaml-file.ts';
 import { createContext, processIo, UsageError, type CliIo } from './cli-context.ts';
-import { CONFIG_HELP, configCommand } from './commands/config-command.ts';
-import { DEMO_HELP, demoCommand } from './commands/demo-command.ts';
-import { QUERY_HELP, queryCommand } from './commands/query-command.ts';
-import { RUN_HELP, runCommand } from './commands/run-command.ts';
-import { RUNS_HELP, runsCommand } from './commands/runs-command.ts';
+import type { CommandOptions } from './command-definition.ts';
+import { COMMANDS } from './commands/index.ts';
 
-const COMMANDS: Record<string, string> = {
-  run: RUN_HELP,
-  demo: DEMO_HELP,
-  query: QUERY_HELP,
-  runs: RUNS_HELP,
-  config: CONFIG_HELP,
+const COMMON_OPTIONS: CommandOptions = {
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 };
 
-export const MAIN_HELP = `netflow: a network-telemetry data lake (flow logs and VM agents into curated Parquet)
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  return `netflow: a network-telemetry data lake (flow logs and VM agents into curated Parquet)
 
 Usage: netflow <command> [options]
 
 Commands:
-  run --hour H       run the hourly job for one event hour (UTC, e.g. 2024-05-01T13)
-  demo               deliver the bundled samples into the store and run their two hours
-  query "SQL"        SQL over the curated tables (flows, violations, traffic_matrix, alerts, quarantine)
-  runs               list the runs recorded in the run ledger
-  config             validate (--check) or print (--dump) the effective configuration
+${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')}
 
 Options for every command:
   --config FILE      configuration file (default: ./netflow.config.yaml if present, else built-in defaults)
@@ -33,65 +26,42 @@ Options for every command:
 
 Exit codes: 0 success, 1 the work failed (a run, a query), 2 bad usage or configuration.
 Run "netflow <command> --help" for a command's options.`;
+}
 
 /** The CLI's entry point; returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const name = commandName(argv);
+  if (name === undefined || name === 'help') {
+    const topic = COMMANDS.find((command) => command.name === argv[argv.indexOf('help') + 1]);
+    const asked = argv.includes('--help') || argv.includes('-h') || name === 'help' || argv.length === 0;
+    (asked ? io.stdout : io.stderr)(`${topic?.help ?? mainHelp()}\n`);
+    return asked ? 0 : 2;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command) {
+    io.stderr(`netflow: unknown command "${name}"\n\n${mainHelp()}\n`);
+    return 2;
+  }
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        hour: { type: 'string' },
-        json: { type: 'boolean' },
-        format: { type: 'string' },
-        status: { type: 'string' },
-        check: { type: 'boolean' },
-        dump: { type: 'boolean' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, ...command.options } });
   } catch (error) {
-    io.stderr(`netflow: ${(error as Error).message}\n\n${MAIN_HELP}\n`);
+    io.stderr(`netflow ${command.name}: ${(error as Error).message}\n\n${command.help}\n`);
     return 2;
   }
-  const [command, ...rest] = parsed.positionals;
-  const options = parsed.values;
-  if (!command || command === 'help') {
-    io.stdout(`${rest[0] && COMMANDS[rest[0]] ? COMMANDS[rest[0]] : MAIN_HELP}\n`);
+  if (parsed.values.help) {
+    io.stdout(`${command.help}\n`);
     return 0;
   }
-  if (!COMMANDS[command]) {
-    io.stderr(`netflow: unknown command "${command}"\n\n${MAIN_HELP}\n`);
-    return 2;
-  }
-  if (options.help) {
-    io.stdout(`${COMMANDS[command]}\n`);
-    return 0;
-  }
-  const logLevel = options['log-level'];
-  if (logLevel !== undefined && !['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    io.stderr(`netflow: --log-level must be debug, info, warn or error, got "${logLevel}"\n`);
+  const logLevel = parsed.values['log-level'];
+  if (logLevel !== undefined && (typeof logLevel !== 'string' || !['debug', 'info', 'warn', 'error'].includes(logLevel))) {
+    io.stderr(`netflow: --log-level must be debug, info, warn or error, got "${String(logLevel)}"\n`);
     return 2;
   }
   try {
-    const context = await createContext(io, options.config, logLevel);
-    switch (command) {
-      case 'run':
-        return await runCommand(context, { ...(options.hour ? { hour: options.hour } : {}), json: Boolean(options.json) });
-      case 'demo':
-        return await demoCommand(context);
-      case 'query':
-        return await queryCommand(context, rest[0], { ...(options.format ? { format: options.format } : {}) });
-      case 'runs':
-        return await runsCommand(context, { ...(options.status ? { status: options.status } : {}), json: Boolean(options.json) });
-      case 'config':
-        return await configCommand(context, { dump: Boolean(options.dump) });
-    }
-    return 2;
+    const configFile = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
+    const context = await createContext(io, configFile, logLevel);
+    return await command.run(context, { values: parsed.values, positionals: parsed.positionals.slice(1) });
   } catch (error) {
     if (error instanceof ValidationError || error instanceof UsageError) {
       io.stderr(`netflow: ${error.message}\n`);
@@ -100,4 +70,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stderr(`netflow: ${(error as Error).stack ?? String(error)}\n`);
     return 1;
   }
+}
+
+/** The first positional argument, skipping the values of common options given before it. */
+function commandName(argv: string[]): string | undefined {
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--config' || arg === '--log-level') index++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
 }

@@ -1,7 +1,8 @@
 import { stringify } from 'yaml';
 import type { CliContext } from '../cli-context.ts';
+import { booleanOption, type CommandDefinition } from '../command-definition.ts';
 
-export const CONFIG_HELP = `netflow config [--check] [--dump] [--config FILE]
+const CONFIG_HELP = `netflow config [--check] [--dump] [--config FILE]
 
 Validates the configuration (defaults, then the file, then NETFLOW_* environment overrides such
 as NETFLOW_STORE__TYPE=s3 or NETFLOW_LATENESS=30m). --dump prints the effective configuration.
@@ -12,3 +13,11 @@ export async function configCommand(context: CliContext, options: { dump?: boole
   else context.stdout(`configuration is valid (${context.configFile ?? 'defaults, no file'})\n`);
   return 0;
 }
+
+export const configCommandDefinition: CommandDefinition = {
+  name: 'config',
+  summary: 'validate (--check) or print (--dump) the effective configuration',
+  help: CONFIG_HELP,
+  options: { check: { type: 'boolean' }, dump: { type: 'boolean' } },
+  run: (context, args) => configCommand(context, { dump: booleanOption(args, 'dump') }),
+};

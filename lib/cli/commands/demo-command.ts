@@ -2,12 +2,13 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { runHourAndRecord } from '../../../orchestration/run-hour.ts';
 import type { CliContext } from '../cli-context.ts';
+import type { CommandDefinition } from '../command-definition.ts';
 import { formatRunSummary } from '../run-summary.ts';
 
 export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'data', 'samples');
 export const SAMPLE_HOURS = ['2024-05-01T13', '2024-05-01T14'];
 
-export const DEMO_HELP = `netflow demo [--config FILE]
+const DEMO_HELP = `netflow demo [--config FILE]
 
 Delivers the bundled sample raw files (data/samples/raw: AWS VPC Flow Logs and agent segments for
 ${SAMPLE_HOURS.join(' and ')}) into the object store, as the clouds and agents would, then runs the
@@ -63,3 +64,11 @@ async function listFiles(dir: string): Promise<string[]> {
   }
   return files.sort();
 }
+
+export const demoCommandDefinition: CommandDefinition = {
+  name: 'demo',
+  summary: 'deliver the bundled samples into the store and run their two hours',
+  help: DEMO_HELP,
+  options: {},
+  run: (context) => demoCommand(context),
+};

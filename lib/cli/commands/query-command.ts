@@ -2,8 +2,9 @@ import path from 'node:path';
 import { openLakeSession } from '../../query/lake-session.ts';
 import { formatRows, type OutputFormat } from '../format-rows.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
+import { stringOption, type CommandDefinition } from '../command-definition.ts';
 
-export const QUERY_HELP = `netflow query "<SQL>" [--format table|csv|json] [--config FILE]
+const QUERY_HELP = `netflow query "<SQL>" [--format table|csv|json] [--config FILE]
 
 Runs SQL over the curated tables: flows, violations, traffic_matrix, alerts, quarantine. Each is a
 view over the latest published version of every partition (resolved through its manifest).
@@ -31,3 +32,14 @@ export async function queryCommand(context: CliContext, sql: string | undefined,
     await lake.close();
   }
 }
+
+export const queryCommandDefinition: CommandDefinition = {
+  name: 'query',
+  summary: 'SQL over the curated tables (flows, violations, traffic_matrix, alerts, quarantine)',
+  help: QUERY_HELP,
+  options: { format: { type: 'string' } },
+  run: (context, args) => {
+    const format = stringOption(args, 'format');
+    return queryCommand(context, args.positionals[0], { ...(format ? { format } : {}) });
+  },
+};

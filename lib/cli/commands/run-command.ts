@@ -1,9 +1,10 @@
 import { runHourAndRecord } from '../../../orchestration/run-hour.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
+import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 import { createProgress } from '../progress.ts';
 import { formatRunSummary } from '../run-summary.ts';
 
-export const RUN_HELP = `netflow run --hour <YYYY-MM-DDTHH> [--config FILE] [--json]
+const RUN_HELP = `netflow run --hour <YYYY-MM-DDTHH> [--config FILE] [--json]
 
 Runs the hourly job for one event hour (UTC): discovers the raw objects delivered in the hour's
 window, normalizes, enriches and checks them, publishes the curated partition atomically and
@@ -26,3 +27,14 @@ export async function runCommand(context: CliContext, options: { hour?: string; 
   context.stdout(options.json ? `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n` : formatRunSummary(result));
   return result.status === 'published' ? 0 : 1;
 }
+
+export const runCommandDefinition: CommandDefinition = {
+  name: 'run',
+  summary: 'run the hourly job for one event hour (UTC, e.g. --hour 2024-05-01T13)',
+  help: RUN_HELP,
+  options: { hour: { type: 'string' }, json: { type: 'boolean' } },
+  run: (context, args) => {
+    const hour = stringOption(args, 'hour');
+    return runCommand(context, { ...(hour ? { hour } : {}), json: booleanOption(args, 'json') });
+  },
+};

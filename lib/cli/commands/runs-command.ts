@@ -2,8 +2,9 @@ import path from 'node:path';
 import { RunLedger } from '../../../orchestration/run-ledger.ts';
 import { formatRows } from '../format-rows.ts';
 import type { CliContext } from '../cli-context.ts';
+import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 
-export const RUNS_HELP = `netflow runs [--status published|failed] [--json] [--config FILE]
+const RUNS_HELP = `netflow runs [--status published|failed] [--json] [--config FILE]
 
 Lists the runs recorded in the run ledger, newest last: hour, status, run and attempt ids,
 records read and published, quarantined, duration and error.`;
@@ -29,3 +30,14 @@ export async function runsCommand(context: CliContext, options: { status?: strin
   context.stdout(formatRows(rows, ['hour', 'status', 'run_id', 'attempt_id', 'read', 'flows', 'quarantined', 'seconds', 'error'], 'table'));
   return 0;
 }
+
+export const runsCommandDefinition: CommandDefinition = {
+  name: 'runs',
+  summary: 'list the runs recorded in the run ledger',
+  help: RUNS_HELP,
+  options: { status: { type: 'string' }, json: { type: 'boolean' } },
+  run: (context, args) => {
+    const status = stringOption(args, 'status');
+    return runsCommand(context, { ...(status ? { status } : {}), json: booleanOption(args, 'json') });
+  },
+};

@@ -1,0 +1,15 @@
+import type { CommandDefinition } from '../command-definition.ts';
+import { configCommandDefinition } from './config-command.ts';
+import { demoCommandDefinition } from './demo-command.ts';
+import { queryCommandDefinition } from './query-command.ts';
+import { runCommandDefinition } from './run-command.ts';
+import { runsCommandDefinition } from './runs-command.ts';
+
+/** Every `netflow` command, in the order `netflow --help` lists them. Adding one: a module and a line here. */
+export const COMMANDS: readonly CommandDefinition[] = [
+  runCommandDefinition,
+  demoCommandDefinition,
+  queryCommandDefinition,
+  runsCommandDefinition,
+  configCommandDefinition,
+];
