@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('crash safety', () => {
-  it(`kill -9 at random points during spool writes and uploads (${KILLS} times): every packet is in the store exactly once`, async () => {
+  it(`kill -9 at random points during spool writes and uploads (up to ${KILLS} times, at least 20): every packet is in the store exactly once`, async () => {
     const out = path.join(work, 'lake');
     const spool = path.join(work, 'spool');
     const config = path.join(work, 'agent.yaml');
