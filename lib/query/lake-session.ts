@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { QUERYABLE_TABLES } from '../../schemas/tables/index.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
+import type { Manifest } from '../../schemas/manifest.ts';
 import { listManifests } from '../publish/manifest-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
@@ -13,12 +14,18 @@ export interface LakeSessionOptions {
   workDir: string;
   memoryLimit: string;
   maxTempDirectorySize: string;
+  /** Only partitions this returns true for are read (reports and analytics read a time range); all when absent. */
+  includePartition?: (table: string, partition: { dt: string; hour: string }) => boolean;
 }
 
 export interface LakeSession {
   session: DuckDbSession;
   /** Files behind each view, for people who want to know what they are reading. */
   files: Record<string, string[]>;
+  /** The manifests the views were built from, per table (what a report cites as its inputs). */
+  manifests: Record<string, Manifest[]>;
+  /** The session's own scratch folder (readable and writable by it), removed by close(). */
+  scratchDir: string;
   close(): Promise<void>;
 }
 
@@ -33,10 +40,14 @@ export async function openLakeSession(options: LakeSessionOptions): Promise<Lake
   await mkdir(scratch, { recursive: true });
   await mkdir(cacheDir, { recursive: true });
   const files: Record<string, string[]> = {};
+  const manifests: Record<string, Manifest[]> = {};
   const readable = new Set<string>([cacheDir]);
   for (const table of QUERYABLE_TABLES) {
     files[table.name] = [];
+    manifests[table.name] = [];
     for (const manifest of await listManifests(options.store, table)) {
+      if (options.includePartition && !options.includePartition(table.name, { dt: manifest.dt, hour: manifest.hour })) continue;
+      manifests[table.name]!.push(manifest);
       for (const file of manifest.files) {
         const local = options.store.localPathOf?.(file.key);
         if (local) {
@@ -65,6 +76,8 @@ export async function openLakeSession(options: LakeSessionOptions): Promise<Lake
   return {
     session,
     files,
+    manifests,
+    scratchDir: scratch,
     close: async () => {
       session.close();
       await rm(scratch, { recursive: true, force: true });

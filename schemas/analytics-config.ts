@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/**
+ * Thresholds of the anomaly detectors and the capacity model (`analytics:` in the configuration)
+ * and what the reports show (`reports:`). Every key has a default; the detectors' thresholds are
+ * hashed into `thresholds_version` on every anomaly, so a row says which settings produced it.
+ */
+const window = z.string().regex(/^\d+m$/, 'expected a window in minutes such as "5m"');
+
+const fanOut = z.strictObject({
+  /** Sliding window in which distinct destinations (address, port) of one source are counted. */
+  window: window.default('5m'),
+  /** A source is a fan-out anomaly when its busiest window reaches this many destinations … */
+  threshold: z.number().int().min(2).default(50),
+  /** … and exceeds `baseline_factor` × its own trailing baseline (p95 of its hourly peaks over these days). */
+  baseline_days: z.number().int().min(1).max(90).default(7),
+  baseline_factor: z.number().min(1).default(2),
+});
+
+const portScan = z.strictObject({
+  /** Sliding window in which distinct destination ports of one source → destination pair are counted. */
+  window: window.default('5m'),
+  threshold: z.number().int().min(2).default(20),
+});
+
+const newTalkers = z.strictObject({
+  /** A source → destination:port pair is new when not seen in the curated flows of these trailing days. */
+  lookback_days: z.number().int().min(1).max(90).default(7),
+  /** Nothing is reported until the lake holds at least this many published hours in the look-back (a young lake knows nobody). */
+  min_history_hours: z.number().int().min(1).default(24),
+});
+
+const volume = z.strictObject({
+  /** Bytes of the hour are compared with the same hour of up to this many trailing days. */
+  baseline_days: z.number().int().min(3).max(90).default(14),
+  /** Fewer points than this (published same-hour partitions) and no spike is reported. */
+  min_points: z.number().int().min(3).default(5),
+  /** Robust z-score (0.6745 × (x − median) / MAD) at or above which the hour is a spike. */
+  z_threshold: z.number().positive().default(3.5),
+  /** Hours below this many bytes are never spikes (a few packets more on an idle pair is noise). */
+  min_bytes: z.number().int().min(0).default(1_000_000),
+  /** The MAD is at least this fraction of the median, so a perfectly flat history does not make any wobble a spike. */
+  mad_floor_ratio: z.number().min(0).max(1).default(0.05),
+});
+
+const link = z.strictObject({
+  from: z.string().min(1),
+  to: z.string().min(1),
+  capacity_mbps: z.number().positive(),
+});
+
+const capacity = z.strictObject({
+  /** Utilization (p95 / capacity) at which a VM or link is a warning … */
+  warning: z.number().gt(0).max(10).default(0.6),
+  /** … and critical. */
+  critical: z.number().gt(0).max(10).default(0.7),
+  /** Trailing weeks the trend (and projected date of reaching critical) is fitted over. */
+  trend_weeks: z.number().int().min(1).max(52).default(4),
+  /** A VM or link is at risk when it is projected to reach critical within this many days. */
+  horizon_days: z.number().int().min(1).max(3650).default(90),
+  /** Capacity of segment-pair links; a pair not listed gets the smaller side's summed VM capacity. */
+  links: z.array(link).default([]),
+});
+
+export const analyticsConfigSchema = z
+  .strictObject({
+    fan_out: fanOut.default(fanOut.parse({})),
+    port_scan: portScan.default(portScan.parse({})),
+    new_talkers: newTalkers.default(newTalkers.parse({})),
+    volume: volume.default(volume.parse({})),
+    capacity: capacity.default(capacity.parse({})),
+  })
+  .superRefine((value, ctx) => {
+    if (value.capacity.warning >= value.capacity.critical) {
+      ctx.addIssue({ code: 'custom', path: ['capacity', 'warning'], message: 'warning must be below critical' });
+    }
+  });
+
+export const reportsConfigSchema = z.strictObject({
+  /** Formats written by the daily reports and by `netflow report` when --format is not given. */
+  formats: z.array(z.enum(['html', 'json', 'csv'])).min(1).default(['html', 'json', 'csv']),
+  /** Rows in the top-offenders table. */
+  top_offenders: z.number().int().min(1).max(1000).default(10),
+  /** Evidence flows shown per rule. */
+  evidence_samples: z.number().int().min(1).max(100).default(5),
+  /** A partition first published later than its hour + 1h + lateness + this is reported as late. */
+  late_after: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('1h'),
+});
+
+export type AnalyticsConfig = z.infer<typeof analyticsConfigSchema>;
+export type ReportsConfig = z.infer<typeof reportsConfigSchema>;
+export const DEFAULT_ANALYTICS_CONFIG: AnalyticsConfig = analyticsConfigSchema.parse({});
+export const DEFAULT_REPORTS_CONFIG: ReportsConfig = reportsConfigSchema.parse({});
