@@ -136,7 +136,22 @@ checked as (
             case when log_status not in ('OK', 'NODATA', 'SKIPDATA') then 'log-status: "' || log_status || '" is not OK, NODATA or SKIPDATA' end
         ), '') as record_error,
         -- Field checks apply to OK records only: NODATA and SKIPDATA carry '-' in every flow field.
-        nullif(concat_ws('; ',
+        -- The reason text is built only for the rare failing line (CASE evaluates its branch lazily).
+        case when
+            (src_ip is null) or
+            (dst_ip is null) or
+            (srcport_text is not null and (src_port is null or src_port not between 0 and 65535)) or
+            (dstport_text is not null and (dst_port is null or dst_port not between 0 and 65535)) or
+            (protocol is null or protocol not between 0 and 255) or
+            (packets is null or packets < 0) or
+            (bytes is null or bytes < 0) or
+            (start_epoch_s is null or start_epoch_s not between 946684800 and 4102444800) or
+            (end_epoch_s is null or end_epoch_s not between 946684800 and 4102444800) or
+            (end_epoch_s < start_epoch_s) or
+            (action_text is not null and action_text not in ('ACCEPT', 'REJECT')) or
+            (tcp_flags_text is not null and (tcp_flags is null or tcp_flags not between 0 and 255)) or
+            (flow_direction_text is not null and flow_direction_text not in ('ingress', 'egress'))
+        then nullif(concat_ws('; ',
             case when src_ip is null then 'srcaddr: ' || coalesce('"' || srcaddr_text || '"', 'missing') || ' is not an IP address' end,
             case when dst_ip is null then 'dstaddr: ' || coalesce('"' || dstaddr_text || '"', 'missing') || ' is not an IP address' end,
             case when srcport_text is not null and (src_port is null or src_port not between 0 and 65535) then 'srcport: "' || srcport_text || '" is not a port (0-65535)' end,
@@ -150,7 +165,7 @@ checked as (
             case when action_text is not null and action_text not in ('ACCEPT', 'REJECT') then 'action: "' || action_text || '" is not ACCEPT or REJECT' end,
             case when tcp_flags_text is not null and (tcp_flags is null or tcp_flags not between 0 and 255) then 'tcp-flags: "' || tcp_flags_text || '" is not a flag bitmask (0-255)' end,
             case when flow_direction_text is not null and flow_direction_text not in ('ingress', 'egress') then 'flow-direction: "' || flow_direction_text || '" is not ingress or egress' end
-        ), '') as field_error
+        ), '') end as field_error
     from typed
 )
 
