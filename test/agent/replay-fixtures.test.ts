@@ -37,6 +37,8 @@ const committed = [
   { file: 'any-sll2.pcap', covers: 'Linux cooked capture v2 (-i any -y LINUX_SLL2)' },
   { file: 'lo-ethernet.pcapng', covers: 'pcapng as Wireshark writes it (editcap)' },
   { file: 'veth-fragments.pcap', covers: 'IPv4 and IPv6 fragments (real Fragment extension header) between two namespaces' },
+  { file: 'public-wireshark-smtp.pcap', covers: "public capture: Wireshark's SMTP sample (DNS over UDP, an SMTP session over TCP), from the npm package pcap-parser" },
+  { file: 'public-pcap-ng-parser-home.pcapng', covers: 'public capture: a home network in pcapng (TCP/TLS, SSDP over UDP, IPv6 multicast), from the npm package pcap-ng-parser' },
 ];
 
 const conversions: { conversion: Conversion; covers: string }[] = [
