@@ -42,7 +42,42 @@ export const s3StoreSchema = z.strictObject({
   conditional_writes: z.boolean().default(true),
 });
 
-export const storeSchema = z.discriminatedUnion('type', [localStoreSchema, s3StoreSchema]);
+export const azureBlobStoreSchema = z.strictObject({
+  type: z.literal('azure_blob'),
+  /** Blob service URL, `https://<account>.blob.core.windows.net` (or Azurite's `http://127.0.0.1:10000/<account>`). */
+  account_url: z.url(),
+  container: z.string().min(3).max(63),
+  /** Blob name prefix under which every netflow-lake object lives (may be empty). */
+  prefix: z.string().default(''),
+  /** Attempts per request, including the first (the SDK retries throttling, 5xx and resets). */
+  max_attempts: z.number().int().min(1).max(20).default(5),
+  /** Files at or above this size are uploaded as staged blocks. */
+  block_upload_threshold_mb: z.number().int().min(1).max(5000).default(16),
+  block_size_mb: z.number().int().min(1).max(4000).default(8),
+});
+
+export const storeSchema = z.discriminatedUnion('type', [localStoreSchema, s3StoreSchema, azureBlobStoreSchema]);
+
+export const schedulerSchema = z.strictObject({
+  /** Minute of every hour (UTC) at which the hourly job runs for the hour that closed `lateness` ago. */
+  hourly_minute: z.number().int().min(0).max(59).default(20),
+  /** Minute of every hour at which the late-data rescan looks for partitions whose inputs changed. */
+  rescan_minute: z.number().int().min(0).max(59).default(45),
+  /** How far back the rescan compares current inputs with the published runs' inputs. */
+  rescan_lookback: duration.default('48h'),
+  /** On start, hours that fell due within this window and are not published are run first. */
+  catch_up: duration.default('24h'),
+  /** Time of day (UTC, HH:MM) of the daily report jobs, for the previous day. */
+  daily_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time such as "01:30"').default('01:30'),
+});
+
+export const locksSchema = z.strictObject({
+  /** A partition lock not renewed for this long is stale and may be taken over. */
+  lease: duration.default('2m'),
+  /** How long a runner waits for a partition another runner holds before giving up. */
+  wait: duration.default('30m'),
+});
+
 
 export const sourceSchema = z.strictObject({
   enabled: z.boolean().default(true),
@@ -58,6 +93,14 @@ export const configSchema = z.strictObject({
       path: z.string().min(1).default('./.netflow/ledger.ndjson'),
     })
     .default({ path: './.netflow/ledger.ndjson' }),
+  scheduler: schedulerSchema.default(schedulerSchema.parse({})),
+  locks: locksSchema.default(locksSchema.parse({})),
+  publish: z
+    .strictObject({
+      /** Versions older than the one a publish replaced are deleted once unreachable for this long (readers in flight). */
+      grace_period: duration.default('1h'),
+    })
+    .default({ grace_period: '1h' }),
   /** Local staging folder; DuckDB may read and write only below it. */
   work_dir: z.string().min(1).default('./.netflow/work'),
   duckdb: z
@@ -99,6 +142,7 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type StoreConfig = z.infer<typeof storeSchema>;
 export type S3StoreConfig = z.infer<typeof s3StoreSchema>;
+export type AzureBlobStoreConfig = z.infer<typeof azureBlobStoreSchema>;
 
 export function durationMs(text: string): number {
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { StoreConfig } from '../../schemas/config.ts';
+import { AzureBlobStore } from './azure-blob-store.ts';
 import { LocalFolderStore } from './local-folder-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import { S3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.ts';
@@ -18,6 +19,8 @@ export function createObjectStore(config: StoreConfig, options: CreateObjectStor
       return new LocalFolderStore(path.resolve(options.baseDir ?? process.cwd(), config.path));
     case 's3':
       return new S3ObjectStore(config, options.s3);
+    case 'azure_blob':
+      return new AzureBlobStore(config);
     default: {
       const unknown: never = config;
       throw new Error(`unknown store type: ${JSON.stringify((unknown as { type?: unknown }).type)}`);

@@ -12,6 +12,8 @@ import {
 } from '../../lib/storage/object-store.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
+import { AzureBlobStore, createContainerClient } from '../../lib/storage/azure-blob-store.ts';
+import { startAzurite, type AzuriteServer } from '../support/azurite-server.ts';
 
 /**
  * One contract, every adapter: whatever a job may rely on when it talks to "the object store"
@@ -77,6 +79,26 @@ const s3: Adapter = (() => {
   };
 })();
 
+const azure: Adapter = (() => {
+  let server: AzuriteServer | undefined;
+  return {
+    name: 'azure blob (azurite)',
+    async start() {
+      server = await startAzurite();
+      await server.createContainer('contract');
+    },
+    async stop() {
+      await server?.stop();
+    },
+    async newStore() {
+      if (!server) throw new Error('azurite is not running');
+      storeCount += 1;
+      const config = { type: 'azure_blob' as const, account_url: server.accountUrl, container: 'contract', prefix: `contract-${storeCount}/`, max_attempts: 3, block_upload_threshold_mb: 16, block_size_mb: 8 };
+      return new AzureBlobStore(config, { containerClient: createContainerClient(config, server.env) });
+    },
+  };
+})();
+
 async function listKeys(store: ObjectStore, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   for await (const info of store.list(prefix)) keys.push(info.key);
@@ -94,7 +116,7 @@ const UNSAFE_KEYS: Array<[description: string, key: string]> = [
   ['longer than 1024 bytes in UTF-8 (513 two-byte characters)', 'é'.repeat(513)],
 ];
 
-describe.each([localFolder, s3])('object store contract: $name', (adapter) => {
+describe.each([localFolder, s3, azure])('object store contract: $name', (adapter) => {
   let store: ObjectStore;
   let scratch: string;
 
@@ -112,7 +134,7 @@ describe.each([localFolder, s3])('object store contract: $name', (adapter) => {
   });
 
   test('describes its location', () => {
-    expect(store.description).toMatch(/^(file|s3):\/\//);
+    expect(store.description).toMatch(/^(file|s3|azure):\/\//);
   });
 
   test('putBytes, then head, getBytes and getToFile give back the same object', async () => {

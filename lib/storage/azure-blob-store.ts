@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  AnonymousCredential,
+  BlobServiceClient,
+  RestError,
+  StorageSharedKeyCredential,
+  type BlockBlobParallelUploadOptions,
+  type ContainerClient,
+} from '@azure/storage-blob';
+import type { AzureBlobStoreConfig } from '../../schemas/config.ts';
+import { assertSafeKey, InvalidKeyError, ObjectExistsError, ObjectNotFoundError, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
+
+const MIB = 1024 * 1024;
+
+export interface AzureBlobStoreOptions {
+  /** A ready container client (tests, a shared pipeline); built from the config and environment when absent. */
+  containerClient?: ContainerClient;
+  /** Where credentials are looked up; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Objects in an Azure Blob Storage container under an optional name prefix, so that Azure NSG
+ * and VNet flow logs are read from the storage account they are written to.
+ *
+ * Credentials come from the environment, never from the configuration file, in this order:
+ * `AZURE_STORAGE_KEY` (shared key; account name from `AZURE_STORAGE_ACCOUNT` or the URL),
+ * `AZURE_STORAGE_SAS_TOKEN`, `AZURE_STORAGE_CONNECTION_STRING` (its AccountKey or
+ * SharedAccessSignature). Requests use the SDK's exponential retry policy with `max_attempts`
+ * (it retries 5xx, 503 ServerBusy, timeouts and dropped connections).
+ *
+ * `createOnly` sends `If-None-Match: *`, which Blob Storage enforces on Put Blob and on Put
+ * Block List: exactly one of concurrent writers wins, the others get ObjectExistsError.
+ */
+export class AzureBlobStore implements ObjectStore {
+  readonly description: string;
+  private readonly container: ContainerClient;
+  private readonly prefix: string;
+  private readonly blockThreshold: number;
+  private readonly blockSize: number;
+
+  constructor(private readonly config: AzureBlobStoreConfig, options: AzureBlobStoreOptions = {}) {
+    this.prefix = config.prefix && !config.prefix.endsWith('/') ? `${config.prefix}/` : config.prefix;
+    this.blockThreshold = config.block_upload_threshold_mb * MIB;
+    this.blockSize = config.block_size_mb * MIB;
+    this.container = options.containerClient ?? createContainerClient(config, options.env ?? process.env);
+    const url = new URL(config.account_url);
+    this.description = `azure://${url.host}${url.pathname.replace(/\/$/, '')}/${config.container}/${this.prefix}`;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const slash = prefix.lastIndexOf('/');
+    if (slash > 0) assertSafeKey(prefix.slice(0, slash));
+    for await (const page of this.container.listBlobsFlat({ prefix: this.prefix + prefix, includeMetadata: true }).byPage({ maxPageSize: 5000 })) {
+      for (const blob of page.segment.blobItems) {
+        const size = blob.properties.contentLength ?? 0;
+        // Hierarchical-namespace accounts list their directories as empty blobs.
+        if (size === 0 && (blob.name.endsWith('/') || blob.metadata?.['hdi_isfolder'] === 'true')) continue;
+        const key = blob.name.slice(this.prefix.length);
+        assertSafeKey(key);
+        yield { key, size, etag: quoted(blob.properties.etag), lastModified: blob.properties.lastModified };
+      }
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const properties = await this.blob(key).getProperties();
+      return { key, size: properties.contentLength ?? 0, etag: quoted(properties.etag), lastModified: properties.lastModified ?? new Date() };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.wrap('head', key, error);
+    }
+  }
+
+  async getToFile(key: string, localPath: string): Promise<ObjectInfo> {
+    await mkdir(path.dirname(localPath), { recursive: true });
+    const temp = `${localPath}.${randomUUID()}.part`;
+    try {
+      const response = await this.blob(key).downloadToFile(temp);
+      const size = (await stat(temp)).size;
+      if (response.contentLength !== undefined && size !== response.contentLength) {
+        throw new Error(`download of ${this.url(key)} stopped at ${size} of ${response.contentLength} bytes`);
+      }
+      await rename(temp, localPath);
+      return { key, size, etag: quoted(response.etag), lastModified: response.lastModified ?? new Date() };
+    } catch (error) {
+      await rm(temp, { force: true });
+      if (isNotFound(error)) throw new ObjectNotFoundError(key, { cause: error });
+      throw this.wrap('download', key, error);
+    }
+  }
+
+  async getBytes(key: string): Promise<Buffer | undefined> {
+    try {
+      return await this.blob(key).downloadToBuffer();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.wrap('download', key, error);
+    }
+  }
+
+  async putFile(key: string, localPath: string, options: PutOptions = {}): Promise<ObjectInfo> {
+    const size = (await stat(localPath)).size;
+    if (size < this.blockThreshold) return this.putBytes(key, await readFile(localPath), options);
+    const upload: BlockBlobParallelUploadOptions = {
+      blockSize: this.blockSize,
+      concurrency: 4,
+      ...(options.contentType ? { blobHTTPHeaders: { blobContentType: options.contentType } } : {}),
+      ...(options.createOnly ? { conditions: { ifNoneMatch: '*' } } : {}),
+    };
+    try {
+      const response = await this.blob(key).uploadFile(localPath, upload);
+      return { key, size, etag: quoted(response.etag), lastModified: response.lastModified ?? new Date() };
+    } catch (error) {
+      if (options.createOnly && isConditionFailure(error)) throw new ObjectExistsError(key, { cause: error });
+      throw this.wrap('upload', key, error);
+    }
+  }
+
+  async putBytes(key: string, body: Buffer | string, options: PutOptions = {}): Promise<ObjectInfo> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    try {
+      const response = await this.blob(key).upload(bytes, bytes.length, {
+        ...(options.contentType ? { blobHTTPHeaders: { blobContentType: options.contentType } } : {}),
+        ...(options.createOnly ? { conditions: { ifNoneMatch: '*' } } : {}),
+      });
+      return { key, size: bytes.length, etag: quoted(response.etag), lastModified: response.lastModified ?? new Date() };
+    } catch (error) {
+      if (options.createOnly && isConditionFailure(error)) throw new ObjectExistsError(key, { cause: error });
+      throw this.wrap('upload', key, error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.blob(key).deleteIfExists({ deleteSnapshots: 'include' });
+    } catch (error) {
+      throw this.wrap('delete', key, error);
+    }
+  }
+
+  private blob(key: string) {
+    assertSafeKey(key);
+    return this.container.getBlockBlobClient(this.prefix + key);
+  }
+
+  private url(key: string): string {
+    return `${this.description}${key}`;
+  }
+
+  private wrap(operation: string, key: string, error: unknown): Error {
+    if (error instanceof InvalidKeyError || error instanceof ObjectNotFoundError) return error;
+    const status = error instanceof RestError ? ` (HTTP ${error.statusCode ?? '-'} ${error.code ?? ''})` : '';
+    return new Error(`azure blob ${operation} of ${this.url(key)} failed${status}: ${(error as Error).message?.split('\n')[0] ?? String(error)}`, { cause: error });
+  }
+}
+
+/** The container client the config and the environment's credentials name. Does no I/O. */
+export function createContainerClient(config: AzureBlobStoreConfig, env: NodeJS.ProcessEnv): ContainerClient {
+  const url = config.account_url.replace(/\/$/, '');
+  const retryOptions = { maxTries: config.max_attempts, retryDelayInMs: 500, maxRetryDelayInMs: 30_000 };
+  const connection = parseConnectionString(env['AZURE_STORAGE_CONNECTION_STRING'] ?? '');
+  const accountName = env['AZURE_STORAGE_ACCOUNT'] ?? connection['AccountName'] ?? accountNameOf(url);
+  const key = env['AZURE_STORAGE_KEY'] ?? connection['AccountKey'];
+  const sas = (env['AZURE_STORAGE_SAS_TOKEN'] ?? connection['SharedAccessSignature'] ?? '').replace(/^\?/, '');
+  let service: BlobServiceClient;
+  if (key) service = new BlobServiceClient(url, new StorageSharedKeyCredential(accountName, key), { retryOptions });
+  else if (sas) service = new BlobServiceClient(`${url}?${sas}`, new AnonymousCredential(), { retryOptions });
+  else {
+    throw new Error(
+      `no credentials for ${url}: set AZURE_STORAGE_KEY (with AZURE_STORAGE_ACCOUNT), AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING`,
+    );
+  }
+  return service.getContainerClient(config.container);
+}
+
+function parseConnectionString(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return fields;
+}
+
+/** `https://<account>.blob.core.windows.net` or a path-style emulator URL `http://host:port/<account>`. */
+function accountNameOf(url: string): string {
+  const parsed = new URL(url);
+  const pathAccount = parsed.pathname.split('/').filter(Boolean)[0];
+  return pathAccount ?? parsed.hostname.split('.')[0] ?? '';
+}
+
+/** Blob listings give ETags bare, response headers quoted: one form everywhere, so they compare. */
+function quoted(etag: string | undefined): string {
+  if (!etag) return '';
+  return etag.startsWith('"') ? etag : `"${etag}"`;
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof RestError && error.statusCode === 404;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof RestError && (error.statusCode === 412 || (error.statusCode === 409 && error.code === 'BlobAlreadyExists'));
+}
