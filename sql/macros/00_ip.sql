@@ -46,11 +46,6 @@ CREATE OR REPLACE MACRO _ip4_u32(txt) AS
         | (_ip4_octets(txt)[4])::UBIGINT)
     // (_ip4_ok(txt))::UBIGINT;
 
--- dotted quad of 8 hex digits
-CREATE OR REPLACE MACRO _ip4_text_of_hex(x8) AS
-    concat_ws('.', ('0x' || substr(x8, 1, 2))::INTEGER, ('0x' || substr(x8, 3, 2))::INTEGER,
-                   ('0x' || substr(x8, 5, 2))::INTEGER, ('0x' || substr(x8, 7, 2))::INTEGER);
-
 -- false inside 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.2/24, 192.168/16,
 -- 198.18/15, 198.51.100/24, 203.0.113/24 and 224/3 (multicast, reserved 240/4, broadcast)
 CREATE OR REPLACE MACRO _ip4_u32_is_public(u) AS
@@ -73,46 +68,71 @@ CREATE OR REPLACE MACRO _ip6_without_dotted_tail(t) AS
             || printf('%x:%x', _ip4_u32(string_split(t, ':')[-1]) >> 16, _ip4_u32(string_split(t, ':')[-1]) & 65535)
     ELSE t END;
 
--- 32 hex digits of an IPv6 text without dotted tail, else NULL: '::' becomes the missing zero
--- groups, then every group is left-padded to 4 digits
-CREATE OR REPLACE MACRO _ip6_hex_of_groups(t) AS
-    list_transform([t], lambda _ip6_g:
-        CASE WHEN regexp_full_match(_ip6_g,
+-- the eight groups of a valid IPv6 text, lowercase and ':'-separated with '::' expanded
+-- ('2001:DB8::1' -> '2001:db8:0:0:0:0:0:1'), else NULL
+CREATE OR REPLACE MACRO _ip6_groups(txt) AS
+    list_transform([_ip6_without_dotted_tail(lower(txt))], lambda _ip6_t:
+        CASE WHEN regexp_full_match(_ip6_t,
                 '([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?::(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?')
-              AND _ip6_ngroups(_ip6_g) <= 7
-        THEN regexp_replace(
-                replace(':' || trim(replace(_ip6_g, '::', ':' || repeat('0:', 8 - _ip6_ngroups(_ip6_g))), ':'), ':', ':000'),
-                ':[0-9a-f]*([0-9a-f]{4})', '\1', 'g')
+              AND _ip6_ngroups(_ip6_t) <= 7
+        THEN trim(replace(_ip6_t, '::', ':' || repeat('0:', 8 - _ip6_ngroups(_ip6_t))), ':')
+        END)[1];
+
+-- 32 hex digits of a valid lowercase IPv6 text without dotted tail, else NULL. Each group is
+-- left-padded to 4 digits and the empty groups around '::' become one 'z', which is then replaced
+-- by the missing zeros; the lengths reject too many or too few groups. List and string functions
+-- only: regexp_replace with a global flag costs microseconds per call.
+CREATE OR REPLACE MACRO _ip6_hex_of_text(t) AS
+    list_transform([replace(replace(array_to_string(list_transform(
+            string_split(substr(t, 1, length(t) // regexp_full_match(t,
+                '([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?::(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?')::BIGINT), ':'),
+            lambda _ip6_q: CASE WHEN _ip6_q = '' THEN 'z' ELSE lpad(_ip6_q, 4, '0') END), ''), 'zz', 'z'), 'zz', 'z')],
+        lambda _ip6_j:
+        CASE WHEN length(_ip6_j) = 32 OR (length(_ip6_j) <= 29 AND contains(_ip6_j, 'z'))
+            THEN replace(_ip6_j, 'z', repeat('0', 33 - length(_ip6_j)))
         END)[1];
 
 CREATE OR REPLACE MACRO _ip6_hex(txt) AS
-    list_transform([lower(txt)], lambda _ip6_t: _ip6_hex_of_groups(_ip6_without_dotted_tail(_ip6_t)))[1];
+    _ip6_hex_of_text(_ip6_without_dotted_tail(lower(txt)));
 
--- RFC 5952 text of ':g1:g2:...:g8:' (groups already without leading zeros): the longest run of
--- two or more '0' groups, the first on ties, becomes '::'
-CREATE OR REPLACE MACRO _ip6_compress(w) AS
-    list_transform([w], lambda _ip6_w:
-        list_transform([CASE
-                WHEN strpos(_ip6_w, ':0:0:0:0:0:0:0:0:') > 0 THEN 8
-                WHEN strpos(_ip6_w, ':0:0:0:0:0:0:0:') > 0 THEN 7
-                WHEN strpos(_ip6_w, ':0:0:0:0:0:0:') > 0 THEN 6
-                WHEN strpos(_ip6_w, ':0:0:0:0:0:') > 0 THEN 5
-                WHEN strpos(_ip6_w, ':0:0:0:0:') > 0 THEN 4
-                WHEN strpos(_ip6_w, ':0:0:0:') > 0 THEN 3
-                WHEN strpos(_ip6_w, ':0:0:') > 0 THEN 2
-                ELSE 0 END], lambda _ip6_k:
-            list_transform([strpos(_ip6_w, left(':0:0:0:0:0:0:0:0:', 2 * _ip6_k + 1))], lambda _ip6_p:
-                CASE WHEN _ip6_k = 0 THEN substr(_ip6_w, 2, length(_ip6_w) - 2)
-                ELSE substr(_ip6_w, 2, greatest(_ip6_p - 2, 0)) || '::'
-                    || substr(_ip6_w, _ip6_p + 2 * _ip6_k + 1, greatest(length(_ip6_w) - _ip6_p - 2 * _ip6_k - 1, 0))
-                END)[1])[1])[1];
+-- true when the text is already RFC 5952 canonical (a sufficient test, cheap): lowercase groups
+-- without leading zeros, no two explicit '0' groups in a row nor one next to '::', '::' standing
+-- for at least two groups, and not IPv4-mapped (written dotted)
+CREATE OR REPLACE MACRO _ip6_is_canonical_text(txt) AS
+    regexp_full_match(txt,
+        '((0|[1-9a-f][0-9a-f]{0,3}):){7}(0|[1-9a-f][0-9a-f]{0,3})|(((0|[1-9a-f][0-9a-f]{0,3}):)*(0|[1-9a-f][0-9a-f]{0,3}))?::(((0|[1-9a-f][0-9a-f]{0,3}):)*(0|[1-9a-f][0-9a-f]{0,3}))?')
+    AND NOT regexp_matches(txt, '(^|:)0:(0(:|$)|:)|::0(:|$)')
+    AND (NOT contains(txt, '::') OR _ip6_ngroups(txt) <= 6)
+    AND NOT starts_with(txt, '::ffff:');
 
--- RFC 5952 text of 32 hex digits
-CREATE OR REPLACE MACRO _ip6_text(h) AS
-    list_transform([h], lambda _ip6_h:
-        CASE WHEN starts_with(_ip6_h, '00000000000000000000ffff')
-            THEN '::ffff:' || _ip4_text_of_hex(right(_ip6_h, 8))
-            ELSE _ip6_compress(regexp_replace(regexp_replace(_ip6_h, '(.{4})', ':\1', 'g'), ':0{1,3}', ':', 'g') || ':')
+-- length of the longest run of '0' groups in ':g1:...:g8:' when it is two or more, else 0
+CREATE OR REPLACE MACRO _ip6_zero_run(w) AS
+    CASE
+        WHEN strpos(w, ':0:0:0:0:0:0:0:0:') > 0 THEN 8
+        WHEN strpos(w, ':0:0:0:0:0:0:0:') > 0 THEN 7
+        WHEN strpos(w, ':0:0:0:0:0:0:') > 0 THEN 6
+        WHEN strpos(w, ':0:0:0:0:0:') > 0 THEN 5
+        WHEN strpos(w, ':0:0:0:0:') > 0 THEN 4
+        WHEN strpos(w, ':0:0:0:') > 0 THEN 3
+        WHEN strpos(w, ':0:0:') > 0 THEN 2
+        ELSE 0
+    END;
+
+-- RFC 5952 text of the eight groups: leading zeros dropped, the longest run of two or more zero
+-- groups (the first on ties) written '::', an IPv4-mapped address with a dotted tail. The stages
+-- are single-element list lambdas one after the other (not nested), each binding one value.
+CREATE OR REPLACE MACRO _ip6_text_of_groups(groups) AS
+    list_transform([list_transform([':' || array_to_string(list_transform(string_split(groups, ':'), lambda _ip6_q:
+            coalesce(nullif(ltrim(_ip6_q, '0'), ''), '0')), ':') || ':'], lambda _ip6_w:
+        {'w': _ip6_w, 'k': _ip6_zero_run(_ip6_w), 'p': strpos(_ip6_w, left(':0:0:0:0:0:0:0:0:', 2 * _ip6_zero_run(_ip6_w) + 1))})[1]],
+        lambda _ip6_s:
+        CASE WHEN starts_with(_ip6_s.w, ':0:0:0:0:0:ffff:') THEN
+            '::ffff:' || concat_ws('.',
+                ('0x' || split_part(_ip6_s.w, ':', 8))::INTEGER >> 8, ('0x' || split_part(_ip6_s.w, ':', 8))::INTEGER & 255,
+                ('0x' || split_part(_ip6_s.w, ':', 9))::INTEGER >> 8, ('0x' || split_part(_ip6_s.w, ':', 9))::INTEGER & 255)
+        ELSE substr(_ip6_s.w, 2, greatest(_ip6_s.p - 2, 0))
+            || left('::', 2 * (_ip6_s.k > 0)::INTEGER)
+            || substr(_ip6_s.w, _ip6_s.p + 2 * _ip6_s.k + 1, greatest(length(_ip6_s.w) - _ip6_s.p - 2 * _ip6_s.k - 1, 0))
         END)[1];
 
 CREATE OR REPLACE MACRO _ip6_hex_to_uhugeint(h) AS
@@ -131,7 +151,11 @@ CREATE OR REPLACE MACRO _ip6_hex_is_public(h) AS
 CREATE OR REPLACE MACRO ip_canonical(txt VARCHAR) AS
     coalesce(
         substr(txt, 1, length(txt) // (_ip4_ok(txt))::BIGINT),
-        CASE WHEN contains(txt, ':') THEN _ip6_text(_ip6_hex(txt)) END);
+        CASE
+            WHEN NOT contains(txt, ':') THEN NULL
+            WHEN _ip6_is_canonical_text(txt) THEN txt
+            ELSE _ip6_text_of_groups(_ip6_groups(txt))
+        END);
 
 CREATE OR REPLACE MACRO ip_family(txt VARCHAR) AS
     coalesce(

@@ -96,6 +96,11 @@ describe('ip_canonical, ip_family, ip_to_hex: valid addresses', () => {
     { description: 'a dotted tail after six groups', input: '1:2:3:4:5:6:1.2.3.4', canonical: '1:2:3:4:5:6:102:304', family: 6, hex: '00010002000300040005000601020304' },
     { description: 'IPv4-compatible (deprecated) stays hex', input: '::1.2.3.4', canonical: '::102:304', family: 6, hex: '00000000000000000000000001020304' },
     { description: 'link-local', input: 'fe80::200:86ff:fe05:80da', canonical: 'fe80::200:86ff:fe05:80da', family: 6, hex: 'fe80000000000000020086fffe0580da' },
+    { description: 'a zero group before :: joins the run', input: '1:0::', canonical: '1::', family: 6, hex: `0001${'0'.repeat(28)}` },
+    { description: 'a zero group after :: joins the run', input: '::0:1', canonical: '::1', family: 6, hex: `${'0'.repeat(31)}1` },
+    { description: ':: not on the longest run', input: '1::2:0:0:0:3', canonical: '1:0:0:2::3', family: 6, hex: '00010000000000020000000000000003' },
+    { description: 'IPv4-mapped written in hex and compressed', input: '::ffff:1:2', canonical: '::ffff:0.1.0.2', family: 6, hex: '00000000000000000000ffff00010002' },
+    { description: 'a canonical text with single zero groups', input: '0:1:0:2:0:3:0:4', canonical: '0:1:0:2:0:3:0:4', family: 6, hex: '00000001000000020000000300000004' },
   ];
 
   it.each(cases)('$description: $input', async ({ input, canonical, family, hex }) => {
@@ -266,12 +271,20 @@ describe('cidr_start, cidr_end, cidr_prefix_len, cidr_family', () => {
 
 describe('SQL equals the TypeScript reference on generated input', () => {
   const batch = <T>(arbitrary: fc.Arbitrary<T>) => fc.array(arbitrary, { minLength: 1000, maxLength: 1000 });
+  // IPv6 with many zero groups, written in full and in canonical form (which takes the SQL fast path)
+  const zeroHeavyIpv6 = fc
+    .tuple(fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 0xffff })), { minLength: 8, maxLength: 8 }), fc.boolean())
+    .map(([groups, full]) => {
+      const text = groups.map((group) => group.toString(16)).join(':');
+      return full ? text : ipCanonical(text)!;
+    });
   const ipText = fc.oneof(
     fc.ipV4(),
     fc.ipV6(),
     fc.ipV6().map((text) => text.toUpperCase()),
     fc.ipV4().map((text) => `::ffff:${text}`),
     fc.ipV4Extended(),
+    zeroHeavyIpv6,
   );
   const noise = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF:.%/ x'.split('')), maxLength: 24 });
 
