@@ -13,6 +13,7 @@ import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import type { ModelDefinition } from '../lib/models/model-definition.ts';
 import { loadModelFiles } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
+import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
 import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, type ReferenceData } from '../lib/reference/reference-data.ts';
@@ -39,6 +40,10 @@ export interface HourlyEtlOptions {
   sqlDir?: string;
   now?: () => Date;
   onProgress?: (phase: string, done: number, total: number) => void;
+  /** Publish protocol hook (orchestration's partition lock): runs before each manifest commit, throws to stop it. */
+  beforeCommit?: () => Promise<void>;
+  /** Stop with status `skipped` when every table's manifest already holds this run id (same inputs). */
+  skipWhenPublished?: boolean;
 }
 
 export interface InputObject {
@@ -60,7 +65,8 @@ export interface SourceCounts {
 }
 
 export interface HourlyEtlResult {
-  status: 'published' | 'failed';
+  /** `skipped`: the partition was already published from the same inputs (skipWhenPublished). */
+  status: 'published' | 'failed' | 'skipped';
   hour: string;
   runId: string;
   attemptId: string;
@@ -134,6 +140,11 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.inputs = discovered.map((object) => ({ source_type: object.sourceType, key: object.key, etag: object.etag, size: object.size }));
     result.runId = deterministicRunId(hour, result.inputs, reference);
     logger.info('objects discovered', { objects: discovered.length, run_id: result.runId });
+    if (options.skipWhenPublished && (await publishedRunIds(store, partitionOf(hour))).every((id) => id === result.runId)) {
+      logger.info('partition already published from the same inputs', { run_id: result.runId });
+      result.status = 'skipped';
+      return result;
+    }
 
     const staging = await phase('stage', () =>
       stageObjects({
@@ -174,7 +185,11 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     session = undefined;
 
     result.tables = await phase('publish', () =>
-      publishPartition({ store, partition: partitionOf(hour), runId: result.runId, attemptId, tables: outputs, logger, now }),
+      publishPartition({
+        store, partition: partitionOf(hour), runId: result.runId, attemptId, tables: outputs, logger, now,
+        gracePeriodMs: durationMs(config.publish.grace_period),
+        ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+      }),
     );
     result.status = 'published';
   } catch (error) {
@@ -186,6 +201,11 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.durationsMs.total = Math.round(performance.now() - started);
   }
   return result;
+}
+
+/** The run id in each published table's manifest of the partition (undefined where unpublished). */
+async function publishedRunIds(store: ObjectStore, partition: ReturnType<typeof partitionOf>): Promise<(string | undefined)[]> {
+  return Promise.all(PUBLISHED_TABLES.map(async (table) => (await readManifest(store, table, partition))?.run_id));
 }
 
 export async function discoverObjects(store: ObjectStore, config: Config, hour: Date): Promise<DiscoveredObject[]> {

@@ -1,13 +1,85 @@
 import path from 'node:path';
-import type { Config } from '../schemas/config.ts';
+import { performance } from 'node:perf_hooks';
+import { durationMs, type Config } from '../schemas/config.ts';
 import { runHourlyEtl, type HourlyEtlOptions, type HourlyEtlResult } from '../jobs/hourly-etl.ts';
+import { partitionOf } from '../lib/publish/partition-keys.ts';
+import { PartitionLock } from '../lib/publish/partition-lock.ts';
 import { ledgerEntryOf, RunLedger } from './run-ledger.ts';
 
-/** Runs the hourly job for one event hour and records the attempt in the run ledger. */
-export async function runHourAndRecord(options: HourlyEtlOptions & { config: Config }): Promise<HourlyEtlResult> {
+export interface RunHourOptions extends HourlyEtlOptions {
+  config: Config;
+  /** What started the run, recorded in the ledger: `run`, `scheduler`, `rescan`, `catch-up`, `backfill`. */
+  trigger?: string;
+}
+
+/**
+ * Runs the hourly job for one event hour under the partition's lock and records the attempt in
+ * the run ledger. One runner at a time per partition, across processes and machines sharing the
+ * store: a second runner waits for the lock (up to `locks.wait`); when it gets it after another
+ * runner, and that runner published the same inputs, it records `skipped` instead of publishing
+ * the same rows again. A runner that cannot get the lock records a failed run.
+ */
+export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyEtlResult> {
   const ledger = new RunLedger(path.resolve(options.baseDir, options.config.ledger.path));
   const startedAt = new Date();
-  const result = await runHourlyEtl(options);
-  await ledger.append(ledgerEntryOf(result, startedAt, new Date()));
+  const lockStarted = performance.now();
+  const lock = new PartitionLock({
+    store: options.store,
+    partition: partitionOf(options.hour),
+    leaseMs: durationMs(options.config.locks.lease),
+    waitMs: durationMs(options.config.locks.wait),
+  });
+  let result: HourlyEtlResult;
+  let lockMs = 0;
+  try {
+    const acquired = await lock.acquire();
+    lockMs = performance.now() - lockStarted;
+    if (!acquired.acquired) {
+      const holder = acquired.holder ? `${acquired.holder.owner} until ${acquired.holder.expires_at}` : 'another runner';
+      result = failedResult(options.hour, `partition ${options.hour.toISOString().slice(0, 13)} is locked by ${holder}; gave up after ${Math.round(acquired.waitedMs / 1000)} s`);
+    } else {
+      if (acquired.tookOver) options.logger.warn('took over a stale partition lock', { hour: options.hour.toISOString().slice(0, 13), previous_owner: acquired.tookOver.owner });
+      try {
+        result = await runHourlyEtl({
+          ...options,
+          beforeCommit: async () => {
+            await lock.assertHeld();
+            await options.beforeCommit?.();
+          },
+          skipWhenPublished: options.skipWhenPublished ?? acquired.contended,
+        });
+      } finally {
+        const releaseStarted = performance.now();
+        await lock.release().catch((error: unknown) => options.logger.warn('partition lock release failed; it expires with its lease', { error: String(error) }));
+        lockMs += performance.now() - releaseStarted;
+      }
+    }
+  } catch (error) {
+    result = failedResult(options.hour, `partition lock: ${(error as Error).message}`);
+  }
+  await ledger.append({
+    ...ledgerEntryOf(result, startedAt, new Date()),
+    ...(options.trigger ? { trigger: options.trigger } : {}),
+    lock_ms: Math.round(lockMs),
+  });
   return result;
+}
+
+function failedResult(hour: Date, error: string): HourlyEtlResult {
+  return {
+    status: 'failed',
+    hour: hour.toISOString().slice(0, 13),
+    runId: '',
+    attemptId: '',
+    inputs: [],
+    referenceHash: null,
+    rulesHash: null,
+    counts: { objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, nodata: 0, skipdata: 0, quarantined: 0 },
+    countsBySource: {},
+    models: [],
+    tables: [],
+    alerts: [],
+    durationsMs: {},
+    error,
+  };
 }

@@ -18,7 +18,12 @@ export const ledgerEntrySchema = z.object({
   attempt_id: z.string(),
   /** Event hour, `YYYY-MM-DDTHH` (UTC). */
   hour: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}$/),
-  status: z.enum(['published', 'failed']),
+  /** `skipped`: another runner had just published the same inputs while this one waited for the lock. */
+  status: z.enum(['published', 'failed', 'skipped']),
+  /** What started the run: `run`, `scheduler`, `rescan`, `catch-up`, `backfill`, … (absent in older entries). */
+  trigger: z.string().optional(),
+  /** Time spent waiting for and holding the partition lock's bookkeeping (absent in older entries). */
+  lock_ms: z.number().optional(),
   started_at: z.string(),
   finished_at: z.string(),
   duration_ms: z.number(),

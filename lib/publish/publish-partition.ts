@@ -29,8 +29,12 @@ export interface PublishedTable {
 
 /**
  * Atomic publish of one partition: data files go to keys unique to this attempt, then each
- * table's manifest is replaced in one PUT. Files of versions older than the one just replaced
- * are collected; the replaced version stays for readers that resolved it a moment ago.
+ * table's manifest is replaced in one PUT. The replaced version stays for readers that resolved
+ * it a moment ago; older versions (and folders of attempts that never committed) are collected
+ * once they have been unreachable for the grace period.
+ *
+ * `beforeCommit` runs right before each manifest PUT and throws when this runner may no longer
+ * publish (it lost its partition lock): the manifest is then left as it was.
  */
 export async function publishPartition(options: {
   store: ObjectStore;
@@ -40,6 +44,9 @@ export async function publishPartition(options: {
   tables: StagedTable[];
   logger: Logger;
   now?: () => Date;
+  /** Superseded versions older than the replaced one are deleted once unreachable this long (default 0). */
+  gracePeriodMs?: number;
+  beforeCommit?: () => Promise<void>;
 }): Promise<PublishedTable[]> {
   const { store, partition, runId, attemptId, logger } = options;
   const uploaded: { staged: StagedTable; files: ManifestFile[] }[] = [];
@@ -72,23 +79,51 @@ export async function publishPartition(options: {
       previous_attempt_id: previous?.attempt_id ?? null,
     };
     const key = manifestKey(staged.table, partition);
+    await options.beforeCommit?.();
     await store.putBytes(key, `${JSON.stringify(manifest, null, 2)}\n`, { contentType: 'application/json' });
-    const collected = await collectSuperseded(store, staged.table, partition, new Set([attemptId, previous?.attempt_id].filter((id): id is string => Boolean(id))));
+    const collected = await collectSuperseded(store, staged.table, partition, new Set([attemptId, previous?.attempt_id].filter((id): id is string => Boolean(id))), {
+      gracePeriodMs: options.gracePeriodMs ?? 0,
+      unreachableSince: new Date(manifest.committed_at),
+      now: options.now?.() ?? new Date(),
+    });
     logger.info('partition published', { table: staged.table.name, dt: partition.dt, hour: partition.hour, rows: manifest.rows, attempt_id: attemptId, collected: collected.length });
     published.push({ table: staged.table.name, manifestKey: key, rows: manifest.rows, files, collected });
   }
   return published;
 }
 
-/** Deletes every version folder of the partition except the ones to keep; returns the deleted keys. */
-export async function collectSuperseded(store: ObjectStore, table: TableDefinition, partition: PartitionRef, keep: ReadonlySet<string>): Promise<string[]> {
+/**
+ * Deletes the version folders of the partition other than the ones to keep, once they have been
+ * unreachable for the grace period: a version stopped being reachable no later than the current
+ * manifest's commit (`unreachableSince`), and an attempt that never committed never was, so a
+ * folder goes when both that moment and its newest object are older than the grace period.
+ * Returns the deleted keys.
+ */
+export async function collectSuperseded(
+  store: ObjectStore,
+  table: TableDefinition,
+  partition: PartitionRef,
+  keep: ReadonlySet<string>,
+  grace: { gracePeriodMs: number; unreachableSince: Date; now: Date } = { gracePeriodMs: 0, unreachableSince: new Date(0), now: new Date() },
+): Promise<string[]> {
   const prefix = partitionPrefix(table, partition);
-  const deleted: string[] = [];
+  const candidates = new Map<string, { keys: string[]; newest: number }>();
   for await (const object of store.list(`${prefix}version=`)) {
     const attempt = /^version=([^/]+)\//.exec(object.key.slice(prefix.length))?.[1];
-    if (attempt && !keep.has(attempt)) {
-      await store.delete(object.key);
-      deleted.push(object.key);
+    if (!attempt || keep.has(attempt)) continue;
+    const folder = candidates.get(attempt) ?? { keys: [], newest: 0 };
+    folder.keys.push(object.key);
+    folder.newest = Math.max(folder.newest, object.lastModified.getTime());
+    candidates.set(attempt, folder);
+  }
+  const deadline = grace.now.getTime() - grace.gracePeriodMs;
+  const deleted: string[] = [];
+  if (grace.unreachableSince.getTime() > deadline) return deleted;
+  for (const folder of candidates.values()) {
+    if (folder.newest > deadline) continue;
+    for (const key of folder.keys) {
+      await store.delete(key);
+      deleted.push(key);
     }
   }
   return deleted;

@@ -31,6 +31,8 @@ export async function createLakeFixture(options: { store?: ObjectStore; config?:
     duckdb: { memory_limit: '1GB', max_temp_directory_size: '2GB', threads: 2 },
     reference: { inventory: path.join(SAMPLE_REFERENCE, 'inventory.yaml'), ip_ranges: path.join(SAMPLE_REFERENCE, 'ip-ranges.yaml') },
     rules: path.join(SAMPLE_REFERENCE, 'rules.yaml'),
+    // Collect superseded versions at the next publish, so tests see the end state at once.
+    publish: { grace_period: '0s' },
     ...options.config,
   });
   const store = options.store ?? new LocalFolderStore(path.join(dir, 'lake'));
