@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -22,12 +22,19 @@ export interface StageLimits {
   maxDecompressedBytes: number;
   /** Decompressed/compressed ratio cap, checked once past 1 MiB of output. */
   maxCompressionRatio: number;
+  /**
+   * Past this many rejected lines the object is quarantined whole: each rejected line keeps up to
+   * 4 KiB of its text in memory until the run writes the quarantine, so an object made only of bad
+   * lines would otherwise grow memory without bound.
+   */
+  maxRejectedLines: number;
 }
 
 export const DEFAULT_STAGE_LIMITS: StageLimits = {
   maxLineBytes: 1024 * 1024,
   maxDecompressedBytes: 8 * 1024 * 1024 * 1024,
   maxCompressionRatio: 1000,
+  maxRejectedLines: 10_000,
 };
 
 export interface RejectedLine {
@@ -60,12 +67,14 @@ const REJECTED_TEXT_LIMIT = 4096;
 
 export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS): Promise<StagedLines> {
   const compressed = await hasGzipMagic(inputPath);
+  const fileBytes = (await stat(inputPath)).size;
   const splitter = new LineStager(limits);
   let bytesIn = 0;
   const input = createReadStream(inputPath, { highWaterMark: 1 << 20 });
   input.on('data', (chunk) => {
     bytesIn += chunk.length;
   });
+  const gunzip = compressed ? createGunzip({ chunkSize: 1 << 18 }) : undefined;
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       splitter.decompressed += chunk.length;
@@ -73,7 +82,10 @@ export async function stageLines(inputPath: string, outputPath: string, limits: 
         callback(new ObjectUnreadableError(`decompressed size exceeds the limit of ${limits.maxDecompressedBytes} bytes`));
         return;
       }
-      if (compressed && splitter.decompressed > 1 << 20 && splitter.decompressed > bytesIn * limits.maxCompressionRatio) {
+      // The ratio is taken against the compressed bytes gunzip has consumed, not those read
+      // ahead from the file, so a bomb is stopped within about one chunk past the cap.
+      const consumed = Math.max(gunzip?.bytesWritten ?? 0, 1);
+      if (gunzip && splitter.decompressed > 1 << 20 && splitter.decompressed > consumed * limits.maxCompressionRatio) {
         callback(new ObjectUnreadableError(`compression ratio exceeds ${limits.maxCompressionRatio}:1 (likely a decompression bomb)`));
         return;
       }
@@ -82,8 +94,16 @@ export async function stageLines(inputPath: string, outputPath: string, limits: 
   });
   const output = createWriteStream(outputPath, { highWaterMark: 1 << 20 });
   try {
-    if (compressed) {
-      await pipeline(input, createGunzip({ chunkSize: 1 << 18 }), guard, splitter, output);
+    if (gunzip) {
+      await pipeline(input, gunzip, guard, splitter, output);
+      // Node's gunzip stops quietly at bytes after a member that do not start another member
+      // (a member whose header was damaged, zero padding): everything from there on would be
+      // lost without a word, so such an object is unreadable rather than short.
+      if (gunzip.bytesWritten !== fileBytes) {
+        throw new ObjectUnreadableError(
+          `gzip stream is corrupt: ${fileBytes - gunzip.bytesWritten} bytes after the end of gzip data at offset ${gunzip.bytesWritten} are not a gzip member`,
+        );
+      }
     } else {
       await pipeline(input, guard, splitter, output);
     }
@@ -134,6 +154,16 @@ class LineStager extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.stageChunk(chunk);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    callback();
+  }
+
+  private stageChunk(chunk: Buffer): void {
     // Worst case every record is one byte plus newline, each gaining an 11-byte prefix.
     const out = new OutputBuffer(this.carryLength + chunk.length * 7 + 64);
     let start = 0;
@@ -141,7 +171,8 @@ class LineStager extends Transform {
     if (newline >= 0 && this.carryLength > 0) {
       // Finish the line that began in an earlier chunk.
       const head = chunk.subarray(0, newline);
-      const line = this.oversized ? head : Buffer.concat([...this.carry, head]);
+      // An oversized line keeps only its first 4 KiB (in carry) for the quarantine record.
+      const line = this.oversized ? this.carry[0]! : Buffer.concat([...this.carry, head]);
       this.emitLine(line, 0, line.length, this.carryLength + head.length, out, false);
       this.carry = [];
       this.carryLength = 0;
@@ -159,15 +190,19 @@ class LineStager extends Transform {
     }
     if (start < chunk.length) this.keepPartial(chunk.subarray(start));
     this.pushOut(out);
-    callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.carryLength > 0) {
-      const out = new OutputBuffer(this.carryLength + 64);
-      const line = this.oversized ? Buffer.alloc(0) : Buffer.concat(this.carry);
-      this.emitLine(line, 0, line.length, this.carryLength, out, false);
-      this.pushOut(out);
+    try {
+      if (this.carryLength > 0) {
+        const out = new OutputBuffer(this.carryLength + 64);
+        const line = this.oversized ? this.carry[0]! : Buffer.concat(this.carry);
+        this.emitLine(line, 0, line.length, this.carryLength, out, false);
+        this.pushOut(out);
+      }
+    } catch (error) {
+      callback(error as Error);
+      return;
     }
     callback();
   }
@@ -216,6 +251,9 @@ class LineStager extends Transform {
   }
 
   private reject(reason: string, line: Buffer): void {
+    if (this.rejected.length >= this.limits.maxRejectedLines) {
+      throw new ObjectUnreadableError(`more than ${this.limits.maxRejectedLines} lines rejected (the last at line ${this.lineNo}: ${reason})`);
+    }
     this.rejected.push({ line: this.lineNo, reason, text: line.subarray(0, REJECTED_TEXT_LIMIT).toString('utf8') });
   }
 

@@ -1,0 +1,271 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_STAGE_LIMITS, ObjectUnreadableError, stageLines, type StageLimits } from '../../lib/staging/stage-lines.ts';
+import type { ChildFileOutcome } from './support/stage-in-child.ts';
+import { count, FULL, randomInt, reportFigures, seededRandom, suiteSeed } from './support/reliability-run.ts';
+
+/**
+ * Suite 7 of issue 8: hostile raw files against the stager (lib/staging/stage-lines.ts), which is
+ * what every line-based raw object goes through before any parser or DuckDB sees it.
+ * Silent partial reads: an object whose bytes are damaged must be refused whole (or its damaged
+ * lines refused one by one), never read as a shorter, healthy-looking object.
+ */
+const execFileAsync = promisify(execFile);
+const CHILD = path.join(import.meta.dirname, 'support', 'stage-in-child.ts');
+const seed = suiteSeed();
+const random = seededRandom(seed);
+
+const T = 1714568400;
+const awsLine = (n: number) => `2 123456789012 eni-0web1000000000001 93.184.216.34 10.0.1.10 ${40000 + (n % 20000)} 443 6 10 5000 ${T + n} ${T + n + 30} ACCEPT OK`;
+const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+const text = (from: number, lines: number) => [HEADER, ...Array.from({ length: lines }, (_, i) => awsLine(from + i))].join('\n') + '\n';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'netflow-hostile-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function stage(bytes: Buffer, limits: StageLimits = DEFAULT_STAGE_LIMITS): Promise<{ unreadable: string | null; staged: string[]; rejected: number }> {
+  const input = path.join(dir, `in-${randomBytes(4).toString('hex')}`);
+  const output = `${input}.txt`;
+  await writeFile(input, bytes);
+  try {
+    const result = await stageLines(input, output, limits);
+    const staged = (await readFile(output, 'utf8')).split('\n').filter(Boolean).map((line) => line.slice(line.indexOf('\x1f') + 1));
+    return { unreadable: null, staged, rejected: result.rejected.length };
+  } catch (error) {
+    if (!(error instanceof ObjectUnreadableError)) throw error;
+    return { unreadable: error.message, staged: [], rejected: 0 };
+  } finally {
+    await rm(input, { force: true });
+    await rm(output, { force: true });
+  }
+}
+
+describe('hostile input: damaged gzip is never read as a shorter file', () => {
+  it('a single-member gzip file cut at every offset stages nothing', async () => {
+    const lines = count(60, 30);
+    const full = gzipSync(text(0, lines));
+    let refusedWhole = 0;
+    let silentPartial = 0;
+    for (let cut = 0; cut < full.length; cut++) {
+      const outcome = await stage(full.subarray(0, cut));
+      if (outcome.unreadable) refusedWhole++;
+      // Offset 0 is an empty object, offset 1 a one-byte plain file holding 0x1f (refused as a line).
+      if (outcome.staged.length > 0) silentPartial++;
+    }
+    const whole = await stage(full);
+    expect(whole.staged).toEqual(text(0, lines).trimEnd().split('\n'));
+    expect(silentPartial).toBe(0);
+    expect(refusedWhole).toBe(full.length - 2);
+    reportFigures('hostile-input/truncated-every-offset', { seed, file_bytes: full.length, cuts: full.length, refused_whole: refusedWhole, silent_partial_reads: silentPartial });
+  });
+
+  it('concatenated members are read whole; cut anywhere else than a member boundary, refused', async () => {
+    const members = [text(0, 10), text(100, 10), text(200, 10)].map((part) => gzipSync(part));
+    const file = Buffer.concat(members);
+    const all = members.map((_, i) => text(i * 100, 10).trimEnd().split('\n')).flat();
+    expect((await stage(file)).staged).toEqual(all);
+    const boundaries = new Map<number, number>();
+    let offset = 0;
+    members.forEach((member, i) => boundaries.set((offset += member.length), (i + 1) * 11));
+    let silentPartial = 0;
+    let atBoundary = 0;
+    for (let cut = 2; cut < file.length; cut++) {
+      const outcome = await stage(file.subarray(0, cut));
+      if (boundaries.has(cut)) {
+        // A gzip file cut exactly after a member is a valid, shorter gzip file: the format cannot
+        // tell. The stager reads exactly the members before the cut; the object's listed size and
+        // ETag (in the run id and the ledger) are what tell this object from the full one.
+        expect(outcome.staged).toEqual(all.slice(0, boundaries.get(cut)));
+        atBoundary++;
+      } else if (!outcome.unreadable) {
+        silentPartial++;
+      }
+    }
+    expect(silentPartial).toBe(0);
+    reportFigures('hostile-input/concatenated-members', { seed, file_bytes: file.length, cuts: file.length - 2, member_boundaries: atBoundary, silent_partial_reads: silentPartial });
+  });
+
+  it('bytes after the last member that are not a member (damaged header, padding, garbage) make the object unreadable', async () => {
+    const first = gzipSync(text(0, 5));
+    const second = gzipSync(text(100, 5));
+    const damaged = Buffer.from(second);
+    damaged[0] = 0x00; // the second member's magic: Node's gunzip would stop quietly here
+    const cases: [string, Buffer][] = [
+      ['second member with a damaged magic byte', Buffer.concat([first, damaged])],
+      ['zero padding', Buffer.concat([first, Buffer.alloc(512)])],
+      ['text after the member', Buffer.concat([first, Buffer.from(text(300, 2))])],
+      ['a lone 0x1f after the member', Buffer.concat([first, Buffer.from([0x1f])])],
+    ];
+    for (const [name, bytes] of cases) {
+      const outcome = await stage(bytes);
+      expect(outcome.unreadable, name).toMatch(/gzip stream is corrupt/);
+      expect(outcome.staged, name).toEqual([]);
+    }
+  });
+
+  it('a bad CRC, a bad length and random bit flips are refused or read identically', async () => {
+    const original = text(0, 40);
+    const full = gzipSync(original);
+    const badCrc = Buffer.from(full);
+    badCrc[full.length - 8]! ^= 0x01;
+    const badLength = Buffer.from(full);
+    badLength[full.length - 1]! ^= 0x01;
+    expect((await stage(badCrc)).unreadable).toMatch(/incorrect data check/);
+    expect((await stage(badLength)).unreadable).toMatch(/incorrect length check/);
+    const flips = count(2000, 300);
+    let refused = 0;
+    let identical = 0;
+    let silentlyDifferent = 0;
+    for (let i = 0; i < flips; i++) {
+      const bytes = Buffer.from(full);
+      const at = randomInt(random, bytes.length);
+      bytes[at]! ^= 1 << randomInt(random, 8);
+      const outcome = await stage(bytes);
+      if (outcome.unreadable) refused++;
+      else if (outcome.staged.join('\n') === original.trimEnd()) identical++; // header fields outside the CRC (mtime, OS, XFL)
+      else if (outcome.staged.length > 0 || outcome.rejected === 0) silentlyDifferent++;
+    }
+    expect(silentlyDifferent).toBe(0);
+    reportFigures('hostile-input/bit-flips', { seed, flips, refused, identical_content: identical, silently_different: silentlyDifferent });
+  });
+
+  it('lines that are not UTF-8 or hold NUL or 0x1f are refused one by one; the lines around them are staged', async () => {
+    const parts = [
+      Buffer.from(`${awsLine(1)}\n`),
+      Buffer.from([0x32, 0x20, 0xc3, 0x28, 0x0a]), // invalid 2-byte sequence
+      Buffer.from(`${awsLine(2)}\n`),
+      Buffer.from([0x32, 0x20, 0xed, 0xa0, 0x80, 0x0a]), // UTF-16 surrogate encoded in UTF-8
+      Buffer.from(`2 12345\u0000678 x\n`),
+      Buffer.from(`2 12345\u001f678 x\r\n`),
+      Buffer.from([0xf4, 0x90, 0x80, 0x80, 0x0a]), // above U+10FFFF
+      Buffer.from(`${awsLine(3)}\r\n`),
+    ];
+    for (const bytes of [Buffer.concat(parts), gzipSync(Buffer.concat(parts))]) {
+      const outcome = await stage(bytes);
+      expect(outcome.staged).toEqual([awsLine(1), awsLine(2), awsLine(3)]);
+      expect(outcome.rejected).toBe(5);
+    }
+  });
+
+  it('an object made only of bad lines is refused whole once past the rejected-line cap (memory stays bounded)', async () => {
+    const limits = { ...DEFAULT_STAGE_LIMITS, maxRejectedLines: 1000 };
+    const bytes = Buffer.concat(Array.from({ length: 5000 }, () => Buffer.from([0xff, 0x0a])));
+    const outcome = await stage(bytes, limits);
+    expect(outcome.unreadable).toMatch(/more than 1000 lines rejected/);
+  });
+});
+
+describe('hostile input: bombs and giant lines in a process of their own, with healthy files in the same batch', () => {
+  const BOMB_BYTES = 10 * 1024 ** 3; // what the flat bomb would inflate to
+  const LONG_LINE_BYTES = count(1024 ** 3, 64 * 1024 ** 2);
+  const CAPPED_DECOMPRESSED = count(DEFAULT_STAGE_LIMITS.maxDecompressedBytes, 256 * 1024 ** 2);
+  /** Node's own footprint plus the stager's buffers; staging must not grow with the input. */
+  const RSS_CAP = 256 * 1024 ** 2;
+  const healthy = [text(0, 500), text(1000, 500), text(2000, 500)];
+  let child: { outcomes: ChildFileOutcome[]; peakRssBytes: number };
+  let sizes: Record<string, number> = {};
+  let elapsedMs = 0;
+
+  beforeAll(async () => {
+    const files: string[] = [];
+    const add = async (name: string, write: (out: NodeJS.WritableStream) => Promise<void> | void) => {
+      const file = path.join(dir, name);
+      const out = createWriteStream(file);
+      await write(out);
+      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      sizes[name] = (await readFile(file)).length;
+      files.push(file);
+    };
+    const writeAll = async (out: NodeJS.WritableStream, chunk: Buffer, times: number) => {
+      for (let i = 0; i < times; i++) if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+    };
+    await add('healthy-0.log.gz', (out) => void out.write(gzipSync(healthy[0]!)));
+    // Flat bomb: 10 GiB of zeros as 160 concatenated members of 64 MiB each (deflate cannot exceed
+    // ~1032:1, so a 10 GiB bomb is ~10 MiB on disk).
+    const zeroMember = gzipSync(Buffer.alloc(64 * 1024 ** 2), { level: 9 });
+    await add('bomb-flat-10g.log.gz', (out) => writeAll(out, zeroMember, BOMB_BYTES / (64 * 1024 ** 2)));
+    // Nested bomb ("1 KB → 10 GB"): the flat bomb gzipped again. One gzip layer is undone, so the
+    // stager sees ~10 MiB of binary and refuses its lines; the inner layer is never inflated.
+    const flat = Buffer.concat(Array.from({ length: BOMB_BYTES / (64 * 1024 ** 2) }, () => zeroMember));
+    await add('bomb-nested.log.gz', (out) => void out.write(gzipSync(flat, { level: 9 })));
+    await add('healthy-1.log.gz', (out) => void out.write(gzipSync(healthy[1]!)));
+    // A bomb under the ratio cap (~100:1, text lines): stopped by the decompressed-size cap.
+    const block = Buffer.from(Array.from({ length: 4096 }, (_, i) => `${randomBytes(12).toString('hex')} ${'a'.repeat(170)}`).join('\n') + '\n');
+    const textMember = gzipSync(Buffer.concat(Array.from({ length: 16 }, () => block)));
+    const members = Math.ceil((CAPPED_DECOMPRESSED * 1.5) / (block.length * 16));
+    await add('bomb-under-ratio.log.gz', (out) => writeAll(out, textMember, members));
+    // One line of LONG_LINE_BYTES, then a healthy line: written in 1 MiB pieces, never held whole.
+    const piece = Buffer.alloc(1024 ** 2, 0x41);
+    await add('one-giant-line.log', async (out) => {
+      await writeAll(out, piece, LONG_LINE_BYTES / piece.length);
+      out.write(`\n${awsLine(7)}\n`);
+    });
+    await add('healthy-2.log', (out) => void out.write(healthy[2]!));
+    const limits: StageLimits = { ...DEFAULT_STAGE_LIMITS, maxDecompressedBytes: CAPPED_DECOMPRESSED };
+    const started = Date.now();
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ files, outDir: dir, limits })], {
+      maxBuffer: 64 * 1024 ** 2,
+      timeout: 15 * 60_000,
+    });
+    elapsedMs = Date.now() - started;
+    child = JSON.parse(stdout);
+  }, 20 * 60_000);
+
+  const outcome = (name: string) => child.outcomes.find((o) => path.basename(o.file) === name)!;
+
+  it('stops the flat 10 GiB bomb at the ratio cap', () => {
+    expect(outcome('bomb-flat-10g.log.gz').unreadable).toMatch(/compression ratio exceeds 1000:1/);
+  });
+
+  it('never inflates the inner layer of the nested bomb', () => {
+    const nested = outcome('bomb-nested.log.gz');
+    // Either refused whole (too many binary lines) or its few lines refused/staged as text the parser rejects.
+    if (!nested.unreadable) expect(nested.bytesOut).toBeLessThan(sizes['bomb-flat-10g.log.gz']! * 2);
+  });
+
+  it('stops the under-ratio bomb at the decompressed-size cap', () => {
+    expect(outcome('bomb-under-ratio.log.gz').unreadable).toBe(`decompressed size exceeds the limit of ${CAPPED_DECOMPRESSED} bytes`);
+  });
+
+  it('refuses the giant line alone, keeping 4 KiB of it, and stages the line after it', () => {
+    const giant = outcome('one-giant-line.log');
+    expect(giant.unreadable).toBeNull();
+    expect(giant.rejected).toEqual([{ line: 1, reason: `line is ${LONG_LINE_BYTES} bytes, longer than the limit of ${DEFAULT_STAGE_LIMITS.maxLineBytes}`, textBytes: 4096 }]);
+    expect(giant.stagedText).toBe(awsLine(7));
+  });
+
+  it('stages every healthy file in the same batch completely', () => {
+    expect(['healthy-0.log.gz', 'healthy-1.log.gz', 'healthy-2.log'].map((name) => outcome(name).stagedText)).toEqual(healthy.map((h) => h.trimEnd()));
+  });
+
+  it('keeps peak RSS under the cap, whatever the input size', () => {
+    reportFigures('hostile-input/bombs-and-giant-line', {
+      seed,
+      flat_bomb_file_bytes: sizes['bomb-flat-10g.log.gz'],
+      flat_bomb_inflates_to: BOMB_BYTES,
+      nested_bomb_file_bytes: sizes['bomb-nested.log.gz'],
+      under_ratio_bomb_file_bytes: sizes['bomb-under-ratio.log.gz'],
+      decompressed_cap: CAPPED_DECOMPRESSED,
+      giant_line_bytes: LONG_LINE_BYTES,
+      bombs_stopped: ['bomb-flat-10g.log.gz', 'bomb-under-ratio.log.gz'].filter((n) => outcome(n).unreadable).length,
+      healthy_files_complete: 3,
+      peak_rss_mib: Math.round(child.peakRssBytes / 1024 ** 2),
+      rss_cap_mib: RSS_CAP / 1024 ** 2,
+      elapsed_ms: elapsedMs,
+      full: FULL,
+    });
+    expect(child.peakRssBytes).toBeLessThan(RSS_CAP);
+  });
+});
