@@ -19,9 +19,11 @@ import { publishPartition, type PublishedTable, type StagedTable } from '../lib/
 import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, type ReferenceData } from '../lib/reference/reference-data.ts';
 import { compileRuleViolations } from '../lib/rules/compile-rules.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
-import { deliveryWindow, type SourceDefinition } from '../lib/sources/source-definition.ts';
+import { deliveryWindow } from '../lib/sources/source-definition.ts';
+import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
+import { unionOfSources } from '../lib/sources/all-sources-model.ts';
 import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject } from '../lib/staging/stage-objects.ts';
-import { DEFAULT_STAGE_LIMITS, FIELD_SEPARATOR } from '../lib/staging/stage-lines.ts';
+import { DEFAULT_STAGE_LIMITS } from '../lib/staging/stage-lines.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 
 /** Bumped whenever a change to parsing or models changes published rows for the same inputs. */
@@ -172,6 +174,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
         rejects: staging.rejects,
         sqlDir: options.sqlDir ?? DEFAULT_SQL_DIR,
         logger,
+        formatHints: { aws_vpc: config.sources.aws_vpc.format },
       }),
     );
     result.models = transform.models;
@@ -242,6 +245,8 @@ interface TransformInput {
   rejects: StageReject[];
   sqlDir: string;
   logger: Logger;
+  /** Per source type, the format applied to objects that do not state theirs (schemas/config.ts). */
+  formatHints: Record<string, string | undefined>;
 }
 
 async function transformHour(session: DuckDbSession, input: TransformInput): Promise<{ models: ModelResult[]; error?: string }> {
@@ -259,7 +264,7 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
   await session.run(`SET VARIABLE rules_version = CAST($1 AS VARCHAR)`, [`sha256:${input.reference.rulesHash}`]);
 
   await installReferenceData(session, input.workDir, input.reference);
-  await installStagedInputs(session, input.workDir, input.staged, input.rejects);
+  await installStagedInputs(session, input.workDir, input.staged, input.rejects, { formatHints: input.formatHints });
 
   const models: ModelDefinition[] = [
     ...(await loadModelFiles(input.sqlDir)),
@@ -276,60 +281,9 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
       body: compileRuleViolations(input.reference.rules.rules),
     },
   ];
-  const external = new Set<string>(['stg_objects', 'stg_rejects', ...SOURCES.map(stagedLinesRelation), ...REFERENCE_RELATIONS]);
+  const external = new Set<string>([...stagedRelations(), ...REFERENCE_RELATIONS]);
   const run = await new ModelRunner(session, input.logger).run(models, external);
   return { models: run.models, ...(run.error ? { error: run.error } : {}) };
-}
-
-function stagedLinesRelation(source: SourceDefinition): string {
-  return `stg_lines__${source.sourceType}`;
-}
-
-/** The one flow schema: every source's normalized records side by side. */
-function unionOfSources(sources: readonly SourceDefinition[]): ModelDefinition {
-  return {
-    name: 'all_sources__records',
-    stage: 'normalize',
-    origin: 'generated:source registry (lib/sources/registry.ts)',
-    grain: 'one row per staged line of every source',
-    keys: ['raw_object_key', 'raw_offset'],
-    upstream: sources.map((source) => `${source.sourceType}__records`),
-    materialized: 'view',
-    tests: [],
-    body: { sql: sources.map((source) => `SELECT * FROM ${sqlIdentifier(`${source.sourceType}__records`)}`).join('\nUNION ALL BY NAME\n'), parameters: [] },
-  };
-}
-
-async function installStagedInputs(session: DuckDbSession, workDir: string, staged: StagedObject[], rejects: StageReject[]): Promise<void> {
-  const objects = staged.map((item) => ({
-    object_idx: item.objectIdx,
-    source_type: item.object.sourceType,
-    object_key: item.object.key,
-    etag: item.object.etag,
-    size: item.object.size,
-    region_hint: item.object.regionHint,
-  }));
-  await session.run(`CREATE OR REPLACE TABLE stg_objects AS SELECT * FROM ${await ndjson(workDir, 'stg_objects', objects, {
-    object_idx: 'INTEGER', source_type: 'VARCHAR', object_key: 'VARCHAR', etag: 'VARCHAR', size: 'BIGINT', region_hint: 'VARCHAR',
-  })}`);
-  await session.run(`CREATE OR REPLACE TABLE stg_rejects AS SELECT * FROM ${await ndjson(workDir, 'stg_rejects', rejects, {
-    source_type: 'VARCHAR', raw_object_key: 'VARCHAR', raw_offset: 'BIGINT', reason: 'VARCHAR', raw_text: 'VARCHAR',
-  })}`);
-  for (const source of SOURCES) {
-    const relation = sqlIdentifier(stagedLinesRelation(source));
-    const files = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
-    if (files.length === 0) {
-      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, line_no BIGINT, line VARCHAR)`);
-      continue;
-    }
-    // The staged format is ours (lib/staging/stage-lines.ts), so any read error fails the run.
-    await session.run(`CREATE OR REPLACE TABLE ${relation} AS
-      SELECT CAST(regexp_extract(filename, '(\\d+)\\.txt$', 1) AS INTEGER) AS object_idx, line_no, line
-      FROM read_csv([${files.map(sqlString).join(', ')}],
-        delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
-        auto_detect = false, columns = {'line_no': 'BIGINT', 'line': 'VARCHAR'}, filename = true,
-        max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`);
-  }
 }
 
 async function countRecords(session: DuckDbSession, discovered: DiscoveredObject[], rejects: StageReject[]): Promise<{ total: SourceCounts; bySource: Record<string, SourceCounts> }> {

@@ -85,6 +85,42 @@ export const sourceSchema = z.strictObject({
   prefix: z.string().min(1),
 });
 
+/** The fields AWS VPC Flow Logs may name in a format string (versions 2 to 10); kept in step with sql/normalize/aws_vpc__records.sql. */
+export const AWS_VPC_FIELDS = [
+  'version', 'account-id', 'interface-id', 'srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'end',
+  'action', 'log-status', 'vpc-id', 'subnet-id', 'instance-id', 'tcp-flags', 'type', 'pkt-srcaddr', 'pkt-dstaddr', 'region', 'az-id',
+  'sublocation-type', 'sublocation-id', 'pkt-src-aws-service', 'pkt-dst-aws-service', 'flow-direction', 'traffic-path',
+  'ecs-cluster-arn', 'ecs-cluster-name', 'ecs-container-instance-arn', 'ecs-container-instance-id', 'ecs-container-id',
+  'ecs-second-container-id', 'ecs-service-name', 'ecs-task-definition-arn', 'ecs-task-arn', 'ecs-task-id', 'reject-reason',
+  'resource-id', 'encryption-status',
+] as const;
+
+export const AWS_VPC_DEFAULT_FORMAT = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+
+export const awsVpcSourceSchema = sourceSchema.extend({
+  /**
+   * The flow log's format for objects without a header line (CloudWatch Logs exports, Firehose):
+   * field names separated by spaces, as in the flow log's LogFormat (`${version} ${account-id} …`
+   * is accepted too). S3 text and Parquet objects state theirs, which wins.
+   */
+  format: z
+    .string()
+    .transform((text) => text.replace(/\$\{([a-z0-9-]+)\}/g, '$1').trim().split(/\s+/).join(' '))
+    .refine((text) => text.split(' ').every((field) => (AWS_VPC_FIELDS as readonly string[]).includes(field)), {
+      message: `every field must be one of the documented AWS VPC Flow Logs fields (${AWS_VPC_FIELDS.length} known)`,
+    })
+    .default(AWS_VPC_DEFAULT_FORMAT),
+});
+
+const SOURCE_DEFAULTS = {
+  aws_vpc: { enabled: true, prefix: 'raw/aws_vpc/AWSLogs/', format: AWS_VPC_DEFAULT_FORMAT },
+  azure_nsg: { enabled: true, prefix: 'raw/azure_nsg/insights-logs-networksecuritygroupflowevent/' },
+  azure_vnet: { enabled: true, prefix: 'raw/azure_vnet/insights-logs-flowlogflowevent/' },
+  gcp_vpc: { enabled: true, prefix: 'raw/gcp_vpc/compute.googleapis.com/vpc_flows/' },
+  oci_vcn: { enabled: true, prefix: 'raw/oci_vcn/' },
+  agent: { enabled: true, prefix: 'raw/agent/' },
+};
+
 export const configSchema = z.strictObject({
   store: storeSchema.default({ type: 'local', path: './lake' }),
   ledger: z
@@ -114,13 +150,14 @@ export const configSchema = z.strictObject({
   lateness: duration.default('15m'),
   sources: z
     .strictObject({
-      aws_vpc: sourceSchema.default({ enabled: true, prefix: 'raw/aws_vpc/AWSLogs/' }),
-      agent: sourceSchema.default({ enabled: true, prefix: 'raw/agent/' }),
+      aws_vpc: awsVpcSourceSchema.default(SOURCE_DEFAULTS.aws_vpc),
+      azure_nsg: sourceSchema.default(SOURCE_DEFAULTS.azure_nsg),
+      azure_vnet: sourceSchema.default(SOURCE_DEFAULTS.azure_vnet),
+      gcp_vpc: sourceSchema.default(SOURCE_DEFAULTS.gcp_vpc),
+      oci_vcn: sourceSchema.default(SOURCE_DEFAULTS.oci_vcn),
+      agent: sourceSchema.default(SOURCE_DEFAULTS.agent),
     })
-    .default({
-      aws_vpc: { enabled: true, prefix: 'raw/aws_vpc/AWSLogs/' },
-      agent: { enabled: true, prefix: 'raw/agent/' },
-    }),
+    .default(SOURCE_DEFAULTS),
   /** Reference data; `@samples/…` names the bundled sample files wherever the tool is installed. */
   reference: z
     .strictObject({

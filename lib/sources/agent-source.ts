@@ -9,7 +9,8 @@ const KEY_PATTERN = /dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/vm=[^/]+\/[^/]+\.ndjs
 export const agentSource: SourceDefinition = {
   sourceType: 'agent',
   configKey: 'agent',
-  staging: 'lines',
+  cliName: 'agent',
+  staging: () => 'lines',
   listPrefixes: (sourcePrefix, window) =>
     hoursOverlapping(window.from, window.to).map((hour) => {
       const iso = hour.toISOString();

@@ -1,28 +1,50 @@
 import type { SourceDefinition } from './source-definition.ts';
 
 /**
- * AWS VPC Flow Logs delivered to S3:
- * `AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/<account>_vpcflowlogs_<region>_<flow-log-id>_<YYYYMMDDTHHmmZ>_<hash>.log[.gz]`.
- * The timestamp in the file name is the delivery time that the window filters on.
+ * AWS VPC Flow Logs delivered to S3, text (`.log.gz`, or `.log` plain) or Parquet (`.log.parquet`):
+ *   AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/[HH/]<file>
+ *   AWSLogs/aws-account-id=<account>/aws-service=vpcflowlogs/aws-region=<region>/year=YYYY/month=MM/day=DD/[hour=HH/]<file>
+ * with `<file>` = `<account>_vpcflowlogs_<region>_<flow-log-id>_<YYYYMMDDTHHmmZ>_<hash>.log[.gz|.parquet]`
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html). The file name's
+ * timestamp is the delivery time the window filters on, whatever the folder options are.
+ * Header-less text delivered by Firehose (`YYYY/MM/DD/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>[.gz]`)
+ * is found under the same prefix and parsed with the configured format (`sources.aws_vpc.format`).
  */
-const KEY_PATTERN =
-  /(?:^|\/)(?<account>\d{12}|[^/]+)\/vpcflowlogs\/(?<region>[a-z0-9-]+)\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/[^/]*_vpcflowlogs_[a-z0-9-]+_[^_/]+_(?<stamp>\d{8}T\d{4}Z)_[^/]*\.log(?:\.gz)?$/;
+const S3_FILE =
+  /(?:^|\/)(?:vpcflowlogs|aws-service=vpcflowlogs)\/.*?(?:^|\/)(?<account>[^/_]+)_vpcflowlogs_(?<region>[a-z0-9-]+)_[^_/]+_(?<stamp>\d{8}T\d{4}Z)_[^/]*\.log(?<ext>\.gz|\.parquet)?$/;
+const FIREHOSE_FILE =
+  /(?:^|\/)\d{4}\/\d{2}\/\d{2}\/\d{2}\/[^/]+-\d+-(?<y>\d{4})-(?<m>\d{2})-(?<d>\d{2})-(?<h>\d{2})-(?<min>\d{2})-(?<s>\d{2})-[0-9a-f-]+(?:\.gz)?$/;
 
-export function parseAwsVpcKey(key: string): { account: string; region: string; deliveredAt: Date } | undefined {
-  const match = KEY_PATTERN.exec(key);
-  if (!match?.groups) return undefined;
-  const stamp = match.groups.stamp!;
-  const deliveredAt = new Date(
-    `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:00Z`,
-  );
-  if (Number.isNaN(deliveredAt.getTime())) return undefined;
-  return { account: match.groups.account!, region: match.groups.region!, deliveredAt };
+export interface AwsVpcKey {
+  account: string | null;
+  region: string | null;
+  deliveredAt: Date;
+  format: 'text' | 'parquet';
+}
+
+export function parseAwsVpcKey(key: string): AwsVpcKey | undefined {
+  const s3 = S3_FILE.exec(key);
+  if (s3?.groups) {
+    const stamp = s3.groups.stamp!;
+    const deliveredAt = new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:00Z`);
+    if (Number.isNaN(deliveredAt.getTime())) return undefined;
+    return { account: s3.groups.account!, region: s3.groups.region!, deliveredAt, format: s3.groups.ext === '.parquet' ? 'parquet' : 'text' };
+  }
+  const firehose = FIREHOSE_FILE.exec(key);
+  if (firehose?.groups) {
+    const g = firehose.groups;
+    const deliveredAt = new Date(`${g.y}-${g.m}-${g.d}T${g.h}:${g.min}:${g.s}Z`);
+    if (Number.isNaN(deliveredAt.getTime())) return undefined;
+    return { account: null, region: null, deliveredAt, format: 'text' };
+  }
+  return undefined;
 }
 
 export const awsVpcSource: SourceDefinition = {
   sourceType: 'aws_vpc',
   configKey: 'aws_vpc',
-  staging: 'lines',
+  cliName: 'aws-vpc',
+  staging: (key) => (parseAwsVpcKey(key)?.format === 'parquet' || key.endsWith('.parquet') ? 'parquet' : 'lines'),
   // Accounts and regions are not known up front; the day folders below them are filtered by key.
   listPrefixes: (sourcePrefix) => [sourcePrefix],
   inWindow(object, _sourcePrefix, window) {
@@ -30,5 +52,5 @@ export const awsVpcSource: SourceDefinition = {
     if (!parsed) return false;
     return parsed.deliveredAt >= window.from && parsed.deliveredAt < window.to;
   },
-  regionHint: (key) => parseAwsVpcKey(key)?.region,
+  regionHint: (key) => parseAwsVpcKey(key)?.region ?? undefined,
 };

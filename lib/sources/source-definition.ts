@@ -3,7 +3,8 @@ import type { ObjectInfo } from '../storage/object-store.ts';
 /**
  * One raw source: where its objects land and which of them a run for an event hour reads.
  * Discovery is pure: it plans listing prefixes and filters listed keys by their delivery time,
- * so it is tested without a store. Parsing lives in `sql/normalize/<source_type>__records.sql`.
+ * so it is tested without a store. Parsing lives in `sql/normalize/<source_type>__records.sql`;
+ * the raw record's shape is declared in `schemas/sources/<source>.ts`.
  */
 export interface DeliveryWindow {
   /** Start of the event hour (UTC). */
@@ -13,13 +14,28 @@ export interface DeliveryWindow {
   to: Date;
 }
 
+export const SOURCE_TYPES = ['aws_vpc', 'azure_nsg', 'azure_vnet', 'gcp_vpc', 'oci_vcn', 'agent'] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+
+/**
+ * How a raw object is handed to the normalize model (lib/staging):
+ * - `lines`: text, one record per line (plain or gzip), staged as `<line_no>\x1f<line>`;
+ * - `json-records`: one JSON document `{"records": [...]}` (Azure), staged one record per line,
+ *   the record's 1-based index in place of the line number;
+ * - `parquet`: a Parquet file (AWS Parquet delivery), rendered by DuckDB as the same text lines
+ *   as the text delivery: a header line 0 of the column names, then one line per row.
+ */
+export type StagingKind = 'lines' | 'json-records' | 'parquet';
+
 export interface SourceDefinition {
   /** The `flows.source_type` value and the normalize model's prefix. */
-  sourceType: 'aws_vpc' | 'agent';
+  sourceType: SourceType;
   /** Key of the source in the configuration's `sources` section. */
-  configKey: 'aws_vpc' | 'agent';
-  /** How staged objects are handed to the normalize model. */
-  staging: 'lines';
+  configKey: SourceType;
+  /** The name `netflow inspect --source` takes (kebab-case). */
+  cliName: string;
+  /** How a staged object is handed to the normalize model (may depend on the key, e.g. `.parquet`). */
+  staging(key: string): StagingKind;
   /** Prefixes to list for a window (each a prefix of `sourcePrefix`). */
   listPrefixes(sourcePrefix: string, window: DeliveryWindow): string[];
   /** Whether a listed object belongs to the window; undefined keys of another shape are skipped. */
@@ -43,4 +59,23 @@ export function hoursOverlapping(from: Date, to: Date): Date[] {
 export function daysOverlapping(from: Date, to: Date): string[] {
   const days = new Set(hoursOverlapping(from, to).map((hour) => hour.toISOString().slice(0, 10)));
   return [...days];
+}
+
+/** Whether the hour starting at `hourStart` overlaps the window: objects named by an hour they cover. */
+export function hourInWindow(hourStart: Date, window: DeliveryWindow): boolean {
+  const start = hourStart.getTime();
+  return start < window.to.getTime() && start + 3_600_000 > window.from.getTime();
+}
+
+/** UTC date parts of an hour, zero-padded, for building folder prefixes. */
+export function hourParts(hour: Date): { y: string; m: string; d: string; h: string } {
+  const iso = hour.toISOString();
+  return { y: iso.slice(0, 4), m: iso.slice(5, 7), d: iso.slice(8, 10), h: iso.slice(11, 13) };
+}
+
+/** A Date from numeric UTC parts, or undefined when they do not form a real time. */
+export function utcDate(y: string, m: string, d: string, h = '00', min = '00', s = '00'): Date | undefined {
+  const date = new Date(`${y}-${m}-${d}T${h}:${min}:${s}Z`);
+  if (Number.isNaN(date.getTime())) return undefined;
+  return date.toISOString().startsWith(`${y}-${m}-${d}T${h}:${min}:${s}`) ? date : undefined;
 }

@@ -1,7 +1,10 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { sourceByType } from '../sources/registry.ts';
+import type { StagingKind } from '../sources/source-definition.ts';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
-import { ObjectUnreadableError, stageLines, type StageLimits } from './stage-lines.ts';
+import { hasParquetMagic, stageJsonRecords } from './stage-json-records.ts';
+import { ObjectUnreadableError, stageLines, type StagedLines, type StageLimits } from './stage-lines.ts';
 
 export interface DiscoveredObject extends ObjectInfo {
   sourceType: string;
@@ -11,8 +14,11 @@ export interface DiscoveredObject extends ObjectInfo {
 export interface StagedObject {
   objectIdx: number;
   object: DiscoveredObject;
-  /** Staged line file, absent when the object was quarantined whole. */
+  staging: StagingKind;
+  /** Staged line file (`lines`, `json-records`), absent when the object was quarantined whole. */
   linesPath?: string;
+  /** Staged Parquet file (`parquet`), rendered as lines once DuckDB is open (install-staged-inputs.ts). */
+  parquetPath?: string;
   stagedLines: number;
 }
 
@@ -36,7 +42,8 @@ export interface StagingResult {
  * run goes on; lines refused before parsing are quarantined one by one.
  */
 export async function stageObjects(options: {
-  store: ObjectStore;
+  /** Only downloads are needed, so a single local file can be staged too (netflow inspect). */
+  store: Pick<ObjectStore, 'getToFile'>;
   objects: DiscoveredObject[];
   workDir: string;
   limits: StageLimits;
@@ -56,22 +63,41 @@ export async function stageObjects(options: {
       // Local names come from our own counter, never from the (untrusted) object key.
       const rawPath = path.join(workDir, 'raw', `${objectIdx}.bin`);
       const linesPath = path.join(workDir, 'lines', object.sourceType, `${objectIdx}.txt`);
+      const staging = sourceByType(object.sourceType).staging(object.key);
       await mkdir(path.dirname(linesPath), { recursive: true });
       const rejectWhole = (reason: string) => {
         rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: null, reason, raw_text: null });
-        staged[objectIdx] = { objectIdx, object, stagedLines: 0 };
+        staged[objectIdx] = { objectIdx, object, staging, stagedLines: 0 };
       };
       await store.getToFile(object.key, rawPath);
       bytesDownloaded += object.size;
       try {
-        const result = await stageLines(rawPath, linesPath, limits);
+        if (staging === 'parquet') {
+          if (!(await hasParquetMagic(rawPath))) {
+            rejectWhole('object cannot be read: not a Parquet file (no PAR1 magic at both ends; truncated or another format)');
+          } else {
+            const parquetPath = path.join(workDir, 'parquet', `${objectIdx}.parquet`);
+            await mkdir(path.dirname(parquetPath), { recursive: true });
+            await rename(rawPath, parquetPath);
+            staged[objectIdx] = { objectIdx, object, staging, parquetPath, stagedLines: 0 };
+          }
+          options.onProgress?.(++done, objects.length);
+          continue;
+        }
+        const result: StagedLines = staging === 'json-records' ? await stageJsonRecords(rawPath, linesPath, limits) : await stageLines(rawPath, linesPath, limits);
         for (const line of result.rejected) {
           rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: line.line, reason: line.reason, raw_text: line.text });
         }
         if (result.stagedLines === 0 && result.rejected.length === 0) {
-          rejectWhole(result.bytesIn === 0 ? 'object is empty (0 bytes)' : 'object holds no records (only blank lines)');
+          rejectWhole(
+            result.bytesIn === 0
+              ? 'object is empty (0 bytes)'
+              : staging === 'json-records' && result.bytesOut === 0 && result.lines === 0
+                ? 'object holds no records (an empty document or an empty "records" array)'
+                : 'object holds no records (only blank lines)',
+          );
         } else {
-          staged[objectIdx] = { objectIdx, object, linesPath, stagedLines: result.stagedLines };
+          staged[objectIdx] = { objectIdx, object, staging, linesPath, stagedLines: result.stagedLines };
         }
       } catch (error) {
         if (!(error instanceof ObjectUnreadableError)) throw error;

@@ -26,7 +26,14 @@ select
     account_id,
     region,
     raw_object_key,
-    raw_offset
+    raw_offset,
+    -- Provider-specific columns (schemas/tables/flows.ts); a source without one yields null.
+    coalesce(counts_in_totals, true) as counts_in_totals,
+    source_version, rule_name, acl_id, flow_state, flow_encryption, reverse_packets, reverse_bytes, mac_address, reporter,
+    vpc_id, subnet_id, instance_id, traffic_type, pkt_src_ip, pkt_dst_ip, az_id, sublocation_type, sublocation_id,
+    pkt_src_aws_service, pkt_dst_aws_service, traffic_path, reject_reason, resource_id, encryption_status,
+    ecs_cluster_arn, ecs_cluster_name, ecs_container_instance_arn, ecs_container_instance_id, ecs_container_id,
+    ecs_second_container_id, ecs_service_name, ecs_task_definition_arn, ecs_task_arn, ecs_task_id
 from all_sources__records
 where record_status = 'flow'
     and start_at >= getvariable('hour_start')

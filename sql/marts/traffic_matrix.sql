@@ -18,6 +18,8 @@ grouped as (
         count(*) filter (where action = 'reject') as rejected_flows,
         count(*) filter (where verdict = 'non_conformant') as non_conformant_flows
     from flows
+    -- Traffic reported twice (GCP SRC and DEST, Azure NSG and VNet logs of one NIC) counts once.
+    where counts_in_totals
     group by all
 ),
 

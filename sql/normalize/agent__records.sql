@@ -2,7 +2,7 @@
 -- keys: raw_object_key, raw_offset
 -- upstream: stg_lines__agent, stg_objects
 -- materialized: table
--- tests: not_null(raw_object_key, raw_offset, record_status); unique(raw_object_key, raw_offset); accepted_values(record_status: flow, invalid)
+-- tests: not_null(raw_object_key, raw_offset, record_status, counts_in_totals); unique(raw_object_key, raw_offset); accepted_values(record_status: flow, invalid)
 --
 -- Rename, cast and categorise only; mirrors the zod schema of the agent record, field by field,
 -- so a line the agent's own schema would refuse is quarantined with the same reason.
@@ -122,6 +122,10 @@ select
     c.vm_id as observer_vm_id,
     c.interface_id,
     cast(null as varchar) as account_id,
-    cast(null as varchar) as region
+    cast(null as varchar) as region,
+    -- Both VMs of a flow run agents and both report it; the agent has no cross-VM view, so each
+    -- report counts (as AWS's per-ENI records do).
+    true as counts_in_totals,
+    c.version_text as source_version
 from checked as c
 inner join stg_objects as o on c.object_idx = o.object_idx

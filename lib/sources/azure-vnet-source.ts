@@ -1,0 +1,19 @@
+import { parseAzureBlobHour } from './azure-nsg-source.ts';
+import { hourInWindow, type SourceDefinition } from './source-definition.ts';
+
+/**
+ * Azure virtual network flow logs (flowLogVersion 4), one block blob per flow log, MAC address and hour:
+ * `insights-logs-flowlogflowevent/flowLogResourceID=/<SUB>/<RG>/<NETWORKWATCHER>_<REGION>_<FLOWLOG>/y=YYYY/m=MM/d=DD/h=HH/m=00/macAddress=<mac>/PT1H.json`
+ * (https://learn.microsoft.com/azure/network-watcher/vnet-flow-logs-overview#log-format).
+ */
+export const azureVnetSource: SourceDefinition = {
+  sourceType: 'azure_vnet',
+  configKey: 'azure_vnet',
+  cliName: 'azure-vnet',
+  staging: () => 'json-records',
+  listPrefixes: (sourcePrefix) => [sourcePrefix],
+  inWindow(object, _sourcePrefix, window) {
+    const hour = parseAzureBlobHour(object.key);
+    return hour !== undefined && hourInWindow(hour, window);
+  },
+};

@@ -1,0 +1,27 @@
+import { daysOverlapping, hourInWindow, utcDate, type SourceDefinition } from './source-definition.ts';
+
+/**
+ * GCP VPC Flow Logs routed by a Cloud Logging sink to Cloud Storage, in hourly batches:
+ * `<bucket>/compute.googleapis.com/vpc_flows/YYYY/MM/DD/HH:00:00_HH:59:59_S<shard>.json`, one
+ * LogEntry per line (https://cloud.google.com/logging/docs/export/storage#gcs-organization).
+ * The hour in the name is the hour of the entries' `timestamp`, so the window lists the day
+ * folders it overlaps and keeps the files whose hour overlaps it.
+ */
+const KEY_PATTERN = /(?:^|\/)(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<h>\d{2}):00:00_\k<h>:59:59_S\d+\.json(?:\.gz)?$/;
+
+export function parseGcpVpcKey(key: string): Date | undefined {
+  const groups = KEY_PATTERN.exec(key)?.groups;
+  return groups ? utcDate(groups.y!, groups.m!, groups.d!, groups.h!) : undefined;
+}
+
+export const gcpVpcSource: SourceDefinition = {
+  sourceType: 'gcp_vpc',
+  configKey: 'gcp_vpc',
+  cliName: 'gcp-vpc',
+  staging: () => 'lines',
+  listPrefixes: (sourcePrefix, window) => daysOverlapping(window.from, window.to).map((day) => `${sourcePrefix}${day.replaceAll('-', '/')}/`),
+  inWindow(object, _sourcePrefix, window) {
+    const hour = parseGcpVpcKey(object.key);
+    return hour !== undefined && hourInWindow(hour, window);
+  },
+};

@@ -1,0 +1,101 @@
+import type { DuckDbSession } from '../duckdb/duckdb-session.ts';
+import { sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
+import { ndjson } from '../reference/reference-data.ts';
+import { SOURCES } from '../sources/registry.ts';
+import type { SourceDefinition } from '../sources/source-definition.ts';
+import { DEFAULT_STAGE_LIMITS, FIELD_SEPARATOR } from './stage-lines.ts';
+import type { StagedObject, StageReject } from './stage-objects.ts';
+
+export function stagedLinesRelation(source: SourceDefinition): string {
+  return `stg_lines__${source.sourceType}`;
+}
+
+/** Relations the normalize models read that exist before any model runs. */
+export function stagedRelations(): string[] {
+  return ['stg_objects', 'stg_rejects', ...SOURCES.map(stagedLinesRelation)];
+}
+
+export interface InstallOptions {
+  /** Per source type: a format the normalize model applies to objects that do not state theirs (AWS: the configured format string). */
+  formatHints?: Partial<Record<string, string | undefined>>;
+}
+
+/**
+ * Loads the staged objects into the session: `stg_objects` (one row per object, with what its
+ * key and the configuration tell), `stg_rejects` (what staging refused) and one
+ * `stg_lines__<source>` relation per source (object_idx, line_no, line). Parquet objects are
+ * rendered here as the text lines their source's model reads; one that DuckDB cannot read is
+ * added to `rejects` (quarantined whole) before `stg_rejects` is built.
+ */
+export async function installStagedInputs(session: DuckDbSession, workDir: string, staged: StagedObject[], rejects: StageReject[], options: InstallOptions = {}): Promise<void> {
+  const lineTables = new Map<string, string[]>();
+  for (const source of SOURCES) {
+    const relation = sqlIdentifier(stagedLinesRelation(source));
+    const files = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
+    lineTables.set(source.sourceType, files);
+    if (files.length === 0) {
+      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, line_no BIGINT, line VARCHAR)`);
+      continue;
+    }
+    // The staged format is ours (lib/staging/stage-lines.ts), so any read error fails the run.
+    await session.run(`CREATE OR REPLACE TABLE ${relation} AS
+      SELECT CAST(regexp_extract(filename, '(\\d+)\\.txt$', 1) AS INTEGER) AS object_idx, line_no, line
+      FROM read_csv([${files.map(sqlString).join(', ')}],
+        delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
+        auto_detect = false, columns = {'line_no': 'BIGINT', 'line': 'VARCHAR'}, filename = true,
+        max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`);
+  }
+  for (const item of staged) {
+    if (!item.parquetPath) continue;
+    const relation = sqlIdentifier(`stg_lines__${item.object.sourceType}`);
+    try {
+      await insertParquetAsLines(session, relation, item.objectIdx, item.parquetPath);
+    } catch (error) {
+      await session.run(`DELETE FROM ${relation} WHERE object_idx = ${item.objectIdx}`);
+      rejects.push({
+        source_type: item.object.sourceType, raw_object_key: item.object.key, raw_offset: null,
+        reason: `object cannot be read: Parquet file is corrupt (${firstLine((error as Error).message)})`, raw_text: null,
+      });
+      delete item.parquetPath;
+    }
+  }
+
+  const objects = staged.map((item) => ({
+    object_idx: item.objectIdx,
+    source_type: item.object.sourceType,
+    object_key: item.object.key,
+    etag: item.object.etag,
+    size: item.object.size,
+    region_hint: item.object.regionHint,
+    format_hint: options.formatHints?.[item.object.sourceType] ?? null,
+  }));
+  await session.run(`CREATE OR REPLACE TABLE stg_objects AS SELECT * FROM ${await ndjson(workDir, 'stg_objects', objects, {
+    object_idx: 'INTEGER', source_type: 'VARCHAR', object_key: 'VARCHAR', etag: 'VARCHAR', size: 'BIGINT', region_hint: 'VARCHAR', format_hint: 'VARCHAR',
+  })}`);
+  await session.run(`CREATE OR REPLACE TABLE stg_rejects AS SELECT * FROM ${await ndjson(workDir, 'stg_rejects', rejects, {
+    source_type: 'VARCHAR', raw_object_key: 'VARCHAR', raw_offset: 'BIGINT', reason: 'VARCHAR', raw_text: 'VARCHAR',
+  })}`);
+}
+
+/**
+ * AWS's Parquet delivery carries the same fields as the text delivery, named with underscores
+ * (`account_id`, `log_status`). Rendering each row as the text record (`-` for null) and the
+ * column names as the header line lets one normalize model parse both deliveries: line 0 is
+ * the header, line n the n-th row (1-based), which is the record's raw_offset.
+ */
+async function insertParquetAsLines(session: DuckDbSession, relation: string, objectIdx: number, file: string): Promise<void> {
+  const reader = `read_parquet(${sqlString(file)}, file_row_number = true)`;
+  const columns = (await session.all<{ column_name: string }>(`DESCRIBE SELECT * EXCLUDE (file_row_number) FROM ${reader}`)).map((c) => c.column_name);
+  const header = columns.map((name) => name.replaceAll('_', '-')).join(' ');
+  // A value holding a space or a control character cannot be a field of the text format; it
+  // is kept visible (and fails the field count) rather than silently rewritten.
+  const values = columns.map((name) => `coalesce(CAST(${sqlIdentifier(name)} AS VARCHAR), '-')`).join(", ' ', ");
+  await session.run(`INSERT INTO ${relation}
+    SELECT ${objectIdx}, 0, ${sqlString(header)}
+    UNION ALL
+    SELECT ${objectIdx}, file_row_number + 1, concat(${values}) FROM ${reader}`);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.slice(0, 300);
+}

@@ -1,0 +1,159 @@
+-- grain: one row per staged (non-blank) line of a GCP VPC Flow Logs export: one Cloud Logging LogEntry per line
+-- keys: raw_object_key, raw_offset
+-- upstream: stg_lines__gcp_vpc, stg_objects
+-- materialized: table
+-- tests: not_null(raw_object_key, raw_offset, record_status, counts_in_totals); unique(raw_object_key, raw_offset); accepted_values(record_status: flow, invalid); accepted_values(reporter: SRC, DEST, SRC_GATEWAY, DEST_GATEWAY)
+--
+-- Rename, cast and categorise only (schemas/sources/gcp-vpc.ts). The flow is in jsonPayload:
+-- connection {src_ip, src_port, dest_ip, dest_port, protocol}, bytes_sent and packets_sent (int64
+-- as JSON strings), start_time/end_time (RFC 3339), reporter, and the reporting end's instance and
+-- VPC details. Direction is the reporter's view: SRC and SRC_GATEWAY send (egress), DEST and
+-- DEST_GATEWAY receive (ingress). Records are sampled; counters are those of the sampled packets.
+--
+-- Counted once: a flow between two logged VMs is reported by both ends. A record does not count
+-- towards traffic totals (counts_in_totals = false) when a record of the same 5-tuple with an
+-- overlapping interval comes from a better-placed reporter, in the order SRC, DEST, SRC_GATEWAY,
+-- DEST_GATEWAY; so a flow seen only by its destination still counts once.
+with
+
+lines as (
+    select
+        object_idx,
+        line_no,
+        line,
+        case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object
+    from stg_lines__gcp_vpc
+),
+
+extracted as (
+    select
+        object_idx,
+        line_no,
+        line,
+        is_object,
+        case when is_object then json_type(line, '$.jsonPayload') end as payload_type,
+        case when is_object then json_extract_string(line, [
+            '$.logName',
+            '$.jsonPayload.connection.src_ip', '$.jsonPayload.connection.dest_ip',
+            '$.jsonPayload.connection.src_port', '$.jsonPayload.connection.dest_port', '$.jsonPayload.connection.protocol',
+            '$.jsonPayload.bytes_sent', '$.jsonPayload.packets_sent', '$.jsonPayload.start_time', '$.jsonPayload.end_time',
+            '$.jsonPayload.reporter',
+            '$.jsonPayload.src_instance.vm_name', '$.jsonPayload.src_instance.project_id', '$.jsonPayload.src_instance.region', '$.jsonPayload.src_instance.zone',
+            '$.jsonPayload.dest_instance.vm_name', '$.jsonPayload.dest_instance.project_id', '$.jsonPayload.dest_instance.region', '$.jsonPayload.dest_instance.zone',
+            '$.jsonPayload.src_vpc.vpc_name', '$.jsonPayload.src_vpc.subnetwork_name', '$.jsonPayload.src_vpc.project_id',
+            '$.jsonPayload.dest_vpc.vpc_name', '$.jsonPayload.dest_vpc.subnetwork_name', '$.jsonPayload.dest_vpc.project_id',
+            '$.resource.labels.project_id', '$.resource.labels.location', '$.resource.labels.subnetwork_name'
+        ]) end as v
+    from lines
+),
+
+typed as (
+    select
+        object_idx,
+        line_no,
+        line,
+        is_object,
+        payload_type,
+        v[1] as log_name,
+        v[2] as src_ip_text,
+        v[3] as dst_ip_text,
+        v[4] as src_port_text,
+        v[5] as dst_port_text,
+        v[6] as protocol_text,
+        v[7] as bytes_text,
+        v[8] as packets_text,
+        v[9] as start_text,
+        v[10] as end_text,
+        v[11] as reporter,
+        ip_canonical(v[2]) as src_ip,
+        ip_canonical(v[3]) as dst_ip,
+        try_cast(v[4] as integer) as src_port,
+        try_cast(v[5] as integer) as dst_port,
+        try_cast(v[6] as integer) as protocol,
+        try_cast(v[7] as bigint) as bytes,
+        try_cast(v[8] as bigint) as packets,
+        -- RFC 3339 with an offset (GCP writes Z); kept as UTC wall time.
+        try_cast(try_cast(v[9] as timestamptz) at time zone 'UTC' as timestamp) as start_at,
+        try_cast(try_cast(v[10] as timestamptz) at time zone 'UTC' as timestamp) as end_at,
+        -- The reporting end's details: the VM that saw the flow.
+        case when v[11] in ('SRC', 'SRC_GATEWAY') then v[12] else v[16] end as instance_id,
+        coalesce(case when v[11] in ('SRC', 'SRC_GATEWAY') then coalesce(v[13], v[22]) else coalesce(v[17], v[25]) end, v[26]) as account_id,
+        coalesce(case when v[11] in ('SRC', 'SRC_GATEWAY') then v[14] else v[18] end, nullif(regexp_extract(v[27], '^([a-z]+-[a-z]+\d+)', 1), '')) as region,
+        case when v[11] in ('SRC', 'SRC_GATEWAY') then v[15] else v[19] end as az_id,
+        case when v[11] in ('SRC', 'SRC_GATEWAY') then v[20] else v[23] end as vpc_id,
+        coalesce(case when v[11] in ('SRC', 'SRC_GATEWAY') then v[21] else v[24] end, v[28]) as subnet_id
+    from extracted
+),
+
+checked as (
+    select
+        *,
+        case
+            when not is_object then 'not a JSON object'
+            when payload_type is distinct from 'OBJECT' then 'not a VPC flow log entry: jsonPayload is missing or not an object'
+            when log_name is not null and log_name not like '%vpc_flows' then 'not a VPC flow log entry: logName "' || log_name || '" is not …/logs/compute.googleapis.com%2Fvpc_flows'
+            else nullif(concat_ws('; ',
+                case when src_ip is null then 'connection.src_ip: ' || coalesce('"' || src_ip_text || '"', 'missing') || ' is not an IP address' end,
+                case when dst_ip is null then 'connection.dest_ip: ' || coalesce('"' || dst_ip_text || '"', 'missing') || ' is not an IP address' end,
+                case when src_port_text is not null and (src_port is null or src_port not between 0 and 65535) then 'connection.src_port: "' || src_port_text || '" is not a port (0-65535)' end,
+                case when dst_port_text is not null and (dst_port is null or dst_port not between 0 and 65535) then 'connection.dest_port: "' || dst_port_text || '" is not a port (0-65535)' end,
+                case when protocol is null or protocol not between 0 and 255 then 'connection.protocol: ' || coalesce('"' || protocol_text || '"', 'missing') || ' is not an IANA protocol number (0-255)' end,
+                case when bytes is null or bytes < 0 then 'bytes_sent: ' || coalesce('"' || bytes_text || '"', 'missing') || ' is not a non-negative integer' end,
+                case when packets is null or packets < 0 then 'packets_sent: ' || coalesce('"' || packets_text || '"', 'missing') || ' is not a non-negative integer' end,
+                case when start_at is null then 'start_time: ' || coalesce('"' || start_text || '"', 'missing') || ' is not an RFC 3339 time' end,
+                case when end_at is null then 'end_time: ' || coalesce('"' || end_text || '"', 'missing') || ' is not an RFC 3339 time' end,
+                case when end_at < start_at then 'end_time is before start_time' end,
+                case when reporter is null or reporter not in ('SRC', 'DEST', 'SRC_GATEWAY', 'DEST_GATEWAY') then 'reporter: ' || coalesce('"' || reporter || '"', 'missing') || ' is not SRC, DEST, SRC_GATEWAY or DEST_GATEWAY' end
+            ), '')
+        end as invalid_reason,
+        list_position(['SRC', 'DEST', 'SRC_GATEWAY', 'DEST_GATEWAY'], reporter) as reporter_rank
+    from typed
+),
+
+flows as (
+    select * from checked where invalid_reason is null
+),
+
+reported_better as (
+    select distinct a.object_idx, a.line_no
+    from flows as a
+    inner join flows as b
+        on a.src_ip = b.src_ip and a.dst_ip = b.dst_ip and a.protocol = b.protocol
+        and a.src_port is not distinct from b.src_port and a.dst_port is not distinct from b.dst_port
+        and b.reporter_rank < a.reporter_rank
+        and b.start_at <= a.end_at and a.start_at <= b.end_at
+)
+
+select
+    'gcp_vpc' as source_type,
+    o.object_key as raw_object_key,
+    c.line_no as raw_offset,
+    case when c.invalid_reason is null then 'flow' else 'invalid' end as record_status,
+    c.invalid_reason,
+    case when c.invalid_reason is not null then c.line end as raw_text,
+    c.start_at,
+    c.end_at,
+    c.src_ip,
+    c.src_port,
+    c.dst_ip,
+    c.dst_port,
+    c.protocol,
+    case when c.reporter in ('SRC', 'SRC_GATEWAY') then 'egress' when c.reporter in ('DEST', 'DEST_GATEWAY') then 'ingress' end as direction,
+    -- VPC Flow Logs record traffic the firewall let through; they do not say so per record.
+    cast(null as varchar) as action,
+    c.packets,
+    c.bytes,
+    cast(null as integer) as tcp_flags,
+    cast(null as varchar) as observer_vm_id,
+    cast(null as varchar) as interface_id,
+    c.account_id,
+    c.region,
+    r.line_no is null as counts_in_totals,
+    c.reporter,
+    c.instance_id,
+    c.az_id,
+    c.vpc_id,
+    c.subnet_id
+from checked as c
+inner join stg_objects as o on c.object_idx = o.object_idx
+left join reported_better as r on c.object_idx = r.object_idx and c.line_no = r.line_no
