@@ -6,7 +6,9 @@ import { durationMs, type Config } from '../schemas/config.ts';
 import { PUBLISHED_TABLES } from '../schemas/tables/index.ts';
 import { projectionSql, type TableDefinition } from '../schemas/tables/table-definition.ts';
 import type { AlertRow } from '../schemas/tables/alerts.ts';
-import { resolveConfigPath } from '../lib/config/load-config.ts';
+import { alertPayloadOf } from '../lib/alerts/alert-payload.ts';
+import type { AlertSink } from '../lib/alerts/alert-sink.ts';
+import { deliverRunAlerts, type SinkDelivery } from '../lib/alerts/deliver-alerts.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-session.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
@@ -16,7 +18,7 @@ import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
 import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
-import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, type ReferenceData } from '../lib/reference/reference-data.ts';
+import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
 import { compileRuleViolations } from '../lib/rules/compile-rules.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
 import { deliveryWindow } from '../lib/sources/source-definition.ts';
@@ -46,6 +48,10 @@ export interface HourlyEtlOptions {
   beforeCommit?: () => Promise<void>;
   /** Stop with status `skipped` when every table's manifest already holds this run id (same inputs). */
   skipWhenPublished?: boolean;
+  /** Alert sinks to use instead of the configured ones (tests); `env` and `stdout` serve the configured ones. */
+  alertSinks?: readonly AlertSink[];
+  env?: NodeJS.ProcessEnv;
+  stdout?: (text: string) => void;
 }
 
 export interface InputObject {
@@ -80,6 +86,10 @@ export interface HourlyEtlResult {
   models: ModelResult[];
   tables: PublishedTable[];
   alerts: AlertRow[];
+  /** The rules file's `version` label (the hash is rulesHash). */
+  rulesVersion?: string | null;
+  /** Per alert sink: what this run delivered and what stays pending (lib/alerts). */
+  alertDelivery?: Record<string, SinkDelivery>;
   durationsMs: Record<string, number>;
   error?: string;
 }
@@ -113,6 +123,8 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     models: [],
     tables: [],
     alerts: [],
+    rulesVersion: null,
+    alertDelivery: {},
     durationsMs: {},
   };
   const workDir = path.resolve(options.baseDir, config.work_dir, 'runs', attemptId);
@@ -128,15 +140,10 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
   try {
     if (hour.getTime() % 3_600_000 !== 0) throw new Error(`event hour must start on the hour: ${hour.toISOString()}`);
     await mkdir(workDir, { recursive: true });
-    const reference = await phase('reference', () =>
-      loadReferenceData({
-        inventory: resolveConfigPath(options.baseDir, config.reference.inventory),
-        ipRanges: resolveConfigPath(options.baseDir, config.reference.ip_ranges),
-        rules: resolveConfigPath(options.baseDir, config.rules),
-      }),
-    );
+    const reference = await phase('reference', () => loadReferenceData(referenceFilesOf(config, options.baseDir)));
     result.referenceHash = reference.referenceHash;
     result.rulesHash = reference.rulesHash;
+    result.rulesVersion = reference.rules.version ?? null;
 
     const discovered = await phase('discover', () => discoverObjects(store, config, hour));
     result.inputs = discovered.map((object) => ({ source_type: object.sourceType, key: object.key, etag: object.etag, size: object.size }));
@@ -195,6 +202,12 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
       }),
     );
     result.status = 'published';
+    result.alertDelivery = await phase('deliver', () =>
+      deliverRunAlerts({
+        store, sinkConfigs: config.alerts.sinks, sinks: options.alertSinks, hour: result.hour, alerts: result.alerts.map(alertPayloadOf),
+        logger, env: options.env, stdout: options.stdout, now,
+      }),
+    );
   } catch (error) {
     result.error = (error as Error).message;
     logger.error('run failed', { error: result.error });

@@ -56,6 +56,8 @@ export function ledgerEntryOf(result: HourlyEtlResult, startedAt: Date, finished
     inputs: result.inputs,
     reference_hash: result.referenceHash,
     rules_hash: result.rulesHash,
+    rules_version: result.rulesVersion ?? null,
+    alert_delivery: result.alertDelivery ?? {},
     outputs: result.tables.map((table) => ({ table: table.table, manifest_key: table.manifestKey, rows: table.rows, files: table.files.map((file) => file.key) })),
     counts: result.counts,
     counts_by_source: result.countsBySource,

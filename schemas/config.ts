@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { threatListSchema } from './reference/threat-lists.ts';
 
 /**
  * The one configuration file (`netflow.config.yaml`). Every key has a default that makes the
@@ -78,6 +79,55 @@ export const locksSchema = z.strictObject({
   wait: duration.default('30m'),
 });
 
+
+/** One range file: YAML or CSV of our own shape, or a provider's published ranges file. */
+export const ipRangeSourceSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    path: z.string().min(1),
+    /** `yaml`/`csv`: our shape; `aws`: AWS ip-ranges.json; `azure`: Azure Service Tags JSON. Default: by extension. */
+    format: z.enum(['yaml', 'csv', 'aws', 'azure']).optional(),
+    /** Segment given to every range of a provider file (default: `aws-services` / `azure-services`). */
+    segment: z.string().min(1).optional(),
+    /** Extra tags on every range of the file. */
+    tags: z.array(z.string().min(1)).default([]),
+  }),
+]);
+
+const severity = z.enum(['low', 'medium', 'high', 'critical']);
+const sinkName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'sink names are lowercase letters, digits, dash and underscore');
+
+export const webhookSinkSchema = z.strictObject({
+  type: z.literal('webhook'),
+  /** Names the sink in the delivery state; renaming a sink makes every alert new to it. */
+  name: sinkName,
+  url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  /** `generic`: {alerts: [...]} JSON; `slack`: a Slack incoming-webhook message (text + blocks). */
+  payload: z.enum(['generic', 'slack']).default('generic'),
+  /** Environment variable holding the HMAC-SHA256 key (never the key itself in this file). */
+  secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').optional(),
+  timeout: duration.default('10s'),
+  /** Attempts per request, including the first. */
+  max_attempts: z.number().int().min(1).max(10).default(4),
+  /** First retry delay; doubled per attempt, with jitter. */
+  backoff: duration.default('1s'),
+  /** Alerts per request. */
+  batch_size: z.number().int().min(1).max(1000).default(50),
+  min_severity: severity.default('low'),
+});
+
+export const stdoutSinkSchema = z.strictObject({
+  type: z.literal('stdout'),
+  name: sinkName,
+  /** One JSON object per line, or one human line per alert. */
+  format: z.enum(['json', 'text']).default('json'),
+  min_severity: severity.default('low'),
+});
+
+export const alertSinkSchema = z.discriminatedUnion('type', [webhookSinkSchema, stdoutSinkSchema]);
+export type AlertSinkConfig = z.infer<typeof alertSinkSchema>;
+export type WebhookSinkConfig = z.infer<typeof webhookSinkSchema>;
+export type StdoutSinkConfig = z.infer<typeof stdoutSinkSchema>;
 
 export const sourceSchema = z.strictObject({
   enabled: z.boolean().default(true),
@@ -161,14 +211,36 @@ export const configSchema = z.strictObject({
   /** Reference data; `@samples/…` names the bundled sample files wherever the tool is installed. */
   reference: z
     .strictObject({
-      inventory: z.string().min(1).default('@samples/reference/inventory.yaml'),
-      ip_ranges: z.string().min(1).default('@samples/reference/ip-ranges.yaml'),
+      /** Inventory snapshot files (.yaml, .yml, .json or .csv), one or a list; see schemas/reference/inventory.ts. */
+      inventory: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('@samples/reference/inventory.yaml'),
+      /** Range files: a path (YAML or CSV by extension) or `{ path, format }` for the providers' published files. */
+      ip_ranges: z.union([z.string().min(1), z.array(ipRangeSourceSchema).min(1)]).default('@samples/reference/ip-ranges.yaml'),
+      /** Threat lists; a hit records the list's name on the flow (`src_threat_lists`, `dst_threat_lists`). */
+      threat_lists: z.array(threatListSchema).default([]),
     })
     .default({
       inventory: '@samples/reference/inventory.yaml',
       ip_ranges: '@samples/reference/ip-ranges.yaml',
+      threat_lists: [],
     }),
   rules: z.string().min(1).default('@samples/reference/rules.yaml'),
+  /** Where alerts go besides the `alerts` table; see lib/alerts/README.md. */
+  alerts: z
+    .strictObject({
+      sinks: z.array(alertSinkSchema).default([]),
+    })
+    .superRefine((alerts, ctx) => {
+      const names = new Set<string>();
+      alerts.sinks.forEach((sink, index) => {
+        if (names.has(sink.name)) ctx.addIssue({ code: 'custom', path: ['sinks', index, 'name'], message: `duplicate sink name "${sink.name}"` });
+        names.add(sink.name);
+      });
+    })
+    .default({ sinks: [] }),
+  /** Anomaly detection and capacity thresholds; see schemas/analytics-config.ts and docs/reports.md. */
+  analytics: analyticsConfigSchema.default(DEFAULT_ANALYTICS_CONFIG),
+  /** What the compliance and capacity reports show (their daily time is scheduler.daily_at). */
+  reports: reportsConfigSchema.default(DEFAULT_REPORTS_CONFIG),
   log: z
     .strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

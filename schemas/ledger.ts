@@ -30,6 +30,12 @@ export const ledgerEntrySchema = z.object({
   inputs: z.array(z.object({ source_type: z.string(), key: z.string(), etag: z.string(), size: z.number() })),
   reference_hash: z.string().nullable(),
   rules_hash: z.string().nullable(),
+  /** The rules file's `version` label, beside its hash (violations carry `sha256:<rules_hash>`). */
+  rules_version: z.string().nullable().optional(),
+  /** Per alert sink: alert ids this run delivered, alerts still pending, and the sink's last error. */
+  alert_delivery: z
+    .record(z.string(), z.object({ delivered: z.array(z.string()), pending: z.number(), already_delivered: z.number(), error: z.string().nullable() }))
+    .optional(),
   outputs: z.array(z.object({ table: z.string(), manifest_key: z.string(), rows: z.number(), files: z.array(z.string()) })),
   counts,
   counts_by_source: z.record(z.string(), counts),

@@ -1,5 +1,5 @@
 import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
-import type { Rule, Selector } from '../../schemas/reference/rules.ts';
+import type { Rule, RuleException, Selector } from '../../schemas/reference/rules.ts';
 import type { CompiledSql } from '../duckdb/duckdb-session.ts';
 import { compileSql, createQueryBuilder } from '../sql/query-builder.ts';
 
@@ -13,6 +13,7 @@ type Side = 'src' | 'dst';
 interface EnrichedFlows {
   flows_enriched: {
     flow_id: string;
+    start_at: Date;
     src_ip: string;
     dst_ip: string;
     dst_port: number | null;
@@ -46,16 +47,35 @@ function unknownEndpoint(side: Side, scope: 'private' | 'all'): RawBuilder<SqlBo
   return scope === 'all' ? unknown : sql<SqlBool>`(not ${col('is_public')} and ${unknown})`;
 }
 
+function portCondition(ports: readonly (number | string)[]): RawBuilder<SqlBool> {
+  const alternatives = ports.map((port) => {
+    if (typeof port === 'number') return sql<SqlBool>`dst_port = ${port}`;
+    const [low, high] = port.split('-').map(Number) as [number, number];
+    return sql<SqlBool>`dst_port between ${low} and ${high}`;
+  });
+  return sql<SqlBool>`(${sql.join(alternatives, sql` or `)})`;
+}
+
+function threatHit(side: Side, lists: readonly string[] | undefined): RawBuilder<SqlBool> {
+  const col = sql.ref(`${side}_threat_lists`);
+  if (!lists) return sql<SqlBool>`len(${col}) > 0`;
+  return sql<SqlBool>`(${sql.join(lists.map((list) => sql<SqlBool>`list_contains(${col}, ${list})`), sql` or `)})`;
+}
+
+/** Exceptions are compared with the flow's start, so a rerun of an old hour gives the same verdicts. */
+export function exceptionCondition(exception: RuleException): RawBuilder<SqlBool> {
+  const conditions: RawBuilder<SqlBool>[] = [];
+  if (exception.from) conditions.push(selectorCondition(exception.from, 'src'));
+  if (exception.to) conditions.push(selectorCondition(exception.to, 'dst'));
+  if (exception.ports) conditions.push(portCondition(exception.ports));
+  const expires = new Date(exception.expires).toISOString().replace('Z', '');
+  conditions.push(sql<SqlBool>`start_at < cast(${expires} as timestamp)`);
+  return sql<SqlBool>`(${sql.join(conditions, sql` and `)})`;
+}
+
 function trafficConditions(rule: Rule): RawBuilder<SqlBool>[] {
   const conditions: RawBuilder<SqlBool>[] = [];
-  if (rule.ports && rule.ports.length > 0) {
-    const alternatives = rule.ports.map((port) => {
-      if (typeof port === 'number') return sql<SqlBool>`dst_port = ${port}`;
-      const [low, high] = port.split('-').map(Number) as [number, number];
-      return sql<SqlBool>`dst_port between ${low} and ${high}`;
-    });
-    conditions.push(sql<SqlBool>`(${sql.join(alternatives, sql` or `)})`);
-  }
+  if (rule.ports && rule.ports.length > 0) conditions.push(portCondition(rule.ports));
   if (rule.protocol !== undefined) {
     const number = typeof rule.protocol === 'number' ? rule.protocol : PROTOCOL_NUMBERS[rule.protocol]!;
     conditions.push(sql<SqlBool>`protocol = ${number}`);
@@ -66,22 +86,65 @@ function trafficConditions(rule: Rule): RawBuilder<SqlBool>[] {
   return conditions;
 }
 
-export function ruleCondition(rule: Rule): RawBuilder<SqlBool> {
+/** The flows a rule looks at: its traffic filters and, for deny and allow_only, the selected ends. */
+export function ruleScope(rule: Rule): RawBuilder<SqlBool>[] {
   const conditions = trafficConditions(rule);
+  if (rule.kind === 'deny') conditions.unshift(selectorCondition(rule.from, 'src'), selectorCondition(rule.to, 'dst'));
+  if (rule.kind === 'allow_only') conditions.unshift(selectorCondition(rule.to, 'dst'));
+  return conditions;
+}
+
+/** What makes a flow in scope a breach, before exceptions (none for deny: being in scope is the breach). */
+export function ruleBreach(rule: Rule): RawBuilder<SqlBool> | undefined {
   switch (rule.kind) {
     case 'deny':
-      conditions.unshift(selectorCondition(rule.from, 'src'), selectorCondition(rule.to, 'dst'));
-      break;
-    case 'allow_only': {
-      const allowed = rule.from.map((selector) => selectorCondition(selector, 'src'));
-      conditions.unshift(selectorCondition(rule.to, 'dst'), sql<SqlBool>`not (${sql.join(allowed, sql` or `)})`);
-      break;
-    }
+      return undefined;
+    case 'allow_only':
+      return sql<SqlBool>`not (${sql.join(rule.from.map((selector) => selectorCondition(selector, 'src')), sql` or `)})`;
     case 'require_known':
-      conditions.unshift(sql<SqlBool>`(${unknownEndpoint('src', rule.scope)} or ${unknownEndpoint('dst', rule.scope)})`);
-      break;
+      return sql<SqlBool>`(${unknownEndpoint('src', rule.scope)} or ${unknownEndpoint('dst', rule.scope)})`;
+    case 'threat':
+      if (rule.side === 'src') return threatHit('src', rule.lists);
+      if (rule.side === 'dst') return threatHit('dst', rule.lists);
+      return sql<SqlBool>`(${threatHit('src', rule.lists)} or ${threatHit('dst', rule.lists)})`;
   }
+}
+
+function allOf(conditions: readonly RawBuilder<SqlBool>[]): RawBuilder<SqlBool> {
   return conditions.length === 0 ? TRUE : sql<SqlBool>`${sql.join(conditions, sql` and `)}`;
+}
+
+/** A violation: in scope, a breach, and not excused by an exception in force at the flow's start. */
+export function ruleCondition(rule: Rule): RawBuilder<SqlBool> {
+  const conditions = ruleScope(rule);
+  const breach = ruleBreach(rule);
+  if (breach) conditions.splice(rule.kind === 'allow_only' ? 1 : 0, 0, breach);
+  if (rule.exceptions.length > 0) conditions.push(sql<SqlBool>`not (${sql.join(rule.exceptions.map(exceptionCondition), sql` or `)})`);
+  return allOf(conditions);
+}
+
+/**
+ * For `netflow rules test`: per rule, how many flows it looks at (matched), how many breach it,
+ * how many of those an exception excuses, and how many violate. One row per rule, in file order.
+ */
+export function compileRuleEvaluation(rules: readonly Rule[], relation = 'flows_enriched'): CompiledSql {
+  if (rules.length === 0) {
+    return { sql: 'select cast(null as varchar) as rule_id, 0::bigint as matched, 0::bigint as breaching, 0::bigint as excused, 0::bigint as violating where false', parameters: [] };
+  }
+  const parts = rules.map((rule, index) => {
+    const scope = allOf(ruleScope(rule));
+    const breach = ruleBreach(rule) ?? TRUE;
+    const excused = rule.exceptions.length > 0 ? sql<SqlBool>`(${sql.join(rule.exceptions.map(exceptionCondition), sql` or `)})` : sql<SqlBool>`false`;
+    return sql`select ${index} as position, cast(${rule.id} as varchar) as rule_id,
+      count(*) filter (where ${scope}) as matched,
+      count(*) filter (where ${scope} and ${breach}) as breaching,
+      count(*) filter (where ${scope} and ${breach} and ${excused}) as excused,
+      count(*) filter (where ${ruleCondition(rule)}) as violating
+      from ${sql.table(relation)}`;
+  });
+  const query = sql`select rule_id, matched, breaching, excused, violating from (${sql.join(parts, sql` union all `)}) order by position`;
+  const compiled = query.compile(createQueryBuilder<EnrichedFlows>());
+  return { sql: compiled.sql, parameters: compiled.parameters };
 }
 
 export function compileRuleViolations(rules: readonly Rule[]): CompiledSql {

@@ -3,7 +3,9 @@ import { z } from 'zod';
 /**
  * Conformance rules: baselines as data. A selector names one side of a flow by exactly one
  * property; a rule says which combinations are forbidden (deny), which destinations may only
- * be reached from listed sources (allow_only), or that endpoints must be known (require_known).
+ * be reached from listed sources (allow_only), that endpoints must be known (require_known), or
+ * that no endpoint may be on a threat list (threat). Exceptions excuse matching flows until
+ * their expiry (compared with the flow's start, so a rerun gives the same verdicts).
  */
 const selectorShapes = {
   ip: z.union([z.ipv4(), z.ipv6()]),
@@ -39,10 +41,29 @@ export type Selector =
 
 const portSpec = z.union([
   z.number().int().min(0).max(65535),
-  z.string().regex(/^\d{1,5}-\d{1,5}$/, 'expected a port or a range such as "1024-2048"'),
+  z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'expected a port or a range such as "1024-2048"')
+    .refine((range) => {
+      const [low, high] = range.split('-').map(Number) as [number, number];
+      return low <= high && high <= 65535;
+    }, 'a port range goes from low to high, at most 65535'),
 ]);
 
 const protocol = z.union([z.enum(['tcp', 'udp', 'icmp', 'icmpv6', 'sctp']), z.number().int().min(0).max(255)]);
+
+/** An exception: flows of the rule that also match these selectors are excused until `expires`. */
+export const ruleExceptionSchema = z.strictObject({
+  /** Why it exists (a ticket, an approval); shown by `netflow rules check`. */
+  reason: z.string().min(1),
+  /** Flows that start at or after this time (UTC) are no longer excused. */
+  expires: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time such as "2024-05-01T11:30:00Z"' }),
+  from: selectorSchema.optional(),
+  to: selectorSchema.optional(),
+  ports: z.array(portSpec).min(1).optional(),
+});
+
+export type RuleException = z.infer<typeof ruleExceptionSchema>;
 
 const ruleBase = {
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'rule ids are letters, digits, dot, dash and underscore'),
@@ -54,6 +75,7 @@ const ruleBase = {
   direction: z.enum(['ingress', 'egress']).optional(),
   /** Which flow actions the rule looks at; `any` by default, `accept` to ignore blocked attempts. */
   action: z.enum(['accept', 'reject', 'any']).default('any'),
+  exceptions: z.array(ruleExceptionSchema).default([]),
 };
 
 export const denyRuleSchema = z.strictObject({
@@ -78,7 +100,16 @@ export const requireKnownRuleSchema = z.strictObject({
   scope: z.enum(['private', 'all']).default('private'),
 });
 
-export const ruleSchema = z.discriminatedUnion('kind', [denyRuleSchema, allowOnlyRuleSchema, requireKnownRuleSchema]);
+export const threatRuleSchema = z.strictObject({
+  ...ruleBase,
+  kind: z.literal('threat'),
+  /** Threat list names to look at; all configured lists when absent. */
+  lists: z.array(z.string().min(1)).min(1).optional(),
+  /** Which end must be on a list: `either` (default), `src` or `dst`. */
+  side: z.enum(['either', 'src', 'dst']).default('either'),
+});
+
+export const ruleSchema = z.discriminatedUnion('kind', [denyRuleSchema, allowOnlyRuleSchema, requireKnownRuleSchema, threatRuleSchema]);
 
 export const rulesFileSchema = z
   .strictObject({

@@ -24,6 +24,14 @@ export const alertsTable = defineTable({
     column('sample_flow_ids', 'VARCHAR[]', false, 'up to five flow ids, smallest first'),
     column('rules_version', 'VARCHAR', false, 'hash of the rules file in force'),
     column('run_id', 'VARCHAR', false, 'run that produced the alert'),
+    column('rule_kind', 'VARCHAR', false, 'deny, allow_only, require_known or threat'),
+    column('owner', 'VARCHAR', true, 'team that owns the rule'),
+    column('description', 'VARCHAR', false, 'what the rule protects, from the rules file'),
+    column('src_vm_id', 'VARCHAR', true, 'source VM, from the inventory snapshot in force'),
+    column('dst_vm_id', 'VARCHAR', true, 'destination VM, from the inventory snapshot in force'),
+    column('src_threat_lists', 'VARCHAR[]', false, 'threat lists naming the source address'),
+    column('dst_threat_lists', 'VARCHAR[]', false, 'threat lists naming the destination address'),
+    column('sample_flows', 'VARCHAR', false, 'JSON array of up to three flows (earliest first): id, times, ports, action, counts, source and raw object'),
   ],
 });
 

@@ -10,7 +10,7 @@ export const violationsTable = defineTable({
   columns: [
     column('flow_id', 'VARCHAR', false, 'the violating flow (flows.flow_id)'),
     column('rule_id', 'VARCHAR', false, 'the violated rule'),
-    column('rule_kind', 'VARCHAR', false, 'deny, allow_only or require_known'),
+    column('rule_kind', 'VARCHAR', false, 'deny, allow_only, require_known or threat'),
     column('severity', 'VARCHAR', false, 'low, medium, high or critical'),
     column('rules_version', 'VARCHAR', false, 'hash of the rules file in force'),
     column('start_at', 'TIMESTAMP', false, 'flow start (UTC)'),
@@ -28,6 +28,9 @@ export const violationsTable = defineTable({
     column('src_segment', 'VARCHAR', true, 'source segment'),
     column('dst_segment', 'VARCHAR', true, 'destination segment'),
     column('run_id', 'VARCHAR', false, 'run that published this row'),
+    column('src_threat_lists', 'VARCHAR[]', false, 'threat lists naming the source address'),
+    column('dst_threat_lists', 'VARCHAR[]', false, 'threat lists naming the destination address'),
+    column('rule_owner', 'VARCHAR', true, 'team that owns the rule'),
   ],
 });
 

@@ -1,13 +1,16 @@
--- grain: one row per distinct address seen at either end of a flow of the hour
--- keys: ip
--- upstream: endpoint_addresses, endpoint_vms, endpoint_ranges
+-- grain: one row per (distinct address seen at either end of a flow of the hour, inventory epoch of the hour)
+-- keys: ip, epoch
+-- upstream: endpoint_addresses, inventory_epochs_in_hour, endpoint_vms, endpoint_ranges, endpoint_threats
 -- materialized: table
--- tests: not_null(ip, is_public, tags, threat_lists); unique(ip)
+-- tests: not_null(ip, epoch, valid_from, valid_to, is_public, tags, threat_lists); unique(ip, epoch)
 --
--- Everything known about an address, computed once per address: flows_enriched then needs one
--- join per end instead of one per attribute source, and no per-flow list work.
+-- Everything known about an address, computed once per address and epoch: flows_enriched then
+-- needs one join per end instead of one per attribute source, and no per-flow list work.
 select
     a.ip,
+    e.epoch,
+    e.valid_from,
+    e.valid_to,
     a.is_public,
     v.vm_id,
     v.vm_name,
@@ -16,7 +19,9 @@ select
     list_sort(list_distinct(list_concat(coalesce(v.tags, []), coalesce(r.tags, [])))) as tags,
     r.cidr,
     r.range_name,
-    cast([] as varchar[]) as threat_lists
+    coalesce(t.threat_lists, cast([] as varchar[])) as threat_lists
 from endpoint_addresses as a
-left join endpoint_vms as v on a.ip = v.ip
+cross join inventory_epochs_in_hour as e
+left join endpoint_vms as v on a.ip = v.ip and e.epoch = v.epoch
 left join endpoint_ranges as r on a.ip = r.ip
+left join endpoint_threats as t on a.ip = t.ip

@@ -1,12 +1,17 @@
 -- grain: one row per flow of the hour, with both ends enriched
 -- keys: flow_id
--- upstream: flows_in_hour, endpoint_profiles, ref_vm_addresses
+-- upstream: flows_in_hour, endpoint_profiles, inventory_epochs_in_hour, ref_vm_address_snapshots
 -- materialized: table
 -- tests: not_null(flow_id, start_at, end_at, source_type, src_ip, dst_ip, protocol, packets, bytes, src_is_public, dst_is_public, raw_object_key, raw_offset); unique(flow_id); accepted_values(direction: ingress, egress); accepted_values(action: accept, reject)
+--
+-- Each end joins the profile of its address in the epoch in force at the flow's start: a hash
+-- join on the address, the time window checked on the (one or two) candidates it finds.
 with
 
 interface_owners as (
-    select distinct interface_id, vm_id from ref_vm_addresses
+    select distinct va.epoch, va.interface_id, va.vm_id
+    from ref_vm_address_snapshots as va
+    inner join inventory_epochs_in_hour as e on va.epoch = e.epoch
 )
 
 select
@@ -40,6 +45,8 @@ select
     d.is_public as dst_is_public,
     d.threat_lists as dst_threat_lists
 from flows_in_hour as f
-inner join endpoint_profiles as s on f.src_ip = s.ip
-inner join endpoint_profiles as d on f.dst_ip = d.ip
-left join interface_owners as io on f.interface_id = io.interface_id
+inner join endpoint_profiles as s
+    on f.src_ip = s.ip and f.start_at >= s.valid_from and f.start_at < s.valid_to
+inner join endpoint_profiles as d
+    on f.dst_ip = d.ip and d.epoch = s.epoch
+left join interface_owners as io on f.interface_id = io.interface_id and io.epoch = s.epoch

@@ -2,7 +2,10 @@
 -- keys: flow_id, rule_id
 -- upstream: flows_enriched, rule_violations, ref_rules
 -- materialized: table
--- tests: not_null(flow_id, rule_id, severity); unique(flow_id, rule_id)
+-- tests: not_null(flow_id, rule_id, severity, rules_version); unique(flow_id, rule_id)
+--
+-- rules_version (the hash of the rules file) is on every row: a verdict can always be traced to
+-- the exact rules that produced it.
 select distinct on (f.flow_id, r.rule_id)
     f.flow_id,
     r.rule_id,
@@ -23,7 +26,10 @@ select distinct on (f.flow_id, r.rule_id)
     f.dst_vm_id,
     f.src_segment,
     f.dst_segment,
-    getvariable('run_id') as run_id
+    getvariable('run_id') as run_id,
+    f.src_threat_lists,
+    f.dst_threat_lists,
+    r.owner as rule_owner
 from rule_violations as v
 inner join flows_enriched as f on v.flow_id = f.flow_id
 inner join ref_rules as r on v.rule_id = r.rule_id
