@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 
 export interface DuckDbSessionOptions {
   /** The only folder the session may read or write; everything else is refused by DuckDB itself. */
@@ -74,6 +74,24 @@ export class DuckDbSession {
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Row[] };
   }
 
+  /**
+   * Runs exactly one statement that can only read (SELECT, which includes DESCRIBE, SHOW and
+   * SUMMARIZE, or EXPLAIN): the path for SQL typed by people. allowed_directories grants writing
+   * as well as reading, so without this a `COPY … TO` into a readable folder (the lake's published
+   * version folders, for the query command) would overwrite published files.
+   */
+  async queryReadOnly(sql: string): Promise<{ columns: string[]; rows: Row[] }> {
+    const extracted = await this.connection.extractStatements(sql);
+    if (extracted.count !== 1) throw new ReadOnlyStatementError(`expected exactly one SQL statement, got ${extracted.count}`);
+    const prepared = await extracted.prepare(0);
+    if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
+      const kind = StatementType[prepared.statementType] ?? String(prepared.statementType);
+      throw new ReadOnlyStatementError(`only SELECT (or EXPLAIN) statements may run here, not ${kind}`);
+    }
+    const reader = await prepared.runAndReadAll();
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Row[] };
+  }
+
   async execute<T extends Row = Row>(compiled: CompiledSql): Promise<T[]> {
     return this.all<T>(compiled.sql, compiled.parameters);
   }
@@ -90,6 +108,13 @@ export class DuckDbSession {
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
+  }
+}
+
+export class ReadOnlyStatementError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadOnlyStatementError';
   }
 }
 

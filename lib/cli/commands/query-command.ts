@@ -8,7 +8,7 @@ const QUERY_HELP = `netflow query "<SQL>" [--format table|csv|json] [--config FI
 
 Runs SQL over the curated tables: flows, violations, traffic_matrix, alerts, quarantine. Each is a
 view over the latest published version of every partition (resolved through its manifest).
-The session can read only the lake's published files. Output: an aligned table (default), CSV,
+One read-only statement (SELECT, EXPLAIN); the session can read only the lake's published files. Output: an aligned table (default), CSV,
 or NDJSON.`;
 
 export async function queryCommand(context: CliContext, sql: string | undefined, options: { format?: string }): Promise<number> {
@@ -22,7 +22,7 @@ export async function queryCommand(context: CliContext, sql: string | undefined,
     maxTempDirectorySize: context.config.duckdb.max_temp_directory_size,
   });
   try {
-    const { columns, rows } = await lake.session.query(sql);
+    const { columns, rows } = await lake.session.queryReadOnly(sql);
     context.stdout(formatRows(rows, columns, format));
     return 0;
   } catch (error) {
