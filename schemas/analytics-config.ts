@@ -39,6 +39,8 @@ const volume = z.strictObject({
   z_threshold: z.number().positive().default(3.5),
   /** Hours below this many bytes are never spikes (a few packets more on an idle pair is noise). */
   min_bytes: z.number().int().min(0).default(1_000_000),
+  /** … and at least this many times the median: with a week or two of points the MAD is itself noisy, and a spike worth a look is a multiple of normal. */
+  min_ratio: z.number().min(1).default(2),
   /** The MAD is at least this fraction of the median, so a perfectly flat history does not make any wobble a spike. */
   mad_floor_ratio: z.number().min(0).max(1).default(0.05),
 });

@@ -1,0 +1,33 @@
+-- grain: one row per curated flow record in the loaded window (the analysed hours and their look-back)
+-- keys: flow_id
+-- upstream: flows
+-- materialized: table
+-- A record is a response when it goes from a low port to a high (ephemeral) one: the server's
+-- side of a connection. Fan-out, port scans and new talkers count initiators only, so a web server
+-- answering a thousand clients is not a thousand destinations.
+select
+    flow_id,
+    start_at,
+    end_at,
+    source_type,
+    src_ip,
+    src_port,
+    dst_ip,
+    dst_port,
+    protocol,
+    action,
+    packets,
+    bytes,
+    observer_vm_id,
+    src_vm_id,
+    src_vm_name,
+    src_segment,
+    dst_vm_id,
+    dst_vm_name,
+    dst_segment,
+    date_trunc('minute', start_at) as minute_at,
+    date_trunc('hour', start_at) as hour_at,
+    not (protocol in (6, 17, 132) and src_port is not null and dst_port is not null and src_port < dst_port and dst_port >= 1024) as is_initiator,
+    case when src_vm_id is null and src_is_public then 'internet' else src_ip end as src_key,
+    case when dst_vm_id is null and dst_is_public then 'internet' else dst_ip end as dst_key
+from flows

@@ -1,0 +1,52 @@
+-- grain: one row per (hour, scope, key): bytes per segment pair and per inventory VM, both directions of a connection counted on the side that opened it
+-- keys: hour_at, scope, volume_key
+-- upstream: an_flows
+-- materialized: table
+-- tests: not_null(hour_at, scope, volume_key, bytes); unique(hour_at, scope, volume_key); accepted_values(scope: segment_pair, source)
+-- A response record (server → client) counts for the pair and the VM that opened the connection,
+-- so one large transfer is one spike ("app -> data", app-1), not two mirrored ones.
+with
+
+oriented as (
+    select
+        hour_at,
+        flow_id,
+        bytes,
+        case when is_initiator then src_segment else dst_segment end as client_segment,
+        case when is_initiator then dst_segment else src_segment end as server_segment,
+        case when is_initiator then src_ip else dst_ip end as client_ip,
+        case when is_initiator then src_vm_id else dst_vm_id end as client_vm_id,
+        case when is_initiator then src_vm_name else dst_vm_name end as client_vm_name
+    from an_flows
+)
+
+select
+    hour_at,
+    'segment_pair' as scope,
+    concat(coalesce(client_segment, 'unknown'), ' -> ', coalesce(server_segment, 'unknown')) as volume_key,
+    any_value(coalesce(client_segment, 'unknown')) as src_segment,
+    any_value(coalesce(server_segment, 'unknown')) as dst_segment,
+    cast(null as varchar) as src_ip,
+    cast(null as varchar) as src_vm_id,
+    cast(null as varchar) as src_vm_name,
+    count(*) as flow_count,
+    sum(bytes) as bytes,
+    list_sort(list(flow_id))[1:5] as sample_flow_ids
+from oriented
+group by hour_at, volume_key
+union all
+select
+    hour_at,
+    'source' as scope,
+    client_ip as volume_key,
+    any_value(client_segment) as src_segment,
+    cast(null as varchar) as dst_segment,
+    client_ip as src_ip,
+    any_value(client_vm_id) as src_vm_id,
+    any_value(client_vm_name) as src_vm_name,
+    count(*) as flow_count,
+    sum(bytes) as bytes,
+    list_sort(list(flow_id))[1:5] as sample_flow_ids
+from oriented
+where client_vm_id is not null
+group by hour_at, client_ip
