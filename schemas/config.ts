@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { analyticsConfigSchema, DEFAULT_ANALYTICS_CONFIG, DEFAULT_REPORTS_CONFIG, reportsConfigSchema } from './analytics-config.ts';
 import { threatListSchema } from './reference/threat-lists.ts';
 
 /**
@@ -237,6 +238,10 @@ export const configSchema = z.strictObject({
       });
     })
     .default({ sinks: [] }),
+  /** Anomaly detection and capacity thresholds; see schemas/analytics-config.ts and docs/reports.md. */
+  analytics: analyticsConfigSchema.default(DEFAULT_ANALYTICS_CONFIG),
+  /** What the compliance and capacity reports show (their daily time is scheduler.daily_at). */
+  reports: reportsConfigSchema.default(DEFAULT_REPORTS_CONFIG),
   /** Anomaly detection and capacity thresholds; see schemas/analytics-config.ts and docs/reports.md. */
   analytics: analyticsConfigSchema.default(DEFAULT_ANALYTICS_CONFIG),
   /** What the compliance and capacity reports show (their daily time is scheduler.daily_at). */
