@@ -242,10 +242,6 @@ export const configSchema = z.strictObject({
   analytics: analyticsConfigSchema.default(DEFAULT_ANALYTICS_CONFIG),
   /** What the compliance and capacity reports show (their daily time is scheduler.daily_at). */
   reports: reportsConfigSchema.default(DEFAULT_REPORTS_CONFIG),
-  /** Anomaly detection and capacity thresholds; see schemas/analytics-config.ts and docs/reports.md. */
-  analytics: analyticsConfigSchema.default(DEFAULT_ANALYTICS_CONFIG),
-  /** What the compliance and capacity reports show (their daily time is scheduler.daily_at). */
-  reports: reportsConfigSchema.default(DEFAULT_REPORTS_CONFIG),
   log: z
     .strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

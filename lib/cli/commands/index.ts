@@ -2,6 +2,8 @@ import type { CommandDefinition } from '../command-definition.ts';
 import { configCommandDefinition } from './config-command.ts';
 import { demoCommandDefinition } from './demo-command.ts';
 import { queryCommandDefinition } from './query-command.ts';
+import { refCommandDefinition } from './ref-command.ts';
+import { rulesCommandDefinition } from './rules-command.ts';
 import { runCommandDefinition } from './run-command.ts';
 import { runsCommandDefinition } from './runs-command.ts';
 
@@ -11,5 +13,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   demoCommandDefinition,
   queryCommandDefinition,
   runsCommandDefinition,
+  refCommandDefinition,
+  rulesCommandDefinition,
   configCommandDefinition,
 ];
