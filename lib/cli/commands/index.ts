@@ -1,6 +1,7 @@
 import type { CommandDefinition } from '../command-definition.ts';
 import { configCommandDefinition } from './config-command.ts';
 import { demoCommandDefinition } from './demo-command.ts';
+import { inspectCommandDefinition } from './inspect-command.ts';
 import { queryCommandDefinition } from './query-command.ts';
 import { refCommandDefinition } from './ref-command.ts';
 import { rulesCommandDefinition } from './rules-command.ts';
@@ -12,6 +13,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   runCommandDefinition,
   demoCommandDefinition,
   queryCommandDefinition,
+  inspectCommandDefinition,
   runsCommandDefinition,
   refCommandDefinition,
   rulesCommandDefinition,
