@@ -1,0 +1,87 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { InventorySnapshot } from '../../schemas/reference/inventory.ts';
+import type { IpRange } from '../../schemas/reference/ip-ranges.ts';
+import { rulesFileSchema } from '../../schemas/reference/rules.ts';
+import type { ThreatEntry } from '../../schemas/reference/threat-lists.ts';
+import { DuckDbSession } from '../../lib/duckdb/duckdb-session.ts';
+import { createLogger } from '../../lib/log/logger.ts';
+import { loadModelFiles, type ModelDefinition } from '../../lib/models/model-definition.ts';
+import { ModelRunner } from '../../lib/models/model-runner.ts';
+import { loadMacroFiles } from '../../lib/net/sql-macros.ts';
+import { inventoryEpochs } from '../../lib/reference/load-inventory.ts';
+import { installReferenceData, REFERENCE_RELATIONS, type ReferenceData } from '../../lib/reference/reference-data.ts';
+import { compileRuleViolations } from '../../lib/rules/compile-rules.ts';
+
+export const SQL_DIR = path.resolve(import.meta.dirname, '..', '..', 'sql');
+
+export interface FlowInput {
+  flow_id: string;
+  start_at: string;
+  src_ip: string;
+  dst_ip: string;
+  dst_port?: number;
+  src_port?: number;
+  protocol?: number;
+  action?: string | null;
+  direction?: string | null;
+  interface_id?: string | null;
+}
+
+export function referenceOf(parts: { snapshots?: InventorySnapshot[]; ranges?: IpRange[]; threats?: ThreatEntry[]; rules?: unknown[] }): ReferenceData {
+  const inventory = { snapshots: parts.snapshots ?? [] };
+  const threats = parts.threats ?? [];
+  return {
+    inventory,
+    epochs: inventoryEpochs(inventory),
+    ipRanges: parts.ranges ?? [],
+    threats,
+    threatListNames: [...new Set(threats.map((t) => t.list))],
+    rules: rulesFileSchema.parse({ rules: parts.rules ?? [] }),
+    referenceHash: 'test',
+    rulesHash: 'test',
+  };
+}
+
+/**
+ * The enrich stage (every sql/enrich model but flows_in_hour, which is given as a table) and the
+ * compiled rules, over hand-made flows, in a real locked-down DuckDB session.
+ */
+export async function runEnrich(flows: readonly FlowInput[], reference: ReferenceData, hour = '2024-05-01T13:00:00'): Promise<{ session: DuckDbSession; close(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'netflow-enrich-'));
+  const session = await DuckDbSession.open({ workDir: dir, memoryLimit: '512MB', maxTempDirectorySize: '256MB', threads: 2 });
+  try {
+    for (const macro of await loadMacroFiles()) await session.runScript(macro.sql);
+    const end = new Date(Date.parse(`${hour}Z`) + 3_600_000).toISOString().replace('Z', '');
+    await session.run(`SET VARIABLE hour_start = CAST($1 AS TIMESTAMP)`, [hour]);
+    await session.run(`SET VARIABLE hour_end = CAST($1 AS TIMESTAMP)`, [end]);
+    await installReferenceData(session, dir, reference);
+    await session.run(`CREATE TABLE flows_in_hour (flow_id VARCHAR, start_at TIMESTAMP, end_at TIMESTAMP, source_type VARCHAR, src_ip VARCHAR, src_port INTEGER, dst_ip VARCHAR,
+      dst_port INTEGER, protocol INTEGER, direction VARCHAR, action VARCHAR, packets BIGINT, bytes BIGINT, observer_vm_id VARCHAR, interface_id VARCHAR, raw_object_key VARCHAR, raw_offset BIGINT)`);
+    for (const [index, flow] of flows.entries()) {
+      await session.run(`INSERT INTO flows_in_hour VALUES ($1, CAST($2 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND, 'agent', ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, 1, 100, NULL, $10, 'test', $11)`, [
+        flow.flow_id, flow.start_at, flow.src_ip, flow.src_port ?? 40000, flow.dst_ip, flow.dst_port ?? 443, flow.protocol ?? 6,
+        flow.direction ?? null, flow.action === undefined ? 'accept' : flow.action, flow.interface_id ?? null, index + 1,
+      ]);
+    }
+    const models: ModelDefinition[] = (await loadModelFiles(SQL_DIR)).filter((model) => model.stage === 'enrich' && model.name !== 'flows_in_hour');
+    models.push({
+      name: 'rule_violations', stage: 'conformance', origin: 'generated:test', grain: 'flow, rule', keys: ['flow_id', 'rule_id'],
+      upstream: ['flows_enriched'], materialized: 'table', tests: [], body: compileRuleViolations(reference.rules.rules),
+    });
+    const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(['flows_in_hour', ...REFERENCE_RELATIONS]));
+    if (run.error) throw new Error(run.error);
+  } catch (error) {
+    session.close();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    session,
+    close: async () => {
+      session.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
