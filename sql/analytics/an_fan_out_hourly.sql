@@ -30,9 +30,9 @@ select
     src_ip,
     date_trunc('hour', window_end_at - interval 1 minute) as hour_at,
     max(destinations) as destinations,
-    arg_max(window_start_at, destinations) as window_start_at,
-    arg_max(window_end_at, destinations) as window_end_at,
-    arg_max(flow_count, destinations) as flow_count,
-    arg_max(bytes, destinations) as bytes
+    arg_max(window_start_at, (destinations, -epoch(window_start_at))) as window_start_at,
+    arg_max(window_end_at, (destinations, -epoch(window_start_at))) as window_end_at,
+    arg_max(flow_count, (destinations, -epoch(window_start_at))) as flow_count,
+    arg_max(bytes, (destinations, -epoch(window_start_at))) as bytes
 from windows
 group by all

@@ -32,10 +32,10 @@ select
     dst_ip,
     date_trunc('hour', window_end_at - interval 1 minute) as hour_at,
     max(ports) as ports,
-    arg_max(window_start_at, ports) as window_start_at,
-    arg_max(window_end_at, ports) as window_end_at,
-    arg_max(sample_ports, ports) as sample_ports,
-    arg_max(flow_count, ports) as flow_count,
-    arg_max(bytes, ports) as bytes
+    arg_max(window_start_at, (ports, -epoch(window_start_at))) as window_start_at,
+    arg_max(window_end_at, (ports, -epoch(window_start_at))) as window_end_at,
+    arg_max(sample_ports, (ports, -epoch(window_start_at))) as sample_ports,
+    arg_max(flow_count, (ports, -epoch(window_start_at))) as flow_count,
+    arg_max(bytes, (ports, -epoch(window_start_at))) as bytes
 from windows
 group by all

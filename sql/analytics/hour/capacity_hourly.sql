@@ -46,7 +46,7 @@ vm_sides as (
 ),
 
 vm_best_source as (
-    select vm_id, arg_max(source_type, total) as source_type
+    select vm_id, arg_max(source_type, (total, source_type)) as source_type
     from (select vm_id, source_type, sum(coalesce(bytes_in, 0) + coalesce(bytes_out, 0)) as total from vm_sides group by all)
     group by vm_id
 ),
@@ -130,7 +130,7 @@ hourly as (
         avg(rate_mbps) as avg_mbps,
         quantile_cont(rate_mbps, 0.95) as p95_mbps,
         max(rate_mbps) as max_mbps,
-        arg_max(at_minute, rate_mbps) as peak_minute_at
+        arg_max(at_minute, (rate_mbps, -epoch(at_minute))) as peak_minute_at
     from rated
     group by scope, entity_id
 ),
