@@ -119,8 +119,8 @@ export interface InventoryEpoch {
   snapshot: InventorySnapshot | null;
 }
 
-export const TIME_MIN = new Date(Date.UTC(1, 0, 1));
-export const TIME_MAX = new Date(Date.UTC(9999, 11, 31));
+export const TIME_MIN = new Date('0001-01-01T00:00:00Z');
+export const TIME_MAX = new Date('9999-12-31T00:00:00Z');
 
 export function inventoryEpochs(history: InventoryHistory): InventoryEpoch[] {
   const { snapshots } = history;
