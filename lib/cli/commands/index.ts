@@ -1,5 +1,6 @@
 import type { CommandDefinition } from '../command-definition.ts';
 import { configCommandDefinition } from './config-command.ts';
+import { backfillCommandDefinition } from './backfill-command.ts';
 import { demoCommandDefinition } from './demo-command.ts';
 import { inspectCommandDefinition } from './inspect-command.ts';
 import { queryCommandDefinition } from './query-command.ts';
@@ -7,6 +8,8 @@ import { refCommandDefinition } from './ref-command.ts';
 import { rulesCommandDefinition } from './rules-command.ts';
 import { runCommandDefinition } from './run-command.ts';
 import { runsCommandDefinition } from './runs-command.ts';
+import { schedulerCommandDefinition } from './scheduler-command.ts';
+import { statusCommandDefinition } from './status-command.ts';
 
 /** Every `netflow` command, in the order `netflow --help` lists them. Adding one: a module and a line here. */
 export const COMMANDS: readonly CommandDefinition[] = [
@@ -15,6 +18,9 @@ export const COMMANDS: readonly CommandDefinition[] = [
   queryCommandDefinition,
   inspectCommandDefinition,
   runsCommandDefinition,
+  statusCommandDefinition,
+  backfillCommandDefinition,
+  schedulerCommandDefinition,
   refCommandDefinition,
   rulesCommandDefinition,
   configCommandDefinition,

@@ -1,0 +1,67 @@
+import { backfill } from '../../../orchestration/backfill.ts';
+import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
+import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
+import { createProgress } from '../progress.ts';
+
+const BACKFILL_HELP = `netflow backfill --from <YYYY-MM-DDTHH> --to <YYYY-MM-DDTHH> [--parallel N] [--force] [--config FILE]
+
+Runs the hourly job for every event hour from --from to --to (UTC, both included), N hours at a
+time (default 1; each hour opens its own DuckDB session, so memory is N × duckdb.memory_limit).
+Resumable: an hour already published from the same raw objects (keys, ETags, sizes), reference
+data, rules and pipeline version is skipped without running the models; --force reruns it.
+Each hour runs under its partition lock and is recorded in the run ledger (trigger "backfill").
+A progress bar (hours done / total, rate, ETA) is drawn on stderr when it is a terminal.
+SIGINT/SIGTERM stop taking new hours; hours already running finish.
+Prints published, skipped and failed hours, each failure with its error.
+Exit code 0 when no hour failed, 1 otherwise.`;
+
+export async function backfillCommand(context: CliContext, options: { from?: string; to?: string; parallel?: string; force: boolean }): Promise<number> {
+  if (!options.from || !options.to) throw new UsageError('backfill needs --from and --to, for example --from 2024-05-01T00 --to 2024-05-07T23');
+  const from = parseHour(options.from);
+  const to = parseHour(options.to);
+  if (to < from) throw new UsageError(`--to (${options.to}) is before --from (${options.from})`);
+  const parallel = options.parallel === undefined ? 1 : Number(options.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new UsageError(`--parallel must be a whole number from 1 to 64, got "${options.parallel}"`);
+  const progress = createProgress('hours');
+  const controller = new AbortController();
+  const stop = () => {
+    context.logger.warn('backfill stopping: no new hours, waiting for the running ones');
+    controller.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let result;
+  try {
+    result = await backfill({
+      config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger,
+      from, to, parallel, force: options.force, signal: controller.signal,
+      onHourDone: (done, total) => progress.update(done, total),
+    });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    progress.done();
+  }
+  const lines = [
+    `backfill ${options.from} .. ${options.to}: ${result.total} hour(s): ${result.published.length} published, ${result.skipped.length} skipped (unchanged), ${result.failed.length} failed` +
+      (result.notStarted.length ? `, ${result.notStarted.length} not started (stopped)` : ''),
+  ];
+  if (result.failed.length > 0) {
+    lines.push('failed:');
+    for (const failure of result.failed) lines.push(`  ${failure.hour}  ${failure.error}`);
+  }
+  if (result.notStarted.length > 0) lines.push(`not started: ${result.notStarted[0]} .. ${result.notStarted.at(-1)}`);
+  context.stdout(`${lines.join('\n')}\n`);
+  return result.failed.length === 0 && result.notStarted.length === 0 ? 0 : 1;
+}
+
+export const backfillCommandDefinition: CommandDefinition = {
+  name: 'backfill',
+  summary: 'rerun a range of event hours, N at a time, skipping unchanged published hours',
+  help: BACKFILL_HELP,
+  options: { from: { type: 'string' }, to: { type: 'string' }, parallel: { type: 'string' }, force: { type: 'boolean' } },
+  run: (context, args) => {
+    const [from, to, parallel] = [stringOption(args, 'from'), stringOption(args, 'to'), stringOption(args, 'parallel')];
+    return backfillCommand(context, { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(parallel ? { parallel } : {}), force: booleanOption(args, 'force') });
+  },
+};
