@@ -20,8 +20,8 @@ export class AgentMetrics {
   uploadsOk = 0;
   uploadsFailed = 0;
   uploadedBytes = 0;
-  /** Flow records lost, by reason (spool full: oldest segment dropped; a failed disk write). */
-  recordsLost: Record<'spool_full' | 'spool_write_failed', number> = { spool_full: 0, spool_write_failed: 0 };
+  /** Flow records lost, by reason (spool full: oldest segment dropped; a failed disk write; a damaged closed segment, quarantined). */
+  recordsLost: Record<'spool_full' | 'spool_write_failed' | 'spool_corrupt', number> = { spool_full: 0, spool_write_failed: 0, spool_corrupt: 0 };
   segmentsDropped = 0;
 
   render(): string {
@@ -48,7 +48,7 @@ export class AgentMetrics {
     one('netflow_agent_uploads_failed_total', 'counter', 'Failed upload attempts (each is retried).', this.uploadsFailed);
     one('netflow_agent_uploaded_bytes_total', 'counter', 'Bytes acknowledged by the object store.', this.uploadedBytes);
     one('netflow_agent_records_lost_total', 'counter', 'Flow records lost, by reason.', this.recordsLost);
-    one('netflow_agent_segments_dropped_total', 'counter', 'Closed segments deleted unsent because the spool was full.', this.segmentsDropped);
+    one('netflow_agent_segments_dropped_total', 'counter', 'Closed segments deleted unsent: the spool was full, or the segment was damaged (quarantined).', this.segmentsDropped);
     return `${lines.join('\n')}\n`;
   }
 }

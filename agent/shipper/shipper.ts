@@ -83,6 +83,8 @@ export class Shipper {
   private async shipOne(segment: ReadySegment): Promise<boolean> {
     const { spool, store, metrics, log } = this.options;
     const key = this.keyOf(segment);
+    // A damaged segment is quarantined by the spool; shipping it would only move the damage.
+    if (!(await spool.verifyReady(segment.seq))) return true;
     spool.beginUpload(segment.seq);
     try {
       log.debug('upload started', { key, seq: segment.seq, bytes: segment.size });

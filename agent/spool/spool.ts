@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
+import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import type { AgentRecord } from '../../schemas/agent-record.ts';
 import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
@@ -31,6 +31,7 @@ export interface ReadySegment {
 
 // On the libuv thread pool: compressing a segment must not stall the capture stream.
 const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
 
 /** Where the input stood when a batch was committed (replay resumes from it); opaque to the spool. */
 export type Checkpoint = Record<string, unknown> | null;
@@ -66,6 +67,8 @@ export class Spool {
   private readonly openDir: string;
   private readonly readyDir: string;
   private readonly stateFile: string;
+  /** Spool files found damaged (disk corruption, a torn copy) are moved here, never retried forever. */
+  private readonly quarantineDir: string;
   private readonly now: () => number;
   private nextSeq = 0;
   private checkpoint: Checkpoint = null;
@@ -79,6 +82,7 @@ export class Spool {
     this.openDir = path.join(options.dir, 'open');
     this.readyDir = path.join(options.dir, 'ready');
     this.stateFile = path.join(options.dir, 'state.json');
+    this.quarantineDir = path.join(options.dir, 'quarantine');
     this.now = options.now ?? Date.now;
   }
 
@@ -122,6 +126,44 @@ export class Spool {
     this.inFlight.delete(seq);
   }
 
+  /**
+   * Checks a closed segment before it is shipped: a complete gzip stream holding as many lines as
+   * its name says. A damaged one is moved to `quarantine/` with a note, counted as lost and logged;
+   * false then, and the shipper goes on with the next segment instead of failing on it forever.
+   */
+  verifyReady(seq: number): Promise<boolean> {
+    return this.serial(async () => {
+      const segment = this.ready.get(seq);
+      if (!segment) return false;
+      let problem: string | undefined;
+      try {
+        const text = await gunzip(await readFile(segment.file));
+        let lines = 0;
+        for (let index = text.indexOf(10); index >= 0; index = text.indexOf(10, index + 1)) lines++;
+        if (text.length > 0 && text[text.length - 1] !== 10) problem = 'the last line has no newline';
+        else if (lines !== segment.records) problem = `holds ${lines} lines, its name says ${segment.records} records`;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        problem = `not a complete gzip stream: ${(error as Error).message}`;
+      }
+      if (problem === undefined) return true;
+      this.ready.delete(seq);
+      this.options.metrics.recordsLost.spool_corrupt += segment.records;
+      this.options.metrics.segmentsDropped++;
+      await this.quarantine(segment.file, path.basename(segment.file), { reason: `spool segment is damaged: ${problem}`, seq, records_lost: segment.records });
+      this.updateGauges();
+      return false;
+    });
+  }
+
+  private async quarantine(file: string, name: string, fields: Record<string, unknown> & { reason: string }): Promise<void> {
+    await mkdir(this.quarantineDir, { recursive: true });
+    const target = path.join(this.quarantineDir, `${this.now()}-${name}`);
+    await rename(file, target);
+    await writeFileDurably(`${target}.reason.json`, JSON.stringify(fields));
+    this.options.log.error('spool file quarantined', { ...fields, file: target });
+  }
+
   /** Deletes a segment the object store has acknowledged. */
   remove(seq: number): Promise<void> {
     return this.serial(async () => {
@@ -158,12 +200,20 @@ export class Spool {
     await mkdir(this.openDir, { recursive: true });
     await mkdir(this.readyDir, { recursive: true });
     let stateSeq = 0;
+    let stateLost = false;
     try {
       const state = JSON.parse(await readFile(this.stateFile, 'utf8')) as { nextSeq: number; checkpoint: Checkpoint };
       stateSeq = state.nextSeq;
       this.checkpoint = state.checkpoint ?? null;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`spool state ${this.stateFile} is unreadable`, { cause: error });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // Refusing to start would only crash-loop the agent. The sequence number is rebuilt from
+        // the segments on disk below; a replay loses its checkpoint and starts over, and what it
+        // sends again goes to new keys, records a reader removes by their key.
+        await this.quarantine(this.stateFile, 'state.json', { reason: `spool state is unreadable: ${(error as Error).message}` });
+        this.checkpoint = null;
+        stateLost = true;
+      }
     }
     this.ready.clear();
     for (const name of await readdir(this.readyDir)) {
@@ -178,6 +228,11 @@ export class Spool {
     }
     const maxReady = Math.max(-1, ...this.ready.keys());
     this.nextSeq = Math.max(stateSeq, maxReady + 1);
+    if (stateLost) {
+      // Segments already shipped and deleted left no trace here; numbering on from the ready ones
+      // could reuse a shipped segment's key and overwrite it. Jump past any number used so far.
+      this.nextSeq = Math.max(this.nextSeq, Math.floor(this.now() / 1000) * 100);
+    }
     const openNames = await readdir(this.openDir);
     const openSeqs = openNames
       .map((name) => /^(\d{12})\.ndjson$/.exec(name)?.[1])
@@ -186,7 +241,9 @@ export class Spool {
       .sort((a, b) => a - b);
     for (const seq of openSeqs) {
       const { dataFile, commitFile } = this.openFiles(seq);
-      const { last, validBytes } = await readCommits(commitFile);
+      // A commit past the data file's end (the data file cut short, a damaged length) is not trusted.
+      const dataBytes = await stat(dataFile).then((s) => s.size, () => 0);
+      const { last, validBytes } = await readCommits(commitFile, dataBytes);
       if (this.ready.has(seq) || seq < stateSeq) {
         // Already closed; a crash came before state.json or the cleanup. Finish the close.
         if (seq >= stateSeq && last) {
@@ -213,7 +270,7 @@ export class Spool {
         dataBytes: last.len,
         commitBytes: validBytes,
         records: last.records,
-        openedAtMs: (await readCommits(commitFile)).first?.at ?? this.now(),
+        openedAtMs: (await readCommits(commitFile, last.len)).first?.at ?? this.now(),
       };
       this.checkpoint = last.cp;
       this.nextSeq = seq;
@@ -372,7 +429,7 @@ export class Spool {
   }
 }
 
-async function readCommits(file: string): Promise<{ first: CommitLine | undefined; last: CommitLine | undefined; validBytes: number }> {
+async function readCommits(file: string, maxLen: number): Promise<{ first: CommitLine | undefined; last: CommitLine | undefined; validBytes: number }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -389,6 +446,7 @@ async function readCommits(file: string): Promise<{ first: CommitLine | undefine
     if (newline < 0) break;
     try {
       const line = JSON.parse(text.slice(start, newline)) as CommitLine;
+      if (typeof line.len !== 'number' || typeof line.records !== 'number' || line.len > maxLen) break;
       last = line;
       first ??= line;
     } catch {

@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
+import { AgentProcess, type LogLine } from '../agent/support/agent-process.ts';
+import { readAgentObjects, sumByFlow } from '../agent/support/lake.ts';
+import { writeSyntheticCapture, type SyntheticTruth } from '../agent/support/synthetic-capture.ts';
+import { count, randomInt, reportFigures, seededRandom, suiteSeed } from './support/reliability-run.ts';
+
+/**
+ * Suite 5 of issue 8: the real agent (bin/netflow-agent.mjs) replaying steady generated traffic
+ * is killed with SIGKILL at random points (after spool batch writes, after seals, during uploads,
+ * at random times) and restarted each time. Records acknowledged to the spool are never lost and
+ * never counted twice; re-sends overwrite their own key. Then spool files are damaged at random
+ * between runs: the agent quarantines what it cannot trust and runs on, never crash-looping.
+ */
+const seed = suiteSeed();
+const KILLS = count(200, 8);
+
+let work: string;
+let capture: string;
+let truth: SyntheticTruth;
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'netflow-agent-kill9-'));
+  capture = path.join(work, 'generated.pcap');
+  // About 0.6 s of replay per killed run at 4,000 packets/s, plus the final run.
+  const packets = count(600_000, 40_000);
+  truth = await writeSyntheticCapture(capture, { flows: 300, packets, startUs: Date.UTC(2026, 0, 1, 10, 58, 0) * 1000, durationUs: (packets / 1000) * 1_000_000 });
+}, 120_000);
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+function agentArgs(name: string, pps: number): { args: string[]; out: string; spool: string } {
+  const dir = path.join(work, name);
+  const out = path.join(dir, 'lake');
+  const spool = path.join(dir, 'spool');
+  const config = path.join(work, `${name}.yaml`);
+  const args = ['--config', config, '--pcap', capture, '--vm-id', `vm-${name}`, '--out', out, '--spool-dir', spool, '--interval', '1s', '--log-level', 'debug'];
+  return { args, out, spool };
+}
+
+async function writeAgentConfig(name: string, pps: number): Promise<void> {
+  await writeFile(
+    path.join(work, `${name}.yaml`),
+    ['spool:', '  segment_max_size: 24KiB', '  segment_max_age: 1s', '  max_disk_size: 256MiB', 'replay:', `  max_pps: ${pps}`, 'shipper:', '  retry_initial: 100ms', ''].join('\n'),
+  );
+}
+
+const TRIGGERS: Record<string, (l: LogLine) => boolean> = {
+  'after a spool batch write': (l) => l.msg === 'spool batch written',
+  'after a segment seal': (l) => l.msg === 'spool segment sealed',
+  'during an upload': (l) => l.msg === 'upload started',
+  'after an upload acknowledged': (l) => l.msg === 'upload acknowledged',
+  'at a random time': (l) => l.msg === 'replay started',
+};
+
+/** Starts the agent, waits for a trigger (skipping a random number of matches), waits a random delay, kills it. */
+async function killOnce(args: string[], trigger: string, random: () => number): Promise<'killed' | 'finished'> {
+  const agent = new AgentProcess(args);
+  const skip = trigger === 'at a random time' ? 0 : randomInt(random, 6);
+  let seen = 0;
+  const hit = await agent
+    .waitForLog((l) => TRIGGERS[trigger]!(l) && seen++ >= skip, 30_000)
+    .then(() => true)
+    .catch(() => false);
+  if (!hit) {
+    const exit = await agent.exited;
+    if (exit.code !== 0) throw new Error(`agent exited with ${JSON.stringify(exit)} before a kill: ${agent.logs.slice(-5).map((l) => JSON.stringify(l)).join('\n')}`);
+    return 'finished';
+  }
+  await new Promise((resolve) => setTimeout(resolve, trigger === 'at a random time' ? 50 + random() * 900 : random() * 40));
+  if (agent.child.exitCode !== null) return 'finished';
+  await agent.stop('SIGKILL');
+  return 'killed';
+}
+
+/** Identity of a record's content: a re-sent record is identical, so duplicates are removable by it. */
+const recordKey = (r: object) => createHash('sha256').update(JSON.stringify(r)).digest('hex');
+
+describe('agent: kill -9 under steady traffic', () => {
+  it(`${KILLS} SIGKILLs: acknowledged records lost 0, counted twice 0`, async () => {
+    const random = seededRandom(seed);
+    await writeAgentConfig('kills', 4000);
+    const { args, out, spool } = agentArgs('kills', 4000);
+    const names = Object.keys(TRIGGERS);
+    const kills: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+    let killed = 0;
+    let runs = 0;
+    const started = Date.now();
+    while (killed < KILLS) {
+      const trigger = names[killed % names.length]!;
+      runs++;
+      if ((await killOnce(args, trigger, random)) === 'finished') break;
+      kills[trigger]!++;
+      killed++;
+    }
+    const final = new AgentProcess(args);
+    runs++;
+    expect(await final.exited).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(final.stdout.at(-1)!)).toMatchObject({ complete: true, segmentsPending: 0 });
+    const objects = await readAgentObjects(new LocalFolderStore(out));
+    const records = objects.flatMap((o) => o.records);
+    const byFlow = sumByFlow(records);
+    const packets = records.reduce((sum, r) => sum + r.packets, 0);
+    const duplicates = records.length - new Set(records.map(recordKey)).size;
+    let flowsWrong = 0;
+    for (const [key, expected] of truth.flows) {
+      const got = byFlow.get(key);
+      if (got?.packets !== expected.packets || got.bytes !== expected.bytes) flowsWrong++;
+    }
+    reportFigures('agent-kill9/kills', {
+      seed, kills: killed, by_trigger: kills, runs, objects: objects.length, records: records.length, packets_generated: truth.packets,
+      packets_in_store: packets, packets_lost: truth.packets - packets, duplicate_records: duplicates, flows: truth.flows.size, flows_wrong: flowsWrong,
+      elapsed_s: Math.round((Date.now() - started) / 1000),
+    });
+    expect(killed).toBe(KILLS);
+    expect(packets).toBe(truth.packets);
+    expect(flowsWrong).toBe(0);
+    expect(duplicates).toBe(0);
+    const seqs = objects.map((o) => /-(\d{12})\.ndjson\.gz$/.exec(o.key)![1]);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(await readdir(path.join(spool, 'ready'))).toEqual([]);
+  }, 3 * 3600_000);
+});
+
+describe('agent: damaged spool files are quarantined, never crash-loop the agent', () => {
+  it('truncations and bit flips of closed segments, open segments, commit files and state.json', async () => {
+    const random = seededRandom(seed ^ 0x5eed);
+    const rounds = count(60, 4);
+    // Uploads go to a store path that is a file, so they fail and closed segments stay in ready/ to be damaged.
+    await writeAgentConfig('damage', 3000);
+    const { args, out, spool } = agentArgs('damage', 3000);
+    const blocked = args.map((a) => (a === out ? path.join(work, 'damage', 'not-a-folder') : a));
+    await mkdir(path.join(work, 'damage'), { recursive: true });
+    await writeFile(path.join(work, 'damage', 'not-a-folder'), '');
+    const damaged: { file: string; how: string; kind: string }[] = [];
+    /** Content before damage of each closed segment, by file name: what it held if it is shipped anyway. */
+    const originals = new Map<string, string>();
+    let failedStarts = 0;
+    for (let round = 0; round < rounds; round++) {
+      // Killed after a seal, closed segments wait in ready/; after a batch write, an open segment and its commit file exist.
+      const kind = ['closed segment', 'open segment', 'commit file', 'state.json'][round % 4]!;
+      const trigger = kind === 'open segment' || kind === 'commit file' ? 'after a spool batch write' : 'after a segment seal';
+      if ((await killOnce(blocked, trigger, random)) === 'finished') break;
+      const candidates: { file: string; kind: string }[] = [];
+      for (const name of await readdir(path.join(spool, 'ready'))) candidates.push({ file: path.join(spool, 'ready', name), kind: 'closed segment' });
+      for (const name of await readdir(path.join(spool, 'open'))) candidates.push({ file: path.join(spool, 'open', name), kind: name.endsWith('.commit') ? 'commit file' : 'open segment' });
+      candidates.push({ file: path.join(spool, 'state.json'), kind: 'state.json' });
+      // Rotate over the kinds so that each is damaged, then pick one file of that kind at random.
+      const kinds = ['closed segment', 'open segment', 'commit file', 'state.json'];
+      const wanted = candidates.filter((c) => c.kind === kinds[round % kinds.length]);
+      const pool = wanted.length > 0 ? wanted : candidates;
+      const target = pool[randomInt(random, pool.length)];
+      if (!target) continue;
+      const size = (await stat(target.file)).size;
+      if (target.kind === 'closed segment') originals.set(path.basename(target.file), gunzipSync(await readFile(target.file)).toString('utf8'));
+      if (random() < 0.5 || size === 0) {
+        const at = randomInt(random, Math.max(1, size));
+        await truncate(target.file, at);
+        damaged.push({ file: target.file, kind: target.kind, how: `truncated to ${at} of ${size} bytes` });
+      } else {
+        const at = randomInt(random, size);
+        const handle = await open(target.file, 'r+');
+        const byte = Buffer.alloc(1);
+        await handle.read(byte, 0, 1, at);
+        byte[0]! ^= 1 << randomInt(random, 8);
+        await handle.write(byte, 0, 1, at);
+        await handle.close();
+        damaged.push({ file: target.file, kind: target.kind, how: `bit flipped at ${at} of ${size}` });
+      }
+      // The very next start must come up (no crash loop): it logs that replay started or resumed.
+      const probe = new AgentProcess(blocked);
+      const up = await probe.waitForLog((l) => l.msg === 'replay started' || l.msg === 'replay resumes after committed packets', 30_000).then(() => true, () => false);
+      if (!up && (await probe.exited).code !== 0) failedStarts++;
+      if (probe.child.exitCode === null) await probe.stop('SIGKILL');
+    }
+    // Unblock uploads and run to the end.
+    const final = new AgentProcess(args);
+    const exit = await final.exited;
+    const quarantineDir = path.join(spool, 'quarantine');
+    const quarantined = (await readdir(quarantineDir).catch(() => [] as string[])).filter((n) => !n.endsWith('.reason.json'));
+    const logsQuarantined = final.logs.filter((l) => l.msg === 'spool file quarantined').length;
+    // What was shipped: every line either a valid record or a line the lake will quarantine (a flipped byte inside a record).
+    const store = new LocalFolderStore(out);
+    let shipped = 0;
+    let badLines = 0;
+    const unreadableObjects: string[] = [];
+    const shippedBySeq = new Map<string, string>();
+    for await (const info of store.list('raw/agent/')) {
+      const body = (await store.getBytes(info.key))!;
+      let text: string;
+      try {
+        text = gunzipSync(body).toString('utf8');
+      } catch {
+        unreadableObjects.push(info.key);
+        continue;
+      }
+      shippedBySeq.set(/-(\d{12})\.ndjson\.gz$/.exec(info.key)![1]!, text);
+      for (const line of text.split('\n').filter(Boolean)) {
+        try {
+          JSON.parse(line);
+          shipped++;
+        } catch {
+          badLines++;
+        }
+      }
+    }
+    // Each damaged closed segment: quarantined, or shipped with exactly its original content (a
+    // flipped bit in a gzip header field outside the CRC, such as the modification time).
+    let closedQuarantined = 0;
+    let closedShippedIntact = 0;
+    let closedSilentlyChanged = 0;
+    for (const d of damaged.filter((x) => x.kind === 'closed segment')) {
+      const name = path.basename(d.file);
+      if (quarantined.some((q) => q.endsWith(name))) closedQuarantined++;
+      else if (shippedBySeq.get(name.slice(0, 12)) === originals.get(name)) closedShippedIntact++;
+      else closedSilentlyChanged++;
+    }
+    reportFigures('agent-kill9/damaged-spool', {
+      seed, rounds, damaged: damaged.length, by_kind: damaged.reduce<Record<string, number>>((acc, d) => ((acc[d.kind] = (acc[d.kind] ?? 0) + 1), acc), {}),
+      quarantined_files: quarantined.length, failed_starts: failedStarts, final_exit: exit, shipped_records: shipped, shipped_bad_lines: badLines,
+      unreadable_objects_shipped: unreadableObjects.length, closed_quarantined: closedQuarantined, closed_shipped_intact: closedShippedIntact,
+      closed_silently_changed: closedSilentlyChanged, quarantine_logs: logsQuarantined,
+    });
+    expect(closedSilentlyChanged).toBe(0);
+    expect(failedStarts).toBe(0);
+    expect(exit).toEqual({ code: 0, signal: null });
+    // A damaged closed segment is never shipped as an unreadable object.
+    expect(unreadableObjects).toEqual([]);
+    expect(await readdir(path.join(spool, 'ready'))).toEqual([]);
+  }, 3600_000);
+});
