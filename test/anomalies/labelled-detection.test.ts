@@ -13,13 +13,13 @@ import { generateLabelledTraffic, type InjectedEvent, type LabelledTraffic } fro
  * an injected event of that hour explains it (same source, or the event's segment pair). Recall
  * counts events found by a detection of their own kind.
  */
-interface Detection {
+type Detection = {
   kind: string;
   hour: string;
   subject: string;
   src_ip: string | null;
   severity: string;
-}
+};
 
 let lake: LakeFixture;
 let traffic: LabelledTraffic;
