@@ -9,23 +9,26 @@ import { ModelRunner } from '../models/model-runner.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
 import { installStagedInputs, stagedRelations } from '../staging/install-staged-inputs.ts';
 import { DEFAULT_STAGE_LIMITS, type StageLimits } from '../staging/stage-lines.ts';
-import { stageObjects } from '../staging/stage-objects.ts';
+import { stageObjects, type DiscoveredObject } from '../staging/stage-objects.ts';
 import { unionOfSources } from './all-sources-model.ts';
 import { SOURCES, sourceByType } from './registry.ts';
 import type { SourceType } from './source-definition.ts';
 
 export const DEFAULT_SQL_DIR = path.resolve(import.meta.dirname, '..', '..', 'sql');
 
-export interface NormalizeFileOptions {
+export interface LocalRawFile {
   file: string;
   sourceType: SourceType;
-  /** The object key recorded as lineage (default: the file path as given). */
+  /** The object key recorded as lineage (default: the file path as given); unique per call. */
   objectKey?: string;
+}
+
+export interface NormalizeOptions {
   /** AWS: the configured format for header-less text (sources.aws_vpc.format). */
   awsVpcFormat?: string;
   sqlDir?: string;
   limits?: StageLimits;
-  /** Called with the NDJSON file of normalized flows (flows column names) before the work folder is removed. */
+  /** Called with the NDJSON file of every normalized flow (flows column names) before the work folder is removed. */
   onFlowsFile?: (file: string) => Promise<void>;
   /** Also return the flows as rows (tests). */
   collectRows?: boolean;
@@ -40,6 +43,7 @@ export interface QuarantinedRecord {
 }
 
 export interface NormalizeFileResult {
+  objectKey: string;
   sourceType: SourceType;
   recordsRead: number;
   flows: number;
@@ -50,28 +54,45 @@ export interface NormalizeFileResult {
   quarantine: QuarantinedRecord[];
   /** Columns of the normalized flows, in `flows` order. */
   columns: string[];
+  /** DuckDB type of each column, as the models produce it. */
+  columnTypes: Record<string, string>;
+  /** The file's flows ordered by raw_offset, when collectRows is set. */
   rows?: Record<string, unknown>[];
 }
 
 /**
- * Normalizes one local raw file through exactly what the hourly job runs: the same staging
- * (limits, gzip check, per-line rejects), the same normalize models and the flow projection of
- * `sql/enrich/flows_in_hour.sql` (flow id, Community ID), with the hour filter open to every time.
- * Used by `netflow inspect`, the source contract tests and the sources benchmark.
+ * Normalizes local raw files through exactly what the hourly job runs: the same staging (limits,
+ * gzip check, per-line rejects), the same normalize models and the flow projection of
+ * `sql/enrich/flows_in_hour.sql` (flow id, Community ID), with the hour filter open to every
+ * time. One DuckDB session serves every file of a call. Used by `netflow inspect`, the source
+ * contract and bad-input tests, and the sources benchmark.
  */
-export async function normalizeFile(options: NormalizeFileOptions): Promise<NormalizeFileResult> {
-  const source = sourceByType(options.sourceType);
-  const objectKey = options.objectKey ?? options.file;
-  const { size } = await stat(options.file);
+export async function normalizeFiles(files: readonly LocalRawFile[], options: NormalizeOptions = {}): Promise<NormalizeFileResult[]> {
+  const objects: (DiscoveredObject & { localFile: string })[] = [];
+  for (const item of files) {
+    const source = sourceByType(item.sourceType);
+    const key = item.objectKey ?? item.file;
+    const { size } = await stat(item.file);
+    objects.push({ key, etag: '', size, lastModified: new Date(0), sourceType: source.sourceType, regionHint: source.regionHint?.(key) ?? null, localFile: item.file });
+  }
+  if (new Set(objects.map((o) => o.key)).size !== objects.length) throw new Error('normalizeFiles: object keys must be unique');
+  const byKey = new Map(objects.map((o) => [o.key, o]));
   const workDir = await mkdtemp(path.join(tmpdir(), 'netflow-normalize-'));
   let session: DuckDbSession | undefined;
   try {
     const staging = await stageObjects({
-      store: { getToFile: async (_key, localPath) => { await mkdir(path.dirname(localPath), { recursive: true }); await copyFile(options.file, localPath); return { key: objectKey, etag: '', size, lastModified: new Date(0) }; } },
-      objects: [{ key: objectKey, etag: '', size, lastModified: new Date(0), sourceType: source.sourceType, regionHint: source.regionHint?.(objectKey) ?? null }],
+      store: {
+        getToFile: async (key, localPath) => {
+          const object = byKey.get(key)!;
+          await mkdir(path.dirname(localPath), { recursive: true });
+          await copyFile(object.localFile, localPath);
+          return object;
+        },
+      },
+      objects,
       workDir,
       limits: options.limits ?? DEFAULT_STAGE_LIMITS,
-      concurrency: 1,
+      concurrency: 2,
     });
     session = await DuckDbSession.open({ workDir, memoryLimit: options.memoryLimit ?? '1GB', maxTempDirectorySize: '4GB', ...(options.threads ? { threads: options.threads } : {}) });
     const sqlDir = options.sqlDir ?? DEFAULT_SQL_DIR;
@@ -80,48 +101,62 @@ export async function normalizeFile(options: NormalizeFileOptions): Promise<Norm
     await session.run(`SET VARIABLE hour_end = CAST('infinity' AS TIMESTAMP)`);
     await session.run(`SET VARIABLE run_id = 'inspect'`);
     await installStagedInputs(session, workDir, staging.objects, staging.rejects, { formatHints: { aws_vpc: options.awsVpcFormat } });
-    const files = await loadModelFiles(sqlDir);
-    const models = [...files.filter((model) => model.stage === 'normalize'), unionOfSources(SOURCES), ...files.filter((model) => model.name === 'flows_in_hour')];
+    const modelFiles = await loadModelFiles(sqlDir);
+    const models = [...modelFiles.filter((model) => model.stage === 'normalize'), unionOfSources(SOURCES), ...modelFiles.filter((model) => model.name === 'flows_in_hour')];
     const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(stagedRelations()));
     if (run.error) throw new Error(run.error);
 
-    const [counts] = await session.all<Record<string, bigint>>(`SELECT
+    const counts = await session.all<{ key: string; records: bigint; flows: bigint; nodata: bigint; skipdata: bigint; invalid: bigint }>(`SELECT
+        raw_object_key AS key,
         count(*) AS records,
         count(*) FILTER (WHERE record_status = 'flow') AS flows,
         count(*) FILTER (WHERE record_status = 'nodata') AS nodata,
         count(*) FILTER (WHERE record_status = 'skipdata') AS skipdata,
         count(*) FILTER (WHERE record_status = 'invalid') AS invalid
-      FROM all_sources__records`);
-    const quarantine = await session.all<{ raw_offset: bigint | null; reason: string; raw_text: string | null }>(`
-      SELECT raw_offset, invalid_reason AS reason, raw_text FROM all_sources__records WHERE record_status = 'invalid'
+      FROM all_sources__records GROUP BY 1`);
+    const quarantine = await session.all<{ key: string; raw_offset: bigint | null; reason: string; raw_text: string | null }>(`
+      SELECT raw_object_key AS key, raw_offset, invalid_reason AS reason, raw_text FROM all_sources__records WHERE record_status = 'invalid'
       UNION ALL
-      SELECT raw_offset, reason, raw_text FROM stg_rejects
-      ORDER BY raw_offset NULLS FIRST`);
-    const available = new Set((await session.all<{ column_name: string }>(`DESCRIBE flows_in_hour`)).map((c) => c.column_name));
-    const columns = flowsTable.columns.map((c) => c.name).filter((name) => available.has(name));
+      SELECT raw_object_key, raw_offset, reason, raw_text FROM stg_rejects
+      ORDER BY key, raw_offset NULLS FIRST`);
+    const described = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE flows_in_hour`);
+    const columnTypes = Object.fromEntries(described.map((c) => [c.column_name, c.column_type]));
+    const columns = flowsTable.columns.map((c) => c.name).filter((name) => name in columnTypes);
+    const projection = columns.map(sqlIdentifier).join(', ');
     const out = path.join(workDir, 'flows.ndjson');
-    await session.run(`COPY (SELECT ${columns.map(sqlIdentifier).join(', ')} FROM flows_in_hour ORDER BY raw_offset) TO ${sqlString(out)} (FORMAT json)`);
-    const rows = options.collectRows
-      ? await session.all(`SELECT ${columns.map(sqlIdentifier).join(', ')} FROM flows_in_hour ORDER BY raw_offset`)
-      : undefined;
+    await session.run(`COPY (SELECT ${projection} FROM flows_in_hour ORDER BY raw_object_key, raw_offset) TO ${sqlString(out)} (FORMAT json)`);
+    const rows = options.collectRows ? await session.all(`SELECT ${projection} FROM flows_in_hour ORDER BY raw_object_key, raw_offset`) : undefined;
     session.close();
     session = undefined;
     await options.onFlowsFile?.(out);
-    const rejectedLines = staging.rejects.filter((reject) => reject.raw_offset !== null).length;
-    return {
-      sourceType: source.sourceType,
-      recordsRead: Number(counts!.records) + rejectedLines,
-      flows: Number(counts!.flows),
-      nodata: Number(counts!.nodata),
-      skipdata: Number(counts!.skipdata),
-      quarantined: Number(counts!.invalid) + rejectedLines,
-      objectQuarantined: staging.rejects.some((reject) => reject.raw_offset === null),
-      quarantine: quarantine.map((q) => ({ raw_offset: q.raw_offset === null ? null : Number(q.raw_offset), reason: q.reason, raw_text: q.raw_text })),
-      columns,
-      ...(rows ? { rows } : {}),
-    };
+    return objects.map((object) => {
+      const count = counts.find((c) => c.key === object.key);
+      const rejects = staging.rejects.filter((reject) => reject.raw_object_key === object.key);
+      const rejectedLines = rejects.filter((reject) => reject.raw_offset !== null).length;
+      return {
+        objectKey: object.key,
+        sourceType: object.sourceType as SourceType,
+        recordsRead: Number(count?.records ?? 0) + rejectedLines,
+        flows: Number(count?.flows ?? 0),
+        nodata: Number(count?.nodata ?? 0),
+        skipdata: Number(count?.skipdata ?? 0),
+        quarantined: Number(count?.invalid ?? 0) + rejectedLines,
+        objectQuarantined: rejects.some((reject) => reject.raw_offset === null),
+        quarantine: quarantine
+          .filter((q) => q.key === object.key)
+          .map((q) => ({ raw_offset: q.raw_offset === null ? null : Number(q.raw_offset), reason: q.reason, raw_text: q.raw_text })),
+        columns,
+        columnTypes,
+        ...(rows ? { rows: rows.filter((row) => row.raw_object_key === object.key) } : {}),
+      };
+    });
   } finally {
     session?.close();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** One file: see normalizeFiles. */
+export async function normalizeFile(file: LocalRawFile, options: NormalizeOptions = {}): Promise<NormalizeFileResult> {
+  return (await normalizeFiles([file], options))[0]!;
 }

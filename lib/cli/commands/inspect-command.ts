@@ -51,10 +51,7 @@ export async function inspectCommand(context: CliContext, file: string | undefin
   }
   let result: NormalizeFileResult;
   try {
-    result = await normalizeFile({
-      file: resolved,
-      objectKey: file,
-      sourceType,
+    result = await normalizeFile({ file: resolved, objectKey: file, sourceType }, {
       awsVpcFormat: context.config.sources.aws_vpc.format,
       memoryLimit: context.config.duckdb.memory_limit,
       ...(context.config.duckdb.threads ? { threads: context.config.duckdb.threads } : {}),
