@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AlertPayload } from '../../lib/alerts/alert-payload.ts';
 
 export interface ReceivedRequest {
   method: string;
@@ -61,4 +62,16 @@ export class WebhookServer {
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = undefined;
   }
+}
+
+/** An alert as the job hands it to sinks. */
+export function alertFixture(id: string, overrides: Partial<AlertPayload> = {}): AlertPayload {
+  return {
+    alert_id: id, rule_id: 'no-admin-ports-from-internet', rule_kind: 'deny', severity: 'high', owner: 'security',
+    description: 'SSH and RDP must never be reachable from the internet.', hour: '2024-05-01T13',
+    src_ip: '185.220.101.45', dst_ip: '10.0.1.10', dst_port: 22, protocol: 6, src_vm_id: null, dst_vm_id: 'i-0web00000000001',
+    src_threat_lists: ['tor-exits'], dst_threat_lists: [], flow_count: 1, packets: 6, bytes: 360,
+    first_seen_at: '2024-05-01T13:15:03.000Z', last_seen_at: '2024-05-01T13:16:00.000Z', sample_flows: [{ flow_id: 'f1' }],
+    rules_version: 'sha256:abc', run_id: 'run-1', ...overrides,
+  };
 }
