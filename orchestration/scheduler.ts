@@ -89,7 +89,7 @@ export class Scheduler {
   /** Queues every hour of the look-back that needs a run (inputs changed, missing, incomplete or failed). */
   async rescanTick(): Promise<string[]> {
     const due = dueHour(this.now(), this.latenessMs);
-    const from = new Date(due.getTime() - durationMs(this.options.config.scheduler.rescan_lookback));
+    const from = new Date(due.getTime() - durationMs(this.options.config.scheduler.rescan_lookback) + HOUR);
     return this.queueUnpublished(from, due, true, 'rescan', ['late', 'missing', 'incomplete', 'failed']);
   }
 
@@ -167,6 +167,8 @@ export class Scheduler {
       const result: HourlyEtlResult = await run({
         config: this.options.config, baseDir: this.options.baseDir, store: this.options.store, logger: this.options.logger,
         hour: work.hour, trigger: work.trigger,
+        // The hourly tick may meet an hour the catch-up has just published: no need to run it again.
+        skipWhenPublished: work.trigger === 'scheduler',
       });
       this.options.logger.info('scheduled run finished', { hour: result.hour, trigger: work.trigger, status: result.status, run_id: result.runId, ...(result.error ? { error: result.error } : {}) });
       return result.status;
