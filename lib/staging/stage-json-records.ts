@@ -18,6 +18,13 @@ const gunzipAsync = promisify(gunzip);
  */
 export const DEFAULT_MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
 
+/**
+ * A tuple's raw_offset is `record index * RECORD_OFFSET_FACTOR + tuple index` (both 1-based); a
+ * record refused whole has tuple index 0. A staged record is at most 1 MiB, so it never holds a
+ * million tuples.
+ */
+export const RECORD_OFFSET_FACTOR = 1_000_000;
+
 export async function stageJsonRecords(inputPath: string, outputPath: string, limits: StageLimits, maxDocumentBytes = DEFAULT_MAX_DOCUMENT_BYTES): Promise<StagedLines> {
   let raw = await readFile(inputPath);
   const bytesIn = raw.length;
@@ -56,7 +63,7 @@ export async function stageJsonRecords(inputPath: string, outputPath: string, li
     const recordNo = index + 1;
     const bytes = Buffer.byteLength(json);
     if (bytes > limits.maxLineBytes) {
-      rejected.push({ line: recordNo, reason: `record ${recordNo} is ${bytes} bytes, longer than the limit of ${limits.maxLineBytes}`, text: json.slice(0, 4096) });
+      rejected.push({ line: recordNo * RECORD_OFFSET_FACTOR, reason: `record ${recordNo} is ${bytes} bytes, longer than the limit of ${limits.maxLineBytes}`, text: json.slice(0, 4096) });
       return;
     }
     // JSON.stringify escapes every control character, so 0x1f and newlines cannot occur in `json`.

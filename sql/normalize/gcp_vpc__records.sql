@@ -21,6 +21,7 @@ lines as (
         object_idx,
         line_no,
         line,
+        json_valid(line) as is_json,
         case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object
     from stg_lines__gcp_vpc
 ),
@@ -30,6 +31,7 @@ extracted as (
         object_idx,
         line_no,
         line,
+        is_json,
         is_object,
         case when is_object then json_type(line, '$.jsonPayload') end as payload_type,
         case when is_object then json_extract_string(line, [
@@ -52,6 +54,7 @@ typed as (
         object_idx,
         line_no,
         line,
+        is_json,
         is_object,
         payload_type,
         v[1] as log_name,
@@ -89,6 +92,7 @@ checked as (
     select
         *,
         case
+            when not is_json then 'not valid JSON (cut off or malformed)'
             when not is_object then 'not a JSON object'
             when payload_type is distinct from 'OBJECT' then 'not a VPC flow log entry: jsonPayload is missing or not an object'
             when log_name is not null and log_name not like '%vpc_flows' then 'not a VPC flow log entry: logName "' || log_name || '" is not …/logs/compute.googleapis.com%2Fvpc_flows'

@@ -18,6 +18,7 @@ lines as (
         object_idx,
         line_no,
         line,
+        json_valid(line) as is_json,
         case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object
     from stg_lines__oci_vcn
 ),
@@ -27,6 +28,7 @@ entries as (
         object_idx,
         line_no,
         line,
+        is_json,
         is_object,
         case when is_object then coalesce(json_extract(line, '$.logContent'), line::json) end as entry,
         case when is_object then json_extract_string(line, '$.regionId') end as region_id
@@ -50,6 +52,7 @@ typed as (
         object_idx,
         line_no,
         line,
+        is_json,
         is_object,
         data_type,
         region_id,
@@ -85,6 +88,7 @@ checked as (
     select
         *,
         case
+            when not is_json then 'not valid JSON (cut off or malformed)'
             when not is_object then 'not a JSON object'
             when entry_type is distinct from 'com.oraclecloud.vcn.flowlogs.DataEvent' then 'not a VCN flow log entry: type ' || coalesce('"' || entry_type || '"', 'missing') || ' is not com.oraclecloud.vcn.flowlogs.DataEvent'
             when data_type is distinct from 'OBJECT' then 'data: missing or not an object'
