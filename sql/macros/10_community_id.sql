@@ -92,21 +92,22 @@ CREATE OR REPLACE MACRO _cid_v4(seed, src_ip, dst_ip, src_port, dst_port, proto)
             | ((_cid_one_way(proto, src_port))::UBIGINT << 50),
         proto);
 
--- IPv6 pair: keys are 32 hex digits of the address and 4 of the port, compared as text
-CREATE OR REPLACE MACRO _cid_v6_from_keys(seed, key_a, key_b, one_way, proto) AS
-    list_transform([CASE WHEN one_way OR key_a <= key_b THEN [key_a, key_b] ELSE [key_b, key_a] END], lambda _cid_k:
-        _cid_render(printf('%04x', try_cast(seed AS USMALLINT))
-            || left(_cid_k[1], 32) || left(_cid_k[2], 32)
-            || printf('%02x', try_cast(proto AS UTINYINT)) || '00'
-            || CASE WHEN _cid_has_ports(proto) THEN right(_cid_k[1], 4) || right(_cid_k[2], 4) ELSE '' END))[1];
+-- hex input of one ordered pair of keys (32 hex digits of the address, 4 of the port)
+CREATE OR REPLACE MACRO _cid_v6_input(seed, key_a, key_b, proto) AS
+    substr(hex((try_cast(seed AS USMALLINT))::UINTEGER | 65536), 2) || left(key_a, 32) || left(key_b, 32)
+        || substr(hex((try_cast(proto AS UTINYINT))::USMALLINT | 256), 2) || '00'
+        || CASE WHEN _cid_has_ports(proto) THEN right(key_a, 4) || right(key_b, 4) ELSE '' END;
 
+-- IPv6 pair: the two keys are bound once by a single-element list lambda and compared as text.
+-- (A lambda nested in another lambda's body runs far slower in DuckDB, so there is only one.)
 CREATE OR REPLACE MACRO _cid_v6(seed, src_ip, dst_ip, src_port, dst_port, proto) AS
-    list_transform([[_ip6_hex(src_ip), _ip6_hex(dst_ip)]], lambda _cid_h:
-        _cid_v6_from_keys(seed,
-            _cid_h[1] || printf('%04x', _cid_src_port(proto, src_port)),
-            _cid_h[2] || printf('%04x', _cid_dst_port(proto, src_port, dst_port)),
-            _cid_one_way(proto, src_port),
-            proto))[1];
+    _cid_render(list_transform([[
+            _ip6_hex(src_ip) || lower(substr(hex((_cid_src_port(proto, src_port))::UINTEGER | 65536), 2)),
+            _ip6_hex(dst_ip) || lower(substr(hex((_cid_dst_port(proto, src_port, dst_port))::UINTEGER | 65536), 2))]], lambda _cid_k:
+        CASE WHEN _cid_one_way(proto, src_port) OR _cid_k[1] <= _cid_k[2]
+            THEN _cid_v6_input(seed, _cid_k[1], _cid_k[2], proto)
+            ELSE _cid_v6_input(seed, _cid_k[2], _cid_k[1], proto)
+        END)[1]);
 
 CREATE OR REPLACE MACRO community_id_v1_seeded(seed, src_ip VARCHAR, dst_ip VARCHAR, src_port, dst_port, proto) AS
     coalesce(
