@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AWS_VPC_DEFAULT_FORMAT, awsVpcFormatSchema } from './sources/aws-vpc.ts';
 import { analyticsConfigSchema, DEFAULT_ANALYTICS_CONFIG, DEFAULT_REPORTS_CONFIG, reportsConfigSchema } from './analytics-config.ts';
 import { threatListSchema } from './reference/threat-lists.ts';
 
@@ -136,31 +137,13 @@ export const sourceSchema = z.strictObject({
   prefix: z.string().min(1),
 });
 
-/** The fields AWS VPC Flow Logs may name in a format string (versions 2 to 10); kept in step with sql/normalize/aws_vpc__records.sql. */
-export const AWS_VPC_FIELDS = [
-  'version', 'account-id', 'interface-id', 'srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'end',
-  'action', 'log-status', 'vpc-id', 'subnet-id', 'instance-id', 'tcp-flags', 'type', 'pkt-srcaddr', 'pkt-dstaddr', 'region', 'az-id',
-  'sublocation-type', 'sublocation-id', 'pkt-src-aws-service', 'pkt-dst-aws-service', 'flow-direction', 'traffic-path',
-  'ecs-cluster-arn', 'ecs-cluster-name', 'ecs-container-instance-arn', 'ecs-container-instance-id', 'ecs-container-id',
-  'ecs-second-container-id', 'ecs-service-name', 'ecs-task-definition-arn', 'ecs-task-arn', 'ecs-task-id', 'reject-reason',
-  'resource-id', 'encryption-status',
-] as const;
-
-export const AWS_VPC_DEFAULT_FORMAT = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
-
 export const awsVpcSourceSchema = sourceSchema.extend({
   /**
    * The flow log's format for objects without a header line (CloudWatch Logs exports, Firehose):
    * field names separated by spaces, as in the flow log's LogFormat (`${version} ${account-id} …`
-   * is accepted too). S3 text and Parquet objects state theirs, which wins.
+   * is accepted too; schemas/sources/aws-vpc.ts). S3 text and Parquet objects state theirs, which wins.
    */
-  format: z
-    .string()
-    .transform((text) => text.replace(/\$\{([a-z0-9-]+)\}/g, '$1').trim().split(/\s+/).join(' '))
-    .refine((text) => text.split(' ').every((field) => (AWS_VPC_FIELDS as readonly string[]).includes(field)), {
-      message: `every field must be one of the documented AWS VPC Flow Logs fields (${AWS_VPC_FIELDS.length} known)`,
-    })
-    .default(AWS_VPC_DEFAULT_FORMAT),
+  format: awsVpcFormatSchema.default(AWS_VPC_DEFAULT_FORMAT),
 });
 
 const SOURCE_DEFAULTS = {

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/**
+ * One OCI VCN flow log entry (https://docs.oracle.com/iaas/Content/Logging/Reference/details_for_vcn_flow_logs.htm)
+ * as a Connector Hub writes it to Object Storage, one entry per line; the Logging search API
+ * wraps the same entry as `{datetime, logContent, regionId}`, accepted too.
+ */
+export const ociVcnEntrySchema = z.object({
+  type: z.literal('com.oraclecloud.vcn.flowlogs.DataEvent'),
+  id: z.string().optional(),
+  time: z.string().optional(),
+  specversion: z.string().optional(),
+  oracle: z.object({ vnicocid: z.string(), tenantid: z.string(), compartmentid: z.string(), vnicsubnetocid: z.string() }).partial(),
+  data: z.object({
+    version: z.literal('2'),
+    status: z.enum(['OK', 'NODATA', 'SKIPDATA']).optional(),
+    action: z.enum(['ACCEPT', 'REJECT']),
+    sourceAddress: z.string(),
+    destinationAddress: z.string(),
+    sourcePort: z.number().int().min(0).max(65535).optional(),
+    destinationPort: z.number().int().min(0).max(65535).optional(),
+    protocol: z.number().int().min(0).max(255),
+    packets: z.number().int().min(0),
+    bytesOut: z.number().int().min(0),
+    startTime: z.number().int(),
+    endTime: z.number().int(),
+  }).loose(),
+});
+
+export const ociVcnLineSchema = z.union([ociVcnEntrySchema, z.object({ datetime: z.number().optional(), regionId: z.string().optional(), logContent: ociVcnEntrySchema })]);
+export type OciVcnLine = z.infer<typeof ociVcnLineSchema>;
