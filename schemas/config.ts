@@ -49,7 +49,12 @@ export const azureBlobStoreSchema = z.strictObject({
   type: z.literal('azure_blob'),
   /** Blob service URL, `https://<account>.blob.core.windows.net` (or Azurite's `http://127.0.0.1:10000/<account>`). */
   account_url: z.url(),
-  container: z.string().min(3).max(63),
+  /**
+   * The container every object lives in. Absent: the store spans the account, and a key's first
+   * segment names its container (`insights-logs-networksecuritygroupflowevent/resourceId=/…` is
+   * read where Azure writes NSG flow logs; `curated/…` goes to a `curated` container).
+   */
+  container: z.string().regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, 'expected an Azure container name (3-63 lowercase letters, digits, single hyphens)').optional(),
   /** Blob name prefix under which every netflow-lake object lives (may be empty). */
   prefix: z.string().default(''),
   /** Attempts per request, including the first (the SDK retries throttling, 5xx and resets). */

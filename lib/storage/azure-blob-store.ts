@@ -15,11 +15,16 @@ import { assertSafeKey, InvalidKeyError, ObjectExistsError, ObjectNotFoundError,
 const MIB = 1024 * 1024;
 
 export interface AzureBlobStoreOptions {
-  /** A ready container client (tests, a shared pipeline); built from the config and environment when absent. */
-  containerClient?: ContainerClient;
+  /** A ready service client (tests, a shared pipeline); built from the config and environment when absent. */
+  serviceClient?: BlobServiceClient;
   /** Where credentials are looked up; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Blobs per listing page (the service's maximum, 5,000, by default). */
+  listPageSize?: number;
 }
+
+/** Azure's container names: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit. */
+const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /**
  * Objects in an Azure Blob Storage container under an optional name prefix, so that Azure NSG
@@ -33,11 +38,20 @@ export interface AzureBlobStoreOptions {
  *
  * `createOnly` sends `If-None-Match: *`, which Blob Storage enforces on Put Blob and on Put
  * Block List: exactly one of concurrent writers wins, the others get ObjectExistsError.
+ *
+ * With `container` set, keys are blob names in that container (after `prefix`). Without it the
+ * store spans the storage account: a key's first segment names the container and the rest is the
+ * blob name, so `insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/…` is the
+ * NSG flow log blob exactly where Azure writes it, and `curated/flows/…` lands in a `curated`
+ * container (created on first write).
  */
 export class AzureBlobStore implements ObjectStore {
   readonly description: string;
-  private readonly container: ContainerClient;
+  private readonly service: BlobServiceClient;
+  private readonly container: ContainerClient | undefined;
   private readonly prefix: string;
+  private readonly listPageSize: number;
+  private readonly created = new Set<string>();
   private readonly blockThreshold: number;
   private readonly blockSize: number;
 
@@ -45,23 +59,50 @@ export class AzureBlobStore implements ObjectStore {
     this.prefix = config.prefix && !config.prefix.endsWith('/') ? `${config.prefix}/` : config.prefix;
     this.blockThreshold = config.block_upload_threshold_mb * MIB;
     this.blockSize = config.block_size_mb * MIB;
-    this.container = options.containerClient ?? createContainerClient(config, options.env ?? process.env);
+    this.service = options.serviceClient ?? createServiceClient(config, options.env ?? process.env);
+    this.container = config.container ? this.service.getContainerClient(config.container) : undefined;
+    this.listPageSize = options.listPageSize ?? 5000;
     const url = new URL(config.account_url);
-    this.description = `azure://${url.host}${url.pathname.replace(/\/$/, '')}/${config.container}/${this.prefix}`;
+    this.description = `azure://${url.host}${url.pathname.replace(/\/$/, '')}/${config.container ? `${config.container}/` : ''}${this.prefix}`;
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const slash = prefix.lastIndexOf('/');
     if (slash > 0) assertSafeKey(prefix.slice(0, slash));
-    for await (const page of this.container.listBlobsFlat({ prefix: this.prefix + prefix, includeMetadata: true }).byPage({ maxPageSize: 5000 })) {
-      for (const blob of page.segment.blobItems) {
-        const size = blob.properties.contentLength ?? 0;
-        // Hierarchical-namespace accounts list their directories as empty blobs.
-        if (size === 0 && (blob.name.endsWith('/') || blob.metadata?.['hdi_isfolder'] === 'true')) continue;
-        const key = blob.name.slice(this.prefix.length);
-        assertSafeKey(key);
-        yield { key, size, etag: quoted(blob.properties.etag), lastModified: blob.properties.lastModified };
+    if (this.container) {
+      yield* this.listContainer(this.container, '', prefix);
+      return;
+    }
+    const first = prefix.indexOf('/');
+    if (first >= 0) {
+      const name = prefix.slice(0, first);
+      if (!CONTAINER_NAME.test(name)) return;
+      yield* this.listContainer(this.service.getContainerClient(name), `${name}/`, prefix.slice(first + 1));
+      return;
+    }
+    // A prefix within the container names: every matching container, in the order of their keys.
+    const names: string[] = [];
+    for await (const container of this.service.listContainers({ prefix })) names.push(container.name);
+    names.sort((a, b) => (`${a}/` < `${b}/` ? -1 : 1));
+    for (const name of names) yield* this.listContainer(this.service.getContainerClient(name), `${name}/`, '');
+  }
+
+  private async *listContainer(container: ContainerClient, keyPrefix: string, blobPrefix: string): AsyncIterable<ObjectInfo> {
+    try {
+      for await (const page of container.listBlobsFlat({ prefix: this.prefix + blobPrefix, includeMetadata: true }).byPage({ maxPageSize: this.listPageSize })) {
+        for (const blob of page.segment.blobItems) {
+          const size = blob.properties.contentLength ?? 0;
+          // Hierarchical-namespace accounts list their directories as empty blobs.
+          if (size === 0 && (blob.name.endsWith('/') || blob.metadata?.['hdi_isfolder'] === 'true')) continue;
+          const key = keyPrefix + blob.name.slice(this.prefix.length);
+          assertSafeKey(key);
+          yield { key, size, etag: quoted(blob.properties.etag), lastModified: blob.properties.lastModified };
+        }
       }
+    } catch (error) {
+      if (isMissingContainer(error)) return;
+      if (error instanceof InvalidKeyError) throw error;
+      throw this.wrap('list', keyPrefix + blobPrefix, error);
     }
   }
 
@@ -112,7 +153,7 @@ export class AzureBlobStore implements ObjectStore {
       ...(options.createOnly ? { conditions: { ifNoneMatch: '*' } } : {}),
     };
     try {
-      const response = await this.blob(key).uploadFile(localPath, upload);
+      const response = await this.writing(key, () => this.blob(key).uploadFile(localPath, upload));
       return { key, size, etag: quoted(response.etag), lastModified: response.lastModified ?? new Date() };
     } catch (error) {
       if (options.createOnly && isConditionFailure(error)) throw new ObjectExistsError(key, { cause: error });
@@ -123,10 +164,12 @@ export class AzureBlobStore implements ObjectStore {
   async putBytes(key: string, body: Buffer | string, options: PutOptions = {}): Promise<ObjectInfo> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     try {
-      const response = await this.blob(key).upload(bytes, bytes.length, {
-        ...(options.contentType ? { blobHTTPHeaders: { blobContentType: options.contentType } } : {}),
-        ...(options.createOnly ? { conditions: { ifNoneMatch: '*' } } : {}),
-      });
+      const response = await this.writing(key, () =>
+        this.blob(key).upload(bytes, bytes.length, {
+          ...(options.contentType ? { blobHTTPHeaders: { blobContentType: options.contentType } } : {}),
+          ...(options.createOnly ? { conditions: { ifNoneMatch: '*' } } : {}),
+        }),
+      );
       return { key, size: bytes.length, etag: quoted(response.etag), lastModified: response.lastModified ?? new Date() };
     } catch (error) {
       if (options.createOnly && isConditionFailure(error)) throw new ObjectExistsError(key, { cause: error });
@@ -144,7 +187,27 @@ export class AzureBlobStore implements ObjectStore {
 
   private blob(key: string) {
     assertSafeKey(key);
-    return this.container.getBlockBlobClient(this.prefix + key);
+    if (this.container) return this.container.getBlockBlobClient(this.prefix + key);
+    const slash = key.indexOf('/');
+    const name = key.slice(0, slash);
+    if (slash <= 0 || slash === key.length - 1 || !CONTAINER_NAME.test(name)) {
+      throw new InvalidKeyError(key, 'without a container, a key is <container>/<blob> and the container name is 3-63 lowercase letters, digits and hyphens');
+    }
+    return this.service.getContainerClient(name).getBlockBlobClient(this.prefix + key.slice(slash + 1));
+  }
+
+  /** In account mode a write to a container that does not exist yet creates it and tries again. */
+  private async writing<T>(key: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (this.container || !isMissingContainer(error)) throw error;
+      const name = key.slice(0, key.indexOf('/'));
+      if (this.created.has(name)) throw error;
+      await this.service.getContainerClient(name).createIfNotExists();
+      this.created.add(name);
+      return write();
+    }
   }
 
   private url(key: string): string {
@@ -158,8 +221,8 @@ export class AzureBlobStore implements ObjectStore {
   }
 }
 
-/** The container client the config and the environment's credentials name. Does no I/O. */
-export function createContainerClient(config: AzureBlobStoreConfig, env: NodeJS.ProcessEnv): ContainerClient {
+/** The service client the config and the environment's credentials name. Does no I/O. */
+export function createServiceClient(config: AzureBlobStoreConfig, env: NodeJS.ProcessEnv): BlobServiceClient {
   const url = config.account_url.replace(/\/$/, '');
   const retryOptions = { maxTries: config.max_attempts, retryDelayInMs: 500, maxRetryDelayInMs: 30_000 };
   const connection = parseConnectionString(env['AZURE_STORAGE_CONNECTION_STRING'] ?? '');
@@ -174,7 +237,7 @@ export function createContainerClient(config: AzureBlobStoreConfig, env: NodeJS.
       `no credentials for ${url}: set AZURE_STORAGE_KEY (with AZURE_STORAGE_ACCOUNT), AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING`,
     );
   }
-  return service.getContainerClient(config.container);
+  return service;
 }
 
 function parseConnectionString(text: string): Record<string, string> {
@@ -201,6 +264,10 @@ function quoted(etag: string | undefined): string {
 
 function isNotFound(error: unknown): boolean {
   return error instanceof RestError && error.statusCode === 404;
+}
+
+function isMissingContainer(error: unknown): boolean {
+  return error instanceof RestError && error.statusCode === 404 && error.code === 'ContainerNotFound';
 }
 
 function isConditionFailure(error: unknown): boolean {

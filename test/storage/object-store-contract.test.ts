@@ -12,7 +12,7 @@ import {
 } from '../../lib/storage/object-store.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
-import { AzureBlobStore, createContainerClient } from '../../lib/storage/azure-blob-store.ts';
+import { AzureBlobStore, createServiceClient } from '../../lib/storage/azure-blob-store.ts';
 import { startAzurite, type AzuriteServer } from '../support/azurite-server.ts';
 
 /**
@@ -94,7 +94,7 @@ const azure: Adapter = (() => {
       if (!server) throw new Error('azurite is not running');
       storeCount += 1;
       const config = { type: 'azure_blob' as const, account_url: server.accountUrl, container: 'contract', prefix: `contract-${storeCount}/`, max_attempts: 3, block_upload_threshold_mb: 16, block_size_mb: 8 };
-      return new AzureBlobStore(config, { containerClient: createContainerClient(config, server.env) });
+      return new AzureBlobStore(config, { serviceClient: createServiceClient(config, server.env) });
     },
   };
 })();
