@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import { stringify } from 'yaml';
+import { Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { Rule, RulesFile, Selector } from '../../schemas/reference/rules.ts';
 import { rulesFileSchema } from '../../schemas/reference/rules.ts';
 import type { CompiledSql, DuckDbSession } from '../duckdb/duckdb-session.ts';
@@ -194,7 +194,14 @@ export function recommendationsYaml(recommendations: readonly Recommendation[]):
   });
   rulesFileSchema.parse({ rules });
   if (rules.length === 0) return '# no recommendations: every cross-segment flow in the period is covered by an allow rule\n';
-  return stringify(rules, { lineWidth: 0, flowCollectionPadding: true }).replace(/^/gm, '  ').replace(/^  $/gm, '');
+  // Selectors and port lists in flow style, as the rules file writes them: `to: { segment: data }`.
+  const doc = new Document(rules);
+  rules.forEach((_rule, index) => {
+    (doc.getIn([index, 'to'], true) as YAMLMap).flow = true;
+    (doc.getIn([index, 'ports'], true) as YAMLSeq).flow = true;
+    for (const item of (doc.getIn([index, 'from'], true) as YAMLSeq).items) (item as YAMLMap).flow = true;
+  });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: true }).replace(/^(?=.)/gm, '  ');
 }
 
 /** A rules file with the recommended rules appended, for `netflow rules test --rules FILE` or to commit. */

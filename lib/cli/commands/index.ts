@@ -1,10 +1,13 @@
 import type { CommandDefinition } from '../command-definition.ts';
+import { analyticsCommandDefinition } from './analytics-command.ts';
 import { configCommandDefinition } from './config-command.ts';
 import { backfillCommandDefinition } from './backfill-command.ts';
 import { demoCommandDefinition } from './demo-command.ts';
 import { inspectCommandDefinition } from './inspect-command.ts';
 import { queryCommandDefinition } from './query-command.ts';
+import { recommendCommandDefinition } from './recommend-command.ts';
 import { refCommandDefinition } from './ref-command.ts';
+import { reportCommandDefinition } from './report-command.ts';
 import { rulesCommandDefinition } from './rules-command.ts';
 import { runCommandDefinition } from './run-command.ts';
 import { runsCommandDefinition } from './runs-command.ts';
@@ -23,5 +26,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   schedulerCommandDefinition,
   refCommandDefinition,
   rulesCommandDefinition,
+  analyticsCommandDefinition,
+  reportCommandDefinition,
+  recommendCommandDefinition,
   configCommandDefinition,
 ];

@@ -1,0 +1,53 @@
+import { performance } from 'node:perf_hooks';
+import { buildCapacityReport } from '../../lib/reports/capacity-report.ts';
+import { buildComplianceReport } from '../../lib/reports/compliance-report.ts';
+import type { ReportContext } from '../../lib/reports/report-context.ts';
+import type { ReportPeriod } from '../../lib/reports/report-period.ts';
+import { writeReport, type ReportFormat, type WrittenReport } from '../../lib/reports/write-report.ts';
+
+export type ReportKind = 'compliance' | 'capacity';
+
+export interface ReportJobResult {
+  kind: ReportKind;
+  status: 'written' | 'failed';
+  written?: WrittenReport;
+  durationMs: number;
+  error?: string;
+}
+
+export interface DailyReportsResult {
+  status: 'written' | 'failed';
+  date: string;
+  reports: ReportJobResult[];
+}
+
+/** Builds one report for a period and writes it; never throws, the result says what happened. */
+export async function runReport(context: ReportContext, kind: ReportKind, period: ReportPeriod, options: { formats?: readonly ReportFormat[]; outDir?: string } = {}): Promise<ReportJobResult> {
+  const started = performance.now();
+  const logger = context.logger.child({ job: 'report', kind, from: period.from.toISOString(), to: period.to.toISOString() });
+  try {
+    const report = kind === 'compliance' ? await buildComplianceReport(context, period) : await buildCapacityReport(context, period);
+    const written = await writeReport({ store: context.store, report, period, formats: options.formats ?? context.config.reports.formats, ...(options.outDir ? { outDir: options.outDir } : {}) });
+    const durationMs = Math.round(performance.now() - started);
+    logger.info('report written', { prefix: written.prefix, files: written.files.length, duration_ms: durationMs });
+    return { kind, status: 'written', written, durationMs };
+  } catch (error) {
+    const message = (error as Error).message;
+    logger.error('report failed', { error: message });
+    return { kind, status: 'failed', durationMs: Math.round(performance.now() - started), error: message };
+  }
+}
+
+/**
+ * The daily reports for one UTC day (`YYYY-MM-DD`, or any time within it): the compliance audit
+ * and the capacity report, in the configured formats, to `reports/<kind>/<date>/`. The scheduler
+ * calls it at `scheduler.daily_at` for the previous day; rerunning it replaces that day's files.
+ */
+export async function runDailyReports(context: ReportContext, date: string | Date): Promise<DailyReportsResult> {
+  const day = typeof date === 'string' ? date.slice(0, 10) : date.toISOString().slice(0, 10);
+  const from = new Date(`${day}T00:00:00Z`);
+  if (Number.isNaN(from.getTime())) return { status: 'failed', date: day, reports: [{ kind: 'compliance', status: 'failed', durationMs: 0, error: `not a date: ${String(date)}` }] };
+  const period = { from, to: new Date(from.getTime() + 86_400_000) };
+  const reports = [await runReport(context, 'compliance', period), await runReport(context, 'capacity', period)];
+  return { status: reports.every((report) => report.status === 'written') ? 'written' : 'failed', date: day, reports };
+}

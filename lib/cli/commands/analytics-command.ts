@@ -1,0 +1,41 @@
+import { runHourlyAnalytics } from '../../../jobs/hourly-analytics.ts';
+import { parseReportPeriod } from '../../reports/report-period.ts';
+import { UsageError, type CliContext } from '../cli-context.ts';
+import { stringOption, type CommandDefinition } from '../command-definition.ts';
+
+const ANALYTICS_HELP = `netflow analytics --from <DATE|HOUR> [--to <DATE|HOUR>] [--config FILE]
+
+Runs the analytics job for the event hours of the period (both ends inclusive; --to defaults to
+--from): reads the curated flows of those hours and of the trailing days through the manifests,
+and publishes the anomalies (fan-out, port scans, new talkers, volume spikes) and capacity_hourly
+partitions of each hour. Hours without published flows are skipped. Thresholds: analytics.* in the
+configuration. Prints one line per hour and the anomalies of severity medium and above.`;
+
+export async function analyticsCommand(context: CliContext, options: { from?: string; to?: string }): Promise<number> {
+  if (!options.from) throw new UsageError('analytics needs --from, for example --from 2024-05-01T13');
+  let period;
+  try {
+    period = parseReportPeriod(options.from, options.to ?? options.from);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const result = await runHourlyAnalytics({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, from: period.from, to: period.to });
+  for (const hour of result.hours) {
+    context.stdout(`${hour.hour}  ${hour.status.padEnd(9)}  anomalies ${hour.anomalies}  capacity rows ${hour.capacityRows}${hour.error ? `  error: ${hour.error}` : ''}\n`);
+  }
+  for (const alert of result.alerts) context.stdout(`  ${alert.severity.padEnd(6)} ${alert.kind.padEnd(12)} ${alert.hour_at.toISOString().slice(0, 13)}  ${alert.subject}\n`);
+  if (result.error) context.stderr(`analytics failed: ${result.error}\n`);
+  return result.status === 'published' ? 0 : 1;
+}
+
+export const analyticsCommandDefinition: CommandDefinition = {
+  name: 'analytics',
+  summary: 'anomalies and capacity_hourly for event hours (reads the trailing days of flows)',
+  help: ANALYTICS_HELP,
+  options: { from: { type: 'string' }, to: { type: 'string' } },
+  run: (context, args) => {
+    const from = stringOption(args, 'from');
+    const to = stringOption(args, 'to');
+    return analyticsCommand(context, { ...(from ? { from } : {}), ...(to ? { to } : {}) });
+  },
+};

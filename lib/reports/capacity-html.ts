@@ -1,0 +1,63 @@
+import type { CapacityReport } from './capacity-report.ts';
+import { badge, page, section, stats, table } from './html.ts';
+import { lineChart } from './svg-charts.ts';
+
+const TONE = { ok: 'ok', warning: 'warn', critical: 'bad', unknown: 'info' } as const;
+const pct = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
+
+/** The capacity report as one self-contained HTML page. */
+export function renderCapacityHtml(report: CapacityReport): string {
+  const s = report.summary;
+  const t = report.thresholds;
+  const overview = stats([
+    { label: 'VMs', value: s.vms, id: 'vms' },
+    { label: 'segment pairs', value: s.segment_pairs, id: 'pairs' },
+    { label: 'critical', value: s.critical, tone: s.critical ? 'bad' : 'ok', id: 'critical' },
+    { label: 'warning', value: s.warning, tone: s.warning ? 'warn' : 'ok', id: 'warning' },
+    { label: 'at risk', value: s.at_risk, tone: s.at_risk ? 'warn' : 'ok', id: 'at-risk' },
+    { label: 'capacity unknown', value: s.unknown_capacity, tone: s.unknown_capacity ? 'warn' : 'ok', id: 'unknown' },
+  ]);
+  const atRisk = table(
+    ['VM or link', 'scope', 'peak utilization', 'status', 'trend / day', 'projected critical', 'in days', 'why'],
+    report.at_risk.map((e) => [e.name, e.scope, pct(e.peak_utilization), badge(e.status, TONE[e.status]), e.trend_slope_per_day === null ? null : `${(e.trend_slope_per_day * 100).toFixed(2)} pp`, e.projected_critical_date, e.days_to_critical, e.risk_reason]),
+    { numeric: [2, 4, 6], id: 'at-risk-table', empty: 'nothing is at risk' },
+  );
+  const charts = (['vm', 'segment_pair'] as const)
+    .map((scope) => {
+      const top = report.entities.filter((e) => e.scope === scope && e.peak_utilization !== null).slice(0, 8);
+      const days = [...new Set(top.flatMap((e) => e.daily.map((d) => d.day)))].sort();
+      return lineChart({
+        title: `Daily peak utilization (p95 of the busiest hour / capacity), ${scope === 'vm' ? 'VMs' : 'segment pairs'}`,
+        series: top.map((e) => ({ name: e.name, points: e.daily.filter((d) => d.peak_utilization !== null).map((d) => ({ x: Date.parse(`${d.day}T00:00:00Z`), y: d.peak_utilization! })) })),
+        thresholds: [
+          { y: t.warning, label: `warning ${Math.round(t.warning * 100)} %`, color: '#b7791f' },
+          { y: t.critical, label: `critical ${Math.round(t.critical * 100)} %`, color: '#c53030' },
+        ],
+        xFormat: (x) => new Date(x).toISOString().slice(5, 10),
+        yFormat: (y) => `${Math.round(y * 100)} %`,
+        yMax: Math.max(1, ...top.map((e) => e.peak_utilization ?? 0)),
+      });
+    })
+    .join('');
+  const all = table(
+    ['VM or link', 'scope', 'segment', 'capacity Mbps', 'peak p95 Mbps', 'peak max Mbps', 'peak utilization', 'busiest hour', 'hours', 'warning h', 'critical h', 'status'],
+    report.entities.map((e) => [e.name, e.scope, e.segment, e.capacity_mbps, e.peak_p95_mbps, e.peak_max_mbps, pct(e.peak_utilization), e.peak_hour_at, e.hours, e.hours_warning, e.hours_critical, badge(e.status, TONE[e.status])]),
+    { numeric: [3, 4, 5, 6, 8, 9, 10], id: 'entities-table', empty: 'no capacity_hourly rows in the period' },
+  );
+  const inputs = table(
+    ['table', 'partition', 'object key', 'sha256', 'rows'],
+    report.inputs.map((i) => [i.table, `${i.dt}T${i.hour}`, i.key, { html: `<code>${i.sha256}</code>` }, i.rows]),
+    { numeric: [4], empty: 'no partition in the window' },
+  );
+  return page({
+    title: `Capacity ${report.period.from.slice(0, 13)} – ${report.period.to.slice(0, 13)} (UTC)`,
+    subtitle: `Generated ${report.generated_at}. Utilization = p95 of the per-minute throughput of an hour / capacity; warning ${pct(t.warning)}, critical ${pct(t.critical)}; trend over ${report.trend_window.weeks} week(s) from ${report.trend_window.from.slice(0, 10)}.`,
+    body: [
+      section('summary', 'Summary', overview),
+      section('at-risk', 'At risk', atRisk, `Critical or warning in the period, or projected by the trend of daily peaks to reach ${pct(t.critical)} within ${t.horizon_days} days; soonest first.`),
+      section('charts', 'Utilization', charts),
+      section('entities', 'Every VM and segment pair', all),
+      section('manifest', 'Input manifest', inputs, 'The capacity_hourly partitions read, with their SHA-256.'),
+    ].join('\n'),
+  });
+}

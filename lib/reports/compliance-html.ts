@@ -1,0 +1,99 @@
+import type { ComplianceReport } from './compliance-report.ts';
+import { badge, escapeHtml, page, section, stats, table, type Cell } from './html.ts';
+import { hourStrip, lineChart } from './svg-charts.ts';
+
+const STATUS_COLORS: Record<string, string> = { published: '#2f855a', late: '#d69e2e', failed: '#c53030', missing: '#4a5568', pending: '#cbd5e0' };
+const STATUS_TONE = { published: 'ok', late: 'warn', failed: 'bad', missing: 'bad', pending: 'info' } as const;
+
+/** The compliance audit as one self-contained HTML page. */
+export function renderComplianceHtml(report: ComplianceReport): string {
+  const s = report.summary;
+  const pct = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(2)} %`);
+  const overview = stats([
+    { label: 'hours expected', value: s.hours_expected, id: 'hours-expected' },
+    { label: 'hours published', value: s.hours_published, tone: 'ok', id: 'hours-published' },
+    { label: 'published late', value: s.hours_late, tone: s.hours_late ? 'warn' : 'ok', id: 'hours-late' },
+    { label: 'hours failed', value: s.hours_failed, tone: s.hours_failed ? 'bad' : 'ok', id: 'hours-failed' },
+    { label: 'hours missing', value: s.hours_missing, tone: s.hours_missing ? 'bad' : 'ok', id: 'hours-missing' },
+    { label: 'flows', value: s.flows, id: 'flows' },
+    { label: 'violations', value: s.violations, tone: s.violations ? 'bad' : 'ok', id: 'violations' },
+    { label: 'conformance', value: pct(s.conformance_rate), id: 'conformance' },
+    { label: 'alerts', value: s.alerts, id: 'alerts' },
+    { label: 'anomalies', value: s.anomalies, id: 'anomalies' },
+  ]);
+  const gaps = report.coverage.filter((hour) => hour.status !== 'published');
+  const coverage =
+    hourStrip({ title: 'Hours of the period by publication status', cells: report.coverage.map((h) => ({ hour: new Date(`${h.hour}:00:00Z`), status: h.status })), colors: STATUS_COLORS }) +
+    table(
+      ['hour', 'status', 'attempts', 'failed', 'first published', 'in ledger', 'flows', 'run id', 'last error'],
+      report.coverage.map((h) => [h.hour, badge(h.status, STATUS_TONE[h.status]), h.attempts, h.failed_attempts, h.first_published_at, h.in_ledger ? 'yes' : h.attempts === 0 && h.flows === null ? '' : badge('no', 'bad'), h.flows, h.run_id, h.last_error]),
+      { numeric: [2, 3, 6], id: 'coverage-table' },
+    );
+  const versions =
+    `<p>Rules file in force now: <code>${escapeHtml(report.rules_in_force.current.file)}</code>, version ${escapeHtml(report.rules_in_force.current.version ?? '(no label)')}, ` +
+    `<code>sha256:${escapeHtml(report.rules_in_force.current.sha256)}</code>, ${report.rules_in_force.current.rules} rule(s).</p>` +
+    table(
+      ['rules hash', 'rules label', 'reference hash', 'hours', 'first hour', 'last hour'],
+      report.rules_in_force.observed.map((v) => [v.rules_hash ? `sha256:${v.rules_hash}` : '(not in ledger)', v.rules_version, v.reference_hash ? `sha256:${v.reference_hash}` : null, v.hours, v.first_hour, v.last_hour]),
+      { numeric: [3], empty: 'no published hour in the period' },
+    );
+  const rules = table(
+    ['rule', 'kind', 'severity', 'owner', 'evaluated', 'conformant', 'violating', 'excused', 'alerts', 'description'],
+    report.rules.map((r) => [r.rule_id, r.kind, badge(r.severity, r.severity === 'low' ? 'info' : r.severity === 'medium' ? 'warn' : 'bad'), r.owner, r.evaluated, r.conformant, r.violating, r.excused, r.alerts, r.description]),
+    { numeric: [4, 5, 6, 7, 8], id: 'rules-table' },
+  );
+  const buckets = [...new Set(report.trend.map((t) => t.bucket))].sort();
+  const ruleIds = [...new Set(report.trend.map((t) => t.rule_id))];
+  const trendChart = lineChart({
+    title: `Violations per ${report.trend[0]?.bucket_kind ?? 'hour'} and rule`,
+    series: ruleIds.map((rule) => ({ name: rule, points: report.trend.filter((t) => t.rule_id === rule).map((t) => ({ x: buckets.indexOf(t.bucket), y: t.violating })) })),
+    xFormat: (x) => buckets[Math.round(x)]?.slice(report.trend[0]?.bucket_kind === 'day' ? 5 : 8) ?? '',
+    yFormat: (y) => (Number.isInteger(y) ? String(y) : y.toFixed(1)),
+  });
+  const offenders = table(
+    ['source', 'VM', 'segment', 'violations', 'rules', 'bytes', 'first seen', 'last seen'],
+    report.top_offenders.map((o) => [o.src_ip, o.vm_name, o.segment, o.violations, o.rules.join(', '), o.bytes, o.first_seen_at, o.last_seen_at]),
+    { numeric: [3, 5], id: 'offenders-table', empty: 'no violations in the period' },
+  );
+  const evidence = table(
+    ['rule', 'flow id', 'start', 'source', 'destination', 'proto', 'action', 'bytes', 'raw object (line)', 'run'],
+    report.evidence.map((e) => [e.rule_id, e.flow_id, e.start_at, `${e.src_ip}${e.src_vm_name ? ` (${e.src_vm_name})` : ''}`, `${e.dst_ip}:${e.dst_port ?? '-'}${e.dst_vm_name ? ` (${e.dst_vm_name})` : ''}`, e.protocol, e.action, e.bytes, `${e.raw_object_key} (${e.raw_offset})`, e.run_id]),
+    { numeric: [5, 7], id: 'evidence-table', empty: 'no violations in the period' },
+  );
+  const anomalies =
+    table(['kind', 'severity', 'count'], report.anomalies.by_kind.map((a) => [a.kind, a.severity, a.count]), { numeric: [2], empty: 'no anomalies published for the period' }) +
+    table(
+      ['hour', 'kind', 'severity', 'subject', 'observed', 'baseline', 'score'],
+      report.anomalies.top.map((a) => [a.hour_at, a.kind, a.severity, a.subject, a.observed, a.baseline, a.score]),
+      { numeric: [4, 5, 6], empty: 'none' },
+    );
+  const segmentation =
+    table(
+      ['recommended rule', 'destination', 'from', 'risk', 'why', 'flows', 'bytes'],
+      report.segmentation.recommendations.map((r) => [r.rule.id, `${r.dst_segment} ${r.rule.protocol}/${r.dst_port}`, r.sources.join(', '), r.risk, r.risk_reasons.join('; '), r.flows, r.bytes]),
+      { numeric: [3, 5, 6], empty: 'every cross-segment flow of the period is covered by an allow rule' },
+    ) +
+    (report.segmentation.recommendations.length ? `<p>Ready to paste under <code>rules:</code> in the rules file:</p><pre>${escapeHtml(report.segmentation.yaml)}</pre>` : '') +
+    (report.segmentation.skipped.length ? table(['destination', 'port', 'not recommended because'], report.segmentation.skipped.map((k) => [k.dst_segment, k.dst_port, k.reason])) : '');
+  const inputs = table(
+    ['table', 'partition', 'object key', 'sha256', 'rows', 'bytes', 'run id'],
+    report.inputs.map((i): Cell[] => [i.table, `${i.dt}T${i.hour}`, i.key, { html: `<code>${escapeHtml(i.sha256)}</code>` }, i.rows, i.bytes, i.run_id]),
+    { numeric: [4, 5], id: 'inputs-table', empty: 'no partition published in the period' },
+  );
+  return page({
+    title: `Compliance audit ${report.period.from.slice(0, 13)} – ${report.period.to.slice(0, 13)} (UTC)`,
+    subtitle: `Generated ${report.generated_at}. Hours are event hours; the period ends before ${report.period.to}.`,
+    body: [
+      section('summary', 'Summary', overview),
+      section('coverage', 'Coverage', coverage, `${gaps.length} of ${report.coverage.length} hour(s) are not published on time. Late: first published after its hour + 1 h + lateness + the configured grace. Failed: attempts failed and nothing is published. Missing: no attempt at all.`),
+      section('versions', 'Rules and reference data in force', versions),
+      section('rules', 'Per rule', rules, 'Evaluated and conformant: the current rules file re-evaluated over the published flows of the period. Violating: as published by the runs, with the rules version each run recorded.'),
+      section('trend', 'Trend', trendChart),
+      section('offenders', 'Top offenders', offenders),
+      section('evidence', 'Evidence samples', evidence, 'The earliest violating flows of each rule; the raw object and line let anyone find the original record.'),
+      section('anomalies', 'Anomalies (no rule wrote these)', anomalies),
+      section('segmentation', 'Segmentation recommendations', segmentation, 'Cross-segment traffic no allow rule covers, ranked by risk then volume.'),
+      section('manifest', 'Input manifest', inputs, 'Every partition file this report read, with its SHA-256: hash the object at each key to verify the report against the lake.'),
+    ].join('\n'),
+  });
+}

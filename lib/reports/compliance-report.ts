@@ -1,0 +1,251 @@
+import path from 'node:path';
+import { durationMs } from '../../schemas/config.ts';
+import type { LedgerEntry } from '../../schemas/ledger.ts';
+import { RunLedger } from '../../orchestration/run-ledger.ts';
+import { loadMacroFiles } from '../net/sql-macros.ts';
+import { compileRuleEvaluation } from '../rules/compile-rules.ts';
+import { recommendationsYaml, recommendSegmentationRules, type Recommendation } from '../segmentation/recommend-rules.ts';
+import { loadRulesFile } from './reference-files.ts';
+import { hourLabel, hoursOf, partitionInPeriod, type ReportPeriod } from './report-period.ts';
+import { inputFilesOf, openReportLake, plain, type InputFile, type ReportContext } from './report-context.ts';
+
+export type CoverageStatus = 'published' | 'late' | 'failed' | 'missing' | 'pending';
+
+export interface CoverageHour {
+  hour: string;
+  status: CoverageStatus;
+  /** Attempts recorded in the run ledger, and how many failed. */
+  attempts: number;
+  failed_attempts: number;
+  first_published_at: string | null;
+  /** Whether the published version's run is in the ledger (a publish the ledger does not know is an audit gap too). */
+  in_ledger: boolean;
+  run_id: string | null;
+  flows: number | null;
+  rules_hash: string | null;
+  reference_hash: string | null;
+  last_error: string | null;
+}
+
+export interface RuleRow {
+  rule_id: string;
+  kind: string;
+  severity: string;
+  owner: string | null;
+  description: string;
+  in_current_rules: boolean;
+  /** Flows of the period the rule looks at (current rules file, re-evaluated over the published flows). */
+  evaluated: number;
+  conformant: number;
+  /** Violations as published by the runs (their rules version). */
+  violating: number;
+  excused: number;
+  alerts: number;
+}
+
+export interface ComplianceReport {
+  kind: 'compliance';
+  generated_at: string;
+  period: { from: string; to: string; hours: number };
+  summary: {
+    hours_expected: number;
+    hours_published: number;
+    hours_late: number;
+    hours_failed: number;
+    hours_missing: number;
+    hours_pending: number;
+    flows: number;
+    non_conformant_flows: number;
+    conformance_rate: number | null;
+    violations: number;
+    alerts: number;
+    anomalies: number;
+  };
+  coverage: CoverageHour[];
+  rules_in_force: {
+    current: { file: string; sha256: string; version: string | null; rules: number };
+    observed: { rules_hash: string | null; rules_version: string | null; reference_hash: string | null; hours: number; first_hour: string; last_hour: string }[];
+  };
+  rules: RuleRow[];
+  trend: { bucket: string; bucket_kind: 'hour' | 'day'; rule_id: string; violating: number; flows: number }[];
+  top_offenders: { src_ip: string; vm_name: string | null; segment: string | null; violations: number; rules: string[]; bytes: number; first_seen_at: Date; last_seen_at: Date }[];
+  evidence: { rule_id: string; flow_id: string; start_at: Date; source_type: string; src_ip: string; src_vm_name: string | null; src_port: number | null; dst_ip: string; dst_vm_name: string | null; dst_port: number | null; protocol: number; action: string | null; bytes: number; raw_object_key: string; raw_offset: number; run_id: string; rules_version: string }[];
+  anomalies: { by_kind: { kind: string; severity: string; count: number }[]; top: { hour_at: Date; kind: string; severity: string; subject: string; observed: number; baseline: number | null; score: number; evidence: string }[] };
+  segmentation: { recommendations: Recommendation[]; skipped: { dst_segment: string; dst_port: number; reason: string }[]; yaml: string };
+  inputs: InputFile[];
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Builds the compliance audit of a period from the run ledger, the manifests and the curated tables. */
+export async function buildComplianceReport(context: ReportContext, period: ReportPeriod): Promise<ComplianceReport> {
+  const now = context.now?.() ?? new Date();
+  const rulesFile = await loadRulesFile(context.config, context.baseDir);
+  const ledger = await new RunLedger(path.resolve(context.baseDir, context.config.ledger.path)).entries();
+  const lake = await openReportLake(context, (_table, partition) => partitionInPeriod(partition, period));
+  try {
+    const session = lake.session;
+    const settings = context.config.reports;
+    const coverage = coverageOf(period, ledger, lake.manifests.flows ?? [], now, durationMs(context.config.lateness), durationMs(settings.late_after));
+    for (const macro of await loadMacroFiles()) await session.runScript(macro.sql);
+    const ts = (date: Date) => date.toISOString().replace('Z', '');
+    await session.run(
+      `CREATE OR REPLACE TEMP TABLE flows_in_period AS SELECT * FROM flows WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`,
+      [ts(period.from), ts(period.to)],
+    );
+    await session.run(
+      `CREATE OR REPLACE TEMP TABLE violations_in_period AS SELECT * FROM violations WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`,
+      [ts(period.from), ts(period.to)],
+    );
+    const [totals] = plain<{ flows: number; non_conformant: number; violations: number }>(
+      await session.all(`SELECT (SELECT count(*) FROM flows_in_period) AS flows, (SELECT count(*) FROM flows_in_period WHERE verdict <> 'conformant') AS non_conformant, (SELECT count(*) FROM violations_in_period) AS violations`),
+    );
+    const evaluation = plain<{ rule_id: string; matched: number; breaching: number; excused: number; violating: number }>(await session.execute(compileRuleEvaluation(rulesFile.rules.rules, 'flows_in_period')));
+    const published = plain<{ rule_id: string; severity: string; rule_kind: string; violating: number }>(
+      await session.all(`SELECT rule_id, any_value(severity) AS severity, any_value(rule_kind) AS rule_kind, count(*) AS violating FROM violations_in_period GROUP BY rule_id`),
+    );
+    const alertCounts = plain<{ rule_id: string; alerts: number }>(await session.all(`SELECT rule_id, count(*) AS alerts FROM alerts GROUP BY rule_id`));
+    const rules: RuleRow[] = rulesFile.rules.rules.map((rule) => {
+      const evaluated = evaluation.find((row) => row.rule_id === rule.id);
+      const violating = published.find((row) => row.rule_id === rule.id)?.violating ?? 0;
+      return {
+        rule_id: rule.id,
+        kind: rule.kind,
+        severity: rule.severity,
+        owner: rule.owner ?? null,
+        description: rule.description,
+        in_current_rules: true,
+        evaluated: evaluated?.matched ?? 0,
+        conformant: Math.max(0, (evaluated?.matched ?? 0) - (evaluated?.violating ?? 0)),
+        violating,
+        excused: evaluated?.excused ?? 0,
+        alerts: alertCounts.find((row) => row.rule_id === rule.id)?.alerts ?? 0,
+      };
+    });
+    for (const row of published.filter((p) => !rules.some((r) => r.rule_id === p.rule_id))) {
+      rules.push({ rule_id: row.rule_id, kind: row.rule_kind, severity: row.severity, owner: null, description: '(no longer in the rules file)', in_current_rules: false, evaluated: 0, conformant: 0, violating: row.violating, excused: 0, alerts: alertCounts.find((a) => a.rule_id === row.rule_id)?.alerts ?? 0 });
+    }
+    const bucketKind = period.to.getTime() - period.from.getTime() > 48 * HOUR_MS ? 'day' : 'hour';
+    const bucketSql = bucketKind === 'day' ? `strftime(start_at, '%Y-%m-%d')` : `strftime(start_at, '%Y-%m-%dT%H')`;
+    const trend = plain<ComplianceReport['trend'][number]>(
+      await session.all(`WITH f AS (SELECT ${bucketSql} AS bucket, count(*) AS flows FROM flows_in_period GROUP BY 1),
+        v AS (SELECT ${bucketSql} AS bucket, rule_id, count(*) AS violating FROM violations_in_period GROUP BY 1, 2),
+        r AS (SELECT DISTINCT rule_id FROM violations_in_period UNION SELECT unnest(from_json(CAST($1 AS JSON), '["VARCHAR"]')))
+        SELECT f.bucket, '${bucketKind}' AS bucket_kind, r.rule_id, coalesce(v.violating, 0) AS violating, f.flows
+        FROM f CROSS JOIN r LEFT JOIN v ON v.bucket = f.bucket AND v.rule_id = r.rule_id ORDER BY f.bucket, r.rule_id`, [JSON.stringify(rulesFile.rules.rules.map((rule) => rule.id))]),
+    );
+    const topOffenders = plain<ComplianceReport['top_offenders'][number]>(
+      await session.all(
+        `SELECT v.src_ip, any_value(f.src_vm_name) AS vm_name, any_value(v.src_segment) AS segment, count(*) AS violations,
+                list_sort(list(DISTINCT v.rule_id)) AS rules, sum(v.bytes) AS bytes, min(v.start_at) AS first_seen_at, max(v.start_at) AS last_seen_at
+         FROM violations_in_period AS v LEFT JOIN flows_in_period AS f USING (flow_id)
+         GROUP BY v.src_ip ORDER BY violations DESC, bytes DESC, v.src_ip LIMIT $1`,
+        [settings.top_offenders],
+      ),
+    );
+    const evidence = plain<ComplianceReport['evidence'][number]>(
+      await session.all(
+        `SELECT v.rule_id, v.flow_id, v.start_at, v.source_type, v.src_ip, f.src_vm_name, v.src_port, v.dst_ip, f.dst_vm_name, v.dst_port, v.protocol, v.action, v.bytes,
+                f.raw_object_key, f.raw_offset, v.run_id, v.rules_version
+         FROM violations_in_period AS v LEFT JOIN flows_in_period AS f USING (flow_id)
+         QUALIFY row_number() OVER (PARTITION BY v.rule_id ORDER BY v.start_at, v.flow_id) <= $1
+         ORDER BY v.rule_id, v.start_at, v.flow_id`,
+        [settings.evidence_samples],
+      ),
+    );
+    const anomaliesByKind = plain<{ kind: string; severity: string; count: number }>(await session.all(`SELECT kind, severity, count(*) AS count FROM anomalies GROUP BY ALL ORDER BY kind, severity`));
+    const topAnomalies = plain<ComplianceReport['anomalies']['top'][number]>(
+      await session.all(`SELECT hour_at, kind, severity, subject, observed, baseline, score, evidence FROM anomalies
+        ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), score DESC, anomaly_id LIMIT 20`),
+    );
+    const segmentation = await recommendSegmentationRules(session, rulesFile.rules, period);
+    const summary = summarize(coverage);
+    return {
+      kind: 'compliance',
+      generated_at: now.toISOString(),
+      period: { from: period.from.toISOString(), to: period.to.toISOString(), hours: coverage.length },
+      summary: {
+        ...summary,
+        flows: totals!.flows,
+        non_conformant_flows: totals!.non_conformant,
+        conformance_rate: totals!.flows > 0 ? (totals!.flows - totals!.non_conformant) / totals!.flows : null,
+        violations: totals!.violations,
+        alerts: alertCounts.reduce((sum, row) => sum + row.alerts, 0),
+        anomalies: anomaliesByKind.reduce((sum, row) => sum + row.count, 0),
+      },
+      coverage,
+      rules_in_force: {
+        current: { file: rulesFile.file, sha256: rulesFile.sha256, version: rulesFile.rules.version ?? null, rules: rulesFile.rules.rules.length },
+        observed: observedVersions(coverage, ledger),
+      },
+      rules,
+      trend,
+      top_offenders: topOffenders,
+      evidence,
+      anomalies: { by_kind: anomaliesByKind, top: topAnomalies },
+      segmentation: { ...segmentation, yaml: recommendationsYaml(segmentation.recommendations) },
+      inputs: inputFilesOf(lake.manifests),
+    };
+  } finally {
+    await lake.close();
+  }
+}
+
+/** Every hour of the period: published (on time or late), failed, missing, or not yet due. */
+export function coverageOf(period: ReportPeriod, ledger: readonly LedgerEntry[], manifests: readonly { dt: string; hour: string; run_id: string; committed_at: string; rows: number }[], now: Date, latenessMs: number, lateAfterMs: number): CoverageHour[] {
+  return hoursOf(period).map((hour) => {
+    const label = hourLabel(hour);
+    const manifest = manifests.find((m) => `${m.dt}T${m.hour}` === label);
+    const entries = ledger.filter((entry) => entry.hour === label).sort((a, b) => a.finished_at.localeCompare(b.finished_at));
+    const publishes = entries.filter((entry) => entry.status === 'published');
+    const failures = entries.filter((entry) => entry.status === 'failed');
+    const current = manifest ? (publishes.filter((entry) => entry.run_id === manifest.run_id).at(-1) ?? null) : null;
+    const firstPublished = publishes[0]?.finished_at ?? manifest?.committed_at ?? null;
+    const due = hour.getTime() + HOUR_MS + latenessMs;
+    let status: CoverageStatus;
+    if (manifest) status = firstPublished && Date.parse(firstPublished) > due + lateAfterMs ? 'late' : 'published';
+    else if (due > now.getTime()) status = 'pending';
+    else status = failures.length > 0 ? 'failed' : 'missing';
+    return {
+      hour: label,
+      status,
+      attempts: entries.length,
+      failed_attempts: failures.length,
+      first_published_at: manifest ? firstPublished : null,
+      in_ledger: manifest ? current !== null : entries.length > 0,
+      run_id: manifest?.run_id ?? null,
+      flows: manifest?.rows ?? null,
+      rules_hash: current?.rules_hash ?? null,
+      reference_hash: current?.reference_hash ?? null,
+      last_error: failures.at(-1)?.error ?? null,
+    };
+  });
+}
+
+function summarize(coverage: CoverageHour[]) {
+  const count = (...statuses: CoverageStatus[]) => coverage.filter((hour) => statuses.includes(hour.status)).length;
+  return {
+    hours_expected: coverage.length - count('pending'),
+    hours_published: count('published', 'late'),
+    hours_late: count('late'),
+    hours_failed: count('failed'),
+    hours_missing: count('missing'),
+    hours_pending: count('pending'),
+  };
+}
+
+function observedVersions(coverage: CoverageHour[], ledger: readonly LedgerEntry[]): ComplianceReport['rules_in_force']['observed'] {
+  const groups = new Map<string, ComplianceReport['rules_in_force']['observed'][number]>();
+  for (const hour of coverage.filter((h) => h.run_id)) {
+    const entry = ledger.find((e) => e.run_id === hour.run_id && e.status === 'published') as (LedgerEntry & { rules_version?: string | null }) | undefined;
+    const key = `${hour.rules_hash}|${hour.reference_hash}`;
+    const group = groups.get(key);
+    if (group) {
+      group.hours++;
+      group.last_hour = hour.hour;
+    } else {
+      groups.set(key, { rules_hash: hour.rules_hash, rules_version: entry?.rules_version ?? null, reference_hash: hour.reference_hash, hours: 1, first_hour: hour.hour, last_hour: hour.hour });
+    }
+  }
+  return [...groups.values()];
+}
