@@ -2,7 +2,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { sourceByType } from '../sources/registry.ts';
 import type { StagingKind } from '../sources/source-definition.ts';
-import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
+import { assertSafeKey, InvalidKeyError, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
 import { hasParquetMagic, stageJsonRecords } from './stage-json-records.ts';
 import { ObjectUnreadableError, stageLines, type StagedLines, type StageLimits } from './stage-lines.ts';
 
@@ -69,6 +69,16 @@ export async function stageObjects(options: {
         rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: null, reason, raw_text: null });
         staged[objectIdx] = { objectIdx, object, staging, stagedLines: 0 };
       };
+      try {
+        // Object stores hold keys such as `a/../b` that no adapter will fetch: one such object
+        // is quarantined by name, instead of failing every run of its hour.
+        assertSafeKey(object.key);
+      } catch (error) {
+        if (!(error instanceof InvalidKeyError)) throw error;
+        rejectWhole(`object key is unsafe, object not read: ${error.message}`);
+        options.onProgress?.(++done, objects.length);
+        continue;
+      }
       await store.getToFile(object.key, rawPath);
       bytesDownloaded += object.size;
       try {
