@@ -76,7 +76,11 @@ export async function normalizeFiles(files: readonly LocalRawFile[], options: No
     objects.push({ key, etag: '', size, lastModified: new Date(0), sourceType: source.sourceType, regionHint: source.regionHint?.(key) ?? null, localFile: item.file });
   }
   if (new Set(objects.map((o) => o.key)).size !== objects.length) throw new Error('normalizeFiles: object keys must be unique');
-  const byKey = new Map(objects.map((o) => [o.key, o]));
+  // Staging refuses keys that could escape a folder (absolute paths, `..`); a local file is named
+  // by its position while staged, and by its path (the lineage) from then on.
+  // The file name is kept for what the source reads from it (AWS: `.parquet`).
+  const stagingKey = (index: number) => `local/${index}/${path.basename(objects[index]!.key).replace(/^\.+/, '') || 'file'}`;
+  const byKey = new Map(objects.map((o, index) => [stagingKey(index), o]));
   const workDir = await mkdtemp(path.join(tmpdir(), 'netflow-normalize-'));
   let session: DuckDbSession | undefined;
   try {
@@ -89,11 +93,13 @@ export async function normalizeFiles(files: readonly LocalRawFile[], options: No
           return object;
         },
       },
-      objects,
+      objects: objects.map((object, index) => ({ ...object, key: stagingKey(index) })),
       workDir,
       limits: options.limits ?? DEFAULT_STAGE_LIMITS,
       concurrency: 2,
     });
+    for (const item of staging.objects) item.object = { ...item.object, key: byKey.get(item.object.key)!.key };
+    for (const reject of staging.rejects) reject.raw_object_key = byKey.get(reject.raw_object_key)!.key;
     session = await DuckDbSession.open({ workDir, memoryLimit: options.memoryLimit ?? '1GB', maxTempDirectorySize: '4GB', ...(options.threads ? { threads: options.threads } : {}) });
     const sqlDir = options.sqlDir ?? DEFAULT_SQL_DIR;
     for (const macro of await loadMacroFiles(path.join(sqlDir, 'macros'))) await session.runScript(macro.sql);
