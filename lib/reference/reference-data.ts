@@ -99,7 +99,7 @@ async function referenceHashOf(files: ReferenceFiles): Promise<string> {
 /** The relations reference data provides to the models (see sql/enrich and sql/marts). */
 export const REFERENCE_RELATIONS = [
   'ref_inventory_epochs', 'ref_vm_snapshots', 'ref_vm_address_snapshots', 'ref_vms', 'ref_vm_addresses',
-  'ref_ip_ranges', 'ref_threat_entries', 'ref_rules',
+  'ref_ip_ranges', 'ref_ip_networks', 'ref_threat_entries', 'ref_rules',
 ] as const;
 
 const timestamp = (date: Date) => date.toISOString().replace('Z', '');
@@ -170,10 +170,21 @@ export async function installReferenceData(session: DuckDbSession, workDir: stri
     SELECT cidr, range_name, tags, segment, cidr_family(cidr) AS family, cidr_prefix_len(cidr) AS prefix_len,
            network_key(cidr_start(cidr), cidr_family(cidr), cidr_prefix_len(cidr)) AS network
     FROM ${await ndjson(workDir, 'ref_ip_ranges', ranges, { cidr: 'VARCHAR', range_name: 'VARCHAR', tags: 'VARCHAR[]', segment: 'VARCHAR' })}`);
+  // One row per network and prefix length: several ranges with the same network (files that
+  // overlap, duplicates) would multiply the matches of every address inside it. Ties go to the
+  // first range name, as before.
+  await session.run(`CREATE OR REPLACE TABLE ref_ip_networks AS
+    SELECT DISTINCT ON (family, prefix_len, network) family, prefix_len, network, cidr, range_name, tags, segment
+    FROM ref_ip_ranges
+    ORDER BY family, prefix_len, network, range_name, cidr`);
   await session.run(`CREATE OR REPLACE TABLE ref_threat_entries AS
-    SELECT DISTINCT list_name, cidr, cidr_family(cidr) AS family, cidr_prefix_len(cidr) AS prefix_len,
-           network_key(cidr_start(cidr), cidr_family(cidr), cidr_prefix_len(cidr)) AS network
-    FROM ${await ndjson(workDir, 'ref_threat_entries', threats, { list_name: 'VARCHAR', cidr: 'VARCHAR' })}`);
+    SELECT list_name, family, prefix_len, network, min(cidr) AS cidr
+    FROM (
+      SELECT list_name, cidr, cidr_family(cidr) AS family, cidr_prefix_len(cidr) AS prefix_len,
+             network_key(cidr_start(cidr), cidr_family(cidr), cidr_prefix_len(cidr)) AS network
+      FROM ${await ndjson(workDir, 'ref_threat_entries', threats, { list_name: 'VARCHAR', cidr: 'VARCHAR' })}
+    )
+    GROUP BY list_name, family, prefix_len, network`);
   await session.run(`CREATE OR REPLACE TABLE ref_rules AS SELECT * FROM ${await ndjson(workDir, 'ref_rules', rules, {
     rule_id: 'VARCHAR', kind: 'VARCHAR', severity: 'VARCHAR', description: 'VARCHAR', owner: 'VARCHAR',
   })}`);
