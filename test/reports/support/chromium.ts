@@ -17,6 +17,7 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 
 /** Renders a local HTML file: the DOM after load (scripts would have run) and a PNG screenshot. */
 export async function renderInChromium(file: string, size = { width: 1280, height: 2400 }): Promise<{ dom: string; png: Buffer }> {
+  if (!hasChromium) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set NETFLOW_CHROMIUM`);
   const profile = await mkdtemp(path.join(tmpdir(), 'netflow-chromium-'));
   try {
     const url = pathToFileURL(file).href;
