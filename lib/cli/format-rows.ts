@@ -30,8 +30,24 @@ export function csvCell(value: string): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-function table(rows: Record<string, unknown>[], columns: string[]): string {
-  const cells = rows.map((row) => columns.map((col) => (row[col] === null ? 'NULL' : text(row[col]))));
+/**
+ * Control characters made visible for the terminal: raw log lines (quarantine.raw_text) and
+ * names from inventories are untrusted, and an ESC sequence in them would drive the terminal
+ * (retitle it, rewrite earlier lines, or on some terminals inject input).
+ */
+export function terminalSafe(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => {
+    const code = char.charCodeAt(0);
+    if (char === '\n') return '\\n';
+    if (char === '\t') return '\\t';
+    if (char === '\r') return '\\r';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+function table(rows: Record<string, unknown>[], keys: string[]): string {
+  const columns = keys.map(terminalSafe);
+  const cells = rows.map((row) => keys.map((col) => (row[col] === null ? 'NULL' : terminalSafe(text(row[col])))));
   const widths = columns.map((col, index) => Math.min(60, Math.max(col.length, ...cells.map((cell) => cell[index]!.length))));
   const line = (values: string[]) => values.map((value, index) => (value.length > widths[index]! ? `${value.slice(0, widths[index]! - 1)}…` : value.padEnd(widths[index]!))).join(' │ ');
   const rule = widths.map((width) => '─'.repeat(width)).join('─┼─');
