@@ -1,4 +1,5 @@
 import type { Config } from '../schemas/config.ts';
+import { runDailyReports } from '../jobs/reports/run-daily-reports.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 
@@ -20,11 +21,18 @@ export interface DailyJobContext {
 }
 
 /**
- * The daily jobs of this installation.
- * TODO(reports): the report jobs (jobs/reports/, `netflow report`) are being written in another
- * issue; register them here as DailyJob adapters once they exist. Until then the scheduler runs
- * no daily job and says so in its start-up log line (`daily_jobs: []`).
+ * The daily jobs of this installation: the compliance audit and capacity reports of the previous
+ * day (jobs/reports/run-daily-reports.ts), written to `reports/<kind>/<date>/`.
  */
-export function dailyJobs(_context: DailyJobContext): DailyJob[] {
-  return [];
+export function dailyJobs(context: DailyJobContext): DailyJob[] {
+  return [
+    {
+      name: 'reports',
+      run: async (day) => {
+        const result = await runDailyReports(context, day);
+        const failed = result.reports.filter((report) => report.status !== 'written');
+        return failed.length === 0 ? { status: 'ok' } : { status: 'failed', error: failed.map((report) => `${report.kind}: ${report.error}`).join('; ') };
+      },
+    },
+  ];
 }
