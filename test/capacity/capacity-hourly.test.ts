@@ -111,6 +111,13 @@ describe('capacity_hourly', () => {
     expect(row('segment_pair', 'batch -> data')).toMatchObject({ capacity_mbps: 10000 });
   });
 
+  test('a rerun over the same inputs publishes the same rows under the same run id', async () => {
+    const again = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${H}:00:00Z`) });
+    expect(again.hours[0]!.runId).toBe(run.hours[0]!.runId);
+    expect(again.hours[0]!.attemptId).not.toBe(run.hours[0]!.attemptId);
+    expect(await queryLake(lake, `SELECT * FROM capacity_hourly ORDER BY scope, entity_id`)).toEqual(rows);
+  });
+
   test('a VM that observes nothing of its own has no row (capacity comes from what a VM observed)', () => {
     expect(rows.filter((r) => r.entity_id === 'i-data-big')).toEqual([]);
   });
