@@ -59,6 +59,29 @@ describe('enrichment: longest prefix over overlapping IPv4 and IPv6 ranges', () 
   });
 });
 
+describe('enrichment: the same network in several ranges', () => {
+  it('matches one of them (the first name) and keeps one row per flow', async () => {
+    const enriched = await runEnrich(
+      [{ flow_id: 'dup', start_at: '2024-05-01T13:00:01', src_ip: '10.7.0.5', dst_ip: '10.7.1.5' }],
+      referenceOf({
+        ranges: [
+          { cidr: '10.7.0.0/16', name: 'zeta-from-ipam', tags: ['ipam'] },
+          { cidr: '10.7.0.0/16', name: 'alpha-from-cmdb', tags: ['cmdb'], segment: 'cmdb' },
+          { cidr: '10.7.0.9/16', name: 'host-bits-set', tags: [] },
+          { cidr: '10.7.1.0/24', name: 'subnet', tags: [] },
+        ],
+      }),
+    );
+    try {
+      expect(await enriched.session.all(`SELECT src_range_name, src_segment, src_tags, dst_range_name FROM flows_enriched`)).toEqual([
+        { src_range_name: 'alpha-from-cmdb', src_segment: 'cmdb', src_tags: ['cmdb'], dst_range_name: 'subnet' },
+      ]);
+    } finally {
+      await enriched.close();
+    }
+  });
+});
+
 describe('enrichment: dated inventory snapshots', () => {
   // 10.0.9.5 belongs to old-db until 13:30; the 13:30 snapshot gives it to new-web.
   const before: InventorySnapshot = { snapshot_at: '2024-05-01T06:00:00Z', vms: [vm('old-db', '10.0.9.5', { segment: 'data', tags: ['db'] }), vm('app-1', '10.0.2.10')] };

@@ -58,4 +58,17 @@ describe('hostile strings in exceptions, threat lists and rule ids are matched a
     }
     expect((await session.all(`SELECT count(*) AS n FROM flows_enriched`))[0]).toEqual({ n: BigInt(HOSTILE.length + 1) });
   });
+
+  it('refuses hostile text where an address, a CIDR, a time or a rule id is expected', () => {
+    for (const text of HOSTILE) {
+      for (const rule of [
+        { id: 'r', kind: 'deny', severity: 'low', from: { ip: text }, to: { any: true } },
+        { id: 'r', kind: 'deny', severity: 'low', from: { cidr: text }, to: { any: true } },
+        { id: 'r', kind: 'deny', severity: 'low', from: { any: true }, to: { any: true }, exceptions: [{ reason: 'x', expires: text }] },
+        { id: text, kind: 'require_known', severity: 'low' },
+      ]) {
+        expect(rulesFileSchema.safeParse({ rules: [rule] }).success, JSON.stringify(rule)).toBe(false);
+      }
+    }
+  });
 });
