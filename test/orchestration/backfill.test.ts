@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { backfill, type BackfillOptions } from '../../orchestration/backfill.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
-import { queryLake } from '../support/read-lake.ts';
+import { openLakeSession } from '../../lib/query/lake-session.ts';
 
 describe('backfill over the sample hours', () => {
   let lake: LakeFixture;
@@ -21,14 +22,19 @@ describe('backfill over the sample hours', () => {
   });
   afterAll(() => lake?.cleanup());
 
-  /** Every published row of every table, in one canonical order, as bytes. */
+  /** Every published row of every table, in one canonical order, as bytes (one lake session, as `netflow query` opens). */
   async function dump(): Promise<Buffer> {
-    const parts: string[] = [];
-    for (const table of PUBLISHED_TABLES) {
-      const rows = await queryLake(lake, `SELECT * FROM ${table.name} ORDER BY ALL`);
-      parts.push(`${table.name} ${rows.length}\n${rows.map((row) => JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).join('\n')}`);
+    const lakeSession = await openLakeSession({ store: lake.store, workDir: path.join(lake.dir, 'work'), memoryLimit: '1GB', maxTempDirectorySize: '1GB' });
+    try {
+      const parts: string[] = [];
+      for (const table of PUBLISHED_TABLES) {
+        const rows = await lakeSession.session.all(`SELECT * FROM ${table.name} ORDER BY ALL`);
+        parts.push(`${table.name} ${rows.length}\n${rows.map((row) => JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).join('\n')}`);
+      }
+      return Buffer.from(parts.join('\n'));
+    } finally {
+      await lakeSession.close();
     }
-    return Buffer.from(parts.join('\n'));
   }
 
   it('publishes, skips unchanged hours when resumed, and reruns with --force to byte-for-byte the same rows', async () => {
