@@ -24,6 +24,9 @@ export function formatRunSummary(result: HourlyEtlResult): string {
   } else if (result.status === 'published') {
     lines.push('  alerts: none');
   }
+  for (const [sink, delivery] of Object.entries(result.alertDelivery ?? {})) {
+    lines.push(`  alert sink ${sink}: delivered ${delivery.delivered.length}, already delivered ${delivery.already_delivered}, pending ${delivery.pending}${delivery.error ? ` (${delivery.error})` : ''}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
