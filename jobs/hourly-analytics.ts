@@ -15,6 +15,7 @@ import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
 import { openLakeSession } from '../lib/query/lake-session.ts';
 import { loadVmCapacities, type VmCapacity } from '../lib/reports/reference-files.ts';
+import { datesOf } from '../lib/reports/report-period.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 
 /** Bumped whenever a change to the analytics models changes published rows for the same inputs. */
@@ -93,6 +94,7 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
       workDir: path.resolve(options.baseDir, config.work_dir),
       memoryLimit: config.duckdb.memory_limit,
       maxTempDirectorySize: config.duckdb.max_temp_directory_size,
+      dates: datesOf({ from: new Date(windowStart), to }),
       includePartition: (table, partition) => {
         if (table !== 'flows') return false;
         const hour = Date.parse(`${partition.dt}T${partition.hour}:00:00Z`);

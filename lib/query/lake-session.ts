@@ -5,7 +5,8 @@ import { QUERYABLE_TABLES } from '../../schemas/tables/index.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import type { Manifest } from '../../schemas/manifest.ts';
-import { listManifests } from '../publish/manifest-store.ts';
+import { listManifests, readManifest } from '../publish/manifest-store.ts';
+import { parseManifestKey, tablePrefix } from '../publish/partition-keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 export interface LakeSessionOptions {
@@ -16,6 +17,8 @@ export interface LakeSessionOptions {
   maxTempDirectorySize: string;
   /** Only partitions this returns true for are read (reports and analytics read a time range); all when absent. */
   includePartition?: (table: string, partition: { dt: string; hour: string }) => boolean;
+  /** Only these partition dates (`YYYY-MM-DD`) are listed, one prefix each: a report of a day does not list a year of partitions. */
+  dates?: readonly string[];
 }
 
 export interface LakeSession {
@@ -45,7 +48,8 @@ export async function openLakeSession(options: LakeSessionOptions): Promise<Lake
   for (const table of QUERYABLE_TABLES) {
     files[table.name] = [];
     manifests[table.name] = [];
-    for (const manifest of await listManifests(options.store, table)) {
+    const listed = options.dates ? (await Promise.all(options.dates.map((dt) => listManifestsOfDate(options.store, table, dt)))).flat() : await listManifests(options.store, table);
+    for (const manifest of listed) {
       if (options.includePartition && !options.includePartition(table.name, { dt: manifest.dt, hour: manifest.hour })) continue;
       manifests[table.name]!.push(manifest);
       for (const file of manifest.files) {
@@ -95,4 +99,16 @@ function viewSql(table: TableDefinition, files: string[]): string {
   if (table.format === 'parquet') return `CREATE VIEW ${name} AS SELECT * FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false)`;
   const columns = table.columns.map((col) => `${sqlString(col.name)}: ${sqlString(col.type)}`).join(', ');
   return `CREATE VIEW ${name} AS SELECT * FROM read_json(${list}, format = 'newline_delimited', hive_partitioning = false, columns = {${columns}})`;
+}
+
+async function listManifestsOfDate(store: ObjectStore, table: TableDefinition, dt: string): Promise<Manifest[]> {
+  const manifests: Manifest[] = [];
+  const prefix = `${tablePrefix(table)}dt=${dt}/`;
+  for await (const object of store.list(prefix)) {
+    const partition = parseManifestKey(object.key);
+    if (!partition || object.key !== `${prefix}hour=${partition.hour}/_manifest.json`) continue;
+    const manifest = await readManifest(store, table, partition);
+    if (manifest) manifests.push(manifest);
+  }
+  return manifests.sort((a, b) => a.hour.localeCompare(b.hour));
 }

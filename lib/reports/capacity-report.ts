@@ -1,5 +1,5 @@
 import { fitTrend, projectCritical, type DailyPoint } from './capacity-trend.ts';
-import { partitionInPeriod, type ReportPeriod } from './report-period.ts';
+import { datesOf, partitionInPeriod, type ReportPeriod } from './report-period.ts';
 import { inputFilesOf, openReportLake, plain, type InputFile, type ReportContext } from './report-context.ts';
 
 export interface CapacityEntity {
@@ -47,7 +47,8 @@ export async function buildCapacityReport(context: ReportContext, period: Report
   const settings = context.config.analytics.capacity;
   const trendFrom = new Date(Math.floor((period.to.getTime() - settings.trend_weeks * 7 * DAY_MS) / DAY_MS) * DAY_MS);
   const windowStart = new Date(Math.min(trendFrom.getTime(), period.from.getTime()));
-  const lake = await openReportLake(context, (table, partition) => table === 'capacity_hourly' && partitionInPeriod(partition, { from: windowStart, to: period.to }));
+  const window = { from: windowStart, to: period.to };
+  const lake = await openReportLake(context, (table, partition) => table === 'capacity_hourly' && partitionInPeriod(partition, window), datesOf(window));
   try {
     const ts = (date: Date) => date.toISOString().replace('Z', '');
     const rows = plain<{ scope: 'vm' | 'segment_pair'; entity_id: string; name: string; segment: string | null; capacity_mbps: number | null; day: Date; in_period: boolean; peak_utilization: number | null; peak_p95_mbps: number; peak_max_mbps: number; peak_hour_at: Date; hours: number; hours_warning: number; hours_critical: number }>(

@@ -6,7 +6,7 @@ import { loadMacroFiles } from '../net/sql-macros.ts';
 import { compileRuleEvaluation } from '../rules/compile-rules.ts';
 import { recommendationsYaml, recommendSegmentationRules, type Recommendation } from '../segmentation/recommend-rules.ts';
 import { loadRulesFile } from './reference-files.ts';
-import { hourLabel, hoursOf, partitionInPeriod, type ReportPeriod } from './report-period.ts';
+import { datesOf, hourLabel, hoursOf, partitionInPeriod, type ReportPeriod } from './report-period.ts';
 import { inputFilesOf, openReportLake, plain, type InputFile, type ReportContext } from './report-context.ts';
 
 export type CoverageStatus = 'published' | 'late' | 'failed' | 'missing' | 'pending';
@@ -82,7 +82,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
   const now = context.now?.() ?? new Date();
   const rulesFile = await loadRulesFile(context.config, context.baseDir);
   const ledger = await new RunLedger(path.resolve(context.baseDir, context.config.ledger.path)).entries();
-  const lake = await openReportLake(context, (_table, partition) => partitionInPeriod(partition, period));
+  const lake = await openReportLake(context, (_table, partition) => partitionInPeriod(partition, period), datesOf(period));
   try {
     const session = lake.session;
     const settings = context.config.reports;

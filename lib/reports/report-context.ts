@@ -28,13 +28,14 @@ export interface InputFile {
   bytes: number;
 }
 
-export function openReportLake(context: ReportContext, include: (table: string, partition: { dt: string; hour: string }) => boolean): Promise<LakeSession> {
+export function openReportLake(context: ReportContext, include: (table: string, partition: { dt: string; hour: string }) => boolean, dates?: readonly string[]): Promise<LakeSession> {
   return openLakeSession({
     store: context.store,
     workDir: path.resolve(context.baseDir, context.config.work_dir),
     memoryLimit: context.config.duckdb.memory_limit,
     maxTempDirectorySize: context.config.duckdb.max_temp_directory_size,
     includePartition: include,
+    ...(dates ? { dates } : {}),
   });
 }
 

@@ -56,3 +56,10 @@ export function partitionInPeriod(partition: { dt: string; hour: string }, perio
   const at = Date.parse(`${partition.dt}T${partition.hour}:00:00Z`);
   return at >= period.from.getTime() && at < period.to.getTime();
 }
+
+/** The UTC dates (`YYYY-MM-DD`) a range of hours touches: the partition prefixes a reader lists. */
+export function datesOf(period: ReportPeriod): string[] {
+  const dates: string[] = [];
+  for (let day = Math.floor(period.from.getTime() / 86_400_000) * 86_400_000; day < period.to.getTime(); day += 86_400_000) dates.push(new Date(day).toISOString().slice(0, 10));
+  return dates;
+}

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadRulesFile } from '../../reports/reference-files.ts';
 import { openReportLake } from '../../reports/report-context.ts';
-import { parseReportPeriod, partitionInPeriod } from '../../reports/report-period.ts';
+import { datesOf, parseReportPeriod, partitionInPeriod } from '../../reports/report-period.ts';
 import { recommendationsYaml, recommendSegmentationRules, rulesFileWithRecommendations } from '../../segmentation/recommend-rules.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { stringOption, type CommandDefinition } from '../command-definition.ts';
@@ -25,7 +25,7 @@ export async function recommendCommand(context: CliContext, options: { from?: st
     throw new UsageError((error as Error).message);
   }
   const rules = await loadRulesFile(context.config, context.baseDir);
-  const lake = await openReportLake(context, (table, partition) => table === 'flows' && partitionInPeriod(partition, period));
+  const lake = await openReportLake(context, (table, partition) => table === 'flows' && partitionInPeriod(partition, period), datesOf(period));
   try {
     const { recommendations, skipped } = await recommendSegmentationRules(lake.session, rules.rules, period);
     const lines = recommendations.map((r) => `# ${r.rule.id}: risk ${r.risk}${r.risk_reasons.length ? ` (${r.risk_reasons.join('; ')})` : ''}, ${r.flows} flow(s), ${r.bytes} bytes`);
