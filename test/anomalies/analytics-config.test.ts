@@ -1,0 +1,38 @@
+import { describe, expect, test } from 'vitest';
+import { z } from 'zod';
+import { configSchema } from '../../schemas/config.ts';
+import { thresholdsHash } from '../../jobs/hourly-analytics.ts';
+
+/** The analytics and reports settings: documented defaults, strict validation, and a thresholds version that changes with them. */
+describe('analytics and reports configuration', () => {
+  test('defaults: the thresholds docs/reports.md states', () => {
+    const config = configSchema.parse({});
+    expect(config.analytics).toEqual({
+      fan_out: { window: '5m', threshold: 50, baseline_days: 7, baseline_factor: 2 },
+      port_scan: { window: '5m', threshold: 20 },
+      new_talkers: { lookback_days: 7, min_history_hours: 24 },
+      volume: { baseline_days: 14, min_points: 5, z_threshold: 3.5, min_bytes: 1_000_000, min_ratio: 2, mad_floor_ratio: 0.05 },
+      capacity: { warning: 0.6, critical: 0.7, trend_weeks: 4, horizon_days: 90, links: [] },
+    });
+    expect(config.reports).toEqual({ formats: ['html', 'json', 'csv'], top_offenders: 10, evidence_samples: 5, late_after: '1h' });
+  });
+
+  test.each([
+    { case: 'an unknown key', value: { analytics: { fan_out: { treshold: 10 } } }, message: 'treshold' },
+    { case: 'a window that is not minutes', value: { analytics: { port_scan: { window: '30s' } } }, message: 'expected a window in minutes' },
+    { case: 'warning at or above critical', value: { analytics: { capacity: { warning: 0.8, critical: 0.7 } } }, message: 'warning must be below critical' },
+    { case: 'a volume baseline too short for a median', value: { analytics: { volume: { baseline_days: 2 } } }, message: 'analytics.volume.baseline_days' },
+    { case: 'an unknown report format', value: { reports: { formats: ['pdf'] } }, message: 'reports.formats' },
+  ])('rejects $case', ({ value, message }) => {
+    const result = configSchema.safeParse(value);
+    expect(result.success).toBe(false);
+    expect(z.prettifyError(result.error!)).toContain(message);
+  });
+
+  test('the thresholds version names the settings: same settings, same version; any change, a new one', () => {
+    const base = configSchema.parse({}).analytics;
+    expect(thresholdsHash(base)).toBe(thresholdsHash(configSchema.parse({}).analytics));
+    expect(thresholdsHash(configSchema.parse({ analytics: { port_scan: { threshold: 21 } } }).analytics)).not.toBe(thresholdsHash(base));
+    expect(thresholdsHash(base)).toMatch(/^sha256:[0-9a-f]{16}$/);
+  });
+});
