@@ -153,7 +153,8 @@ select
     c.account_id,
     c.region,
     r.line_no is null as counts_in_totals,
-    c.reporter,
+    -- An invalid record keeps its text in raw_text; its reporter column holds only the accepted values.
+    case when c.reporter in ('SRC', 'DEST', 'SRC_GATEWAY', 'DEST_GATEWAY') then c.reporter end as reporter,
     c.instance_id,
     c.az_id,
     c.vpc_id,

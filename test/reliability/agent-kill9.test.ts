@@ -28,7 +28,7 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'netflow-agent-kill9-'));
   capture = path.join(work, 'generated.pcap');
   // About 0.6 s of replay per killed run at 4,000 packets/s, plus the final run.
-  const packets = count(600_000, 40_000);
+  const packets = count(1_200_000, 40_000);
   truth = await writeSyntheticCapture(capture, { flows: 300, packets, startUs: Date.UTC(2026, 0, 1, 10, 58, 0) * 1000, durationUs: (packets / 1000) * 1_000_000 });
 }, 120_000);
 afterAll(() => rm(work, { recursive: true, force: true }));
