@@ -25,11 +25,12 @@ records as (
         object_idx,
         line_no,
         line,
-        json_extract_string(line, '$.category') as category,
-        json_extract_string(line, '$.properties.Version') as version_text,
-        json_extract_string(line, '$.resourceId') as resource_id,
-        json_type(line, '$.properties.flows') as flows_type,
-        json_transform(line, '{"properties": {"flows": [{"rule": "VARCHAR", "flows": [{"mac": "VARCHAR", "flowTuples": ["VARCHAR"]}]}]}}') as doc
+        -- One parse for the record's fields and its rule groups (DuckDB re-parses per call).
+        json_extract(line, ['$.category', '$.properties.Version', '$.resourceId', '$.properties.flows']) as v,
+        json_extract_string(v[1], '$') as category,
+        json_extract_string(v[2], '$') as version_text,
+        json_extract_string(v[3], '$') as resource_id,
+        json_type(v[4]) as flows_type
     from stg_lines__azure_nsg
 ),
 
@@ -44,26 +45,50 @@ checked_records as (
     from records
 ),
 
+-- Rule groups, then MAC groups, then tuples, each unnested with its 1-based position; a tuple's
+-- index in the record is the tuples of the groups before it plus its position in its group.
+-- Each list is extracted once and referenced, so each level of the document is parsed once.
+rule_groups as (
+    select object_idx, line_no, version_text, resource_id, unnest(rule_list) as rule_group, generate_subscripts(rule_list, 1) as rule_i
+    from (select *, json_extract(v[4], '$[*]') as rule_list from checked_records where record_error is null)
+),
+
+mac_groups as (
+    select object_idx, line_no, version_text, resource_id, rule_i, rule, unnest(mac_list) as mac_group, generate_subscripts(mac_list, 1) as mac_i
+    from (select *, json_extract_string(rule_group, '$.rule') as rule, json_extract(rule_group, '$.flows[*]') as mac_list from rule_groups)
+),
+
+groups as (
+    select
+        *,
+        coalesce(sum(len(group_tuples)) over (
+            partition by object_idx, line_no order by rule_i, mac_i rows between unbounded preceding and 1 preceding
+        ), 0) as tuples_before
+    from (
+        select object_idx, line_no, version_text, resource_id, rule_i, mac_i, rule,
+            json_extract_string(mac_group, '$.mac') as mac,
+            json_extract_string(mac_group, '$.flowTuples[*]') as group_tuples
+        from mac_groups
+    )
+),
+
 tuples as (
     select
         object_idx,
         line_no,
         version_text,
         resource_id,
-        -- Flattened in document order; the lambda's second argument is the 1-based position.
-        unnest(list_transform(
-            flatten(flatten(list_transform(doc.properties.flows, r -> list_transform(r.flows, m -> list_transform(m.flowTuples, t -> {'rule': r.rule, 'mac': m.mac, 'tuple': t}))))),
-            (t, i) -> {'rule': t.rule, 'mac': t.mac, 'tuple': t.tuple, 'tuple_no': i}
-        )) as item
-    from checked_records
-    where record_error is null
+        rule,
+        mac,
+        cast(tuples_before + generate_subscripts(group_tuples, 1) as bigint) as tuple_no,
+        unnest(group_tuples) as tuple
+    from groups
 ),
 
 typed as (
     select
         *,
-        item.tuple_no as tuple_no,
-        string_split(item.tuple, ',') as f,
+        string_split(tuple, ',') as f,
         try_cast(f[1] as bigint) as epoch_s,
         ip_canonical(f[2]) as src_ip,
         ip_canonical(f[3]) as dst_ip,
@@ -77,7 +102,7 @@ typed as (
         case when version_text = '2' then try_cast(coalesce(nullif(f[11], ''), '0') as bigint) else 0 end as bytes,
         case when version_text = '2' then try_cast(coalesce(nullif(f[12], ''), '0') as bigint) end as reverse_packets,
         case when version_text = '2' then try_cast(coalesce(nullif(f[13], ''), '0') as bigint) end as reverse_bytes,
-        upper(replace(item.mac, '-', '')) as mac_address
+        upper(replace(mac, '-', '')) as mac_address
     from tuples
 ),
 
@@ -116,7 +141,7 @@ select
     c.line_no * 1000000 + c.tuple_no as raw_offset,
     case when c.invalid_reason is null then 'flow' else 'invalid' end as record_status,
     case when c.invalid_reason is not null then 'record ' || c.line_no || ', tuple ' || c.tuple_no || ': ' || c.invalid_reason end as invalid_reason,
-    case when c.invalid_reason is not null then c.item.tuple end as raw_text,
+    case when c.invalid_reason is not null then c.tuple end as raw_text,
     make_timestamp(c.epoch_s * 1000000) as start_at,
     make_timestamp(c.epoch_s * 1000000) as end_at,
     c.src_ip,
@@ -135,7 +160,7 @@ select
     cast(null as varchar) as region,
     v.mac_address is null as counts_in_totals,
     c.version_text as source_version,
-    c.item.rule as rule_name,
+    c.rule as rule_name,
     case c.state_code when 'B' then 'begin' when 'C' then 'continuing' when 'E' then 'end' when 'D' then 'deny' end as flow_state,
     c.reverse_packets,
     c.reverse_bytes,

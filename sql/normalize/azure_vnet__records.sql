@@ -19,13 +19,14 @@ records as (
         object_idx,
         line_no,
         line,
-        json_extract_string(line, '$.category') as category,
-        json_extract_string(line, '$.flowLogVersion') as version_text,
-        upper(replace(json_extract_string(line, '$.macAddress'), '-', '')) as mac_address,
-        json_extract_string(line, '$.targetResourceID') as target_resource_id,
-        json_extract_string(line, '$.flowLogResourceID') as flow_log_resource_id,
-        json_type(line, '$.flowRecords.flows') as flows_type,
-        json_transform(line, '{"flowRecords": {"flows": [{"aclID": "VARCHAR", "flowGroups": [{"rule": "VARCHAR", "flowTuples": ["VARCHAR"]}]}]}}') as doc
+        -- One parse for the record's fields and its flows (DuckDB re-parses per call).
+        json_extract(line, ['$.category', '$.flowLogVersion', '$.macAddress', '$.targetResourceID', '$.flowLogResourceID', '$.flowRecords.flows']) as v,
+        json_extract_string(v[1], '$') as category,
+        json_extract_string(v[2], '$') as version_text,
+        upper(replace(json_extract_string(v[3], '$'), '-', '')) as mac_address,
+        json_extract_string(v[4], '$') as target_resource_id,
+        json_extract_string(v[5], '$') as flow_log_resource_id,
+        json_type(v[6]) as flows_type
     from stg_lines__azure_vnet
 ),
 
@@ -40,7 +41,33 @@ checked_records as (
     from records
 ),
 
-tuples as (
+-- ACL flows, then rule groups, then tuples, each unnested with its 1-based position; a tuple's
+-- index in the record is the tuples of the groups before it plus its position in its group.
+acl_flows as (
+    select object_idx, line_no, version_text, mac_address, target_resource_id, flow_log_resource_id, unnest(flow_list) as acl_flow, generate_subscripts(flow_list, 1) as flow_i
+    from (select *, json_extract(v[6], '$[*]') as flow_list from checked_records where record_error is null)
+),
+
+rule_groups as (
+    select object_idx, line_no, version_text, mac_address, target_resource_id, flow_log_resource_id, flow_i, acl_id, unnest(group_list) as rule_group, generate_subscripts(group_list, 1) as group_i
+    from (select *, json_extract_string(acl_flow, '$.aclID') as acl_id, json_extract(acl_flow, '$.flowGroups[*]') as group_list from acl_flows)
+),
+
+groups as (
+    select
+        *,
+        coalesce(sum(len(group_tuples)) over (
+            partition by object_idx, line_no order by flow_i, group_i rows between unbounded preceding and 1 preceding
+        ), 0) as tuples_before
+    from (
+        select object_idx, line_no, version_text, mac_address, target_resource_id, flow_log_resource_id, flow_i, group_i, acl_id,
+            json_extract_string(rule_group, '$.rule') as rule,
+            json_extract_string(rule_group, '$.flowTuples[*]') as group_tuples
+        from rule_groups
+    )
+),
+
+numbered as (
     select
         object_idx,
         line_no,
@@ -48,26 +75,17 @@ tuples as (
         mac_address,
         target_resource_id,
         flow_log_resource_id,
-        -- Flattened in document order; the lambda's second argument is the 1-based position.
-        unnest(list_transform(
-            flatten(flatten(list_transform(doc.flowRecords.flows, fl -> list_transform(fl.flowGroups, g -> list_transform(g.flowTuples, t -> {'acl_id': fl.aclID, 'rule': g.rule, 'tuple': t}))))),
-            (t, i) -> {'acl_id': t.acl_id, 'rule': t.rule, 'tuple': t.tuple, 'tuple_no': i}
-        )) as item
-    from checked_records
-    where record_error is null
-),
-
-numbered as (
-    select
-        *,
-        item.tuple_no as tuple_no,
-        string_split(item.tuple, ',') as f
-    from tuples
+        acl_id,
+        rule,
+        cast(tuples_before + generate_subscripts(group_tuples, 1) as bigint) as tuple_no,
+        unnest(group_tuples) as tuple
+    from groups
 ),
 
 typed as (
     select
         *,
+        string_split(tuple, ',') as f,
         try_cast(f[1] as bigint) as epoch_ms,
         ip_canonical(f[2]) as src_ip,
         ip_canonical(f[3]) as dst_ip,
@@ -111,7 +129,7 @@ select
     c.line_no * 1000000 + c.tuple_no as raw_offset,
     case when c.invalid_reason is null then 'flow' else 'invalid' end as record_status,
     case when c.invalid_reason is not null then 'record ' || c.line_no || ', tuple ' || c.tuple_no || ': ' || c.invalid_reason end as invalid_reason,
-    case when c.invalid_reason is not null then c.item.tuple end as raw_text,
+    case when c.invalid_reason is not null then c.tuple end as raw_text,
     make_timestamp(c.epoch_ms * 1000) as start_at,
     make_timestamp(c.epoch_ms * 1000) as end_at,
     c.src_ip,
@@ -130,8 +148,8 @@ select
     nullif(lower(regexp_extract(c.flow_log_resource_id, '(?i)/networkwatchers/networkwatcher_([^/]+)/', 1)), '') as region,
     true as counts_in_totals,
     c.version_text as source_version,
-    c.item.rule as rule_name,
-    c.item.acl_id as acl_id,
+    c.rule as rule_name,
+    c.acl_id,
     case c.state_code when 'B' then 'begin' when 'C' then 'continuing' when 'E' then 'end' when 'D' then 'deny' end as flow_state,
     c.flow_encryption,
     c.reverse_packets,
