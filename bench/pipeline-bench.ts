@@ -1,5 +1,6 @@
 /**
- * The pipeline benchmark: `npm run bench -- --flows N [--objects K] [--keep]`.
+ * The pipeline benchmark: `npm run bench -- --flows N [--objects K] [--keep]`
+ * (`npm run bench -- --source <name>`: the per-source normalize benchmark, bench/sources-bench.ts).
  *
  * Generates N synthetic AWS VPC Flow Logs (version 2, gzip, with header) for one event hour,
  * spread over K objects in AWS's key layout, runs that hour through the whole hourly job
@@ -17,6 +18,13 @@ import { runHourlyEtl } from '../jobs/hourly-etl.ts';
 import { DuckDbSession, sqlString } from '../lib/duckdb/duckdb-session.ts';
 import { createLogger } from '../lib/log/logger.ts';
 import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
+
+// `--source <name>`: the per-source normalize benchmark (bench/sources-bench.ts) instead.
+if (process.argv.includes('--source')) {
+  const { runSourcesBench } = await import('./sources-bench.ts');
+  await runSourcesBench(process.argv.slice(2));
+  process.exit(0);
+}
 
 const { values } = parseArgs({
   options: {
