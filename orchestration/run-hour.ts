@@ -28,6 +28,8 @@ export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyE
     partition: partitionOf(options.hour),
     leaseMs: durationMs(options.config.locks.lease),
     waitMs: durationMs(options.config.locks.wait),
+    onWait: (holder) =>
+      options.logger.info('waiting for the partition lock', { hour: options.hour.toISOString().slice(0, 13), holder: holder.owner, expires_at: holder.expires_at, wait: options.config.locks.wait }),
   });
   let result: HourlyEtlResult;
   let lockMs = 0;

@@ -46,6 +46,8 @@ export interface PartitionLockOptions {
   /** Poll interval while waiting; grows to 4× with jitter. */
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Told once when acquire() finds the partition held and starts waiting. */
+  onWait?: (holder: LockBody) => void;
 }
 
 export type AcquireResult =
@@ -94,6 +96,7 @@ export class PartitionLock {
     const started = this.now().getTime();
     let poll = this.options.pollMs ?? 250;
     let contended = false;
+    let told = false;
     for (;;) {
       const newest = await this.newest();
       const free = !newest || isFree(newest.body, this.now());
@@ -119,6 +122,8 @@ export class PartitionLock {
       contended = true;
       const waited = this.now().getTime() - started;
       if (waited >= this.options.waitMs) return { acquired: false, holder: newest?.body ?? null, waitedMs: waited };
+      if (!told && newest) this.options.onWait?.(newest.body);
+      told = true;
       await this.sleep(Math.min(this.options.waitMs - waited, poll * (0.5 + Math.random())));
       poll = Math.min(poll * 2, (this.options.pollMs ?? 250) * 4);
     }

@@ -47,13 +47,15 @@ describe('the partition lock', () => {
     const a = lock('a');
     await a.acquire();
     let polls = 0;
+    const waitingFor: string[] = [];
     const b = new PartitionLock({
-      store, partition: PARTITION, leaseMs: 60_000, waitMs: 10_000, owner: 'b', now: () => clock,
+      store, partition: PARTITION, leaseMs: 60_000, waitMs: 10_000, owner: 'b', now: () => clock, onWait: (holder) => waitingFor.push(holder.owner),
       sleep: async () => {
         if (++polls === 3) await a.release();
       },
     });
     expect(await b.acquire()).toMatchObject({ acquired: true, generation: 2, contended: true });
+    expect(waitingFor).toEqual(['a']);
   });
 
   it('a lease that expired is taken over, and the old holder can no longer commit', async () => {

@@ -21,6 +21,7 @@ export async function runCommand(context: CliContext, options: { hour?: string; 
     store: context.store,
     logger: context.logger,
     hour,
+    trigger: 'run',
     onProgress: (_phase, done, total) => progress.update(done, total),
   });
   progress.done();
