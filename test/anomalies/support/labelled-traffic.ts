@@ -124,13 +124,13 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
   };
 
   // Fan-out: a compromised host sweeping the network for SMB or SSH.
-  for (const [hourOfDay, src, count, port] of [[3, APP[1]!, 120, 445], [11, APP[4]!, 80, 22], [19, BATCH[1]!, 150, 445]] as const) {
+  for (const [hourOfDay, src, count, port] of [[3, APP[1]!, 120, 445], [11, APP[4]!, 55, 22], [19, BATCH[1]!, 150, 445]] as const) {
     inject({ kind: 'fan_out', hourOfDay, src_ip: src.ip, pair: `${src.segment} -> internal`, description: `${src.name} sweeps ${count} addresses on ${port}` }, (hourMs) => {
       for (let n = 0; n < count; n++) connect(hourMs, 20 + Math.floor((n / count) * 3), src, `10.0.${1 + (n % 5)}.${30 + Math.floor(n / 5)}`, port, 300, { action: 'reject', dst_segment: 'unknown', dst_is_public: false }, false);
     });
   }
   // Port scans: an internet scanner on one web server, an insider on a database.
-  for (const [hourOfDay, src, dst, ports] of [[5, '45.95.147.10', WEB[1]!, 200], [13, APP[3]!, DATA[2]!, 45], [21, '193.32.162.7', WEB[3]!, 30]] as const) {
+  for (const [hourOfDay, src, dst, ports] of [[5, '45.95.147.10', WEB[1]!, 200], [13, APP[3]!, DATA[2]!, 45], [21, '193.32.162.7', WEB[3]!, 22]] as const) {
     const srcIp = typeof src === 'string' ? src : src.ip;
     inject({ kind: 'port_scan', hourOfDay, src_ip: srcIp, pair: `${typeof src === 'string' ? 'internet' : src.segment} -> ${dst.segment}`, description: `${srcIp} probes ${ports} ports of ${dst.name}` }, (hourMs) => {
       for (let n = 0; n < ports; n++) connect(hourMs, 40 + Math.floor((n / ports) * 2), src, dst, n < 20 ? [21, 23, 25, 53, 110, 135, 139, 445, 1433, 1521, 3306, 3389, 5900, 6379, 8000, 8443, 9200, 11211, 27017, 5000][n]! : 1000 + n, 120, { action: 'reject' }, false);
@@ -143,7 +143,7 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
     });
   }
   // Volume spikes on pairs and sources that talk every hour.
-  for (const [hourOfDay, src, dst, port, bytes] of [[10, APP[0]!, DATA[0]!, 5432, 60_000_000], [16, BATCH[1]!, DATA[0]!, 5432, 30_000_000], [23, APP[5]!, DATA[1]!, 6379, 25_000_000]] as const) {
+  for (const [hourOfDay, src, dst, port, bytes] of [[10, APP[0]!, DATA[0]!, 5432, 8_000_000], [16, BATCH[1]!, DATA[0]!, 5432, 1_600_000], [23, APP[5]!, DATA[1]!, 6379, 4_000_000]] as const) {
     inject({ kind: 'volume_spike', hourOfDay, src_ip: src.ip, pair: `${src.segment} -> ${dst.segment}`, description: `${src.name} moves ${bytes / 1e6} MB to ${dst.name}` }, (hourMs) => {
       for (let k = 0; k < 6; k++) connect(hourMs, 5 + k * 9, src, dst, port, bytes / 6);
     });
