@@ -7,7 +7,7 @@ import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { main } from '../../lib/cli/main.ts';
 import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { createLakeFixture, REPO_ROOT, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
-import { inkStats, renderInChromium, visibleText } from './support/chromium.ts';
+import { inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
 
 /**
  * The compliance audit of 2024-05-01T12..16 over the sample lake, made with `netflow report`:
@@ -159,6 +159,16 @@ describe('compliance audit report', () => {
     expect(ink.inked).toBeGreaterThan(0.03);
     expect(ink.colors).toBeGreaterThan(20);
     expect(ink.variance).toBeGreaterThan(100);
+  });
+
+  test('printed from Chromium: A4 pages (the print CSS applies)', async () => {
+    const pdf = (await printToPdf(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'))).toString('latin1');
+    expect(pdf.startsWith('%PDF-')).toBe(true);
+    const pages = pdf.match(/\/Type\s*\/Page(?!s)/g) ?? [];
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    const boxes = [...pdf.matchAll(/\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g)].map((m) => [Math.round(Number(m[1])), Math.round(Number(m[2]))]);
+    expect(boxes.length).toBeGreaterThan(0);
+    for (const box of boxes) expect(box).toEqual([595, 842]);
   });
 });
 

@@ -31,6 +31,19 @@ export async function renderInChromium(file: string, size = { width: 1280, heigh
   }
 }
 
+/** Prints a local HTML file to PDF as a person would (print CSS applies), without header or footer. */
+export async function printToPdf(file: string): Promise<Buffer> {
+  if (!hasChromium) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set NETFLOW_CHROMIUM`);
+  const profile = await mkdtemp(path.join(tmpdir(), 'netflow-chromium-'));
+  try {
+    const pdf = path.join(profile, 'print.pdf');
+    await run(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, '--no-pdf-header-footer', `--print-to-pdf=${pdf}`, pathToFileURL(file).href], { timeout: 60_000 });
+    return await readFile(pdf);
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
 /** Decodes an 8-bit, non-interlaced RGB or RGBA PNG (what Chromium writes) to its pixels. */
 export function decodePng(png: Buffer): { width: number; height: number; channels: number; pixels: Buffer } {
   if (png.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
