@@ -19,32 +19,59 @@ lines as (
         line_no,
         line,
         json_valid(line) as is_json,
-        case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object
+        -- An object starts with '{'; checking the text spares DuckDB another parse of the line.
+        json_valid(line) and starts_with(ltrim(line), '{') as is_object
     from stg_lines__oci_vcn
 ),
 
-entries as (
+extracted as (
     select
         object_idx,
         line_no,
         line,
         is_json,
         is_object,
-        case when is_object then coalesce(json_extract(line, '$.logContent'), line::json) end as entry,
-        case when is_object then json_extract_string(line, '$.regionId') end as region_id
+        -- One parse per line: each field at the top level and inside the API's logContent wrapper
+        -- (w[2k-1] and w[2k]); typed picks whichever is present.
+        case when is_object then json_extract_string(line, [
+            '$.type',
+            '$.logContent.type',
+            '$.data.version',
+            '$.logContent.data.version',
+            '$.data.status',
+            '$.logContent.data.status',
+            '$.data.action',
+            '$.logContent.data.action',
+            '$.data.sourceAddress',
+            '$.logContent.data.sourceAddress',
+            '$.data.destinationAddress',
+            '$.logContent.data.destinationAddress',
+            '$.data.sourcePort',
+            '$.logContent.data.sourcePort',
+            '$.data.destinationPort',
+            '$.logContent.data.destinationPort',
+            '$.data.protocol',
+            '$.logContent.data.protocol',
+            '$.data.packets',
+            '$.logContent.data.packets',
+            '$.data.bytesOut',
+            '$.logContent.data.bytesOut',
+            '$.data.startTime',
+            '$.logContent.data.startTime',
+            '$.data.endTime',
+            '$.logContent.data.endTime',
+            '$.oracle.vnicocid',
+            '$.logContent.oracle.vnicocid',
+            '$.oracle.vnicsubnetocid',
+            '$.logContent.oracle.vnicsubnetocid',
+            '$.oracle.tenantid',
+            '$.logContent.oracle.tenantid',
+            '$.data',
+            '$.logContent.data',
+            '$.regionId'
+        ]) end as w,
+        w[35] as region_id
     from lines
-),
-
-extracted as (
-    select
-        *,
-        case when is_object then json_type(entry, '$.data') end as data_type,
-        case when is_object then json_extract_string(entry, [
-            '$.type', '$.data.version', '$.data.status', '$.data.action', '$.data.sourceAddress', '$.data.destinationAddress',
-            '$.data.sourcePort', '$.data.destinationPort', '$.data.protocol', '$.data.packets', '$.data.bytesOut',
-            '$.data.startTime', '$.data.endTime', '$.oracle.vnicocid', '$.oracle.vnicsubnetocid', '$.oracle.tenantid'
-        ]) end as v
-    from entries
 ),
 
 typed as (
@@ -54,33 +81,33 @@ typed as (
         line,
         is_json,
         is_object,
-        data_type,
+        starts_with(coalesce(w[33], w[34]), '{') as data_is_object,
         region_id,
-        v[1] as entry_type,
-        v[2] as version_text,
-        coalesce(nullif(v[3], '-'), 'OK') as status,
-        nullif(v[4], '-') as action_text,
-        nullif(v[5], '-') as src_ip_text,
-        nullif(v[6], '-') as dst_ip_text,
-        nullif(v[7], '-') as src_port_text,
-        nullif(v[8], '-') as dst_port_text,
-        nullif(v[9], '-') as protocol_text,
-        nullif(v[10], '-') as packets_text,
-        nullif(v[11], '-') as bytes_text,
-        nullif(v[12], '-') as start_text,
-        nullif(v[13], '-') as end_text,
-        v[14] as vnic_id,
-        v[15] as subnet_id,
-        v[16] as tenant_id,
-        ip_canonical(nullif(v[5], '-')) as src_ip,
-        ip_canonical(nullif(v[6], '-')) as dst_ip,
-        try_cast(nullif(v[7], '-') as integer) as src_port,
-        try_cast(nullif(v[8], '-') as integer) as dst_port,
-        try_cast(nullif(v[9], '-') as integer) as protocol,
-        try_cast(nullif(v[10], '-') as bigint) as packets,
-        try_cast(nullif(v[11], '-') as bigint) as bytes,
-        try_cast(nullif(v[12], '-') as bigint) as start_epoch_s,
-        try_cast(nullif(v[13], '-') as bigint) as end_epoch_s
+        coalesce(w[1], w[2]) as entry_type,
+        coalesce(w[3], w[4]) as version_text,
+        coalesce(nullif(coalesce(w[5], w[6]), '-'), 'OK') as status,
+        nullif(coalesce(w[7], w[8]), '-') as action_text,
+        nullif(coalesce(w[9], w[10]), '-') as src_ip_text,
+        nullif(coalesce(w[11], w[12]), '-') as dst_ip_text,
+        nullif(coalesce(w[13], w[14]), '-') as src_port_text,
+        nullif(coalesce(w[15], w[16]), '-') as dst_port_text,
+        nullif(coalesce(w[17], w[18]), '-') as protocol_text,
+        nullif(coalesce(w[19], w[20]), '-') as packets_text,
+        nullif(coalesce(w[21], w[22]), '-') as bytes_text,
+        nullif(coalesce(w[23], w[24]), '-') as start_text,
+        nullif(coalesce(w[25], w[26]), '-') as end_text,
+        coalesce(w[27], w[28]) as vnic_id,
+        coalesce(w[29], w[30]) as subnet_id,
+        coalesce(w[31], w[32]) as tenant_id,
+        ip_canonical(nullif(coalesce(w[9], w[10]), '-')) as src_ip,
+        ip_canonical(nullif(coalesce(w[11], w[12]), '-')) as dst_ip,
+        try_cast(nullif(coalesce(w[13], w[14]), '-') as integer) as src_port,
+        try_cast(nullif(coalesce(w[15], w[16]), '-') as integer) as dst_port,
+        try_cast(nullif(coalesce(w[17], w[18]), '-') as integer) as protocol,
+        try_cast(nullif(coalesce(w[19], w[20]), '-') as bigint) as packets,
+        try_cast(nullif(coalesce(w[21], w[22]), '-') as bigint) as bytes,
+        try_cast(nullif(coalesce(w[23], w[24]), '-') as bigint) as start_epoch_s,
+        try_cast(nullif(coalesce(w[25], w[26]), '-') as bigint) as end_epoch_s
     from extracted
 ),
 
@@ -91,7 +118,7 @@ checked as (
             when not is_json then 'not valid JSON (cut off or malformed)'
             when not is_object then 'not a JSON object'
             when entry_type is distinct from 'com.oraclecloud.vcn.flowlogs.DataEvent' then 'not a VCN flow log entry: type ' || coalesce('"' || entry_type || '"', 'missing') || ' is not com.oraclecloud.vcn.flowlogs.DataEvent'
-            when data_type is distinct from 'OBJECT' then 'data: missing or not an object'
+            when data_is_object is not true then 'data: missing or not an object'
             else nullif(concat_ws('; ',
                 case when version_text is distinct from '2' then 'data.version: ' || coalesce('"' || version_text || '"', 'missing') || ' is not a supported VCN flow log version (2)' end,
                 case when status not in ('OK', 'NODATA', 'SKIPDATA') then 'data.status: "' || status || '" is not OK, NODATA or SKIPDATA' end
