@@ -53,7 +53,7 @@ CREATE OR REPLACE MACRO _ip4_u32(txt) AS
 
 -- false inside 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.2/24, 192.168/16,
 -- 198.18/15, 198.51.100/24, 203.0.113/24 and 224/3 (multicast, reserved 240/4, broadcast)
-CREATE OR REPLACE MACRO _ip4_u32_is_public(u) AS
+CREATE OR REPLACE MACRO _ip4_u32_is_public_expr(u) AS
     NOT ((u >> 24) IN (0, 10, 127)
         OR (u >> 22) = 401
         OR (u >> 20) = 2753
@@ -62,16 +62,22 @@ CREATE OR REPLACE MACRO _ip4_u32_is_public(u) AS
         OR (u >> 8) IN (12582914, 12989284, 13303921)
         OR u >= 3758096384);
 
+-- the same with u bound once (u is referenced nine times above: a large argument expression
+-- would be copied into each reference and make every query that uses it slow to plan)
+CREATE OR REPLACE MACRO _ip4_u32_is_public(u) AS
+    list_transform([u], lambda _ip4_u: _ip4_u32_is_public_expr(_ip4_u))[1];
+
 -- groups in an IPv6 text that has '::' (with no '::', a valid text gives 7)
 CREATE OR REPLACE MACRO _ip6_ngroups(t) AS
     length(t) - length(replace(t, ':', '')) - starts_with(t, ':')::INTEGER - ends_with(t, ':')::INTEGER;
 
 -- lowercase IPv6 text whose dotted IPv4 tail, if any, is rewritten as two hex groups
 CREATE OR REPLACE MACRO _ip6_without_dotted_tail(t) AS
-    CASE WHEN contains(t, '.') THEN
-        left(t, length(t) - length(string_split(t, ':')[-1]))
-            || printf('%x:%x', _ip4_u32(string_split(t, ':')[-1]) >> 16, _ip4_u32(string_split(t, ':')[-1]) & 65535)
-    ELSE t END;
+    list_transform([t], lambda _ip6_d:
+        CASE WHEN contains(_ip6_d, '.') THEN
+            left(_ip6_d, length(_ip6_d) - length(string_split(_ip6_d, ':')[-1]))
+                || printf('%x:%x', _ip4_u32(string_split(_ip6_d, ':')[-1]) >> 16, _ip4_u32(string_split(_ip6_d, ':')[-1]) & 65535)
+        ELSE _ip6_d END)[1];
 
 -- the eight groups of a valid IPv6 text, lowercase and ':'-separated with '::' expanded
 -- ('2001:DB8::1' -> '2001:db8:0:0:0:0:0:1'), else NULL
@@ -83,22 +89,22 @@ CREATE OR REPLACE MACRO _ip6_groups(txt) AS
         THEN trim(replace(_ip6_t, '::', ':' || repeat('0:', 8 - _ip6_ngroups(_ip6_t))), ':')
         END)[1];
 
--- 32 hex digits of a valid lowercase IPv6 text without dotted tail, else NULL. Each group is
--- left-padded to 4 digits and the empty groups around '::' become one 'z', which is then replaced
--- by the missing zeros; the lengths reject too many or too few groups. List and string functions
--- only: regexp_replace with a global flag costs microseconds per call.
-CREATE OR REPLACE MACRO _ip6_hex_of_text(t) AS
-    list_transform([replace(replace(array_to_string(list_transform(
-            string_split(substr(t, 1, length(t) // regexp_full_match(t,
-                '([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?::(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?')::BIGINT), ':'),
-            lambda _ip6_q: CASE WHEN _ip6_q = '' THEN 'z' ELSE lpad(_ip6_q, 4, '0') END), ''), 'zz', 'z'), 'zz', 'z')],
+-- 32 hex digits of an IPv6 text (lowercase, no dotted tail) that matched the syntax, else NULL.
+-- Each group is left-padded to 4 digits and the empty groups around '::' become one 'z', which
+-- is then replaced by the missing zeros; the lengths reject too many or too few groups. List and
+-- string functions only: regexp_replace with a global flag costs microseconds per call.
+CREATE OR REPLACE MACRO _ip6_hex_of_valid_text(v) AS
+    list_transform([replace(replace(array_to_string(list_transform(string_split(v, ':'), lambda _ip6_q:
+            CASE WHEN _ip6_q = '' THEN 'z' ELSE lpad(_ip6_q, 4, '0') END), ''), 'zz', 'z'), 'zz', 'z')],
         lambda _ip6_j:
         CASE WHEN length(_ip6_j) = 32 OR (length(_ip6_j) <= 29 AND contains(_ip6_j, 'z'))
             THEN replace(_ip6_j, 'z', repeat('0', 33 - length(_ip6_j)))
         END)[1];
 
 CREATE OR REPLACE MACRO _ip6_hex(txt) AS
-    _ip6_hex_of_text(_ip6_without_dotted_tail(lower(txt)));
+    _ip6_hex_of_valid_text(list_transform([_ip6_without_dotted_tail(lower(txt))], lambda _ip6_v:
+        substr(_ip6_v, 1, length(_ip6_v) // regexp_full_match(_ip6_v,
+            '([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?::(([0-9a-f]{1,4}:)*[0-9a-f]{1,4})?')::BIGINT))[1]);
 
 -- true when the text is already RFC 5952 canonical (a sufficient test, cheap): lowercase groups
 -- without leading zeros, no two explicit '0' groups in a row nor one next to '::', '::' standing
@@ -149,7 +155,7 @@ CREATE OR REPLACE MACRO _ip6_hex_to_uhugeint(h) AS
 CREATE OR REPLACE MACRO _ip6_hex_is_public(h) AS
     list_transform([h], lambda _ip6_p:
         CASE WHEN starts_with(_ip6_p, '00000000000000000000ffff')
-            THEN _ip4_u32_is_public(('0x' || right(_ip6_p, 8))::UBIGINT)
+            THEN _ip4_u32_is_public_expr(('0x' || right(_ip6_p, 8))::UBIGINT)
             ELSE NOT regexp_matches(_ip6_p, '^(0{31}[01]|f[cd]|fe[89ab]|ff|20010db8)')
         END)[1];
 
@@ -188,29 +194,29 @@ CREATE OR REPLACE MACRO ip_is_public(txt VARCHAR) AS
         CASE WHEN contains(txt, ':') THEN _ip6_hex_is_public(_ip6_hex(txt)) END);
 
 -- family, prefix length and bounds of a CIDR text as one struct (NULL when the CIDR is invalid),
--- so that the address is parsed once; bound with single-element list lambdas because these
--- macros are expanded into every rule that tests a range and their size is planning time
+-- so that the address is parsed once. The stages are single-element list lambdas one after the
+-- other, each passing a struct on: these macros are expanded into every rule that tests a range,
+-- and a value referenced several times would otherwise be copied (and planned) as often.
 CREATE OR REPLACE MACRO _cidr_info(cidr) AS
-    list_transform([ip_to_hex(split_part(cidr, '/', 1))], lambda _cidr_h:
-        list_transform([CASE length(_cidr_h) WHEN 8 THEN 32 WHEN 32 THEN 128 END], lambda _cidr_bits:
-            list_transform([CASE
-                    WHEN NOT contains(cidr, '/') THEN _cidr_bits
-                    WHEN regexp_full_match(cidr, '[^/]+/(0|[1-9][0-9]{0,2})')
-                        AND try_cast(split_part(cidr, '/', 2) AS INTEGER) <= _cidr_bits
-                    THEN try_cast(split_part(cidr, '/', 2) AS INTEGER)
-                END], lambda _cidr_len:
-                list_transform([CASE _cidr_bits
-                        WHEN 32 THEN ('0x' || _cidr_h)::UBIGINT::UHUGEINT
-                        ELSE _ip6_hex_to_uhugeint(_cidr_h) END], lambda _cidr_v:
-                    list_transform([CASE _cidr_bits
-                            WHEN 32 THEN 4294967295::UHUGEINT >> _cidr_len::UHUGEINT
-                            ELSE ~(0::UHUGEINT) >> _cidr_len::UHUGEINT END], lambda _cidr_m:
-                        CASE WHEN _cidr_len IS NOT NULL THEN {
-                            'family': CASE _cidr_bits WHEN 32 THEN 4 ELSE 6 END,
-                            'prefix_len': _cidr_len,
-                            'start': _cidr_v & ~_cidr_m,
-                            'end': _cidr_v | _cidr_m}
-                        END)[1])[1])[1])[1])[1];
+    list_transform([list_transform([list_transform([ip_to_hex(split_part(cidr, '/', 1))], lambda _cidr_h:
+            {'h': _cidr_h, 'bits': CASE length(_cidr_h) WHEN 8 THEN 32 WHEN 32 THEN 128 END})[1]], lambda _cidr_a:
+        {'bits': _cidr_a.bits,
+         'len': CASE
+                WHEN NOT contains(cidr, '/') THEN _cidr_a.bits
+                WHEN regexp_full_match(cidr, '[^/]+/(0|[1-9][0-9]{0,2})')
+                    AND try_cast(split_part(cidr, '/', 2) AS INTEGER) <= _cidr_a.bits
+                THEN try_cast(split_part(cidr, '/', 2) AS INTEGER)
+            END,
+         'value': CASE _cidr_a.bits
+                WHEN 32 THEN ('0x' || _cidr_a.h)::UBIGINT::UHUGEINT
+                WHEN 128 THEN (('0x' || left(_cidr_a.h, 16))::UBIGINT::UHUGEINT << 64) | ('0x' || right(_cidr_a.h, 16))::UBIGINT::UHUGEINT
+            END})[1]], lambda _cidr_b:
+        CASE WHEN _cidr_b.len IS NOT NULL THEN {
+            'family': CASE _cidr_b.bits WHEN 32 THEN 4 ELSE 6 END,
+            'prefix_len': _cidr_b.len,
+            'start': _cidr_b.value & ~(CASE _cidr_b.bits WHEN 32 THEN 4294967295::UHUGEINT ELSE ~(0::UHUGEINT) END >> _cidr_b.len::UHUGEINT),
+            'end': _cidr_b.value | (CASE _cidr_b.bits WHEN 32 THEN 4294967295::UHUGEINT ELSE ~(0::UHUGEINT) END >> _cidr_b.len::UHUGEINT)}
+        END)[1];
 
 CREATE OR REPLACE MACRO cidr_family(cidr VARCHAR) AS _cidr_info(cidr).family;
 

@@ -72,7 +72,10 @@ CREATE OR REPLACE MACRO _cid_render(hex_input) AS
     '1:' || to_base64(unhex(sha1(unhex(hex_input))));
 
 -- IPv4 pair from the two endpoint keys (address << 16 | port; bit 50 of key_b set for one-way).
--- least() ignores NULLs, so (key_a + key_b) * 0 carries a NULL key into the result.
+-- least() ignores NULLs, so (key_a + key_b) * 0 carries a NULL key into the result. The keys are
+-- referenced five times each, which DuckDB's common-subexpression pass computes once; binding them
+-- with a list lambda instead plans faster (about 20 ms instead of 150 ms) but runs about 12 %
+-- slower per row, and rows are what count here.
 CREATE OR REPLACE MACRO _cid_v4_from_keys(seed, key_a, key_b, proto) AS
     _cid_render(
         substr(hex(((try_cast(seed AS USMALLINT))::UBIGINT << 32)
