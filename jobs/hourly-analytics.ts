@@ -2,12 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Config } from '../schemas/config.ts';
+import { durationMs, type Config } from '../schemas/config.ts';
 import type { AnalyticsConfig } from '../schemas/analytics-config.ts';
 import { anomaliesTable, capacityHourlyTable } from '../schemas/tables/index.ts';
 import type { AnomalyRow } from '../schemas/tables/anomalies.ts';
 import { projectionSql, type TableDefinition } from '../schemas/tables/table-definition.ts';
 import { sqlIdentifier, sqlString, type DuckDbSession } from '../lib/duckdb/duckdb-session.ts';
+import type { AlertPayload } from '../lib/alerts/alert-payload.ts';
+import type { AlertSink } from '../lib/alerts/alert-sink.ts';
+import { createSinks, deliverRunAlerts, type SinkDelivery } from '../lib/alerts/deliver-alerts.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import { parseModelFile, type ModelDefinition } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
@@ -36,6 +39,10 @@ export interface HourlyAnalyticsOptions {
   /** End of the range (exclusive); one hour after `from` when absent. */
   to?: Date;
   now?: () => Date;
+  /** Alert sinks (default: the configured ones); anomalies go to them with a delivery state of their own. */
+  alertSinks?: readonly AlertSink[];
+  env?: NodeJS.ProcessEnv;
+  stdout?: (text: string) => void;
 }
 
 export interface AnalyticsHourResult {
@@ -48,6 +55,8 @@ export interface AnalyticsHourResult {
   capacityRows: number;
   tables: PublishedTable[];
   models: ModelResult[];
+  /** Per sink: anomalies of the hour delivered, still pending, or already delivered by an earlier run. */
+  alertDelivery: Record<string, SinkDelivery>;
   error?: string;
 }
 
@@ -114,12 +123,16 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
     result.durationsMs.prepare = Math.round(performance.now() - prepStarted);
     if (prepRun.error) throw new Error(prepRun.error);
 
+    // Each sink keeps a delivery state of its own for anomalies (alerts/_delivery/<sink>/anomalies/…), apart from rule alerts of the same hour.
+    const sinks = (options.alertSinks ?? createSinks(config.alerts.sinks, { env: options.env ?? process.env, stdout: options.stdout ?? ((text) => process.stdout.write(text)) })).map(
+      (sink): AlertSink => ({ name: `${sink.name}/anomalies`, minSeverity: sink.minSeverity, deliver: (alerts) => sink.deliver(alerts) }),
+    );
     const published = new Map(flowManifests.map((manifest) => [`${manifest.dt}T${manifest.hour}`, manifest]));
     for (let hourMs = from.getTime(); hourMs < to.getTime(); hourMs += HOUR_MS) {
       const hour = new Date(hourMs);
       const label = hour.toISOString().slice(0, 13);
       const attemptId = `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
-      const hourResult: AnalyticsHourResult = { hour: label, status: 'failed', runId: '', attemptId, anomalies: 0, capacityRows: 0, tables: [], models: [] };
+      const hourResult: AnalyticsHourResult = { hour: label, status: 'failed', runId: '', attemptId, anomalies: 0, capacityRows: 0, tables: [], models: [], alertDelivery: {} };
       result.hours.push(hourResult);
       if (!published.has(label)) {
         hourResult.status = 'skipped';
@@ -146,13 +159,17 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         for (const table of [anomaliesTable, capacityHourlyTable] as TableDefinition[]) staged.push(await exportTable(session, table, outDir));
         hourResult.anomalies = staged[0]!.files[0]!.rows;
         hourResult.capacityRows = staged[1]!.files[0]!.rows;
-        result.alerts.push(
-          ...(await session.all<AnomalyRow>(
-            `SELECT ${projectionSql(anomaliesTable)} FROM anomalies WHERE severity IN ('medium', 'high', 'critical') ORDER BY list_position(['critical', 'high', 'medium'], severity), kind, anomaly_id`,
-          )),
+        const hourAlerts = await session.all<AnomalyRow>(
+          `SELECT ${projectionSql(anomaliesTable)} FROM anomalies WHERE severity IN ('medium', 'high', 'critical') ORDER BY list_position(['critical', 'high', 'medium'], severity), kind, anomaly_id`,
         );
-        hourResult.tables = await publishPartition({ store, partition: partitionOf(hour), runId: hourResult.runId, attemptId, tables: staged, logger, now });
+        result.alerts.push(...hourAlerts);
+        hourResult.tables = await publishPartition({
+          store, partition: partitionOf(hour), runId: hourResult.runId, attemptId, tables: staged, logger, now, gracePeriodMs: durationMs(config.publish.grace_period),
+        });
         hourResult.status = 'published';
+        hourResult.alertDelivery = await deliverRunAlerts({
+          store, sinkConfigs: [], sinks: sinks ?? [], hour: label, alerts: hourAlerts.map(anomalyAlertPayload), logger, env: options.env, stdout: options.stdout, now,
+        });
         logger.info('analytics hour published', { hour: label, anomalies: hourResult.anomalies, capacity_rows: hourResult.capacityRows, run_id: hourResult.runId });
       } catch (error) {
         hourResult.error = (error as Error).message;
@@ -170,6 +187,35 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
     result.durationsMs.total = Math.round(performance.now() - started);
   }
   return result;
+}
+
+/** An anomaly as alert sinks receive it: `rule_id` is `anomaly:<kind>`, the thresholds version stands for the rules version. */
+export function anomalyAlertPayload(row: AnomalyRow): AlertPayload {
+  return {
+    alert_id: `anomaly-${row.anomaly_id}`,
+    rule_id: `anomaly:${row.kind}`,
+    rule_kind: 'anomaly',
+    severity: row.severity,
+    owner: null,
+    description: `${row.kind.replace('_', ' ')} ${row.subject}: observed ${row.observed}${row.baseline === null ? '' : `, baseline ${row.baseline}`}, threshold ${row.threshold}`,
+    hour: row.hour_at.toISOString().slice(0, 13),
+    src_ip: row.src_ip ?? row.subject,
+    dst_ip: row.dst_ip ?? row.dst_segment ?? '',
+    dst_port: row.dst_port,
+    protocol: row.protocol ?? 0,
+    src_vm_id: row.src_vm_id,
+    dst_vm_id: null,
+    src_threat_lists: [],
+    dst_threat_lists: [],
+    flow_count: Number(row.flow_count),
+    packets: 0,
+    bytes: Number(row.bytes),
+    first_seen_at: row.window_start_at.toISOString(),
+    last_seen_at: row.window_end_at.toISOString(),
+    sample_flows: [{ evidence: JSON.parse(row.evidence) as unknown, sample_flow_ids: [...row.sample_flow_ids] }],
+    rules_version: row.thresholds_version,
+    run_id: row.run_id,
+  };
 }
 
 /** Hash of the detection and capacity settings: recorded on every anomaly as `thresholds_version`. */

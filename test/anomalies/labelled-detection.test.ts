@@ -2,6 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runHourlyAnalytics, type HourlyAnalyticsResult } from '../../jobs/hourly-analytics.ts';
+import type { AlertPayload } from '../../lib/alerts/alert-payload.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
 import { publishGeneratedFlows } from './support/flow-lake.ts';
@@ -25,6 +26,7 @@ let lake: LakeFixture;
 let traffic: LabelledTraffic;
 let run: HourlyAnalyticsResult;
 let detections: Detection[];
+const delivered: AlertPayload[] = [];
 
 beforeAll(async () => {
   // Seven same-hour points for the volume baseline (the default is 14) keep the generated history at 8 days.
@@ -38,6 +40,7 @@ beforeAll(async () => {
     logger: lake.logger,
     from: traffic.evalDay,
     to: new Date(traffic.evalDay.getTime() + 86_400_000),
+    alertSinks: [{ name: 'soc', minSeverity: 'high', deliver: async (alerts) => (delivered.push(...alerts), { delivered: alerts.map((a) => a.alert_id), failed: [] }) }],
   });
   detections = await queryLake<Detection>(
     lake,
@@ -89,6 +92,17 @@ describe('anomaly detection on labelled traffic', () => {
     expect({ missed, unexplained: unexplained.slice(0, 10) }).toEqual({ missed: [], unexplained: expect.any(Array) });
     expect(precision).toBeGreaterThanOrEqual(0.9);
     expect(recall).toBeGreaterThanOrEqual(0.9);
+  });
+
+  test('anomalies of a sink\'s severity are delivered to it, with a delivery state apart from rule alerts', async () => {
+    const high = run.alerts.filter((alert) => alert.severity === 'high');
+    expect(high.length).toBeGreaterThan(0);
+    expect(delivered.map((alert) => alert.alert_id).sort()).toEqual(high.map((alert) => `anomaly-${alert.anomaly_id}`).sort());
+    expect(delivered.every((alert) => alert.rule_id.startsWith('anomaly:') && alert.rule_kind === 'anomaly')).toBe(true);
+    const scan = delivered.find((alert) => alert.rule_id === 'anomaly:port_scan' && alert.src_ip === '45.95.147.10')!;
+    expect(scan).toMatchObject({ dst_ip: '10.0.1.12', severity: 'high', hour: scan.hour });
+    expect(await lake.store.getBytes(`alerts/_delivery/soc/anomalies/delivered/dt=${scan.hour.slice(0, 10)}/hour=${scan.hour.slice(11, 13)}.json`)).toBeTruthy();
+    expect(await lake.store.getBytes(`alerts/_delivery/soc/delivered/dt=${scan.hour.slice(0, 10)}/hour=${scan.hour.slice(11, 13)}.json`)).toBeUndefined();
   });
 
   test('the hard negatives stay quiet: monitoring sweeps, the nightly backup, web responses', () => {

@@ -19,7 +19,7 @@ export async function analyticsCommand(context: CliContext, options: { from?: st
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const result = await runHourlyAnalytics({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, from: period.from, to: period.to });
+  const result = await runHourlyAnalytics({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, from: period.from, to: period.to, stdout: context.stdout });
   for (const hour of result.hours) {
     context.stdout(`${hour.hour}  ${hour.status.padEnd(9)}  anomalies ${hour.anomalies}  capacity rows ${hour.capacityRows}${hour.error ? `  error: ${hour.error}` : ''}\n`);
   }
