@@ -4,6 +4,7 @@ import type { HourlyEtlResult } from '../jobs/hourly-etl.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 import type { DailyJob } from './daily-jobs.ts';
+import type { HourlyFollowUp } from './hourly-follow-ups.ts';
 import { entriesByHour, hourKey, hoursBetween, partitionStatus, type PartitionState } from './partition-status.ts';
 import { runHourAndRecord } from './run-hour.ts';
 import { RunLedger } from './run-ledger.ts';
@@ -23,6 +24,8 @@ export interface SchedulerOptions {
   logger: Logger;
   cron: CronPort;
   dailyJobs?: readonly DailyJob[];
+  /** Run after each hour the scheduler publishes (the analytics job), in the same queue slot. */
+  followUps?: readonly HourlyFollowUp[];
   now?: () => Date;
   runHour?: typeof runHourAndRecord;
 }
@@ -171,6 +174,15 @@ export class Scheduler {
         skipWhenPublished: work.trigger === 'scheduler',
       });
       this.options.logger.info('scheduled run finished', { hour: result.hour, trigger: work.trigger, status: result.status, run_id: result.runId, ...(result.error ? { error: result.error } : {}) });
+      if (result.status === 'published') {
+        // A republished (late) hour is part of the look-back of every later hour: analyse them all again, up to the due hour.
+        const due = dueHour(this.now(), this.latenessMs);
+        const range = { from: work.hour, to: new Date(Math.max(work.hour.getTime(), work.trigger === 'rescan' ? due.getTime() : 0) + HOUR) };
+        for (const followUp of this.options.followUps ?? []) {
+          const outcome = await followUp(range).catch((error: unknown) => ({ status: 'failed' as const, error: String(error) }));
+          this.options.logger[outcome.status === 'ok' ? 'info' : 'error']('follow-up finished', { from: hourKey(range.from), to: hourKey(range.to), ...outcome });
+        }
+      }
       return result.status;
     }
     const outcome = await work.job.run(work.day);

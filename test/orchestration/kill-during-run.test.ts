@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { createObjectStore } from '../../lib/storage/create-object-store.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';
+import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
 import { startRunner } from './support/child-runner.ts';
@@ -24,21 +26,34 @@ function mulberry32(seed: number): () => number {
 }
 
 const SEED = Number(process.env['NETFLOW_KILL_TEST_SEED'] ?? 20241128);
+/** `s3` runs the same kills against the test S3 server (a longer soak; the suite uses the local folder). */
+const STORE = process.env['NETFLOW_KILL_TEST_STORE'] === 's3' ? 's3' : 'local';
 
 // SIGKILL a runner process at random points of a run (staging, DuckDB, export, upload, between
 // manifests, in the lock's bookkeeping): after every kill each table still resolves to one whole
 // version through its manifest, and the next run takes over the dead runner's lock and publishes.
-describe(`SIGKILL at random points of a run (${KILLS} kills, seed ${SEED})`, () => {
+describe(`SIGKILL at random points of a run (${KILLS} kills, seed ${SEED}, ${STORE} store)`, () => {
   let lake: LakeFixture;
   let configFile: string;
+  let server: S3TestServer | undefined;
 
   beforeAll(async () => {
-    lake = await createLakeFixture({ config: { locks: { lease: '10m', wait: '1m' } } });
+    if (STORE === 's3') {
+      server = await startS3Server();
+      const store = { type: 's3' as const, bucket: server.bucket, prefix: 'kill/', region: server.region, endpoint: server.endpoint, force_path_style: true };
+      lake = await createLakeFixture({ config: { store, locks: { lease: '10m', wait: '1m' } } });
+      lake = { ...lake, store: createObjectStore(lake.config.store) };
+    } else {
+      lake = await createLakeFixture({ config: { locks: { lease: '10m', wait: '1m' } } });
+    }
     await deliverSamples({ store: lake.store });
     configFile = path.join(lake.dir, 'config.json');
     await writeFile(configFile, JSON.stringify(lake.config));
   });
-  afterAll(() => lake?.cleanup());
+  afterAll(async () => {
+    await lake?.cleanup();
+    await server?.stop();
+  });
 
   async function runToEnd(): Promise<{ status: string; attemptId: string; ops: number }> {
     const runner = startRunner(configFile, '2024-05-01T13');

@@ -42,6 +42,7 @@ describe('the scheduler', () => {
   /** Hours given to a fake runner instead of the real job (to keep the suite short where the job itself is not the point). */
   let fakeRuns: string[] | undefined;
   const daily: string[] = [];
+  const followUps: string[] = [];
   const cron = manualCron();
   let scheduler: Scheduler;
   const ledger = () => new RunLedger(lake.config.ledger.path).entries();
@@ -53,6 +54,7 @@ describe('the scheduler', () => {
     const reports: DailyJob = { name: 'compliance', run: async (day) => (daily.push(day.toISOString().slice(0, 10)), { status: 'ok' }) };
     scheduler = new Scheduler({
       config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, cron, now: () => clock, dailyJobs: [reports],
+      followUps: [async ({ from, to }) => (followUps.push(`${from.toISOString().slice(0, 13)}..${to.toISOString().slice(0, 13)}`), { status: 'ok' })],
       runHour: async (options) => {
         maxConcurrent = Math.max(maxConcurrent, ++concurrent);
         try {
@@ -80,6 +82,8 @@ describe('the scheduler', () => {
       '2024-05-01T13 published catch-up',
       '2024-05-01T14 published catch-up',
     ]);
+    // The analytics job follows each published hour.
+    expect(followUps).toEqual(['2024-05-01T13..2024-05-01T14', '2024-05-01T14..2024-05-01T15']);
   });
 
   it('does not queue an hour twice and never runs two jobs at once', async () => {
@@ -113,6 +117,8 @@ describe('the scheduler', () => {
     expect(`${rerun.hour} ${rerun.status} ${rerun.trigger}`).toBe('2024-05-01T13 published rescan');
     expect(rerun.inputs.map((input) => input.key)).toContain(key);
     expect(rerun.counts.flows_published).toBe(437);
+    // A republished hour is in the look-back of the later ones: analytics reruns up to the due hour.
+    expect(followUps.at(-1)).toBe('2024-05-01T13..2024-05-01T15');
     expect(await scheduler.rescanTick()).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import { dailyJobs } from '../../../orchestration/daily-jobs.ts';
+import { hourlyFollowUps } from '../../../orchestration/hourly-follow-ups.ts';
 import { Scheduler, type CronPort } from '../../../orchestration/scheduler.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { CliContext } from '../cli-context.ts';
@@ -9,7 +10,8 @@ const SCHEDULER_HELP = `netflow scheduler [--config FILE]
 
 Runs until stopped, in UTC:
   every hour at scheduler.hourly_minute (default :20)   the hourly job for the hour that closed
-                                                        \`lateness\` ago (14:20 runs 13:00 with 15m)
+                                                        \`lateness\` ago (14:20 runs 13:00 with 15m),
+                                                        then the analytics job for that hour
   every hour at scheduler.rescan_minute (default :45)   reruns hours of scheduler.rescan_lookback
                                                         (default 48h) whose raw objects changed
                                                         since they were published (late data), or
@@ -38,6 +40,7 @@ export async function schedulerCommand(context: CliContext): Promise<number> {
     config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger,
     cron: nodeCronPort(context.logger),
     dailyJobs: dailyJobs(context),
+    followUps: hourlyFollowUps(context),
   });
   let stopped: () => void = () => {};
   const done = new Promise<void>((resolve) => (stopped = resolve));
