@@ -51,9 +51,9 @@ export function renderComplianceHtml(report: ComplianceReport): string {
     yFormat: (y) => (Number.isInteger(y) ? String(y) : y.toFixed(1)),
   });
   const offenders = table(
-    ['source', 'VM', 'segment', 'violations', 'rules', 'bytes', 'first seen', 'last seen'],
-    report.top_offenders.map((o) => [o.src_ip, o.vm_name, o.segment, o.violations, o.rules.join(', '), o.bytes, o.first_seen_at, o.last_seen_at]),
-    { numeric: [3, 5], id: 'offenders-table', empty: 'no violations in the period' },
+    ['source', 'VM', 'segment', 'tags', 'violations', 'rules', 'bytes', 'first seen', 'last seen'],
+    report.top_offenders.map((o) => [o.src_ip, o.vm_name, o.segment, o.tags.join(', '), o.violations, o.rules.join(', '), o.bytes, o.first_seen_at, o.last_seen_at]),
+    { numeric: [4, 6], id: 'offenders-table', empty: 'no violations in the period' },
   );
   const evidence = table(
     ['rule', 'flow id', 'start', 'source', 'destination', 'proto', 'action', 'bytes', 'raw object (line)', 'run'],

@@ -68,7 +68,7 @@ export interface ComplianceReport {
   };
   rules: RuleRow[];
   trend: { bucket: string; bucket_kind: 'hour' | 'day'; rule_id: string; violating: number; flows: number }[];
-  top_offenders: { src_ip: string; vm_name: string | null; segment: string | null; violations: number; rules: string[]; bytes: number; first_seen_at: Date; last_seen_at: Date }[];
+  top_offenders: { src_ip: string; vm_name: string | null; segment: string | null; tags: string[]; violations: number; rules: string[]; bytes: number; first_seen_at: Date; last_seen_at: Date }[];
   evidence: { rule_id: string; flow_id: string; start_at: Date; source_type: string; src_ip: string; src_vm_name: string | null; src_port: number | null; dst_ip: string; dst_vm_name: string | null; dst_port: number | null; protocol: number; action: string | null; bytes: number; raw_object_key: string; raw_offset: number; run_id: string; rules_version: string }[];
   anomalies: { by_kind: { kind: string; severity: string; count: number }[]; top: { hour_at: Date; kind: string; severity: string; subject: string; observed: number; baseline: number | null; score: number; evidence: string }[] };
   segmentation: { recommendations: Recommendation[]; skipped: { dst_segment: string; dst_port: number; reason: string }[]; yaml: string };
@@ -136,7 +136,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
     );
     const topOffenders = plain<ComplianceReport['top_offenders'][number]>(
       await session.all(
-        `SELECT v.src_ip, any_value(f.src_vm_name) AS vm_name, any_value(v.src_segment) AS segment, count(*) AS violations,
+        `SELECT v.src_ip, any_value(f.src_vm_name) AS vm_name, any_value(v.src_segment) AS segment, coalesce(any_value(f.src_tags), []) AS tags, count(*) AS violations,
                 list_sort(list(DISTINCT v.rule_id)) AS rules, sum(v.bytes) AS bytes, min(v.start_at) AS first_seen_at, max(v.start_at) AS last_seen_at
          FROM violations_in_period AS v LEFT JOIN flows_in_period AS f USING (flow_id)
          GROUP BY v.src_ip ORDER BY violations DESC, bytes DESC, v.src_ip LIMIT $1`,

