@@ -8,6 +8,7 @@ import { openLakeSession } from '../../lib/query/lake-session.ts';
 import { loadRulesFile } from '../../lib/reports/reference-files.ts';
 import { testRulesOnHour } from '../../lib/rules/test-rules.ts';
 import { recommendationsYaml, recommendSegmentationRules, rulesFileWithRecommendations, type Recommendation } from '../../lib/segmentation/recommend-rules.ts';
+import { main } from '../../lib/cli/main.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
 
@@ -93,6 +94,24 @@ describe('segmentation recommendations', () => {
     await writeFile(appliedRules, rulesFileWithRecommendations(text, recommendations));
     const parsed = rulesFileSchema.parse(parse(await readFile(appliedRules, 'utf8')));
     expect(parsed.rules.map((rule) => rule.id)).toEqual([...parse(text).rules.map((rule: { id: string }) => rule.id), ...recommendations.map((r) => r.rule.id)]);
+  });
+
+  test('netflow recommend prints the same rules and writes the rules file with them appended', async () => {
+    const configFile = path.join(lake.dir, 'netflow.config.yaml');
+    await writeFile(configFile, [
+      `store: { type: local, path: ${JSON.stringify(path.join(lake.dir, 'lake'))} }`,
+      `ledger: { path: ${JSON.stringify(lake.config.ledger.path)} }`,
+      `work_dir: ${JSON.stringify(lake.config.work_dir)}`,
+      `rules: ${JSON.stringify((await loadRulesFile(lake.config, lake.dir)).file)}`,
+      '',
+    ].join('\n'));
+    const draft = path.join(lake.dir, 'draft.yaml');
+    let stdout = '';
+    const code = await main(['recommend', '--from', '2024-05-01T13', '--to', '2024-05-01T14', '--write', draft, '--config', configFile], { stdout: (text) => void (stdout += text), stderr: () => {}, cwd: lake.dir, env: {} });
+    expect(code).toBe(0);
+    expect(stdout).toContain(recommendationsYaml(recommendations));
+    expect(stdout).toMatch(/^# allow-to-web-tcp-443: risk 3 \(reached from the internet\), \d+ flow\(s\), \d+ bytes$/m);
+    expect(await readFile(draft, 'utf8')).toBe(await readFile(appliedRules, 'utf8'));
   });
 
   test('rules test: the recommended rules match the traffic and nothing violates them; existing rules unchanged', async () => {
