@@ -14,6 +14,7 @@ import { createSinks, deliverRunAlerts, type SinkDelivery } from '../lib/alerts/
 import type { Logger } from '../lib/log/logger.ts';
 import { parseModelFile, type ModelDefinition } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
+import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
 import { openLakeSession } from '../lib/query/lake-session.ts';
@@ -43,12 +44,14 @@ export interface HourlyAnalyticsOptions {
   alertSinks?: readonly AlertSink[];
   env?: NodeJS.ProcessEnv;
   stdout?: (text: string) => void;
+  /** Rebuild and republish hours that are up to date too. */
+  force?: boolean;
 }
 
 export interface AnalyticsHourResult {
   hour: string;
-  /** `skipped`: the hour has no published flows to analyse. */
-  status: 'published' | 'skipped' | 'failed';
+  /** `skipped`: the hour has no published flows to analyse; `current`: its published partitions were made from the same inputs. */
+  status: 'published' | 'skipped' | 'current' | 'failed';
   runId: string;
   attemptId: string;
   anomalies: number;
@@ -117,17 +120,13 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
     await installInputs(session, settings, inventory.vms, thresholdsVersion);
     const { prep, hourly } = await loadAnalyticsModels();
     const runner = new ModelRunner(session, logger);
-    const prepStarted = performance.now();
-    const prepRun = await runner.run(prep, new Set(['flows', 'an_vm_capacity', 'an_link_capacity']));
-    result.models = prepRun.models;
-    result.durationsMs.prepare = Math.round(performance.now() - prepStarted);
-    if (prepRun.error) throw new Error(prepRun.error);
 
     // Each sink keeps a delivery state of its own for anomalies (alerts/_delivery/<sink>/anomalies/…), apart from rule alerts of the same hour.
     const sinks = (options.alertSinks ?? createSinks(config.alerts.sinks, { env: options.env ?? process.env, stdout: options.stdout ?? ((text) => process.stdout.write(text)) })).map(
       (sink): AlertSink => ({ name: `${sink.name}/anomalies`, minSeverity: sink.minSeverity, deliver: (alerts) => sink.deliver(alerts) }),
     );
     const published = new Map(flowManifests.map((manifest) => [`${manifest.dt}T${manifest.hour}`, manifest]));
+    const planned: { hour: Date; label: string; hourMs: number; hourResult: AnalyticsHourResult }[] = [];
     for (let hourMs = from.getTime(); hourMs < to.getTime(); hourMs += HOUR_MS) {
       const hour = new Date(hourMs);
       const label = hour.toISOString().slice(0, 13);
@@ -146,6 +145,22 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         .flatMap((manifest) => manifest.files.map((file) => file.sha256))
         .sort();
       hourResult.runId = `${label.replace(/[-:]/g, '')}-a${createHash('sha256').update(`analytics ${ANALYTICS_VERSION}\nthresholds ${thresholdsVersion}\ninventory ${inventory.sha256}\n${inputs.join('\n')}`).digest('hex').slice(0, 15)}`;
+      // Same inputs, same rows: an hour whose published partitions carry this run id is up to date.
+      if (!options.force && (await Promise.all([anomaliesTable, capacityHourlyTable].map((table) => readManifest(store, table, partitionOf(hour))))).every((m) => m?.run_id === hourResult.runId)) {
+        hourResult.status = 'current';
+        continue;
+      }
+      planned.push({ hour, label, hourMs, hourResult });
+    }
+    if (planned.length > 0) {
+      const prepStarted = performance.now();
+      const prepRun = await runner.run(prep, new Set(['flows', 'an_vm_capacity', 'an_link_capacity']));
+      result.models = prepRun.models;
+      result.durationsMs.prepare = Math.round(performance.now() - prepStarted);
+      if (prepRun.error) throw new Error(prepRun.error);
+    }
+    for (const { hour, label, hourMs, hourResult } of planned) {
+      const attemptId = hourResult.attemptId;
       try {
         await session.run(`SET VARIABLE hour_start = CAST($1 AS TIMESTAMP)`, [hour.toISOString().replace('Z', '')]);
         await session.run(`SET VARIABLE hour_end = CAST($1 AS TIMESTAMP)`, [new Date(hourMs + HOUR_MS).toISOString().replace('Z', '')]);

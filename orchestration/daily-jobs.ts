@@ -1,4 +1,5 @@
 import type { Config } from '../schemas/config.ts';
+import { runHourlyAnalytics } from '../jobs/hourly-analytics.ts';
 import { runDailyReports } from '../jobs/reports/run-daily-reports.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
@@ -21,11 +22,20 @@ export interface DailyJobContext {
 }
 
 /**
- * The daily jobs of this installation: the compliance audit and capacity reports of the previous
+ * The daily jobs of this installation, in order: the analytics of the previous day's hours
+ * (anomalies and capacity_hourly; hours already up to date are skipped, so this only catches up
+ * on what no hourly analytics run produced), then the compliance audit and capacity reports of that
  * day (jobs/reports/run-daily-reports.ts), written to `reports/<kind>/<date>/`.
  */
 export function dailyJobs(context: DailyJobContext): DailyJob[] {
   return [
+    {
+      name: 'analytics',
+      run: async (day) => {
+        const result = await runHourlyAnalytics({ ...context, from: day, to: new Date(day.getTime() + 86_400_000) });
+        return result.status === 'published' ? { status: 'ok' } : { status: 'failed', error: result.error ?? 'analytics failed' };
+      },
+    },
     {
       name: 'reports',
       run: async (day) => {

@@ -111,11 +111,23 @@ describe('capacity_hourly', () => {
     expect(row('segment_pair', 'batch -> data')).toMatchObject({ capacity_mbps: 10000 });
   });
 
-  test('a rerun over the same inputs publishes the same rows under the same run id', async () => {
-    const again = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${H}:00:00Z`) });
-    expect(again.hours[0]!.runId).toBe(run.hours[0]!.runId);
-    expect(again.hours[0]!.attemptId).not.toBe(run.hours[0]!.attemptId);
+  test('same inputs: the hour is current and not rebuilt; forced, it publishes the same rows under the same run id', async () => {
+    const options = { config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${H}:00:00Z`) };
+    const again = await runHourlyAnalytics(options);
+    expect(again.hours.map((hour) => [hour.status, hour.runId])).toEqual([['current', run.hours[0]!.runId]]);
+    expect(again.models).toEqual([]);
+    const forced = await runHourlyAnalytics({ ...options, force: true });
+    expect(forced.hours.map((hour) => [hour.status, hour.runId])).toEqual([['published', run.hours[0]!.runId]]);
     expect(await queryLake(lake, `SELECT * FROM capacity_hourly ORDER BY scope, entity_id`)).toEqual(rows);
+    const manifest = JSON.parse((await lake.store.getBytes(`curated/capacity_hourly/dt=2024-06-03/hour=13/_manifest.json`))!.toString('utf8')) as { attempt_id: string; previous_attempt_id: string };
+    expect([manifest.attempt_id, manifest.previous_attempt_id]).toEqual([forced.hours[0]!.attemptId, run.hours[0]!.attemptId]);
+  });
+
+  test('a new flows partition in the look-back changes the run id: the hour is rebuilt', async () => {
+    await publishGeneratedFlows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, flows: [record(vms.appBig, vms.dataBig, '2024-06-03T10:00:00', '2024-06-03T10:00:30', 1000)] });
+    const after = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${H}:00:00Z`) });
+    expect(after.hours[0]!.status).toBe('published');
+    expect(after.hours[0]!.runId).not.toBe(run.hours[0]!.runId);
   });
 
   test('a VM that observes nothing of its own has no row (capacity comes from what a VM observed)', () => {
