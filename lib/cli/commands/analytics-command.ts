@@ -1,17 +1,18 @@
 import { runHourlyAnalytics } from '../../../jobs/hourly-analytics.ts';
 import { parseReportPeriod } from '../../reports/report-period.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
-import { stringOption, type CommandDefinition } from '../command-definition.ts';
+import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 
-const ANALYTICS_HELP = `netflow analytics --from <DATE|HOUR> [--to <DATE|HOUR>] [--config FILE]
+const ANALYTICS_HELP = `netflow analytics --from <DATE|HOUR> [--to <DATE|HOUR>] [--force] [--config FILE]
 
 Runs the analytics job for the event hours of the period (both ends inclusive; --to defaults to
 --from): reads the curated flows of those hours and of the trailing days through the manifests,
 and publishes the anomalies (fan-out, port scans, new talkers, volume spikes) and capacity_hourly
-partitions of each hour. Hours without published flows are skipped. Thresholds: analytics.* in the
+partitions of each hour. Hours without published flows are skipped; hours whose published
+partitions were made from the same inputs are current and left alone (--force rebuilds them). Thresholds: analytics.* in the
 configuration. Prints one line per hour and the anomalies of severity medium and above.`;
 
-export async function analyticsCommand(context: CliContext, options: { from?: string; to?: string }): Promise<number> {
+export async function analyticsCommand(context: CliContext, options: { from?: string; to?: string; force?: boolean }): Promise<number> {
   if (!options.from) throw new UsageError('analytics needs --from, for example --from 2024-05-01T13');
   let period;
   try {
@@ -19,7 +20,7 @@ export async function analyticsCommand(context: CliContext, options: { from?: st
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const result = await runHourlyAnalytics({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, from: period.from, to: period.to, stdout: context.stdout });
+  const result = await runHourlyAnalytics({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, from: period.from, to: period.to, stdout: context.stdout, force: options.force === true });
   for (const hour of result.hours) {
     context.stdout(`${hour.hour}  ${hour.status.padEnd(9)}  anomalies ${hour.anomalies}  capacity rows ${hour.capacityRows}${hour.error ? `  error: ${hour.error}` : ''}\n`);
   }
@@ -32,10 +33,10 @@ export const analyticsCommandDefinition: CommandDefinition = {
   name: 'analytics',
   summary: 'anomalies and capacity_hourly for event hours (reads the trailing days of flows)',
   help: ANALYTICS_HELP,
-  options: { from: { type: 'string' }, to: { type: 'string' } },
+  options: { from: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' } },
   run: (context, args) => {
     const from = stringOption(args, 'from');
     const to = stringOption(args, 'to');
-    return analyticsCommand(context, { ...(from ? { from } : {}), ...(to ? { to } : {}) });
+    return analyticsCommand(context, { ...(from ? { from } : {}), ...(to ? { to } : {}), force: booleanOption(args, 'force') });
   },
 };
