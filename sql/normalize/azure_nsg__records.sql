@@ -30,6 +30,8 @@ records as (
         json_extract_string(v[1], '$') as category,
         json_extract_string(v[2], '$') as version_text,
         json_extract_string(v[3], '$') as resource_id,
+        -- The subscription per record, not per tuple.
+        nullif(regexp_extract(resource_id, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
         json_type(v[4]) as flows_type
     from stg_lines__azure_nsg
 ),
@@ -49,12 +51,12 @@ checked_records as (
 -- index in the record is the tuples of the groups before it plus its position in its group.
 -- Each list is extracted once and referenced, so each level of the document is parsed once.
 rule_groups as (
-    select object_idx, line_no, version_text, resource_id, unnest(rule_list) as rule_group, generate_subscripts(rule_list, 1) as rule_i
+    select object_idx, line_no, version_text, account_id, unnest(rule_list) as rule_group, generate_subscripts(rule_list, 1) as rule_i
     from (select *, json_extract(v[4], '$[*]') as rule_list from checked_records where record_error is null)
 ),
 
 mac_groups as (
-    select object_idx, line_no, version_text, resource_id, rule_i, rule, unnest(mac_list) as mac_group, generate_subscripts(mac_list, 1) as mac_i
+    select object_idx, line_no, version_text, account_id, rule_i, rule, unnest(mac_list) as mac_group, generate_subscripts(mac_list, 1) as mac_i
     from (select *, json_extract_string(rule_group, '$.rule') as rule, json_extract(rule_group, '$.flows[*]') as mac_list from rule_groups)
 ),
 
@@ -65,7 +67,7 @@ groups as (
             partition by object_idx, line_no order by rule_i, mac_i rows between unbounded preceding and 1 preceding
         ), 0) as tuples_before
     from (
-        select object_idx, line_no, version_text, resource_id, rule_i, mac_i, rule,
+        select object_idx, line_no, version_text, account_id, rule_i, mac_i, rule,
             json_extract_string(mac_group, '$.mac') as mac,
             json_extract_string(mac_group, '$.flowTuples[*]') as group_tuples
         from mac_groups
@@ -77,7 +79,7 @@ tuples as (
         object_idx,
         line_no,
         version_text,
-        resource_id,
+        account_id,
         rule,
         mac,
         cast(tuples_before + generate_subscripts(group_tuples, 1) as bigint) as tuple_no,
@@ -156,7 +158,7 @@ select
     cast(null as integer) as tcp_flags,
     cast(null as varchar) as observer_vm_id,
     cast(null as varchar) as interface_id,
-    nullif(regexp_extract(c.resource_id, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
+    c.account_id,
     cast(null as varchar) as region,
     v.mac_address is null as counts_in_totals,
     c.version_text as source_version,

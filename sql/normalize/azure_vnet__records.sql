@@ -26,6 +26,11 @@ records as (
         upper(replace(json_extract_string(v[3], '$'), '-', '')) as mac_address,
         json_extract_string(v[4], '$') as target_resource_id,
         json_extract_string(v[5], '$') as flow_log_resource_id,
+        -- Resource facts per record, not per tuple.
+        nullif(regexp_extract(target_resource_id, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
+        nullif(lower(regexp_extract(flow_log_resource_id, '(?i)/networkwatchers/networkwatcher_([^/]+)/', 1)), '') as region,
+        nullif(regexp_extract(target_resource_id, '(?i)/virtualnetworks/([^/]+)', 1), '') as vpc_id,
+        nullif(regexp_extract(target_resource_id, '(?i)/subnets/([^/]+)', 1), '') as subnet_id,
         json_type(v[6]) as flows_type
     from stg_lines__azure_vnet
 ),
@@ -44,12 +49,12 @@ checked_records as (
 -- ACL flows, then rule groups, then tuples, each unnested with its 1-based position; a tuple's
 -- index in the record is the tuples of the groups before it plus its position in its group.
 acl_flows as (
-    select object_idx, line_no, version_text, mac_address, target_resource_id, flow_log_resource_id, unnest(flow_list) as acl_flow, generate_subscripts(flow_list, 1) as flow_i
+    select object_idx, line_no, version_text, mac_address, account_id, region, vpc_id, subnet_id, unnest(flow_list) as acl_flow, generate_subscripts(flow_list, 1) as flow_i
     from (select *, json_extract(v[6], '$[*]') as flow_list from checked_records where record_error is null)
 ),
 
 rule_groups as (
-    select object_idx, line_no, version_text, mac_address, target_resource_id, flow_log_resource_id, flow_i, acl_id, unnest(group_list) as rule_group, generate_subscripts(group_list, 1) as group_i
+    select object_idx, line_no, version_text, mac_address, account_id, region, vpc_id, subnet_id, flow_i, acl_id, unnest(group_list) as rule_group, generate_subscripts(group_list, 1) as group_i
     from (select *, json_extract_string(acl_flow, '$.aclID') as acl_id, json_extract(acl_flow, '$.flowGroups[*]') as group_list from acl_flows)
 ),
 
@@ -60,7 +65,7 @@ groups as (
             partition by object_idx, line_no order by flow_i, group_i rows between unbounded preceding and 1 preceding
         ), 0) as tuples_before
     from (
-        select object_idx, line_no, version_text, mac_address, target_resource_id, flow_log_resource_id, flow_i, group_i, acl_id,
+        select object_idx, line_no, version_text, mac_address, account_id, region, vpc_id, subnet_id, flow_i, group_i, acl_id,
             json_extract_string(rule_group, '$.rule') as rule,
             json_extract_string(rule_group, '$.flowTuples[*]') as group_tuples
         from rule_groups
@@ -73,8 +78,10 @@ numbered as (
         line_no,
         version_text,
         mac_address,
-        target_resource_id,
-        flow_log_resource_id,
+        account_id,
+        region,
+        vpc_id,
+        subnet_id,
         acl_id,
         rule,
         cast(tuples_before + generate_subscripts(group_tuples, 1) as bigint) as tuple_no,
@@ -144,8 +151,8 @@ select
     cast(null as integer) as tcp_flags,
     cast(null as varchar) as observer_vm_id,
     cast(null as varchar) as interface_id,
-    nullif(regexp_extract(c.target_resource_id, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
-    nullif(lower(regexp_extract(c.flow_log_resource_id, '(?i)/networkwatchers/networkwatcher_([^/]+)/', 1)), '') as region,
+    c.account_id,
+    c.region,
     true as counts_in_totals,
     c.version_text as source_version,
     c.rule as rule_name,
@@ -155,8 +162,8 @@ select
     c.reverse_packets,
     c.reverse_bytes,
     c.mac_address,
-    nullif(regexp_extract(c.target_resource_id, '(?i)/virtualnetworks/([^/]+)', 1), '') as vpc_id,
-    nullif(regexp_extract(c.target_resource_id, '(?i)/subnets/([^/]+)', 1), '') as subnet_id
+    c.vpc_id,
+    c.subnet_id
 from checked as c
 inner join stg_objects as o on c.object_idx = o.object_idx
 
