@@ -11,12 +11,15 @@ import type { ObjectStore } from '../lib/storage/object-store.ts';
  * - `published`: every table's manifest holds the same run, and the hour's raw objects are
  *   still the ones that run read;
  * - `late`: published, but objects were added, changed or removed since (a rerun will replace it);
+ * - `outdated`: published from the same objects, but with reference data or rules that have
+ *   changed since (a backfill reruns it; the scheduler does not, a rules change may be meant to
+ *   apply from now on);
  * - `incomplete`: the tables' manifests disagree or some are missing (a run died between two
  *   manifest commits), or the ledger has no record of the published run;
  * - `failed`: the latest attempt failed (the partition may still hold an older version);
  * - `missing`: never published and never attempted.
  */
-export type PartitionState = 'published' | 'late' | 'incomplete' | 'failed' | 'missing';
+export type PartitionState = 'published' | 'late' | 'outdated' | 'incomplete' | 'failed' | 'missing';
 
 export interface InputChanges {
   added: string[];
@@ -77,6 +80,8 @@ export async function partitionStatus(options: {
   entries: readonly LedgerEntry[];
   /** List the hour's raw objects now and compare them with the published run's inputs. */
   compareInputs: boolean;
+  /** The reference data and rules hashes a run would use now; when given, a published run with others is `outdated`. */
+  currentReference?: { referenceHash: string; rulesHash: string };
 }): Promise<PartitionStatus> {
   const { store, config, hour, entries } = options;
   const partition = partitionOf(hour);
@@ -109,7 +114,9 @@ export async function partitionStatus(options: {
   if (last?.status === 'failed') status.state = 'failed';
   else if (!consistent || !record) status.state = 'incomplete';
   else if (hasChanges(status.changes)) status.state = 'late';
-  else status.state = 'published';
+  else if (options.currentReference && (record.reference_hash !== options.currentReference.referenceHash || record.rules_hash !== options.currentReference.rulesHash)) {
+    status.state = 'outdated';
+  } else status.state = 'published';
   return status;
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { entriesByHour, hourKey, hoursBetween, partitionStatus, type PartitionState } from '../../../orchestration/partition-status.ts';
 import { RunLedger } from '../../../orchestration/run-ledger.ts';
+import { loadReferenceData, referenceFilesOf } from '../../reference/reference-data.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 import { formatRows } from '../format-rows.ts';
@@ -12,10 +13,23 @@ the run ledger and a fresh listing of each hour's raw objects:
   published   every table holds the same run and the raw objects are the ones it read
   late        published, but raw objects were added, changed or removed since (rerun it:
               the scheduler's rescan does, or netflow backfill over the hour)
+  outdated    published from the same objects, but the reference data or rules changed since
+              (netflow backfill over the hours reruns them; the scheduler does not)
   incomplete  the tables' manifests disagree or the ledger has no record of the published run
   failed      the latest attempt failed (an older version may still be published)
   missing     never published, never attempted
 Ends with a count per state. Exit code 0, or 1 when any hour is failed, late, incomplete or missing.`;
+
+/** The hashes a run would record now; undefined (and said) when the reference data cannot be loaded. */
+async function currentReference(context: CliContext): Promise<{ referenceHash: string; rulesHash: string } | undefined> {
+  try {
+    const reference = await loadReferenceData(referenceFilesOf(context.config, context.baseDir));
+    return { referenceHash: reference.referenceHash, rulesHash: reference.rulesHash };
+  } catch (error) {
+    context.logger.warn('reference data could not be loaded: outdated hours are not told apart', { error: (error as Error).message });
+    return undefined;
+  }
+}
 
 export async function statusCommand(context: CliContext, options: { from?: string; to?: string; json: boolean }): Promise<number> {
   if (!options.from || !options.to) throw new UsageError('status needs --from and --to, for example --from 2024-05-01T00 --to 2024-05-01T23');
@@ -25,11 +39,17 @@ export async function statusCommand(context: CliContext, options: { from?: strin
   const hours = hoursBetween(from, to);
   if (hours.length > 24 * 366) throw new UsageError(`status covers at most a year of hours at once, asked for ${hours.length}`);
   const byHour = entriesByHour(await new RunLedger(path.resolve(context.baseDir, context.config.ledger.path)).entries());
+  const reference = await currentReference(context);
   const statuses = [];
   for (const hour of hours) {
-    statuses.push(await partitionStatus({ store: context.store, config: context.config, hour, entries: byHour.get(hourKey(hour)) ?? [], compareInputs: true }));
+    statuses.push(
+      await partitionStatus({
+        store: context.store, config: context.config, hour, entries: byHour.get(hourKey(hour)) ?? [], compareInputs: true,
+        ...(reference ? { currentReference: reference } : {}),
+      }),
+    );
   }
-  const counts: Record<PartitionState, number> = { published: 0, late: 0, incomplete: 0, failed: 0, missing: 0 };
+  const counts: Record<PartitionState, number> = { published: 0, late: 0, outdated: 0, incomplete: 0, failed: 0, missing: 0 };
   for (const status of statuses) counts[status.state]++;
   if (options.json) {
     context.stdout(statuses.map((status) => JSON.stringify(status)).join('\n') + '\n');
@@ -46,12 +66,12 @@ export async function statusCommand(context: CliContext, options: { from?: strin
     context.stdout(formatRows(rows, ['hour', 'state', 'run_id', 'published_at', 'flows', 'last_attempt', 'detail'], 'table'));
     context.stdout(`${Object.entries(counts).map(([state, n]) => `${state} ${n}`).join(', ')}\n`);
   }
-  return counts.published === statuses.length ? 0 : 1;
+  return counts.published + counts.outdated === statuses.length ? 0 : 1;
 }
 
 export const statusCommandDefinition: CommandDefinition = {
   name: 'status',
-  summary: 'per event hour: published, late (inputs changed), incomplete, failed or missing',
+  summary: 'per event hour: published, late (inputs changed), outdated (reference/rules changed), incomplete, failed or missing',
   help: STATUS_HELP,
   options: { from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
   run: (context, args) => {
