@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,8 @@ describe('netflow against an S3 server', () => {
         '',
       ].join('\n'),
     );
+    const config = await readFile(path.join(cwd, 'netflow.config.yaml'), 'utf8');
+    await writeFile(path.join(cwd, 'rules-changed.yaml'), config.replace(/^rules: .*$/m, 'rules: rules.yaml'));
     store = new S3ObjectStore({ ...storeConfig, max_attempts: 3, multipart_threshold_mb: 16, part_size_mb: 16, conditional_writes: true });
   });
   afterAll(async () => {
@@ -57,7 +59,7 @@ describe('netflow against an S3 server', () => {
     await server?.stop();
   });
 
-  it('runs the demo on S3 and answers SQL over what it published', async () => {
+  it('runs the demo on S3 and answers SQL over what it published', { timeout: 180_000 }, async () => {
     const demo = await netflow(cwd, ['demo']);
     expect(demo.stderr).not.toContain('"level":"error"');
     expect(demo.code, demo.stderr).toBe(0);
@@ -71,7 +73,7 @@ describe('netflow against an S3 server', () => {
     expect(alerts.stdout).toBe('n\n5\n');
   });
 
-  it('status tells published, late and missing hours apart; backfill reruns the late one, skips the unchanged one and lists the failure', async () => {
+  it('status tells published, late, outdated and missing hours apart; backfill reruns the late one, skips the unchanged one and lists the failure', { timeout: 240_000 }, async () => {
     const before = await netflow(cwd, ['status', '--from', '2024-05-01T12', '--to', '2024-05-01T14', '--json']);
     expect(before.code).toBe(1);
     expect(before.stdout.trim().split('\n').map((line) => `${JSON.parse(line).hour} ${JSON.parse(line).state}`)).toEqual([
@@ -84,7 +86,7 @@ describe('netflow against an S3 server', () => {
     await store.putBytes('raw/agent/dt=2024-05-01/hour=15/vm=i-0batch000000001/i-0batch000000001-000000000099.ndjson.gz', gzipSync(`${JSON.stringify(late)}\n`));
     const status = await netflow(cwd, ['status', '--from', '2024-05-01T12', '--to', '2024-05-01T14']);
     expect(status.stdout).toMatch(/2024-05-01T14 │ late .*1 added, 0 changed, 0 removed/);
-    expect(status.stdout).toContain('published 1, late 1, incomplete 0, failed 0, missing 1');
+    expect(status.stdout).toContain('published 1, late 1, outdated 0, incomplete 0, failed 0, missing 1');
 
     const holder = new PartitionLock({ store, partition: { dt: '2024-05-01', hour: '12' }, leaseMs: 60_000, waitMs: 0, owner: 'other-machine:4242' });
     expect((await holder.acquire()).acquired).toBe(true);
@@ -102,12 +104,18 @@ describe('netflow against an S3 server', () => {
     const flows = await netflow(cwd, ['query', "SELECT count(*) AS n FROM flows WHERE start_at >= TIMESTAMP '2024-05-01 14:00:00'", '--format', 'csv']);
     expect(flows.stdout).toBe('n\n422\n');
 
+    // A rules change makes every published hour outdated (a backfill would rerun them).
+    await writeFile(path.join(cwd, 'rules.yaml'), `${await readFile(path.join(SAMPLE_REFERENCE, 'rules.yaml'), 'utf8')}\n# reviewed\n`);
+    const changedRules = await netflow(cwd, ['status', '--from', '2024-05-01T13', '--to', '2024-05-01T14', '--config', 'rules-changed.yaml', '--json']);
+    expect(changedRules.code, changedRules.stderr).toBe(0);
+    expect(changedRules.stdout.trim().split('\n').map((line) => JSON.parse(line).state)).toEqual(['outdated', 'outdated']);
+
     const runs = await netflow(cwd, ['runs', '--from', '2024-05-01T12', '--to', '2024-05-01T12', '--status', 'failed']);
     expect(runs.stdout).toMatch(/2024-05-01T12 │ failed +│ backfill/);
     expect(runs.stdout).not.toContain('2024-05-01T13');
   });
 
-  it('the scheduler process catches up on start and, on SIGTERM, lets the running job finish before it exits 0', async () => {
+  it('the scheduler process catches up on start and, on SIGTERM, lets the running job finish before it exits 0', { timeout: 180_000 }, async () => {
     const child = spawn(process.execPath, [BIN, 'scheduler'], { cwd, env: { ...process.env, NETFLOW_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
