@@ -37,7 +37,7 @@ describe('backfill over the sample hours', () => {
     }
   }
 
-  it('publishes, skips unchanged hours when resumed, and reruns with --force to byte-for-byte the same rows', async () => {
+  it('publishes, skips unchanged hours when resumed, and reruns with --force to byte-for-byte the same rows', { timeout: 240_000 }, async () => {
     const first = await backfill(options);
     expect(first).toMatchObject({ total: 2, published: ['2024-05-01T13', '2024-05-01T14'], skipped: [], failed: [], notStarted: [] });
     const before = await dump();

@@ -36,7 +36,7 @@ describe('two runner processes racing for the same hour', () => {
     await server?.stop();
   });
 
-  it('publishes one clean version; the other runner waits and skips', async () => {
+  it('publishes one clean version; the other runner waits and skips', { timeout: 240_000 }, async () => {
     const runners = [0, 1].map(() => startRunner(path.join(lake.dir, 'config.json'), '2024-05-01T13'));
     await Promise.all(runners.map((runner) => runner.ready));
     for (const runner of runners) runner.go();
