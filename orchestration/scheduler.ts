@@ -70,6 +70,7 @@ export class Scheduler {
 
   /** Registers the timers and queues the catch-up; returns once the catch-up is queued. */
   async start(): Promise<void> {
+    if (this.stopping) return;
     const s = this.options.config.scheduler;
     const [dailyHour, dailyMinute] = s.daily_at.split(':').map(Number) as [number, number];
     this.tasks.push(this.options.cron.schedule(`${s.hourly_minute} * * * *`, () => this.hourlyTick(), 'hourly'));
