@@ -109,7 +109,14 @@ export const threatRuleSchema = z.strictObject({
   side: z.enum(['either', 'src', 'dst']).default('either'),
 });
 
-export const ruleSchema = z.discriminatedUnion('kind', [denyRuleSchema, allowOnlyRuleSchema, requireKnownRuleSchema, threatRuleSchema]);
+/** `allow-only` and `require-known` (as people write them) are read as `allow_only` and `require_known`. */
+export const ruleSchema = z.preprocess(
+  (value) =>
+    value && typeof value === 'object' && typeof (value as { kind?: unknown }).kind === 'string'
+      ? { ...value, kind: (value as { kind: string }).kind.replace(/^(allow|require)-(only|known)$/, '$1_$2') }
+      : value,
+  z.discriminatedUnion('kind', [denyRuleSchema, allowOnlyRuleSchema, requireKnownRuleSchema, threatRuleSchema]),
+);
 
 export const rulesFileSchema = z
   .strictObject({

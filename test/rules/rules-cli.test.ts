@@ -74,6 +74,10 @@ describe('netflow rules check', () => {
     const second = await cli(['rules', 'check', file], dir);
     expect(second.code).toBe(1);
     expect(second.stdout).toContain('line 3: rules.1.id: duplicate rule id "a"');
+    await writeFile(file, 'rules:\n  - { id: b, kind: allow-only, severity: low, to: { tag: db }, from: [{ tag: app }] }\n  - { id: c, kind: require-known, severity: low }\n');
+    const aliases = await cli(['rules', 'check', file], dir);
+    expect(aliases.code).toBe(0);
+    expect(aliases.stdout).toContain('  b [allow_only, low]: tag "db" may be reached only from tag "app"');
     await writeFile(file, 'rules:\n  - { id: a, kind: threat, severity: low, lists: [nope] }\n');
     expect((await cli(['rules', 'check', file], dir)).stdout).toContain('rules.0.lists: rule "a" names threat list "nope", which is not configured (configured: none)');
   });
