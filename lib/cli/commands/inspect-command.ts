@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { detectSources } from '../../sources/detect-source.ts';
-import { normalizeFile, type NormalizeFileResult } from '../../sources/normalize-file.ts';
+import type { NormalizeFileResult } from '../../sources/normalize-file.ts';
 import { SOURCES, sourceByCliName, sourceByType } from '../../sources/registry.ts';
 import type { SourceType } from '../../sources/source-definition.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
@@ -32,6 +31,9 @@ export async function inspectCommand(context: CliContext, file: string | undefin
     if (error instanceof UsageError) throw error;
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+  // Loaded on use, so that `netflow --help` and other commands do not pay for them.
+  const { detectSources } = await import('../../sources/detect-source.ts');
+  const { normalizeFile } = await import('../../sources/normalize-file.ts');
   const requested = options.source ?? 'auto';
   let sourceType: SourceType;
   let how: string;
