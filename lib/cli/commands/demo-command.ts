@@ -49,6 +49,8 @@ export async function demoCommand(context: CliContext): Promise<number> {
       '  npx netflow query "SELECT rule_id, src_ip, dst_ip, dst_port, flow_count FROM alerts ORDER BY rule_id"',
       '  npx netflow query "SELECT dimension, src_group, dst_group, flows, bytes FROM traffic_matrix WHERE dimension = \'segment\'"',
       '  npx netflow runs',
+      '  npx netflow analytics --from 2024-05-01T13 --to 2024-05-01T14',
+      '  npx netflow report compliance --from 2024-05-01 --to 2024-05-01 --out ./reports',
       '',
     ].join('\n'),
   );
