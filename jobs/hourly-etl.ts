@@ -25,7 +25,7 @@ import { deliveryWindow } from '../lib/sources/source-definition.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
 import { unionOfSources } from '../lib/sources/all-sources-model.ts';
 import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject } from '../lib/staging/stage-objects.ts';
-import { DEFAULT_STAGE_LIMITS } from '../lib/staging/stage-lines.ts';
+import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 
 /** Bumped whenever a change to parsing or models changes published rows for the same inputs. */
@@ -160,7 +160,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
         store,
         objects: discovered,
         workDir,
-        limits: DEFAULT_STAGE_LIMITS,
+        limits: stageLimitsOf(config.staging),
         onProgress: (done, total) => options.onProgress?.('stage', done, total),
       }),
     );

@@ -178,6 +178,19 @@ export const configSchema = z.strictObject({
     .default({ grace_period: '1h' }),
   /** Local staging folder; DuckDB may read and write only below it. */
   work_dir: z.string().min(1).default('./.netflow/work'),
+  /** Limits on untrusted raw input, enforced while staging, before any parser sees it (lib/staging/stage-lines.ts). */
+  staging: z
+    .strictObject({
+      /** A longer line is quarantined (its first 4 KiB kept), never parsed; at most 1 MiB, what the staged-line reader accepts. */
+      max_line_bytes: z.number().int().min(1024).max(1024 * 1024).default(1024 * 1024),
+      /** Decompressed size cap per object (decompression bombs); the object is quarantined whole past it. */
+      max_decompressed_bytes: z.number().int().min(1024 * 1024).default(8 * 1024 * 1024 * 1024),
+      /** Decompressed/compressed ratio cap, checked once past 1 MiB of output. */
+      max_compression_ratio: z.number().min(2).max(100_000).default(1000),
+      /** Past this many rejected lines an object is quarantined whole (bounds the memory rejected lines take). */
+      max_rejected_lines: z.number().int().min(1).max(10_000_000).default(10_000),
+    })
+    .default({ max_line_bytes: 1024 * 1024, max_decompressed_bytes: 8 * 1024 * 1024 * 1024, max_compression_ratio: 1000, max_rejected_lines: 10_000 }),
   duckdb: z
     .strictObject({
       memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "2GB"').default('2GB'),

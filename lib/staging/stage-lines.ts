@@ -37,6 +37,16 @@ export const DEFAULT_STAGE_LIMITS: StageLimits = {
   maxRejectedLines: 10_000,
 };
 
+/** The limits from the configuration's `staging` section (schemas/config.ts). */
+export function stageLimitsOf(staging: { max_line_bytes: number; max_decompressed_bytes: number; max_compression_ratio: number; max_rejected_lines: number }): StageLimits {
+  return {
+    maxLineBytes: staging.max_line_bytes,
+    maxDecompressedBytes: staging.max_decompressed_bytes,
+    maxCompressionRatio: staging.max_compression_ratio,
+    maxRejectedLines: staging.max_rejected_lines,
+  };
+}
+
 export interface RejectedLine {
   line: number;
   reason: string;
