@@ -32,7 +32,9 @@ records as (
         json_extract_string(v[3], '$') as resource_id,
         -- The subscription per record, not per tuple.
         nullif(regexp_extract(resource_id, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
-        json_type(v[4]) as flows_type
+        json_type(v[4]) as flows_type,
+        -- A group whose tuples are not an array would otherwise yield no rows, silently.
+        coalesce(list_bool_and(list_transform(json_extract(line, '$.properties.flows[*].flows[*]'), g -> coalesce(json_type(g, '$.flowTuples') = 'ARRAY', false))), true) as tuples_are_arrays
     from stg_lines__azure_nsg
 ),
 
@@ -42,7 +44,8 @@ checked_records as (
         nullif(concat_ws('; ',
             case when category is distinct from 'NetworkSecurityGroupFlowEvent' then 'category: ' || coalesce('"' || category || '"', 'missing') || ' is not NetworkSecurityGroupFlowEvent (not an NSG flow log record)' end,
             case when version_text is null or version_text not in ('1', '2') then 'properties.Version: ' || coalesce('"' || version_text || '"', 'missing') || ' is not a supported NSG flow log version (1 or 2)' end,
-            case when flows_type is distinct from 'ARRAY' then 'properties.flows: missing or not an array' end
+            case when flows_type is distinct from 'ARRAY' then 'properties.flows: missing or not an array' end,
+            case when not tuples_are_arrays then 'properties.flows[].flows[].flowTuples: missing or not an array in a group' end
         ), '') as record_error
     from records
 ),

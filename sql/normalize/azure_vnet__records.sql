@@ -31,7 +31,9 @@ records as (
         nullif(lower(regexp_extract(flow_log_resource_id, '(?i)/networkwatchers/networkwatcher_([^/]+)/', 1)), '') as region,
         nullif(regexp_extract(target_resource_id, '(?i)/virtualnetworks/([^/]+)', 1), '') as vpc_id,
         nullif(regexp_extract(target_resource_id, '(?i)/subnets/([^/]+)', 1), '') as subnet_id,
-        json_type(v[6]) as flows_type
+        json_type(v[6]) as flows_type,
+        -- A group whose tuples are not an array would otherwise yield no rows, silently.
+        coalesce(list_bool_and(list_transform(json_extract(line, '$.flowRecords.flows[*].flowGroups[*]'), g -> coalesce(json_type(g, '$.flowTuples') = 'ARRAY', false))), true) as tuples_are_arrays
     from stg_lines__azure_vnet
 ),
 
@@ -41,7 +43,8 @@ checked_records as (
         nullif(concat_ws('; ',
             case when category is distinct from 'FlowLogFlowEvent' then 'category: ' || coalesce('"' || category || '"', 'missing') || ' is not FlowLogFlowEvent (not a VNet flow log record)' end,
             case when version_text is distinct from '4' then 'flowLogVersion: ' || coalesce('"' || version_text || '"', 'missing') || ' is not a supported VNet flow log version (4)' end,
-            case when flows_type is distinct from 'ARRAY' then 'flowRecords.flows: missing or not an array' end
+            case when flows_type is distinct from 'ARRAY' then 'flowRecords.flows: missing or not an array' end,
+            case when not tuples_are_arrays then 'flowRecords.flows[].flowGroups[].flowTuples: missing or not an array in a group' end
         ), '') as record_error
     from records
 ),

@@ -85,6 +85,8 @@ const CASES: Case[] = [
   // A file of another format under a source's prefix.
   { name: 'azure_nsg: a VNet flow log under the NSG prefix', source: 'azure_nsg', body: vnetDoc([VNET_OK]), flows: 0, expected: [[1_000_000, /^record 1: category: "FlowLogFlowEvent" is not NetworkSecurityGroupFlowEvent/]] },
   { name: 'azure_vnet: an NSG flow log under the VNet prefix', source: 'azure_vnet', body: nsgDoc([NSG_OK]), flows: 0, expected: [[1_000_000, /^record 1: category: "NetworkSecurityGroupFlowEvent" is not FlowLogFlowEvent.*flowLogVersion: missing/]] },
+  { name: 'azure_nsg: a group without flowTuples', source: 'azure_nsg', body: nsgDoc([NSG_OK]).replace('"flowTuples"', '"tuples"'), flows: 0, expected: [[1_000_000, /^record 1: properties\.flows\[\]\.flows\[\]\.flowTuples: missing or not an array in a group$/]] },
+  { name: 'azure_vnet: flowTuples that is not an array', source: 'azure_vnet', body: vnetDoc([VNET_OK]).replace(/"flowTuples": \[[^\]]*\]/, '"flowTuples": "1,2,3"'), flows: 0, expected: [[1_000_000, /^record 1: flowRecords\.flows\[\]\.flowGroups\[\]\.flowTuples: missing or not an array in a group$/]] },
   { name: 'azure_nsg: AWS text under the NSG prefix', source: 'azure_nsg', body: `${AWS_HEADER}\n${aws()}\n`, flows: 0, expected: [[null, /^object cannot be read: JSON document is not valid JSON/]] },
   { name: 'azure_vnet: JSON without records', source: 'azure_vnet', body: '{"value": []}', flows: 0, expected: [[null, /^object cannot be read: not a flow log document: expected a JSON object with a "records" array$/]] },
   { name: 'gcp_vpc: an OCI batch under the GCP prefix', source: 'gcp_vpc', body: `${oci()}\n`, flows: 0, expected: [[1, /^not a VPC flow log entry: jsonPayload is missing/]] },
