@@ -4,7 +4,7 @@
 -- materialized: table
 -- A record is a response when it goes from a low port to a high (ephemeral) one: the server's
 -- side of a connection. Fan-out, port scans and new talkers count initiators only, so a web server
--- answering a thousand clients is not a thousand destinations.
+-- answering a thousand clients is not a thousand destinations. ICMP answers are responses too.
 select
     flow_id,
     start_at,
@@ -27,7 +27,12 @@ select
     dst_segment,
     date_trunc('minute', start_at) as minute_at,
     date_trunc('hour', start_at) as hour_at,
-    not (protocol in (6, 17, 132) and src_port is not null and dst_port is not null and src_port < dst_port and dst_port >= 1024) as is_initiator,
+    not (
+        (protocol in (6, 17, 132) and src_port is not null and dst_port is not null and src_port < dst_port and dst_port >= 1024)
+        -- ICMP answers (echo reply, unreachable, time exceeded; the type is in src_port): a UDP scan's targets answer with these.
+        or (protocol = 1 and src_port in (0, 3, 11))
+        or (protocol = 58 and src_port in (1, 3, 129))
+    ) as is_initiator,
     case when src_vm_id is null and src_is_public then 'internet' else src_ip end as src_key,
     case when dst_vm_id is null and dst_is_public then 'internet' else dst_ip end as dst_key
 from flows
