@@ -269,3 +269,35 @@ describe('hostile input: bombs and giant lines in a process of their own, with h
     expect(child.peakRssBytes).toBeLessThan(RSS_CAP);
   });
 });
+
+describe('hostile input in a real hourly run: healthy objects published 100 %', () => {
+  it('bombs, a cut gzip, trailing garbage, a giant line and binary lines beside healthy objects', async () => {
+    const { createLakeFixture } = await import('../support/lake-fixture.ts');
+    const lake = await createLakeFixture({ config: { staging: { max_decompressed_bytes: 64 * 1024 ** 2, max_line_bytes: 1024 * 1024, max_compression_ratio: 1000, max_rejected_lines: 10_000 } } });
+    try {
+      const key = (stamp: string, id: string) => `raw/aws_vpc/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0host_20240501T${stamp}Z_${id}.log.gz`;
+      const healthy = [text(0, 300), text(1000, 300), text(2000, 300)];
+      await lake.store.putBytes(key('1305', 'h0'), gzipSync(healthy[0]!));
+      await lake.store.putBytes(key('1310', 'bomb'), Buffer.concat(Array.from({ length: 8 }, () => gzipSync(Buffer.alloc(16 * 1024 ** 2), { level: 9 }))));
+      await lake.store.putBytes(key('1315', 'h1'), gzipSync(healthy[1]!));
+      const cut = gzipSync(text(3000, 300));
+      await lake.store.putBytes(key('1320', 'cut'), cut.subarray(0, cut.length - 5));
+      await lake.store.putBytes(key('1325', 'garbage'), Buffer.concat([gzipSync(text(4000, 50)), Buffer.from('not gzip at all\n')]));
+      await lake.store.putBytes(key('1330', 'giant'), gzipSync(Buffer.concat([Buffer.from(`${HEADER}\n`), Buffer.alloc(3 * 1024 ** 2, 0x61), Buffer.from(`\n${awsLine(7)}\n`)])));
+      await lake.store.putBytes(key('1335', 'binary'), gzipSync(Buffer.concat([Buffer.from(`${HEADER}\n${awsLine(8)}\n`), randomBytes(4096), Buffer.from(`\n${awsLine(9)}\n`)])));
+      await lake.store.putBytes(key('1340', 'h2'), gzipSync(healthy[2]!));
+      const result = await lake.runHour('2024-05-01T13');
+      expect(result.error ?? result.status).toBe('published');
+      const { queryLake } = await import('../support/read-lake.ts');
+      const published = await queryLake<{ id: string; n: bigint }>(lake, `SELECT regexp_extract(raw_object_key, '_([a-z0-9]+)\\.log\\.gz$', 1) AS id, count(*) AS n FROM flows GROUP BY 1 ORDER BY 1`);
+      const whole = await queryLake<{ id: string; reason: string }>(lake, `SELECT regexp_extract(raw_object_key, '_([a-z0-9]+)\\.log\\.gz$', 1) AS id, reason FROM quarantine WHERE raw_offset IS NULL ORDER BY 1`);
+      reportFigures('hostile-input/hourly-run', { seed, published: Object.fromEntries(published.map((r) => [r.id, Number(r.n)])), quarantined_whole: whole.map((w) => `${w.id}: ${w.reason.slice(0, 60)}`), counts: result.counts });
+      expect(Object.fromEntries(published.map((r) => [r.id, Number(r.n)]))).toMatchObject({ h0: 300, h1: 300, h2: 300, giant: 1 });
+      expect(whole.map((w) => w.id)).toEqual(['bomb', 'cut', 'garbage']);
+      const c = result.counts;
+      expect(c.records_read).toBe(c.flows_published + c.other_hour + c.nodata + c.skipdata + c.quarantined);
+    } finally {
+      await lake.cleanup();
+    }
+  }, 300_000);
+});
