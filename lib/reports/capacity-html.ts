@@ -39,6 +39,18 @@ export function renderCapacityHtml(report: CapacityReport): string {
       });
     })
     .join('');
+  const vmsByPeak = report.entities.filter((e) => e.scope === 'vm' && e.peak_utilization !== null).slice(0, 8);
+  const hourlyChart = lineChart({
+    title: 'Hourly utilization in the period (p95 of the per-minute throughput / capacity), busiest VMs',
+    series: vmsByPeak.map((e) => ({ name: e.name, points: e.hourly.filter((h) => h.utilization !== null).map((h) => ({ x: new Date(h.hour_at).getTime(), y: h.utilization! })) })),
+    thresholds: [
+      { y: t.warning, label: `warning ${Math.round(t.warning * 100)} %`, color: '#b7791f' },
+      { y: t.critical, label: `critical ${Math.round(t.critical * 100)} %`, color: '#c53030' },
+    ],
+    xFormat: (x) => new Date(x).toISOString().slice(5, 13).replace('T', ' '),
+    yFormat: (y) => `${Math.round(y * 100)} %`,
+    yMax: Math.max(1, ...vmsByPeak.map((e) => e.peak_utilization ?? 0)),
+  });
   const all = table(
     ['VM or link', 'scope', 'segment', 'capacity Mbps', 'peak p95 Mbps', 'peak max Mbps', 'peak utilization', 'busiest hour', 'hours', 'warning h', 'critical h', 'status'],
     report.entities.map((e) => [e.name, e.scope, e.segment, e.capacity_mbps, e.peak_p95_mbps, e.peak_max_mbps, pct(e.peak_utilization), e.peak_hour_at, e.hours, e.hours_warning, e.hours_critical, badge(e.status, TONE[e.status])]),
@@ -55,7 +67,7 @@ export function renderCapacityHtml(report: CapacityReport): string {
     body: [
       section('summary', 'Summary', overview),
       section('at-risk', 'At risk', atRisk, `Critical or warning in the period, or projected by the trend of daily peaks to reach ${pct(t.critical)} within ${t.horizon_days} days; soonest first.`),
-      section('charts', 'Utilization', charts),
+      section('charts', 'Utilization', hourlyChart + charts),
       section('entities', 'Every VM and segment pair', all),
       section('manifest', 'Input manifest', inputs, 'The capacity_hourly partitions read, with their SHA-256.'),
     ].join('\n'),

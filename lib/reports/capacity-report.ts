@@ -25,6 +25,8 @@ export interface CapacityEntity {
   at_risk: boolean;
   risk_reason: string | null;
   daily: { day: string; peak_utilization: number | null; peak_p95_mbps: number }[];
+  /** Every hour of the report period with traffic. */
+  hourly: { hour_at: Date; utilization: number | null; p95_mbps: number; max_mbps: number; status: string }[];
 }
 
 export interface CapacityReport {
@@ -82,7 +84,7 @@ export async function buildCapacityReport(context: ReportContext, period: Report
         entity = {
           scope: row.scope, entity_id: row.entity_id, name: row.name, segment: row.segment, capacity_mbps: row.capacity_mbps,
           peak_utilization: null, peak_p95_mbps: 0, peak_max_mbps: 0, peak_hour_at: null, hours: 0, hours_warning: 0, hours_critical: 0, status: 'unknown',
-          trend_slope_per_day: null, projection: 'none', projected_critical_date: null, days_to_critical: null, at_risk: false, risk_reason: null, daily: [],
+          trend_slope_per_day: null, projection: 'none', projected_critical_date: null, days_to_critical: null, at_risk: false, risk_reason: null, daily: [], hourly: [],
         };
         entities.set(key, entity);
         points.set(key, []);
@@ -106,6 +108,14 @@ export async function buildCapacityReport(context: ReportContext, period: Report
         entity.hours_critical += row.hours_critical;
       }
     }
+    const hourly = plain<{ scope: string; entity_id: string; hour_at: Date; utilization: number | null; p95_mbps: number; max_mbps: number; status: string }>(
+      await lake.session.all(
+        `SELECT scope, entity_id, hour_at, utilization, p95_mbps, max_mbps, status FROM capacity_hourly
+         WHERE hour_at >= CAST($1 AS TIMESTAMP) AND hour_at < CAST($2 AS TIMESTAMP) ORDER BY scope, entity_id, hour_at`,
+        [ts(period.from), ts(period.to)],
+      ),
+    );
+    for (const { scope, entity_id, ...point } of hourly) entities.get(`${scope}|${entity_id}`)?.hourly.push(point);
     for (const [key, entity] of entities) {
       const daily = entity.daily.filter((d) => d.peak_utilization !== null).map((d) => ({ day: new Date(`${d.day}T00:00:00Z`), value: d.peak_utilization! }));
       points.set(key, daily);

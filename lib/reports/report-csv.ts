@@ -41,6 +41,10 @@ export function capacityCsv(report: CapacityReport): Record<string, string> {
       report.entities.flatMap((e) => e.daily.map((d) => ({ scope: e.scope, entity_id: e.entity_id, name: e.name, ...d }))),
       ['scope', 'entity_id', 'name', 'day', 'peak_utilization', 'peak_p95_mbps'],
     ),
+    hourly: toCsv(
+      report.entities.flatMap((e) => e.hourly.map((h) => ({ scope: e.scope, entity_id: e.entity_id, name: e.name, ...h }))),
+      ['scope', 'entity_id', 'name', 'hour_at', 'utilization', 'p95_mbps', 'max_mbps', 'status'],
+    ),
     inputs: toCsv(report.inputs as unknown as Record<string, unknown>[], ['table', 'dt', 'hour', 'key', 'sha256', 'rows', 'bytes', 'run_id', 'attempt_id', 'committed_at']),
   };
 }

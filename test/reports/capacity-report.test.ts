@@ -88,6 +88,8 @@ describe('capacity report', () => {
   test('the trend reads four weeks back; the inputs are every capacity partition of that window', () => {
     expect(report.trend_window).toEqual({ from: '2024-06-01T00:00:00.000Z', to: '2024-06-29T00:00:00.000Z', weeks: 4 });
     expect(entity('i-db-1').daily).toHaveLength(DAYS);
+    expect(entity('i-db-1').hourly.map((h) => [String(h.hour_at).slice(0, 13), h.status])).toEqual([['2024-06-28T03', 'ok'], ['2024-06-28T15', 'ok']]);
+    expect(entity('i-hot-1').hourly.map((h) => h.status)).toEqual(['ok', 'critical']);
     expect(report.inputs).toHaveLength(DAYS * 2);
   });
 
@@ -97,14 +99,15 @@ describe('capacity report', () => {
       ['compliance', 'written', 'reports/compliance/2024-05-01/'.replace('2024-05-01', '2024-06-28')],
       ['capacity', 'written', 'reports/capacity/2024-06-28/'],
     ]);
-    expect(daily.reports[1]!.written!.files.map((f) => f.name)).toEqual(['capacity-2024-06-28.html', 'capacity-2024-06-28.json', 'capacity-2024-06-28-entities.csv', 'capacity-2024-06-28-at-risk.csv', 'capacity-2024-06-28-daily.csv', 'capacity-2024-06-28-inputs.csv']);
+    expect(daily.reports[1]!.written!.files.map((f) => f.name)).toEqual(['capacity-2024-06-28.html', 'capacity-2024-06-28.json', 'capacity-2024-06-28-entities.csv', 'capacity-2024-06-28-at-risk.csv', 'capacity-2024-06-28-daily.csv', 'capacity-2024-06-28-hourly.csv', 'capacity-2024-06-28-inputs.csv']);
   });
 
   test('rendered in headless Chromium: charts drawn, at-risk numbers and dates on the page, names escaped', async () => {
     const html = await readFile(htmlFile, 'utf8');
     expect(html).toContain('&lt;b&gt;db-1&lt;/b&gt;');
-    // One chart for the VMs; the only segment pair has no capacity, so its chart says there is no data.
-    expect((html.match(/<svg /g) ?? []).length).toBe(1);
+    // Hourly and daily charts for the VMs; the only segment pair has no capacity, so its chart says there is no data.
+    expect((html.match(/<svg /g) ?? []).length).toBe(2);
+    expect(html).toContain('aria-label="Hourly utilization in the period');
     expect(html).toContain('segment pairs: no data');
     const { dom, png } = await renderInChromium(htmlFile);
     expect(dom).not.toMatch(/<b>db-1/);
