@@ -33,7 +33,8 @@ records as (
         -- The subscription per record, not per tuple.
         nullif(regexp_extract(resource_id, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
         json_type(v[4]) as flows_type,
-        -- A group whose tuples are not an array would otherwise yield no rows, silently.
+        -- A group whose groups or tuples are not arrays would otherwise yield no rows, silently.
+        coalesce(list_bool_and(list_transform(json_extract(line, '$.properties.flows[*]'), r -> coalesce(json_type(r, '$.flows') = 'ARRAY', false))), true) as groups_are_arrays,
         coalesce(list_bool_and(list_transform(json_extract(line, '$.properties.flows[*].flows[*]'), g -> coalesce(json_type(g, '$.flowTuples') = 'ARRAY', false))), true) as tuples_are_arrays
     from stg_lines__azure_nsg
 ),
@@ -45,6 +46,7 @@ checked_records as (
             case when category is distinct from 'NetworkSecurityGroupFlowEvent' then 'category: ' || coalesce('"' || category || '"', 'missing') || ' is not NetworkSecurityGroupFlowEvent (not an NSG flow log record)' end,
             case when version_text is null or version_text not in ('1', '2') then 'properties.Version: ' || coalesce('"' || version_text || '"', 'missing') || ' is not a supported NSG flow log version (1 or 2)' end,
             case when flows_type is distinct from 'ARRAY' then 'properties.flows: missing or not an array' end,
+            case when not groups_are_arrays then 'properties.flows[].flows: missing or not an array in a group' end,
             case when not tuples_are_arrays then 'properties.flows[].flows[].flowTuples: missing or not an array in a group' end
         ), '') as record_error
     from records

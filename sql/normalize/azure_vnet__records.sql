@@ -32,7 +32,8 @@ records as (
         nullif(regexp_extract(target_resource_id, '(?i)/virtualnetworks/([^/]+)', 1), '') as vpc_id,
         nullif(regexp_extract(target_resource_id, '(?i)/subnets/([^/]+)', 1), '') as subnet_id,
         json_type(v[6]) as flows_type,
-        -- A group whose tuples are not an array would otherwise yield no rows, silently.
+        -- A group whose groups or tuples are not arrays would otherwise yield no rows, silently.
+        coalesce(list_bool_and(list_transform(json_extract(line, '$.flowRecords.flows[*]'), r -> coalesce(json_type(r, '$.flowGroups') = 'ARRAY', false))), true) as groups_are_arrays,
         coalesce(list_bool_and(list_transform(json_extract(line, '$.flowRecords.flows[*].flowGroups[*]'), g -> coalesce(json_type(g, '$.flowTuples') = 'ARRAY', false))), true) as tuples_are_arrays
     from stg_lines__azure_vnet
 ),
@@ -44,6 +45,7 @@ checked_records as (
             case when category is distinct from 'FlowLogFlowEvent' then 'category: ' || coalesce('"' || category || '"', 'missing') || ' is not FlowLogFlowEvent (not a VNet flow log record)' end,
             case when version_text is distinct from '4' then 'flowLogVersion: ' || coalesce('"' || version_text || '"', 'missing') || ' is not a supported VNet flow log version (4)' end,
             case when flows_type is distinct from 'ARRAY' then 'flowRecords.flows: missing or not an array' end,
+            case when not groups_are_arrays then 'flowRecords.flows[].flowGroups: missing or not an array in a group' end,
             case when not tuples_are_arrays then 'flowRecords.flows[].flowGroups[].flowTuples: missing or not an array in a group' end
         ), '') as record_error
     from records
