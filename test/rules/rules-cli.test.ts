@@ -163,4 +163,16 @@ describe('netflow rules test --hour and netflow ref check over a lake', () => {
     expect(bad.stdout).toContain(`${badList}: line 3: "not-an-ip" is not an IP address or CIDR`);
     expect(bad.stdout).toMatch(/ok +ip_ranges .*aws-ip-ranges\.sample\.json\n +aws: 8 range\(s\) \(6 IPv4, 2 IPv6\)/);
   });
+
+  it('ref check warns about rules naming a VM or tag that no reference file has (a typo never matches)', async () => {
+    const rules = path.join(lake.dir, 'typo-rules.yaml');
+    await writeFile(rules, 'rules:\n  - { id: typo, kind: allow_only, severity: high, to: { vm: i-0sql0000000001 }, from: [{ tag: vm }, { tag: wm }] }\n');
+    const config = path.join(lake.dir, 'typo.config.yaml');
+    await writeFile(config, stringify({ store: { type: 'local', path: path.join(lake.dir, 'lake') }, reference: lake.config.reference, rules }));
+    const { code, stdout } = await cli(['ref', 'check', '--config', config], lake.dir);
+    expect(code).toBe(0);
+    expect(stdout).toContain('warning: rules.0.to: rule "typo" names vm "i-0sql0000000001", which no inventory snapshot has');
+    expect(stdout).toContain('warning: rules.0.from.1: rule "typo" names tag "wm", which no inventory snapshot or range has');
+    expect(stdout).not.toContain('tag "vm"');
+  });
 });
