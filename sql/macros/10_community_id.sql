@@ -25,7 +25,7 @@
 -- that substr cuts off (hex drops leading zeros). The one-way ICMP case sets bit 50 of the
 -- destination key so that the source stays first without a CASE; no CASE surrounds the IPv4
 -- work, so DuckDB shares each address parse with ip_canonical of the same SELECT. Pairs with an
--- IPv6 address take a text path inside CASE. sha1(), unhex() and to_base64() are DuckDB's own
+-- IPv6 address take a text path (hex digits compared as text), evaluated only for those rows. sha1(), unhex() and to_base64() are DuckDB's own
 -- and are most of the cost of an IPv4 pair (see bench/ip-macros-bench.ts).
 
 CREATE OR REPLACE MACRO _cid_has_ports(proto) AS
@@ -113,11 +113,17 @@ CREATE OR REPLACE MACRO _cid_v6(seed, src_ip, dst_ip, src_port, dst_port, proto)
             ELSE _cid_v6_input(seed, _cid_k[2], _cid_k[1], proto)
         END)[1]);
 
+-- the text when it may be IPv6 (has a ':'), else NULL
+CREATE OR REPLACE MACRO _cid_ip6_only(txt) AS
+    substr(txt, 1, length(txt) // contains(txt, ':')::BIGINT);
+
+-- coalesce evaluates the IPv6 path only for rows the IPv4 path left NULL. Its inputs are NULL
+-- unless the text has a ':' (rather than a CASE around it: lambdas under a CASE ran about 25 %
+-- slower in the benchmark).
 CREATE OR REPLACE MACRO community_id_v1_seeded(seed, src_ip VARCHAR, dst_ip VARCHAR, src_port, dst_port, proto) AS
     coalesce(
         _cid_v4(seed, src_ip, dst_ip, src_port, dst_port, proto),
-        CASE WHEN contains(src_ip, ':') OR contains(dst_ip, ':')
-            THEN _cid_v6(seed, src_ip, dst_ip, src_port, dst_port, proto) END);
+        _cid_v6(seed, _cid_ip6_only(src_ip), _cid_ip6_only(dst_ip), src_port, dst_port, proto));
 
 CREATE OR REPLACE MACRO community_id_v1(src_ip VARCHAR, dst_ip VARCHAR, src_port, dst_port, proto) AS
     community_id_v1_seeded(0, src_ip, dst_ip, src_port, dst_port, proto);
