@@ -3,7 +3,7 @@ import { badge, page, section, stats, table } from './html.ts';
 import { lineChart } from './svg-charts.ts';
 
 const TONE = { ok: 'ok', warning: 'warn', critical: 'bad', unknown: 'info' } as const;
-const pct = (value: number | null) => (value === null ? 'n/a' : `${(value * 100).toFixed(1)} %`);
+const pct = (value: number | null) => (value === null ? 'n/a' : value > 0 && value < 0.001 ? '< 0.1 %' : `${(value * 100).toFixed(1)} %`);
 
 /** The capacity report as one self-contained HTML page. */
 export function renderCapacityHtml(report: CapacityReport): string {

@@ -26,7 +26,7 @@ export interface LineChartOptions {
 export function lineChart(options: LineChartOptions): string {
   const width = options.width ?? 860;
   const height = options.height ?? 280;
-  const margin = { top: 28, right: 210, bottom: 36, left: 64 };
+  const margin = { top: 28, right: 190, bottom: 36, left: 64 };
   const xs = options.series.flatMap((s) => s.points.map((p) => p.x));
   const ys = [...options.series.flatMap((s) => s.points.map((p) => p.y)), ...(options.thresholds ?? []).map((t) => t.y)];
   if (xs.length === 0) return `<p class="empty">${escapeHtml(options.title)}: no data</p>`;
@@ -54,7 +54,7 @@ export function lineChart(options: LineChartOptions): string {
   parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${margin.top + plotH}" y2="${margin.top + plotH}" stroke="#1d2430"/>`);
   for (const threshold of options.thresholds ?? []) {
     parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${sy(threshold.y).toFixed(1)}" y2="${sy(threshold.y).toFixed(1)}" stroke="${threshold.color}" stroke-dasharray="6 4" stroke-width="1.5"/>`);
-    parts.push(`<text x="${margin.left + plotW + 4}" y="${(sy(threshold.y) + 4).toFixed(1)}" font-size="11" fill="${threshold.color}">${escapeHtml(threshold.label)}</text>`);
+    parts.push(`<text x="${margin.left + plotW - 4}" y="${(sy(threshold.y) - 4).toFixed(1)}" font-size="11" text-anchor="end" fill="${threshold.color}">${escapeHtml(threshold.label)}</text>`);
   }
   options.series.forEach((series, index) => {
     const color = series.color ?? PALETTE[index % PALETTE.length]!;
@@ -64,8 +64,8 @@ export function lineChart(options: LineChartOptions): string {
     if (points.length <= 60) for (const p of points) parts.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="2.5" fill="${color}"/>`);
     const legendY = margin.top + 14 + index * 16;
     if (legendY < height - 20) {
-      parts.push(`<line x1="${width - margin.right + 40}" x2="${width - margin.right + 56}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${color}" stroke-width="3"${series.dashed ? ' stroke-dasharray="3 3"' : ''}/>`);
-      parts.push(`<text x="${width - margin.right + 60}" y="${legendY}" font-size="11">${escapeHtml(truncate(series.name, 24))}</text>`);
+      parts.push(`<line x1="${width - margin.right + 16}" x2="${width - margin.right + 32}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${color}" stroke-width="3"${series.dashed ? ' stroke-dasharray="3 3"' : ''}/>`);
+      parts.push(`<text x="${width - margin.right + 36}" y="${legendY}" font-size="11">${escapeHtml(truncate(series.name, 24))}</text>`);
     }
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">${parts.join('')}</svg>`;
