@@ -5,7 +5,10 @@ import { rulesFileSchema, type RulesFile } from '../../../schemas/reference/rule
 import { resolveConfigPath } from '../../config/load-config.ts';
 import { parseYamlText, ValidationError } from '../../config/yaml-file.ts';
 import { openLakeSession } from '../../query/lake-session.ts';
-import { crossCheckRules } from '../../reference/reference-data.ts';
+import { unknownNames } from '../../reference/check-reference.ts';
+import { loadInventoryHistory } from '../../reference/load-inventory.ts';
+import { readRangeFile } from '../../reference/load-ip-ranges.ts';
+import { crossCheckRules, referenceFilesOf } from '../../reference/reference-data.ts';
 import { explainRule, rulesWarnings } from '../../rules/explain-rules.ts';
 import { testRulesOnHour } from '../../rules/test-rules.ts';
 import { formatRows } from '../format-rows.ts';
@@ -55,8 +58,21 @@ async function check(context: CliContext, fileArg: string | undefined): Promise<
     }
   }
   for (const warning of rulesWarnings(rules, new Date(), listNames)) lines.push(`  warning: ${warning}`);
+  for (const warning of await namesUnknownToReference(context, rules)) lines.push(`  warning: ${warning}`);
   context.stdout(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** Rule selectors naming what the configured inventory and ranges do not have; nothing when those files do not load (ref check reports them). */
+async function namesUnknownToReference(context: CliContext, rules: RulesFile): Promise<string[]> {
+  try {
+    const files = referenceFilesOf(context.config, context.baseDir);
+    const history = await loadInventoryHistory(files.inventory);
+    const ranges = (await Promise.all(files.ipRanges.map(readRangeFile))).flatMap((file) => file.ranges);
+    return unknownNames(rules, history, ranges);
+  } catch {
+    return [];
+  }
 }
 
 async function test(context: CliContext, options: { hour?: string | undefined; rules?: string | undefined; json: boolean }): Promise<number> {
