@@ -50,12 +50,15 @@ describe('enrichment: longest prefix over overlapping IPv4 and IPv6 ranges', () 
     expect(row).toEqual({ cidr, name, segment });
   });
 
-  it('plans the range match as hash joins, never a nested loop or range join', async () => {
+  it('plans the range and threat matches and the join back to flows as hash joins, never a nested loop or range join', async () => {
     const plan = (await enriched.session.all<{ explain_value: string }>(`EXPLAIN ${await enrichModelSql('endpoint_ranges')}`)).map((r) => r.explain_value).join('\n');
     expect(plan).toContain('HASH_JOIN');
     expect(plan).not.toMatch(/NESTED_LOOP_JOIN|BLOCKWISE_NL_JOIN|PIECEWISE_MERGE_JOIN|IE_JOIN|CROSS_PRODUCT/);
-    const threats = (await enriched.session.all<{ explain_value: string }>(`EXPLAIN ${await enrichModelSql('endpoint_threats')}`)).map((r) => r.explain_value).join('\n');
-    expect(threats).not.toMatch(/NESTED_LOOP_JOIN|BLOCKWISE_NL_JOIN|PIECEWISE_MERGE_JOIN|IE_JOIN|CROSS_PRODUCT/);
+    for (const model of ['endpoint_threats', 'flows_enriched']) {
+      const other = (await enriched.session.all<{ explain_value: string }>(`EXPLAIN ${await enrichModelSql(model)}`)).map((r) => r.explain_value).join('\n');
+      expect(other, model).toContain('HASH_JOIN');
+      expect(other, model).not.toMatch(/NESTED_LOOP_JOIN|BLOCKWISE_NL_JOIN|PIECEWISE_MERGE_JOIN|IE_JOIN|CROSS_PRODUCT/);
+    }
   });
 });
 
