@@ -5,6 +5,10 @@ import { runHourlyEtl, type HourlyEtlOptions, type HourlyEtlResult } from '../jo
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { PartitionLock } from '../lib/publish/partition-lock.ts';
 import { ledgerEntryOf, RunLedger } from './run-ledger.ts';
+import { sweepStaleWorkDirs } from './sweep-work-dirs.ts';
+
+/** Run folders untouched this long were left by killed runs. */
+const STALE_WORK_DIR_MS = 24 * 3_600_000;
 
 export interface RunHourOptions extends HourlyEtlOptions {
   config: Config;
@@ -22,6 +26,9 @@ export interface RunHourOptions extends HourlyEtlOptions {
 export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyEtlResult> {
   const ledger = new RunLedger(path.resolve(options.baseDir, options.config.ledger.path));
   const startedAt = new Date();
+  for (const folder of await sweepStaleWorkDirs(path.resolve(options.baseDir, options.config.work_dir), STALE_WORK_DIR_MS)) {
+    options.logger.info('removed the work folder of a run that did not end', { folder });
+  }
   const lockStarted = performance.now();
   const lock = new PartitionLock({
     store: options.store,

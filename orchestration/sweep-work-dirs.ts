@@ -1,0 +1,31 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Removes run folders under `<work_dir>/runs/` that nothing has written to for `olderThanMs`:
+ * a run removes its own folder when it ends, so these are left by runs that were killed
+ * (SIGKILL, OOM, power loss). A live run writes to its folder all along, and no run lasts a day.
+ * Returns the removed folders; a folder that cannot be read or removed is left for next time.
+ */
+export async function sweepStaleWorkDirs(workDir: string, olderThanMs: number, now = new Date()): Promise<string[]> {
+  const runs = path.join(workDir, 'runs');
+  let names: string[];
+  try {
+    names = await readdir(runs);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const folder = path.join(runs, name);
+    try {
+      const stats = await stat(folder);
+      if (!stats.isDirectory() || now.getTime() - stats.mtimeMs < olderThanMs) continue;
+      await rm(folder, { recursive: true, force: true });
+      removed.push(folder);
+    } catch {
+      // Gone already, or not ours to remove: the next sweep looks again.
+    }
+  }
+  return removed;
+}
