@@ -18,7 +18,7 @@ import { count, randomInt, reportFigures, seededRandom, suiteSeed } from './supp
  * between runs: the agent quarantines what it cannot trust and runs on, never crash-looping.
  */
 const seed = suiteSeed();
-const KILLS = count(200, 5);
+const KILLS = count(200, 4);
 
 let work: string;
 let capture: string;

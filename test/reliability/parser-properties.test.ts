@@ -19,7 +19,7 @@ import { count, randomInt, reportFigures, seededRandom, suiteSeed } from './supp
  * a second run gives byte-identical rows.
  */
 const seed = suiteSeed();
-const RECORDS = count(100_000, 500);
+const RECORDS = count(100_000, 300);
 const T = Date.UTC(2024, 4, 1, 13) / 1000;
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 
