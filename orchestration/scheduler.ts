@@ -144,13 +144,22 @@ export class Scheduler {
     const key = describe(work);
     if ((this.current && describe(this.current) === key) || this.queue.some((queued) => describe(queued) === key)) return false;
     this.queue.push(work);
-    this.running ??= this.drain().finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.drain();
     return true;
   }
 
   private async drain(): Promise<void> {
+    // Never finish synchronously, so `running` is assigned before it is cleared; clearing it in
+    // the same synchronous step as the last queue check means no work is left behind unserved.
+    await Promise.resolve();
+    try {
+      await this.serve();
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async serve(): Promise<void> {
     while (!this.stopping && this.queue.length > 0) {
       const work = this.queue.shift()!;
       this.current = work;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -122,8 +122,6 @@ describe('the partition lock', () => {
   it('a publish that lost its lock leaves the manifest as it was', async () => {
     const table: TableDefinition = { name: 'flows', root: 'curated', format: 'ndjson', schemaVersion: 1, columns: [], orderBy: [] } as unknown as TableDefinition;
     const file = path.join(dir, 'part.ndjson');
-    await store.putBytes('x', '{}\n');
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(file, '{"a":1}\n');
     const logger = createLogger({ level: 'error', write: () => {} });
     const a = lock('a');

@@ -133,6 +133,8 @@ describe('the scheduler', () => {
     fakeRuns = [];
     clock = new Date('2024-05-01T18:20:00Z');
     scheduler.hourlyTick();
+    while (fakeRuns.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The hour is running: the daily job queued behind it is dropped by the stop.
     clock = new Date('2024-05-02T01:30:00Z');
     scheduler.dailyTick();
     await scheduler.stop();
