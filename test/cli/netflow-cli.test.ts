@@ -20,7 +20,8 @@ async function netflow(cwd: string, args: string[]): Promise<{ code: number; std
   }
 }
 
-describe('the netflow command', () => {
+// Each case spawns the real executable several times: generous timeouts for a loaded machine.
+describe('the netflow command', { timeout: 240_000 }, () => {
   let cwd: string;
   beforeAll(async () => {
     cwd = await mkdtemp(path.join(tmpdir(), 'netflow-cli-'));
