@@ -1,6 +1,4 @@
 import type { Config } from '../schemas/config.ts';
-import { runHourlyAnalytics } from '../jobs/hourly-analytics.ts';
-import { runDailyReports } from '../jobs/reports/run-daily-reports.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 
@@ -32,6 +30,7 @@ export function dailyJobs(context: DailyJobContext): DailyJob[] {
     {
       name: 'analytics',
       run: async (day) => {
+        const { runHourlyAnalytics } = await import('../jobs/hourly-analytics.ts');
         const result = await runHourlyAnalytics({ ...context, from: day, to: new Date(day.getTime() + 86_400_000) });
         return result.status === 'published' ? { status: 'ok' } : { status: 'failed', error: result.error ?? 'analytics failed' };
       },
@@ -39,6 +38,7 @@ export function dailyJobs(context: DailyJobContext): DailyJob[] {
     {
       name: 'reports',
       run: async (day) => {
+        const { runDailyReports } = await import('../jobs/reports/run-daily-reports.ts');
         const result = await runDailyReports(context, day);
         const failed = result.reports.filter((report) => report.status !== 'written');
         return failed.length === 0 ? { status: 'ok' } : { status: 'failed', error: failed.map((report) => `${report.kind}: ${report.error}`).join('; ') };

@@ -1,9 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadRulesFile } from '../../reports/reference-files.ts';
-import { openReportLake } from '../../reports/report-context.ts';
 import { datesOf, parseReportPeriod, partitionInPeriod } from '../../reports/report-period.ts';
-import { recommendationsYaml, recommendSegmentationRules, rulesFileWithRecommendations } from '../../segmentation/recommend-rules.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { stringOption, type CommandDefinition } from '../command-definition.ts';
 
@@ -24,6 +21,12 @@ export async function recommendCommand(context: CliContext, options: { from?: st
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  // Loaded on use: `netflow --help` and the other commands do not pay for these modules.
+  const [{ loadRulesFile }, { openReportLake }, { recommendationsYaml, recommendSegmentationRules, rulesFileWithRecommendations }] = await Promise.all([
+    import('../../reports/reference-files.ts'),
+    import('../../reports/report-context.ts'),
+    import('../../segmentation/recommend-rules.ts'),
+  ]);
   const rules = await loadRulesFile(context.config, context.baseDir);
   const lake = await openReportLake(context, (table, partition) => table === 'flows' && partitionInPeriod(partition, period), datesOf(period));
   try {

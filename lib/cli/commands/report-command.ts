@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { runReport, type ReportKind } from '../../../jobs/reports/run-daily-reports.ts';
+import type { ReportKind } from '../../../jobs/reports/run-daily-reports.ts';
 import { parseReportPeriod } from '../../reports/report-period.ts';
 import type { ReportFormat } from '../../reports/write-report.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
@@ -29,6 +29,8 @@ export async function reportCommand(context: CliContext, kind: string | undefine
   }
   const formats = options.format ? options.format.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
   for (const format of formats ?? []) if (!['html', 'json', 'csv'].includes(format)) throw new UsageError(`--format takes html, json and csv (comma-separated), got "${format}"`);
+  // Loaded on use: `netflow --help` and the other commands do not pay for the report modules.
+  const { runReport } = await import('../../../jobs/reports/run-daily-reports.ts');
   const result = await runReport(context, kind as ReportKind, period, {
     ...(formats ? { formats: formats as ReportFormat[] } : {}),
     ...(options.out ? { outDir: path.resolve(options.out) } : {}),
