@@ -335,7 +335,7 @@ async function exportTables(session: DuckDbSession, workDir: string): Promise<St
     // zstd level 1: half the CPU of the default level 3 on high-cardinality columns, files a few percent larger.
     const format = table.format === 'parquet' ? `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1` : `FORMAT json`;
     await session.run(
-      `COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)} ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}) TO ${sqlString(file)} (${format})`,
+      `COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)}${table.orderBy.length > 0 ? ` ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}` : ''}) TO ${sqlString(file)} (${format})`,
     );
     const expected = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${sqlIdentifier(table.name)}`))[0]!.n);
     await verifyExport(session, table, file, expected);
