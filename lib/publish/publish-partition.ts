@@ -5,6 +5,7 @@ import type { Manifest, ManifestFile } from '../../schemas/manifest.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { commitManifest } from './commit-manifest.ts';
 import { readManifest } from './manifest-store.ts';
 import { manifestKey, partitionPrefix, versionPrefix, type PartitionRef } from './partition-keys.ts';
 
@@ -80,7 +81,8 @@ export async function publishPartition(options: {
     };
     const key = manifestKey(staged.table, partition);
     await options.beforeCommit?.();
-    await store.putBytes(key, `${JSON.stringify(manifest, null, 2)}\n`, { contentType: 'application/json' });
+    // Conditional: of writers racing from the same state exactly one commits (commit-manifest.ts).
+    await commitManifest(store, staged.table, partition, manifest);
     const collected = await collectSuperseded(store, staged.table, partition, new Set([attemptId, previous?.attempt_id].filter((id): id is string => Boolean(id))), {
       gracePeriodMs: options.gracePeriodMs ?? 0,
       unreachableSince: new Date(manifest.committed_at),
