@@ -106,11 +106,17 @@ describe('S3 fault matrix at job level', () => {
       reportFigures('s3-fault-matrix', {
         seed, kind, rate, status: result.status, error: result.error ?? null, requests: proxy.counters.requests, faults_injected: proxy.counters.injected,
         sdk_invocations: attempts.size, retries_total: retries.reduce((a, b) => a + b, 0), retries_p50: percentile(retries, 50), retries_p99: percentile(retries, 99),
-        retries_max: Math.max(0, ...retries), manifests, corrupt_parquet_promoted: promotedCorrupt, elapsed_ms: elapsedMs,
+        retries_max: Math.max(0, ...retries), manifests, corrupt_parquet_promoted: promotedCorrupt, flows_published: result.counts.flows_published,
+        objects_quarantined: result.counts.objects_quarantined, elapsed_ms: elapsedMs,
       });
       expect(['published', 'failed']).toContain(result.status);
       expect(promotedCorrupt).toBe(0);
-      if (result.status === 'published') expect(manifests).toBe(PUBLISHED_TABLES.length);
+      if (result.status === 'published') {
+        expect(manifests).toBe(PUBLISHED_TABLES.length);
+        // A fault in transport never becomes a fault in the data: nothing quarantined, every flow of the samples' hour.
+        expect(result.counts.objects_quarantined).toBe(0);
+        expect(result.counts.flows_published).toBe(436);
+      }
       else expect(manifests).toBe(0);
       if (rate <= 0.15) expect(result.error ?? result.status).toBe('published');
     } finally {
