@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { FIELD_SEPARATOR, ObjectUnreadableError, type RejectedLine, type StagedLines, type StageLimits } from './stage-lines.ts';
@@ -26,6 +26,11 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
 export const RECORD_OFFSET_FACTOR = 1_000_000;
 
 export async function stageJsonRecords(inputPath: string, outputPath: string, limits: StageLimits, maxDocumentBytes = DEFAULT_MAX_DOCUMENT_BYTES): Promise<StagedLines> {
+  // The document is parsed whole, so the file is read whole: refuse one that is larger than any
+  // document may be before reading it (a multi-GiB object would otherwise exhaust memory, or fail
+  // the whole run with ERR_FS_FILE_TOO_LARGE past 2 GiB instead of being quarantined).
+  const { size } = await stat(inputPath);
+  if (size > maxDocumentBytes) throw new ObjectUnreadableError(`object is ${size} bytes, longer than the limit of ${maxDocumentBytes} for a JSON document`);
   let raw = await readFile(inputPath);
   const bytesIn = raw.length;
   const compressed = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;

@@ -301,3 +301,18 @@ describe('hostile input in a real hourly run: healthy objects published 100 %', 
     }
   }, 300_000);
 });
+
+describe('hostile input: JSON documents (Azure PT1H.json) are size-checked before they are read whole', () => {
+  it('a 3 GiB document is quarantined, not loaded (a sparse file: no disk used)', async () => {
+    const { stageJsonRecords } = await import('../../lib/staging/stage-json-records.ts');
+    const { open: openFile } = await import('node:fs/promises');
+    const file = path.join(dir, 'PT1H.json');
+    const handle = await openFile(file, 'w');
+    await handle.truncate(3 * 1024 ** 3);
+    await handle.close();
+    const before = process.memoryUsage().rss;
+    await expect(stageJsonRecords(file, `${file}.txt`, DEFAULT_STAGE_LIMITS)).rejects.toThrow(ObjectUnreadableError);
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 1024 ** 2);
+    await rm(file, { force: true });
+  });
+});
