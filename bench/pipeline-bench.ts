@@ -65,8 +65,11 @@ try {
              ELSE '10.0.' || (i % 6)::VARCHAR || '.' || (hash(i * 11) % 250 + 1)::VARCHAR END AS srcaddr,
         '10.0.' || (hash(i * 13) % 6)::VARCHAR || '.' || (hash(i * 17) % 250 + 1)::VARCHAR AS dstaddr,
         (hash(i * 19) % 64000 + 1024)::INTEGER AS srcport,
-        [443, 80, 22, 1433, 6379, 8080, 53, 3389][(i % 8) + 1] AS dstport,
-        CASE WHEN i % 8 = 6 THEN 17 ELSE 6 END AS protocol,
+        -- A realistic port mix: mostly web and DNS, a little database traffic, admin ports rare
+        -- (about 2 % of flows violate a sample rule, rather than a quarter).
+        CASE WHEN i % 100 < 50 THEN 443 WHEN i % 100 < 65 THEN 80 WHEN i % 100 < 80 THEN 53 WHEN i % 100 < 90 THEN 8080
+             WHEN i % 100 < 95 THEN 6379 WHEN i % 100 < 98 THEN 1433 WHEN i % 100 < 99 THEN 22 ELSE 3389 END AS dstport,
+        CASE WHEN i % 100 BETWEEN 65 AND 79 THEN 17 ELSE 6 END AS protocol,
         (hash(i * 23) % 500 + 1)::BIGINT AS packets,
         (hash(i * 29) % 500000 + 40)::BIGINT AS bytes,
         ${HOUR_S} + (i % 3540) AS "start",
