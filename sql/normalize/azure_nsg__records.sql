@@ -32,7 +32,8 @@ records as (
         json_extract_string(v[3], '$') as resource_id,
         -- The subscription per record, not per tuple.
         nullif(regexp_extract(resource_id, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
-        json_type(v[4]) as flows_type,
+        -- JSON text of an array starts with '[': no second parse of the whole list.
+        case when starts_with(cast(v[4] as varchar), '[') then 'ARRAY' end as flows_type,
         -- A group whose groups or tuples are not arrays would otherwise yield no rows, silently.
         coalesce(list_bool_and(list_transform(json_extract(line, '$.properties.flows[*]'), r -> coalesce(json_type(r, '$.flows') = 'ARRAY', false))), true) as groups_are_arrays,
         coalesce(list_bool_and(list_transform(json_extract(line, '$.properties.flows[*].flows[*]'), g -> coalesce(json_type(g, '$.flowTuples') = 'ARRAY', false))), true) as tuples_are_arrays

@@ -31,7 +31,8 @@ records as (
         nullif(lower(regexp_extract(flow_log_resource_id, '(?i)/networkwatchers/networkwatcher_([^/]+)/', 1)), '') as region,
         nullif(regexp_extract(target_resource_id, '(?i)/virtualnetworks/([^/]+)', 1), '') as vpc_id,
         nullif(regexp_extract(target_resource_id, '(?i)/subnets/([^/]+)', 1), '') as subnet_id,
-        json_type(v[6]) as flows_type,
+        -- JSON text of an array starts with '[': no second parse of the whole list.
+        case when starts_with(cast(v[6] as varchar), '[') then 'ARRAY' end as flows_type,
         -- A group whose groups or tuples are not arrays would otherwise yield no rows, silently.
         coalesce(list_bool_and(list_transform(json_extract(line, '$.flowRecords.flows[*]'), r -> coalesce(json_type(r, '$.flowGroups') = 'ARRAY', false))), true) as groups_are_arrays,
         coalesce(list_bool_and(list_transform(json_extract(line, '$.flowRecords.flows[*].flowGroups[*]'), g -> coalesce(json_type(g, '$.flowTuples') = 'ARRAY', false))), true) as tuples_are_arrays
