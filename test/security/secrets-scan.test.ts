@@ -48,7 +48,9 @@ const hookRequests: string[] = [];
 const outputs: { command: string; code: number; stdout: string; stderr: string }[] = [];
 
 async function netflow(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const fullEnv = { ...process.env, ...SECRETS, NETFLOW_CONFIG: path.join(dir, 'netflow.config.yaml'), ...env };
+  // NETFLOW_* variables are configuration overrides for the CLI; the suite's own switches are not.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('NETFLOW_RELIABILITY_')));
+  const fullEnv = { ...inherited, ...SECRETS, NETFLOW_CONFIG: path.join(dir, 'netflow.config.yaml'), ...env };
   let result: { code: number; stdout: string; stderr: string };
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], { cwd: dir, env: fullEnv, maxBuffer: 64 << 20 });
