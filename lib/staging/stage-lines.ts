@@ -174,8 +174,9 @@ class LineStager extends Transform {
   }
 
   private stageChunk(chunk: Buffer): void {
-    // Worst case every record is one byte plus newline, each gaining an 11-byte prefix.
-    const out = new OutputBuffer(this.carryLength + chunk.length * 7 + 64);
+    // Worst case every record is one byte plus newline, each gaining an 11-byte prefix. An
+    // oversized line in carry is refused, never written, so it needs no room (it can be 1 GiB).
+    const out = new OutputBuffer((this.oversized ? 0 : this.carryLength) + chunk.length * 7 + 64);
     let start = 0;
     let newline = chunk.indexOf(10, start);
     if (newline >= 0 && this.carryLength > 0) {
@@ -205,7 +206,7 @@ class LineStager extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       if (this.carryLength > 0) {
-        const out = new OutputBuffer(this.carryLength + 64);
+        const out = new OutputBuffer((this.oversized ? 0 : this.carryLength) + 64);
         const line = this.oversized ? this.carry[0]! : Buffer.concat(this.carry);
         this.emitLine(line, 0, line.length, this.carryLength, out, false);
         this.pushOut(out);
