@@ -89,7 +89,7 @@ describe('rerun and backfill determinism over the samples', () => {
     }
     // Unchanged inputs: an unforced rerun and an unforced backfill do nothing.
     const manifestsBefore = await Promise.all(HOURS.map((hour) => readManifest(lake.store, PUBLISHED_TABLES[0]!, { dt: hour.slice(0, 10), hour: hour.slice(11) })));
-    const rerun = await runHourAndRecord({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, hour: new Date(`${HOURS[1]}:00:00Z`), trigger: 'test', skipWhenPublished: true });
+    const rerun = await runHourAndRecord({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, hour: new Date(`${HOURS.at(-1)}:00:00Z`), trigger: 'test', skipWhenPublished: true });
     const quiet = await backfill({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from, to, parallel: 2, force: false });
     const manifestsAfter = await Promise.all(HOURS.map((hour) => readManifest(lake.store, PUBLISHED_TABLES[0]!, { dt: hour.slice(0, 10), hour: hour.slice(11) })));
     reportFigures('rerun-determinism', {
