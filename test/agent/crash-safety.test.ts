@@ -24,7 +24,8 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('crash safety', () => {
+// 20+ agent restarts: about 30 s on an idle 2-core machine, far more when it is shared.
+describe('crash safety', { timeout: 300_000 }, () => {
   it(`kill -9 at random points during spool writes and uploads (up to ${KILLS} times, at least 20): every packet is in the store exactly once`, async () => {
     const out = path.join(work, 'lake');
     const spool = path.join(work, 'spool');
