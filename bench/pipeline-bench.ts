@@ -64,7 +64,7 @@ try {
         CASE WHEN i % 10 < 6 THEN (((hash(i) % 200) + 20)::VARCHAR || '.' || (hash(i * 3) % 256)::VARCHAR || '.' || (hash(i * 5) % 256)::VARCHAR || '.' || (hash(i * 7) % 254 + 1)::VARCHAR)
              ELSE '10.0.' || (i % 6)::VARCHAR || '.' || (hash(i * 11) % 250 + 1)::VARCHAR END AS srcaddr,
         -- The datastore subnet (10.0.4.0/24, where only VMs tagged vm may connect) gets 1 % of flows.
-        '10.0.' || (CASE WHEN hash(i * 13) % 100 = 0 THEN 4 ELSE [0, 1, 2, 3, 5][hash(i * 13) % 5 + 1] END)::VARCHAR || '.' || (hash(i * 17) % 250 + 1)::VARCHAR AS dstaddr,
+        '10.0.' || (CASE WHEN hash(i * 13) % 100 = 0 THEN 4 ELSE [0, 1, 2, 3, 5][(hash(i * 13) % 5 + 1)::BIGINT] END)::VARCHAR || '.' || (hash(i * 17) % 250 + 1)::VARCHAR AS dstaddr,
         (hash(i * 19) % 64000 + 1024)::INTEGER AS srcport,
         -- A realistic port mix: mostly web and DNS, a little database traffic, admin ports rare
         -- (about 2 % of flows violate a sample rule, rather than a quarter).
