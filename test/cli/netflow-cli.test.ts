@@ -1,24 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/lake-fixture.ts';
+import { netflow } from '../support/run-netflow.ts';
 
-const run = promisify(execFile);
-const BIN = path.join(REPO_ROOT, 'bin', 'netflow.mjs');
-
-/** Runs the real `netflow` executable in a folder; resolves with its exit code and output. */
-async function netflow(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NETFLOW_CONFIG: '' }, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 // Each case spawns the real executable several times: generous timeouts for a loaded machine.
 describe('the netflow command', { timeout: 240_000 }, () => {

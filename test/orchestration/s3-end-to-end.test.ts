@@ -1,28 +1,16 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartitionLock } from '../../lib/publish/partition-lock.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
-import { REPO_ROOT, SAMPLE_REFERENCE } from '../support/lake-fixture.ts';
+import { SAMPLE_REFERENCE } from '../support/lake-fixture.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
+import { NETFLOW_BIN, netflow } from '../support/run-netflow.ts';
 
-const run = promisify(execFile);
-const BIN = path.join(REPO_ROOT, 'bin', 'netflow.mjs');
-
-async function netflow(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NETFLOW_CONFIG: '' }, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 // The demo, SQL, status, backfill and the scheduler process, end to end through the real
 // `netflow` executable against a real S3 server (s3rver over HTTP, SigV4, path-style), with the
@@ -116,7 +104,7 @@ describe('netflow against an S3 server', () => {
   });
 
   it('the scheduler process catches up on start and, on SIGTERM, lets the running job finish before it exits 0', { timeout: 180_000 }, async () => {
-    const child = spawn(process.execPath, [BIN, 'scheduler'], { cwd, env: { ...process.env, NETFLOW_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [NETFLOW_BIN, 'scheduler'], { cwd, env: { ...process.env, NETFLOW_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError, type CliContext } from '../../lib/cli/cli-context.ts';
@@ -11,20 +9,9 @@ import { detectSources } from '../../lib/sources/detect-source.ts';
 import { configSchema } from '../../schemas/config.ts';
 import { flowsTable } from '../../schemas/tables/flows.ts';
 import { REPO_ROOT } from '../support/lake-fixture.ts';
+import { netflow } from '../support/run-netflow.ts';
 
-const run = promisify(execFile);
-const BIN = path.join(REPO_ROOT, 'bin', 'netflow.mjs');
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
-
-async function netflow(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NETFLOW_CONFIG: '' }, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('netflow inspect', () => {
   let cwd: string;
