@@ -5,6 +5,7 @@
  *
  *   node --import tsx stage-in-child.ts '<json: { files: string[], outDir: string, limits: StageLimits }>'
  */
+import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ObjectUnreadableError, stageLines, type StageLimits } from '../../../lib/staging/stage-lines.ts';
@@ -43,5 +44,19 @@ for (const [index, file] of files.entries()) {
     await rm(out, { force: true });
   }
 }
-// maxRSS is in kilobytes.
-process.stdout.write(JSON.stringify({ outcomes, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+process.stdout.write(JSON.stringify({ outcomes, peakRssBytes: peakRssOfThisProgram() }));
+
+/**
+ * Not process.resourceUsage().maxRSS: Linux carries that figure across exec, so it starts at the
+ * resident size of the parent at fork time (the test runner, which may hold a 1 GiB fixture) and
+ * the stager was blamed for it. VmHWM is the high-water mark of this program's own address space.
+ */
+function peakRssOfThisProgram(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return Number(hwm[1]) * 1024;
+  } catch {
+    // No procfs (not Linux): maxRSS, which there is not inherited across exec.
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
