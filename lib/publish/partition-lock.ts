@@ -98,13 +98,31 @@ export class PartitionLock {
     let contended = false;
     let told = false;
     for (;;) {
-      const newest = await this.newest();
+      let newest = await this.newest();
       const free = !newest || isFree(newest.body, this.now());
       if (free) {
         const generation = (newest?.generation ?? 0) + 1;
         const body = this.body(generation, false);
+        const key = lockKey(this.options.partition, generation);
         try {
-          await this.options.store.putBytes(lockKey(this.options.partition, generation), JSON.stringify(body), { createOnly: true, contentType: 'application/json' });
+          await this.options.store.putBytes(key, JSON.stringify(body), { createOnly: true, contentType: 'application/json' });
+        } catch (error) {
+          if (!(error instanceof ObjectExistsError)) throw error;
+          // Another runner created this generation first: look again.
+          contended = true;
+          continue;
+        }
+        // A listing can race with a hand-over: the generation it found was collected by the next
+        // holder before it was read, so it showed no lock at all and this runner created a
+        // generation below the newest (generation 1), which holds nothing. Seen as spurious
+        // "lock lost" failures at commit under load. Only the newest generation counts, so a
+        // lower one is withdrawn (it is this runner's own; nobody decides on it) and we wait.
+        const after = await this.newest();
+        if (after && after.generation > generation) {
+          await this.options.store.delete(key).catch(() => {});
+          contended = true;
+          newest = after;
+        } else {
           this.generation = generation;
           this.expiresAt = Date.parse(body.expires_at);
           this.lostReason = undefined;
@@ -112,11 +130,6 @@ export class PartitionLock {
           await this.collectOlder(generation);
           const tookOver = newest?.body && !newest.body.released ? newest.body : null;
           return { acquired: true, generation, waitedMs: this.now().getTime() - started, tookOver, contended };
-        } catch (error) {
-          if (!(error instanceof ObjectExistsError)) throw error;
-          // Another runner created this generation first: look again.
-          contended = true;
-          continue;
         }
       }
       contended = true;

@@ -79,6 +79,41 @@ describe('the partition lock', () => {
     expect(results.filter((result) => result.acquired)).toHaveLength(1);
   });
 
+  it('a runner whose listing raced with a hand-over (the generation it saw was collected before it was read) does not take a lower generation', async () => {
+    // What a loaded machine does to the local store's list(): the folder is read, the process is
+    // preempted, and by the time each key is looked at, another runner took generation 2 and
+    // collected generation 1; the listing then holds no generation at all.
+    let pauseListing: Promise<void> | undefined;
+    const slowList = Object.assign(Object.create(store) as LocalFolderStore, {
+      list: async function* (prefix: string) {
+        const seen: string[] = [];
+        for await (const object of store.list(prefix)) seen.push(object.key);
+        await pauseListing;
+        for (const key of seen) {
+          const info = await store.head(key);
+          if (info) yield info;
+        }
+      },
+    });
+    const a = lock('a');
+    await a.acquire();
+    await a.release();
+    let resume: () => void = () => {};
+    pauseListing = new Promise((resolve) => (resume = resolve));
+    const c = new PartitionLock({ store: slowList, partition: PARTITION, leaseMs: 60_000, waitMs: 0, owner: 'c', now: () => clock, sleep: noSleep });
+    const racing = c.acquire();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const b = lock('b');
+    expect(await b.acquire()).toMatchObject({ acquired: true, generation: 2 });
+    pauseListing = undefined;
+    resume();
+    // Before the fix, c created generation 1 (nothing listed, so "free") and went on to run the
+    // job beside b, failing later at its commit with "lock lost: taken over by b".
+    expect(await racing).toMatchObject({ acquired: false, holder: { owner: 'b', generation: 2 } });
+    await b.assertHeld(0);
+    expect(await generations()).toEqual(['lock.000000000002.json']);
+  });
+
   it('a lock held by a process of this machine that no longer exists is free at once', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
     const body: LockBody = { owner: 'dead', host: hostname(), pid: Number(dead.stdout.toString()), generation: 7, acquired_at: clock.toISOString(), expires_at: new Date(clock.getTime() + 3_600_000).toISOString(), released: false };
