@@ -29,7 +29,8 @@ export async function runReport(context: ReportContext, kind: ReportKind, period
     const report = kind === 'compliance' ? await buildComplianceReport(context, period) : await buildCapacityReport(context, period);
     const written = await writeReport({ store: context.store, report, period, formats: options.formats ?? context.config.reports.formats, ...(options.outDir ? { outDir: options.outDir } : {}) });
     const durationMs = Math.round(performance.now() - started);
-    logger.info('report written', { prefix: written.prefix, files: written.files.length, duration_ms: durationMs });
+    // The head hash, logged where it can be kept apart from the store, is what anchors the chain's last link (netflow report verify --expect-head).
+    logger.info('report written', { prefix: written.prefix, files: written.files.length, duration_ms: durationMs, chain_seq: written.chain.seq, chain_head_sha256: written.chain.manifest_sha256 });
     return { kind, status: 'written', written, durationMs };
   } catch (error) {
     const message = (error as Error).message;
@@ -40,8 +41,9 @@ export async function runReport(context: ReportContext, kind: ReportKind, period
 
 /**
  * The daily reports for one UTC day (`YYYY-MM-DD`, or any time within it): the compliance audit
- * and the capacity report, in the configured formats, to `reports/<kind>/<date>/`. The scheduler
- * calls it at `scheduler.daily_at` for the previous day; rerunning it replaces that day's files.
+ * and the capacity report, in the configured formats, to `reports/<kind>/<date>/<generation>/`. The
+ * scheduler calls it at `scheduler.daily_at` for the previous day; rerunning it writes a new
+ * generation and chain link, and keeps the earlier ones (lib/reports/report-chain.ts).
  */
 export async function runDailyReports(context: ReportContext, date: string | Date): Promise<DailyReportsResult> {
   const day = typeof date === 'string' ? date.slice(0, 10) : date.toISOString().slice(0, 10);

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { CapacityReport } from './capacity-report.ts';
 import { renderCapacityHtml } from './capacity-html.ts';
 import { renderComplianceHtml } from './compliance-html.ts';
 import type { ComplianceReport } from './compliance-report.ts';
+import { appendToChain, generationPrefix, REPORT_MANIFEST_NAME, sha256Hex, type ChainHead } from './report-chain.ts';
 import { capacityCsv, complianceCsv } from './report-csv.ts';
 import { periodFolderDate, periodLabel, type ReportPeriod } from './report-period.ts';
 
@@ -14,16 +14,23 @@ export type AnyReport = ComplianceReport | CapacityReport;
 
 export interface WrittenReport {
   kind: AnyReport['kind'];
-  /** `reports/<kind>/<date>/` in the store. */
+  /** `reports/<kind>/<date>/<generation>/` in the store: this generation's folder. */
   prefix: string;
   files: { name: string; key: string; sha256: string; bytes: number; localPath?: string }[];
+  /** `<prefix>_report-manifest.json` and its SHA-256, which is the chain's new head. */
+  manifest: { key: string; sha256: string; localPath?: string };
+  chain: ChainHead;
 }
 
-/** Renders a report in the requested formats and writes it to `reports/<kind>/<date>/` (and to `outDir` when given), with a manifest of the files last. */
+/**
+ * Renders a report in the requested formats and writes it to a new generation folder,
+ * `reports/<kind>/<date>/<generation>/` (and to `outDir` when given), then its manifest, then its
+ * link in the kind's chain (report-chain.ts). Nothing an earlier generation wrote is overwritten.
+ */
 export async function writeReport(options: { store: ObjectStore; report: AnyReport; period: ReportPeriod; formats: readonly ReportFormat[]; outDir?: string }): Promise<WrittenReport> {
   const { report } = options;
   const base = `${report.kind}-${periodLabel(options.period)}`;
-  const prefix = `reports/${report.kind}/${periodFolderDate(options.period)}/`;
+  const prefix = generationPrefix(report.kind, periodFolderDate(options.period), report.generated_at);
   const contents: { name: string; body: string; type: string }[] = [];
   if (options.formats.includes('html')) contents.push({ name: `${base}.html`, body: report.kind === 'compliance' ? renderComplianceHtml(report) : renderCapacityHtml(report), type: 'text/html; charset=utf-8' });
   if (options.formats.includes('json')) contents.push({ name: `${base}.json`, body: `${JSON.stringify(report, null, 2)}\n`, type: 'application/json' });
@@ -31,21 +38,43 @@ export async function writeReport(options: { store: ObjectStore; report: AnyRepo
     const sections = report.kind === 'compliance' ? complianceCsv(report) : capacityCsv(report);
     for (const [section, body] of Object.entries(sections)) contents.push({ name: `${base}-${section}.csv`, body, type: 'text/csv; charset=utf-8' });
   }
-  const written: WrittenReport = { kind: report.kind, prefix, files: [] };
+  const files: WrittenReport['files'] = [];
   if (options.outDir) await mkdir(options.outDir, { recursive: true });
   for (const item of contents) {
     const bytes = Buffer.from(item.body, 'utf8');
     const key = `${prefix}${item.name}`;
-    await options.store.putBytes(key, bytes, { contentType: item.type });
-    const file: WrittenReport['files'][number] = { name: item.name, key, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+    await options.store.putBytes(key, bytes, { contentType: item.type, createOnly: true });
+    const file: WrittenReport['files'][number] = { name: item.name, key, sha256: sha256Hex(bytes), bytes: bytes.length };
     if (options.outDir) {
       file.localPath = path.join(options.outDir, item.name);
       await writeFile(file.localPath, bytes);
     }
-    written.files.push(file);
+    files.push(file);
   }
-  const manifest = `${JSON.stringify({ kind: report.kind, period: report.period, generated_at: report.generated_at, files: written.files.map(({ name, key, sha256, bytes }) => ({ name, key, sha256, bytes })) }, null, 2)}\n`;
-  await options.store.putBytes(`${prefix}${base}.manifest.json`, manifest, { contentType: 'application/json' });
-  if (options.outDir) await writeFile(path.join(options.outDir, `${base}.manifest.json`), manifest);
-  return written;
+  const manifestKey = `${prefix}${REPORT_MANIFEST_NAME}`;
+  const { head, manifestBytes } = await appendToChain(options.store, manifestKey, {
+    manifest_version: 1,
+    kind: report.kind,
+    period: { from: report.period.from, to: report.period.to, label: periodLabel(options.period) },
+    generated_at: report.generated_at,
+    tool: await toolVersion(),
+    outputs: files.map(({ name, key, sha256, bytes }) => ({ name, key, sha256, bytes })),
+    inputs: report.inputs.map(({ table, key, sha256, rows, bytes }) => ({ table, key, sha256, rows, bytes })),
+  });
+  const manifest: WrittenReport['manifest'] = { key: manifestKey, sha256: head.manifest_sha256 };
+  if (options.outDir) {
+    manifest.localPath = path.join(options.outDir, `${base}.manifest.json`);
+    await writeFile(manifest.localPath, manifestBytes);
+  }
+  return { kind: report.kind, prefix, files, manifest, chain: head };
+}
+
+let tool: Promise<{ name: string; version: string }> | undefined;
+
+function toolVersion(): Promise<{ name: string; version: string }> {
+  tool ??= readFile(new URL('../../package.json', import.meta.url), 'utf8').then((text) => {
+    const { name, version } = JSON.parse(text) as { name: string; version: string };
+    return { name, version };
+  });
+  return tool;
 }

@@ -93,11 +93,12 @@ describe('capacity report', () => {
     expect(report.inputs).toHaveLength(DAYS * 2);
   });
 
-  test('runDailyReports writes both reports of the day to reports/<kind>/<date>/', () => {
+  test('runDailyReports writes both reports of the day to a new generation folder of reports/<kind>/<date>/', () => {
     expect(daily.status).toBe('written');
-    expect(daily.reports.map((r) => [r.kind, r.status, r.written?.prefix])).toEqual([
-      ['compliance', 'written', 'reports/compliance/2024-05-01/'.replace('2024-05-01', '2024-06-28')],
-      ['capacity', 'written', 'reports/capacity/2024-06-28/'],
+    expect(daily.reports.map((r) => [r.kind, r.status, r.written?.prefix.replace(/[^/]+\/$/, '<generation>/'), r.written?.chain.seq])).toEqual([
+      ['compliance', 'written', 'reports/compliance/2024-06-28/<generation>/', 1],
+      // The second capacity report of the day: runReport wrote the first, and it is kept.
+      ['capacity', 'written', 'reports/capacity/2024-06-28/<generation>/', 2],
     ]);
     expect(daily.reports[1]!.written!.files.map((f) => f.name)).toEqual(['capacity-2024-06-28.html', 'capacity-2024-06-28.json', 'capacity-2024-06-28-entities.csv', 'capacity-2024-06-28-at-risk.csv', 'capacity-2024-06-28-daily.csv', 'capacity-2024-06-28-hourly.csv', 'capacity-2024-06-28-inputs.csv']);
   });

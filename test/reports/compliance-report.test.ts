@@ -67,21 +67,21 @@ afterAll(async () => {
 });
 
 describe('compliance audit report', () => {
-  test('netflow report writes every format to reports/compliance/<date>/ and prints the keys with their SHA-256', async () => {
+  test('netflow report writes every format to a generation folder of reports/compliance/<date>/ and prints the keys with their SHA-256, the manifest last', async () => {
     expect(exitCode).toBe(0);
-    const keys = stdout.trim().split('\n').map((line) => line.split('  ')[0]);
+    const keys = stdout.trim().split('\n').map((line) => line.split('  ')[0]!.replace(/^(reports\/compliance\/2024-05-01\/)[^/]+\//, '$1<generation>/'));
     expect(keys).toEqual(expect.arrayContaining([
-      'reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16.html',
-      'reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16.json',
-      'reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16-offenders.csv',
-      'reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16-inputs.csv',
+      'reports/compliance/2024-05-01/<generation>/compliance-2024-05-01T12_2024-05-01T16.html',
+      'reports/compliance/2024-05-01/<generation>/compliance-2024-05-01T12_2024-05-01T16.json',
+      'reports/compliance/2024-05-01/<generation>/compliance-2024-05-01T12_2024-05-01T16-offenders.csv',
+      'reports/compliance/2024-05-01/<generation>/compliance-2024-05-01T12_2024-05-01T16-inputs.csv',
     ]));
+    expect(keys.at(-1)).toBe('reports/compliance/2024-05-01/<generation>/_report-manifest.json');
     for (const line of stdout.trim().split('\n')) {
       const [key, sha] = line.split('  ');
       const body = (await lake.store.getBytes(key!))!;
       expect(`sha256:${createHash('sha256').update(body).digest('hex')}`).toBe(sha);
     }
-    expect(await lake.store.getBytes('reports/compliance/2024-05-01/compliance-2024-05-01T12_2024-05-01T16.manifest.json')).toBeTruthy();
   });
 
   test('coverage shows the gaps: late, failed and missing hours, from the ledger and the manifests', () => {

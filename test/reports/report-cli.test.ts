@@ -32,7 +32,14 @@ describe('report, recommend and analytics commands', () => {
   });
 
   test.each([
-    { args: ['report'], message: 'report needs a kind: compliance or capacity, got nothing' },
+    { args: ['report'], message: 'report needs a kind: compliance or capacity (or verify), got nothing' },
+    { args: ['report', 'verify', '--kind', 'security'], message: '--kind takes compliance or capacity, got "security"' },
+    { args: ['report', 'verify', '--from', '2024-05-01'], message: 'report verify takes --from and --to together' },
+    { args: ['report', 'verify', '--format', 'csv'], message: 'report verify --format takes table or json, got "csv"' },
+    { args: ['report', 'verify', '--kind', 'compliance', '--expect-head', 'abc'], message: '--expect-head takes a SHA-256 (64 lowercase hex digits), got "abc"' },
+    { args: ['report', 'verify', '--expect-head', 'a'.repeat(64)], message: '--expect-head anchors one chain: give --kind' },
+    { args: ['report', 'verify', '--out', 'x'], message: '--out is for writing reports, not for report verify' },
+    { args: ['report', 'compliance', '--from', '2024-05-01', '--to', '2024-05-01', '--inputs'], message: '--inputs is for report verify' },
     { args: ['report', 'security', '--from', '2024-05-01', '--to', '2024-05-01'], message: 'got "security"' },
     { args: ['report', 'compliance', '--from', '2024-05-01'], message: 'report needs --from and --to' },
     { args: ['report', 'compliance', '--from', '2024-05-01', '--to', '2024-04-30'], message: 'must not be before --from' },

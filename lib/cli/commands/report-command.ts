@@ -3,12 +3,17 @@ import type { ReportKind } from '../../../jobs/reports/run-daily-reports.ts';
 import { parseReportPeriod } from '../../reports/report-period.ts';
 import type { ReportFormat } from '../../reports/write-report.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
-import { stringOption, type CommandDefinition } from '../command-definition.ts';
+import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
+import { REPORT_VERIFY_HELP, reportVerifyCommand } from './report-verify.ts';
 
 const REPORT_HELP = `netflow report compliance|capacity --from <DATE|HOUR> --to <DATE|HOUR> [--format html,json,csv] [--out DIR] [--config FILE]
 
 Builds a report over the published lake (read through manifests) and writes it to the object store
-under reports/<kind>/<last date of the period>/, and to DIR when --out is given.
+in a folder of its own, reports/<kind>/<last date of the period>/<generation>/, then its manifest
+(_report-manifest.json, the SHA-256 of every file written and read) and its link in the kind's
+hash chain (reports/<kind>/_chain/<seq>.json); to DIR too when --out is given. Prints each file's
+key and SHA-256, the manifest's last: that is the chain's new head. Running it again for the same
+period adds a generation; nothing written before is replaced.
   compliance  coverage (hours expected, published, late, failed, missing, from the run ledger and
               manifests), per-rule conformant and violating counts with their trend, top offenders,
               evidence samples, rules and reference versions in force, anomalies, segmentation
@@ -16,10 +21,12 @@ under reports/<kind>/<last date of the period>/, and to DIR when --out is given.
   capacity    utilization per VM and segment pair (p95 of per-minute throughput / capacity), charts,
               and the at-risk list with the projected date of reaching critical.
 --from/--to are UTC dates (2024-05-01: the whole day) or hours (2024-05-01T13), both inclusive.
-Formats default to reports.formats in the configuration (html, json and csv).`;
+Formats default to reports.formats in the configuration (html, json and csv).
+
+${REPORT_VERIFY_HELP}`;
 
 export async function reportCommand(context: CliContext, kind: string | undefined, options: { from?: string; to?: string; format?: string; out?: string }): Promise<number> {
-  if (kind !== 'compliance' && kind !== 'capacity') throw new UsageError(`report needs a kind: compliance or capacity, got ${kind === undefined ? 'nothing' : `"${kind}"`}`);
+  if (kind !== 'compliance' && kind !== 'capacity') throw new UsageError(`report needs a kind: compliance or capacity (or verify), got ${kind === undefined ? 'nothing' : `"${kind}"`}`);
   if (!options.from || !options.to) throw new UsageError('report needs --from and --to, for example --from 2024-05-01 --to 2024-05-01');
   let period;
   try {
@@ -39,17 +46,31 @@ export async function reportCommand(context: CliContext, kind: string | undefine
     context.stderr(`report failed: ${result.error}\n`);
     return 1;
   }
-  for (const file of result.written!.files) context.stdout(`${file.key}  sha256:${file.sha256}${file.localPath ? `  ${file.localPath}` : ''}\n`);
+  const { files, manifest } = result.written!;
+  for (const file of [...files, manifest]) context.stdout(`${file.key}  sha256:${file.sha256}${file.localPath ? `  ${file.localPath}` : ''}\n`);
   return 0;
 }
 
 export const reportCommandDefinition: CommandDefinition = {
   name: 'report',
-  summary: 'compliance audit or capacity report for a period (HTML, JSON, CSV)',
+  summary: 'compliance audit or capacity report for a period (HTML, JSON, CSV); verify: check the reports\' hash chains',
   help: REPORT_HELP,
-  options: { from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } },
+  options: { from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, kind: { type: 'string' }, inputs: { type: 'boolean' }, 'expect-head': { type: 'string' } },
   run: (context, args) => {
     const pick = (name: string) => stringOption(args, name);
+    if (args.positionals[0] === 'verify') {
+      if (pick('out')) throw new UsageError('--out is for writing reports, not for report verify');
+      return reportVerifyCommand(context, {
+        ...(pick('kind') ? { kind: pick('kind')! } : {}),
+        ...(pick('from') ? { from: pick('from')! } : {}),
+        ...(pick('to') ? { to: pick('to')! } : {}),
+        ...(pick('format') ? { format: pick('format')! } : {}),
+        ...(pick('expect-head') ? { expectHead: pick('expect-head')! } : {}),
+        inputs: booleanOption(args, 'inputs'),
+      });
+    }
+    for (const name of ['kind', 'expect-head']) if (pick(name)) throw new UsageError(`--${name} is for report verify`);
+    if (booleanOption(args, 'inputs')) throw new UsageError('--inputs is for report verify');
     return reportCommand(context, args.positionals[0], {
       ...(pick('from') ? { from: pick('from')! } : {}),
       ...(pick('to') ? { to: pick('to')! } : {}),
