@@ -18,15 +18,16 @@ import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
 import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
-import { installReferenceData, loadReferenceData, REFERENCE_RELATIONS, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
+import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
 import { compileRuleViolations } from '../lib/rules/compile-rules.ts';
 import { unionOfSources } from '../lib/sources/all-sources-model.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
+import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMNS, objectRouting, type LateAccounting, type ObjectRouting } from '../lib/sources/late-objects.ts';
 import { deliveryWindow } from '../lib/sources/source-definition.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
-import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject } from '../lib/staging/stage-objects.ts';
+import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject, type StagingResult } from '../lib/staging/stage-objects.ts';
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
-import type { ObjectStore } from '../lib/storage/object-store.ts';
+import { ObjectChangedError, type ObjectStore } from '../lib/storage/object-store.ts';
 
 /** Bumped whenever a change to parsing or models changes published rows for the same inputs. */
 export const PIPELINE_VERSION = '1';
@@ -52,6 +53,8 @@ export interface HourlyEtlOptions {
   alertSinks?: readonly AlertSink[];
   env?: NodeJS.ProcessEnv;
   stdout?: (text: string) => void;
+  /** What the run ledger says is accounted for in the hours past the look-back; without it no late objects are looked for (lib/sources/late-objects.ts). */
+  lateAccounting?: LateAccounting;
 }
 
 export interface InputObject {
@@ -59,6 +62,14 @@ export interface InputObject {
   key: string;
   etag: string;
   size: number;
+  /** Highest record offset read from the object (absent before the run's models ran). */
+  last_offset?: number | null;
+}
+
+/** An object version whose records of a past hour (beyond the look-back) this run routed to late_records. */
+export interface LateInput extends InputObject {
+  /** The late hour, `YYYY-MM-DDTHH`. */
+  hour: string;
 }
 
 export interface SourceCounts {
@@ -67,6 +78,8 @@ export interface SourceCounts {
   records_read: number;
   flows_published: number;
   other_hour: number;
+  /** Records routed to late_records by this run. */
+  late: number;
   nodata: number;
   skipdata: number;
   quarantined: number;
@@ -79,6 +92,8 @@ export interface HourlyEtlResult {
   runId: string;
   attemptId: string;
   inputs: InputObject[];
+  /** Objects read for hours past the look-back (not part of the hour's own inputs). */
+  lateInputs?: LateInput[];
   referenceHash: string | null;
   rulesHash: string | null;
   counts: SourceCounts;
@@ -95,8 +110,11 @@ export interface HourlyEtlResult {
 }
 
 const EMPTY_COUNTS: SourceCounts = {
-  objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, nodata: 0, skipdata: 0, quarantined: 0,
+  objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, late: 0, nodata: 0, skipdata: 0, quarantined: 0,
 };
+
+/** Listings per run when objects keep changing between listing and download. */
+const MAX_LISTINGS = 3;
 
 /**
  * The hourly job for one event hour: discover the raw objects of its delivery window, stage
@@ -116,6 +134,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     runId: '',
     attemptId,
     inputs: [],
+    lateInputs: [],
     referenceHash: null,
     rulesHash: null,
     counts: { ...EMPTY_COUNTS },
@@ -145,31 +164,47 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.rulesHash = reference.rulesHash;
     result.rulesVersion = reference.rules.version ?? null;
 
-    const discovered = await phase('discover', () => discoverObjects(store, config, hour));
-    result.inputs = discovered.map((object) => ({ source_type: object.sourceType, key: object.key, etag: object.etag, size: object.size }));
-    result.runId = deterministicRunId(hour, result.inputs, reference);
-    logger.info('objects discovered', { objects: discovered.length, run_id: result.runId });
-    if (options.skipWhenPublished && (await publishedRunIds(store, partitionOf(hour))).every((id) => id === result.runId)) {
-      logger.info('partition already published from the same inputs', { run_id: result.runId });
-      result.status = 'skipped';
-      return result;
+    let discovered: DiscoveredObject[] = [];
+    let routing: ObjectRouting[] = [];
+    let staging: StagingResult | undefined;
+    for (let listing = 1; !staging; listing++) {
+      const found = await phase('discover', () => discoverRunObjects(store, config, hour, options.lateAccounting));
+      const inWindow = new Set(found.window.map((object) => object.key));
+      discovered = [...found.window, ...found.late.filter((object) => !inWindow.has(object.key))];
+      routing = objectRouting(hour, found.window, found.late, config);
+      result.inputs = found.window.map(inputOf);
+      result.lateInputs = found.late.flatMap((object) => object.lateHours.map((late) => ({ hour: hourKeyOf(late), ...inputOf(object) })));
+      result.runId = deterministicRunId(hour, result.inputs, reference, result.lateInputs);
+      logger.info('objects discovered', { objects: found.window.length, late_objects: found.late.length, run_id: result.runId });
+      if (options.skipWhenPublished && (await publishedRunIds(store, partitionOf(hour))).every((id) => id === result.runId)) {
+        logger.info('partition already published from the same inputs', { run_id: result.runId });
+        result.status = 'skipped';
+        return result;
+      }
+      try {
+        staging = await phase('stage', () =>
+          stageObjects({
+            store,
+            objects: discovered,
+            workDir: listing === 1 ? workDir : path.join(workDir, `listing-${listing}`),
+            limits: stageLimitsOf(config.staging),
+            onProgress: (done, total) => options.onProgress?.('stage', done, total),
+          }),
+        );
+      } catch (error) {
+        // The run id names the listed versions: one that changed since (a PT1H.json still being
+        // appended to) is never read under it. List again, and give up cleanly if it keeps changing.
+        if (!(error instanceof ObjectChangedError) || listing >= MAX_LISTINGS) throw error;
+        logger.warn('an object changed between listing and download; listing again', { key: error.key, listing });
+      }
     }
-
-    const staging = await phase('stage', () =>
-      stageObjects({
-        store,
-        objects: discovered,
-        workDir,
-        limits: stageLimitsOf(config.staging),
-        onProgress: (done, total) => options.onProgress?.('stage', done, total),
-      }),
-    );
 
     session = await DuckDbSession.open({
       workDir,
       memoryLimit: config.duckdb.memory_limit,
       maxTempDirectorySize: config.duckdb.max_temp_directory_size,
       ...(config.duckdb.threads ? { threads: config.duckdb.threads } : {}),
+      joinsAsWritten: true,
     });
     const transform = await phase('transform', () =>
       transformHour(session!, {
@@ -179,6 +214,8 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
         reference,
         staged: staging.objects,
         rejects: staging.rejects,
+        routing,
+        variables: { lateness: config.lateness, rescan_lookback: config.scheduler.rescan_lookback },
         sqlDir: options.sqlDir ?? DEFAULT_SQL_DIR,
         logger,
         formatHints: { aws_vpc: config.sources.aws_vpc.format },
@@ -189,6 +226,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     const counts = await countRecords(session, discovered, staging.rejects);
     result.counts = counts.total;
     result.countsBySource = counts.bySource;
+    for (const input of [...result.inputs, ...(result.lateInputs ?? [])]) input.last_offset = counts.lastOffsets.get(input.key) ?? null;
     const outputs = await phase('export', () => exportTables(session!, workDir, result.durationsMs));
     result.alerts = await session.all<AlertRow>(`SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`);
     session.close();
@@ -224,28 +262,21 @@ async function publishedRunIds(store: ObjectStore, partition: ReturnType<typeof 
   return Promise.all(PUBLISHED_TABLES.map(async (table) => (await readManifest(store, table, partition))?.run_id));
 }
 
+/** The objects of the hour's delivery window (what the rescan compares with the published run's inputs). */
 export async function discoverObjects(store: ObjectStore, config: Config, hour: Date): Promise<DiscoveredObject[]> {
-  const window = deliveryWindow(hour, durationMs(config.lateness));
-  const found: DiscoveredObject[] = [];
-  for (const source of SOURCES) {
-    const sourceConfig = config.sources[source.configKey];
-    if (!sourceConfig.enabled) continue;
-    const seen = new Set<string>();
-    for (const prefix of source.listPrefixes(sourceConfig.prefix, window)) {
-      for await (const object of store.list(prefix)) {
-        if (seen.has(object.key) || !source.inWindow(object, sourceConfig.prefix, window)) continue;
-        seen.add(object.key);
-        found.push({ ...object, sourceType: source.sourceType, regionHint: source.regionHint?.(object.key) ?? null });
-      }
-    }
-  }
-  return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return (await discoverInWindows(store, config, [deliveryWindow(hour, durationMs(config.lateness))])).map(({ object }) => object);
 }
 
-/** Same inputs (objects with their ETags, reference data, rules, pipeline) give the same run id. */
-export function deterministicRunId(hour: Date, inputs: readonly InputObject[], reference: Pick<ReferenceData, 'referenceHash' | 'rulesHash'>): string {
+function inputOf(object: DiscoveredObject): InputObject {
+  return { source_type: object.sourceType, key: object.key, etag: object.etag, size: object.size };
+}
+
+/** Same inputs (objects with their ETags, late objects, reference data, rules, pipeline) give the same run id. */
+export function deterministicRunId(hour: Date, inputs: readonly InputObject[], reference: Pick<ReferenceData, 'referenceHash' | 'rulesHash'>, lateInputs: readonly LateInput[] = []): string {
   const hash = createHash('sha256').update(`pipeline ${PIPELINE_VERSION}\nreference ${reference.referenceHash}\nrules ${reference.rulesHash}\n`);
   for (const input of inputs) hash.update(`${input.source_type}\t${input.key}\t${input.etag}\t${input.size}\n`);
+  // Only runs that route late objects hash them, so every other run keeps the id it always had.
+  for (const input of lateInputs) hash.update(`late ${input.hour}\t${input.source_type}\t${input.key}\t${input.etag}\t${input.size}\n`);
   return `${hour.toISOString().slice(0, 13).replace(/[-:]/g, '')}-${hash.digest('hex').slice(0, 16)}`;
 }
 
@@ -256,6 +287,10 @@ interface TransformInput {
   reference: ReferenceData;
   staged: StagedObject[];
   rejects: StageReject[];
+  /** Per staged object, what this run routes to late_records (stg_object_routing). */
+  routing: ObjectRouting[];
+  /** Configuration the models quote (the late-data alert's text). */
+  variables: { lateness: string; rescan_lookback: string };
   sqlDir: string;
   logger: Logger;
   /** Per source type, the format applied to objects that do not state theirs (schemas/config.ts). */
@@ -275,9 +310,11 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
   await session.run(`SET VARIABLE hour_end = CAST($1 AS TIMESTAMP)`, [hourEnd.toISOString().replace('Z', '')]);
   await session.run(`SET VARIABLE run_id = CAST($1 AS VARCHAR)`, [input.runId]);
   await session.run(`SET VARIABLE rules_version = CAST($1 AS VARCHAR)`, [`sha256:${input.reference.rulesHash}`]);
+  for (const [name, value] of Object.entries(input.variables)) await session.run(`SET VARIABLE ${sqlIdentifier(name)} = CAST($1 AS VARCHAR)`, [value]);
 
   await installReferenceData(session, input.workDir, input.reference);
   await installStagedInputs(session, input.workDir, input.staged, input.rejects, { formatHints: input.formatHints });
+  await session.run(`CREATE OR REPLACE TABLE stg_object_routing AS SELECT * FROM ${await ndjson(input.workDir, 'stg_object_routing', input.routing, OBJECT_ROUTING_COLUMNS)}`);
 
   const models: ModelDefinition[] = [
     ...(await loadModelFiles(input.sqlDir)),
@@ -294,12 +331,16 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
       body: compileRuleViolations(input.reference.rules.rules),
     },
   ];
-  const external = new Set<string>([...stagedRelations(), ...REFERENCE_RELATIONS]);
+  const external = new Set<string>([...stagedRelations(), 'stg_object_routing', ...REFERENCE_RELATIONS]);
   const run = await new ModelRunner(session, input.logger).run(models, external);
   return { models: run.models, ...(run.error ? { error: run.error } : {}) };
 }
 
-async function countRecords(session: DuckDbSession, discovered: DiscoveredObject[], rejects: StageReject[]): Promise<{ total: SourceCounts; bySource: Record<string, SourceCounts> }> {
+async function countRecords(
+  session: DuckDbSession,
+  discovered: DiscoveredObject[],
+  rejects: StageReject[],
+): Promise<{ total: SourceCounts; bySource: Record<string, SourceCounts>; lastOffsets: Map<string, number> }> {
   const rows = await session.all<Record<string, string | number | bigint | boolean>>(`SELECT * FROM record_counts`);
   const bySource: Record<string, SourceCounts> = {};
   const total = { ...EMPTY_COUNTS };
@@ -314,15 +355,17 @@ async function countRecords(session: DuckDbSession, discovered: DiscoveredObject
     bySource[source]!.objects_quarantined++;
     total.objects_quarantined++;
   }
+  const lastOffsets = new Map<string, number>();
   for (const row of rows) {
     const counts = bySource[String(row.source_type)]!;
-    for (const field of ['records_read', 'flows_published', 'other_hour', 'nodata', 'skipdata', 'quarantined'] as const) {
+    for (const field of ['records_read', 'flows_published', 'other_hour', 'late', 'nodata', 'skipdata', 'quarantined'] as const) {
       const value = Number(row[field]);
       counts[field] += value;
       total[field] += value;
     }
+    if (row.last_offset !== null && row.last_offset !== undefined) lastOffsets.set(String(row.raw_object_key), Number(row.last_offset));
   }
-  return { total, bySource };
+  return { total, bySource, lastOffsets };
 }
 
 /** Writes every published table to local staging, then checks each file before it may be uploaded. */

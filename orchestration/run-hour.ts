@@ -4,6 +4,7 @@ import { durationMs, type Config } from '../schemas/config.ts';
 import { runHourlyEtl, type HourlyEtlOptions, type HourlyEtlResult } from '../jobs/hourly-etl.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { PartitionLock } from '../lib/publish/partition-lock.ts';
+import { ledgerLateAccounting } from './late-accounting.ts';
 import { ledgerEntryOf, RunLedger } from './run-ledger.ts';
 import { sweepStaleWorkDirs } from './sweep-work-dirs.ts';
 
@@ -56,6 +57,7 @@ export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyE
             await options.beforeCommit?.();
           },
           skipWhenPublished: options.skipWhenPublished ?? acquired.contended,
+          lateAccounting: options.lateAccounting ?? ledgerLateAccounting(ledger, options.hour),
         });
       } finally {
         const releaseStarted = performance.now();
@@ -83,7 +85,7 @@ function failedResult(hour: Date, error: string): HourlyEtlResult {
     inputs: [],
     referenceHash: null,
     rulesHash: null,
-    counts: { objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, nodata: 0, skipdata: 0, quarantined: 0 },
+    counts: { objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, late: 0, nodata: 0, skipdata: 0, quarantined: 0 },
     countsBySource: {},
     models: [],
     tables: [],

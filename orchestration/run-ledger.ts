@@ -54,6 +54,7 @@ export function ledgerEntryOf(result: HourlyEtlResult, startedAt: Date, finished
     finished_at: finishedAt.toISOString(),
     duration_ms: result.durationsMs.total ?? finishedAt.getTime() - startedAt.getTime(),
     inputs: result.inputs,
+    ...(result.lateInputs && result.lateInputs.length > 0 ? { late_inputs: result.lateInputs } : {}),
     reference_hash: result.referenceHash,
     rules_hash: result.rulesHash,
     rules_version: result.rulesVersion ?? null,

@@ -73,6 +73,13 @@ export const schedulerSchema = z.strictObject({
   rescan_minute: z.number().int().min(0).max(59).default(45),
   /** How far back the rescan compares current inputs with the published runs' inputs. */
   rescan_lookback: duration.default('48h'),
+  /**
+   * How long objects of an hour past the look-back are still looked for: each hourly run lists the
+   * delivery windows of the hours between rescan_lookback and late_horizon before it and routes the
+   * records of objects that arrived there since to late_records, with an alert (none when not longer
+   * than rescan_lookback). Costs one listing per hour folder for sources laid out by hour (agent).
+   */
+  late_horizon: duration.default('7d'),
   /** On start, hours that fell due within this window and are not published are run first. */
   catch_up: duration.default('24h'),
   /** Time of day (UTC, HH:MM) of the daily report jobs, for the previous day. */

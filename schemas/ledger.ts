@@ -7,10 +7,15 @@ const counts = z.object({
   records_read: z.number(),
   flows_published: z.number(),
   other_hour: z.number(),
+  /** Records routed to late_records (absent in older entries). */
+  late: z.number().optional(),
   nodata: z.number(),
   skipdata: z.number(),
   quarantined: z.number(),
 });
+
+/** An object a run read; `last_offset` (absent in older entries) is the highest record offset read from it. */
+const input = z.object({ source_type: z.string(), key: z.string(), etag: z.string(), size: z.number(), last_offset: z.number().nullable().optional() });
 
 export const ledgerEntrySchema = z.object({
   ledger_version: z.literal(1),
@@ -27,7 +32,9 @@ export const ledgerEntrySchema = z.object({
   started_at: z.string(),
   finished_at: z.string(),
   duration_ms: z.number(),
-  inputs: z.array(z.object({ source_type: z.string(), key: z.string(), etag: z.string(), size: z.number() })),
+  inputs: z.array(input),
+  /** Object versions whose records of a late hour (`hour`, past the look-back) this run routed to late_records. */
+  late_inputs: z.array(input.extend({ hour: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}$/) })).optional(),
   reference_hash: z.string().nullable(),
   rules_hash: z.string().nullable(),
   /** The rules file's `version` label, beside its hash (violations carry `sha256:<rules_hash>`). */

@@ -9,10 +9,11 @@ export interface AlertPayload {
   owner: string | null;
   description: string;
   hour: string;
-  src_ip: string;
-  dst_ip: string;
+  /** Null for late_data alerts, which are about a source type and an hour, not an address pair. */
+  src_ip: string | null;
+  dst_ip: string | null;
   dst_port: number | null;
-  protocol: number;
+  protocol: number | null;
   src_vm_id: string | null;
   dst_vm_id: string | null;
   src_threat_lists: string[];
@@ -70,6 +71,9 @@ export function alertPayloadOf(row: AlertRow): AlertPayload {
 
 /** One human line per alert (stdout text format, Slack messages). */
 export function alertLine(alert: AlertPayload): string {
+  if (alert.rule_kind === 'late_data') {
+    return `${alert.severity.toUpperCase()} ${alert.rule_id}: ${alert.flow_count} record(s) of hour ${alert.hour} arrived too late for it; in late_records, not in flows`;
+  }
   const lists = [...alert.src_threat_lists, ...alert.dst_threat_lists];
   return (
     `${alert.severity.toUpperCase()} ${alert.rule_id}: ${alert.src_ip} -> ${alert.dst_ip}:${alert.dst_port ?? '-'} ` +

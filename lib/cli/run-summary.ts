@@ -10,15 +10,16 @@ export function formatRunSummary(result: HourlyEtlResult): string {
   const bySource = Object.entries(result.countsBySource).map(([source, counts]) => `${source} ${counts.objects}`).join(', ');
   lines.push(`  objects read: ${c.objects}${bySource ? ` (${bySource})` : ''}; quarantined whole: ${c.objects_quarantined}`);
   lines.push(
-    `  records read ${c.records_read} = flows published ${c.flows_published} + other hours ${c.other_hour} + nodata ${c.nodata} + skipdata ${c.skipdata} + quarantined ${c.quarantined}` +
-      (c.records_read === c.flows_published + c.other_hour + c.nodata + c.skipdata + c.quarantined ? '  (reconciled)' : '  (DOES NOT RECONCILE)'),
+    `  records read ${c.records_read} = flows published ${c.flows_published} + other hours ${c.other_hour} + late ${c.late} + nodata ${c.nodata} + skipdata ${c.skipdata} + quarantined ${c.quarantined}` +
+      (c.records_read === c.flows_published + c.other_hour + c.late + c.nodata + c.skipdata + c.quarantined ? '  (reconciled)' : '  (DOES NOT RECONCILE)'),
   );
   if (result.tables.length > 0) lines.push(`  published: ${result.tables.map((table) => `${table.table} ${table.rows}`).join(', ')}`);
   if (result.alerts.length > 0) {
     lines.push(`  alerts (${result.alerts.length}):`);
     for (const alert of result.alerts) {
+      const subject = alert.rule_kind === 'late_data' ? `hour ${alert.hour_at.toISOString().slice(0, 13)}` : `${alert.src_ip} -> ${alert.dst_ip}:${alert.dst_port ?? '-'}`;
       lines.push(
-        `    ${alert.severity.padEnd(8)} ${alert.rule_id.padEnd(30)} ${alert.src_ip} -> ${alert.dst_ip}:${alert.dst_port ?? '-'}  ${alert.flow_count} flow(s), ${alert.bytes} bytes, ${iso(alert.first_seen_at)}..${iso(alert.last_seen_at)}`,
+        `    ${alert.severity.padEnd(8)} ${alert.rule_id.padEnd(30)} ${subject}  ${alert.flow_count} ${alert.rule_kind === 'late_data' ? 'late record(s)' : 'flow(s)'}, ${alert.bytes} bytes, ${iso(alert.first_seen_at)}..${iso(alert.last_seen_at)}`,
       );
     }
   } else if (result.status === 'published') {

@@ -56,8 +56,9 @@ export async function stageObjects(options: {
   let bytesDownloaded = 0;
   let next = 0;
   let done = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < objects.length) {
+    while (next < objects.length && !failure) {
       const objectIdx = next++;
       const object = objects[objectIdx]!;
       // Local names come from our own counter, never from the (untrusted) object key.
@@ -79,7 +80,10 @@ export async function stageObjects(options: {
         options.onProgress?.(++done, objects.length);
         continue;
       }
-      await store.getToFile(object.key, rawPath);
+      // Pinned to the listed ETag, which the run id names: an object rewritten since the listing
+      // (an Azure PT1H.json still growing) fails with ObjectChangedError instead of being read
+      // as the listed version.
+      await store.getToFile(object.key, rawPath, object.etag ? { ifMatch: object.etag } : {});
       bytesDownloaded += object.size;
       try {
         if (staging === 'parquet') {
@@ -118,6 +122,9 @@ export async function stageObjects(options: {
       options.onProgress?.(++done, objects.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, objects.length) }, worker));
+  // On a failure the other workers finish the object in hand and stop, and all have stopped
+  // before it is thrown: a caller that lists again and restages finds no download still running.
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, objects.length) }, () => worker().catch((error: unknown) => void (failure ??= { error }))));
+  if (failure) throw failure.error;
   return { objects: staged, rejects: rejects.flat(), bytesDownloaded };
 }

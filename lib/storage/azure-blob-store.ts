@@ -10,7 +10,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import type { AzureBlobStoreConfig } from '../../schemas/config.ts';
-import { assertSafeKey, InvalidKeyError, ObjectExistsError, ObjectNotFoundError, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
+import { assertSafeKey, InvalidKeyError, ObjectChangedError, ObjectExistsError, ObjectNotFoundError, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
 
 const MIB = 1024 * 1024;
 
@@ -116,11 +116,14 @@ export class AzureBlobStore implements ObjectStore {
     }
   }
 
-  async getToFile(key: string, localPath: string): Promise<ObjectInfo> {
+  async getToFile(key: string, localPath: string, options: GetOptions = {}): Promise<ObjectInfo> {
     await mkdir(path.dirname(localPath), { recursive: true });
     const temp = `${localPath}.${randomUUID()}.part`;
     try {
-      const response = await this.blob(key).downloadToFile(temp);
+      // A PT1H.json block blob grows all hour: pinned to the listed ETag, a download never
+      // returns a later version under the listed one's name (412 instead).
+      const conditions = options.ifMatch !== undefined ? { conditions: { ifMatch: options.ifMatch } } : {};
+      const response = await this.blob(key).downloadToFile(temp, undefined, undefined, conditions);
       const size = (await stat(temp)).size;
       if (response.contentLength !== undefined && size !== response.contentLength) {
         throw new Error(`download of ${this.url(key)} stopped at ${size} of ${response.contentLength} bytes`);
@@ -130,6 +133,7 @@ export class AzureBlobStore implements ObjectStore {
     } catch (error) {
       await rm(temp, { force: true });
       if (isNotFound(error)) throw new ObjectNotFoundError(key, { cause: error });
+      if (options.ifMatch !== undefined && error instanceof RestError && error.statusCode === 412) throw new ObjectChangedError(key, options.ifMatch, undefined, { cause: error });
       throw this.wrap('download', key, error);
     }
   }

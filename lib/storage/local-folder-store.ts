@@ -4,8 +4,10 @@ import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlin
 import path from 'node:path';
 import {
   assertSafeKey,
+  ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,
+  type GetOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -78,13 +80,18 @@ export class LocalFolderStore implements ObjectStore {
     }
   }
 
-  async getToFile(key: string, localPath: string): Promise<ObjectInfo> {
+  async getToFile(key: string, localPath: string, options: GetOptions = {}): Promise<ObjectInfo> {
     const info = await this.head(key);
     if (!info) throw new ObjectNotFoundError(key);
+    if (options.ifMatch !== undefined && info.etag !== options.ifMatch) throw new ObjectChangedError(key, options.ifMatch, info.etag);
     await mkdir(path.dirname(localPath), { recursive: true });
     const temp = `${localPath}.${randomUUID()}.part`;
     try {
       await copyFile(this.pathOf(key), temp);
+      // A file has no conditional read: one rewritten or appended to while it was copied shows
+      // a new size or modification time afterwards, and the copy may hold either version.
+      const after = await this.head(key);
+      if (after?.etag !== info.etag) throw new ObjectChangedError(key, options.ifMatch ?? info.etag, after?.etag);
       await rename(temp, localPath);
     } catch (error) {
       await rm(temp, { force: true });

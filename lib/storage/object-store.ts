@@ -17,6 +17,15 @@ export interface PutOptions {
   createOnly?: boolean;
 }
 
+export interface GetOptions {
+  /**
+   * The ETag the object was listed with: the download fails with ObjectChangedError instead of
+   * returning other bytes when the object has been rewritten since (S3 `If-Match`, Azure
+   * `ifMatch`, a local file's size and modification time).
+   */
+  ifMatch?: string;
+}
+
 export interface ObjectStore {
   /** Human-readable location, safe to log (never contains credentials). */
   readonly description: string;
@@ -24,7 +33,7 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Downloads to `localPath` (written atomically); throws ObjectNotFoundError when absent. */
-  getToFile(key: string, localPath: string): Promise<ObjectInfo>;
+  getToFile(key: string, localPath: string, options?: GetOptions): Promise<ObjectInfo>;
   /** Reads a small object (manifests, ledgers) into memory; undefined when absent. */
   getBytes(key: string): Promise<Buffer | undefined>;
   putFile(key: string, localPath: string, options?: PutOptions): Promise<ObjectInfo>;
@@ -49,6 +58,14 @@ export class ObjectExistsError extends Error {
   constructor(readonly key: string, options?: ErrorOptions) {
     super(`object already exists: ${key}`, options);
     this.name = 'ObjectExistsError';
+  }
+}
+
+/** The object's ETag is no longer the one a download was pinned to (GetOptions.ifMatch). */
+export class ObjectChangedError extends Error {
+  constructor(readonly key: string, readonly expectedEtag: string, readonly actualEtag: string | undefined, options?: ErrorOptions) {
+    super(`object changed since it was listed: ${key} (listed ETag ${expectedEtag}, now ${actualEtag ?? 'another'})`, options);
+    this.name = 'ObjectChangedError';
   }
 }
 

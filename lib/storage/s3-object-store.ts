@@ -24,8 +24,10 @@ import type { S3StoreConfig } from '../../schemas/config.ts';
 import {
   assertSafeKey,
   InvalidKeyError,
+  ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,
+  type GetOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -151,9 +153,9 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async getToFile(key: string, localPath: string): Promise<ObjectInfo> {
+  async getToFile(key: string, localPath: string, options: GetOptions = {}): Promise<ObjectInfo> {
     this.objectKey(key);
-    const info = await this.download(key, () => new TempFileSink(localPath));
+    const info = await this.download(key, () => new TempFileSink(localPath), options.ifMatch);
     if (!info) throw new ObjectNotFoundError(key);
     return info;
   }
@@ -192,20 +194,26 @@ export class S3ObjectStore implements ObjectStore {
    * read. A body shorter or longer than its Content-Length is a failure too, never a short file.
    * Each attempt writes to a fresh sink, committed only when complete. Undefined when absent.
    */
-  private async download(key: string, newSink: () => DownloadSink): Promise<ObjectInfo | undefined> {
+  private async download(key: string, newSink: () => DownloadSink, ifMatch?: string): Promise<ObjectInfo | undefined> {
     const fullKey = this.objectKey(key);
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt += 1) {
       let response: GetObjectCommandOutput;
       try {
-        response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey }));
+        response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, IfMatch: ifMatch }));
       } catch (error) {
         if (isMissingObject(error)) return undefined;
+        if (ifMatch !== undefined && isConditionFailure(error)) throw new ObjectChangedError(key, ifMatch, undefined, { cause: error });
         throw this.failure('get', key, error);
       }
       const body = response.Body;
       if (!(body instanceof Readable)) {
         throw new S3RequestError('get', key, this.location(key), attempt, { detail: 'the response has no readable body' });
+      }
+      // Some S3-compatible servers ignore If-Match on GET: the answer's own ETag is checked too.
+      if (ifMatch !== undefined && response.ETag !== undefined && normalizeEtag(response.ETag) !== normalizeEtag(ifMatch)) {
+        body.destroy();
+        throw new ObjectChangedError(key, ifMatch, response.ETag);
       }
       const sink = newSink();
       try {

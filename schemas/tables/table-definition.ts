@@ -57,6 +57,18 @@ export function defineTable<const Columns extends readonly ColumnDefinition[]>(t
   return table;
 }
 
+/** Columns of another table, by name and with their types and docs: one declaration for a column two tables share. */
+export function pickColumns<const Columns extends readonly ColumnDefinition[], const Names extends readonly Columns[number]['name'][]>(
+  table: TableDefinition<Columns>,
+  ...names: Names
+): { [K in keyof Names]: Extract<Columns[number], { name: Names[K] }> } {
+  return names.map((name) => {
+    const found = table.columns.find((col) => col.name === name);
+    if (!found) throw new Error(`table ${table.name} has no column ${name}`);
+    return found;
+  }) as { [K in keyof Names]: Extract<Columns[number], { name: Names[K] }> };
+}
+
 /** The SELECT list that casts a model's output to the contract, in the declared column order. */
 export function projectionSql(table: TableDefinition): string {
   return table.columns.map((col) => `CAST("${col.name}" AS ${col.type}) AS "${col.name}"`).join(',\n  ');

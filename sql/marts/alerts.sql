@@ -1,11 +1,13 @@
--- grain: one row per (rule, source address, destination address, destination port) in the event hour
+-- grain: one row per (rule, source address, destination address, destination port) in the event hour,
+--        and one per (reason, source type, event hour) of late_records (the built-in late_data rules)
 -- keys: alert_id
--- upstream: violations, flows, ref_rules
+-- upstream: violations, flows, ref_rules, late_records
 -- materialized: table
 -- tests: not_null(alert_id, rule_id, severity, flow_count, sample_flows); unique(alert_id)
 --
 -- alert_id is a hash of the grouping key and the hour only, so a rerun or backfill of the hour
 -- gives the same ids and the sinks' delivery state (lib/alerts) recognises alerts already sent.
+-- A late_data alert's id also names the run's hour, the partition it is published in.
 with
 
 violating as (
@@ -32,21 +34,7 @@ grouped as (
         min(start_at) as first_seen_at,
         max(end_at) as last_seen_at,
         list_sort(list(flow_id))[1:5] as sample_flow_ids,
-        list(
-            {
-                'flow_id': flow_id,
-                'start_at': strftime(start_at, '%Y-%m-%dT%H:%M:%S.%gZ'),
-                'end_at': strftime(end_at, '%Y-%m-%dT%H:%M:%S.%gZ'),
-                'src_port': src_port,
-                'protocol': protocol,
-                'action': action,
-                'packets': packets,
-                'bytes': bytes,
-                'source_type': source_type,
-                'raw_object_key': raw_object_key
-            }
-            order by start_at, flow_id
-        )[1:3] as samples,
+        alert_samples(flow_id, start_at, end_at, src_port, protocol, action, packets, bytes, source_type, raw_object_key) as sample_flows,
         -- The VM and list columns are per address; one value per group is the value.
         min(src_vm_id) as src_vm_id,
         min(dst_vm_id) as dst_vm_id,
@@ -54,8 +42,9 @@ grouped as (
         list_sort(list_distinct(flatten(list(dst_threat_lists)))) as dst_threat_lists
     from violating
     group by rule_id, src_ip, dst_ip, dst_port
-)
+),
 
+rule_alerts as (
 select
     md5(concat_ws('|', g.rule_id, g.src_ip, g.dst_ip, coalesce(cast(g.dst_port as varchar), '-'), strftime(getvariable('hour_start'), '%Y-%m-%dT%H'))) as alert_id,
     g.rule_id,
@@ -80,6 +69,73 @@ select
     g.dst_vm_id,
     g.src_threat_lists,
     g.dst_threat_lists,
-    cast(to_json(g.samples) as varchar) as sample_flows
+    g.sample_flows
 from grouped as g
 inner join ref_rules as r on g.rule_id = r.rule_id
+),
+
+late as (
+    select
+        reason,
+        source_type,
+        event_hour_at,
+        count(*) as record_count,
+        count(distinct raw_object_key) as object_count,
+        sum(packets) as packets,
+        sum(bytes) as bytes,
+        min(start_at) as first_seen_at,
+        max(end_at) as last_seen_at,
+        min(delivery_delay_s) as min_delay_s,
+        max(delivery_delay_s) as max_delay_s,
+        list_sort(list(flow_id))[1:5] as sample_flow_ids,
+        alert_samples(flow_id, start_at, end_at, src_port, protocol, action, packets, bytes, source_type, raw_object_key) as sample_flows
+    from late_records
+    group by reason, source_type, event_hour_at
+),
+
+late_alerts as (
+select
+    md5(concat_ws('|', 'late_data_' || l.reason, l.source_type, strftime(l.event_hour_at, '%Y-%m-%dT%H'), strftime(getvariable('hour_start'), '%Y-%m-%dT%H'))) as alert_id,
+    'late_data_' || l.reason as rule_id,
+    'high' as severity,
+    l.event_hour_at as hour_at,
+    null as src_ip,
+    null as dst_ip,
+    null as dst_port,
+    null as protocol,
+    l.record_count as flow_count,
+    l.packets,
+    l.bytes,
+    l.first_seen_at,
+    l.last_seen_at,
+    l.sample_flow_ids,
+    getvariable('rules_version') as rules_version,
+    getvariable('run_id') as run_id,
+    'late_data' as rule_kind,
+    null as owner,
+    printf(
+        '%d %s record(s) of hour %s in %d object(s) reached the store %s to %s after that hour ended, %s. '
+        || 'They are in late_records (dt=%s/hour=%s), not in flows, and were not checked against the rules. %s',
+        l.record_count, l.source_type, strftime(l.event_hour_at, '%Y-%m-%dT%H'), l.object_count,
+        to_seconds(l.min_delay_s)::varchar, to_seconds(l.max_delay_s)::varchar,
+        case
+            when l.reason = 'beyond_lookback' then 'after the rescan look-back (' || getvariable('rescan_lookback') || ') of the hour had passed, so no run republishes it'
+            else 'outside the delivery window of the hour (lateness ' || getvariable('lateness') || '), so no run of that hour reads them'
+        end,
+        strftime(getvariable('hour_start'), '%Y-%m-%d'), strftime(getvariable('hour_start'), '%H'),
+        case
+            when l.reason = 'beyond_lookback' then 'To fold them into their hour: netflow backfill --from ' || strftime(l.event_hour_at, '%Y-%m-%dT%H') || ' --to ' || strftime(l.event_hour_at, '%Y-%m-%dT%H') || '.'
+            else 'Raise lateness above the delay, then: netflow backfill --from ' || strftime(l.event_hour_at, '%Y-%m-%dT%H') || ' --to ' || strftime(l.event_hour_at, '%Y-%m-%dT%H') || '.'
+        end
+    ) as description,
+    null as src_vm_id,
+    null as dst_vm_id,
+    [] as src_threat_lists,
+    [] as dst_threat_lists,
+    l.sample_flows
+from late as l
+)
+
+select * from rule_alerts
+union all by name
+select * from late_alerts

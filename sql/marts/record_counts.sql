@@ -1,10 +1,12 @@
 -- grain: one row per raw object read by the run
 -- keys: raw_object_key
--- upstream: stg_objects, all_sources__records, flows, stg_rejects
+-- upstream: stg_objects, all_sources__records, flows, stg_rejects, late_records
 -- materialized: table
 -- tests: not_null(raw_object_key, records_read); unique(raw_object_key)
 --
--- Reconciliation: records_read = flows_published + other_hour + nodata + skipdata + quarantined.
+-- Reconciliation: records_read = flows_published + other_hour + late + nodata + skipdata + quarantined.
+-- other_hour: records another hour's run publishes or routes; late: records this run routed to late_records.
+-- last_offset: the object's highest offset read, what a later version of it is compared with (late_records).
 with
 
 parsed as (
@@ -14,7 +16,8 @@ parsed as (
         count(*) filter (where record_status = 'flow' and (start_at < getvariable('hour_start') or start_at >= getvariable('hour_end'))) as other_hour,
         count(*) filter (where record_status = 'nodata') as nodata,
         count(*) filter (where record_status = 'skipdata') as skipdata,
-        count(*) filter (where record_status = 'invalid') as invalid
+        count(*) filter (where record_status = 'invalid') as invalid,
+        max(raw_offset) as last_offset
     from all_sources__records
     group by raw_object_key
 ),
@@ -29,8 +32,15 @@ rejected as (
     select
         raw_object_key,
         count(*) filter (where raw_offset is not null) as rejected_lines,
-        count(*) filter (where raw_offset is null) as object_rejected
+        count(*) filter (where raw_offset is null) as object_rejected,
+        max(raw_offset) as last_offset
     from stg_rejects
+    group by raw_object_key
+),
+
+late as (
+    select raw_object_key, count(*) as late
+    from late_records
     group by raw_object_key
 )
 
@@ -39,12 +49,15 @@ select
     o.object_key as raw_object_key,
     coalesce(p.records, 0) + coalesce(r.rejected_lines, 0) as records_read,
     coalesce(pub.flows_published, 0) as flows_published,
-    coalesce(p.other_hour, 0) as other_hour,
+    coalesce(p.other_hour, 0) - coalesce(l.late, 0) as other_hour,
+    coalesce(l.late, 0) as late,
     coalesce(p.nodata, 0) as nodata,
     coalesce(p.skipdata, 0) as skipdata,
     coalesce(p.invalid, 0) + coalesce(r.rejected_lines, 0) as quarantined,
-    coalesce(r.object_rejected, 0) > 0 as object_quarantined
+    coalesce(r.object_rejected, 0) > 0 as object_quarantined,
+    greatest(p.last_offset, r.last_offset) as last_offset
 from stg_objects as o
 left join parsed as p on o.object_key = p.raw_object_key
 left join published as pub on o.object_key = pub.raw_object_key
 left join rejected as r on o.object_key = r.raw_object_key
+left join late as l on o.object_key = l.raw_object_key

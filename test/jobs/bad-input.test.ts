@@ -49,7 +49,7 @@ describe('bad input is quarantined with a reason and the run goes on', () => {
   it('reconciles records read with published plus quarantined', () => {
     const c = result.counts;
     expect(c).toMatchObject({ objects: 5, objects_quarantined: 2, quarantined: 3 + 2 + 4 });
-    expect(c.records_read).toBe(c.flows_published + c.other_hour + c.nodata + c.skipdata + c.quarantined);
+    expect(c.records_read).toBe(c.flows_published + c.other_hour + c.late + c.nodata + c.skipdata + c.quarantined);
   });
 
   it('names the object, the line and what was wrong', () => {

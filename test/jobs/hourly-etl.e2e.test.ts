@@ -42,18 +42,18 @@ describe('the hourly job on the bundled samples', () => {
 
   it('publishes exact row counts per table', () => {
     const rows = (hour: string) => Object.fromEntries(results[hour]!.tables.map((t) => [t.table, t.rows]));
-    expect(rows('2024-05-01T13')).toEqual({ flows: 436, violations: 15, traffic_matrix: expect.any(Number), alerts: 4, quarantine: 0 });
-    expect(rows('2024-05-01T14')).toEqual({ flows: 421, violations: 1, traffic_matrix: expect.any(Number), alerts: 1, quarantine: 0 });
+    expect(rows('2024-05-01T13')).toEqual({ flows: 436, violations: 15, traffic_matrix: expect.any(Number), alerts: 4, quarantine: 0, late_records: 0 });
+    expect(rows('2024-05-01T14')).toEqual({ flows: 421, violations: 1, traffic_matrix: expect.any(Number), alerts: 1, quarantine: 0, late_records: 0 });
   });
 
   it('reconciles: every record read is published, another hour\'s, a status record or quarantined', () => {
     const hour13 = results['2024-05-01T13']!.counts;
     expect(hour13).toEqual({
-      objects: 48, objects_quarantined: 0, records_read: 708, flows_published: 436, other_hour: 270, nodata: 1, skipdata: 1, quarantined: 0,
+      objects: 48, objects_quarantined: 0, records_read: 708, flows_published: 436, other_hour: 270, late: 0, nodata: 1, skipdata: 1, quarantined: 0,
     });
     for (const result of Object.values(results)) {
       const c = result.counts;
-      expect(c.records_read).toBe(c.flows_published + c.other_hour + c.nodata + c.skipdata + c.quarantined);
+      expect(c.records_read).toBe(c.flows_published + c.other_hour + c.late + c.nodata + c.skipdata + c.quarantined);
     }
   });
 
@@ -90,7 +90,7 @@ describe('the hourly job on the bundled samples', () => {
     const entry = entries.find((e) => e.hour === '2024-05-01T13')!;
     expect(entry.status).toBe('published');
     expect(entry.inputs).toHaveLength(48);
-    expect(entry.inputs[0]).toEqual({ source_type: 'agent', key: expect.stringMatching(/^raw\/agent\/dt=2024-05-01\/hour=13\//), etag: expect.any(String), size: expect.any(Number) });
+    expect(entry.inputs[0]).toEqual({ source_type: 'agent', key: expect.stringMatching(/^raw\/agent\/dt=2024-05-01\/hour=13\//), etag: expect.any(String), size: expect.any(Number), last_offset: expect.any(Number) });
     expect(entry.reference_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(entry.rules_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(entry.models.map((m) => m.name)).toEqual(expect.arrayContaining(['aws_vpc__records', 'agent__records', 'flows_enriched', 'rule_violations', 'flows', 'alerts']));

@@ -295,7 +295,7 @@ describe('hostile input in a real hourly run: healthy objects published 100 %', 
       expect(Object.fromEntries(published.map((r) => [r.id, Number(r.n)]))).toMatchObject({ h0: 300, h1: 300, h2: 300, giant: 1 });
       expect(whole.map((w) => w.id)).toEqual(['bomb', 'cut', 'garbage']);
       const c = result.counts;
-      expect(c.records_read).toBe(c.flows_published + c.other_hour + c.nodata + c.skipdata + c.quarantined);
+      expect(c.records_read).toBe(c.flows_published + c.other_hour + c.late + c.nodata + c.skipdata + c.quarantined);
     } finally {
       await lake.cleanup();
     }

@@ -79,7 +79,7 @@ describe('the hourly job reads every source from its native layout', () => {
       oci_vcn: [2, 1, 1, 0, 0, 0],
       agent: [3, 3, 0, 0, 0, 0],
     });
-    for (const c of Object.values(result.countsBySource)) expect(c.records_read).toBe(c.flows_published + c.other_hour + c.nodata + c.skipdata + c.quarantined);
+    for (const c of Object.values(result.countsBySource)) expect(c.records_read).toBe(c.flows_published + c.other_hour + c.late + c.nodata + c.skipdata + c.quarantined);
   });
 
   it('keeps lineage and typed provider columns in the curated flows', async () => {

@@ -5,6 +5,7 @@ import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import {
   InvalidKeyError,
+  ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,
   type ObjectInfo,
@@ -98,6 +99,12 @@ const azure: Adapter = (() => {
     },
   };
 })();
+
+async function collect(listing: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
+  const all: ObjectInfo[] = [];
+  for await (const info of listing) all.push(info);
+  return all;
+}
 
 async function listKeys(store: ObjectStore, prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -217,6 +224,27 @@ describe.each([localFolder, s3, azure])('object store contract: $name', (adapter
 
     await expect(store.delete('absent')).resolves.toBeUndefined();
     expect(await listKeys(store, '')).toEqual(['present']);
+  });
+
+  test('getToFile pinned to the listed ETag: the listed version, or ObjectChangedError and nothing written once it was rewritten', async () => {
+    // An Azure PT1H.json block blob grows during its hour: the run id names the listed ETag, so
+    // a download must never hand back a later version under it.
+    const key = 'raw/azure_nsg/h=12/PT1H.json';
+    await store.putBytes(key, '{"records":[1]}');
+    const [listed] = await collect(store.list('raw/azure_nsg/'));
+    const folder = path.join(scratch, `pinned-${storeCount}`);
+    const got = await store.getToFile(key, path.join(folder, 'v1.json'), { ifMatch: listed!.etag });
+    expect(got.etag).toBe(listed!.etag);
+    expect(await readFile(path.join(folder, 'v1.json'), 'utf8')).toBe('{"records":[1]}');
+
+    // A local file's ETag has microsecond mtime: the rewrite must land on another one.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await store.putBytes(key, '{"records":[1,2]}');
+    const error = await store.getToFile(key, path.join(folder, 'v2.json'), { ifMatch: listed!.etag }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ObjectChangedError);
+    expect((error as ObjectChangedError).key).toBe(key);
+    expect((error as Error).message).toContain(listed!.etag);
+    expect(await readdir(folder)).toEqual(['v1.json']);
   });
 
   test('delete removes the object from head, get and list', async () => {

@@ -41,7 +41,7 @@ const store: ObjectStore = {
     });
   },
   head: (key) => counted(() => inner.head(key)),
-  getToFile: (key, local) => counted(() => inner.getToFile(key, local)),
+  getToFile: (key, local, options) => counted(() => inner.getToFile(key, local, options)),
   getBytes: (key) => counted(() => inner.getBytes(key)),
   putFile: (key, local, options) => counted(() => inner.putFile(key, local, options)),
   putBytes: (key, body, options) => counted(() => inner.putBytes(key, body, options)),
