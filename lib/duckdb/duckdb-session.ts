@@ -10,6 +10,13 @@ export interface DuckDbSessionOptions {
   memoryLimit: string;
   maxTempDirectorySize: string;
   threads?: number;
+  /**
+   * Plan every join as written: the left input is probed, the right one is the hash table. For
+   * sessions that run our own models, whose joins are written that way: DuckDB estimates a
+   * filtered relation at a fraction of its rows and then builds its hash tables from the big
+   * side (the flows of the hour: 3-4x the work and spilling at a million flows).
+   */
+  joinsAsWritten?: boolean;
 }
 
 /** A SQL statement with its bound values: the boundary between compiling and executing. */
@@ -51,6 +58,7 @@ export class DuckDbSession {
       await session.run(`SET preserve_insertion_order = false`);
       await session.run(`SET enable_external_access = false`);
       await session.run(`SET allow_community_extensions = false`);
+      if (options.joinsAsWritten) await session.run(`SET disabled_optimizers = 'join_order,build_side_probe_side'`);
       await session.run(`SET lock_configuration = true`);
     } catch (error) {
       session.close();

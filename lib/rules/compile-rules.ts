@@ -1,7 +1,7 @@
-import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Rule, RuleException, Selector } from '../../schemas/reference/rules.ts';
 import type { CompiledSql } from '../duckdb/duckdb-session.ts';
-import { compileSql, createQueryBuilder } from '../sql/query-builder.ts';
+import { createQueryBuilder } from '../sql/query-builder.ts';
 
 /**
  * Compiles the rules file into one SELECT that lists (flow_id, rule_id) for every violation in
@@ -147,18 +147,21 @@ export function compileRuleEvaluation(rules: readonly Rule[], relation = 'flows_
   return { sql: compiled.sql, parameters: compiled.parameters };
 }
 
+/**
+ * One row per (flow, rule) a flow violates, with the flow's columns: the marts read violations
+ * from here instead of looking their flows up again. One scan of `flows_enriched` checks every
+ * rule (it is a view over a join, so a scan per rule would repeat the join per rule): flows that
+ * break no rule are filtered out first, the rest get the list of rules they break, unnested.
+ */
 export function compileRuleViolations(rules: readonly Rule[]): CompiledSql {
-  const db = createQueryBuilder<EnrichedFlows>();
   if (rules.length === 0) {
-    return { sql: 'select cast(null as varchar) as flow_id, cast(null as varchar) as rule_id where false', parameters: [] };
+    // The same columns, no rows: the marts read the flow columns from here.
+    return { sql: 'select flow_id_of(source_type, raw_object_key, raw_offset) as flow_id, *, cast(null as varchar) as rule_id from flows_enriched where false', parameters: [] };
   }
-  const perRule = rules.map((rule) =>
-    db
-      .selectFrom('flows_enriched')
-      .select([sql.ref<string>('flow_id').as('flow_id'), sql<string>`cast(${rule.id} as varchar)`.as('rule_id')])
-      .where(ruleCondition(rule) as Expression<SqlBool>),
-  );
-  let query = perRule[0]!;
-  for (const next of perRule.slice(1)) query = query.unionAll(next);
-  return compileSql(query);
+  const conditions = rules.map(ruleCondition);
+  const hits = rules.map((rule, index) => sql`case when ${conditions[index]!} then cast(${rule.id} as varchar) end`);
+  const anyRule = sql.join(conditions.map((condition) => sql`(${condition})`), sql` or `);
+  const query = sql`select flow_id_of(source_type, raw_object_key, raw_offset) as flow_id, * exclude (rule_ids), unnest(rule_ids) as rule_id from (select *, list_filter([${sql.join(hits, sql`, `)}], rule_id -> rule_id is not null) as rule_ids from ${sql.table('flows_enriched')} where ${anyRule})`;
+  const compiled = query.compile(createQueryBuilder<EnrichedFlows>());
+  return { sql: compiled.sql, parameters: compiled.parameters };
 }

@@ -1,11 +1,19 @@
 -- grain: one row per flow of the hour, with both ends enriched
--- keys: flow_id
+-- keys: source_type, raw_object_key, raw_offset
 -- upstream: flows_in_hour, endpoint_profiles, inventory_epochs_in_hour, ref_vm_address_snapshots
--- materialized: table
--- tests: not_null(flow_id, start_at, end_at, source_type, src_ip, dst_ip, protocol, packets, bytes, src_is_public, dst_is_public, raw_object_key, raw_offset); unique(flow_id); accepted_values(direction: ingress, egress); accepted_values(action: accept, reject)
+-- materialized: view
+-- tests: not_null(start_at, end_at, source_type, src_ip, dst_ip, protocol, packets, bytes, src_is_public, dst_is_public, raw_object_key, raw_offset); accepted_values(direction: ingress, egress); accepted_values(action: accept, reject)
 --
--- Each end joins the profile of its address in the epoch in force at the flow's start: a hash
--- join on the address, the time window checked on the (one or two) candidates it finds.
+-- A view, not a table: its rows are as wide as `flows` and are read in full once (the export);
+-- the other readers (rules, traffic matrix, tests) each need a few columns. Materializing them
+-- cost more than the three joins it saves. Each end joins the profile of its address in the
+-- epoch in force at the flow's start: a hash join on the address, the time window checked on the
+-- (one or two) candidates it finds. The joins are written probe side first (the flows) and
+-- build side last (the profiles): the ETL session plans joins as written (lib/duckdb), as the
+-- optimizer's row estimates for the filtered flows are far too low and it would otherwise build
+-- its hash tables from the flows. The ids are left out: computed below the joins they would be
+-- computed for every flow at every scan (rules, traffic matrix, tests); the flows mart and
+-- rule_violations compute them for the rows they write.
 with
 
 interface_owners as (
@@ -15,7 +23,7 @@ interface_owners as (
 )
 
 select
-    f.* exclude (observer_vm_id, direction),
+    f.* exclude (flow_id, community_id, observer_vm_id, direction),
     coalesce(f.observer_vm_id, io.vm_id) as observer_vm_id,
     -- Sources that do not log a direction (AWS before version 5) get it from which end is the observer.
     coalesce(
@@ -49,4 +57,5 @@ inner join endpoint_profiles as s
     on f.src_ip = s.ip and f.start_at >= s.valid_from and f.start_at < s.valid_to
 inner join endpoint_profiles as d
     on f.dst_ip = d.ip and d.epoch = s.epoch
-left join interface_owners as io on f.interface_id = io.interface_id and io.epoch = s.epoch
+left join interface_owners as io
+    on f.interface_id = io.interface_id and io.epoch = s.epoch

@@ -6,7 +6,7 @@
 -- Event time, not delivery time: an object delivered in this hour's window may also hold
 -- records of the previous hour; those belong to that hour's run and are counted, not published, here.
 select
-    md5(source_type || '|' || raw_object_key || '|' || raw_offset) as flow_id,
+    flow_id_of(source_type, raw_object_key, raw_offset) as flow_id,
     start_at,
     end_at,
     source_type,

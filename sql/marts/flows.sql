@@ -1,15 +1,26 @@
 -- grain: one row per flow record of the event hour (the curated `flows` table, schemas/tables/flows.ts)
--- keys: flow_id (tested on flows_enriched, which it extends one to one)
+-- keys: flow_id
 -- upstream: flows_enriched, violated_flows
 -- materialized: view
--- tests: accepted_values(verdict: conformant, non_conformant)
 --
--- A view: the wide rows are materialized once (flows_enriched) and written once (the export);
--- the join to the few violating flows is cheap enough to repeat for each reader.
+-- A view read once, by the export: the ids are computed here, for the rows being written, and
+-- the few violating flows are joined by id. flow_id is unique because (source_type,
+-- raw_object_key, raw_offset) is, which every source model tests, and the enrichment joins keep
+-- one row per flow, which record_counts checks against the flows of the hour.
+with
+
+identified as (
+    select
+        flow_id_of(source_type, raw_object_key, raw_offset) as flow_id,
+        community_id_v1(src_ip, dst_ip, src_port, dst_port, protocol) as community_id,
+        *
+    from flows_enriched
+)
+
 select
     f.*,
     case when v.flow_id is null then 'conformant' else 'non_conformant' end as verdict,
     coalesce(v.violated_rule_ids, cast([] as varchar[])) as violated_rule_ids,
     getvariable('run_id') as run_id
-from flows_enriched as f
+from identified as f
 left join violated_flows as v on f.flow_id = v.flow_id

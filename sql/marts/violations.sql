@@ -1,14 +1,14 @@
 -- grain: one row per (flow, violated rule) of the event hour
 -- keys: flow_id, rule_id
--- upstream: flows_enriched, rule_violations, ref_rules
+-- upstream: rule_violations, ref_rules
 -- materialized: table
 -- tests: not_null(flow_id, rule_id, severity, rules_version); unique(flow_id, rule_id)
 --
 -- rules_version (the hash of the rules file) is on every row: a verdict can always be traced to
--- the exact rules that produced it.
-select distinct on (f.flow_id, r.rule_id)
+-- the exact rules that produced it. rule_violations carries each violating flow's columns.
+select distinct on (f.flow_id, f.rule_id)
     f.flow_id,
-    r.rule_id,
+    f.rule_id,
     r.kind as rule_kind,
     r.severity,
     getvariable('rules_version') as rules_version,
@@ -30,6 +30,5 @@ select distinct on (f.flow_id, r.rule_id)
     f.src_threat_lists,
     f.dst_threat_lists,
     r.owner as rule_owner
-from rule_violations as v
-inner join flows_enriched as f on v.flow_id = f.flow_id
-inner join ref_rules as r on v.rule_id = r.rule_id
+from rule_violations as f
+inner join ref_rules as r on f.rule_id = r.rule_id

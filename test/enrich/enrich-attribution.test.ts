@@ -46,7 +46,7 @@ describe('enrichment: longest prefix over overlapping IPv4 and IPv6 ranges', () 
     // An IPv4-mapped IPv6 address is IPv6: IPv4 ranges do not claim it.
     ['mapped', 'src', null, null, null],
   ])('%s %s → %s', async (flowId, side, cidr, name, segment) => {
-    const [row] = await enriched.session.all(`SELECT ${side}_cidr AS cidr, ${side}_range_name AS name, ${side}_segment AS segment FROM flows_enriched WHERE flow_id = $1`, [flowId]);
+    const [row] = await enriched.session.all(`SELECT ${side}_cidr AS cidr, ${side}_range_name AS name, ${side}_segment AS segment FROM flows_enriched WHERE raw_object_key = $1`, [flowId]);
     expect(row).toEqual({ cidr, name, segment });
   });
 
@@ -104,7 +104,7 @@ describe('enrichment: dated inventory snapshots', () => {
   afterAll(() => enriched.close());
 
   it('attributes an address to the VM that held it when the flow started, not to a later owner', async () => {
-    const rows = await enriched.session.all(`SELECT flow_id, src_vm_id, dst_vm_id, dst_segment, dst_tags, src_tags, observer_vm_id FROM flows_enriched ORDER BY start_at`);
+    const rows = await enriched.session.all(`SELECT raw_object_key AS flow_id, src_vm_id, dst_vm_id, dst_segment, dst_tags, src_tags, observer_vm_id FROM flows_enriched ORDER BY start_at`);
     expect(rows).toEqual([
       { flow_id: 'early', src_vm_id: 'app-1', dst_vm_id: 'old-db', dst_segment: 'data', dst_tags: ['db'], src_tags: ['vm'], observer_vm_id: 'app-1' },
       { flow_id: 'just-before', src_vm_id: 'app-1', dst_vm_id: 'old-db', dst_segment: 'data', dst_tags: ['db'], src_tags: ['vm'], observer_vm_id: null },
@@ -147,7 +147,7 @@ describe('enrichment: threat lists', () => {
       }),
     );
     try {
-      const rows = await enriched.session.all(`SELECT flow_id, src_threat_lists, dst_threat_lists FROM flows_enriched ORDER BY start_at`);
+      const rows = await enriched.session.all(`SELECT raw_object_key AS flow_id, src_threat_lists, dst_threat_lists FROM flows_enriched ORDER BY start_at`);
       expect(rows).toEqual([
         { flow_id: 'tor', src_threat_lists: ['firehol_level1', 'tor-exits'], dst_threat_lists: [] },
         { flow_id: 'c2', src_threat_lists: [], dst_threat_lists: ['c2-feed', 'firehol_level1'] },

@@ -80,14 +80,14 @@ describe('rule kinds, selectors and filters', () => {
     ['threat-c2-dst', ['to-c2']],
     ['threat-src-tor', ['from-tor']],
   ])('%s flags exactly %j', async (ruleId, flows) => {
-    const rows = await enriched.session.all<{ flow_id: string }>(`SELECT flow_id FROM rule_violations WHERE rule_id = $1 ORDER BY flow_id`, [ruleId]);
+    const rows = await enriched.session.all<{ flow_id: string }>(`SELECT raw_object_key AS flow_id FROM rule_violations WHERE rule_id = $1 ORDER BY flow_id`, [ruleId]);
     expect(rows.map((r) => r.flow_id)).toEqual(flows);
   });
 
   it('gives every flow a verdict: the sorted ids of the rules it violates, or none', async () => {
     const rows = await enriched.session.all<{ flow_id: string; ids: string[] }>(`
-      SELECT f.flow_id, coalesce(list_sort(list(v.rule_id) FILTER (WHERE v.rule_id IS NOT NULL)), []) AS ids
-      FROM flows_enriched f LEFT JOIN rule_violations v USING (flow_id) GROUP BY f.flow_id ORDER BY f.flow_id`);
+      SELECT f.raw_object_key AS flow_id, coalesce(list_sort(list(v.rule_id) FILTER (WHERE v.rule_id IS NOT NULL)), []) AS ids
+      FROM flows_enriched f LEFT JOIN rule_violations v USING (raw_object_key) GROUP BY f.raw_object_key ORDER BY flow_id`);
     const verdicts = Object.fromEntries(rows.map((r) => [r.flow_id, r.ids]));
     expect(verdicts['to-c2']).toEqual(['known-all-egress', 'threat-any', 'threat-c2-dst']);
     expect(verdicts['sql-app1']).toEqual([]);
