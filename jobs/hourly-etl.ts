@@ -228,6 +228,12 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.countsBySource = counts.bySource;
     for (const input of [...result.inputs, ...(result.lateInputs ?? [])]) input.last_offset = counts.lastOffsets.get(input.key) ?? null;
     const outputs = await phase('export', () => exportTables(session!, workDir, result.durationsMs));
+    // The flows mart is the hour's flows with both ends joined to their profiles: a join that
+    // lost or repeated a flow would publish counts that no longer reconcile with records read.
+    const exportedFlows = outputs.find((output) => output.table.name === 'flows')?.files.reduce((sum, file) => sum + file.rows, 0);
+    if (exportedFlows !== result.counts.flows_published) {
+      throw new Error(`flows export holds ${exportedFlows} rows but the hour has ${result.counts.flows_published} flows: the enrichment joins lost or repeated flows`);
+    }
     result.alerts = await session.all<AlertRow>(`SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`);
     session.close();
     session = undefined;

@@ -1,7 +1,7 @@
 -- grain: one row per (rule, source address, destination address, destination port) in the event hour,
 --        and one per (reason, source type, event hour) of late_records (the built-in late_data rules)
 -- keys: alert_id
--- upstream: violations, flows, ref_rules, late_records
+-- upstream: violations, rule_violations, ref_rules, late_records
 -- materialized: table
 -- tests: not_null(alert_id, rule_id, severity, flow_count, sample_flows); unique(alert_id)
 --
@@ -16,7 +16,7 @@ violating as (
         f.end_at,
         f.raw_object_key
     from violations as v
-    inner join flows as f on v.flow_id = f.flow_id
+    inner join rule_violations as f on v.flow_id = f.flow_id and v.rule_id = f.rule_id
 ),
 
 grouped as (

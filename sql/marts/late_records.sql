@@ -45,7 +45,7 @@ select
     getvariable('hour_start') as run_hour_at,
     event_hour_at,
     reason,
-    md5(source_type || '|' || raw_object_key || '|' || raw_offset) as flow_id,
+    flow_id_of(source_type, raw_object_key, raw_offset) as flow_id,
     start_at,
     end_at,
     source_type,

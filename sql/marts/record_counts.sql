@@ -1,6 +1,6 @@
 -- grain: one row per raw object read by the run
 -- keys: raw_object_key
--- upstream: stg_objects, all_sources__records, flows, stg_rejects, late_records
+-- upstream: stg_objects, all_sources__records, flows_in_hour, stg_rejects, late_records
 -- materialized: table
 -- tests: not_null(raw_object_key, records_read); unique(raw_object_key)
 --
@@ -22,9 +22,11 @@ parsed as (
     group by raw_object_key
 ),
 
+-- The flows of the hour, counted before enrichment: the job checks that the flows export holds
+-- exactly this many rows (the enrichment joins keep one row per flow).
 published as (
     select raw_object_key, count(*) as flows_published
-    from flows
+    from flows_in_hour
     group by raw_object_key
 ),
 

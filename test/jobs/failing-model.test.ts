@@ -49,10 +49,12 @@ describe('a model that fails', () => {
   it('fails a run when a data test fails, naming the test', async () => {
     const failingTestDir = path.join(lake.dir, 'sql-data-test');
     await cp(path.join(REPO_ROOT, 'sql'), failingTestDir, { recursive: true });
-    const flowsModel = path.join(failingTestDir, 'marts', 'flows.sql');
-    await writeFile(flowsModel, (await readFile(flowsModel, 'utf8')).replace('accepted_values(verdict: conformant, non_conformant)', 'accepted_values(verdict: conformant)'));
+    const matrixModel = path.join(failingTestDir, 'marts', 'traffic_matrix.sql');
+    await writeFile(matrixModel, (await readFile(matrixModel, 'utf8')).replace('accepted_values(dimension: segment, tag)', 'accepted_values(dimension: segment)'));
     const failed = await lake.runHour('2024-05-01T13', { sqlDir: failingTestDir });
     expect(failed.status).toBe('failed');
-    expect(failed.error).toMatch(/model flows \(.*\) failed: data test accepted_values\(verdict: conformant\) failed for 15 row\(s\)/);
+    // Every tag-dimension row of the hour's matrix fails the narrowed test.
+    const tagRows = await queryLake<{ n: bigint }>(lake, `SELECT count(*) AS n FROM traffic_matrix WHERE dimension = 'tag'`);
+    expect(failed.error).toMatch(new RegExp(`model traffic_matrix \\(.*\\) failed: data test accepted_values\\(dimension: segment\\) failed for ${tagRows[0]!.n} row\\(s\\)`));
   });
 });
