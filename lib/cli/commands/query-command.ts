@@ -6,8 +6,9 @@ import { stringOption, type CommandDefinition } from '../command-definition.ts';
 
 const QUERY_HELP = `netflow query "<SQL>" [--format table|csv|json] [--config FILE]
 
-Runs SQL over the curated tables: flows, violations, traffic_matrix, alerts, quarantine, and the
-analytics tables anomalies and capacity_hourly (netflow analytics). Each is a
+Runs SQL over the curated tables: flows, violations, traffic_matrix, alerts, quarantine,
+late_records (records that arrived too late for their hour), and the analytics tables anomalies
+and capacity_hourly (netflow analytics). Each is a
 view over the latest published version of every partition (resolved through its manifest).
 One read-only statement (SELECT, EXPLAIN); the session can read only the lake's published files. Output: an aligned table (default), CSV,
 or NDJSON.`;
@@ -36,7 +37,7 @@ export async function queryCommand(context: CliContext, sql: string | undefined,
 
 export const queryCommandDefinition: CommandDefinition = {
   name: 'query',
-  summary: 'SQL over the curated tables (flows, violations, traffic_matrix, alerts, quarantine, anomalies, capacity_hourly)',
+  summary: 'SQL over the curated tables (flows, violations, traffic_matrix, alerts, quarantine, late_records, anomalies, capacity_hourly)',
   help: QUERY_HELP,
   options: { format: { type: 'string' } },
   run: (context, args) => {
