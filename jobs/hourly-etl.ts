@@ -19,7 +19,7 @@ import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
 import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
-import { compileRuleViolations } from '../lib/rules/compile-rules.ts';
+import { compileRuleViolations, VIOLATION_FLOW_COLUMNS } from '../lib/rules/compile-rules.ts';
 import { unionOfSources } from '../lib/sources/all-sources-model.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
 import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMNS, objectRouting, type LateAccounting, type ObjectRouting } from '../lib/sources/late-objects.ts';
@@ -188,6 +188,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
             objects: discovered,
             workDir: listing === 1 ? workDir : path.join(workDir, `listing-${listing}`),
             limits: stageLimitsOf(config.staging),
+            formatHints: { aws_vpc: config.sources.aws_vpc.format },
             onProgress: (done, total) => options.onProgress?.('stage', done, total),
           }),
         );
@@ -334,7 +335,7 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
       upstream: ['flows_enriched'],
       materialized: 'table',
       tests: [{ kind: 'not_null', columns: ['flow_id', 'rule_id'] }],
-      body: compileRuleViolations(input.reference.rules.rules),
+      body: compileRuleViolations(input.reference.rules.rules, VIOLATION_FLOW_COLUMNS),
     },
   ];
   const external = new Set<string>([...stagedRelations(), 'stg_object_routing', ...REFERENCE_RELATIONS]);

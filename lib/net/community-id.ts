@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { parseIp } from './ip.ts';
 
 /**
@@ -67,10 +67,22 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 /** Community ID v1 of a flow tuple: '1:' + base64 of the SHA-1 of the ordered tuple. */
 export function communityIdV1(tuple: FlowTuple, seed: number | null = 0): string | null {
-  const { protocol } = tuple;
   const src = parseIp(tuple.srcIp);
   const dst = parseIp(tuple.dstIp);
-  if (!src || !dst || src.family !== dst.family) return null;
+  if (!src || !dst) return null;
+  return communityIdV1OfBytes(src.bytes, dst.bytes, tuple.srcPort, tuple.dstPort, tuple.protocol, seed);
+}
+
+// One-shot hashing (Node >= 20.12) is about 3x faster per flow than a Hash object.
+const sha1Base64: (data: Uint8Array) => string =
+  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha1', data, 'base64') : (data) => crypto.createHash('sha1').update(data).digest('base64');
+
+/**
+ * Community ID v1 of addresses given as their 4 or 16 network-order bytes: what staging computes
+ * per flow record (lib/sources/aws-vpc-community-ids.ts) without building address texts.
+ */
+export function communityIdV1OfBytes(src: Uint8Array, dst: Uint8Array, srcPortIn: number | null, dstPortIn: number | null, protocol: number | null, seed: number | null = 0): string | null {
+  if (src.length !== dst.length || (src.length !== 4 && src.length !== 16)) return null;
   if (!isUint(protocol, 255) || !isUint(seed, 0xffff)) return null;
 
   const hasPorts = PORT_PROTOCOLS.has(protocol);
@@ -78,9 +90,9 @@ export function communityIdV1(tuple: FlowTuple, seed: number | null = 0): string
   let dstPort = 0;
   let oneWay = false;
   if (hasPorts) {
-    if (!isUint(tuple.srcPort, 0xffff) || !isUint(tuple.dstPort, 0xffff)) return null;
-    srcPort = tuple.srcPort;
-    dstPort = tuple.dstPort;
+    if (!isUint(srcPortIn, 0xffff) || !isUint(dstPortIn, 0xffff)) return null;
+    srcPort = srcPortIn;
+    dstPort = dstPortIn;
     if (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) {
       const counterpart = ICMP_COUNTERPARTS[protocol].get(srcPort);
       if (counterpart === undefined) oneWay = true;
@@ -88,18 +100,24 @@ export function communityIdV1(tuple: FlowTuple, seed: number | null = 0): string
     }
   }
 
-  const order = compareBytes(src.bytes, dst.bytes);
+  const order = compareBytes(src, dst);
   const inOrder = oneWay || order < 0 || (order === 0 && srcPort <= dstPort);
-  const [a, b, portA, portB] = inOrder ? [src.bytes, dst.bytes, srcPort, dstPort] : [dst.bytes, src.bytes, dstPort, srcPort];
-
-  const head = Buffer.alloc(2);
-  head.writeUInt16BE(seed);
-  const proto = Buffer.from([protocol, 0]);
-  const ports = Buffer.alloc(hasPorts ? 4 : 0);
+  // seed (2) . a . b . proto (1) . padding (1) . ports (2 + 2, for protocols that have them);
+  // written into one reused buffer: hashing is synchronous and this runs once per flow.
+  const input = hashInput;
+  const length = src.length;
+  input.writeUInt16BE(seed, 0);
+  input.set(inOrder ? src : dst, 2);
+  input.set(inOrder ? dst : src, 2 + length);
+  let offset = 2 + length * 2;
+  input[offset++] = protocol;
+  input[offset++] = 0;
   if (hasPorts) {
-    ports.writeUInt16BE(portA, 0);
-    ports.writeUInt16BE(portB, 2);
+    input.writeUInt16BE(inOrder ? srcPort : dstPort, offset);
+    input.writeUInt16BE(inOrder ? dstPort : srcPort, offset + 2);
+    offset += 4;
   }
-  const digest = createHash('sha1').update(head).update(a).update(b).update(proto).update(ports).digest('base64');
-  return `1:${digest}`;
+  return `1:${sha1Base64(input.subarray(0, offset))}`;
 }
+
+const hashInput = Buffer.alloc(2 + 16 * 2 + 2 + 4);

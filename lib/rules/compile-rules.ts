@@ -147,21 +147,33 @@ export function compileRuleEvaluation(rules: readonly Rule[], relation = 'flows_
   return { sql: compiled.sql, parameters: compiled.parameters };
 }
 
+/** The columns of a violating flow that the marts read from rule_violations (violations, alerts, traffic_matrix). */
+export const VIOLATION_FLOW_COLUMNS = [
+  'source_type', 'raw_object_key', 'raw_offset', 'start_at', 'end_at', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol',
+  'action', 'packets', 'bytes', 'counts_in_totals', 'src_vm_id', 'dst_vm_id', 'src_segment', 'dst_segment', 'src_tags', 'dst_tags',
+  'src_threat_lists', 'dst_threat_lists',
+] as const;
+
 /**
- * One row per (flow, rule) a flow violates, with the flow's columns: the marts read violations
- * from here instead of looking their flows up again. One scan of `flows_enriched` checks every
- * rule (it is a view over a join, so a scan per rule would repeat the join per rule): flows that
- * break no rule are filtered out first, the rest get the list of rules they break, unnested.
+ * One row per (flow, rule) a flow violates, with the flow's columns the marts need: they read
+ * violations from here instead of looking their flows up again. One scan of `flows_enriched`
+ * checks every rule (it is a view over a join, so a scan per rule would repeat the join per
+ * rule): flows that break no rule are filtered out, the rest get the list of rules they break,
+ * unnested. Only the listed columns are carried through the joins (`carry`; all by default), as
+ * every column selected crosses the joins for every flow before the filter.
  */
-export function compileRuleViolations(rules: readonly Rule[]): CompiledSql {
+export function compileRuleViolations(rules: readonly Rule[], carry: readonly string[] | '*' = '*'): CompiledSql {
+  const carried = carry === '*' ? sql`*` : sql.join(carry.map((column) => sql.ref(column)));
+  const flowId = sql`flow_id_of(source_type, raw_object_key, raw_offset) as flow_id`;
   if (rules.length === 0) {
     // The same columns, no rows: the marts read the flow columns from here.
-    return { sql: 'select flow_id_of(source_type, raw_object_key, raw_offset) as flow_id, *, cast(null as varchar) as rule_id from flows_enriched where false', parameters: [] };
+    const compiled = sql`select ${flowId}, ${carried}, cast(null as varchar) as rule_id from ${sql.table('flows_enriched')} where false`.compile(createQueryBuilder<EnrichedFlows>());
+    return { sql: compiled.sql, parameters: compiled.parameters };
   }
   const conditions = rules.map(ruleCondition);
   const hits = rules.map((rule, index) => sql`case when ${conditions[index]!} then cast(${rule.id} as varchar) end`);
   const anyRule = sql.join(conditions.map((condition) => sql`(${condition})`), sql` or `);
-  const query = sql`select flow_id_of(source_type, raw_object_key, raw_offset) as flow_id, * exclude (rule_ids), unnest(rule_ids) as rule_id from (select *, list_filter([${sql.join(hits, sql`, `)}], rule_id -> rule_id is not null) as rule_ids from ${sql.table('flows_enriched')} where ${anyRule})`;
+  const query = sql`select ${flowId}, * exclude (rule_ids), unnest(rule_ids) as rule_id from (select ${carried}, list_filter([${sql.join(hits, sql`, `)}], rule_id -> rule_id is not null) as rule_ids from ${sql.table('flows_enriched')} where ${anyRule})`;
   const compiled = query.compile(createQueryBuilder<EnrichedFlows>());
   return { sql: compiled.sql, parameters: compiled.parameters };
 }

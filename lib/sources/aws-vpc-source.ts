@@ -1,3 +1,4 @@
+import { AwsVpcCommunityIds } from './aws-vpc-community-ids.ts';
 import type { SourceDefinition } from './source-definition.ts';
 
 /**
@@ -45,6 +46,7 @@ export const awsVpcSource: SourceDefinition = {
   configKey: 'aws_vpc',
   cliName: 'aws-vpc',
   staging: (key) => (parseAwsVpcKey(key)?.format === 'parquet' || key.endsWith('.parquet') ? 'parquet' : 'lines'),
+  lineAnnotator: (formatHint) => new AwsVpcCommunityIds(formatHint),
   // Accounts and regions are not known up front; the day folders below them are filtered by key.
   listPrefixes: (sourcePrefix) => [sourcePrefix],
   inWindow(object, _sourcePrefix, window) {

@@ -1,3 +1,4 @@
+import type { LineAnnotator } from '../staging/stage-lines.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
 
 /**
@@ -42,6 +43,11 @@ export interface SourceDefinition {
   inWindow(object: ObjectInfo, sourcePrefix: string, window: DeliveryWindow): boolean;
   /** Facts the key itself tells (AWS: region), passed to the normalize model. */
   regionHint?(key: string): string | undefined;
+  /**
+   * For `lines` staging: a third field per staged line, computed while staging reads it (AWS: the
+   * Community ID). `formatHint` is the source's configured format for objects without a header.
+   */
+  lineAnnotator?(formatHint: string | undefined): LineAnnotator;
 }
 
 export function deliveryWindow(hourStart: Date, latenessMs: number): DeliveryWindow {

@@ -34,15 +34,19 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
     const files = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
     lineTables.set(source.sourceType, files);
     if (files.length === 0) {
-      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, line_no BIGINT, line VARCHAR)`);
+      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, line_no BIGINT, line VARCHAR, community_id VARCHAR)`);
       continue;
     }
+    // A source with a line annotator (lib/sources/registry.ts) staged a third field: the
+    // Community ID ('' where staging left it to SQL, read as NULL).
+    const columns = source.lineAnnotator ? `{'line_no': 'BIGINT', 'line': 'VARCHAR', 'community_id': 'VARCHAR'}` : `{'line_no': 'BIGINT', 'line': 'VARCHAR'}`;
     // The staged format is ours (lib/staging/stage-lines.ts), so any read error fails the run.
     await session.run(`CREATE OR REPLACE TABLE ${relation} AS
-      SELECT CAST(regexp_extract(filename, '(\\d+)\\.txt$', 1) AS INTEGER) AS object_idx, line_no, line
+      SELECT CAST(regexp_extract(filename, '(\\d+)\\.txt$', 1) AS INTEGER) AS object_idx, line_no, line,
+        ${source.lineAnnotator ? 'community_id' : 'CAST(NULL AS VARCHAR) AS community_id'}
       FROM read_csv([${files.map(sqlString).join(', ')}],
         delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
-        auto_detect = false, columns = {'line_no': 'BIGINT', 'line': 'VARCHAR'}, filename = true,
+        auto_detect = false, columns = ${columns}, filename = true,
         max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`);
   }
   for (const item of staged) {
@@ -90,7 +94,7 @@ async function insertParquetAsLines(session: DuckDbSession, relation: string, ob
   // A value holding a space or a control character cannot be a field of the text format; it
   // is kept visible (and fails the field count) rather than silently rewritten.
   const values = columns.map((name) => `coalesce(CAST(${sqlIdentifier(name)} AS VARCHAR), '-')`).join(", ' ', ");
-  await session.run(`INSERT INTO ${relation}
+  await session.run(`INSERT INTO ${relation} (object_idx, line_no, line)
     SELECT ${objectIdx}, 0, ${sqlString(header)}
     UNION ALL
     SELECT ${objectIdx}, file_row_number + 1, concat(${values}) FROM ${reader}`);

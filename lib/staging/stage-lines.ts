@@ -47,6 +47,15 @@ export function stageLimitsOf(staging: { max_line_bytes: number; max_decompresse
   };
 }
 
+/**
+ * Adds a field to each staged line (`<line number>\x1f<line>\x1f<annotation>`): what a source
+ * computes faster in Node than in SQL while the line is in hand (lib/sources/registry.ts). Called
+ * once per staged line, in order; returns ASCII without 0x1f or newlines, '' for none.
+ */
+export interface LineAnnotator {
+  annotate(line: Buffer, from: number, to: number): string;
+}
+
 export interface RejectedLine {
   line: number;
   reason: string;
@@ -75,10 +84,10 @@ export class ObjectUnreadableError extends Error {
 
 const REJECTED_TEXT_LIMIT = 4096;
 
-export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS): Promise<StagedLines> {
+export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS, annotator?: LineAnnotator): Promise<StagedLines> {
   const compressed = await hasGzipMagic(inputPath);
   const fileBytes = (await stat(inputPath)).size;
-  const splitter = new LineStager(limits);
+  const splitter = new LineStager(limits, annotator);
   // No 'data' listener on the input: one would switch it to flowing mode and defeat backpressure,
   // buffering the whole file in memory whenever decompression and writing are slower than reading
   // (peak RSS reached the compressed size, ~1 GiB, in the full hostile-input run).
@@ -159,7 +168,10 @@ class LineStager extends Transform {
   private carryLength = 0;
   private oversized = false;
 
-  constructor(private readonly limits: StageLimits) {
+  constructor(
+    private readonly limits: StageLimits,
+    private readonly annotator?: LineAnnotator,
+  ) {
     super();
   }
 
@@ -174,9 +186,10 @@ class LineStager extends Transform {
   }
 
   private stageChunk(chunk: Buffer): void {
-    // Worst case every record is one byte plus newline, each gaining an 11-byte prefix. An
-    // oversized line in carry is refused, never written, so it needs no room (it can be 1 GiB).
-    const out = new OutputBuffer((this.oversized ? 0 : this.carryLength) + chunk.length * 7 + 64);
+    // Room for typical lines with their prefix (the buffer grows for short lines and long
+    // annotations). An oversized line in carry is refused, never written, so it needs no room
+    // (it can be 1 GiB).
+    const out = new OutputBuffer((this.oversized ? 0 : this.carryLength) + Math.ceil(chunk.length * 1.5) + 4096);
     let start = 0;
     let newline = chunk.indexOf(10, start);
     if (newline >= 0 && this.carryLength > 0) {
@@ -256,6 +269,10 @@ class LineStager extends Transform {
     out.writeDecimal(this.lineNo);
     out.writeByte(FIELD_SEPARATOR);
     out.copyFrom(source, from, end);
+    if (this.annotator) {
+      out.writeByte(FIELD_SEPARATOR);
+      out.writeAscii(this.annotator.annotate(source, from, end));
+    }
     out.writeByte(10);
     this.stagedLines++;
     this.bytesOut += out.length - before;
@@ -273,9 +290,13 @@ class LineStager extends Transform {
   }
 }
 
-/** An append-only byte buffer sized up front, so the per-line path does no allocation. */
+/**
+ * An append-only byte buffer sized up front for the worst case of plain staging, so the per-line
+ * path rarely allocates; every write checks the room, since annotations have no bound staging
+ * knows of (Buffer.copy would otherwise cut a line short without a word).
+ */
 class OutputBuffer {
-  private readonly buffer: Buffer;
+  private buffer: Buffer;
   length = 0;
 
   constructor(capacity: number) {
@@ -283,12 +304,14 @@ class OutputBuffer {
   }
 
   writeByte(byte: number): void {
+    this.ensure(1);
     this.buffer[this.length++] = byte;
   }
 
   writeDecimal(value: number): void {
     let digits = 1;
     for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    this.ensure(digits);
     let position = this.length + digits - 1;
     let rest = value;
     do {
@@ -299,11 +322,24 @@ class OutputBuffer {
   }
 
   copyFrom(source: Buffer, from: number, to: number): void {
+    this.ensure(to - from);
     this.length += source.copy(this.buffer, this.length, from, to);
+  }
+
+  writeAscii(text: string): void {
+    this.ensure(text.length);
+    this.length += this.buffer.write(text, this.length, 'latin1');
   }
 
   bytes(): Buffer {
     return this.buffer.subarray(0, this.length);
+  }
+
+  private ensure(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
   }
 }
 

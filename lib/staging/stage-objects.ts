@@ -49,6 +49,8 @@ export async function stageObjects(options: {
   limits: StageLimits;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Per source type, the configured format for objects without a header (line annotators). */
+  formatHints?: Partial<Record<string, string | undefined>>;
 }): Promise<StagingResult> {
   const { store, objects, workDir, limits } = options;
   const staged: StagedObject[] = new Array(objects.length);
@@ -98,7 +100,8 @@ export async function stageObjects(options: {
           options.onProgress?.(++done, objects.length);
           continue;
         }
-        const result: StagedLines = staging === 'json-records' ? await stageJsonRecords(rawPath, linesPath, limits) : await stageLines(rawPath, linesPath, limits);
+        const annotator = sourceByType(object.sourceType).lineAnnotator?.(options.formatHints?.[object.sourceType]);
+        const result: StagedLines = staging === 'json-records' ? await stageJsonRecords(rawPath, linesPath, limits) : await stageLines(rawPath, linesPath, limits, annotator);
         for (const line of result.rejected) {
           rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: line.line, reason: line.reason, raw_text: line.text });
         }

@@ -20,7 +20,9 @@ select
     packets,
     bytes,
     tcp_flags,
-    community_id_v1(src_ip, dst_ip, src_port, dst_port, protocol) as community_id,
+    -- A source may compute it while staging (AWS text, lib/sources/registry.ts); the macro does
+    -- the rest, evaluated only for the rows without one.
+    coalesce(community_id, community_id_v1(src_ip, dst_ip, src_port, dst_port, protocol)) as community_id,
     observer_vm_id,
     interface_id,
     account_id,

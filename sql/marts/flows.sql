@@ -3,7 +3,7 @@
 -- upstream: flows_enriched, violated_flows
 -- materialized: view
 --
--- A view read once, by the export: the ids are computed here, for the rows being written, and
+-- A view read once, by the export: flow_id is computed here, for the rows being written, and
 -- the few violating flows are joined by id. flow_id is unique because (source_type,
 -- raw_object_key, raw_offset) is, which every source model tests, and the enrichment joins keep
 -- one row per flow, which record_counts checks against the flows of the hour.
@@ -12,7 +12,6 @@ with
 identified as (
     select
         flow_id_of(source_type, raw_object_key, raw_offset) as flow_id,
-        community_id_v1(src_ip, dst_ip, src_port, dst_port, protocol) as community_id,
         *
     from flows_enriched
 )

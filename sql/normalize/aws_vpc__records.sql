@@ -18,6 +18,7 @@ lines as (
         object_idx,
         line_no,
         line,
+        community_id,
         string_split(
             case when line[5] = '-' and line[11] = 'T' then regexp_replace(line, '^\d{4}-\d{2}-\d{2}T\S+ ', '') else line end,
             ' '
@@ -116,6 +117,7 @@ fielded as (
         l.object_idx,
         l.line_no,
         l.line,
+        l.community_id as staged_community_id,
         len(l.fields) as found_fields,
         f.expected_fields,
         f.unknown_fields,
@@ -279,6 +281,9 @@ select
     c.ecs_service_name,
     c.ecs_task_definition_arn,
     c.ecs_task_arn,
-    c.ecs_task_id
+    c.ecs_task_id,
+    -- Computed by staging from the same fields (lib/sources/aws-vpc-community-ids.ts); NULL
+    -- where staging left it to flows_in_hour.
+    c.staged_community_id as community_id
 from checked as c
 inner join stg_objects as o on c.object_idx = o.object_idx
