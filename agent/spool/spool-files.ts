@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -34,4 +35,44 @@ export function parseReadySegmentName(name: string): { seq: number; closedAtMs: 
   const match = /^(\d{12})-(\d+)-(\d+)\.ndjson\.gz$/.exec(name);
   if (!match) return undefined;
   return { seq: Number(match[1]), closedAtMs: Number(match[2]), records: Number(match[3]) };
+}
+
+/**
+ * A small record as JSON with a checksum over it. state.json and the commit lines decide which key
+ * a segment is shipped under and where a replay resumes: a flipped bit that leaves valid JSON (a
+ * renamed key, another digit) must read as damaged, not as other numbers. Found by the damaged
+ * spool suite: a flip in the key `nextSeq` gave NaN sequence numbers, so every later segment was
+ * shipped under one key, `…-000000000NaN.ndjson.gz`, each overwriting the one before.
+ */
+export function withChecksum(value: Record<string, unknown>): string {
+  return JSON.stringify({ ...value, sum: checksumOf(value) });
+}
+
+/**
+ * The record in `text` without its checksum; undefined when the text is not such a record, its keys
+ * are not exactly `keys`, or the checksum does not match. A record written before checksums existed
+ * (no `sum`) is taken on its keys alone, so a spool left by an older agent still opens.
+ */
+export function checkedRecord(text: string, keys: readonly string[]): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const { sum, ...value } = parsed as Record<string, unknown>;
+  const names = Object.keys(value);
+  if (names.length !== keys.length || !keys.every((key) => names.includes(key))) return undefined;
+  if (sum !== undefined && sum !== checksumOf(value)) return undefined;
+  return value;
+}
+
+/** A sequence number, length or count as the spool writes them. */
+export function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function checksumOf(value: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 }

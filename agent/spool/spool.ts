@@ -5,7 +5,7 @@ import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import type { AgentRecord } from '../../schemas/agent-record.ts';
 import type { Logger } from '../log.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
-import { parseReadySegmentName, readySegmentName, syncDirectory, writeFileDurably } from './spool-files.ts';
+import { checkedRecord, isCount, parseReadySegmentName, readySegmentName, syncDirectory, withChecksum, writeFileDurably } from './spool-files.ts';
 
 export interface SpoolOptions {
   dir: string;
@@ -202,9 +202,10 @@ export class Spool {
     let stateSeq = 0;
     let stateLost = false;
     try {
-      const state = JSON.parse(await readFile(this.stateFile, 'utf8')) as { nextSeq: number; checkpoint: Checkpoint };
+      const state = checkedRecord(await readFile(this.stateFile, 'utf8'), ['nextSeq', 'checkpoint']);
+      if (!state || !isCount(state.nextSeq) || !isCheckpoint(state.checkpoint)) throw new Error('not a spool state record, or its checksum does not match');
       stateSeq = state.nextSeq;
-      this.checkpoint = state.checkpoint ?? null;
+      this.checkpoint = state.checkpoint;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         // Refusing to start would only crash-loop the agent. The sequence number is rebuilt from
@@ -249,7 +250,7 @@ export class Spool {
         if (seq >= stateSeq && last) {
           this.checkpoint = last.cp;
           this.nextSeq = Math.max(this.nextSeq, seq + 1);
-          await writeFileDurably(this.stateFile, JSON.stringify({ nextSeq: this.nextSeq, checkpoint: this.checkpoint }));
+          await writeFileDurably(this.stateFile, this.stateRecord(this.checkpoint));
         }
         await rm(dataFile, { force: true });
         await rm(commitFile, { force: true });
@@ -291,7 +292,7 @@ export class Spool {
     if (records.length === 0) {
       if (checkpoint === null || JSON.stringify(checkpoint) === JSON.stringify(this.checkpoint)) return;
       if (this.current) await this.writeCommit(this.current, checkpoint);
-      else await writeFileDurably(this.stateFile, JSON.stringify({ nextSeq: this.nextSeq, checkpoint }));
+      else await writeFileDurably(this.stateFile, this.stateRecord(checkpoint));
       this.checkpoint = checkpoint;
       return;
     }
@@ -335,9 +336,13 @@ export class Spool {
     }
   }
 
+  private stateRecord(checkpoint: Checkpoint): string {
+    return withChecksum({ nextSeq: this.nextSeq, checkpoint });
+  }
+
   private async writeCommit(segment: OpenSegment, checkpoint: Checkpoint): Promise<void> {
     const line: CommitLine = { len: segment.dataBytes, records: segment.records, at: this.now(), cp: checkpoint };
-    const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+    const bytes = Buffer.from(`${withChecksum({ ...line })}\n`);
     await segment.commits.write(bytes, 0, bytes.length, segment.commitBytes);
     await segment.commits.datasync();
     segment.commitBytes += bytes.length;
@@ -381,7 +386,7 @@ export class Spool {
     await syncDirectory(this.readyDir);
     this.options.log.debug('spool segment sealed', { seq: segment.seq, records: segment.records, bytes: gz.length });
     this.nextSeq = segment.seq + 1;
-    await writeFileDurably(this.stateFile, JSON.stringify({ nextSeq: this.nextSeq, checkpoint: this.checkpoint }));
+    await writeFileDurably(this.stateFile, this.stateRecord(this.checkpoint));
     this.current = undefined;
     await segment.data.close();
     await segment.commits.close();
@@ -429,6 +434,10 @@ export class Spool {
   }
 }
 
+function isCheckpoint(value: unknown): value is Checkpoint {
+  return value === null || (typeof value === 'object' && !Array.isArray(value));
+}
+
 async function readCommits(file: string, maxLen: number): Promise<{ first: CommitLine | undefined; last: CommitLine | undefined; validBytes: number }> {
   let text: string;
   try {
@@ -444,14 +453,10 @@ async function readCommits(file: string, maxLen: number): Promise<{ first: Commi
   for (;;) {
     const newline = text.indexOf('\n', start);
     if (newline < 0) break;
-    try {
-      const line = JSON.parse(text.slice(start, newline)) as CommitLine;
-      if (typeof line.len !== 'number' || typeof line.records !== 'number' || line.len > maxLen) break;
-      last = line;
-      first ??= line;
-    } catch {
-      break;
-    }
+    const line = checkedRecord(text.slice(start, newline), ['len', 'records', 'at', 'cp']) as CommitLine | undefined;
+    if (!line || !isCount(line.len) || !isCount(line.records) || !isCount(line.at) || !isCheckpoint(line.cp) || line.len > maxLen) break;
+    last = line;
+    first ??= line;
     start = newline + 1;
     validBytes = Buffer.byteLength(text.slice(0, start));
   }

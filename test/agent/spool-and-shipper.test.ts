@@ -184,6 +184,49 @@ describe('spool', () => {
     await again.close();
   });
 
+  it.each([
+    ['the key nextSeq renamed by a flipped bit (was NaN sequence numbers: every segment shipped under one key)', (text: string) => text.replace('"nextSeq"', '"nextSeu"')],
+    ['a digit of nextSeq changed by a flipped bit (was a lower number: a shipped key reused)', (text: string) => text.replace('"nextSeq":1', '"nextSeq":0')],
+    ['a digit of the checkpoint changed (was a replay resuming at the wrong packet)', (text: string) => text.replace('"packets":5', '"packets":7')],
+  ])('a state.json that is valid JSON but damaged (%s) is quarantined; numbering jumps past every key used', async (_name, damage) => {
+    const s = spool(new AgentMetrics(), { now: () => 1_800_000_000_000 });
+    await s.open();
+    await s.append([record(1)], { packets: 5 });
+    await s.seal();
+    await s.remove(0);
+    await s.close();
+    const stateFile = path.join(dir, 'spool', 'state.json');
+    const damaged = damage(await readFile(stateFile, 'utf8'));
+    expect(damaged).not.toBe(await readFile(stateFile, 'utf8'));
+    expect(() => JSON.parse(damaged)).not.toThrow();
+    await writeFile(stateFile, damaged);
+    const again = spool(new AgentMetrics(), { now: () => 1_800_000_000_000 });
+    // The checkpoint is not trusted: a replay starts over (re-sent records go to new keys).
+    expect(await again.open()).toBeNull();
+    await again.append([record(2)]);
+    await again.seal();
+    expect(again.readySegments().map((x) => x.seq)).toEqual([180_000_000_000]);
+    expect(await readdir(path.join(dir, 'spool', 'quarantine'))).toContain(`${1_800_000_000_000}-state.json`);
+    await again.close();
+  });
+
+  it('a commit line changed by a flipped bit is not trusted: the segment is cut back to the commit before it', async () => {
+    const s = spool();
+    await s.open();
+    await s.append([record(1)], { packets: 5 });
+    await s.append([record(2)], { packets: 9 });
+    await s.close();
+    const commitFile = path.join(dir, 'spool', 'open', '000000000000.commit');
+    const lines = (await readFile(commitFile, 'utf8')).split('\n');
+    // Still valid JSON with plausible numbers: only the checksum tells.
+    await writeFile(commitFile, [lines[0], lines[1]!.replace('"packets":9', '"packets":1'), ''].join('\n'));
+    const again = spool();
+    expect(await again.open()).toEqual({ packets: 5 });
+    await again.seal();
+    expect(await readySegmentLines(again)).toEqual([1001]);
+    await again.close();
+  });
+
   it('sequence numbers never repeat, even after every segment was shipped and deleted', async () => {
     const s = spool();
     await s.open();

@@ -234,6 +234,7 @@ describe('agent: damaged spool files are quarantined, never crash-loop the agent
     let badLines = 0;
     const unreadableObjects: string[] = [];
     const shippedBySeq = new Map<string, string>();
+    const malformedKeys: string[] = [];
     for await (const info of store.list('raw/agent/')) {
       const body = (await store.getBytes(info.key))!;
       let text: string;
@@ -243,7 +244,13 @@ describe('agent: damaged spool files are quarantined, never crash-loop the agent
         unreadableObjects.push(info.key);
         continue;
       }
-      shippedBySeq.set(/-(\d{12})\.ndjson\.gz$/.exec(info.key)![1]!, text);
+      // Keys are numbered by the spool; a damaged state.json once made them `…-000000000NaN`.
+      const seq = /-(\d{12})\.ndjson\.gz$/.exec(info.key)?.[1];
+      if (!seq) {
+        malformedKeys.push(info.key);
+        continue;
+      }
+      shippedBySeq.set(seq, text);
       for (const line of text.split('\n').filter(Boolean)) {
         try {
           JSON.parse(line);
@@ -267,7 +274,7 @@ describe('agent: damaged spool files are quarantined, never crash-loop the agent
     reportFigures('agent-kill9/damaged-spool', {
       seed, rounds, rounds_done: roundsDone, damaged: damaged.length, by_kind: damaged.reduce<Record<string, number>>((acc, d) => ((acc[d.kind] = (acc[d.kind] ?? 0) + 1), acc), {}),
       quarantined_files: quarantined.length, failed_starts: failedStarts, final_exit: exit, shipped_records: shipped, shipped_bad_lines: badLines,
-      unreadable_objects_shipped: unreadableObjects.length, closed_quarantined: closedQuarantined, closed_shipped_intact: closedShippedIntact,
+      unreadable_objects_shipped: unreadableObjects.length, malformed_keys: malformedKeys.length, closed_quarantined: closedQuarantined, closed_shipped_intact: closedShippedIntact,
       closed_silently_changed: closedSilentlyChanged, quarantine_logs: logsQuarantined,
     });
     // Every round ran: the capture lasts (a damaged state.json restarts the replay), so none is skipped.
@@ -277,6 +284,7 @@ describe('agent: damaged spool files are quarantined, never crash-loop the agent
     expect(exit).toEqual({ code: 0, signal: null });
     // A damaged closed segment is never shipped as an unreadable object.
     expect(unreadableObjects).toEqual([]);
+    expect(malformedKeys).toEqual([]);
     expect(await readdir(path.join(spool, 'ready'))).toEqual([]);
   }, 3600_000);
 });
