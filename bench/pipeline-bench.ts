@@ -98,7 +98,7 @@ try {
     hour: HOUR,
   });
   const seconds = (performance.now() - started) / 1000;
-  if (result.status !== 'published') throw new Error(`the run failed: ${result.error}`);
+  if (result.status !== 'published') throw new Error(`the run failed after phases ${JSON.stringify(result.durationsMs)}: ${result.error}`);
   if (result.counts.flows_published !== flows) throw new Error(`published ${result.counts.flows_published} flows, expected ${flows}`);
   log(`job: ${seconds.toFixed(2)} s; phases ${JSON.stringify(result.durationsMs)}`);
   log(`models: ${result.models.map((m) => `${m.name} ${m.durationMs}ms (tests ${m.testsMs ?? 0}ms)`).join(', ')}`);

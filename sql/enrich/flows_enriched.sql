@@ -8,7 +8,8 @@
 -- the other readers (rules, traffic matrix, tests) each need a few columns. Materializing them
 -- cost more than the three joins it saves. Each end joins the profile of its address in the
 -- epoch in force at the flow's start: a hash join on the address, the time window checked on the
--- (one or two) candidates it finds. The joins are written probe side first (the flows) and
+-- (one or two) candidates it finds. An address without a profile (nothing known about it) gets
+-- the defaults: no VM, range or tags, 'internet' if public. The joins are written probe side first (the flows) and
 -- build side last (the profiles): the ETL session plans joins as written (lib/duckdb), as the
 -- optimizer's row estimates for the filtered flows are far too low and it would otherwise build
 -- its hash tables from the flows. flow_id is left out: computed below the joins it would be
@@ -17,7 +18,7 @@
 with
 
 interface_owners as (
-    select distinct va.epoch, va.interface_id, va.vm_id
+    select distinct va.interface_id, va.vm_id, e.valid_from, e.valid_to
     from ref_vm_address_snapshots as va
     inner join inventory_epochs_in_hour as e on va.epoch = e.epoch
 )
@@ -37,25 +38,25 @@ select
     s.vm_id as src_vm_id,
     s.vm_name as src_vm_name,
     s.account_id as src_account_id,
-    s.segment as src_segment,
-    s.tags as src_tags,
+    coalesce(s.segment, case when coalesce(s.is_public, ip_is_public(f.src_ip)) then 'internet' end) as src_segment,
+    coalesce(s.tags, cast([] as varchar[])) as src_tags,
     s.cidr as src_cidr,
     s.range_name as src_range_name,
-    s.is_public as src_is_public,
-    s.threat_lists as src_threat_lists,
+    coalesce(s.is_public, ip_is_public(f.src_ip)) as src_is_public,
+    coalesce(s.threat_lists, cast([] as varchar[])) as src_threat_lists,
     d.vm_id as dst_vm_id,
     d.vm_name as dst_vm_name,
     d.account_id as dst_account_id,
-    d.segment as dst_segment,
-    d.tags as dst_tags,
+    coalesce(d.segment, case when coalesce(d.is_public, ip_is_public(f.dst_ip)) then 'internet' end) as dst_segment,
+    coalesce(d.tags, cast([] as varchar[])) as dst_tags,
     d.cidr as dst_cidr,
     d.range_name as dst_range_name,
-    d.is_public as dst_is_public,
-    d.threat_lists as dst_threat_lists
+    coalesce(d.is_public, ip_is_public(f.dst_ip)) as dst_is_public,
+    coalesce(d.threat_lists, cast([] as varchar[])) as dst_threat_lists
 from flows_in_hour as f
-inner join endpoint_profiles as s
+left join endpoint_profiles as s
     on f.src_ip = s.ip and f.start_at >= s.valid_from and f.start_at < s.valid_to
-inner join endpoint_profiles as d
-    on f.dst_ip = d.ip and d.epoch = s.epoch
+left join endpoint_profiles as d
+    on f.dst_ip = d.ip and f.start_at >= d.valid_from and f.start_at < d.valid_to
 left join interface_owners as io
-    on f.interface_id = io.interface_id and io.epoch = s.epoch
+    on f.interface_id = io.interface_id and f.start_at >= io.valid_from and f.start_at < io.valid_to
