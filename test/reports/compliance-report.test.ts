@@ -121,7 +121,7 @@ describe('compliance audit report', () => {
     expect(report.rules_in_force.current).toMatchObject({ sha256: rulesSha, version: '2024-05-01', rules: 4 });
     expect(report.rules_in_force.observed).toEqual([expect.objectContaining({ rules_hash: rulesSha, hours: 2, first_hour: '2024-05-01T13', last_hour: '2024-05-01T14' })]);
     const tables = new Set(report.inputs.map((input) => input.table));
-    expect([...tables].sort()).toEqual(['alerts', 'anomalies', 'capacity_hourly', 'flows', 'quarantine', 'traffic_matrix', 'violations']);
+    expect([...tables].sort()).toEqual(['alerts', 'anomalies', 'capacity_hourly', 'flows', 'late_records', 'quarantine', 'traffic_matrix', 'violations']);
     expect(report.inputs.filter((input) => input.table === 'flows').map((input) => `${input.dt}T${input.hour}`)).toEqual(['2024-05-01T13', '2024-05-01T14']);
     for (const input of report.inputs) {
       const body = await lake.store.getBytes(input.key);
