@@ -18,6 +18,7 @@ export const azureNsgSource: SourceDefinition = {
   configKey: 'azure_nsg',
   cliName: 'azure-nsg',
   staging: () => 'json-records',
+  tuplePath: ['properties', 'flows', '*', 'flows', '*', 'flowTuples'],
   // Subscriptions, resource groups and NSGs sit above the date folders; the key says the hour.
   listPrefixes: (sourcePrefix) => [sourcePrefix],
   inWindow(object, _sourcePrefix, window) {

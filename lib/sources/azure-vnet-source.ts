@@ -11,6 +11,7 @@ export const azureVnetSource: SourceDefinition = {
   configKey: 'azure_vnet',
   cliName: 'azure-vnet',
   staging: () => 'json-records',
+  tuplePath: ['flowRecords', 'flows', '*', 'flowGroups', '*', 'flowTuples'],
   listPrefixes: (sourcePrefix) => [sourcePrefix],
   inWindow(object, _sourcePrefix, window) {
     const hour = parseAzureBlobHour(object.key);

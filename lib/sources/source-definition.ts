@@ -1,3 +1,4 @@
+import type { TuplePath } from '../staging/json-record-splitter.ts';
 import type { LineAnnotator } from '../staging/stage-lines.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
 
@@ -22,7 +23,8 @@ export type SourceType = (typeof SOURCE_TYPES)[number];
  * How a raw object is handed to the normalize model (lib/staging):
  * - `lines`: text, one record per line (plain or gzip), staged as `<line_no>\x1f<line>`;
  * - `json-records`: one JSON document `{"records": [...]}` (Azure), staged one record per line,
- *   the record's 1-based index in place of the line number;
+ *   the record's 1-based index in place of the line number, and the flow tuples at `tuplePath`
+ *   taken out of each record into a relation of their own (lib/staging/stage-json-records.ts);
  * - `parquet`: a Parquet file (AWS Parquet delivery), rendered by DuckDB as the same text lines
  *   as the text delivery: a header line 0 of the column names, then one line per row.
  */
@@ -48,6 +50,11 @@ export interface SourceDefinition {
    * Community ID). `formatHint` is the source's configured format for objects without a header.
    */
   lineAnnotator?(formatHint: string | undefined): LineAnnotator;
+  /**
+   * For `json-records` staging: where a record holds its flow tuples (object keys, '*' for every
+   * element of an array). Staging takes them out into `stg_tuples__<source>`, one row each.
+   */
+  tuplePath?: TuplePath;
 }
 
 export function deliveryWindow(hourStart: Date, latenessMs: number): DeliveryWindow {

@@ -3,6 +3,7 @@ import { sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import { ndjson } from '../reference/reference-data.ts';
 import { SOURCES } from '../sources/registry.ts';
 import type { SourceDefinition } from '../sources/source-definition.ts';
+import { tuplesPathOf } from './stage-json-records.ts';
 import { DEFAULT_STAGE_LIMITS, FIELD_SEPARATOR } from './stage-lines.ts';
 import type { StagedObject, StageReject } from './stage-objects.ts';
 
@@ -10,9 +11,14 @@ export function stagedLinesRelation(source: SourceDefinition): string {
   return `stg_lines__${source.sourceType}`;
 }
 
+/** The flow tuples staging took out of a `json-records` source's records (SourceDefinition.tuplePath). */
+export function stagedTuplesRelation(source: SourceDefinition): string {
+  return `stg_tuples__${source.sourceType}`;
+}
+
 /** Relations the normalize models read that exist before any model runs. */
 export function stagedRelations(): string[] {
-  return ['stg_objects', 'stg_rejects', ...SOURCES.map(stagedLinesRelation)];
+  return ['stg_objects', 'stg_rejects', ...SOURCES.map(stagedLinesRelation), ...SOURCES.filter((s) => s.tuplePath).map(stagedTuplesRelation)];
 }
 
 export interface InstallOptions {
@@ -23,7 +29,8 @@ export interface InstallOptions {
 /**
  * Loads the staged objects into the session: `stg_objects` (one row per object, with what its
  * key and the configuration tell), `stg_rejects` (what staging refused) and one
- * `stg_lines__<source>` relation per source (object_idx, line_no, line). Parquet objects are
+ * `stg_lines__<source>` relation per source (object_idx, line_no, line), and for a source whose
+ * records hold flow tuples, `stg_tuples__<source>` (object_idx, raw_offset, group_no, tuple). Parquet objects are
  * rendered here as the text lines their source's model reads; one that DuckDB cannot read is
  * added to `rejects` (quarantined whole) before `stg_rejects` is built.
  */
@@ -47,6 +54,20 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
       FROM read_csv([${files.map(sqlString).join(', ')}],
         delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
         auto_detect = false, columns = ${columns}, filename = true,
+        max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`);
+  }
+  for (const source of SOURCES.filter((s) => s.tuplePath)) {
+    const relation = sqlIdentifier(stagedTuplesRelation(source));
+    const files = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => tuplesPathOf(item.linesPath!));
+    if (files.length === 0) {
+      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, raw_offset BIGINT, group_no INTEGER, tuple VARCHAR)`);
+      continue;
+    }
+    await session.run(`CREATE OR REPLACE TABLE ${relation} AS
+      SELECT CAST(regexp_extract(filename, '(\\d+)\\.tuples\\.txt$', 1) AS INTEGER) AS object_idx, raw_offset, group_no, tuple
+      FROM read_csv([${files.map(sqlString).join(', ')}],
+        delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
+        auto_detect = false, columns = {'raw_offset': 'BIGINT', 'group_no': 'INTEGER', 'tuple': 'VARCHAR'}, filename = true,
         max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`);
   }
   for (const item of staged) {

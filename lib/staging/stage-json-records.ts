@@ -1,22 +1,7 @@
-import { isUtf8 } from 'node:buffer';
-import { open, readFile, stat, writeFile } from 'node:fs/promises';
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+import { open, rm } from 'node:fs/promises';
+import { JsonRecordSplitter, type TuplePath } from './json-record-splitter.ts';
+import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
 import { FIELD_SEPARATOR, ObjectUnreadableError, type RejectedLine, type StagedLines, type StageLimits } from './stage-lines.ts';
-
-const gunzipAsync = promisify(gunzip);
-
-/**
- * Stages one JSON document that holds a `records` array (Azure NSG and VNet flow log blobs,
- * `PT1H.json`) as a line file of the same shape as stageLines writes: every record becomes
- * `<record index>\x1f<record as compact JSON>\n`, with the record's 1-based index in the
- * document in place of a line number. The normalize model unnests the tuples of each record.
- *
- * A document that is cut off, is not JSON, is not UTF-8 or has no `records` array cannot be
- * read at all and is quarantined whole, with the line where it broke; a record larger than the
- * line limit is quarantined alone.
- */
-export const DEFAULT_MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
 
 /**
  * A tuple's raw_offset is `record index * RECORD_OFFSET_FACTOR + tuple index` (both 1-based); a
@@ -25,97 +10,163 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
  */
 export const RECORD_OFFSET_FACTOR = 1_000_000;
 
-export async function stageJsonRecords(inputPath: string, outputPath: string, limits: StageLimits, maxDocumentBytes = DEFAULT_MAX_DOCUMENT_BYTES): Promise<StagedLines> {
-  // The document is parsed whole, so the file is read whole: refuse one that is larger than any
-  // document may be before reading it (a multi-GiB object would otherwise exhaust memory, or fail
-  // the whole run with ERR_FS_FILE_TOO_LARGE past 2 GiB instead of being quarantined).
-  const { size } = await stat(inputPath);
-  if (size > maxDocumentBytes) throw new ObjectUnreadableError(`object is ${size} bytes, longer than the limit of ${maxDocumentBytes} for a JSON document`);
-  let raw = await readFile(inputPath);
-  const bytesIn = raw.length;
-  const compressed = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
-  if (compressed) {
-    try {
-      raw = await gunzipAsync(raw, { maxOutputLength: Math.min(maxDocumentBytes, limits.maxDecompressedBytes) + 1 });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') throw new ObjectUnreadableError(`decompressed size exceeds the limit of ${maxDocumentBytes} bytes for a JSON document`);
-      throw new ObjectUnreadableError(`gzip stream is corrupt or truncated (${(error as Error).message})`, { cause: error });
-    }
-  }
-  if (raw.length > maxDocumentBytes) throw new ObjectUnreadableError(`JSON document is ${raw.length} bytes, longer than the limit of ${maxDocumentBytes}`);
-  if (raw.length === 0) return emptyResult(bytesIn, compressed);
-  if (!isUtf8(raw)) {
-    throw new ObjectUnreadableError(`line ${firstInvalidUtf8Line(raw)} holds bytes that are not valid UTF-8`);
-  }
-  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
-  if (text.trim() === '') return emptyResult(bytesIn, compressed);
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (error) {
-    throw new ObjectUnreadableError(describeJsonError(text, error as Error));
-  }
-  if (typeof document !== 'object' || document === null || Array.isArray(document) || !Array.isArray((document as { records?: unknown }).records)) {
-    throw new ObjectUnreadableError('not a flow log document: expected a JSON object with a "records" array');
-  }
-  const records = (document as { records: unknown[] }).records;
+const SEPARATOR = Buffer.from([FIELD_SEPARATOR]);
+const NEWLINE = Buffer.from('\n');
+
+/** Where stageJsonRecords writes the tuples of the records it writes to `linesPath`. */
+export function tuplesPathOf(linesPath: string): string {
+  return linesPath.replace(/\.txt$/, '.tuples.txt');
+}
+
+/**
+ * Stages one JSON document that holds a `records` array (Azure NSG and VNet flow log blobs,
+ * `PT1H.json`) as two line files of the shape stageLines writes:
+ *  - `outputPath`: every record as `<record index>\x1f<record as compact JSON>\n`, the record's
+ *    1-based index in the document in place of a line number, with the elements of each array at
+ *    one of `tuplePaths` taken out (the array left as `[]`);
+ *  - tuplesPathOf(outputPath): every element taken out, one per line, as
+ *    `<raw_offset>\x1f<group>\x1f<tuple>\n`: raw_offset = record index * RECORD_OFFSET_FACTOR +
+ *    the tuple's 1-based index in the record in document order, group = the 1-based index of its
+ *    array in the record, tuple = a string's value (escapes kept where it holds control
+ *    characters), any other value as its compact JSON.
+ * The normalize model reads each small record once and joins its tuples back by group.
+ *
+ * The document is streamed (lib/staging/json-record-splitter.ts): memory holds a chunk and a
+ * record, whatever the blob's size, and the staging limits of every raw object apply (gzip
+ * verified end to end, decompressed size and ratio caps). A document that is cut off, is not
+ * JSON, is not UTF-8 or has no `records` array cannot be read at all and is quarantined whole,
+ * with the line where it broke; a record larger than the line limit (its tuples counted) is
+ * quarantined alone.
+ */
+export async function stageJsonRecords(inputPath: string, outputPath: string, limits: StageLimits, tuplePaths: readonly TuplePath[] = []): Promise<StagedLines> {
   const rejected: RejectedLine[] = [];
-  const parts: string[] = [];
   let stagedLines = 0;
-  records.forEach((record, index) => {
-    const json = JSON.stringify(record) ?? 'null';
-    const recordNo = index + 1;
-    const bytes = Buffer.byteLength(json);
-    if (bytes > limits.maxLineBytes) {
-      rejected.push({ line: recordNo * RECORD_OFFSET_FACTOR, reason: `record ${recordNo} is ${bytes} bytes, longer than the limit of ${limits.maxLineBytes}`, text: json.slice(0, 4096) });
+  let bytesOut = 0;
+  let records: Buffer[] = [];
+  let tuples: Buffer[] = [];
+  // The tuples of the record being read: void if the record is refused.
+  const recordTuples = new GrowableBuffer();
+  let tupleNo = 0;
+  let prefixOf = 0;
+  let prefix = Buffer.alloc(0);
+  const splitter = new JsonRecordSplitter(
+    limits.maxLineBytes,
+    {
+      tuple(index, group, text, from, to) {
+        // A staged record is at most maxLineBytes, so it never holds RECORD_OFFSET_FACTOR tuples:
+        // raw_offset is the record index followed by the tuple index in six digits.
+        if (index !== prefixOf) {
+          prefixOf = index;
+          prefix = Buffer.from(`${index}`);
+        }
+        tupleNo++;
+        recordTuples.copy(prefix, 0, prefix.length);
+        recordTuples.writeDigits(tupleNo, 6);
+        recordTuples.writeByte(FIELD_SEPARATOR);
+        recordTuples.writeDigits(group, group < 10 ? 1 : String(group).length);
+        recordTuples.writeByte(FIELD_SEPARATOR);
+        recordTuples.copy(text, from, to);
+        recordTuples.writeByte(0x0a);
+      },
+      record(index, pieces) {
+        // JSON text holds no raw control characters, so 0x1f and newlines cannot occur in a record.
+        records.push(Buffer.from(`${index}`), SEPARATOR, ...pieces, NEWLINE);
+        tuples.push(recordTuples.take());
+        tupleNo = 0;
+        stagedLines++;
+      },
+      refused(index, reason, head) {
+        recordTuples.clear();
+        tupleNo = 0;
+        if (rejected.length >= limits.maxRejectedLines) throw new ObjectUnreadableError(`more than ${limits.maxRejectedLines} records rejected (the last, record ${index}: ${reason})`);
+        rejected.push({ line: index * RECORD_OFFSET_FACTOR, reason, text: head.toString('utf8') });
+      },
+    },
+    tuplePaths,
+  );
+  const output = await open(outputPath, 'w');
+  const tupleOutput = await open(tuplesPathOf(outputPath), 'w');
+  const flush = async () => {
+    const recordBytes = Buffer.concat(records);
+    const tupleBytes = Buffer.concat(tuples);
+    records = [];
+    tuples = [];
+    bytesOut += recordBytes.length + tupleBytes.length;
+    if (recordBytes.length > 0) await output.write(recordBytes);
+    if (tupleBytes.length > 0) await tupleOutput.write(tupleBytes);
+  };
+  let read: RawObjectRead;
+  try {
+    read = await readRawObject(inputPath, limits, async (chunks) => {
+      for await (const chunk of chunks) {
+        splitter.feed(chunk);
+        await flush();
+      }
+      splitter.end();
+      await flush();
+    });
+  } catch (error) {
+    await output.close();
+    await tupleOutput.close();
+    await rm(outputPath, { force: true });
+    await rm(tuplesPathOf(outputPath), { force: true });
+    throw error;
+  }
+  await output.close();
+  await tupleOutput.close();
+  return { lines: splitter.records, stagedLines, blankLines: 0, rejected, compressed: read.compressed, bytesIn: read.bytesIn, bytesOut };
+}
+
+/** An append-only byte buffer that grows by doubling; `take` hands out its bytes and starts again. */
+class GrowableBuffer {
+  private buffer = Buffer.allocUnsafe(1 << 16);
+  private length = 0;
+
+  /** A non-negative integer in `digits` decimal digits (zero-padded; the caller knows it fits). */
+  writeDigits(value: number, digits: number): void {
+    this.reserve(digits);
+    let rest = value;
+    for (let at = this.length + digits - 1; at >= this.length; at--) {
+      this.buffer[at] = 48 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+    this.length += digits;
+  }
+
+  writeByte(byte: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = byte;
+  }
+
+  copy(source: Buffer, from: number, to: number): void {
+    this.reserve(to - from);
+    // A byte loop for a tuple's few dozen bytes costs less than Buffer#copy's call.
+    if (to - from > 256) {
+      this.length += source.copy(this.buffer, this.length, from, to);
       return;
     }
-    // JSON.stringify escapes every control character, so 0x1f and newlines cannot occur in `json`.
-    parts.push(`${recordNo}${String.fromCharCode(FIELD_SEPARATOR)}${json}\n`);
-    stagedLines++;
-  });
-  const output = parts.join('');
-  await writeFile(outputPath, output);
-  return { lines: records.length, stagedLines, blankLines: 0, rejected, compressed, bytesIn, bytesOut: Buffer.byteLength(output) };
-}
-
-function emptyResult(bytesIn: number, compressed: boolean): StagedLines {
-  return { lines: 0, stagedLines: 0, blankLines: 0, rejected: [], compressed, bytesIn, bytesOut: 0 };
-}
-
-/** V8's messages differ between Node versions; both forms name a position, or the end of the input. */
-function describeJsonError(text: string, error: Error): string {
-  const lines = text.split('\n').length;
-  const position = /position (\d+)/.exec(error.message);
-  if (position) {
-    const at = Number(position[1]);
-    const where = at >= text.trimEnd().length ? 'is cut off' : 'is not valid JSON';
-    return `JSON document ${where} at line ${lineAtText(text, at)}: ${error.message}`;
+    const buffer = this.buffer;
+    let at = this.length;
+    for (let index = from; index < to; index++) buffer[at++] = source[index]!;
+    this.length = at;
   }
-  if (/end of JSON input|Unterminated|Unexpected end/i.test(error.message)) return `JSON document is cut off at line ${lines}: ${error.message}`;
-  return `JSON document is not valid JSON: ${error.message}`;
-}
 
-function lineAtText(text: string, at: number): number {
-  let line = 1;
-  for (let index = 0; index < at && index < text.length; index++) if (text.charCodeAt(index) === 10) line++;
-  return line;
-}
-
-/** The 1-based line holding the first byte sequence that is not UTF-8 (lines are checked one by one). */
-function firstInvalidUtf8Line(buffer: Buffer): number {
-  let line = 1;
-  let start = 0;
-  while (start <= buffer.length) {
-    const newline = buffer.indexOf(10, start);
-    const end = newline < 0 ? buffer.length : newline;
-    if (!isUtf8(buffer.subarray(start, end))) return line;
-    if (newline < 0) break;
-    start = newline + 1;
-    line++;
+  take(): Buffer {
+    const bytes = Buffer.from(this.buffer.subarray(0, this.length));
+    this.length = 0;
+    return bytes;
   }
-  return line;
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
 }
 
 /** Whether a file starts and ends with Parquet's magic bytes `PAR1`. */

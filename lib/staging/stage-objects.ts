@@ -100,8 +100,10 @@ export async function stageObjects(options: {
           options.onProgress?.(++done, objects.length);
           continue;
         }
-        const annotator = sourceByType(object.sourceType).lineAnnotator?.(options.formatHints?.[object.sourceType]);
-        const result: StagedLines = staging === 'json-records' ? await stageJsonRecords(rawPath, linesPath, limits) : await stageLines(rawPath, linesPath, limits, annotator);
+        const source = sourceByType(object.sourceType);
+        const annotator = source.lineAnnotator?.(options.formatHints?.[object.sourceType]);
+        const result: StagedLines =
+          staging === 'json-records' ? await stageJsonRecords(rawPath, linesPath, limits, source.tuplePath ? [source.tuplePath] : []) : await stageLines(rawPath, linesPath, limits, annotator);
         for (const line of result.rejected) {
           rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: line.line, reason: line.reason, raw_text: line.text });
         }

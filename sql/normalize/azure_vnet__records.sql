@@ -1,137 +1,136 @@
 -- grain: one row per flow tuple of an Azure VNet flow log record (flowLogVersion 4), or per record refused whole
 -- keys: raw_object_key, raw_offset
--- upstream: stg_lines__azure_vnet, stg_objects
+-- upstream: stg_lines__azure_vnet, stg_tuples__azure_vnet, stg_objects
 -- materialized: table
 -- tests: not_null(raw_object_key, raw_offset, record_status, counts_in_totals); unique(raw_object_key, raw_offset); accepted_values(record_status: flow, invalid)
 --
--- Rename, cast and categorise only (schemas/sources/azure-vnet.ts). Staging put one record of the
--- PT1H.json document per line, its 1-based index as line_no. Tuples sit in
--- flowRecords.flows[].flowGroups[].flowTuples[]; raw_offset = record index * 1,000,000 + the
--- tuple's 1-based index within the record in document order (a record is at most 1 MiB, so it
--- never holds a million tuples); a record refused whole has tuple index 0.
+-- Rename, cast and categorise only (schemas/sources/azure-vnet.ts). Tuples sit in
+-- flowRecords.flows[] (one per ACL) -> flowGroups[] (one per rule) -> flowTuples[]. Staging
+-- (lib/staging/stage-json-records.ts) put one record of the PT1H.json document per line of
+-- stg_lines__azure_vnet as compact JSON, its 1-based index as line_no, with every flowTuples
+-- array emptied, and the tuples in stg_tuples__azure_vnet: raw_offset = record index * 1,000,000 +
+-- the tuple's 1-based index in the record in document order (a record is at most 1 MiB, so it
+-- never holds a million tuples), group_no = the 1-based index of its flowTuples array in the
+-- record, which is its rule group's in ACL, then rule order. A record refused whole has tuple
+-- index 0, and its raw_text shows its flowTuples empty.
 -- Tuple: time (Unix ms), src, dst, src port, dst port, protocol (IANA number), direction (I/O),
 -- state (B begin, C continuing, E end, D denied), encryption, then packets and bytes src->dst and
 -- dst->src since the previous tuple of the flow: deltas, so summing B/C/E tuples counts each once.
 with
 
-records as (
+-- One parse per record: json_transform types what the model reads (a value of another JSON type
+-- becomes NULL; a scalar where text is expected, its JSON text). Materialized, so that the parse
+-- runs once, not once per use of a field (DuckDB would inline it into each).
+records as materialized (
     select
         object_idx,
         line_no,
         line,
-        -- One parse for the record's fields and its flows (DuckDB re-parses per call).
-        json_extract(line, ['$.category', '$.flowLogVersion', '$.macAddress', '$.targetResourceID', '$.flowLogResourceID', '$.flowRecords.flows']) as v,
-        json_extract_string(v[1], '$') as category,
-        json_extract_string(v[2], '$') as version_text,
-        upper(replace(json_extract_string(v[3], '$'), '-', '')) as mac_address,
-        json_extract_string(v[4], '$') as target_resource_id,
-        json_extract_string(v[5], '$') as flow_log_resource_id,
-        -- Resource facts per record, not per tuple.
-        nullif(regexp_extract(target_resource_id, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
-        nullif(lower(regexp_extract(flow_log_resource_id, '(?i)/networkwatchers/networkwatcher_([^/]+)/', 1)), '') as region,
-        nullif(regexp_extract(target_resource_id, '(?i)/virtualnetworks/([^/]+)', 1), '') as vpc_id,
-        nullif(regexp_extract(target_resource_id, '(?i)/subnets/([^/]+)', 1), '') as subnet_id,
-        -- JSON text of an array starts with '[': no second parse of the whole list.
-        case when starts_with(cast(v[6] as varchar), '[') then 'ARRAY' end as flows_type,
-        -- A group whose groups or tuples are not arrays would otherwise yield no rows, silently.
-        coalesce(list_bool_and(list_transform(json_extract(line, '$.flowRecords.flows[*]'), r -> coalesce(json_type(r, '$.flowGroups') = 'ARRAY', false))), true) as groups_are_arrays,
-        coalesce(list_bool_and(list_transform(json_extract(line, '$.flowRecords.flows[*].flowGroups[*]'), g -> coalesce(json_type(g, '$.flowTuples') = 'ARRAY', false))), true) as tuples_are_arrays
+        json_transform(line, '{"category": "VARCHAR", "flowLogVersion": "VARCHAR", "macAddress": "VARCHAR", "targetResourceID": "VARCHAR",
+            "flowLogResourceID": "VARCHAR", "flowRecords": {"flows": [{"aclID": "VARCHAR", "flowGroups": [{"rule": "VARCHAR", "flowTuples": ["VARCHAR"]}]}]}}') as r
     from stg_lines__azure_vnet
 ),
 
 checked_records as (
     select
-        *,
+        object_idx,
+        line_no,
+        line,
+        r.category as category,
+        r.flowLogVersion as version_text,
+        r.flowRecords.flows as acl_list,
+        upper(replace(r.macAddress, '-', '')) as mac_address,
+        -- Resource facts per record, not per tuple.
+        nullif(regexp_extract(r.targetResourceID, '(?i)/subscriptions/([^/]+)', 1), '') as account_id,
+        nullif(lower(regexp_extract(r.flowLogResourceID, '(?i)/networkwatchers/networkwatcher_([^/]+)/', 1)), '') as region,
+        nullif(regexp_extract(r.targetResourceID, '(?i)/virtualnetworks/([^/]+)', 1), '') as vpc_id,
+        nullif(regexp_extract(r.targetResourceID, '(?i)/subnets/([^/]+)', 1), '') as subnet_id,
         nullif(concat_ws('; ',
             case when category is distinct from 'FlowLogFlowEvent' then 'category: ' || coalesce('"' || category || '"', 'missing') || ' is not FlowLogFlowEvent (not a VNet flow log record)' end,
             case when version_text is distinct from '4' then 'flowLogVersion: ' || coalesce('"' || version_text || '"', 'missing') || ' is not a supported VNet flow log version (4)' end,
-            case when flows_type is distinct from 'ARRAY' then 'flowRecords.flows: missing or not an array' end,
-            case when not groups_are_arrays then 'flowRecords.flows[].flowGroups: missing or not an array in a group' end,
-            case when not tuples_are_arrays then 'flowRecords.flows[].flowGroups[].flowTuples: missing or not an array in a group' end
+            case when acl_list is null then 'flowRecords.flows: missing or not an array' end,
+            case when not azure_every(list_transform(acl_list, a -> a.flowGroups is not null)) then 'flowRecords.flows[].flowGroups: missing or not an array in a group' end,
+            case when not azure_every(flatten(list_transform(acl_list, a -> list_transform(a.flowGroups, g -> g.flowTuples is not null)))) then 'flowRecords.flows[].flowGroups[].flowTuples: missing or not an array in a group' end
         ), '') as record_error
     from records
 ),
 
--- ACL flows, then rule groups, then tuples, each unnested with its 1-based position; a tuple's
--- index in the record is the tuples of the groups before it plus its position in its group.
-acl_flows as (
-    select object_idx, line_no, version_text, mac_address, account_id, region, vpc_id, subnet_id, unnest(flow_list) as acl_flow, generate_subscripts(flow_list, 1) as flow_i
-    from (select *, json_extract(v[6], '$[*]') as flow_list from checked_records where record_error is null)
-),
-
-rule_groups as (
-    select object_idx, line_no, version_text, mac_address, account_id, region, vpc_id, subnet_id, flow_i, acl_id, unnest(group_list) as rule_group, generate_subscripts(group_list, 1) as group_i
-    from (select *, json_extract_string(acl_flow, '$.aclID') as acl_id, json_extract(acl_flow, '$.flowGroups[*]') as group_list from acl_flows)
-),
-
+-- The rule groups of the records read, numbered as staging numbered their flowTuples arrays.
 groups as (
-    select
-        *,
-        coalesce(sum(len(group_tuples)) over (
-            partition by object_idx, line_no order by flow_i, group_i rows between unbounded preceding and 1 preceding
-        ), 0) as tuples_before
-    from (
-        select object_idx, line_no, version_text, mac_address, account_id, region, vpc_id, subnet_id, flow_i, group_i, acl_id,
-            json_extract_string(rule_group, '$.rule') as rule,
-            json_extract_string(rule_group, '$.flowTuples[*]') as group_tuples
-        from rule_groups
-    )
-),
-
-numbered as (
     select
         object_idx,
         line_no,
-        version_text,
-        mac_address,
-        account_id,
-        region,
-        vpc_id,
-        subnet_id,
-        acl_id,
-        rule,
-        cast(tuples_before + generate_subscripts(group_tuples, 1) as bigint) as tuple_no,
-        unnest(group_tuples) as tuple
-    from groups
+        acl_flow.aclID as acl_id,
+        rule_group.rule as rule,
+        row_number() over (partition by object_idx, line_no order by flow_i, group_i) as group_no
+    from (
+        select *, unnest(acl_flow.flowGroups) as rule_group, generate_subscripts(acl_flow.flowGroups, 1) as group_i
+        from (
+            select object_idx, line_no, unnest(acl_list) as acl_flow, generate_subscripts(acl_list, 1) as flow_i
+            from checked_records
+            where record_error is null
+        )
+    )
+),
+
+-- The tuples of the records read (a refused record's are not: it is quarantined once, whole),
+-- each with its group; a tuple of a group its record does not have is quarantined, not lost.
+-- Split once here: split where the fields are read, the split would be repeated for each field
+-- (DuckDB expands a column alias into every expression that names it).
+tuples as (
+    select
+        t.object_idx,
+        r.line_no,
+        t.raw_offset % 1000000 as tuple_no,
+        t.group_no,
+        r.version_text,
+        r.mac_address,
+        r.account_id,
+        r.region,
+        r.vpc_id,
+        r.subnet_id,
+        g.acl_id,
+        g.rule,
+        g.group_no is not null as has_group,
+        t.tuple,
+        string_split(t.tuple, ',') as f
+    from stg_tuples__azure_vnet as t
+    inner join checked_records as r on t.object_idx = r.object_idx and t.raw_offset // 1000000 = r.line_no
+    left join groups as g on t.object_idx = g.object_idx and r.line_no = g.line_no and t.group_no = g.group_no
+    where r.record_error is null
 ),
 
 typed as (
     select
         *,
-        string_split(tuple, ',') as f,
         try_cast(f[1] as bigint) as epoch_ms,
         ip_canonical(f[2]) as src_ip,
         ip_canonical(f[3]) as dst_ip,
         try_cast(f[4] as integer) as src_port,
         try_cast(f[5] as integer) as dst_port,
         try_cast(f[6] as integer) as protocol,
-        f[7] as direction_code,
-        f[8] as state_code,
+        case f[7] when 'I' then 'ingress' when 'O' then 'egress' end as direction,
+        azure_flow_state(f[8]) as flow_state,
         nullif(f[9], '') as flow_encryption,
-        try_cast(coalesce(nullif(f[10], ''), '0') as bigint) as packets,
-        try_cast(coalesce(nullif(f[11], ''), '0') as bigint) as bytes,
-        try_cast(coalesce(nullif(f[12], ''), '0') as bigint) as reverse_packets,
-        try_cast(coalesce(nullif(f[13], ''), '0') as bigint) as reverse_bytes
-    from numbered
+        azure_counter(f[10]) as packets,
+        azure_counter(f[11]) as bytes,
+        azure_counter(f[12]) as reverse_packets,
+        azure_counter(f[13]) as reverse_bytes
+    from tuples
 ),
 
 checked as (
     select
         *,
         nullif(concat_ws('; ',
+            case when not has_group then 'the record has no rule group ' || group_no end,
             case when coalesce(len(f), 0) <> 13 then 'expected 13 tuple fields, found ' || coalesce(len(f), 0) end,
-            case when epoch_ms is null or epoch_ms not between 946684800000 and 4102444800000 then 'time: "' || coalesce(f[1], '') || '" is not a Unix time in milliseconds (2000-2100)' end,
-            case when src_ip is null then 'source IP: "' || coalesce(f[2], '') || '" is not an IP address' end,
-            case when dst_ip is null then 'destination IP: "' || coalesce(f[3], '') || '" is not an IP address' end,
-            case when src_port is null or src_port not between 0 and 65535 then 'source port: "' || coalesce(f[4], '') || '" is not a port (0-65535)' end,
-            case when dst_port is null or dst_port not between 0 and 65535 then 'destination port: "' || coalesce(f[5], '') || '" is not a port (0-65535)' end,
-            case when protocol is null or protocol not between 0 and 255 then 'protocol: "' || coalesce(f[6], '') || '" is not an IANA protocol number (0-255)' end,
-            case when direction_code is null or direction_code not in ('I', 'O') then 'direction: "' || coalesce(direction_code, '') || '" is not I or O' end,
-            case when state_code is null or state_code not in ('B', 'C', 'E', 'D') then 'flow state: "' || coalesce(state_code, '') || '" is not B, C, E or D' end,
-            case when packets is null or packets < 0 then 'packets sent: "' || coalesce(f[10], '') || '" is not a non-negative integer' end,
-            case when bytes is null or bytes < 0 then 'bytes sent: "' || coalesce(f[11], '') || '" is not a non-negative integer' end,
-            case when reverse_packets is null or reverse_packets < 0 then 'packets received: "' || coalesce(f[12], '') || '" is not a non-negative integer' end,
-            case when reverse_bytes is null or reverse_bytes < 0 then 'bytes received: "' || coalesce(f[13], '') || '" is not a non-negative integer' end
+            azure_field_reason('time', epoch_ms between 946684800000 and 4102444800000, f[1], 'is not a Unix time in milliseconds (2000-2100)'),
+            azure_endpoint_reasons(f, src_ip, dst_ip, src_port, dst_port),
+            azure_field_reason('protocol', protocol between 0 and 255, f[6], 'is not an IANA protocol number (0-255)'),
+            azure_field_reason('direction', direction is not null, f[7], 'is not I or O'),
+            azure_field_reason('flow state', flow_state is not null, f[8], 'is not B, C, E or D'),
+            azure_counter_reasons(f, packets, bytes, reverse_packets, reverse_bytes, ['packets sent', 'bytes sent', 'packets received', 'bytes received'])
         ), '') as invalid_reason
     from typed
 )
@@ -150,8 +149,9 @@ select
     c.dst_ip,
     c.dst_port,
     c.protocol,
-    case c.direction_code when 'I' then 'ingress' when 'O' then 'egress' end as direction,
-    case when c.state_code = 'D' then 'reject' when c.state_code in ('B', 'C', 'E') then 'accept' end as action,
+    c.direction,
+    -- D is a denied flow; B, C and E tuples are of an accepted one.
+    case when c.flow_state = 'deny' then 'reject' when c.flow_state is not null then 'accept' end as action,
     c.packets,
     c.bytes,
     cast(null as integer) as tcp_flags,
@@ -163,7 +163,7 @@ select
     c.version_text as source_version,
     c.rule as rule_name,
     c.acl_id,
-    case c.state_code when 'B' then 'begin' when 'C' then 'continuing' when 'E' then 'end' when 'D' then 'deny' end as flow_state,
+    c.flow_state,
     c.flow_encryption,
     c.reverse_packets,
     c.reverse_bytes,

@@ -302,8 +302,8 @@ describe('hostile input in a real hourly run: healthy objects published 100 %', 
   }, 300_000);
 });
 
-describe('hostile input: JSON documents (Azure PT1H.json) are size-checked before they are read whole', () => {
-  it('a 3 GiB document is quarantined, not loaded (a sparse file: no disk used)', async () => {
+describe('hostile input: JSON documents (Azure PT1H.json) are streamed, never read whole', () => {
+  it('a 3 GiB document is quarantined at its first byte, not loaded (a sparse file: no disk used)', async () => {
     const { stageJsonRecords } = await import('../../lib/staging/stage-json-records.ts');
     const { open: openFile } = await import('node:fs/promises');
     const file = path.join(dir, 'PT1H.json');
