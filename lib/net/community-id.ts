@@ -62,7 +62,11 @@ function isUint(value: number | null, max: number): value is number {
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
+  // A loop: for 4 or 16 bytes it is cheaper than a call into Buffer.compare.
+  for (let index = 0; index < a.length; index++) {
+    if (a[index] !== b[index]) return a[index]! < b[index]! ? -1 : 1;
+  }
+  return 0;
 }
 
 /** Community ID v1 of a flow tuple: '1:' + base64 of the SHA-1 of the ordered tuple. */
@@ -103,9 +107,10 @@ export function communityIdV1OfBytes(src: Uint8Array, dst: Uint8Array, srcPortIn
   const order = compareBytes(src, dst);
   const inOrder = oneWay || order < 0 || (order === 0 && srcPort <= dstPort);
   // seed (2) . a . b . proto (1) . padding (1) . ports (2 + 2, for protocols that have them);
-  // written into one reused buffer: hashing is synchronous and this runs once per flow.
-  const input = hashInput;
+  // written into a reused buffer of the exact length: hashing is synchronous and this runs once
+  // per flow, so it allocates nothing.
   const length = src.length;
+  const input = length === 4 ? (hasPorts ? V4_PORTS_INPUT : V4_INPUT) : hasPorts ? V6_PORTS_INPUT : V6_INPUT;
   input.writeUInt16BE(seed, 0);
   input.set(inOrder ? src : dst, 2);
   input.set(inOrder ? dst : src, 2 + length);
@@ -115,9 +120,11 @@ export function communityIdV1OfBytes(src: Uint8Array, dst: Uint8Array, srcPortIn
   if (hasPorts) {
     input.writeUInt16BE(inOrder ? srcPort : dstPort, offset);
     input.writeUInt16BE(inOrder ? dstPort : srcPort, offset + 2);
-    offset += 4;
   }
-  return `1:${sha1Base64(input.subarray(0, offset))}`;
+  return `1:${sha1Base64(input)}`;
 }
 
-const hashInput = Buffer.alloc(2 + 16 * 2 + 2 + 4);
+const V4_INPUT = Buffer.alloc(2 + 4 * 2 + 2);
+const V4_PORTS_INPUT = Buffer.alloc(2 + 4 * 2 + 2 + 4);
+const V6_INPUT = Buffer.alloc(2 + 16 * 2 + 2);
+const V6_PORTS_INPUT = Buffer.alloc(2 + 16 * 2 + 2 + 4);

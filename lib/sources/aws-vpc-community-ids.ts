@@ -37,8 +37,8 @@ export class AwsVpcCommunityIds implements LineAnnotator {
     const srcPort = decimal(line, fields[positions.srcPort * 2]!, fields[positions.srcPort * 2 + 1]!, 65535);
     const dstPort = decimal(line, fields[positions.dstPort * 2]!, fields[positions.dstPort * 2 + 1]!, 65535);
     if (protocol === null || srcPort === null || dstPort === null) return '';
-    const src = address(line, fields[positions.src * 2]!, fields[positions.src * 2 + 1]!);
-    const dst = address(line, fields[positions.dst * 2]!, fields[positions.dst * 2 + 1]!);
+    const src = address(line, fields[positions.src * 2]!, fields[positions.src * 2 + 1]!, srcV4);
+    const dst = address(line, fields[positions.dst * 2]!, fields[positions.dst * 2 + 1]!, dstV4);
     if (!src || !dst) return '';
     return communityIdV1OfBytes(src, dst, srcPort, dstPort, protocol) ?? '';
   }
@@ -83,9 +83,12 @@ function decimal(line: Buffer, from: number, to: number, max: number): number | 
   return value <= max ? value : null;
 }
 
-const ipv4 = new Uint8Array(4);
-/** The address bytes: a strict dotted quad read in place, IPv6 through the reference parser. */
-function address(line: Buffer, from: number, to: number): Uint8Array | null {
+// Scratch for the two IPv4 addresses of the line in hand: the id is computed before the next line.
+const srcV4 = new Uint8Array(4);
+const dstV4 = new Uint8Array(4);
+
+/** The address bytes: a strict dotted quad read in place (into `v4`), IPv6 through the reference parser. */
+function address(line: Buffer, from: number, to: number, v4: Uint8Array): Uint8Array | null {
   let octet = 0;
   let digits = 0;
   let count = 0;
@@ -93,7 +96,7 @@ function address(line: Buffer, from: number, to: number): Uint8Array | null {
     const byte = index < to ? line[index]! : 0x2e;
     if (byte === 0x2e) {
       if (digits === 0 || count === 4) return ipv6(line, from, to);
-      ipv4[count++] = octet;
+      v4[count++] = octet;
       octet = 0;
       digits = 0;
     } else if (byte >= 48 && byte <= 57) {
@@ -106,7 +109,7 @@ function address(line: Buffer, from: number, to: number): Uint8Array | null {
       return ipv6(line, from, to);
     }
   }
-  return count === 4 ? Uint8Array.from(ipv4) : null;
+  return count === 4 ? v4 : null;
 }
 
 function ipv6(line: Buffer, from: number, to: number): Uint8Array | null {
