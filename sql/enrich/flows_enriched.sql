@@ -24,7 +24,7 @@ interface_owners as (
 )
 
 select
-    f.* exclude (flow_id, observer_vm_id, direction),
+    f.* exclude (flow_id, observer_vm_id, direction, src_ip_is_public, dst_ip_is_public),
     coalesce(f.observer_vm_id, io.vm_id) as observer_vm_id,
     -- Sources that do not log a direction (AWS before version 5) get it from which end is the observer.
     coalesce(
@@ -38,20 +38,20 @@ select
     s.vm_id as src_vm_id,
     s.vm_name as src_vm_name,
     s.account_id as src_account_id,
-    coalesce(s.segment, case when coalesce(s.is_public, ip_is_public(f.src_ip)) then 'internet' end) as src_segment,
+    coalesce(s.segment, case when coalesce(s.is_public, f.src_ip_is_public, ip_is_public(f.src_ip)) then 'internet' end) as src_segment,
     coalesce(s.tags, cast([] as varchar[])) as src_tags,
     s.cidr as src_cidr,
     s.range_name as src_range_name,
-    coalesce(s.is_public, ip_is_public(f.src_ip)) as src_is_public,
+    coalesce(s.is_public, f.src_ip_is_public, ip_is_public(f.src_ip)) as src_is_public,
     coalesce(s.threat_lists, cast([] as varchar[])) as src_threat_lists,
     d.vm_id as dst_vm_id,
     d.vm_name as dst_vm_name,
     d.account_id as dst_account_id,
-    coalesce(d.segment, case when coalesce(d.is_public, ip_is_public(f.dst_ip)) then 'internet' end) as dst_segment,
+    coalesce(d.segment, case when coalesce(d.is_public, f.dst_ip_is_public, ip_is_public(f.dst_ip)) then 'internet' end) as dst_segment,
     coalesce(d.tags, cast([] as varchar[])) as dst_tags,
     d.cidr as dst_cidr,
     d.range_name as dst_range_name,
-    coalesce(d.is_public, ip_is_public(f.dst_ip)) as dst_is_public,
+    coalesce(d.is_public, f.dst_ip_is_public, ip_is_public(f.dst_ip)) as dst_is_public,
     coalesce(d.threat_lists, cast([] as varchar[])) as dst_threat_lists
 from flows_in_hour as f
 left join endpoint_profiles as s

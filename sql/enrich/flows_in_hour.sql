@@ -23,6 +23,10 @@ select
     -- A source may compute it while staging (AWS text, lib/sources/registry.ts); the macro does
     -- the rest, evaluated only for the rows without one.
     coalesce(community_id, community_id_v1(src_ip, dst_ip, src_port, dst_port, protocol)) as community_id,
+    -- Whether each address is public, where a source model computed it while parsing (else
+    -- NULL: flows_enriched computes it for addresses without a profile).
+    src_ip_is_public,
+    dst_ip_is_public,
     observer_vm_id,
     interface_id,
     account_id,

@@ -176,6 +176,10 @@ typed as (
         try_cast(digits_to_bigint(version_text) as integer) as version,
         ip_canonical(srcaddr_text) as src_ip,
         ip_canonical(dstaddr_text) as dst_ip,
+        -- Here, where DuckDB parses each address once for all three, rather than per scan of
+        -- flows_enriched for addresses without a profile (flows_in_hour).
+        ip_is_public(srcaddr_text) as src_ip_is_public,
+        ip_is_public(dstaddr_text) as dst_ip_is_public,
         case when pkt_srcaddr_text is not null then ip_canonical(pkt_srcaddr_text) end as pkt_src_ip,
         case when pkt_dstaddr_text is not null then ip_canonical(pkt_dstaddr_text) end as pkt_dst_ip,
         try_cast(digits_to_bigint(srcport_text) as integer) as src_port,
@@ -284,6 +288,8 @@ select
     c.ecs_task_id,
     -- Computed by staging from the same fields (lib/sources/aws-vpc-community-ids.ts); NULL
     -- where staging left it to flows_in_hour.
-    c.staged_community_id as community_id
+    c.staged_community_id as community_id,
+    c.src_ip_is_public,
+    c.dst_ip_is_public
 from checked as c
 inner join stg_objects as o on c.object_idx = o.object_idx
