@@ -27,6 +27,9 @@ lines as (
     from stg_lines__gcp_vpc
 ),
 
+-- One parse per line: json_transform reads every field the model reads in one walk of the
+-- document (a multi-path extraction walks it from the root once per path: twice the time),
+-- typed as text as json_extract_string gives it.
 extracted as (
     select
         object_idx,
@@ -34,20 +37,14 @@ extracted as (
         line,
         is_json,
         is_object,
-        -- One parse per line: every field the model reads, in one multi-path extraction.
-        case when is_object then json_extract_string(line, [
-            '$.logName',
-            '$.jsonPayload.connection.src_ip', '$.jsonPayload.connection.dest_ip',
-            '$.jsonPayload.connection.src_port', '$.jsonPayload.connection.dest_port', '$.jsonPayload.connection.protocol',
-            '$.jsonPayload.bytes_sent', '$.jsonPayload.packets_sent', '$.jsonPayload.start_time', '$.jsonPayload.end_time',
-            '$.jsonPayload.reporter',
-            '$.jsonPayload.src_instance.vm_name', '$.jsonPayload.src_instance.project_id', '$.jsonPayload.src_instance.region', '$.jsonPayload.src_instance.zone',
-            '$.jsonPayload.dest_instance.vm_name', '$.jsonPayload.dest_instance.project_id', '$.jsonPayload.dest_instance.region', '$.jsonPayload.dest_instance.zone',
-            '$.jsonPayload.src_vpc.vpc_name', '$.jsonPayload.src_vpc.subnetwork_name', '$.jsonPayload.src_vpc.project_id',
-            '$.jsonPayload.dest_vpc.vpc_name', '$.jsonPayload.dest_vpc.subnetwork_name', '$.jsonPayload.dest_vpc.project_id',
-            '$.resource.labels.project_id', '$.resource.labels.location', '$.resource.labels.subnetwork_name',
-            '$.jsonPayload'
-        ]) end as v
+        case when is_object then json_transform(line, '{"logName": "VARCHAR",
+            "resource": {"labels": {"project_id": "VARCHAR", "location": "VARCHAR", "subnetwork_name": "VARCHAR"}},
+            "jsonPayload": {"connection": {"src_ip": "VARCHAR", "dest_ip": "VARCHAR", "src_port": "VARCHAR", "dest_port": "VARCHAR", "protocol": "VARCHAR"},
+                "bytes_sent": "VARCHAR", "packets_sent": "VARCHAR", "start_time": "VARCHAR", "end_time": "VARCHAR", "reporter": "VARCHAR",
+                "src_instance": {"vm_name": "VARCHAR", "project_id": "VARCHAR", "region": "VARCHAR", "zone": "VARCHAR"},
+                "dest_instance": {"vm_name": "VARCHAR", "project_id": "VARCHAR", "region": "VARCHAR", "zone": "VARCHAR"},
+                "src_vpc": {"vpc_name": "VARCHAR", "subnetwork_name": "VARCHAR", "project_id": "VARCHAR"},
+                "dest_vpc": {"vpc_name": "VARCHAR", "subnetwork_name": "VARCHAR", "project_id": "VARCHAR"}}}') end as e
     from lines
 ),
 
@@ -58,39 +55,45 @@ typed as (
         line,
         is_json,
         is_object,
-        starts_with(v[29], '{') as payload_is_object,
-        v[1] as log_name,
-        v[2] as src_ip_text,
-        v[3] as dst_ip_text,
-        v[4] as src_port_text,
-        v[5] as dst_port_text,
-        v[6] as protocol_text,
-        v[7] as bytes_text,
-        v[8] as packets_text,
-        v[9] as start_text,
-        v[10] as end_text,
-        v[11] as reporter,
-        ip_canonical(v[2]) as src_ip,
-        ip_canonical(v[3]) as dst_ip,
-        try_cast(v[4] as integer) as src_port,
-        try_cast(v[5] as integer) as dst_port,
-        try_cast(v[6] as integer) as protocol,
-        try_cast(v[7] as bigint) as bytes,
-        try_cast(v[8] as bigint) as packets,
+        -- json_transform reads any JSON value where it expects an object (NULL only when missing
+        -- or null): a payload with a reporter or a source address is one, others are asked.
+        case
+            when e.jsonPayload is null then false
+            when e.jsonPayload.reporter is not null or e.jsonPayload.connection.src_ip is not null then true
+            else coalesce(json_type(line, '$.jsonPayload') = 'OBJECT', false)
+        end as payload_is_object,
+        e.logName as log_name,
+        p.connection.src_ip as src_ip_text,
+        p.connection.dest_ip as dst_ip_text,
+        p.connection.src_port as src_port_text,
+        p.connection.dest_port as dst_port_text,
+        p.connection.protocol as protocol_text,
+        p.bytes_sent as bytes_text,
+        p.packets_sent as packets_text,
+        p.start_time as start_text,
+        p.end_time as end_text,
+        p.reporter as reporter,
+        ip_canonical(p.connection.src_ip) as src_ip,
+        ip_canonical(p.connection.dest_ip) as dst_ip,
+        try_cast(p.connection.src_port as integer) as src_port,
+        try_cast(p.connection.dest_port as integer) as dst_port,
+        try_cast(p.connection.protocol as integer) as protocol,
+        try_cast(p.bytes_sent as bigint) as bytes,
+        try_cast(p.packets_sent as bigint) as packets,
         -- RFC 3339 with an offset (GCP writes Z); kept as UTC wall time.
-        try_cast(try_cast(v[9] as timestamptz) at time zone 'UTC' as timestamp) as start_at,
-        try_cast(try_cast(v[10] as timestamptz) at time zone 'UTC' as timestamp) as end_at,
+        try_cast(try_cast(p.start_time as timestamptz) at time zone 'UTC' as timestamp) as start_at,
+        try_cast(try_cast(p.end_time as timestamptz) at time zone 'UTC' as timestamp) as end_at,
         -- The reporting end's details: the VM that saw the flow.
-        case when v[11] in ('SRC', 'SRC_GATEWAY') then v[12] else v[16] end as instance_id,
-        coalesce(case when v[11] in ('SRC', 'SRC_GATEWAY') then coalesce(v[13], v[22]) else coalesce(v[17], v[25]) end, v[26]) as account_id,
-        coalesce(case when v[11] in ('SRC', 'SRC_GATEWAY') then v[14] else v[18] end, nullif(regexp_extract(v[27], '^([a-z]+-[a-z]+\d+)', 1), '')) as region,
-        case when v[11] in ('SRC', 'SRC_GATEWAY') then v[15] else v[19] end as az_id,
-        case when v[11] in ('SRC', 'SRC_GATEWAY') then v[20] else v[23] end as vpc_id,
-        coalesce(case when v[11] in ('SRC', 'SRC_GATEWAY') then v[21] else v[24] end, v[28]) as subnet_id
-    from extracted
+        case when p.reporter in ('SRC', 'SRC_GATEWAY') then p.src_instance.vm_name else p.dest_instance.vm_name end as instance_id,
+        coalesce(case when p.reporter in ('SRC', 'SRC_GATEWAY') then coalesce(p.src_instance.project_id, p.src_vpc.project_id) else coalesce(p.dest_instance.project_id, p.dest_vpc.project_id) end, e.resource.labels.project_id) as account_id,
+        coalesce(case when p.reporter in ('SRC', 'SRC_GATEWAY') then p.src_instance.region else p.dest_instance.region end, nullif(regexp_extract(e.resource.labels.location, '^([a-z]+-[a-z]+\d+)', 1), '')) as region,
+        case when p.reporter in ('SRC', 'SRC_GATEWAY') then p.src_instance.zone else p.dest_instance.zone end as az_id,
+        case when p.reporter in ('SRC', 'SRC_GATEWAY') then p.src_vpc.vpc_name else p.dest_vpc.vpc_name end as vpc_id,
+        coalesce(case when p.reporter in ('SRC', 'SRC_GATEWAY') then p.src_vpc.subnetwork_name else p.dest_vpc.subnetwork_name end, e.resource.labels.subnetwork_name) as subnet_id
+    from (select *, e.jsonPayload as p from extracted)
 ),
 
-checked as (
+reasoned as (
     select
         *,
         case
@@ -116,6 +119,15 @@ checked as (
     from typed
 ),
 
+-- Read twice below, so DuckDB keeps a copy: the line only where it is quarantined.
+checked as (
+    select
+        object_idx, line_no, reporter, reporter_rank, src_ip, dst_ip, src_port, dst_port, protocol, bytes, packets, start_at, end_at,
+        instance_id, account_id, region, az_id, vpc_id, subnet_id, invalid_reason,
+        case when invalid_reason is not null then line end as raw_text
+    from reasoned
+),
+
 flows as (
     select * from checked where invalid_reason is null
 ),
@@ -136,7 +148,7 @@ select
     c.line_no as raw_offset,
     case when c.invalid_reason is null then 'flow' else 'invalid' end as record_status,
     c.invalid_reason,
-    case when c.invalid_reason is not null then c.line end as raw_text,
+    c.raw_text,
     c.start_at,
     c.end_at,
     c.src_ip,
