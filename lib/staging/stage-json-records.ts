@@ -140,15 +140,7 @@ class GrowableBuffer {
 
   copy(source: Buffer, from: number, to: number): void {
     this.reserve(to - from);
-    // A byte loop for a tuple's few dozen bytes costs less than Buffer#copy's call.
-    if (to - from > 256) {
-      this.length += source.copy(this.buffer, this.length, from, to);
-      return;
-    }
-    const buffer = this.buffer;
-    let at = this.length;
-    for (let index = from; index < to; index++) buffer[at++] = source[index]!;
-    this.length = at;
+    this.length += source.copy(this.buffer, this.length, from, to);
   }
 
   take(): Buffer {
