@@ -110,8 +110,8 @@ typed as (
         case f[6] when 'T' then 6 when 'U' then 17 end as protocol,
         case f[7] when 'I' then 'ingress' when 'O' then 'egress' end as direction,
         case f[8] when 'A' then 'accept' when 'D' then 'reject' end as action,
-        case when is_v2 then azure_flow_state(f[9]) end as flow_state,
-        -- Version 1 has no counter fields: packets and bytes 0, reverse_* null.
+        -- Version 1 has eight fields: no flow state (f[9] is NULL), packets and bytes 0, reverse_* null.
+        azure_flow_state(f[9]) as flow_state,
         azure_counter(f[10]) as packets,
         azure_counter(f[11]) as bytes,
         case when is_v2 then azure_counter(f[12]) end as reverse_packets,
