@@ -7,5 +7,8 @@ export default defineConfig({
     hookTimeout: 180_000,
     env: { TZ: 'UTC' },
     pool: 'forks',
+    // vitest's default is one worker less than the cores: on this 2-core machine the suite ran one
+    // file at a time, while most files wait on child processes, servers and throttled replays.
+    maxWorkers: '100%',
   },
 });
