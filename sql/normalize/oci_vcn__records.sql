@@ -24,6 +24,10 @@ lines as (
     from stg_lines__oci_vcn
 ),
 
+-- One parse per line: json_transform reads every field the model reads, at the top level and
+-- inside the API's logContent wrapper, in one walk of the document (a multi-path extraction walks
+-- it from the root once per path), typed as text as json_extract_string gives it; typed picks
+-- whichever of the two is present.
 extracted as (
     select
         object_idx,
@@ -31,46 +35,16 @@ extracted as (
         line,
         is_json,
         is_object,
-        -- One parse per line: each field at the top level and inside the API's logContent wrapper
-        -- (w[2k-1] and w[2k]); typed picks whichever is present.
-        case when is_object then json_extract_string(line, [
-            '$.type',
-            '$.logContent.type',
-            '$.data.version',
-            '$.logContent.data.version',
-            '$.data.status',
-            '$.logContent.data.status',
-            '$.data.action',
-            '$.logContent.data.action',
-            '$.data.sourceAddress',
-            '$.logContent.data.sourceAddress',
-            '$.data.destinationAddress',
-            '$.logContent.data.destinationAddress',
-            '$.data.sourcePort',
-            '$.logContent.data.sourcePort',
-            '$.data.destinationPort',
-            '$.logContent.data.destinationPort',
-            '$.data.protocol',
-            '$.logContent.data.protocol',
-            '$.data.packets',
-            '$.logContent.data.packets',
-            '$.data.bytesOut',
-            '$.logContent.data.bytesOut',
-            '$.data.startTime',
-            '$.logContent.data.startTime',
-            '$.data.endTime',
-            '$.logContent.data.endTime',
-            '$.oracle.vnicocid',
-            '$.logContent.oracle.vnicocid',
-            '$.oracle.vnicsubnetocid',
-            '$.logContent.oracle.vnicsubnetocid',
-            '$.oracle.tenantid',
-            '$.logContent.oracle.tenantid',
-            '$.data',
-            '$.logContent.data',
-            '$.regionId'
-        ]) end as w,
-        w[35] as region_id
+        case when is_object then json_transform(line, '{"type": "VARCHAR", "regionId": "VARCHAR",
+            "data": {"version": "VARCHAR", "status": "VARCHAR", "action": "VARCHAR", "sourceAddress": "VARCHAR", "destinationAddress": "VARCHAR",
+                "sourcePort": "VARCHAR", "destinationPort": "VARCHAR", "protocol": "VARCHAR", "packets": "VARCHAR", "bytesOut": "VARCHAR",
+                "startTime": "VARCHAR", "endTime": "VARCHAR"},
+            "oracle": {"vnicocid": "VARCHAR", "vnicsubnetocid": "VARCHAR", "tenantid": "VARCHAR"},
+            "logContent": {"type": "VARCHAR",
+                "data": {"version": "VARCHAR", "status": "VARCHAR", "action": "VARCHAR", "sourceAddress": "VARCHAR", "destinationAddress": "VARCHAR",
+                    "sourcePort": "VARCHAR", "destinationPort": "VARCHAR", "protocol": "VARCHAR", "packets": "VARCHAR", "bytesOut": "VARCHAR",
+                    "startTime": "VARCHAR", "endTime": "VARCHAR"},
+                "oracle": {"vnicocid": "VARCHAR", "vnicsubnetocid": "VARCHAR", "tenantid": "VARCHAR"}}}') end as e
     from lines
 ),
 
@@ -81,34 +55,40 @@ typed as (
         line,
         is_json,
         is_object,
-        starts_with(coalesce(w[33], w[34]), '{') as data_is_object,
-        region_id,
-        coalesce(w[1], w[2]) as entry_type,
-        coalesce(w[3], w[4]) as version_text,
-        coalesce(nullif(coalesce(w[5], w[6]), '-'), 'OK') as status,
-        nullif(coalesce(w[7], w[8]), '-') as action_text,
-        nullif(coalesce(w[9], w[10]), '-') as src_ip_text,
-        nullif(coalesce(w[11], w[12]), '-') as dst_ip_text,
-        nullif(coalesce(w[13], w[14]), '-') as src_port_text,
-        nullif(coalesce(w[15], w[16]), '-') as dst_port_text,
-        nullif(coalesce(w[17], w[18]), '-') as protocol_text,
-        nullif(coalesce(w[19], w[20]), '-') as packets_text,
-        nullif(coalesce(w[21], w[22]), '-') as bytes_text,
-        nullif(coalesce(w[23], w[24]), '-') as start_text,
-        nullif(coalesce(w[25], w[26]), '-') as end_text,
-        coalesce(w[27], w[28]) as vnic_id,
-        coalesce(w[29], w[30]) as subnet_id,
-        coalesce(w[31], w[32]) as tenant_id,
-        ip_canonical(nullif(coalesce(w[9], w[10]), '-')) as src_ip,
-        ip_canonical(nullif(coalesce(w[11], w[12]), '-')) as dst_ip,
-        try_cast(nullif(coalesce(w[13], w[14]), '-') as integer) as src_port,
-        try_cast(nullif(coalesce(w[15], w[16]), '-') as integer) as dst_port,
-        try_cast(nullif(coalesce(w[17], w[18]), '-') as integer) as protocol,
-        try_cast(nullif(coalesce(w[19], w[20]), '-') as bigint) as packets,
-        try_cast(nullif(coalesce(w[21], w[22]), '-') as bigint) as bytes,
-        try_cast(nullif(coalesce(w[23], w[24]), '-') as bigint) as start_epoch_s,
-        try_cast(nullif(coalesce(w[25], w[26]), '-') as bigint) as end_epoch_s
-    from extracted
+        -- json_transform reads any JSON value where it expects an object (NULL only when missing
+        -- or null): data with a version or a status is one, others are asked.
+        case
+            when e.data is not null then d.version is not null or d.status is not null or coalesce(json_type(line, '$.data') = 'OBJECT', false)
+            when e.logContent.data is not null then d.version is not null or d.status is not null or coalesce(json_type(line, '$.logContent.data') = 'OBJECT', false)
+            else false
+        end as data_is_object,
+        e.regionId as region_id,
+        coalesce(e.type, e.logContent.type) as entry_type,
+        coalesce(e.data.version, e.logContent.data.version) as version_text,
+        coalesce(nullif(coalesce(e.data.status, e.logContent.data.status), '-'), 'OK') as status,
+        nullif(coalesce(e.data.action, e.logContent.data.action), '-') as action_text,
+        nullif(coalesce(e.data.sourceAddress, e.logContent.data.sourceAddress), '-') as src_ip_text,
+        nullif(coalesce(e.data.destinationAddress, e.logContent.data.destinationAddress), '-') as dst_ip_text,
+        nullif(coalesce(e.data.sourcePort, e.logContent.data.sourcePort), '-') as src_port_text,
+        nullif(coalesce(e.data.destinationPort, e.logContent.data.destinationPort), '-') as dst_port_text,
+        nullif(coalesce(e.data.protocol, e.logContent.data.protocol), '-') as protocol_text,
+        nullif(coalesce(e.data.packets, e.logContent.data.packets), '-') as packets_text,
+        nullif(coalesce(e.data.bytesOut, e.logContent.data.bytesOut), '-') as bytes_text,
+        nullif(coalesce(e.data.startTime, e.logContent.data.startTime), '-') as start_text,
+        nullif(coalesce(e.data.endTime, e.logContent.data.endTime), '-') as end_text,
+        coalesce(e.oracle.vnicocid, e.logContent.oracle.vnicocid) as vnic_id,
+        coalesce(e.oracle.vnicsubnetocid, e.logContent.oracle.vnicsubnetocid) as subnet_id,
+        coalesce(e.oracle.tenantid, e.logContent.oracle.tenantid) as tenant_id,
+        ip_canonical(src_ip_text) as src_ip,
+        ip_canonical(dst_ip_text) as dst_ip,
+        try_cast(src_port_text as integer) as src_port,
+        try_cast(dst_port_text as integer) as dst_port,
+        try_cast(protocol_text as integer) as protocol,
+        try_cast(packets_text as bigint) as packets,
+        try_cast(bytes_text as bigint) as bytes,
+        try_cast(start_text as bigint) as start_epoch_s,
+        try_cast(end_text as bigint) as end_epoch_s
+    from (select *, coalesce(e.data, e.logContent.data) as d from extracted)
 ),
 
 checked as (
