@@ -1,10 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
-import { open, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
 
 /**
  * Turns one raw object (plain or gzip text) into a staged line file that DuckDB reads with
@@ -85,53 +84,16 @@ export class ObjectUnreadableError extends Error {
 const REJECTED_TEXT_LIMIT = 4096;
 
 export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS, annotator?: LineAnnotator): Promise<StagedLines> {
-  const compressed = await hasGzipMagic(inputPath);
-  const fileBytes = (await stat(inputPath)).size;
   const splitter = new LineStager(limits, annotator);
-  // No 'data' listener on the input: one would switch it to flowing mode and defeat backpressure,
-  // buffering the whole file in memory whenever decompression and writing are slower than reading
-  // (peak RSS reached the compressed size, ~1 GiB, in the full hostile-input run).
-  const input = createReadStream(inputPath, { highWaterMark: 1 << 20 });
-  const gunzip = compressed ? createGunzip({ chunkSize: 1 << 18 }) : undefined;
-  const guard = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      splitter.decompressed += chunk.length;
-      if (splitter.decompressed > limits.maxDecompressedBytes) {
-        callback(new ObjectUnreadableError(`decompressed size exceeds the limit of ${limits.maxDecompressedBytes} bytes`));
-        return;
-      }
-      // The ratio is taken against the compressed bytes gunzip has consumed, not those read
-      // ahead from the file, so a bomb is stopped within about one chunk past the cap.
-      const consumed = Math.max(gunzip?.bytesWritten ?? 0, 1);
-      if (gunzip && splitter.decompressed > 1 << 20 && splitter.decompressed > consumed * limits.maxCompressionRatio) {
-        callback(new ObjectUnreadableError(`compression ratio exceeds ${limits.maxCompressionRatio}:1 (likely a decompression bomb)`));
-        return;
-      }
-      callback(null, chunk);
-    },
-  });
   const output = createWriteStream(outputPath, { highWaterMark: 1 << 20 });
+  let read: RawObjectRead;
   try {
-    if (gunzip) {
-      await pipeline(input, gunzip, guard, splitter, output);
-      // Node's gunzip stops quietly at bytes after a member that do not start another member
-      // (a member whose header was damaged, zero padding): everything from there on would be
-      // lost without a word, so such an object is unreadable rather than short.
-      if (gunzip.bytesWritten !== fileBytes) {
-        throw new ObjectUnreadableError(
-          `gzip stream is corrupt: ${fileBytes - gunzip.bytesWritten} bytes after the end of gzip data at offset ${gunzip.bytesWritten} are not a gzip member`,
-        );
-      }
-    } else {
-      await pipeline(input, guard, splitter, output);
-    }
+    // The raw object's bytes, decompressed and verified within the limits (read-raw-object.ts),
+    // pulled through the line stager into the staged file with backpressure end to end.
+    read = await readRawObject(inputPath, limits, (chunks) => pipeline(chunks, splitter, output));
   } catch (error) {
+    output.destroy();
     await rm(outputPath, { force: true });
-    if (error instanceof ObjectUnreadableError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'Z_NEED_DICT' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-      throw new ObjectUnreadableError(`gzip stream is corrupt or truncated (${(error as Error).message})`, { cause: error });
-    }
     throw error;
   }
   return {
@@ -139,22 +101,10 @@ export async function stageLines(inputPath: string, outputPath: string, limits: 
     stagedLines: splitter.stagedLines,
     blankLines: splitter.blankLines,
     rejected: splitter.rejected,
-    compressed,
-    // A staged object was read to its end.
-    bytesIn: fileBytes,
+    compressed: read.compressed,
+    bytesIn: read.bytesIn,
     bytesOut: splitter.bytesOut,
   };
-}
-
-async function hasGzipMagic(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const header = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(header, 0, 2, 0);
-    return bytesRead === 2 && header[0] === 0x1f && header[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
 }
 
 class LineStager extends Transform {
@@ -162,7 +112,6 @@ class LineStager extends Transform {
   stagedLines = 0;
   blankLines = 0;
   bytesOut = 0;
-  decompressed = 0;
   readonly rejected: RejectedLine[] = [];
   private carry: Buffer[] = [];
   private carryLength = 0;
