@@ -240,9 +240,9 @@ class LineStager extends Transform {
 }
 
 /**
- * An append-only byte buffer sized up front for the worst case of plain staging, so the per-line
- * path rarely allocates; every write checks the room, since annotations have no bound staging
- * knows of (Buffer.copy would otherwise cut a line short without a word).
+ * An append-only byte buffer sized up front for typical lines with their prefix, so the per-line
+ * path rarely allocates; every write checks the room and grows it (short lines, annotations),
+ * since Buffer.copy would otherwise cut a line short without a word.
  */
 class OutputBuffer {
   private buffer: Buffer;

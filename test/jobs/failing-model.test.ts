@@ -57,4 +57,20 @@ describe('a model that fails', () => {
     const tagRows = await queryLake<{ n: bigint }>(lake, `SELECT count(*) AS n FROM traffic_matrix WHERE dimension = 'tag'`);
     expect(failed.error).toMatch(new RegExp(`model traffic_matrix \\(.*\\) failed: data test accepted_values\\(dimension: segment\\) failed for ${tagRows[0]!.n} row\\(s\\)`));
   });
+
+  it('fails a run whose enrichment loses flows, before anything is published', async () => {
+    const lossyDir = path.join(lake.dir, 'sql-lossy-join');
+    await cp(path.join(REPO_ROOT, 'sql'), lossyDir, { recursive: true });
+    const enriched = path.join(lossyDir, 'enrich', 'flows_enriched.sql');
+    const text = await readFile(enriched, 'utf8');
+    expect(text).toContain('left join endpoint_profiles as s');
+    // An inner join drops every flow whose source address has no profile (the internet ones).
+    await writeFile(enriched, text.replace('left join endpoint_profiles as s', 'inner join endpoint_profiles as s'));
+    const manifest = path.join(lake.dir, 'lake', 'curated', 'flows', 'dt=2024-05-01', 'hour=13', '_manifest.json');
+    const before = await readFile(manifest, 'utf8');
+    const failed = await lake.runHour('2024-05-01T13', { sqlDir: lossyDir });
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/flows export holds \d+ rows but the hour has 436 flows: the enrichment joins lost or repeated flows/);
+    expect(await readFile(manifest, 'utf8')).toBe(before);
+  });
 });
