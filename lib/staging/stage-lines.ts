@@ -86,6 +86,9 @@ const REJECTED_TEXT_LIMIT = 4096;
 export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS, annotator?: LineAnnotator): Promise<StagedLines> {
   const splitter = new LineStager(limits, annotator);
   const output = createWriteStream(outputPath, { highWaterMark: 1 << 20 });
+  // The file opens while the raw object's header is read, before pipeline() below listens: an
+  // error opening it (a folder in the way) would be an uncaught exception. pipeline() still rejects with it.
+  output.on('error', () => {});
   let read: RawObjectRead;
   try {
     // The raw object's bytes, decompressed and verified within the limits (read-raw-object.ts),
