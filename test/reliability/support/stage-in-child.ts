@@ -1,14 +1,17 @@
 /**
- * Runs stageLines over a list of files in a process of its own and prints one JSON document:
- * each file's outcome and the process's peak resident set size. A child process, so that the peak
- * RSS measured is that of staging alone and not of the test runner.
+ * Stages a list of files as text lines in a process of its own, the way a run does on two cores:
+ * two files at a time, one in a worker thread and one in the main thread (StagingPool). Prints one
+ * JSON document: each file's outcome and the process's peak resident set size, the worker
+ * thread's included. A child process, so that the peak RSS measured is that of staging alone and
+ * not of the test runner.
  *
  *   node --import tsx stage-in-child.ts '<json: { files: string[], outDir: string, limits: StageLimits }>'
  */
 import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ObjectUnreadableError, stageLines, type StageLimits } from '../../../lib/staging/stage-lines.ts';
+import { ObjectUnreadableError, type StageLimits } from '../../../lib/staging/stage-lines.ts';
+import { StagingPool } from '../../../lib/staging/staging-pool.ts';
 
 export interface ChildFileOutcome {
   file: string;
@@ -22,13 +25,14 @@ export interface ChildFileOutcome {
 }
 
 const { files, outDir, limits } = JSON.parse(process.argv[2]!) as { files: string[]; outDir: string; limits: StageLimits };
-const outcomes: ChildFileOutcome[] = [];
-for (const [index, file] of files.entries()) {
+const pool = new StagingPool({ workers: 1, inThread: true });
+const outcomes = await Promise.all(files.map(async (file, index): Promise<ChildFileOutcome> => {
   const out = path.join(outDir, `${index}.txt`);
   try {
-    const result = await stageLines(file, out, limits);
+    // A source staged as plain lines, with nothing computed per line: the files test the stager.
+    const result = await pool.stage({ sourceType: 'gcp_vpc', staging: 'lines', formatHint: undefined, rawPath: file, linesPath: out, limits }, file);
     const staged = result.bytesOut < 1 << 20 ? await readFile(out, 'utf8') : null;
-    outcomes.push({
+    return {
       file,
       unreadable: null,
       stagedLines: result.stagedLines,
@@ -36,14 +40,15 @@ for (const [index, file] of files.entries()) {
       stagedText: staged === null ? null : staged.split('\n').filter(Boolean).map((line) => line.slice(line.indexOf('\x1f') + 1)).join('\n'),
       bytesIn: result.bytesIn,
       bytesOut: result.bytesOut,
-    });
+    };
   } catch (error) {
     if (!(error instanceof ObjectUnreadableError)) throw error;
-    outcomes.push({ file, unreadable: error.message, stagedLines: 0, rejected: [], stagedText: null, bytesIn: 0, bytesOut: 0 });
+    return { file, unreadable: error.message, stagedLines: 0, rejected: [], stagedText: null, bytesIn: 0, bytesOut: 0 };
   } finally {
     await rm(out, { force: true });
   }
-}
+}));
+await pool.close();
 process.stdout.write(JSON.stringify({ outcomes, peakRssBytes: peakRssOfThisProgram() }));
 
 /**

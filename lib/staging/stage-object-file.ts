@@ -1,0 +1,26 @@
+import { sourceByType } from '../sources/registry.ts';
+import { stageJsonRecords } from './stage-json-records.ts';
+import { stageLines, type StagedLines, type StageLimits } from './stage-lines.ts';
+
+/**
+ * The CPU work of staging one downloaded object, as plain data so that it can be posted to a
+ * worker thread (lib/staging/staging-pool.ts): functions cannot cross, so the source's line
+ * annotator is built where the task runs, from the source type and its format hint.
+ */
+export interface StageObjectTask {
+  sourceType: string;
+  staging: 'lines' | 'json-records';
+  /** The source's configured format for objects without a header (SourceDefinition.lineAnnotator). */
+  formatHint: string | undefined;
+  rawPath: string;
+  linesPath: string;
+  limits: StageLimits;
+}
+
+/** Stages one raw file as its source stages it; throws ObjectUnreadableError for an object to quarantine whole. */
+export function stageObjectFile(task: StageObjectTask): Promise<StagedLines> {
+  const source = sourceByType(task.sourceType);
+  return task.staging === 'json-records'
+    ? stageJsonRecords(task.rawPath, task.linesPath, task.limits, source.tuplePath ? [source.tuplePath] : [])
+    : stageLines(task.rawPath, task.linesPath, task.limits, source.lineAnnotator?.(task.formatHint));
+}

@@ -1,0 +1,19 @@
+import { parentPort } from 'node:worker_threads';
+import { stageObjectFile } from './stage-object-file.ts';
+import { postedError, type StagingReply, type StagingRequest } from './staging-pool.ts';
+
+/**
+ * A staging worker thread (lib/staging/staging-pool.ts): stages each object it is sent and
+ * answers with the result or the error as plain data. Loaded through staging-worker.mjs.
+ */
+if (!parentPort) throw new Error('lib/staging/staging-worker.ts runs in a worker thread of a StagingPool');
+const port = parentPort;
+port.on('message', async ({ id, task }: StagingRequest) => {
+  let reply: StagingReply;
+  try {
+    reply = { id, ok: true, result: await stageObjectFile(task) };
+  } catch (error) {
+    reply = { id, ok: false, error: postedError(error) };
+  }
+  port.postMessage(reply);
+});
