@@ -142,6 +142,8 @@ export async function stageObjects(options: {
   // Enough downloads in hand to keep every staging thread busy.
   const concurrency = options.concurrency ?? Math.max(4, 2 * threads);
   try {
+    // The worker threads start while the first objects download.
+    pool.start();
     await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, () => lane().catch((error: unknown) => void (failure ??= { error }))));
   } finally {
     await pool.close();

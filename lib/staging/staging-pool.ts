@@ -64,7 +64,7 @@ const WORKER_ENTRY = new URL('./staging-worker.mjs', import.meta.url);
  * ID, the Azure JSON tokenizer) in up to `workers` worker threads, and with `inThread` one more at
  * a time in the calling thread, so that several objects are staged on several cores at once;
  * downloads stay with the caller. One object per thread at a time, the others queue; worker
- * threads start on the first object.
+ * threads start with `start()` or the first object.
  *
  * Why the calling thread takes a share: it is idle while staging waits on the threads, and each
  * worker thread costs ~45 MiB of RSS (its own V8 heap, and tsx's loader hooks on a thread of
@@ -105,14 +105,18 @@ export class StagingPool {
   stage(task: StageObjectTask, objectKey: string): Promise<StagedLines> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('the staging pool is closed'));
-    if (!this.started) {
-      this.started = true;
-      for (let index = 0; index < this.workers; index++) this.spawn();
-    }
+    this.start();
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, task, objectKey, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /** Starts the worker threads (the first `stage` does if this was not called): they take a few hundred milliseconds. */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    for (let index = 0; index < this.workers; index++) this.spawn();
   }
 
   /** Ends every worker thread; objects still queued are refused. */
