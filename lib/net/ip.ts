@@ -142,6 +142,22 @@ const PRIVATE_V6: readonly (readonly [base: string, prefixLen: number])[] = [
   ['2001:db8::', 32],
 ];
 
+/** The special-purpose IPv4 ranges (PRIVATE_V4) as network and mask, unsigned 32-bit. */
+const PRIVATE_V4_NETWORKS = PRIVATE_V4.map(([base]) => Number(ipToBigInt(base)!));
+const PRIVATE_V4_MASKS = PRIVATE_V4.map(([, prefixLen]) => (prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0));
+
+/**
+ * ipIsPublic for the four bytes of an IPv4 address, without parsing text or BigInt: for callers
+ * that judge an address per record (staging).
+ */
+export function ipv4BytesArePublic(bytes: Uint8Array): boolean {
+  const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+  for (let index = 0; index < PRIVATE_V4_NETWORKS.length; index++) {
+    if (((value & PRIVATE_V4_MASKS[index]!) >>> 0) === PRIVATE_V4_NETWORKS[index]) return false;
+  }
+  return true;
+}
+
 function inRanges(value: bigint, bits: number, ranges: readonly (readonly [string, number])[]): boolean {
   return ranges.some(([base, prefixLen]) => value >> BigInt(bits - prefixLen) === ipToBigInt(base)! >> BigInt(bits - prefixLen));
 }
@@ -154,9 +170,7 @@ function inRanges(value: bigint, bits: number, ranges: readonly (readonly [strin
 export function ipIsPublic(text: string | null | undefined): boolean | null {
   const ip = parseIp(text);
   if (!ip) return null;
-  if (ip.family === 4 || isIpv4Mapped(ip.bytes)) {
-    return !inRanges(BigInt(`0x${toHex(ip.bytes.subarray(-4))}`), 32, PRIVATE_V4);
-  }
+  if (ip.family === 4 || isIpv4Mapped(ip.bytes)) return ipv4BytesArePublic(ip.bytes.subarray(-4));
   return !inRanges(BigInt(`0x${toHex(ip.bytes)}`), 128, PRIVATE_V6);
 }
 

@@ -1,4 +1,4 @@
-import { AwsVpcCommunityIds } from './aws-vpc-community-ids.ts';
+import { AWS_VPC_TYPED_COLUMNS, AwsVpcLineTyper } from './aws-vpc-line-typer.ts';
 import type { SourceDefinition } from './source-definition.ts';
 
 /**
@@ -46,7 +46,8 @@ export const awsVpcSource: SourceDefinition = {
   configKey: 'aws_vpc',
   cliName: 'aws-vpc',
   staging: (key) => (parseAwsVpcKey(key)?.format === 'parquet' || key.endsWith('.parquet') ? 'parquet' : 'lines'),
-  lineAnnotator: (formatHint) => new AwsVpcCommunityIds(formatHint),
+  lineTyper: (formatHint) => new AwsVpcLineTyper(formatHint),
+  typedColumns: AWS_VPC_TYPED_COLUMNS,
   // Accounts and regions are not known up front; the day folders below them are filtered by key.
   listPrefixes: (sourcePrefix) => [sourcePrefix],
   inWindow(object, _sourcePrefix, window) {

@@ -1,5 +1,5 @@
 import type { TuplePath } from '../staging/json-record-splitter.ts';
-import type { LineAnnotator } from '../staging/stage-lines.ts';
+import type { LineTyper } from '../staging/stage-lines.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
 
 /**
@@ -46,10 +46,14 @@ export interface SourceDefinition {
   /** Facts the key itself tells (AWS: region), passed to the normalize model. */
   regionHint?(key: string): string | undefined;
   /**
-   * For `lines` staging: a third field per staged line, computed while staging reads it (AWS: the
-   * Community ID). `formatHint` is the source's configured format for objects without a header.
+   * For `lines` staging: types the plain records while staging reads them (lib/staging/
+   * stage-lines.ts, LineTyper); they reach the model as `stg_typed__<source>` with `typedColumns`,
+   * the other lines as text in `stg_lines__<source>`. `formatHint` is the source's configured
+   * format for objects without a header.
    */
-  lineAnnotator?(formatHint: string | undefined): LineAnnotator;
+  lineTyper?(formatHint: string | undefined): LineTyper;
+  /** The typed rows' columns after object_idx and line_no, with their DuckDB types (with `lineTyper`). */
+  typedColumns?: readonly (readonly [name: string, type: string])[];
   /**
    * For `json-records` staging: where a record holds its flow tuples (object keys, '*' for every
    * element of an array). Staging takes them out into `stg_tuples__<source>`, one row each.

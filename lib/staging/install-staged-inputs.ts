@@ -1,10 +1,11 @@
+import { stat } from 'node:fs/promises';
 import type { DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import { ndjson } from '../reference/reference-data.ts';
 import { SOURCES } from '../sources/registry.ts';
 import type { SourceDefinition } from '../sources/source-definition.ts';
 import { tuplesPathOf } from './stage-json-records.ts';
-import { DEFAULT_STAGE_LIMITS, FIELD_SEPARATOR } from './stage-lines.ts';
+import { DEFAULT_STAGE_LIMITS, FIELD_SEPARATOR, typedPathOf } from './stage-lines.ts';
 import type { StagedObject, StageReject } from './stage-objects.ts';
 
 export function stagedLinesRelation(source: SourceDefinition): string {
@@ -16,9 +17,17 @@ export function stagedTuplesRelation(source: SourceDefinition): string {
   return `stg_tuples__${source.sourceType}`;
 }
 
+/** The records staging typed for a source with a line typer (SourceDefinition.lineTyper). */
+export function stagedTypedRelation(source: SourceDefinition): string {
+  return `stg_typed__${source.sourceType}`;
+}
+
 /** Relations the normalize models read that exist before any model runs. */
 export function stagedRelations(): string[] {
-  return ['stg_objects', 'stg_rejects', ...SOURCES.map(stagedLinesRelation), ...SOURCES.filter((s) => s.tuplePath).map(stagedTuplesRelation)];
+  return [
+    'stg_objects', 'stg_rejects', ...SOURCES.map(stagedLinesRelation),
+    ...SOURCES.filter((s) => s.tuplePath).map(stagedTuplesRelation), ...SOURCES.filter((s) => s.typedColumns).map(stagedTypedRelation),
+  ];
 }
 
 export interface InstallOptions {
@@ -35,26 +44,18 @@ export interface InstallOptions {
  * added to `rejects` (quarantined whole) before `stg_rejects` is built.
  */
 export async function installStagedInputs(session: DuckDbSession, workDir: string, staged: StagedObject[], rejects: StageReject[], options: InstallOptions = {}): Promise<void> {
-  const lineTables = new Map<string, string[]>();
   for (const source of SOURCES) {
     const relation = sqlIdentifier(stagedLinesRelation(source));
     const files = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
-    lineTables.set(source.sourceType, files);
     if (files.length === 0) {
-      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, line_no BIGINT, line VARCHAR, community_id VARCHAR)`);
-      continue;
+      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, line_no BIGINT, line VARCHAR)`);
+    } else {
+      // The staged format is ours (lib/staging/stage-lines.ts), so any read error fails the run.
+      await session.run(`CREATE OR REPLACE TABLE ${relation} AS
+        SELECT CAST(regexp_extract(filename, '(\\d+)\\.txt$', 1) AS INTEGER) AS object_idx, line_no, line
+        FROM ${stagedFileReader(files, { line_no: 'BIGINT', line: 'VARCHAR' })}`);
     }
-    // A source with a line annotator (lib/sources/registry.ts) staged a third field: the
-    // Community ID ('' where staging left it to SQL, read as NULL).
-    const columns = source.lineAnnotator ? `{'line_no': 'BIGINT', 'line': 'VARCHAR', 'community_id': 'VARCHAR'}` : `{'line_no': 'BIGINT', 'line': 'VARCHAR'}`;
-    // The staged format is ours (lib/staging/stage-lines.ts), so any read error fails the run.
-    await session.run(`CREATE OR REPLACE TABLE ${relation} AS
-      SELECT CAST(regexp_extract(filename, '(\\d+)\\.txt$', 1) AS INTEGER) AS object_idx, line_no, line,
-        ${source.lineAnnotator ? 'community_id' : 'CAST(NULL AS VARCHAR) AS community_id'}
-      FROM read_csv([${files.map(sqlString).join(', ')}],
-        delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
-        auto_detect = false, columns = ${columns}, filename = true,
-        max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`);
+    if (source.typedColumns) await installTypedRows(session, source, staged);
   }
   for (const source of SOURCES.filter((s) => s.tuplePath)) {
     const relation = sqlIdentifier(stagedTuplesRelation(source));
@@ -100,6 +101,38 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
   await session.run(`CREATE OR REPLACE TABLE stg_rejects AS SELECT * FROM ${await ndjson(workDir, 'stg_rejects', rejects, {
     source_type: 'VARCHAR', raw_object_key: 'VARCHAR', raw_offset: 'BIGINT', reason: 'VARCHAR', raw_text: 'VARCHAR',
   })}`);
+}
+
+/**
+ * `stg_typed__<source>`: the records staging typed (SourceDefinition.lineTyper), a view over the
+ * typed files, which the source's model reads once: at millions of records, a table of them
+ * would hold as much memory as the model's own.
+ */
+async function installTypedRows(session: DuckDbSession, source: SourceDefinition, staged: StagedObject[]): Promise<void> {
+  const relation = sqlIdentifier(stagedTypedRelation(source));
+  const columns: Record<string, string> = { line_no: 'BIGINT', ...Object.fromEntries(source.typedColumns!) };
+  const files: string[] = [];
+  for (const item of staged) {
+    if (item.object.sourceType !== source.sourceType || !item.linesPath) continue;
+    const typedPath = typedPathOf(item.linesPath);
+    if ((await stat(typedPath).catch(() => undefined))?.size) files.push(typedPath);
+  }
+  if (files.length === 0) {
+    const definitions = Object.entries(columns).map(([name, type]) => `${sqlIdentifier(name)} ${type}`).join(', ');
+    await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
+    return;
+  }
+  await session.run(`CREATE OR REPLACE VIEW ${relation} AS
+    SELECT CAST(regexp_extract(filename, '(\\d+)\\.typed\\.txt$', 1) AS INTEGER) AS object_idx, * EXCLUDE (filename)
+    FROM ${stagedFileReader(files, columns)}`);
+}
+
+/** read_csv over staged files of ours: 0x1f-separated, no quoting, every column named and typed. */
+function stagedFileReader(files: string[], columns: Record<string, string>): string {
+  return `read_csv([${files.map(sqlString).join(', ')}],
+    delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
+    auto_detect = false, columns = {${Object.entries(columns).map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}, filename = true,
+    max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`;
 }
 
 /**

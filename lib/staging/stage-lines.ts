@@ -1,7 +1,7 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
 
@@ -47,12 +47,31 @@ export function stageLimitsOf(staging: { max_line_bytes: number; max_decompresse
 }
 
 /**
- * Adds a field to each staged line (`<line number>\x1f<line>\x1f<annotation>`): what a source
- * computes faster in Node than in SQL while the line is in hand (lib/sources/registry.ts). Called
- * once per staged line, in order; returns ASCII without 0x1f or newlines, '' for none.
+ * Types a source's plain records while they are staged (lib/sources/registry.ts): what a source
+ * does faster in Node than its model does in SQL while the line is in hand. A typed record goes
+ * to the object's typed file (`<n>.typed.txt`: `<line number>\x1f<row>`, read as the source's
+ * `stg_typed__<source>`) instead of the lines file; any other record is staged as text for the
+ * model. Called once per staged line, in order.
  */
-export interface LineAnnotator {
-  annotate(line: Buffer, from: number, to: number): string;
+export interface LineTyper {
+  /**
+   * Writes the record's typed row (fields separated by 0x1f, no newline, no 0x1f or control
+   * bytes inside a field, '' for NULL) and returns true, or returns false to stage the line as
+   * text. The row may hold a partial write on false: it is discarded.
+   */
+  typeLine(line: Buffer, from: number, to: number, row: StagedRow): boolean;
+}
+
+/** Where a typer writes a row. */
+export interface StagedRow {
+  writeByte(byte: number): void;
+  writeAscii(text: string): void;
+  copyFrom(source: Buffer, from: number, to: number): void;
+}
+
+/** The typed file beside a staged lines file. */
+export function typedPathOf(linesPath: string): string {
+  return linesPath.endsWith('.txt') ? `${linesPath.slice(0, -'.txt'.length)}.typed.txt` : `${linesPath}.typed.txt`;
 }
 
 export interface RejectedLine {
@@ -65,8 +84,10 @@ export interface RejectedLine {
 export interface StagedLines {
   /** Lines in the object, including blank lines and a trailing line without newline. */
   lines: number;
-  /** Lines written to the staged file (records for the parser). */
+  /** Records staged: lines written to the staged file for the parser, and typed rows. */
   stagedLines: number;
+  /** Of those, the records typed while staging (LineTyper), in the typed file. */
+  typedLines?: number;
   blankLines: number;
   rejected: RejectedLine[];
   compressed: boolean;
@@ -83,8 +104,9 @@ export class ObjectUnreadableError extends Error {
 
 const REJECTED_TEXT_LIMIT = 4096;
 
-export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS, annotator?: LineAnnotator): Promise<StagedLines> {
-  const splitter = new LineStager(limits, annotator);
+export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS, typer?: LineTyper): Promise<StagedLines> {
+  const typedOutput = typer ? createWriteStream(typedPathOf(outputPath), { highWaterMark: 1 << 20 }) : undefined;
+  const splitter = new LineStager(limits, typer && typedOutput ? { typer, output: typedOutput } : undefined);
   const output = createWriteStream(outputPath, { highWaterMark: 1 << 20 });
   // The file opens while the raw object's header is read, before pipeline() below listens: an
   // error opening it (a folder in the way) would be an uncaught exception. pipeline() still rejects with it.
@@ -96,12 +118,15 @@ export async function stageLines(inputPath: string, outputPath: string, limits: 
     read = await readRawObject(inputPath, limits, (chunks) => pipeline(chunks, splitter, output));
   } catch (error) {
     output.destroy();
+    typedOutput?.destroy();
     await rm(outputPath, { force: true });
+    if (typedOutput) await rm(typedPathOf(outputPath), { force: true });
     throw error;
   }
   return {
     lines: splitter.lineNo,
     stagedLines: splitter.stagedLines,
+    typedLines: splitter.typedLines,
     blankLines: splitter.blankLines,
     rejected: splitter.rejected,
     compressed: read.compressed,
@@ -113,35 +138,76 @@ export async function stageLines(inputPath: string, outputPath: string, limits: 
 class LineStager extends Transform {
   lineNo = 0;
   stagedLines = 0;
+  typedLines = 0;
   blankLines = 0;
   bytesOut = 0;
   readonly rejected: RejectedLine[] = [];
   private carry: Buffer[] = [];
   private carryLength = 0;
   private oversized = false;
+  /** The typed rows of the chunk in hand (typed staging only). */
+  private rows: OutputBuffer | undefined;
+  /**
+   * The typed file is written here, outside the pipeline: its error (it may come before the
+   * pipeline is set up, while the raw object's header is read) is kept and fails the next step,
+   * or the step waiting for it to drain.
+   */
+  private typedError: Error | undefined;
+  private waitingForDrain: ((error?: Error | null) => void) | undefined;
 
   constructor(
     private readonly limits: StageLimits,
-    private readonly annotator?: LineAnnotator,
+    private readonly typed?: { typer: LineTyper; output: WriteStream },
   ) {
     super();
+    typed?.output.on('error', (error) => {
+      this.typedError ??= error;
+      this.resumeAfterDrain(error);
+    });
+  }
+
+  private resumeAfterDrain(error?: Error): void {
+    const waiting = this.waitingForDrain;
+    this.waitingForDrain = undefined;
+    waiting?.(error);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.typedError) {
+      callback(this.typedError);
+      return;
+    }
     try {
       this.stageChunk(chunk);
     } catch (error) {
       callback(error as Error);
       return;
     }
-    callback();
+    this.writeRows(callback);
+  }
+
+  /** The chunk's typed rows to the typed file, waiting for it to drain (backpressure, as for the lines). */
+  private writeRows(callback: (error?: Error | null) => void): void {
+    const rows = this.rows;
+    this.rows = undefined;
+    if (this.typedError) {
+      callback(this.typedError);
+      return;
+    }
+    if (!this.typed || !rows || rows.length === 0 || this.typed.output.write(rows.bytes())) {
+      callback();
+      return;
+    }
+    this.waitingForDrain = callback;
+    this.typed.output.once('drain', () => this.resumeAfterDrain());
   }
 
   private stageChunk(chunk: Buffer): void {
     // Room for typical lines with their prefix (the buffer grows for short lines and long
-    // annotations). An oversized line in carry is refused, never written, so it needs no room
+    // typed rows). An oversized line in carry is refused, never written, so it needs no room
     // (it can be 1 GiB).
     const out = new OutputBuffer((this.oversized ? 0 : this.carryLength) + Math.ceil(chunk.length * 1.5) + 4096);
+    if (this.typed) this.rows = new OutputBuffer(Math.ceil(chunk.length * 1.5) + 4096);
     let start = 0;
     let newline = chunk.indexOf(10, start);
     if (newline >= 0 && this.carryLength > 0) {
@@ -172,6 +238,7 @@ class LineStager extends Transform {
     try {
       if (this.carryLength > 0) {
         const out = new OutputBuffer((this.oversized ? 0 : this.carryLength) + 64);
+        if (this.typed) this.rows = new OutputBuffer(this.carryLength + 4096);
         const line = this.oversized ? this.carry[0]! : Buffer.concat(this.carry);
         this.emitLine(line, 0, line.length, this.carryLength, out, false);
         this.pushOut(out);
@@ -180,7 +247,16 @@ class LineStager extends Transform {
       callback(error as Error);
       return;
     }
-    callback();
+    const typedOutput = this.typed?.output;
+    if (!typedOutput) {
+      callback();
+      return;
+    }
+    this.writeRows((error) => {
+      if (error) return callback(error);
+      typedOutput.end();
+      finished(typedOutput).then(() => callback(), callback);
+    });
   }
 
   private keepPartial(part: Buffer): void {
@@ -217,16 +293,31 @@ class LineStager extends Transform {
       this.reject('line contains a NUL or control byte 0x1f', line);
       return;
     }
+    // DuckDB's CSV reader, which reads the staged files, fails the whole file at a lone carriage
+    // return inside a line (a CRLF line end is stripped above).
+    if (line.includes(13)) {
+      this.reject('line contains a carriage return (0x0d) before its end', line);
+      return;
+    }
+    this.stagedLines++;
+    const rows = this.rows;
+    if (this.typed && rows) {
+      const before = rows.length;
+      rows.writeDecimal(this.lineNo);
+      rows.writeByte(FIELD_SEPARATOR);
+      if (this.typed.typer.typeLine(source, from, end, rows)) {
+        rows.writeByte(10);
+        this.typedLines++;
+        this.bytesOut += rows.length - before;
+        return;
+      }
+      rows.truncate(before);
+    }
     const before = out.length;
     out.writeDecimal(this.lineNo);
     out.writeByte(FIELD_SEPARATOR);
     out.copyFrom(source, from, end);
-    if (this.annotator) {
-      out.writeByte(FIELD_SEPARATOR);
-      out.writeAscii(this.annotator.annotate(source, from, end));
-    }
     out.writeByte(10);
-    this.stagedLines++;
     this.bytesOut += out.length - before;
   }
 
@@ -275,16 +366,36 @@ class OutputBuffer {
 
   copyFrom(source: Buffer, from: number, to: number): void {
     this.ensure(to - from);
-    this.length += source.copy(this.buffer, this.length, from, to);
+    if (to - from > 32) {
+      this.length += source.copy(this.buffer, this.length, from, to);
+      return;
+    }
+    // A byte loop for the short fields of typed rows: Buffer.copy costs more per call than it saves.
+    const buffer = this.buffer;
+    let length = this.length;
+    for (let index = from; index < to; index++) buffer[length++] = source[index]!;
+    this.length = length;
   }
 
   writeAscii(text: string): void {
     this.ensure(text.length);
-    this.length += this.buffer.write(text, this.length, 'latin1');
+    if (text.length > 16) {
+      this.length += this.buffer.write(text, this.length, 'latin1');
+      return;
+    }
+    const buffer = this.buffer;
+    let length = this.length;
+    for (let index = 0; index < text.length; index++) buffer[length++] = text.charCodeAt(index);
+    this.length = length;
   }
 
   bytes(): Buffer {
     return this.buffer.subarray(0, this.length);
+  }
+
+  /** Drops what was written past `length` (a row its typer gave up on). */
+  truncate(length: number): void {
+    this.length = Math.min(this.length, length);
   }
 
   private ensure(bytes: number): void {

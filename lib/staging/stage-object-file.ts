@@ -5,13 +5,15 @@ import { stageLines, type StagedLines, type StageLimits } from './stage-lines.ts
 /**
  * The CPU work of staging one downloaded object, as plain data so that it can be posted to a
  * worker thread (lib/staging/staging-pool.ts): functions cannot cross, so the source's line
- * annotator is built where the task runs, from the source type and its format hint.
+ * typer is built where the task runs, from the source type and its format hint.
  */
 export interface StageObjectTask {
   sourceType: string;
   staging: 'lines' | 'json-records';
-  /** The source's configured format for objects without a header (SourceDefinition.lineAnnotator). */
+  /** The source's configured format for objects without a header (SourceDefinition.lineTyper). */
   formatHint: string | undefined;
+  /** False: the source's line typer is not used, every record is staged as text (stageObjects' typeLines). */
+  typeLines?: boolean;
   rawPath: string;
   linesPath: string;
   limits: StageLimits;
@@ -22,5 +24,5 @@ export function stageObjectFile(task: StageObjectTask): Promise<StagedLines> {
   const source = sourceByType(task.sourceType);
   return task.staging === 'json-records'
     ? stageJsonRecords(task.rawPath, task.linesPath, task.limits, source.tuplePath ? [source.tuplePath] : [])
-    : stageLines(task.rawPath, task.linesPath, task.limits, source.lineAnnotator?.(task.formatHint));
+    : stageLines(task.rawPath, task.linesPath, task.limits, task.typeLines === false ? undefined : source.lineTyper?.(task.formatHint));
 }

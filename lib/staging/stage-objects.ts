@@ -59,6 +59,8 @@ export async function stageObjects(options: {
   onProgress?: (done: number, total: number) => void;
   /** Per source type, the configured format for objects without a header (line annotators). */
   formatHints?: Partial<Record<string, string | undefined>>;
+  /** False stages every record as text for its model, none typed (SourceDefinition.lineTyper): tests compare both paths. */
+  typeLines?: boolean;
 }): Promise<StagingResult> {
   const { store, objects, workDir, limits } = options;
   const stagingKinds = objects.map((object) => sourceByType(object.sourceType).staging(object.key));
@@ -113,7 +115,7 @@ export async function stageObjects(options: {
           options.onProgress?.(++done, objects.length);
           continue;
         }
-        const result: StagedLines = await pool.stage({ sourceType: object.sourceType, staging, formatHint: options.formatHints?.[object.sourceType], rawPath, linesPath, limits }, object.key);
+        const result: StagedLines = await pool.stage({ sourceType: object.sourceType, staging, formatHint: options.formatHints?.[object.sourceType], typeLines: options.typeLines, rawPath, linesPath, limits }, object.key);
         for (const line of result.rejected) {
           rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: line.line, reason: line.reason, raw_text: line.text });
         }

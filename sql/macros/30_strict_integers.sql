@@ -6,3 +6,11 @@
 --   digits_to_bigint(txt)   BIGINT for 1 to 18 decimal digits (with an optional leading '-'), else NULL
 CREATE OR REPLACE MACRO digits_to_bigint(txt) AS
     CASE WHEN regexp_full_match(txt, '-?[0-9]{1,18}') THEN CAST(txt AS BIGINT) END;
+
+-- The timestamp of a Unix time in seconds within the years 2000-2100 (the range every model
+-- accepts), else NULL: `make_timestamp(s * 1000000)` of any BIGINT a damaged record carries
+-- overflows and fails the whole model, where the record only has to be quarantined.
+--
+--   unix_seconds_to_timestamp(s)   TIMESTAMP, or NULL outside 946684800-4102444800
+CREATE OR REPLACE MACRO unix_seconds_to_timestamp(s) AS
+    CASE WHEN s BETWEEN 946684800 AND 4102444800 THEN make_timestamp(s * 1000000) END;

@@ -1,0 +1,182 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AWS_VPC_FIELDS, type AwsVpcField } from '../../schemas/sources/aws-vpc.ts';
+import { communityIdV1 } from '../../lib/net/community-id.ts';
+import { AWS_VPC_TYPED_COLUMNS, AwsVpcLineTyper } from '../../lib/sources/aws-vpc-line-typer.ts';
+import { normalizeFiles, type NormalizeFileResult } from '../../lib/sources/normalize-file.ts';
+import type { StagedRow } from '../../lib/staging/stage-lines.ts';
+
+const SEED = Number(process.env.NETFLOW_TEST_SEED ?? 20261128);
+const RECORDS = 3000;
+
+/** Field values as flow logs carry them, mostly valid, with every kind of wrong value the model checks. */
+const address = fc.oneof(
+  { arbitrary: fc.ipV4(), weight: 30 },
+  { arbitrary: fc.ipV6(), weight: 3 },
+  fc.ipV4().map((v4) => `::ffff:${v4}`),
+  fc.ipV4().map((v4) => v4.replace(/^(\d)\./, '0$1.')),
+  fc.constantFrom('-', '10.0.0.256', '1.2.3', '2001:db8::1::2', 'fe80::1%eth0', '2001:DB8::A', '2001:db8:0:0:0:0:0:1'),
+);
+const integerText = (min: number, max: number, wrong: string[]) =>
+  fc.oneof({ arbitrary: fc.integer({ min, max }).map(String), weight: 30 }, fc.constantFrom('-', ...wrong));
+const FIELD_VALUES: Record<AwsVpcField, fc.Arbitrary<string>> = {
+  version: fc.oneof({ arbitrary: fc.constantFrom('2', '3', '5', '10'), weight: 30 }, fc.constantFrom('-', '02', '1', '11', 'v2')),
+  'account-id': fc.oneof({ arbitrary: fc.constant('123456789012'), weight: 30 }, fc.constantFrom('-', 'unknown')),
+  'interface-id': fc.oneof({ arbitrary: fc.integer({ min: 0, max: 99 }).map((n) => `eni-0${n}`), weight: 30 }, fc.constantFrom('-', 'eni-é')),
+  srcaddr: address,
+  dstaddr: address,
+  srcport: integerText(0, 65535, ['00443', '65536', '-1', '1e3', '0x10', '0000000000000000080']),
+  dstport: integerText(0, 65535, ['00443', '65536', '-1']),
+  protocol: fc.oneof({ arbitrary: fc.constantFrom('6', '17', '1', '58', '132', '47', '0', '255'), weight: 30 }, fc.constantFrom('-', '256', '006', 'tcp')),
+  packets: integerText(0, 10_000_000, ['-5', '1234567890123456', '12345678901234567', '9999999999999999999', '1.5']),
+  bytes: integerText(0, 2_000_000_000, ['-5', '123456789012345678', 'x']),
+  start: integerText(1714568400, 1714571999, ['99', '5000000000', '0946684800', '946684799']),
+  end: integerText(1714568400, 1714571999, ['99', '4102444801', '4102444800']),
+  action: fc.oneof({ arbitrary: fc.constantFrom('ACCEPT', 'REJECT'), weight: 30 }, fc.constantFrom('-', 'accept', 'DROP')),
+  'log-status': fc.oneof({ arbitrary: fc.constant('OK'), weight: 40 }, fc.constantFrom('-', 'NODATA', 'SKIPDATA', 'ok', 'BAD')),
+  'vpc-id': fc.constantFrom('vpc-0a1b', '-', 'vpc-x'),
+  'subnet-id': fc.constantFrom('subnet-01', '-'),
+  'instance-id': fc.constantFrom('i-0123', '-'),
+  'tcp-flags': integerText(0, 255, ['256', '-2', '0x02']),
+  type: fc.oneof({ arbitrary: fc.constantFrom('IPv4', 'IPv6', 'EFA'), weight: 30 }, fc.constantFrom('-', 'ipv4')),
+  'pkt-srcaddr': address,
+  'pkt-dstaddr': address,
+  region: fc.constantFrom('us-east-1', 'eu-west-1', '-'),
+  'az-id': fc.constantFrom('use1-az1', '-'),
+  'sublocation-type': fc.constantFrom('wavelength', 'outpost', '-'),
+  'sublocation-id': fc.constantFrom('op-1', '-'),
+  'pkt-src-aws-service': fc.constantFrom('S3', 'AMAZON', '-'),
+  'pkt-dst-aws-service': fc.constantFrom('DYNAMODB', '-'),
+  'flow-direction': fc.oneof({ arbitrary: fc.constantFrom('ingress', 'egress'), weight: 30 }, fc.constantFrom('-', 'in')),
+  'traffic-path': integerText(1, 8, ['0', '9']),
+  'ecs-cluster-arn': fc.constantFrom('arn:aws:ecs:us-east-1:123456789012:cluster/c1', '-'),
+  'ecs-cluster-name': fc.constantFrom('c1', '-'),
+  'ecs-container-instance-arn': fc.constantFrom('arn:aws:ecs:us-east-1:123456789012:container-instance/x', '-'),
+  'ecs-container-instance-id': fc.constantFrom('ci-1', '-'),
+  'ecs-container-id': fc.constantFrom('cont-1', '-'),
+  'ecs-second-container-id': fc.constantFrom('cont-2', '-'),
+  'ecs-service-name': fc.constantFrom('svc', '-'),
+  'ecs-task-definition-arn': fc.constantFrom('arn:aws:ecs:us-east-1:123456789012:task-definition/t:1', '-'),
+  'ecs-task-arn': fc.constantFrom('arn:aws:ecs:us-east-1:123456789012:task/c1/abc', '-'),
+  'ecs-task-id': fc.constantFrom('abc', '-'),
+  'reject-reason': fc.constantFrom('BPA', '-'),
+  'resource-id': fc.constantFrom('tgw-0a', '-'),
+  'encryption-status': integerText(0, 3, ['4']),
+};
+
+/** Damage to a whole line: a field too many or too few, an empty field, a control byte, a CloudWatch timestamp. */
+const damage = fc.oneof(
+  { arbitrary: fc.constant((line: string) => line), weight: 40 },
+  fc.constant((line: string) => `${line} extra`),
+  fc.constant((line: string) => line.slice(0, line.lastIndexOf(' '))),
+  fc.constant((line: string) => line.replace(' ', '  ')),
+  fc.constant((line: string) => `${line} `),
+  fc.constant((line: string) => line.replace(' ', '\t')),
+  fc.constant((line: string) => line.replace(' ', ' \r')),
+  fc.constant((line: string) => `2024-05-01T13:00:00.000Z ${line}`),
+);
+
+function recordsOf(format: readonly AwsVpcField[], seed: number): string[] {
+  const line = fc.tuple(fc.tuple(...format.map((field) => FIELD_VALUES[field])), damage).map(([values, damageLine]) => damageLine(values.join(' ')));
+  return fc.sample(line, { seed, numRuns: RECORDS });
+}
+
+const V2 = AWS_VPC_FIELDS.slice(0, 14);
+const V5_CUSTOM: AwsVpcField[] = ['version', 'vpc-id', 'srcport', 'dstport', 'flow-direction', 'start', 'end', 'packets', 'bytes', 'action', 'log-status',
+  'interface-id', 'dstaddr', 'srcaddr', 'pkt-srcaddr', 'pkt-dstaddr', 'tcp-flags', 'type', 'traffic-path', 'region', 'protocol'];
+const NO_VERSION: AwsVpcField[] = ['srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'end'];
+
+/** The files both paths read: header or configured format, every field, fields missing, an unknown one. */
+function layouts(): { name: string; text: string }[] {
+  return [
+    { name: 'v2-with-header.log', text: [V2.join(' '), ...recordsOf(V2, SEED)].join('\n') },
+    { name: 'v5-custom-header.log', text: [V5_CUSTOM.join(' '), ...recordsOf(V5_CUSTOM, SEED + 1)].join('\n') },
+    { name: 'all-fields.log', text: [AWS_VPC_FIELDS.join(' '), ...recordsOf(AWS_VPC_FIELDS, SEED + 2)].join('\n') },
+    // No header: the configured format applies (a Firehose or CloudWatch delivery).
+    { name: 'configured-format.log', text: recordsOf(V5_CUSTOM, SEED + 3).join('\n') },
+    { name: 'no-version.log', text: [NO_VERSION.join(' '), ...recordsOf(NO_VERSION, SEED + 4)].join('\r\n') },
+    { name: 'unknown-field.log', text: [`${V2.join(' ')} colour`, ...recordsOf(V2, SEED + 5).map((line) => `${line} red`)].join('\n') },
+    { name: 'no-dstaddr.log', text: [V2.filter((f) => f !== 'dstaddr').join(' '), ...recordsOf(V2.filter((f) => f !== 'dstaddr'), SEED + 6)].join('\n') },
+  ];
+}
+
+describe('AWS VPC records typed while staging', () => {
+  let dir: string;
+  let typed: NormalizeFileResult[];
+  let parsed: NormalizeFileResult[];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'netflow-aws-typer-'));
+    const files = [];
+    for (const layout of layouts()) {
+      await writeFile(path.join(dir, layout.name), layout.text);
+      files.push({ file: path.join(dir, layout.name), sourceType: 'aws_vpc' as const, objectKey: layout.name });
+    }
+    const options = { awsVpcFormat: V5_CUSTOM.join(' '), collectRows: true, threads: 2 };
+    typed = await normalizeFiles(files, options);
+    parsed = await normalizeFiles(files, { ...options, typeLines: false });
+  }, 120_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('publishes the same flows, values and counts, and quarantines the same records with the same reasons, as the model alone', () => {
+    console.log(`[aws-vpc-line-typer] seed ${SEED}, ${RECORDS} records per file`);
+    for (const [index, result] of typed.entries()) {
+      const reference = parsed[index]!;
+      console.log(`[aws-vpc-line-typer] ${result.objectKey}: ${result.flows} flows, ${result.nodata + result.skipdata} nodata/skipdata, ${result.quarantined} quarantined`);
+      expect(result.columnTypes, result.objectKey).toEqual(reference.columnTypes);
+      expect({ ...result, rows: undefined }, result.objectKey).toEqual({ ...reference, rows: undefined });
+      expect(result.rows, result.objectKey).toEqual(reference.rows);
+    }
+    // The generated files exercise both outcomes in volume.
+    const flows = typed.reduce((sum, r) => sum + r.flows, 0);
+    const quarantined = typed.reduce((sum, r) => sum + r.quarantined, 0);
+    expect(flows).toBeGreaterThan(2000);
+    expect(quarantined).toBeGreaterThan(5000);
+  });
+
+  it('types most valid records and leaves the layouts it must not type to the model', () => {
+    const typer = new AwsVpcLineTyper();
+    const rows = new Collected();
+    const lines = [V2.join(' '), ...recordsOf(V2, SEED)];
+    let typedLines = 0;
+    for (const line of lines) {
+      const bytes = Buffer.from(line);
+      rows.text = '';
+      if (!typer.typeLine(bytes, 0, bytes.length, rows)) continue;
+      typedLines++;
+      const values = rows.text.split('\x1f');
+      // The typed Community ID is the reference implementation's.
+      const [, , , src, dst, srcPort, dstPort, protocol] = line.split(' ');
+      const id = values[AWS_VPC_TYPED_COLUMNS.findIndex(([name]) => name === 'community_id')];
+      if (id) expect(id, line).toBe(communityIdV1({ srcIp: src!, dstIp: dst!, srcPort: Number(srcPort), dstPort: Number(dstPort), protocol: Number(protocol) }));
+    }
+    const valid = typed[0]!.flows;
+    expect(typedLines).toBeGreaterThan(valid * 0.9);
+    expect(typedLines).toBeLessThanOrEqual(valid);
+    // A header naming an unknown field, or without a required one: nothing typed.
+    for (const header of [`${V2.join(' ')} colour`, V2.filter((f) => f !== 'dstaddr').join(' ')]) {
+      const refusing = new AwsVpcLineTyper();
+      const record = Buffer.from('2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1714568400 1714568459 ACCEPT OK red');
+      expect(refusing.typeLine(Buffer.from(header), 0, header.length, rows)).toBe(false);
+      expect(refusing.typeLine(record, 0, record.length, rows)).toBe(false);
+    }
+  });
+});
+
+class Collected implements StagedRow {
+  text = '';
+  writeByte(byte: number): void {
+    this.text += String.fromCharCode(byte);
+  }
+  writeAscii(text: string): void {
+    this.text += text;
+  }
+  copyFrom(source: Buffer, from: number, to: number): void {
+    this.text += source.toString('utf8', from, to);
+  }
+}
