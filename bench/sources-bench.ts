@@ -191,7 +191,7 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
     log('timing normalize: staging, loading and the normalize model with its data tests');
     const workDir = path.join(dir, 'work');
     await mkdir(workDir, { recursive: true });
-    const discovered: DiscoveredObject[] = files.map((file) => ({ key: path.basename(file), etag: '', size: 0, lastModified: new Date(0), sourceType: source.sourceType, regionHint: null }));
+    const discovered: DiscoveredObject[] = files.map((file) => ({ key: path.basename(file), etag: '', size: fileSizes.get(file)!, lastModified: new Date(0), sourceType: source.sourceType, regionHint: null }));
     const started = performance.now();
     const staging = await stageObjects({
       store: { getToFile: async (key, localPath) => { await mkdir(path.dirname(localPath), { recursive: true }); await copyFile(path.join(rawDir, key), localPath); return discovered[0]!; } },

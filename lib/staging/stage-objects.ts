@@ -38,6 +38,19 @@ export interface StagingResult {
   bytesDownloaded: number;
 }
 
+/** Below this many listed bytes, one thread stages them in about the ~0.3 s a worker thread takes to start. */
+export const MIN_BYTES_FOR_WORKER_THREADS = 8 * 1024 * 1024;
+
+/**
+ * How many objects to stage at once (stageObjects' `threads`): as configured, else every core
+ * (DuckDB is idle while staging runs) once the objects are large enough to pay for starting a
+ * worker thread (~0.3 s of a core and ~45 MiB); never more than there are objects.
+ */
+export function stagingThreads(toStage: readonly Pick<ObjectInfo, 'size'>[], configured: number | undefined, available = availableParallelism()): number {
+  const bytes = toStage.reduce((sum, object) => sum + object.size, 0);
+  return Math.max(1, Math.min(configured ?? (bytes >= MIN_BYTES_FOR_WORKER_THREADS ? available : 1), toStage.length));
+}
+
 /**
  * Downloads each discovered object into the work directory and stages it as a line file.
  * An object that cannot be read (corrupt gzip, too large, empty) is quarantined whole and the
@@ -53,7 +66,8 @@ export async function stageObjects(options: {
   concurrency?: number;
   /**
    * Objects staged at once, one in this thread and the others in worker threads (config
-   * `staging.threads`; default: the machine's available parallelism; 1: no worker threads).
+   * `staging.threads`; 1: no worker threads). Default: the machine's available parallelism, for
+   * objects of MIN_BYTES_FOR_WORKER_THREADS or more in all.
    */
   threads?: number;
   onProgress?: (done: number, total: number) => void;
@@ -64,9 +78,7 @@ export async function stageObjects(options: {
 }): Promise<StagingResult> {
   const { store, objects, workDir, limits } = options;
   const stagingKinds = objects.map((object) => sourceByType(object.sourceType).staging(object.key));
-  // DuckDB is idle while staging runs, so every core can stage; no more threads than objects to
-  // stage on them (a worker thread takes ~0.3 s and ~45 MiB to start).
-  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), stagingKinds.filter((kind) => kind !== 'parquet').length));
+  const threads = stagingThreads(objects.filter((_, index) => stagingKinds[index] !== 'parquet'), options.threads);
   const pool = new StagingPool({ workers: threads - 1, inThread: true });
   const staged: StagedObject[] = new Array(objects.length);
   const rejects: StageReject[][] = objects.map(() => []);

@@ -60,10 +60,10 @@ interface Slot {
 const WORKER_ENTRY = new URL('./staging-worker.mjs', import.meta.url);
 
 /**
- * Stages objects side by side (stageObjectFile: line splitting, UTF-8 checks, the AWS Community
- * ID, the Azure JSON tokenizer) in up to `workers` worker threads, and with `inThread` one more at
- * a time in the calling thread, so that several objects are staged on several cores at once;
- * downloads stay with the caller. One object per thread at a time, the others queue; worker
+ * Stages objects side by side (stageObjectFile: line splitting, UTF-8 checks, AWS records typed
+ * with their Community ID, the Azure JSON tokenizer) in up to `workers` worker threads, and with
+ * `inThread` one more at a time in the calling thread, so that several objects are staged on
+ * several cores at once; downloads stay with the caller. One object per thread at a time, the others queue; worker
  * threads start with `start()` or the first object.
  *
  * Why the calling thread takes a share: it is idle while staging waits on the threads, and each

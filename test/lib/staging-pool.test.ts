@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE_LIMITS, ObjectUnreadableError, type StagedLines } from '../../lib/staging/stage-lines.ts';
 import { stageObjectFile, type StageObjectTask } from '../../lib/staging/stage-object-file.ts';
-import { stageObjects, type DiscoveredObject } from '../../lib/staging/stage-objects.ts';
+import { MIN_BYTES_FOR_WORKER_THREADS, stageObjects, stagingThreads, type DiscoveredObject } from '../../lib/staging/stage-objects.ts';
 import { StagingPool, StagingWorkerError } from '../../lib/staging/staging-pool.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 
@@ -35,13 +35,13 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'AWS text with its header (Community ID annotator)', sourceType: 'aws_vpc', staging: 'lines', bytes: () => fixture('aws-vpc/v2-default-documented.log') },
+  { name: 'AWS text with its header (the line typer, built in the worker)', sourceType: 'aws_vpc', staging: 'lines', bytes: () => fixture('aws-vpc/v2-default-documented.log') },
   { name: 'AWS gzip in a custom field order', sourceType: 'aws_vpc', staging: 'lines', bytes: () => fixture('aws-vpc/v5-custom-order.log.gz') },
   { name: 'AWS without a header, read with the configured format', sourceType: 'aws_vpc', staging: 'lines', formatHint: FIREHOSE_FORMAT, bytes: () => fixture('aws-vpc/headerless-firehose.log') },
   { name: 'AWS lines refused one by one, gzip', sourceType: 'aws_vpc', staging: 'lines', bytes: () => gzipSync(badLines) },
   { name: 'Azure NSG PT1H.json (records and tuples)', sourceType: 'azure_nsg', staging: 'json-records', bytes: () => fixture('azure-nsg/v2-documented-example.json') },
   { name: 'Azure VNet PT1H.json, gzip', sourceType: 'azure_vnet', staging: 'json-records', bytes: async () => gzipSync(await fixture('azure-vnet/v4-documented-example.json')) },
-  { name: 'GCP JSON lines (no annotator)', sourceType: 'gcp_vpc', staging: 'lines', bytes: () => Buffer.from('{"a":1}\n\n{"b":2}\n') },
+  { name: 'GCP JSON lines (no line typer)', sourceType: 'gcp_vpc', staging: 'lines', bytes: () => Buffer.from('{"a":1}\n\n{"b":2}\n') },
   { name: 'truncated gzip: unreadable', sourceType: 'aws_vpc', staging: 'lines', bytes: () => truncated(gzipSync(`${AWS_HEADER}\n${Array.from({ length: 500 }, (_, i) => awsLine(i)).join('\n')}\n`)), unreadable: /^gzip stream is corrupt or truncated/ },
   { name: 'Azure document cut off: unreadable', sourceType: 'azure_nsg', staging: 'json-records', bytes: async () => truncated(await fixture('azure-nsg/v2-documented-example.json')), unreadable: /./ },
   { name: 'too many refused lines: unreadable', sourceType: 'aws_vpc', staging: 'lines', bytes: () => Buffer.concat(Array.from({ length: 10_001 }, () => Buffer.from([0xff, 0x0a]))), unreadable: /^more than 10000 lines rejected/ },
@@ -96,7 +96,8 @@ describe('StagingPool: a worker thread stages an object as the main thread does'
       expect(inWorker).toMatchObject({ result: { stagedLines: expect.any(Number) } });
       if ('result' in inWorker) {
         expect(inWorker.result.stagedLines + inWorker.result.rejected.length).toBeGreaterThan(0);
-        expect(inWorker.staged.map((file) => file.slice(0, file.indexOf(':')))).toEqual(testCase.staging === 'json-records' ? ['tuples.txt', 'txt'] : ['txt']);
+        // The files compared hold what was staged (the lines file; the tuples and typed files beside it).
+        expect(inWorker.staged.map((file) => file.slice(0, file.indexOf(':')))).toEqual(expect.arrayContaining(testCase.staging === 'json-records' ? ['tuples.txt', 'txt'] : ['txt']));
       }
     }
   });
@@ -138,6 +139,21 @@ describe('StagingPool: a worker thread that dies fails the run with the reason, 
     await pool.close();
     const task: StageObjectTask = { sourceType: 'aws_vpc', staging: 'lines', formatHint: undefined, rawPath: '/nonexistent', linesPath: '/nonexistent', limits: DEFAULT_STAGE_LIMITS };
     await expect(pool.stage(task, 'late.log')).rejects.toThrow('the staging pool is closed');
+  });
+});
+
+describe('stagingThreads: how many objects are staged at once', () => {
+  const MiB = 1024 * 1024;
+  const sized = (...sizes: number[]) => sizes.map((size) => ({ size }));
+  it.each([
+    { name: 'every core for objects that pay for a worker thread', objects: sized(5 * MiB, 3 * MiB), configured: undefined, expected: 2 },
+    { name: 'one thread for small objects (a worker thread would cost more than it saves)', objects: sized(4 * MiB, MIN_BYTES_FOR_WORKER_THREADS - 4 * MiB - 1), configured: undefined, expected: 1 },
+    { name: 'no more threads than objects', objects: sized(64 * MiB), configured: undefined, expected: 1 },
+    { name: 'as configured, whatever the size', objects: sized(1, 1, 1, 1), configured: 3, expected: 3 },
+    { name: 'configured 1: no worker threads', objects: sized(64 * MiB, 64 * MiB), configured: 1, expected: 1 },
+    { name: 'nothing to stage', objects: sized(), configured: undefined, expected: 1 },
+  ])('$name', ({ objects, configured, expected }) => {
+    expect(stagingThreads(objects, configured, 2)).toBe(expected);
   });
 });
 
