@@ -106,6 +106,11 @@ export interface HourlyEtlResult {
   /** Per alert sink: what this run delivered and what stays pending (lib/alerts). */
   alertDelivery?: Record<string, SinkDelivery>;
   durationsMs: Record<string, number>;
+  /**
+   * CPU time of the whole process per phase (every thread: Node, staging workers, DuckDB): with
+   * durationsMs, how parallel a phase ran, and its cost on a shared machine where wall time is not.
+   */
+  cpuMs?: Record<string, number>;
   error?: string;
 }
 
@@ -146,13 +151,18 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     alertDelivery: {},
     durationsMs: {},
   };
+  const cpuMs: Record<string, number> = {};
+  result.cpuMs = cpuMs;
   const workDir = path.resolve(options.baseDir, config.work_dir, 'runs', attemptId);
   const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const phaseStart = performance.now();
+    const cpuStart = process.cpuUsage();
     try {
       return await work();
     } finally {
       result.durationsMs[name] = Math.round(performance.now() - phaseStart);
+      const cpu = process.cpuUsage(cpuStart);
+      cpuMs[name] = Math.round((cpu.user + cpu.system) / 1000);
     }
   };
   let session: DuckDbSession | undefined;

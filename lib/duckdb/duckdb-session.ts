@@ -36,6 +36,8 @@ export class DuckDbSession {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    /** The one directory the session may write (absolute). */
+    readonly workDir: string,
   ) {}
 
   static async open(options: DuckDbSessionOptions): Promise<DuckDbSession> {
@@ -48,7 +50,7 @@ export class DuckDbSession {
       ...(options.threads ? { threads: String(options.threads) } : {}),
     });
     const connection = await instance.connect();
-    const session = new DuckDbSession(instance, connection);
+    const session = new DuckDbSession(instance, connection, workDir);
     try {
       const dirs = [workDir, ...(options.readableDirs ?? []).map((dir) => path.resolve(dir))].map((dir) => `${dir}/`);
       await session.run(`SET allowed_directories = [${dirs.map(sqlString).join(', ')}]`);

@@ -9,13 +9,20 @@ import type { CompiledSql } from '../duckdb/duckdb-session.ts';
  *   -- grain: one row per …            (required)
  *   -- keys: col_a, col_b             (required; `none` for aggregates without a key)
  *   -- upstream: model_a, model_b      (required; `none` for models reading staged inputs only)
- *   -- materialized: table | view      (default table)
+ *   -- materialized: table | view | parquet   (default table; parquet: see Materialization)
  *   -- tests: not_null(a, b); unique(a, b); accepted_values(col: x, y)
  *
  * Models built at run time from configuration or rules (compiled with kysely) use the same
  * shape with `compiled` instead of file SQL.
  */
-export type Materialization = 'table' | 'view';
+/**
+ * `parquet`: the model's rows are written once to a Parquet file in the session's work directory
+ * and read through a view. For the wide per-record models (a row per raw record, dozens of
+ * mostly-NULL columns): an in-memory table holds every column of every row uncompressed (about
+ * 800 bytes a row for AWS) and spills past the memory limit at millions of records, where the
+ * file stores NULL runs in a few bytes and each reader decodes only the columns it selects.
+ */
+export type Materialization = 'table' | 'view' | 'parquet';
 
 export type DataTest =
   | { kind: 'not_null'; columns: string[] }
@@ -65,8 +72,8 @@ export function parseModelFile(origin: string, stage: string, text: string): Mod
   const list = (value: string): string[] =>
     value === 'none' ? [] : value.split(',').map((item) => item.trim()).filter(Boolean);
   const materialized = header.get('materialized') ?? 'table';
-  if (materialized !== 'table' && materialized !== 'view') {
-    throw new ModelDefinitionError(origin, `materialized must be "table" or "view", got "${materialized}"`);
+  if (materialized !== 'table' && materialized !== 'view' && materialized !== 'parquet') {
+    throw new ModelDefinitionError(origin, `materialized must be "table", "view" or "parquet", got "${materialized}"`);
   }
   const sql = text.trim().replace(/;\s*$/, '');
   if (sql.includes(';')) {

@@ -85,21 +85,30 @@ const SPACE = 0x20;
 const SEPARATOR = 0x1f;
 const HEADER = /^[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*$/;
 const COLUMN_INDEX = new Map<string, number>(AWS_VPC_TYPED_COLUMNS.map(([name], index) => [name, index]));
-const SRC_IP = COLUMN_INDEX.get('src_ip')!;
-const DST_IP = COLUMN_INDEX.get('dst_ip')!;
 const ACTION = COLUMN_INDEX.get('action')!;
 const COMMUNITY_ID = COLUMN_INDEX.get('community_id')!;
 const SRC_PUBLIC = COLUMN_INDEX.get('src_ip_is_public')!;
 const DST_PUBLIC = COLUMN_INDEX.get('dst_ip_is_public')!;
 const MAX_FIELDS = 64;
 
+// Rule kinds as numbers, so that the per-field check reads typed arrays, not objects of five shapes.
+const TEXT_KIND = 0;
+const INTEGER_KIND = 1;
+const ADDRESS_KIND = 2;
+const ONE_OF_KIND = 3;
+const LOG_STATUS_KIND = 4;
+const KIND_OF = { text: TEXT_KIND, integer: INTEGER_KIND, address: ADDRESS_KIND, 'one-of': ONE_OF_KIND, 'log-status': LOG_STATUS_KIND } as const;
+
+/** How one format (a header line or the configured format) is checked and written. */
 interface Layout {
-  /** Per field position of the format: its rule and output column (-1: none). */
-  rules: FieldRule[];
-  columns: Int32Array;
-  /** Per field position: 1 when the model refuses the record without it ('-'). */
+  fieldCount: number;
+  /** Per field position: its rule (kind, integer bounds, accepted values) and whether '-' refuses the record. */
+  kind: Uint8Array;
+  min: Float64Array;
+  max: Float64Array;
+  values: (readonly string[] | null)[];
   required: Uint8Array;
-  /** Positions of the fields the Community ID and the public flags are computed from (-1: absent). */
+  /** Positions of the fields the Community ID, the public flags and the time check read (-1: absent). */
   src: number;
   dst: number;
   srcPort: number;
@@ -107,6 +116,14 @@ interface Layout {
   protocol: number;
   start: number;
   end: number;
+  /**
+   * The typed row, for the columns that can hold a value: the field that fills each (-1: a
+   * computed one) and the separators before it. Every other column is empty: separators only.
+   */
+  planColumns: Int32Array;
+  planFields: Int32Array;
+  planGaps: Int32Array;
+  trailingGap: number;
 }
 
 /**
@@ -124,12 +141,11 @@ interface Layout {
 export class AwsVpcLineTyper implements LineTyper {
   private layout: Layout | null | undefined;
   private readonly fieldBounds = new Int32Array(2 * MAX_FIELDS);
+  private readonly fieldIsNull = new Uint8Array(MAX_FIELDS);
+  /** Per field: the canonical text of an IPv6 address (an IPv4 one is written as it stands). */
+  private readonly fieldText: (string | null)[] = new Array<string | null>(MAX_FIELDS).fill(null);
   private readonly srcV4 = new Uint8Array(4);
   private readonly dstV4 = new Uint8Array(4);
-  /** Per output column: the [from, to) of its value in the line, or the canonical text for an IPv6 address. */
-  private readonly valueFrom = new Int32Array(AWS_VPC_TYPED_COLUMNS.length);
-  private readonly valueTo = new Int32Array(AWS_VPC_TYPED_COLUMNS.length);
-  private readonly valueText: (string | null)[] = new Array(AWS_VPC_TYPED_COLUMNS.length).fill(null);
 
   constructor(private readonly configuredFormat: string = AWS_VPC_DEFAULT_FORMAT) {}
 
@@ -143,43 +159,37 @@ export class AwsVpcLineTyper implements LineTyper {
     // A CloudWatch Logs export line starts with an ISO timestamp ('2024-05-01T…').
     if (!layout || (line[from + 4] === 0x2d && line[from + 10] === 0x54)) return false;
     const bounds = this.fieldBounds;
-    const fieldCount = splitFields(line, from, to, bounds);
-    if (fieldCount !== layout.rules.length) return false;
-    // Columns outside the format stay empty (0, 0) from construction: only the format's are set.
-    for (let field = 0; field < fieldCount; field++) {
+    if (splitFields(line, from, to, bounds) !== layout.fieldCount) return false;
+    const { kind, min, max, required } = layout;
+    for (let field = 0; field < layout.fieldCount; field++) {
       const start = bounds[field * 2]!;
       const end = bounds[field * 2 + 1]!;
       if (end === start) return false;
       const isNull = end - start === 1 && line[start] === 0x2d;
-      const rule = layout.rules[field]!;
-      const column = layout.columns[field]!;
-      if (rule.kind === 'log-status') {
+      this.fieldIsNull[field] = isNull ? 1 : 0;
+      this.fieldText[field] = null;
+      const fieldKind = kind[field]!;
+      if (fieldKind === LOG_STATUS_KIND) {
         if (!isNull && !(end - start === 2 && line[start] === 0x4f && line[start + 1] === 0x4b)) return false;
         continue;
       }
-      this.valueText[column] = null;
       if (isNull) {
-        if (layout.required[field]) return false;
-        this.valueFrom[column] = 0;
-        this.valueTo[column] = 0;
+        if (required[field]) return false;
         continue;
       }
-      if (rule.kind === 'integer') {
+      if (fieldKind === INTEGER_KIND) {
         const value = integer(line, start, end);
-        if (value === null || value < rule.min || value > rule.max) return false;
-      } else if (rule.kind === 'one-of') {
-        if (!oneOf(line, start, end, rule.values)) return false;
-      } else if (rule.kind === 'address') {
-        const v4 = field === layout.src ? this.srcV4 : field === layout.dst ? this.dstV4 : undefined;
-        if (!ipv4(line, start, end, v4)) {
+        if (value === null || value < min[field]! || value > max[field]!) return false;
+      } else if (fieldKind === ADDRESS_KIND) {
+        if (!ipv4(line, start, end, field === layout.src ? this.srcV4 : field === layout.dst ? this.dstV4 : undefined)) {
           // IPv6 (or nothing valid): the reference parser, and its canonical text.
           const canonical = ipCanonical(line.toString('latin1', start, end));
           if (!canonical || !canonical.includes(':')) return false;
-          this.valueText[column] = canonical;
+          this.fieldText[field] = canonical;
         }
+      } else if (fieldKind === ONE_OF_KIND) {
+        if (!oneOf(line, start, end, layout.values[field]!)) return false;
       }
-      this.valueFrom[column] = start;
-      this.valueTo[column] = end;
     }
     // Every required field of the layout is present (layoutOf) and was checked non-null above.
     if (integerOfField(line, bounds, layout.end) < integerOfField(line, bounds, layout.start)) return false;
@@ -188,35 +198,40 @@ export class AwsVpcLineTyper implements LineTyper {
   }
 
   private write(line: Buffer, layout: Layout, row: StagedRow): void {
-    const srcText = this.valueText[SRC_IP]!;
-    const dstText = this.valueText[DST_IP]!;
-    for (let column = 0; column < AWS_VPC_TYPED_COLUMNS.length; column++) {
-      if (column > 0) row.writeByte(SEPARATOR);
-      const text = this.valueText[column];
-      if (text) {
-        row.writeAscii(text);
-      } else if (column === COMMUNITY_ID) {
-        row.writeAscii(this.communityId(line, layout, srcText, dstText) ?? '');
+    const bounds = this.fieldBounds;
+    const srcText = this.fieldText[layout.src]!;
+    const dstText = this.fieldText[layout.dst]!;
+    for (let index = 0; index < layout.planColumns.length; index++) {
+      row.writeRepeated(SEPARATOR, layout.planGaps[index]!);
+      const field = layout.planFields[index]!;
+      if (field >= 0) {
+        if (this.fieldIsNull[field]) continue;
+        const text = this.fieldText[field];
+        if (text) row.writeAscii(text);
+        else if (layout.planColumns[index] === ACTION) row.writeAscii(line[bounds[field * 2]!] === 0x41 ? 'accept' : 'reject');
+        else row.copyFrom(line, bounds[field * 2]!, bounds[field * 2 + 1]!);
+        continue;
+      }
+      const column = layout.planColumns[index]!;
+      if (column === COMMUNITY_ID) {
+        const id = this.communityId(line, layout, srcText, dstText);
+        if (id) row.writeAscii(id);
       } else if (column === SRC_PUBLIC) {
         row.writeAscii((srcText ? ipIsPublic(srcText) : ipv4BytesArePublic(this.srcV4)) ? 'true' : 'false');
       } else if (column === DST_PUBLIC) {
         row.writeAscii((dstText ? ipIsPublic(dstText) : ipv4BytesArePublic(this.dstV4)) ? 'true' : 'false');
-      } else if (this.valueTo[column]! > this.valueFrom[column]!) {
-        if (column === ACTION) row.writeAscii(line[this.valueFrom[column]!] === 0x41 ? 'accept' : 'reject');
-        else row.copyFrom(line, this.valueFrom[column]!, this.valueTo[column]!);
       }
     }
+    row.writeRepeated(SEPARATOR, layout.trailingGap);
   }
 
-  /** Empty where the SQL macro must decide (a port-less record, mixed families): flows_in_hour computes those. */
+  /** Empty where the SQL macro must decide (a port missing): flows_in_hour computes those. */
   private communityId(line: Buffer, layout: Layout, srcText: string | null, dstText: string | null): string | null {
-    const srcPort = layout.srcPort >= 0 ? integer(line, this.fieldBounds[layout.srcPort * 2]!, this.fieldBounds[layout.srcPort * 2 + 1]!) : null;
-    const dstPort = layout.dstPort >= 0 ? integer(line, this.fieldBounds[layout.dstPort * 2]!, this.fieldBounds[layout.dstPort * 2 + 1]!) : null;
-    const protocol = integer(line, this.fieldBounds[layout.protocol * 2]!, this.fieldBounds[layout.protocol * 2 + 1]!);
-    if (srcPort === null || dstPort === null || protocol === null) return null;
+    const bounds = this.fieldBounds;
+    if (layout.srcPort < 0 || layout.dstPort < 0 || this.fieldIsNull[layout.srcPort] || this.fieldIsNull[layout.dstPort]) return null;
     const src = srcText ? parseIp(srcText)!.bytes : this.srcV4;
     const dst = dstText ? parseIp(dstText)!.bytes : this.dstV4;
-    return communityIdV1OfBytes(src, dst, srcPort, dstPort, protocol);
+    return communityIdV1OfBytes(src, dst, integerOfField(line, bounds, layout.srcPort), integerOfField(line, bounds, layout.dstPort), integerOfField(line, bounds, layout.protocol));
   }
 }
 
@@ -227,9 +242,19 @@ function layoutOf(format: string): Layout | null {
   if (!names.every((name): name is AwsVpcField => name in FIELD_RULES)) return null;
   const required = (Object.keys(FIELD_RULES) as AwsVpcField[]).filter((name) => FIELD_RULES[name].required && name !== 'version');
   if (!required.every((name) => names.includes(name))) return null;
+  const rules = names.map((name) => FIELD_RULES[name].rule);
+  const fieldOfColumn = new Map<number, number>();
+  names.forEach((name, field) => {
+    const column = FIELD_RULES[name].column;
+    if (column) fieldOfColumn.set(COLUMN_INDEX.get(column)!, field);
+  });
+  const planColumns = [...fieldOfColumn.keys(), COMMUNITY_ID, SRC_PUBLIC, DST_PUBLIC].sort((a, b) => a - b);
   return {
-    rules: names.map((name) => FIELD_RULES[name].rule),
-    columns: Int32Array.from(names, (name) => (FIELD_RULES[name].column ? COLUMN_INDEX.get(FIELD_RULES[name].column!)! : -1)),
+    fieldCount: names.length,
+    kind: Uint8Array.from(rules, (rule) => KIND_OF[rule.kind]),
+    min: Float64Array.from(rules, (rule) => (rule.kind === 'integer' ? rule.min : 0)),
+    max: Float64Array.from(rules, (rule) => (rule.kind === 'integer' ? rule.max : 0)),
+    values: rules.map((rule) => (rule.kind === 'one-of' ? rule.values : null)),
     required: Uint8Array.from(names, (name) => (FIELD_RULES[name].required ? 1 : 0)),
     src: names.indexOf('srcaddr'),
     dst: names.indexOf('dstaddr'),
@@ -238,6 +263,11 @@ function layoutOf(format: string): Layout | null {
     protocol: names.indexOf('protocol'),
     start: names.indexOf('start'),
     end: names.indexOf('end'),
+    planColumns: Int32Array.from(planColumns),
+    planFields: Int32Array.from(planColumns, (column) => fieldOfColumn.get(column) ?? -1),
+    // Column 0 has no separator before it; column c has c - (the previous planned column).
+    planGaps: Int32Array.from(planColumns, (column, index) => column - (index === 0 ? 0 : planColumns[index - 1]!)),
+    trailingGap: AWS_VPC_TYPED_COLUMNS.length - 1 - planColumns[planColumns.length - 1]!,
   };
 }
 
@@ -281,7 +311,7 @@ function integer(line: Buffer, from: number, to: number): number | null {
 }
 
 function oneOf(line: Buffer, from: number, to: number, values: readonly string[]): boolean {
-  for (const value of values) if (matches(line, from, to, value)) return true;
+  for (let index = 0; index < values.length; index++) if (matches(line, from, to, values[index]!)) return true;
   return false;
 }
 

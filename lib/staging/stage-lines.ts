@@ -65,6 +65,7 @@ export interface LineTyper {
 /** Where a typer writes a row. */
 export interface StagedRow {
   writeByte(byte: number): void;
+  writeRepeated(byte: number, count: number): void;
   writeAscii(text: string): void;
   copyFrom(source: Buffer, from: number, to: number): void;
 }
@@ -349,6 +350,15 @@ class OutputBuffer {
   writeByte(byte: number): void {
     this.ensure(1);
     this.buffer[this.length++] = byte;
+  }
+
+  writeRepeated(byte: number, count: number): void {
+    this.ensure(count);
+    // A loop: Buffer.fill costs about half a microsecond a call, for runs of a few bytes.
+    const buffer = this.buffer;
+    const end = this.length + count;
+    for (let index = this.length; index < end; index++) buffer[index] = byte;
+    this.length = end;
   }
 
   writeDecimal(value: number): void {

@@ -1,7 +1,7 @@
 -- grain: one row per staged (non-blank) record of an AWS VPC Flow Logs object (text or Parquet); header lines excluded
 -- keys: raw_object_key, raw_offset
 -- upstream: stg_lines__aws_vpc, stg_typed__aws_vpc, stg_objects
--- materialized: table
+-- materialized: parquet
 -- tests: not_null(raw_object_key, raw_offset, record_status, counts_in_totals); unique(raw_object_key, raw_offset); accepted_values(record_status: flow, nodata, skipdata, invalid)
 --
 -- Rename, cast and categorise only (schemas/sources/aws-vpc.ts lists the fields). Every field is

@@ -173,6 +173,9 @@ class Collected implements StagedRow {
   writeByte(byte: number): void {
     this.text += String.fromCharCode(byte);
   }
+  writeRepeated(byte: number, count: number): void {
+    this.text += String.fromCharCode(byte).repeat(count);
+  }
   writeAscii(text: string): void {
     this.text += text;
   }
