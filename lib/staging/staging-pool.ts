@@ -179,6 +179,8 @@ export class StagingPool {
       const why = slot.error ? `: ${slot.error.message}` : '';
       this.fail(slot, new StagingWorkerError(`a staging worker thread exited with code ${code} ${what}${why}`, slot.error ? { cause: slot.error } : undefined));
     });
+    // Idle until given an object; after the listeners, since adding a 'message' listener refs the worker again.
+    worker.unref();
   }
 
   private fail(slot: Slot, error: Error): void {

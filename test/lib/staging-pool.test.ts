@@ -134,6 +134,13 @@ describe('StagingPool: a worker thread that dies fails the run with the reason, 
     }
   });
 
+  it('an idle worker thread does not hold the process open (a pool started and never closed)', async () => {
+    const pool = new URL('../../lib/staging/staging-pool.ts', import.meta.url).href;
+    const script = `import { StagingPool } from ${JSON.stringify(pool)}; new StagingPool({ workers: 1 }).start(); console.log('started');`;
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 });
+    expect(stdout).toBe('started\n');
+  });
+
   it('refuses objects once closed', async () => {
     const pool = new StagingPool({ workers: 1 });
     await pool.close();
