@@ -1,3 +1,4 @@
+import { NSG_PLAIN_TUPLES } from './azure-plain-tuples.ts';
 import { hourInWindow, utcDate, type SourceDefinition } from './source-definition.ts';
 
 /**
@@ -19,6 +20,7 @@ export const azureNsgSource: SourceDefinition = {
   cliName: 'azure-nsg',
   staging: () => 'json-records',
   tuplePath: ['properties', 'flows', '*', 'flows', '*', 'flowTuples'],
+  tupleTyper: NSG_PLAIN_TUPLES,
   // Subscriptions, resource groups and NSGs sit above the date folders; the key says the hour.
   listPrefixes: (sourcePrefix) => [sourcePrefix],
   inWindow(object, _sourcePrefix, window) {

@@ -1,3 +1,4 @@
+import { VNET_PLAIN_TUPLES } from './azure-plain-tuples.ts';
 import { parseAzureBlobHour } from './azure-nsg-source.ts';
 import { hourInWindow, type SourceDefinition } from './source-definition.ts';
 
@@ -12,6 +13,7 @@ export const azureVnetSource: SourceDefinition = {
   cliName: 'azure-vnet',
   staging: () => 'json-records',
   tuplePath: ['flowRecords', 'flows', '*', 'flowGroups', '*', 'flowTuples'],
+  tupleTyper: VNET_PLAIN_TUPLES,
   listPrefixes: (sourcePrefix) => [sourcePrefix],
   inWindow(object, _sourcePrefix, window) {
     const hour = parseAzureBlobHour(object.key);

@@ -1,4 +1,5 @@
 import type { TuplePath } from '../staging/json-record-splitter.ts';
+import type { TupleTyper } from '../staging/stage-json-records.ts';
 import type { LineTyper } from '../staging/stage-lines.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
 
@@ -59,6 +60,11 @@ export interface SourceDefinition {
    * element of an array). Staging takes them out into `stg_tuples__<source>`, one row each.
    */
   tuplePath?: TuplePath;
+  /**
+   * For `json-records` staging: types the plain flow tuples while staging reads them (lib/staging/
+   * stage-json-records.ts, TupleTyper); they reach the model as typed columns of `stg_tuples__<source>`.
+   */
+  tupleTyper?: TupleTyper;
 }
 
 export function deliveryWindow(hourStart: Date, latenessMs: number): DeliveryWindow {

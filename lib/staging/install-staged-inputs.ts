@@ -4,7 +4,7 @@ import { sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import { ndjson } from '../reference/reference-data.ts';
 import { SOURCES } from '../sources/registry.ts';
 import type { SourceDefinition } from '../sources/source-definition.ts';
-import { tuplesPathOf } from './stage-json-records.ts';
+import { tuplesPathOf, typedTuplesPathOf } from './stage-json-records.ts';
 import { DEFAULT_STAGE_LIMITS, FIELD_SEPARATOR, typedPathOf } from './stage-lines.ts';
 import type { StagedObject, StageReject } from './stage-objects.ts';
 
@@ -39,7 +39,8 @@ export interface InstallOptions {
  * Loads the staged objects into the session: `stg_objects` (one row per object, with what its
  * key and the configuration tell), `stg_rejects` (what staging refused) and one
  * `stg_lines__<source>` relation per source (object_idx, line_no, line), and for a source whose
- * records hold flow tuples, `stg_tuples__<source>` (object_idx, raw_offset, group_no, tuple). Parquet objects are
+ * records hold flow tuples, `stg_tuples__<source>` (object_idx, raw_offset, group_no, the plain
+ * tuples' typed columns, tuple). Parquet objects are
  * rendered here as the text lines their source's model reads; one that DuckDB cannot read is
  * added to `rejects` (quarantined whole) before `stg_rejects` is built.
  */
@@ -59,17 +60,27 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
   }
   for (const source of SOURCES.filter((s) => s.tuplePath)) {
     const relation = sqlIdentifier(stagedTuplesRelation(source));
-    const files = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => tuplesPathOf(item.linesPath!));
-    if (files.length === 0) {
-      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, raw_offset BIGINT, group_no INTEGER, tuple VARCHAR)`);
+    const linesPaths = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
+    // One relation of the tuples staged as text and those typed while staging (TupleTyper): the
+    // typed columns NULL for the first, the text NULL for the others.
+    const key: Record<string, string> = { raw_offset: 'BIGINT', group_no: 'INTEGER' };
+    const typedColumns: Record<string, string> = Object.fromEntries(source.tupleTyper?.columns ?? []);
+    const columns = { ...key, ...typedColumns, tuple: 'VARCHAR' };
+    const parts = [
+      { files: linesPaths.map(tuplesPathOf), read: { ...key, tuple: 'VARCHAR' }, delimiter: FIELD_SEPARATOR },
+      { files: await nonEmptyFiles(linesPaths.map(typedTuplesPathOf)), read: { ...key, ...typedColumns }, delimiter: 0x2c },
+    ].filter((part) => part.files.length > 0);
+    if (parts.length === 0) {
+      const definitions = Object.entries(columns).map(([name, type]) => `${sqlIdentifier(name)} ${type}`).join(', ');
+      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
       continue;
     }
-    await session.run(`CREATE OR REPLACE TABLE ${relation} AS
-      SELECT CAST(regexp_extract(filename, '(\\d+)\\.tuples\\.txt$', 1) AS INTEGER) AS object_idx, raw_offset, group_no, tuple
-      FROM read_csv([${files.map(sqlString).join(', ')}],
-        delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
-        auto_detect = false, columns = {'raw_offset': 'BIGINT', 'group_no': 'INTEGER', 'tuple': 'VARCHAR'}, filename = true,
-        max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`);
+    // A view, as stg_typed__<source>: the source's model reads the tuples once, and copying them
+    // into a table first cost about as much as reading them.
+    await session.run(`CREATE OR REPLACE VIEW ${relation} AS ${parts.map((part) => `
+      SELECT CAST(regexp_extract(filename, '(\\d+)\\.[a-z-]+\\.txt$', 1) AS INTEGER) AS object_idx,
+        ${Object.entries(columns).map(([name, type]) => (name in part.read ? sqlIdentifier(name) : `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`)).join(', ')}
+      FROM ${stagedFileReader(part.files, part.read, part.delimiter)}`).join('\n      UNION ALL')}`);
   }
   for (const item of staged) {
     if (!item.parquetPath) continue;
@@ -111,12 +122,7 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
 async function installTypedRows(session: DuckDbSession, source: SourceDefinition, staged: StagedObject[]): Promise<void> {
   const relation = sqlIdentifier(stagedTypedRelation(source));
   const columns: Record<string, string> = { line_no: 'BIGINT', ...Object.fromEntries(source.typedColumns!) };
-  const files: string[] = [];
-  for (const item of staged) {
-    if (item.object.sourceType !== source.sourceType || !item.linesPath) continue;
-    const typedPath = typedPathOf(item.linesPath);
-    if ((await stat(typedPath).catch(() => undefined))?.size) files.push(typedPath);
-  }
+  const files = await nonEmptyFiles(staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => typedPathOf(item.linesPath!)));
   if (files.length === 0) {
     const definitions = Object.entries(columns).map(([name, type]) => `${sqlIdentifier(name)} ${type}`).join(', ');
     await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
@@ -127,10 +133,16 @@ async function installTypedRows(session: DuckDbSession, source: SourceDefinition
     FROM ${stagedFileReader(files, columns)}`);
 }
 
-/** read_csv over staged files of ours: 0x1f-separated, no quoting, every column named and typed. */
-function stagedFileReader(files: string[], columns: Record<string, string>): string {
+/** Of these staged files, those that exist and hold something. */
+async function nonEmptyFiles(paths: string[]): Promise<string[]> {
+  const sizes = await Promise.all(paths.map(async (file) => (await stat(file).catch(() => undefined))?.size ?? 0));
+  return paths.filter((_, index) => sizes[index]! > 0);
+}
+
+/** read_csv over staged files of ours: 0x1f-separated (or `delimiter`), no quoting, every column named and typed. */
+function stagedFileReader(files: string[], columns: Record<string, string>, delimiter = FIELD_SEPARATOR): string {
   return `read_csv([${files.map(sqlString).join(', ')}],
-    delim = ${sqlString(String.fromCharCode(FIELD_SEPARATOR))}, quote = '', escape = '', header = false,
+    delim = ${sqlString(String.fromCharCode(delimiter))}, quote = '', escape = '', header = false,
     auto_detect = false, columns = {${Object.entries(columns).map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}, filename = true,
     max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`;
 }

@@ -11,16 +11,42 @@ import { FIELD_SEPARATOR, ObjectUnreadableError, type RejectedLine, type StagedL
 export const RECORD_OFFSET_FACTOR = 1_000_000;
 
 const SEPARATOR = Buffer.from([FIELD_SEPARATOR]);
+const COMMA = 0x2c;
 const NEWLINE = Buffer.from('\n');
+
+/**
+ * Types a source's plain flow tuples while they are staged (SourceDefinition.tupleTyper): Node
+ * reads a tuple in hand for a fraction of what splitting, casting and checking it costs in SQL.
+ * A tuple is plain when it is comma-separated fields each in the one form the normalize model
+ * reads without doubt (decimal numbers without leading zeros and in range, dotted-quad IPv4
+ * addresses, the documented letters). It is staged as it is, in the typed tuples file, where
+ * DuckDB reads its fields as typed columns and the model takes them so; every other tuple is
+ * staged as text, and the model splits, types and checks it in SQL, which gives a plain one the
+ * same values (a seeded test holds both paths equal: test/sources/azure-plain-tuples.test.ts).
+ */
+export interface TupleTyper {
+  /** The typed columns, one per field of the longest plain tuple, in field order, with their DuckDB types. */
+  readonly columns: readonly (readonly [name: string, type: string])[];
+  /**
+   * The number of fields of the tuple in bytes `from` to `to` of `text` when it is plain (a
+   * shorter tuple's missing columns are staged empty, read as NULL), else 0.
+   */
+  plainFields(text: Buffer, from: number, to: number): number;
+}
 
 /** Where stageJsonRecords writes the tuples of the records it writes to `linesPath`. */
 export function tuplesPathOf(linesPath: string): string {
   return linesPath.replace(/\.txt$/, '.tuples.txt');
 }
 
+/** Where stageJsonRecords writes the plain tuples it typed (TupleTyper). */
+export function typedTuplesPathOf(linesPath: string): string {
+  return linesPath.replace(/\.txt$/, '.typed-tuples.txt');
+}
+
 /**
  * Stages one JSON document that holds a `records` array (Azure NSG and VNet flow log blobs,
- * `PT1H.json`) as two line files of the shape stageLines writes:
+ * `PT1H.json`) as line files of the shape stageLines writes:
  *  - `outputPath`: every record as `<record index>\x1f<record as compact JSON>\n`, the record's
  *    1-based index in the document in place of a line number, with the elements of each array at
  *    one of `tuplePaths` taken out (the array left as `[]`);
@@ -28,7 +54,10 @@ export function tuplesPathOf(linesPath: string): string {
  *    `<raw_offset>\x1f<group>\x1f<tuple>\n`: raw_offset = record index * RECORD_OFFSET_FACTOR +
  *    the tuple's 1-based index in the record in document order, group = the 1-based index of its
  *    array in the record, tuple = a string's value (escapes kept where it holds control
- *    characters), any other value as its compact JSON.
+ *    characters), any other value as its compact JSON;
+ *  - with `tupleTyper`, typedTuplesPathOf(outputPath): the plain tuples instead, as
+ *    `<raw_offset>,<group>,<tuple>\n`, commas added for the fields a shorter one does not have,
+ *    so that its fields are columns of a comma-separated file.
  * The normalize model reads each small record once and joins its tuples back by group.
  *
  * The document is streamed (lib/staging/json-record-splitter.ts): memory holds a chunk and a
@@ -38,17 +67,26 @@ export function tuplesPathOf(linesPath: string): string {
  * with the line where it broke; a record larger than the line limit (its tuples counted) is
  * quarantined alone.
  */
-export async function stageJsonRecords(inputPath: string, outputPath: string, limits: StageLimits, tuplePaths: readonly TuplePath[] = []): Promise<StagedLines> {
+export async function stageJsonRecords(
+  inputPath: string,
+  outputPath: string,
+  limits: StageLimits,
+  tuplePaths: readonly TuplePath[] = [],
+  tupleTyper?: TupleTyper,
+): Promise<StagedLines> {
   const rejected: RejectedLine[] = [];
   let stagedLines = 0;
   let bytesOut = 0;
   let records: Buffer[] = [];
   let tuples: Buffer[] = [];
-  // The tuples of the record being read: void if the record is refused.
+  let typedTuples: Buffer[] = [];
+  // The tuples of the record being read, as text and typed: void if the record is refused.
   const recordTuples = new GrowableBuffer();
+  const recordTyped = new GrowableBuffer();
   let tupleNo = 0;
   let prefixOf = 0;
   let prefix = Buffer.alloc(0);
+  const typedColumns = tupleTyper?.columns.length ?? 0;
   const splitter = new JsonRecordSplitter(
     limits.maxLineBytes,
     {
@@ -60,23 +98,30 @@ export async function stageJsonRecords(inputPath: string, outputPath: string, li
           prefix = Buffer.from(`${index}`);
         }
         tupleNo++;
-        recordTuples.copy(prefix, 0, prefix.length);
-        recordTuples.writeDigits(tupleNo, 6);
-        recordTuples.writeByte(FIELD_SEPARATOR);
-        recordTuples.writeDigits(group, group < 10 ? 1 : String(group).length);
-        recordTuples.writeByte(FIELD_SEPARATOR);
-        recordTuples.copy(text, from, to);
-        recordTuples.writeByte(0x0a);
+        const fields = tupleTyper ? tupleTyper.plainFields(text, from, to) : 0;
+        // A plain tuple's fields hold no comma: its own commas separate the typed columns.
+        const out = fields > 0 ? recordTyped : recordTuples;
+        const separator = fields > 0 ? COMMA : FIELD_SEPARATOR;
+        out.copy(prefix, 0, prefix.length);
+        out.writeDigits(tupleNo, 6);
+        out.writeByte(separator);
+        out.writeDigits(group, group < 10 ? 1 : String(group).length);
+        out.writeByte(separator);
+        out.copy(text, from, to);
+        for (let missing = fields > 0 ? typedColumns - fields : 0; missing > 0; missing--) out.writeByte(COMMA);
+        out.writeByte(0x0a);
       },
       record(index, pieces) {
         // JSON text holds no raw control characters, so 0x1f and newlines cannot occur in a record.
         records.push(Buffer.from(`${index}`), SEPARATOR, ...pieces, NEWLINE);
         tuples.push(recordTuples.take());
+        if (recordTyped.size > 0) typedTuples.push(recordTyped.take());
         tupleNo = 0;
         stagedLines++;
       },
       refused(index, reason, head) {
         recordTuples.clear();
+        recordTyped.clear();
         tupleNo = 0;
         if (rejected.length >= limits.maxRejectedLines) throw new ObjectUnreadableError(`more than ${limits.maxRejectedLines} records rejected (the last, record ${index}: ${reason})`);
         rejected.push({ line: index * RECORD_OFFSET_FACTOR, reason, text: head.toString('utf8') });
@@ -86,14 +131,18 @@ export async function stageJsonRecords(inputPath: string, outputPath: string, li
   );
   const output = await open(outputPath, 'w');
   const tupleOutput = await open(tuplesPathOf(outputPath), 'w');
+  const typedOutput = tupleTyper ? await open(typedTuplesPathOf(outputPath), 'w') : undefined;
   const flush = async () => {
     const recordBytes = Buffer.concat(records);
     const tupleBytes = Buffer.concat(tuples);
+    const typedBytes = Buffer.concat(typedTuples);
     records = [];
     tuples = [];
-    bytesOut += recordBytes.length + tupleBytes.length;
+    typedTuples = [];
+    bytesOut += recordBytes.length + tupleBytes.length + typedBytes.length;
     if (recordBytes.length > 0) await output.write(recordBytes);
     if (tupleBytes.length > 0) await tupleOutput.write(tupleBytes);
+    if (typedBytes.length > 0) await typedOutput!.write(typedBytes);
   };
   let read: RawObjectRead;
   try {
@@ -108,12 +157,15 @@ export async function stageJsonRecords(inputPath: string, outputPath: string, li
   } catch (error) {
     await output.close();
     await tupleOutput.close();
+    await typedOutput?.close();
     await rm(outputPath, { force: true });
     await rm(tuplesPathOf(outputPath), { force: true });
+    await rm(typedTuplesPathOf(outputPath), { force: true });
     throw error;
   }
   await output.close();
   await tupleOutput.close();
+  await typedOutput?.close();
   return { lines: splitter.records, stagedLines, blankLines: 0, rejected, compressed: read.compressed, bytesIn: read.bytesIn, bytesOut };
 }
 
@@ -121,6 +173,11 @@ export async function stageJsonRecords(inputPath: string, outputPath: string, li
 class GrowableBuffer {
   private buffer = Buffer.allocUnsafe(1 << 16);
   private length = 0;
+
+  /** Bytes written since the last take or clear. */
+  get size(): number {
+    return this.length;
+  }
 
   /** A non-negative integer in `digits` decimal digits (zero-padded; the caller knows it fits). */
   writeDigits(value: number, digits: number): void {

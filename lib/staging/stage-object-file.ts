@@ -12,7 +12,7 @@ export interface StageObjectTask {
   staging: 'lines' | 'json-records';
   /** The source's configured format for objects without a header (SourceDefinition.lineTyper). */
   formatHint: string | undefined;
-  /** False: the source's line typer is not used, every record is staged as text (stageObjects' typeLines). */
+  /** False: the source's line or tuple typer is not used, every record is staged as text (stageObjects' typeLines). */
   typeLines?: boolean;
   rawPath: string;
   linesPath: string;
@@ -23,6 +23,6 @@ export interface StageObjectTask {
 export function stageObjectFile(task: StageObjectTask): Promise<StagedLines> {
   const source = sourceByType(task.sourceType);
   return task.staging === 'json-records'
-    ? stageJsonRecords(task.rawPath, task.linesPath, task.limits, source.tuplePath ? [source.tuplePath] : [])
+    ? stageJsonRecords(task.rawPath, task.linesPath, task.limits, source.tuplePath ? [source.tuplePath] : [], task.typeLines === false ? undefined : source.tupleTyper)
     : stageLines(task.rawPath, task.linesPath, task.limits, task.typeLines === false ? undefined : source.lineTyper?.(task.formatHint));
 }

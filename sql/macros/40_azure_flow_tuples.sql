@@ -15,6 +15,8 @@
 --                                 the reasons of fields 2 to 5 (addresses and ports), or NULL
 --   azure_counter_reasons(f, packets, bytes, reverse_packets, reverse_bytes, labels)
 --                                 the reasons of fields 10 to 13, labelled, or NULL
+--   azure_tuple_text(fields)      the text of a tuple staging typed (lib/sources/azure-plain-tuples.ts)
+--                                 from its fields, which staging kept as they were: NULL (empty) as ''
 
 CREATE OR REPLACE MACRO azure_every(flags) AS
     coalesce(list_bool_and(flags), true);
@@ -43,3 +45,6 @@ CREATE OR REPLACE MACRO azure_counter_reasons(f, packets, bytes, reverse_packets
         azure_field_reason(labels[3], reverse_packets >= 0, f[12], 'is not a non-negative integer'),
         azure_field_reason(labels[4], reverse_bytes >= 0, f[13], 'is not a non-negative integer')
     ), '');
+
+CREATE OR REPLACE MACRO azure_tuple_text(fields) AS
+    array_to_string(list_transform(fields, x -> coalesce(x, '')), ',');

@@ -77,8 +77,10 @@ groups as (
 
 -- The tuples of the records read (a refused record's are not: it is quarantined once, whole),
 -- each with its group; a tuple of a group its record does not have is quarantined, not lost.
--- Split once here: split where the fields are read, the split would be repeated for each field
--- (DuckDB expands a column alias into every expression that names it).
+-- A plain tuple (lib/sources/azure-plain-tuples.ts) was typed while staged (plain_* columns,
+-- NULL for the others): it is taken as typed when it also has its record's version's field count
+-- (a flow state only in version 2) and a group. Every other tuple is split, typed and checked
+-- here from its text; the text of one staging typed is its fields put back together.
 tuples as (
     select
         t.object_idx,
@@ -91,38 +93,52 @@ tuples as (
         g.rule,
         g.mac_address,
         g.group_no is not null as has_group,
-        t.tuple,
-        string_split(t.tuple, ',') as f
+        t.plain_time is not null and (t.plain_flow_state is not null) = r.is_v2 and g.group_no is not null as is_plain,
+        t.* exclude (object_idx, raw_offset, group_no, tuple),
+        case when not is_plain then coalesce(t.tuple, azure_tuple_text(
+            [t.plain_time::varchar, t.plain_src_ip, t.plain_dst_ip, t.plain_src_port::varchar, t.plain_dst_port::varchar, t.plain_protocol, t.plain_direction, t.plain_decision]
+            || case when t.plain_flow_state is not null then [t.plain_flow_state, t.plain_packets::varchar, t.plain_bytes::varchar, t.plain_reverse_packets::varchar, t.plain_reverse_bytes::varchar] else [] end
+        )) end as tuple
     from stg_tuples__azure_nsg as t
     inner join checked_records as r on t.object_idx = r.object_idx and t.raw_offset // 1000000 = r.line_no
     left join groups as g on t.object_idx = g.object_idx and r.line_no = g.line_no and t.group_no = g.group_no
     where r.record_error is null
 ),
 
-typed as (
-    select
-        *,
-        try_cast(f[1] as bigint) as epoch_s,
-        ip_canonical(f[2]) as src_ip,
-        ip_canonical(f[3]) as dst_ip,
-        try_cast(f[4] as integer) as src_port,
-        try_cast(f[5] as integer) as dst_port,
-        case f[6] when 'T' then 6 when 'U' then 17 end as protocol,
-        case f[7] when 'I' then 'ingress' when 'O' then 'egress' end as direction,
-        case f[8] when 'A' then 'accept' when 'D' then 'reject' end as action,
-        -- Version 1 has eight fields: no flow state (f[9] is NULL), packets and bytes 0, reverse_* null.
-        azure_flow_state(f[9]) as flow_state,
-        azure_counter(f[10]) as packets,
-        azure_counter(f[11]) as bytes,
-        case when is_v2 then azure_counter(f[12]) end as reverse_packets,
-        case when is_v2 then azure_counter(f[13]) end as reverse_bytes
+-- Split once here: split where the fields are read, the split would be repeated for each field
+-- (DuckDB expands a column alias into every expression that names it).
+split as (
+    select *, string_split(tuple, ',') as f
     from tuples
 ),
 
+-- A field staging typed, else from the text: both give a plain tuple the same value (the other
+-- expression runs only where the staged one is NULL).
+typed as (
+    select
+        *,
+        coalesce(plain_time, try_cast(f[1] as bigint)) as epoch_s,
+        coalesce(plain_src_ip, ip_canonical(f[2])) as src_ip,
+        coalesce(plain_dst_ip, ip_canonical(f[3])) as dst_ip,
+        coalesce(plain_src_port, try_cast(f[4] as integer)) as src_port,
+        coalesce(plain_dst_port, try_cast(f[5] as integer)) as dst_port,
+        case coalesce(plain_protocol, f[6]) when 'T' then 6 when 'U' then 17 end as protocol,
+        case coalesce(plain_direction, f[7]) when 'I' then 'ingress' when 'O' then 'egress' end as direction,
+        case coalesce(plain_decision, f[8]) when 'A' then 'accept' when 'D' then 'reject' end as action,
+        -- Version 1 has eight fields: no flow state (f[9] is NULL), packets and bytes 0, reverse_* null.
+        azure_flow_state(coalesce(plain_flow_state, f[9])) as flow_state,
+        coalesce(plain_packets, azure_counter(f[10])) as packets,
+        coalesce(plain_bytes, azure_counter(f[11])) as bytes,
+        case when is_v2 then coalesce(plain_reverse_packets, azure_counter(f[12])) end as reverse_packets,
+        case when is_v2 then coalesce(plain_reverse_bytes, azure_counter(f[13])) end as reverse_bytes
+    from split
+),
+
+-- A plain tuple passed every check of its fields while staged.
 checked as (
     select
         *,
-        nullif(concat_ws('; ',
+        case when not is_plain then nullif(concat_ws('; ',
             case when not has_group then 'the record has no MAC group ' || group_no end,
             case when coalesce(len(f), 0) <> (case when is_v2 then 13 else 8 end)
                 then 'expected ' || (case when is_v2 then 13 else 8 end) || ' tuple fields for version ' || version_text || ', found ' || coalesce(len(f), 0) end,
@@ -133,7 +149,7 @@ checked as (
             azure_field_reason('decision', action is not null, f[8], 'is not A or D'),
             case when is_v2 then azure_field_reason('flow state', flow_state is not null, f[9], 'is not B, C, E or D') end,
             case when is_v2 then azure_counter_reasons(f, packets, bytes, reverse_packets, reverse_bytes, ['packets src->dst', 'bytes src->dst', 'packets dst->src', 'bytes dst->src']) end
-        ), '') as invalid_reason
+        ), '') end as invalid_reason
     from typed
 ),
 
