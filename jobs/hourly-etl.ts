@@ -410,15 +410,37 @@ async function exportTables(session: DuckDbSession, workDir: string, durationsMs
 
 /** Reads back what was written: the row count from the Parquet footer (or the NDJSON lines) and the Parquet schema. */
 async function verifyExport(session: DuckDbSession, table: TableDefinition, file: string, expectedRows: number): Promise<void> {
+  const ndjson = `read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}})`;
   const countSql =
-    table.format === 'parquet'
-      ? `SELECT coalesce(sum(num_rows), 0) AS n FROM parquet_file_metadata(${sqlString(file)})`
-      : `SELECT count(*) AS n FROM read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}})`;
+    table.format === 'parquet' ? `SELECT coalesce(sum(num_rows), 0) AS n FROM parquet_file_metadata(${sqlString(file)})` : `SELECT count(*) AS n FROM ${ndjson}`;
   const rows = Number((await session.all<{ n: bigint }>(countSql))[0]!.n);
   if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
-  if (table.format !== 'parquet') return;
+  if (table.format !== 'parquet') {
+    await checkColumnContracts(session, table, ndjson);
+    return;
+  }
   const columns = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
   const actual = columns.map((c) => `${c.column_name} ${c.column_type}`).join(', ');
   const declared = table.columns.map((c) => `${c.name} ${c.type}`).join(', ');
   if (actual !== declared) throw new Error(`export of ${table.name} does not match its schema:\n  declared: ${declared}\n  written:  ${actual}`);
+  await checkColumnContracts(session, table, `read_parquet(${sqlString(file)})`);
+}
+
+/**
+ * The table contract's column checks on the written file, in one scan: no NULL in a column
+ * declared non-nullable, no value outside a column's declared values. Checking the file
+ * (columnar, each column read once) instead of the views that produced it (the enrichment
+ * joins, run again per test) is both cheaper and what the lake actually gets.
+ */
+async function checkColumnContracts(session: DuckDbSession, table: TableDefinition, relation: string): Promise<void> {
+  const checks = table.columns.flatMap((column) => [
+    ...(column.nullable ? [] : [{ label: `${column.name} is NULL`, condition: `${sqlIdentifier(column.name)} IS NULL` }]),
+    ...(column.values
+      ? [{ label: `${column.name} is not one of ${column.values.join(', ')}`, condition: `${sqlIdentifier(column.name)} NOT IN (${column.values.map(sqlString).join(', ')})` }]
+      : []),
+  ]);
+  if (checks.length === 0) return;
+  const [counts] = await session.all<Record<string, bigint>>(`SELECT ${checks.map((check, index) => `count(*) FILTER (WHERE ${check.condition}) AS c${index}`).join(', ')} FROM ${relation}`);
+  const failed = checks.map((check, index) => ({ ...check, rows: Number(counts![`c${index}`]) })).filter((check) => check.rows > 0);
+  if (failed.length > 0) throw new Error(`export of ${table.name} breaks its contract: ${failed.map((f) => `${f.label} in ${f.rows} row(s)`).join('; ')}`);
 }

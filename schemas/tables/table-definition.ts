@@ -9,8 +9,11 @@ export type ColumnType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN'
 export interface ColumnDefinition {
   name: string;
   type: ColumnType;
+  /** False: every written file is checked to hold no NULL in the column (jobs/hourly-etl.ts). */
   nullable: boolean;
   doc: string;
+  /** The only values the column may hold (besides NULL where nullable); checked on every written file too. */
+  values?: readonly string[];
 }
 
 export interface TableDefinition<Columns extends readonly ColumnDefinition[] = readonly ColumnDefinition[]> {
@@ -49,8 +52,9 @@ export function column<const Name extends string, const Type extends ColumnType,
   type: Type,
   nullable: Nullable,
   doc: string,
-): { name: Name; type: Type; nullable: Nullable; doc: string } {
-  return { name, type, nullable, doc };
+  values?: readonly string[],
+): { name: Name; type: Type; nullable: Nullable; doc: string; values?: readonly string[] } {
+  return values ? { name, type, nullable, doc, values } : { name, type, nullable, doc };
 }
 
 export function defineTable<const Columns extends readonly ColumnDefinition[]>(table: TableDefinition<Columns>): TableDefinition<Columns> {

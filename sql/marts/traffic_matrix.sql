@@ -12,7 +12,7 @@ with
 per_flow as (
     select
         src_segment, dst_segment, src_tags, dst_tags,
-        1 as flows, packets, bytes, (action = 'reject')::integer as rejected_flows, 0 as non_conformant_flows
+        1 as flows, packets, bytes, (action is not distinct from 'reject')::integer as rejected_flows, 0 as non_conformant_flows
     from flows_enriched
     where counts_in_totals
     union all

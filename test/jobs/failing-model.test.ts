@@ -73,4 +73,29 @@ describe('a model that fails', () => {
     expect(failed.error).toMatch(/flows export holds \d+ rows but the hour has 436 flows: the enrichment joins lost or repeated flows/);
     expect(await readFile(manifest, 'utf8')).toBe(before);
   });
+
+  it("fails a run whose written file breaks its table's contract (a NULL where the schema forbids one, a value outside the declared ones), before anything is published", async () => {
+    const manifest = path.join(lake.dir, 'lake', 'curated', 'traffic_matrix', 'dt=2024-05-01', 'hour=13', '_manifest.json');
+    const before = await readFile(manifest, 'utf8');
+    const nullDir = path.join(lake.dir, 'sql-null-counter');
+    await cp(path.join(REPO_ROOT, 'sql'), nullDir, { recursive: true });
+    const matrix = path.join(nullDir, 'marts', 'traffic_matrix.sql');
+    const matrixText = await readFile(matrix, 'utf8');
+    // The agent does not log an action: `action = 'reject'` is NULL for its flows, and a group of
+    // only those sums to NULL (the bug this check found).
+    expect(matrixText).toContain("(action is not distinct from 'reject')::integer");
+    await writeFile(matrix, matrixText.replace("(action is not distinct from 'reject')::integer", "(action = 'reject')::integer"));
+    const nullRun = await lake.runHour('2024-05-01T13', { sqlDir: nullDir });
+    expect(nullRun.status).toBe('failed');
+    expect(nullRun.error).toMatch(/^export of traffic_matrix breaks its contract: rejected_flows is NULL in \d+ row\(s\)$/);
+
+    const valueDir = path.join(lake.dir, 'sql-bad-action');
+    await cp(path.join(REPO_ROOT, 'sql'), valueDir, { recursive: true });
+    const flows = path.join(valueDir, 'marts', 'flows.sql');
+    await writeFile(flows, (await readFile(flows, 'utf8')).replace('    f.*,', "    f.* replace (upper(f.action) as action),"));
+    const valueRun = await lake.runHour('2024-05-01T13', { sqlDir: valueDir });
+    expect(valueRun.status).toBe('failed');
+    expect(valueRun.error).toMatch(/^export of flows breaks its contract: action is not one of accept, reject in \d+ row\(s\)$/);
+    expect(await readFile(manifest, 'utf8')).toBe(before);
+  });
 });
