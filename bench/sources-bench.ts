@@ -193,6 +193,7 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
     await mkdir(workDir, { recursive: true });
     const discovered: DiscoveredObject[] = files.map((file) => ({ key: path.basename(file), etag: '', size: fileSizes.get(file)!, lastModified: new Date(0), sourceType: source.sourceType, regionHint: null }));
     const started = performance.now();
+    const stageCpuStarted = process.cpuUsage();
     const staging = await stageObjects({
       store: { getToFile: async (key, localPath) => { await mkdir(path.dirname(localPath), { recursive: true }); await copyFile(path.join(rawDir, key), localPath); return discovered[0]!; } },
       objects: discovered,
@@ -200,15 +201,18 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
       limits: DEFAULT_STAGE_LIMITS,
     });
     const stageMs = performance.now() - started;
+    const stageCpu = cpuSecondsSince(stageCpuStarted);
     // Opening the session and loading the macros is a fixed cost of every run, not timed (the floor's session is not either).
     const session = await DuckDbSession.open(sessionOptions(workDir));
     let flows = 0;
     let modelsMs = 0;
     let loadMs = 0;
     let breakdown: Record<string, unknown> = {};
+    let duckCpu = 0;
     try {
       for (const macro of await loadMacroFiles(path.join(DEFAULT_SQL_DIR, 'macros'))) await session.runScript(macro.sql);
       const loading = performance.now();
+      const duckCpuStarted = process.cpuUsage();
       await installStagedInputs(session, workDir, staging.objects, staging.rejects);
       const loaded = performance.now();
       loadMs = loaded - loading;
@@ -218,6 +222,7 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
       const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(normalize.filter((model) => needed.has(model.name)), new Set(stagedRelations()));
       if (run.error) throw new Error(run.error);
       modelsMs = performance.now() - loaded;
+      duckCpu = cpuSecondsSince(duckCpuStarted);
       breakdown = Object.fromEntries(run.models.map((model) => [model.name, { build_ms: model.durationMs, tests_ms: model.testsMs ?? 0 }]));
       flows = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${source.sourceType}__records WHERE record_status = 'flow'`))[0]!.n);
     } finally {
@@ -230,12 +235,14 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
     const floorDir = path.join(dir, 'floor');
     const floor = await DuckDbSession.open({ ...sessionOptions(floorDir), readableDirs: [rawDir] });
     const floorStarted = performance.now();
+    const floorCpuStarted = process.cpuUsage();
     try {
       await floor.run(generator.floor(files, path.join(floorDir, 'floor.parquet')));
     } finally {
       floor.close();
     }
     const floorSeconds = (performance.now() - floorStarted) / 1000;
+    const floorCpu = cpuSecondsSince(floorCpuStarted);
     return {
       source: source.cliName,
       records,
@@ -248,6 +255,12 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
       records_per_s: Math.round(records / seconds),
       floor_seconds: round(floorSeconds),
       ratio: round(seconds / floorSeconds),
+      // CPU seconds of every thread of the process (staging threads, DuckDB's): less moved by
+      // the other work on a shared machine than elapsed time is.
+      stage_cpu_seconds: round(stageCpu),
+      load_models_cpu_seconds: round(duckCpu),
+      floor_cpu_seconds: round(floorCpu),
+      cpu_ratio: round((stageCpu + duckCpu) / floorCpu),
       models: breakdown,
       load_avg_1m: round(loadavg()[0]!),
       threads: threads ?? 'default',
@@ -255,6 +268,11 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
   } finally {
     if (!values.keep) await rm(dir, { recursive: true, force: true });
   }
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
 }
 
 function round(value: number): number {
