@@ -129,13 +129,15 @@ export async function normalizeFiles(files: readonly LocalRawFile[], options: No
       UNION ALL
       SELECT raw_object_key, raw_offset, reason, raw_text FROM stg_rejects
       ORDER BY key, raw_offset NULLS FIRST`);
-    const described = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE flows_in_hour`);
+    // The flows as the flows mart identifies them (flows_in_hour leaves flow_id to its writers).
+    await session.run(`CREATE VIEW inspected_flows AS SELECT flow_id_of(source_type, raw_object_key, raw_offset) AS flow_id, * FROM flows_in_hour`);
+    const described = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE inspected_flows`);
     const columnTypes = Object.fromEntries(described.map((c) => [c.column_name, c.column_type]));
     const columns = flowsTable.columns.map((c) => c.name).filter((name) => name in columnTypes);
     const projection = columns.map(sqlIdentifier).join(', ');
     const out = path.join(workDir, 'flows.ndjson');
-    await session.run(`COPY (SELECT ${projection} FROM flows_in_hour ORDER BY raw_object_key, raw_offset) TO ${sqlString(out)} (FORMAT json)`);
-    const rows = options.collectRows ? await session.all(`SELECT ${projection} FROM flows_in_hour ORDER BY raw_object_key, raw_offset`) : undefined;
+    await session.run(`COPY (SELECT ${projection} FROM inspected_flows ORDER BY raw_object_key, raw_offset) TO ${sqlString(out)} (FORMAT json)`);
+    const rows = options.collectRows ? await session.all(`SELECT ${projection} FROM inspected_flows ORDER BY raw_object_key, raw_offset`) : undefined;
     session.close();
     session = undefined;
     await options.onFlowsFile?.(out);

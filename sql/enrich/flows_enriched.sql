@@ -15,7 +15,7 @@
 -- the defaults: no VM, range or tags, 'internet' if public. The joins are written probe side first (the flows) and
 -- build side last (the profiles): the ETL session plans joins as written (lib/duckdb), as the
 -- optimizer's row estimates for the filtered flows are far too low and it would otherwise build
--- its hash tables from the flows. flow_id is left out: computed below the joins it would be
+-- its hash tables from the flows. No flow_id (flows_in_hour has none): computed below the joins it would be
 -- computed for every flow at every scan (rules, traffic matrix, tests); the flows mart and
 -- rule_violations compute it for the rows they write.
 with
@@ -27,7 +27,7 @@ interface_owners as (
 )
 
 select
-    f.* exclude (flow_id, observer_vm_id, direction, src_ip_is_public, dst_ip_is_public),
+    f.* exclude (observer_vm_id, direction, src_ip_is_public, dst_ip_is_public),
     coalesce(f.observer_vm_id, io.vm_id) as observer_vm_id,
     -- Sources that do not log a direction (AWS before version 5) get it from which end is the observer.
     coalesce(

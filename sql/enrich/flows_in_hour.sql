@@ -1,15 +1,17 @@
 -- grain: one row per valid flow record whose start falls in the event hour [hour_start, hour_end)
--- keys: flow_id (tested on flows_enriched, which materializes it)
+-- keys: source_type, raw_object_key, raw_offset
 -- upstream: all_sources__records
 -- materialized: view
 --
 -- Event time, not delivery time: an object delivered in this hour's window may also hold
 -- records of the previous hour; those belong to that hour's run and are counted, not published, here.
+-- No flow_id: the readers that write rows compute it (the flows mart, rule_violations); here,
+-- DuckDB computed it for readers that never select it (it does not prune the column through the
+-- union below): 0.55 CPU s per million flows at each count.
 with
 
 in_hour as not materialized (
     select
-        flow_id_of(source_type, raw_object_key, raw_offset) as flow_id,
         start_at,
         end_at,
         source_type,

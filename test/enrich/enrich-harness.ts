@@ -59,10 +59,10 @@ export async function runEnrich(flows: readonly FlowInput[], reference: Referenc
     await installReferenceData(session, dir, reference);
     // Each flow's name is its raw_object_key: the enrich models carry lineage, not flow ids (the
     // flows mart and rule_violations derive those), so tests find their flows by it.
-    await session.run(`CREATE TABLE flows_in_hour (flow_id VARCHAR, community_id VARCHAR, src_ip_is_public BOOLEAN, dst_ip_is_public BOOLEAN, start_at TIMESTAMP, end_at TIMESTAMP, source_type VARCHAR, src_ip VARCHAR, src_port INTEGER, dst_ip VARCHAR,
+    await session.run(`CREATE TABLE flows_in_hour (community_id VARCHAR, src_ip_is_public BOOLEAN, dst_ip_is_public BOOLEAN, start_at TIMESTAMP, end_at TIMESTAMP, source_type VARCHAR, src_ip VARCHAR, src_port INTEGER, dst_ip VARCHAR,
       dst_port INTEGER, protocol INTEGER, direction VARCHAR, action VARCHAR, packets BIGINT, bytes BIGINT, observer_vm_id VARCHAR, interface_id VARCHAR, raw_object_key VARCHAR, raw_offset BIGINT)`);
     for (const [index, flow] of flows.entries()) {
-      await session.run(`INSERT INTO flows_in_hour VALUES ($1, NULL, NULL, NULL, CAST($2 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND, 'agent', ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, 1, 100, NULL, $10, $1, $11)`, [
+      await session.run(`INSERT INTO flows_in_hour VALUES (NULL, NULL, NULL, CAST($2 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND, 'agent', ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, 1, 100, NULL, $10, $1, $11)`, [
         flow.flow_id, flow.start_at, flow.src_ip, flow.src_port ?? 40000, flow.dst_ip, flow.dst_port ?? 443, flow.protocol ?? 6,
         flow.direction ?? null, flow.action === undefined ? 'accept' : flow.action, flow.interface_id ?? null, index + 1,
       ]);
