@@ -57,12 +57,13 @@ export async function runEnrich(flows: readonly FlowInput[], reference: Referenc
     await session.run(`SET VARIABLE hour_start = CAST($1 AS TIMESTAMP)`, [hour]);
     await session.run(`SET VARIABLE hour_end = CAST($1 AS TIMESTAMP)`, [end]);
     await installReferenceData(session, dir, reference);
+    // As flows_in_hour gives them: whether each address is public, filled in for every flow.
     // Each flow's name is its raw_object_key: the enrich models carry lineage, not flow ids (the
     // flows mart and rule_violations derive those), so tests find their flows by it.
     await session.run(`CREATE TABLE flows_in_hour (community_id VARCHAR, src_ip_is_public BOOLEAN, dst_ip_is_public BOOLEAN, start_at TIMESTAMP, end_at TIMESTAMP, source_type VARCHAR, src_ip VARCHAR, src_port INTEGER, dst_ip VARCHAR,
       dst_port INTEGER, protocol INTEGER, direction VARCHAR, action VARCHAR, packets BIGINT, bytes BIGINT, observer_vm_id VARCHAR, interface_id VARCHAR, raw_object_key VARCHAR, raw_offset BIGINT)`);
     for (const [index, flow] of flows.entries()) {
-      await session.run(`INSERT INTO flows_in_hour VALUES (NULL, NULL, NULL, CAST($2 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND, 'agent', ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, 1, 100, NULL, $10, $1, $11)`, [
+      await session.run(`INSERT INTO flows_in_hour VALUES (NULL, ip_is_public($3), ip_is_public($5), CAST($2 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND, 'agent', ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, 1, 100, NULL, $10, $1, $11)`, [
         flow.flow_id, flow.start_at, flow.src_ip, flow.src_port ?? 40000, flow.dst_ip, flow.dst_port ?? 443, flow.protocol ?? 6,
         flow.direction ?? null, flow.action === undefined ? 'accept' : flow.action, flow.interface_id ?? null, index + 1,
       ]);
