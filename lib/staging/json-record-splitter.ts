@@ -9,9 +9,10 @@ export interface JsonRecordSink {
   /**
    * A flow tuple of record `index`: an element of an array at one of the tuple paths, as text
    * (a string's value; any other value as its compact JSON), bytes `from` to `to` of `text`,
-   * valid only during the call. `group` counts the record's tuple arrays, 1-based.
+   * valid only during the call. `group` counts the record's tuple arrays, 1-based. `probed` is
+   * the TupleProbe's result for these bytes when it accepted them, else 0.
    */
-  tuple(index: number, group: number, text: Buffer, from: number, to: number): void;
+  tuple(index: number, group: number, text: Buffer, from: number, to: number, probed: number): void;
   /** A record within the limits: its compact JSON text, tuples taken out (`[]`), in pieces that may share memory with the chunk fed. */
   record(index: number, pieces: readonly Buffer[]): void;
   /** A record refused whole (too large, or ambiguous where its tuples are): why, and the start of its compact text. */
@@ -23,6 +24,14 @@ export interface JsonRecordSink {
  * array. `['properties', 'flows', '*', 'flows', '*', 'flowTuples']` is Azure NSG's.
  */
 export type TuplePath = readonly string[];
+
+/**
+ * A check of a tuple string's bytes (between its quotes) before they are tokenized, when the
+ * string lies whole in the chunk in hand: a positive result is a promise that every byte is an
+ * ASCII letter, digit, '.', ',' or '_' (so no escape, quote or control character is among them),
+ * and the tokenizer skips them; 0 leaves them to the tokenizer. The result goes with the tuple.
+ */
+export type TupleProbe = (text: Buffer, from: number, to: number) => number;
 
 /** Kept of an oversized record, for its quarantine entry. */
 export const OVERSIZED_HEAD_BYTES = 4096;
@@ -134,11 +143,13 @@ export class JsonRecordSplitter {
   private tuplePieces: Buffer[] = [];
   private tupleIsString = false;
   private tupleEscaped = false;
+  private tupleProbed = 0;
 
   constructor(
     private readonly maxRecordBytes: number,
     private readonly sink: JsonRecordSink,
     private readonly tuplePaths: readonly TuplePath[] = [],
+    private readonly probe?: TupleProbe,
   ) {
     if (tuplePaths.length > 30) throw new Error('at most 30 tuple paths');
     this.allPaths = (1 << tuplePaths.length) - 1;
@@ -279,6 +290,17 @@ export class JsonRecordSplitter {
           } else {
             this.valueStarts(chunk, c, i);
             this.keyLength = -1;
+            if (this.probe && this.stack.length === this.tupleDepth) {
+              // A tuple string (not one inside a tuple of another type) that the probe accepts
+              // holds nothing the string scan would stop at: on to its closing quote.
+              const quote = chunk.indexOf(0x22, i + 1);
+              this.tupleProbed = quote > 0 ? this.probe(chunk, i + 1, quote) : 0;
+              if (this.tupleProbed > 0) {
+                this.token = STRING;
+                i = quote;
+                continue;
+              }
+            }
           }
           this.token = STRING;
           i++;
@@ -442,6 +464,8 @@ export class JsonRecordSplitter {
   }
 
   private handOnTuple(): void {
+    const probed = this.tupleProbed;
+    this.tupleProbed = 0;
     if (this.head !== undefined || this.refusal !== undefined) {
       this.tupleChunk = undefined;
       this.tuplePieces = [];
@@ -450,7 +474,7 @@ export class JsonRecordSplitter {
     if (this.tupleChunk && !this.tupleEscaped) {
       const chunk = this.tupleChunk;
       this.tupleChunk = undefined;
-      this.sink.tuple(this.records, this.group, chunk, this.tupleFrom, this.tupleTo);
+      this.sink.tuple(this.records, this.group, chunk, this.tupleFrom, this.tupleTo, probed);
       return;
     }
     if (this.tupleChunk) this.spanToPieces();
@@ -462,7 +486,7 @@ export class JsonRecordSplitter {
       const decoded = JSON.parse(`"${text.toString('utf8')}"`) as string;
       if (!/[\u0000-\u001f]/.test(decoded)) text = Buffer.from(decoded);
     }
-    this.sink.tuple(this.records, this.group, text, 0, text.length);
+    this.sink.tuple(this.records, this.group, text, 0, text.length, 0);
   }
 
   private spanToPieces(): void {

@@ -29,7 +29,9 @@ export interface TupleTyper {
   readonly columns: readonly (readonly [name: string, type: string])[];
   /**
    * The number of fields of the tuple in bytes `from` to `to` of `text` when it is plain (a
-   * shorter tuple's missing columns are staged empty, read as NULL), else 0.
+   * shorter tuple's missing columns are staged empty, read as NULL), else 0. A plain tuple holds
+   * nothing but ASCII letters, digits, '.', ',' and '_': the splitter takes this check as its
+   * TupleProbe and skips tokenizing the bytes it accepts (lib/staging/json-record-splitter.ts).
    */
   plainFields(text: Buffer, from: number, to: number): number;
 }
@@ -90,7 +92,7 @@ export async function stageJsonRecords(
   const splitter = new JsonRecordSplitter(
     limits.maxLineBytes,
     {
-      tuple(index, group, text, from, to) {
+      tuple(index, group, text, from, to, probed) {
         // A staged record is at most maxLineBytes, so it never holds RECORD_OFFSET_FACTOR tuples:
         // raw_offset is the record index followed by the tuple index in six digits.
         if (index !== prefixOf) {
@@ -98,7 +100,7 @@ export async function stageJsonRecords(
           prefix = Buffer.from(`${index}`);
         }
         tupleNo++;
-        const fields = tupleTyper ? tupleTyper.plainFields(text, from, to) : 0;
+        const fields = probed || (tupleTyper ? tupleTyper.plainFields(text, from, to) : 0);
         // A plain tuple's fields hold no comma: its own commas separate the typed columns.
         const out = fields > 0 ? recordTyped : recordTuples;
         const separator = fields > 0 ? COMMA : FIELD_SEPARATOR;
@@ -128,6 +130,7 @@ export async function stageJsonRecords(
       },
     },
     tuplePaths,
+    tupleTyper && ((text, from, to) => tupleTyper.plainFields(text, from, to)),
   );
   const output = await open(outputPath, 'w');
   const tupleOutput = await open(tuplesPathOf(outputPath), 'w');

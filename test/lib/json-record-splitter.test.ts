@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonRecordSplitter, OVERSIZED_HEAD_BYTES, type TuplePath } from '../../lib/staging/json-record-splitter.ts';
+import { JsonRecordSplitter, OVERSIZED_HEAD_BYTES, type TupleProbe, type TuplePath } from '../../lib/staging/json-record-splitter.ts';
 import { ObjectUnreadableError } from '../../lib/staging/stage-lines.ts';
 
 interface Split {
@@ -8,16 +8,28 @@ interface Split {
   /** Per record handed on: its tuples, as [group, text]. */
   tuples: [number, string][][];
   refused: { index: number; reason: string; head: string }[];
+  /** The tuples the probe accepted, as text. */
+  probed: string[];
 }
 
+/**
+ * A probe as wide as a TupleProbe may be: every string of ASCII letters, digits, '.', ',' and
+ * '_' (lib/sources/azure-plain-tuples.ts accepts a part of them).
+ */
+const widestProbe: TupleProbe = (text, from, to) => {
+  for (let at = from; at < to; at++) if (!/[A-Za-z0-9.,_]/.test(String.fromCharCode(text[at]!))) return 0;
+  return to > from ? 1 : 0;
+};
+
 /** Feeds `bytes` to a splitter in the given chunk sizes (the rest as one last chunk). */
-function split(bytes: Buffer, chunkSizes: number[] = [], maxRecordBytes = 1 << 20, paths: readonly TuplePath[] = []): Split {
-  const result: Split = { records: [], tuples: [], refused: [] };
+function split(bytes: Buffer, chunkSizes: number[] = [], maxRecordBytes = 1 << 20, paths: readonly TuplePath[] = [], probe?: TupleProbe): Split {
+  const result: Split = { records: [], tuples: [], refused: [], probed: [] };
   let pending: [number, string][] = [];
   const splitter = new JsonRecordSplitter(maxRecordBytes, {
-    tuple: (index, group, text, from, to) => {
+    tuple: (index, group, text, from, to, probed) => {
       expect(index).toBe(result.records.length + result.refused.length + 1);
       pending.push([group, text.toString('utf8', from, to)]);
+      if (probed > 0) result.probed.push(text.toString('utf8', from, to));
     },
     record: (index, pieces) => {
       expect(index).toBe(result.records.length + result.refused.length + 1);
@@ -29,7 +41,7 @@ function split(bytes: Buffer, chunkSizes: number[] = [], maxRecordBytes = 1 << 2
       result.refused.push({ index, reason, head: head.toString('utf8') });
       pending = [];
     },
-  }, paths);
+  }, paths, probe);
   let at = 0;
   for (const size of chunkSizes) {
     if (at >= bytes.length) break;
@@ -41,9 +53,9 @@ function split(bytes: Buffer, chunkSizes: number[] = [], maxRecordBytes = 1 << 2
   return result;
 }
 
-function outcome(bytes: Buffer, chunkSizes: number[], paths: readonly TuplePath[] = []): { ok: true; records: unknown[] } | { ok: false; error: string } {
+function outcome(bytes: Buffer, chunkSizes: number[], paths: readonly TuplePath[] = [], probe?: TupleProbe): { ok: true; records: unknown[] } | { ok: false; error: string } {
   try {
-    return { ok: true, records: split(bytes, chunkSizes, 1 << 20, paths).records.map((text) => JSON.parse(text) as unknown) };
+    return { ok: true, records: split(bytes, chunkSizes, 1 << 20, paths, probe).records.map((text) => JSON.parse(text) as unknown) };
   } catch (error) {
     if (!(error instanceof ObjectUnreadableError)) throw error;
     return { ok: false, error: error.message };
@@ -202,9 +214,34 @@ describe('JsonRecordSplitter: a records document split record by record as it st
         expect(result.records.map((text) => JSON.parse(text) as unknown)).toEqual(expected.map((e) => e.header));
         // Control characters never reach the staged text: such a string keeps its escapes.
         expect(result.tuples).toEqual(expected.map((e) => e.tuples.map(([group, text]) => [group, /[\u0000-\u001f]/.test(text) ? JSON.stringify(text).slice(1, -1) : text])));
+        // A probe skips the tokenizing of the tuples it accepts, and changes nothing else.
+        const probed = split(Buffer.from(JSON.stringify({ records }, null, indent)), chunks, 1 << 20, paths, widestProbe);
+        expect({ ...probed, probed: [] }).toEqual(result);
+        for (const text of probed.probed) expect(text).toMatch(/^[A-Za-z0-9.,_]+$/);
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('refuses a damaged document with flow tuples exactly as without a probe, at the same line', () => {
+    const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...Buffer.from(',:[]{}"\\ 0-.eE+tfnu\n')));
+    const damaged = fc.tuple(fc.array(nsgRecord, { minLength: 1, maxLength: 3 }), fc.nat(), byte, fc.constantFrom('cut', 'replace', 'insert')).map(([records, at, byte, how]) => {
+      const bytes = Buffer.from(JSON.stringify({ records }, null, 1));
+      const position = at % (bytes.length + 1);
+      if (how === 'cut') return bytes.subarray(0, position);
+      if (how === 'replace' && position < bytes.length) return Buffer.concat([bytes.subarray(0, position), Buffer.from([byte]), bytes.subarray(position + 1)]);
+      return Buffer.concat([bytes.subarray(0, position), Buffer.from([byte]), bytes.subarray(position)]);
+    });
+    let probedTuples = 0;
+    fc.assert(
+      fc.property(damaged, chunking, (bytes, chunks) => {
+        const without = outcome(bytes, chunks, [NSG_PATH]);
+        expect(outcome(bytes, chunks, [NSG_PATH], widestProbe)).toEqual(without);
+        if (without.ok) probedTuples += split(bytes, chunks, 1 << 20, [NSG_PATH], widestProbe).probed.length;
+      }),
+      { numRuns: 2000 },
+    );
+    expect(probedTuples).toBeGreaterThan(100);
   });
 
   it('refuses a record with a key on the tuple path twice in one object, and decodes escaped keys and tuples', () => {

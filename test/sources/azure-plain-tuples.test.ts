@@ -112,16 +112,11 @@ describe('Azure flow tuples typed while staging', () => {
       const source = sourceByType(sourceType);
       const linesPath = path.join(workDir, 'lines', sourceType, `${objectIdx}.txt`);
       await mkdir(path.dirname(linesPath), { recursive: true });
-      const form = forms[sourceType];
-      // Counts the tuples the form types, around the one staging uses.
-      const counting: TupleTyper | undefined = form && { columns: form.columns, plainFields: (text, from, to) => {
-        tuples++;
-        const fields = form.plainFields(text, from, to);
-        if (fields > 0) typed++;
-        return fields;
-      } };
-      const result = await stageJsonRecords(path.join(dir, `${sourceType}.json`), linesPath, DEFAULT_STAGE_LIMITS, [source.tuplePath!], counting);
+      const result = await stageJsonRecords(path.join(dir, `${sourceType}.json`), linesPath, DEFAULT_STAGE_LIMITS, [source.tuplePath!], forms[sourceType]);
       expect(result.rejected).toEqual([]);
+      const lines = async (file: string) => (await readFile(file, 'utf8').catch(() => '')).split('\n').length - 1;
+      typed += await lines(typedTuplesPathOf(linesPath));
+      tuples += (await lines(typedTuplesPathOf(linesPath))) + (await lines(tuplesPathOf(linesPath)));
       // Record 1's tuple once more, as if in a group 99 the record does not have: whether staged
       // typed or as text, the model quarantines it with its text.
       for (const [file, separator] of [[tuplesPathOf(linesPath), '\x1f'], [typedTuplesPathOf(linesPath), ',']] as const) {
