@@ -12,5 +12,9 @@ CREATE OR REPLACE MACRO digits_to_bigint(txt) AS
 -- overflows and fails the whole model, where the record only has to be quarantined.
 --
 --   unix_seconds_to_timestamp(s)   TIMESTAMP, or NULL outside 946684800-4102444800
+--   unix_millis_to_timestamp(ms)   the same for milliseconds (Azure VNet flow tuples)
 CREATE OR REPLACE MACRO unix_seconds_to_timestamp(s) AS
     CASE WHEN s BETWEEN 946684800 AND 4102444800 THEN make_timestamp(s * 1000000) END;
+
+CREATE OR REPLACE MACRO unix_millis_to_timestamp(ms) AS
+    CASE WHEN ms BETWEEN 946684800000 AND 4102444800000 THEN make_timestamp(ms * 1000) END;

@@ -166,8 +166,8 @@ select
     case when c.invalid_reason is null then 'flow' else 'invalid' end as record_status,
     case when c.invalid_reason is not null then 'record ' || c.line_no || ', tuple ' || c.tuple_no || ': ' || c.invalid_reason end as invalid_reason,
     case when c.invalid_reason is not null then c.tuple end as raw_text,
-    make_timestamp(c.epoch_s * 1000000) as start_at,
-    make_timestamp(c.epoch_s * 1000000) as end_at,
+    unix_seconds_to_timestamp(c.epoch_s) as start_at,
+    unix_seconds_to_timestamp(c.epoch_s) as end_at,
     c.src_ip,
     c.src_port,
     c.dst_ip,
@@ -194,7 +194,7 @@ inner join stg_objects as o on c.object_idx = o.object_idx
 left join vnet_logged as v
     on c.mac_address = v.mac_address
     and c.invalid_reason is null
-    and v.hour_at = date_trunc('hour', make_timestamp(c.epoch_s * 1000000))
+    and v.hour_at = date_trunc('hour', unix_seconds_to_timestamp(c.epoch_s))
 
 union all by name
 
