@@ -121,7 +121,13 @@ export class ModelRunner {
     }
     for (const test of model.tests) {
       if (test.kind !== 'unique') continue;
-      const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${relation} GROUP BY ${test.columns.map(sqlIdentifier).join(', ')} HAVING count(*) > 1)`;
+      const columns = test.columns.map(sqlIdentifier).join(', ');
+      // Grouped by a 64-bit hash of the key first: grouping millions of (object key, offset)
+      // pairs by value held the keys' text in the hash table (1.4 s at 5 million rows). Only a
+      // repeated hash, a repeated key or a collision, is grouped by value to tell which.
+      const repeatedHashes = `SELECT count(*) AS n FROM (SELECT 1 FROM ${relation} GROUP BY hash(${columns}) HAVING count(*) > 1)`;
+      if (Number((await this.session.all<{ n: bigint }>(repeatedHashes))[0]!.n) === 0) continue;
+      const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM ${relation} GROUP BY ${columns} HAVING count(*) > 1)`;
       const failing = Number((await this.session.all<{ n: bigint }>(sql))[0]!.n);
       if (failing > 0) throw new DataTestFailure(`data test ${label(test)} failed for ${failing} row(s)`);
     }
