@@ -4,9 +4,10 @@ import { ipCanonical, ipIsPublic, ipv4BytesArePublic, parseIp } from '../net/ip.
 import type { LineTyper, StagedRow } from '../staging/stage-lines.ts';
 
 /**
- * The columns of a typed AWS VPC Flow Logs record (`stg_typed__aws_vpc`, after object_idx and
- * line_no), in the order the typer writes them. sql/normalize/aws_vpc__records.sql reads them by
- * name; a test holds the two in step.
+ * The columns of a typed AWS VPC Flow Logs record as `stg_typed__aws_vpc` presents them (after
+ * object_idx and line_no), with their types: a typed file holds those of its object's format, in
+ * the format's order, and names them in its header line; the view gives the others as NULL.
+ * sql/normalize/aws_vpc__records.sql reads them by name (`action` as the log writes it).
  */
 export const AWS_VPC_TYPED_COLUMNS = [
   ['source_version', 'VARCHAR'], ['account_id', 'VARCHAR'], ['interface_id', 'VARCHAR'],
@@ -84,11 +85,6 @@ const FIELD_RULES: Record<AwsVpcField, { column?: TypedColumn; rule: FieldRule; 
 const SPACE = 0x20;
 const SEPARATOR = 0x1f;
 const HEADER = /^[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*$/;
-const COLUMN_INDEX = new Map<string, number>(AWS_VPC_TYPED_COLUMNS.map(([name], index) => [name, index]));
-const ACTION = COLUMN_INDEX.get('action')!;
-const COMMUNITY_ID = COLUMN_INDEX.get('community_id')!;
-const SRC_PUBLIC = COLUMN_INDEX.get('src_ip_is_public')!;
-const DST_PUBLIC = COLUMN_INDEX.get('dst_ip_is_public')!;
 const MAX_FIELDS = 64;
 
 // Rule kinds as numbers, so that the per-field check reads typed arrays, not objects of five shapes.
@@ -116,14 +112,8 @@ interface Layout {
   protocol: number;
   start: number;
   end: number;
-  /**
-   * The typed row, for the columns that can hold a value: the field that fills each (-1: a
-   * computed one) and the separators before it. Every other column is empty: separators only.
-   */
-  planColumns: Int32Array;
-  planFields: Int32Array;
-  planGaps: Int32Array;
-  trailingGap: number;
+  /** The typed file's header: its columns, the format's fields in their order, then the computed ones. */
+  header: string;
 }
 
 /**
@@ -142,7 +132,7 @@ export class AwsVpcLineTyper implements LineTyper {
   private layout: Layout | null | undefined;
   private readonly fieldBounds = new Int32Array(2 * MAX_FIELDS);
   private readonly fieldIsNull = new Uint8Array(MAX_FIELDS);
-  /** Per field: the canonical text of an IPv6 address (an IPv4 one is written as it stands). */
+  /** Per field: the text of an IPv6 address (the public flag and the Community ID parse it). */
   private readonly fieldText: (string | null)[] = new Array<string | null>(MAX_FIELDS).fill(null);
   private readonly srcV4 = new Uint8Array(4);
   private readonly dstV4 = new Uint8Array(4);
@@ -182,10 +172,10 @@ export class AwsVpcLineTyper implements LineTyper {
         if (value === null || value < min[field]! || value > max[field]!) return false;
       } else if (fieldKind === ADDRESS_KIND) {
         if (!ipv4(line, start, end, field === layout.src ? this.srcV4 : field === layout.dst ? this.dstV4 : undefined)) {
-          // IPv6 (or nothing valid): the reference parser, and its canonical text.
-          const canonical = ipCanonical(line.toString('latin1', start, end));
-          if (!canonical || !canonical.includes(':')) return false;
-          this.fieldText[field] = canonical;
+          // IPv6: typed only when written in its canonical form (RFC 5952), as the row keeps it.
+          const text = line.toString('latin1', start, end);
+          if (!text.includes(':') || ipCanonical(text) !== text) return false;
+          this.fieldText[field] = text;
         }
       } else if (fieldKind === ONE_OF_KIND) {
         if (!oneOf(line, start, end, layout.values[field]!)) return false;
@@ -193,36 +183,30 @@ export class AwsVpcLineTyper implements LineTyper {
     }
     // Every required field of the layout is present (layoutOf) and was checked non-null above.
     if (integerOfField(line, bounds, layout.end) < integerOfField(line, bounds, layout.start)) return false;
-    this.write(line, layout, row);
+    this.write(line, from, to, layout, row);
     return true;
   }
 
-  private write(line: Buffer, layout: Layout, row: StagedRow): void {
+  /** The typed file's header line, once the object's first line has set the format (else undefined). */
+  typedHeader(): string | undefined {
+    return this.layout?.header;
+  }
+
+  /**
+   * The row is the line as it stands with 0x1f between its fields ('-' is read as NULL), then the
+   * computed columns: one copy of the line, and the typed file's header names the columns.
+   */
+  private write(line: Buffer, from: number, to: number, layout: Layout, row: StagedRow): void {
     const bounds = this.fieldBounds;
+    const start = row.length;
+    row.copyFrom(line, from, to);
+    for (let field = 1; field < layout.fieldCount; field++) row.setByte(start + bounds[field * 2]! - 1 - from, SEPARATOR);
     const srcText = this.fieldText[layout.src]!;
     const dstText = this.fieldText[layout.dst]!;
-    for (let index = 0; index < layout.planColumns.length; index++) {
-      row.writeRepeated(SEPARATOR, layout.planGaps[index]!);
-      const field = layout.planFields[index]!;
-      if (field >= 0) {
-        if (this.fieldIsNull[field]) continue;
-        const text = this.fieldText[field];
-        if (text) row.writeAscii(text);
-        else if (layout.planColumns[index] === ACTION) row.writeAscii(line[bounds[field * 2]!] === 0x41 ? 'accept' : 'reject');
-        else row.copyFrom(line, bounds[field * 2]!, bounds[field * 2 + 1]!);
-        continue;
-      }
-      const column = layout.planColumns[index]!;
-      if (column === COMMUNITY_ID) {
-        const id = this.communityId(line, layout, srcText, dstText);
-        if (id) row.writeAscii(id);
-      } else if (column === SRC_PUBLIC) {
-        row.writeAscii((srcText ? ipIsPublic(srcText) : ipv4BytesArePublic(this.srcV4)) ? 'true' : 'false');
-      } else if (column === DST_PUBLIC) {
-        row.writeAscii((dstText ? ipIsPublic(dstText) : ipv4BytesArePublic(this.dstV4)) ? 'true' : 'false');
-      }
-    }
-    row.writeRepeated(SEPARATOR, layout.trailingGap);
+    row.writeByte(SEPARATOR);
+    row.writeAscii(this.communityId(line, layout, srcText, dstText) ?? '-');
+    row.writeAscii((srcText ? ipIsPublic(srcText) : ipv4BytesArePublic(this.srcV4)) ? '\x1ftrue' : '\x1ffalse');
+    row.writeAscii((dstText ? ipIsPublic(dstText) : ipv4BytesArePublic(this.dstV4)) ? '\x1ftrue' : '\x1ffalse');
   }
 
   /** Empty where the SQL macro must decide (a port missing): flows_in_hour computes those. */
@@ -243,12 +227,7 @@ function layoutOf(format: string): Layout | null {
   const required = (Object.keys(FIELD_RULES) as AwsVpcField[]).filter((name) => FIELD_RULES[name].required && name !== 'version');
   if (!required.every((name) => names.includes(name))) return null;
   const rules = names.map((name) => FIELD_RULES[name].rule);
-  const fieldOfColumn = new Map<number, number>();
-  names.forEach((name, field) => {
-    const column = FIELD_RULES[name].column;
-    if (column) fieldOfColumn.set(COLUMN_INDEX.get(column)!, field);
-  });
-  const planColumns = [...fieldOfColumn.keys(), COMMUNITY_ID, SRC_PUBLIC, DST_PUBLIC].sort((a, b) => a - b);
+  const columnNames = names.map((name) => FIELD_RULES[name].column ?? name.replaceAll('-', '_'));
   return {
     fieldCount: names.length,
     kind: Uint8Array.from(rules, (rule) => KIND_OF[rule.kind]),
@@ -263,11 +242,7 @@ function layoutOf(format: string): Layout | null {
     protocol: names.indexOf('protocol'),
     start: names.indexOf('start'),
     end: names.indexOf('end'),
-    planColumns: Int32Array.from(planColumns),
-    planFields: Int32Array.from(planColumns, (column) => fieldOfColumn.get(column) ?? -1),
-    // Column 0 has no separator before it; column c has c - (the previous planned column).
-    planGaps: Int32Array.from(planColumns, (column, index) => column - (index === 0 ? 0 : planColumns[index - 1]!)),
-    trailingGap: AWS_VPC_TYPED_COLUMNS.length - 1 - planColumns[planColumns.length - 1]!,
+    header: ['line_no', ...columnNames, 'community_id', 'src_ip_is_public', 'dst_ip_is_public'].join(String.fromCharCode(SEPARATOR)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import { ndjson } from '../reference/reference-data.ts';
@@ -80,7 +80,7 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
     await session.run(`CREATE OR REPLACE VIEW ${relation} AS ${parts.map((part) => `
       SELECT CAST(regexp_extract(filename, '(\\d+)\\.[a-z-]+\\.txt$', 1) AS INTEGER) AS object_idx,
         ${Object.entries(columns).map(([name, type]) => (name in part.read ? sqlIdentifier(name) : `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`)).join(', ')}
-      FROM ${stagedFileReader(part.files, part.read, part.delimiter)}`).join('\n      UNION ALL')}`);
+      FROM ${stagedFileReader(part.files, part.read, { delimiter: part.delimiter })}`).join('\n      UNION ALL')}`);
   }
   for (const item of staged) {
     if (!item.parquetPath) continue;
@@ -117,20 +117,47 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
 /**
  * `stg_typed__<source>`: the records staging typed (SourceDefinition.lineTyper), a view over the
  * typed files, which the source's model reads once: at millions of records, a table of them
- * would hold as much memory as the model's own.
+ * would hold as much memory as the model's own. Each file names its columns in its header line
+ * (an AWS object's own format); files are read in groups of one header, and the view gives every
+ * column of `typedColumns`, NULL where a file's format does not have it.
  */
 async function installTypedRows(session: DuckDbSession, source: SourceDefinition, staged: StagedObject[]): Promise<void> {
   const relation = sqlIdentifier(stagedTypedRelation(source));
   const columns: Record<string, string> = { line_no: 'BIGINT', ...Object.fromEntries(source.typedColumns!) };
   const files = await nonEmptyFiles(staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => typedPathOf(item.linesPath!)));
-  if (files.length === 0) {
+  const byHeader = new Map<string, string[]>();
+  for (const file of files) {
+    const header = await firstLineOf(file);
+    byHeader.set(header, [...(byHeader.get(header) ?? []), file]);
+  }
+  if (byHeader.size === 0) {
     const definitions = Object.entries(columns).map(([name, type]) => `${sqlIdentifier(name)} ${type}`).join(', ');
     await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
     return;
   }
-  await session.run(`CREATE OR REPLACE VIEW ${relation} AS
-    SELECT CAST(regexp_extract(filename, '(\\d+)\\.typed\\.txt$', 1) AS INTEGER) AS object_idx, * EXCLUDE (filename)
-    FROM ${stagedFileReader(files, columns)}`);
+  const parts = [...byHeader].map(([header, group]) => {
+    const names = header.split(String.fromCharCode(FIELD_SEPARATOR));
+    // Columns the view does not present (AWS log-status) are read as text and left out.
+    const read = Object.fromEntries(names.map((name) => [name, columns[name] ?? 'VARCHAR']));
+    const projection = Object.entries(columns).map(([name, type]) => (names.includes(name) ? sqlIdentifier(name) : `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`));
+    return `SELECT CAST(regexp_extract(filename, '(\\d+)\\.typed\\.txt$', 1) AS INTEGER) AS object_idx, ${projection.join(', ')}
+      FROM ${stagedFileReader(group, read, { header: true, nullString: '-' })}`;
+  });
+  await session.run(`CREATE OR REPLACE VIEW ${relation} AS ${parts.join('\n    UNION ALL ')}`);
+}
+
+/** The first line of a staged file of ours (a typed file's header: a few hundred bytes). */
+async function firstLineOf(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const end = buffer.subarray(0, bytesRead).indexOf(10);
+    if (end < 0) throw new Error(`staged file ${file} has no header line`);
+    return buffer.toString('latin1', 0, end);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Of these staged files, those that exist and hold something. */
@@ -140,9 +167,13 @@ async function nonEmptyFiles(paths: string[]): Promise<string[]> {
 }
 
 /** read_csv over staged files of ours: 0x1f-separated (or `delimiter`), no quoting, every column named and typed. */
-function stagedFileReader(files: string[], columns: Record<string, string>, delimiter = FIELD_SEPARATOR): string {
+function stagedFileReader(
+  files: string[],
+  columns: Record<string, string>,
+  { delimiter = FIELD_SEPARATOR, header = false, nullString }: { delimiter?: number; header?: boolean; nullString?: string } = {},
+): string {
   return `read_csv([${files.map(sqlString).join(', ')}],
-    delim = ${sqlString(String.fromCharCode(delimiter))}, quote = '', escape = '', header = false,
+    delim = ${sqlString(String.fromCharCode(delimiter))}, quote = '', escape = '', header = ${header},${nullString === undefined ? '' : ` nullstr = ${sqlString(nullString)},`}
     auto_detect = false, columns = {${Object.entries(columns).map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}, filename = true,
     max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`;
 }

@@ -56,16 +56,25 @@ export function stageLimitsOf(staging: { max_line_bytes: number; max_decompresse
 export interface LineTyper {
   /**
    * Writes the record's typed row (fields separated by 0x1f, no newline, no 0x1f or control
-   * bytes inside a field, '' for NULL) and returns true, or returns false to stage the line as
+   * bytes inside a field, '-' for NULL) and returns true, or returns false to stage the line as
    * text. The row may hold a partial write on false: it is discarded.
    */
   typeLine(line: Buffer, from: number, to: number, row: StagedRow): boolean;
+  /**
+   * The typed file's header line (its column names, 0x1f-separated, `line_no` first), once the
+   * typer knows it (it may learn the layout from the object's first line); written before the
+   * first typed row. Files of one source may differ in their columns.
+   */
+  typedHeader(): string | undefined;
 }
 
 /** Where a typer writes a row. */
 export interface StagedRow {
+  /** Bytes in the buffer, the row's start included. */
+  readonly length: number;
+  /** Overwrites a byte already written (at an offset from the buffer's start). */
+  setByte(index: number, byte: number): void;
   writeByte(byte: number): void;
-  writeRepeated(byte: number, count: number): void;
   writeAscii(text: string): void;
   copyFrom(source: Buffer, from: number, to: number): void;
 }
@@ -154,6 +163,7 @@ class LineStager extends Transform {
    * or the step waiting for it to drain.
    */
   private typedError: Error | undefined;
+  private typedHeaderWritten = false;
   private waitingForDrain: ((error?: Error | null) => void) | undefined;
 
   constructor(
@@ -303,6 +313,14 @@ class LineStager extends Transform {
     this.stagedLines++;
     const rows = this.rows;
     if (this.typed && rows) {
+      if (!this.typedHeaderWritten) {
+        const header = this.typed.typer.typedHeader();
+        if (header !== undefined) {
+          rows.writeAscii(header);
+          rows.writeByte(10);
+          this.typedHeaderWritten = true;
+        }
+      }
       const before = rows.length;
       rows.writeDecimal(this.lineNo);
       rows.writeByte(FIELD_SEPARATOR);
@@ -352,13 +370,9 @@ class OutputBuffer {
     this.buffer[this.length++] = byte;
   }
 
-  writeRepeated(byte: number, count: number): void {
-    this.ensure(count);
-    // A loop: Buffer.fill costs about half a microsecond a call, for runs of a few bytes.
-    const buffer = this.buffer;
-    const end = this.length + count;
-    for (let index = this.length; index < end; index++) buffer[index] = byte;
-    this.length = end;
+  setByte(index: number, byte: number): void {
+    if (index >= this.length) throw new RangeError(`setByte(${index}) past the ${this.length} bytes written`);
+    this.buffer[index] = byte;
   }
 
   writeDecimal(value: number): void {

@@ -312,7 +312,9 @@ typed_records as (
         cast(null as varchar) as observer_vm_id,
         coalesce(t.region, o.region_hint) as region,
         true as counts_in_totals,
-        t.* exclude (object_idx, line_no, start_epoch_s, end_epoch_s, region)
+        -- As the log writes it (ACCEPT, REJECT): the typed row is the line as it stands.
+        lower(t.action) as action,
+        t.* exclude (object_idx, line_no, start_epoch_s, end_epoch_s, region, action)
     from stg_typed__aws_vpc as t
     inner join stg_objects as o on t.object_idx = o.object_idx
 )

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AWS_VPC_FIELDS, type AwsVpcField } from '../../schemas/sources/aws-vpc.ts';
 import { communityIdV1 } from '../../lib/net/community-id.ts';
-import { AWS_VPC_TYPED_COLUMNS, AwsVpcLineTyper } from '../../lib/sources/aws-vpc-line-typer.ts';
+import { AwsVpcLineTyper } from '../../lib/sources/aws-vpc-line-typer.ts';
 import { normalizeFiles, type NormalizeFileResult } from '../../lib/sources/normalize-file.ts';
 import type { StagedRow } from '../../lib/staging/stage-lines.ts';
 
@@ -146,17 +146,21 @@ describe('AWS VPC records typed while staging', () => {
     let typedLines = 0;
     for (const line of lines) {
       const bytes = Buffer.from(line);
-      rows.text = '';
+      rows.clear();
       if (!typer.typeLine(bytes, 0, bytes.length, rows)) continue;
       typedLines++;
       const values = rows.text.split('\x1f');
+      // The row is the line's fields in the format's order, then the computed columns, as the header names them.
+      expect(values.slice(0, V2.length).join(' '), line).toBe(line);
       // The typed Community ID is the reference implementation's.
       const [, , , src, dst, srcPort, dstPort, protocol] = line.split(' ');
-      const id = values[AWS_VPC_TYPED_COLUMNS.findIndex(([name]) => name === 'community_id')];
-      if (id) expect(id, line).toBe(communityIdV1({ srcIp: src!, dstIp: dst!, srcPort: Number(srcPort), dstPort: Number(dstPort), protocol: Number(protocol) }));
+      const id = values[typer.typedHeader()!.split('\x1f').indexOf('community_id') - 1];
+      if (id !== '-') expect(id, line).toBe(communityIdV1({ srcIp: src!, dstIp: dst!, srcPort: Number(srcPort), dstPort: Number(dstPort), protocol: Number(protocol) }));
     }
     const valid = typed[0]!.flows;
-    expect(typedLines).toBeGreaterThan(valid * 0.9);
+    // All but the records with an IPv6 address not in canonical form (fast-check writes most of
+    // them otherwise; AWS writes them canonical), which the model canonicalizes.
+    expect(typedLines).toBeGreaterThan(valid * 0.8);
     expect(typedLines).toBeLessThanOrEqual(valid);
     // A header naming an unknown field, or without a required one: nothing typed.
     for (const header of [`${V2.join(' ')} colour`, V2.filter((f) => f !== 'dstaddr').join(' ')]) {
@@ -169,17 +173,26 @@ describe('AWS VPC records typed while staging', () => {
 });
 
 class Collected implements StagedRow {
-  text = '';
-  writeByte(byte: number): void {
-    this.text += String.fromCharCode(byte);
+  private bytes: number[] = [];
+  get length(): number {
+    return this.bytes.length;
   }
-  writeRepeated(byte: number, count: number): void {
-    this.text += String.fromCharCode(byte).repeat(count);
+  get text(): string {
+    return Buffer.from(this.bytes).toString('utf8');
+  }
+  clear(): void {
+    this.bytes = [];
+  }
+  setByte(index: number, byte: number): void {
+    this.bytes[index] = byte;
+  }
+  writeByte(byte: number): void {
+    this.bytes.push(byte);
   }
   writeAscii(text: string): void {
-    this.text += text;
+    for (const char of text) this.bytes.push(char.charCodeAt(0));
   }
   copyFrom(source: Buffer, from: number, to: number): void {
-    this.text += source.toString('utf8', from, to);
+    for (let index = from; index < to; index++) this.bytes.push(source[index]!);
   }
 }
