@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { configSchema } from '../schemas/config.ts';
 import { runHourlyEtl } from '../jobs/hourly-etl.ts';
 import { DuckDbSession, sqlString } from '../lib/duckdb/duckdb-session.ts';
+import { cpuMsSince } from '../lib/log/cpu-time.ts';
 import { createLogger } from '../lib/log/logger.ts';
 import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
 
@@ -99,7 +100,7 @@ try {
     hour: HOUR,
   });
   const seconds = (performance.now() - started) / 1000;
-  const cpuSeconds = cpuSecondsSince(cpuStarted);
+  const cpuSeconds = cpuMsSince(cpuStarted) / 1000;
   if (result.status !== 'published') throw new Error(`the run failed after phases ${JSON.stringify(result.durationsMs)}: ${result.error}`);
   if (result.counts.flows_published !== flows) throw new Error(`published ${result.counts.flows_published} flows, expected ${flows}`);
   log(`job: ${seconds.toFixed(2)} s; phases ${JSON.stringify(result.durationsMs)}`);
@@ -113,7 +114,7 @@ try {
   const floorCpuStarted = process.cpuUsage();
   await floor.run(`COPY (SELECT * FROM read_csv([${files.map(sqlString).join(', ')}], delim = ' ', header = true)) TO ${sqlString(path.join(floorDir, 'floor.parquet'))} (FORMAT parquet, COMPRESSION zstd)`);
   const floorSeconds = (performance.now() - floorStarted) / 1000;
-  const floorCpuSeconds = cpuSecondsSince(floorCpuStarted);
+  const floorCpuSeconds = cpuMsSince(floorCpuStarted) / 1000;
   floor.close();
 
   const summary = {
@@ -133,11 +134,6 @@ try {
   console.log(JSON.stringify(summary));
 } finally {
   if (!values.keep) await rm(dir, { recursive: true, force: true });
-}
-
-function cpuSecondsSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
 }
 
 function round(value: number): number {

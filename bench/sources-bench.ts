@@ -20,6 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { DuckDbSession, sqlString } from '../lib/duckdb/duckdb-session.ts';
+import { cpuMsSince } from '../lib/log/cpu-time.ts';
 import { createLogger } from '../lib/log/logger.ts';
 import { loadModelFiles } from '../lib/models/model-definition.ts';
 import { ModelRunner } from '../lib/models/model-runner.ts';
@@ -201,7 +202,7 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
       limits: DEFAULT_STAGE_LIMITS,
     });
     const stageMs = performance.now() - started;
-    const stageCpu = cpuSecondsSince(stageCpuStarted);
+    const stageCpu = cpuMsSince(stageCpuStarted) / 1000;
     // Opening the session and loading the macros is a fixed cost of every run, not timed (the floor's session is not either).
     const session = await DuckDbSession.open(sessionOptions(workDir));
     let flows = 0;
@@ -222,7 +223,7 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
       const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(normalize.filter((model) => needed.has(model.name)), new Set(stagedRelations()));
       if (run.error) throw new Error(run.error);
       modelsMs = performance.now() - loaded;
-      duckCpu = cpuSecondsSince(duckCpuStarted);
+      duckCpu = cpuMsSince(duckCpuStarted) / 1000;
       breakdown = Object.fromEntries(run.models.map((model) => [model.name, { build_ms: model.durationMs, tests_ms: model.testsMs ?? 0 }]));
       flows = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${source.sourceType}__records WHERE record_status = 'flow'`))[0]!.n);
     } finally {
@@ -242,7 +243,7 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
       floor.close();
     }
     const floorSeconds = (performance.now() - floorStarted) / 1000;
-    const floorCpu = cpuSecondsSince(floorCpuStarted);
+    const floorCpu = cpuMsSince(floorCpuStarted) / 1000;
     return {
       source: source.cliName,
       records,
@@ -268,11 +269,6 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
   } finally {
     if (!values.keep) await rm(dir, { recursive: true, force: true });
   }
-}
-
-function cpuSecondsSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
 }
 
 function round(value: number): number {

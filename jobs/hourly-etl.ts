@@ -10,6 +10,7 @@ import { alertPayloadOf } from '../lib/alerts/alert-payload.ts';
 import type { AlertSink } from '../lib/alerts/alert-sink.ts';
 import { deliverRunAlerts, type SinkDelivery } from '../lib/alerts/deliver-alerts.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-session.ts';
+import { cpuMsSince } from '../lib/log/cpu-time.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import type { ModelDefinition } from '../lib/models/model-definition.ts';
@@ -161,8 +162,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
       return await work();
     } finally {
       result.durationsMs[name] = Math.round(performance.now() - phaseStart);
-      const cpu = process.cpuUsage(cpuStart);
-      cpuMs[name] = Math.round((cpu.user + cpu.system) / 1000);
+      cpuMs[name] = Math.round(cpuMsSince(cpuStart));
     }
   };
   let session: DuckDbSession | undefined;

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sqlIdentifier, sqlString, type DuckDbSession } from '../duckdb/duckdb-session.ts';
+import { cpuMsSince } from '../log/cpu-time.ts';
 import type { Logger } from '../log/logger.ts';
 import type { DataTest, ModelDefinition } from './model-definition.ts';
 import { orderModels } from './model-graph.ts';
@@ -62,8 +63,7 @@ export class ModelRunner {
         await this.runDataTests(model);
         const testsMs = Math.round(performance.now() - testsStarted);
         const durationMs = Math.round(performance.now() - started);
-        const cpu = process.cpuUsage(cpuStarted);
-        const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+        const cpuMs = Math.round(cpuMsSince(cpuStarted));
         this.logger.info('model built', { model: model.name, stage: model.stage, rows, duration_ms: durationMs, tests_ms: testsMs, cpu_ms: cpuMs });
         results.push({ name: model.name, stage: model.stage, origin: model.origin, status: 'built', rows, durationMs, testsMs, cpuMs });
       } catch (error) {

@@ -1,4 +1,4 @@
-import { AWS_VPC_DEFAULT_FORMAT, type AwsVpcField } from '../../schemas/sources/aws-vpc.ts';
+import { AWS_VPC_DEFAULT_FORMAT, AWS_VPC_FIELDS, type AwsVpcField } from '../../schemas/sources/aws-vpc.ts';
 import { communityIdV1OfBytes } from '../net/community-id.ts';
 import { ipCanonical, ipIsPublic, ipv4BytesArePublic, parseIp } from '../net/ip.ts';
 import type { LineTyper, StagedRow } from '../staging/stage-lines.ts';
@@ -30,57 +30,43 @@ type FieldRule =
   | { kind: 'text' }
   | { kind: 'integer'; min: number; max: number }
   | { kind: 'address' }
-  | { kind: 'one-of'; values: readonly string[]; lowerCase?: true }
+  | { kind: 'one-of'; values: readonly string[] }
   | { kind: 'log-status' };
 
 const UNIX_SECONDS = { kind: 'integer', min: 946684800, max: 4102444800 } as const;
 const COUNTER = { kind: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER } as const;
 const TEXT = { kind: 'text' } as const;
 
-const FIELD_RULES: Record<AwsVpcField, { column?: TypedColumn; rule: FieldRule; required?: true }> = {
+/**
+ * The checks of every field that is not free text, and the typed column of each field the
+ * model names otherwise than its own name with underscores (`vpc-id` is `vpc_id`). A field not
+ * listed is free text under that name.
+ */
+const FIELD_RULES: Partial<Record<AwsVpcField, { column?: TypedColumn; rule: FieldRule; required?: true }>> = {
   version: { column: 'source_version', rule: { kind: 'integer', min: 2, max: 10 }, required: true },
-  'account-id': { column: 'account_id', rule: TEXT },
-  'interface-id': { column: 'interface_id', rule: TEXT },
   srcaddr: { column: 'src_ip', rule: { kind: 'address' }, required: true },
   dstaddr: { column: 'dst_ip', rule: { kind: 'address' }, required: true },
   srcport: { column: 'src_port', rule: { kind: 'integer', min: 0, max: 65535 } },
   dstport: { column: 'dst_port', rule: { kind: 'integer', min: 0, max: 65535 } },
-  protocol: { column: 'protocol', rule: { kind: 'integer', min: 0, max: 255 }, required: true },
-  packets: { column: 'packets', rule: COUNTER, required: true },
-  bytes: { column: 'bytes', rule: COUNTER, required: true },
+  protocol: { rule: { kind: 'integer', min: 0, max: 255 }, required: true },
+  packets: { rule: COUNTER, required: true },
+  bytes: { rule: COUNTER, required: true },
   start: { column: 'start_epoch_s', rule: UNIX_SECONDS, required: true },
   end: { column: 'end_epoch_s', rule: UNIX_SECONDS, required: true },
-  action: { column: 'action', rule: { kind: 'one-of', values: ['ACCEPT', 'REJECT'], lowerCase: true } },
+  action: { rule: { kind: 'one-of', values: ['ACCEPT', 'REJECT'] } },
   'log-status': { rule: { kind: 'log-status' } },
-  'vpc-id': { column: 'vpc_id', rule: TEXT },
-  'subnet-id': { column: 'subnet_id', rule: TEXT },
-  'instance-id': { column: 'instance_id', rule: TEXT },
-  'tcp-flags': { column: 'tcp_flags', rule: { kind: 'integer', min: 0, max: 255 } },
+  'tcp-flags': { rule: { kind: 'integer', min: 0, max: 255 } },
   type: { column: 'traffic_type', rule: { kind: 'one-of', values: ['IPv4', 'IPv6', 'EFA'] } },
   'pkt-srcaddr': { column: 'pkt_src_ip', rule: { kind: 'address' } },
   'pkt-dstaddr': { column: 'pkt_dst_ip', rule: { kind: 'address' } },
-  region: { column: 'region', rule: TEXT },
-  'az-id': { column: 'az_id', rule: TEXT },
-  'sublocation-type': { column: 'sublocation_type', rule: TEXT },
-  'sublocation-id': { column: 'sublocation_id', rule: TEXT },
-  'pkt-src-aws-service': { column: 'pkt_src_aws_service', rule: TEXT },
-  'pkt-dst-aws-service': { column: 'pkt_dst_aws_service', rule: TEXT },
   'flow-direction': { column: 'direction', rule: { kind: 'one-of', values: ['ingress', 'egress'] } },
-  'traffic-path': { column: 'traffic_path', rule: { kind: 'integer', min: 1, max: 8 } },
-  'ecs-cluster-arn': { column: 'ecs_cluster_arn', rule: TEXT },
-  'ecs-cluster-name': { column: 'ecs_cluster_name', rule: TEXT },
-  'ecs-container-instance-arn': { column: 'ecs_container_instance_arn', rule: TEXT },
-  'ecs-container-instance-id': { column: 'ecs_container_instance_id', rule: TEXT },
-  'ecs-container-id': { column: 'ecs_container_id', rule: TEXT },
-  'ecs-second-container-id': { column: 'ecs_second_container_id', rule: TEXT },
-  'ecs-service-name': { column: 'ecs_service_name', rule: TEXT },
-  'ecs-task-definition-arn': { column: 'ecs_task_definition_arn', rule: TEXT },
-  'ecs-task-arn': { column: 'ecs_task_arn', rule: TEXT },
-  'ecs-task-id': { column: 'ecs_task_id', rule: TEXT },
-  'reject-reason': { column: 'reject_reason', rule: TEXT },
-  'resource-id': { column: 'resource_id', rule: TEXT },
-  'encryption-status': { column: 'encryption_status', rule: { kind: 'integer', min: 0, max: 3 } },
+  'traffic-path': { rule: { kind: 'integer', min: 1, max: 8 } },
+  'encryption-status': { rule: { kind: 'integer', min: 0, max: 3 } },
 };
+
+const ruleOf = (name: AwsVpcField): FieldRule => FIELD_RULES[name]?.rule ?? TEXT;
+const columnOf = (name: AwsVpcField): string => FIELD_RULES[name]?.column ?? name.replaceAll('-', '_');
+const REQUIRED = (Object.keys(FIELD_RULES) as AwsVpcField[]).filter((name) => FIELD_RULES[name]!.required);
 
 const SPACE = 0x20;
 const SEPARATOR = 0x1f;
@@ -223,18 +209,16 @@ export class AwsVpcLineTyper implements LineTyper {
 function layoutOf(format: string): Layout | null {
   const names = format.split(' ');
   if (names.length > MAX_FIELDS || new Set(names).size !== names.length) return null;
-  if (!names.every((name): name is AwsVpcField => name in FIELD_RULES)) return null;
-  const required = (Object.keys(FIELD_RULES) as AwsVpcField[]).filter((name) => FIELD_RULES[name].required && name !== 'version');
-  if (!required.every((name) => names.includes(name))) return null;
-  const rules = names.map((name) => FIELD_RULES[name].rule);
-  const columnNames = names.map((name) => FIELD_RULES[name].column ?? name.replaceAll('-', '_'));
+  if (!names.every((name): name is AwsVpcField => (AWS_VPC_FIELDS as readonly string[]).includes(name))) return null;
+  if (!REQUIRED.every((name) => name === 'version' || names.includes(name))) return null;
+  const rules = names.map(ruleOf);
   return {
     fieldCount: names.length,
     kind: Uint8Array.from(rules, (rule) => KIND_OF[rule.kind]),
     min: Float64Array.from(rules, (rule) => (rule.kind === 'integer' ? rule.min : 0)),
     max: Float64Array.from(rules, (rule) => (rule.kind === 'integer' ? rule.max : 0)),
     values: rules.map((rule) => (rule.kind === 'one-of' ? rule.values : null)),
-    required: Uint8Array.from(names, (name) => (FIELD_RULES[name].required ? 1 : 0)),
+    required: Uint8Array.from(names, (name) => (FIELD_RULES[name]?.required ? 1 : 0)),
     src: names.indexOf('srcaddr'),
     dst: names.indexOf('dstaddr'),
     srcPort: names.indexOf('srcport'),
@@ -242,7 +226,7 @@ function layoutOf(format: string): Layout | null {
     protocol: names.indexOf('protocol'),
     start: names.indexOf('start'),
     end: names.indexOf('end'),
-    header: ['line_no', ...columnNames, 'community_id', 'src_ip_is_public', 'dst_ip_is_public'].join(String.fromCharCode(SEPARATOR)),
+    header: ['line_no', ...names.map(columnOf), 'community_id', 'src_ip_is_public', 'dst_ip_is_public'].join(String.fromCharCode(SEPARATOR)),
   };
 }
 

@@ -100,7 +100,7 @@ export async function normalizeFiles(files: readonly LocalRawFile[], options: No
       limits: options.limits ?? DEFAULT_STAGE_LIMITS,
       concurrency: 2,
       formatHints: { aws_vpc: options.awsVpcFormat },
-      ...(options.typeLines === false ? { typeLines: false } : {}),
+      typeLines: options.typeLines,
     });
     for (const item of staging.objects) item.object = { ...item.object, key: byKey.get(item.object.key)!.key };
     for (const reject of staging.rejects) reject.raw_object_key = byKey.get(reject.raw_object_key)!.key;

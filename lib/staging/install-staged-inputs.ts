@@ -47,9 +47,9 @@ export interface InstallOptions {
 export async function installStagedInputs(session: DuckDbSession, workDir: string, staged: StagedObject[], rejects: StageReject[], options: InstallOptions = {}): Promise<void> {
   for (const source of SOURCES) {
     const relation = sqlIdentifier(stagedLinesRelation(source));
-    const files = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
+    const files = linesPathsOf(staged, source);
     if (files.length === 0) {
-      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, line_no BIGINT, line VARCHAR)`);
+      await createEmpty(session, relation, { line_no: 'BIGINT', line: 'VARCHAR' });
     } else {
       // The staged format is ours (lib/staging/stage-lines.ts), so any read error fails the run.
       await session.run(`CREATE OR REPLACE TABLE ${relation} AS
@@ -60,7 +60,7 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
   }
   for (const source of SOURCES.filter((s) => s.tuplePath)) {
     const relation = sqlIdentifier(stagedTuplesRelation(source));
-    const linesPaths = staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
+    const linesPaths = linesPathsOf(staged, source);
     // One relation of the tuples staged as text and those typed while staging (TupleTyper): the
     // typed columns NULL for the first, the text NULL for the others.
     const key: Record<string, string> = { raw_offset: 'BIGINT', group_no: 'INTEGER' };
@@ -71,8 +71,7 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
       { files: await nonEmptyFiles(linesPaths.map(typedTuplesPathOf)), read: { ...key, ...typedColumns }, delimiter: 0x2c },
     ].filter((part) => part.files.length > 0);
     if (parts.length === 0) {
-      const definitions = Object.entries(columns).map(([name, type]) => `${sqlIdentifier(name)} ${type}`).join(', ');
-      await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
+      await createEmpty(session, relation, columns);
       continue;
     }
     // A view, as stg_typed__<source>: the source's model reads the tuples once, and copying them
@@ -124,15 +123,14 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
 async function installTypedRows(session: DuckDbSession, source: SourceDefinition, staged: StagedObject[]): Promise<void> {
   const relation = sqlIdentifier(stagedTypedRelation(source));
   const columns: Record<string, string> = { line_no: 'BIGINT', ...Object.fromEntries(source.typedColumns!) };
-  const files = await nonEmptyFiles(staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => typedPathOf(item.linesPath!)));
+  const files = await nonEmptyFiles(linesPathsOf(staged, source).map(typedPathOf));
   const byHeader = new Map<string, string[]>();
   for (const file of files) {
     const header = await firstLineOf(file);
     byHeader.set(header, [...(byHeader.get(header) ?? []), file]);
   }
   if (byHeader.size === 0) {
-    const definitions = Object.entries(columns).map(([name, type]) => `${sqlIdentifier(name)} ${type}`).join(', ');
-    await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
+    await createEmpty(session, relation, columns);
     return;
   }
   const parts = [...byHeader].map(([header, group]) => {
@@ -144,6 +142,17 @@ async function installTypedRows(session: DuckDbSession, source: SourceDefinition
       FROM ${stagedFileReader(group, read, { header: true, nullString: '-' })}`;
   });
   await session.run(`CREATE OR REPLACE VIEW ${relation} AS ${parts.join('\n    UNION ALL ')}`);
+}
+
+/** The staged line files of a source's objects (those not quarantined whole). */
+function linesPathsOf(staged: StagedObject[], source: SourceDefinition): string[] {
+  return staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
+}
+
+/** A staged relation of a source with nothing staged: empty, with the columns its model reads. */
+async function createEmpty(session: DuckDbSession, relation: string, columns: Record<string, string>): Promise<void> {
+  const definitions = Object.entries(columns).map(([name, type]) => `${sqlIdentifier(name)} ${type}`).join(', ');
+  await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
 }
 
 /** The first line of a staged file of ours (a typed file's header: a few hundred bytes). */

@@ -33,6 +33,16 @@ describe('the hourly job on the bundled samples', () => {
     for (const result of Object.values(results)) expect(result.error ?? result.status).toBe('published');
   });
 
+  it('reports wall and CPU time for every phase and model', () => {
+    for (const result of Object.values(results)) {
+      const phases = Object.keys(result.durationsMs).filter((name) => name !== 'total' && !name.includes(':'));
+      expect(Object.keys(result.cpuMs ?? {}).sort()).toEqual(phases.sort());
+      // Building every model runs DuckDB's threads: measurable CPU, as is every model's own figure.
+      expect(result.cpuMs!.transform).toBeGreaterThan(0);
+      for (const model of result.models) expect(model.cpuMs, model.name).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   it('finds exactly the violations the samples README lists', () => {
     for (const [hour, expected] of Object.entries(EXPECTED_ALERTS)) {
       const found = results[hour]!.alerts.map((a) => `${a.rule_id} ${a.src_ip} -> ${a.dst_ip}:${a.dst_port} flows=${a.flow_count}`);
