@@ -30,9 +30,12 @@ describe.skipIf(!live)('crash safety of a live agent', () => {
     const inFlight: SentFlow[] = [];
     // (Kills right after a batch write are the replay crash test's; here: closing and uploading.)
     const triggers = ['spool segment sealed', 'upload started'];
+    // Every agent started after a kill: whether one of them found the spool left behind.
+    const restarted: AgentProcess[] = [];
     try {
       for (const trigger of triggers) {
         const agent = new AgentProcess(args);
+        if (settled.length > 0) restarted.push(agent);
         const started = await agent.waitForLog((l) => l.msg === 'capture started');
         // A burst that is certainly written before the kill: one interval plus the 2 s close grace.
         settled.push(await sendUdp('udp4', '127.0.0.1', receiver.port, Array.from({ length: 30 }, (_, i) => 40 + i)));
@@ -46,9 +49,13 @@ describe.skipIf(!live)('crash safety of a live agent', () => {
         process.kill(started.pid as number, 'SIGKILL');
       }
       const final = new AgentProcess(args);
+      restarted.push(final);
       await final.waitForLog((l) => l.msg === 'capture started');
       expect(await final.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-      expect(final.logs.some((l) => l.msg === 'spool has segments to upload' || l.msg === 'spool resumed open segment')).toBe(true);
+      // A kill at 'upload started' may land after that upload finished, leaving the final agent
+      // nothing to resume; the agent after the kill at a seal finds that segment.
+      const resumed = restarted.flatMap((agent) => agent.logs).filter((l) => l.msg === 'spool has segments to upload' || l.msg === 'spool resumed open segment');
+      expect(resumed.length).toBeGreaterThan(0);
 
       const objects = await readAgentObjects(new LocalFolderStore(path.join(work, 'lake')));
       const byFlow = sumByFlow(objects.flatMap((o) => o.records));
