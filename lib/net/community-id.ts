@@ -1,5 +1,5 @@
-import crypto from 'node:crypto';
 import { parseIp } from './ip.ts';
+import { SHA1_BASE64_LENGTH, sha1SingleBlockBase64 } from './sha1-single-block.ts';
 
 /**
  * Community ID v1 (corelight/community-id-spec): the TypeScript reference for the SQL macros in
@@ -28,6 +28,9 @@ export const PROTO_SCTP = 132;
 
 /** Protocols whose ports (or ICMP type and code) are part of the hash. */
 export const PORT_PROTOCOLS: ReadonlySet<number> = new Set([PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6, PROTO_SCTP]);
+
+/** PORT_PROTOCOLS as a table by protocol number: read once per flow, where a Set lookup costs more. */
+const HAS_PORTS = Uint8Array.from({ length: 256 }, (_, protocol) => (PORT_PROTOCOLS.has(protocol) ? 1 : 0));
 
 function pairs(...entries: [number, number][]): ReadonlyMap<number, number> {
   return new Map(entries.flatMap(([a, b]) => [[a, b], [b, a]] as [number, number][]));
@@ -77,24 +80,33 @@ export function communityIdV1(tuple: FlowTuple, seed: number | null = 0): string
   return communityIdV1OfBytes(src.bytes, dst.bytes, tuple.srcPort, tuple.dstPort, tuple.protocol, seed);
 }
 
-// One-shot hashing (Node >= 20.12) is about 3x faster per flow than a Hash object.
-const sha1Base64: (data: Uint8Array) => string =
-  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha1', data, 'base64') : (data) => crypto.createHash('sha1').update(data).digest('base64');
+/**
+ * Community ID v1 of addresses given as their 4 or 16 network-order bytes, for callers holding
+ * addresses as bytes, without building address texts.
+ */
+export function communityIdV1OfBytes(src: Uint8Array, dst: Uint8Array, srcPort: number | null, dstPort: number | null, protocol: number | null, seed: number | null = 0): string | null {
+  return writeCommunityIdV1(src, dst, srcPort, dstPort, protocol, seed, ID_TEXT, 0) ? ID_TEXT.toString('latin1') : null;
+}
+
+/** Bytes of a Community ID v1 text: '1:' and the 28 characters of base64 of a SHA-1. */
+export const COMMUNITY_ID_V1_LENGTH = 2 + SHA1_BASE64_LENGTH;
 
 /**
- * Community ID v1 of addresses given as their 4 or 16 network-order bytes: what staging computes
- * per flow record (lib/sources/aws-vpc-community-ids.ts) without building address texts.
+ * Writes the Community ID v1 of the tuple as its ASCII text (COMMUNITY_ID_V1_LENGTH bytes) into
+ * `out` at `offset` and returns true, or returns false (writing nothing) where communityIdV1 is
+ * null. What staging computes per flow record (lib/sources/aws-vpc-line-typer.ts), with no string
+ * and no call into node:crypto per flow.
  */
-export function communityIdV1OfBytes(src: Uint8Array, dst: Uint8Array, srcPortIn: number | null, dstPortIn: number | null, protocol: number | null, seed: number | null = 0): string | null {
-  if (src.length !== dst.length || (src.length !== 4 && src.length !== 16)) return null;
-  if (!isUint(protocol, 255) || !isUint(seed, 0xffff)) return null;
+export function writeCommunityIdV1(src: Uint8Array, dst: Uint8Array, srcPortIn: number | null, dstPortIn: number | null, protocol: number | null, seed: number | null, out: Uint8Array, offset: number): boolean {
+  if (src.length !== dst.length || (src.length !== 4 && src.length !== 16)) return false;
+  if (!isUint(protocol, 255) || !isUint(seed, 0xffff)) return false;
 
-  const hasPorts = PORT_PROTOCOLS.has(protocol);
+  const hasPorts = HAS_PORTS[protocol] === 1;
   let srcPort = 0;
   let dstPort = 0;
   let oneWay = false;
   if (hasPorts) {
-    if (!isUint(srcPortIn, 0xffff) || !isUint(dstPortIn, 0xffff)) return null;
+    if (!isUint(srcPortIn, 0xffff) || !isUint(dstPortIn, 0xffff)) return false;
     srcPort = srcPortIn;
     dstPort = dstPortIn;
     if (protocol === PROTO_ICMP || protocol === PROTO_ICMPV6) {
@@ -106,25 +118,33 @@ export function communityIdV1OfBytes(src: Uint8Array, dst: Uint8Array, srcPortIn
 
   const order = compareBytes(src, dst);
   const inOrder = oneWay || order < 0 || (order === 0 && srcPort <= dstPort);
-  // seed (2) . a . b . proto (1) . padding (1) . ports (2 + 2, for protocols that have them);
-  // written into a reused buffer of the exact length: hashing is synchronous and this runs once
-  // per flow, so it allocates nothing.
+  // seed (2) . a . b . proto (1) . padding (1) . ports (2 + 2, for protocols that have them),
+  // written into one reused buffer: hashing is synchronous, so nothing is allocated per flow.
   const length = src.length;
-  const input = length === 4 ? (hasPorts ? V4_PORTS_INPUT : V4_INPUT) : hasPorts ? V6_PORTS_INPUT : V6_INPUT;
-  input.writeUInt16BE(seed, 0);
-  input.set(inOrder ? src : dst, 2);
-  input.set(inOrder ? dst : src, 2 + length);
-  let offset = 2 + length * 2;
-  input[offset++] = protocol;
-  input[offset++] = 0;
+  const input = INPUT;
+  input[0] = seed >>> 8;
+  input[1] = seed & 0xff;
+  const a = inOrder ? src : dst;
+  const b = inOrder ? dst : src;
+  // Byte loops: for 4 or 16 bytes they are cheaper than two calls into TypedArray.set.
+  for (let index = 0; index < length; index++) input[2 + index] = a[index]!;
+  for (let index = 0; index < length; index++) input[2 + length + index] = b[index]!;
+  let end = 2 + length * 2;
+  input[end++] = protocol;
+  input[end++] = 0;
   if (hasPorts) {
-    input.writeUInt16BE(inOrder ? srcPort : dstPort, offset);
-    input.writeUInt16BE(inOrder ? dstPort : srcPort, offset + 2);
+    const portA = inOrder ? srcPort : dstPort;
+    const portB = inOrder ? dstPort : srcPort;
+    input[end++] = portA >>> 8;
+    input[end++] = portA & 0xff;
+    input[end++] = portB >>> 8;
+    input[end++] = portB & 0xff;
   }
-  return `1:${sha1Base64(input)}`;
+  out[offset] = 0x31; // '1'
+  out[offset + 1] = 0x3a; // ':'
+  sha1SingleBlockBase64(input, end, out, offset + 2);
+  return true;
 }
 
-const V4_INPUT = Buffer.alloc(2 + 4 * 2 + 2);
-const V4_PORTS_INPUT = Buffer.alloc(2 + 4 * 2 + 2 + 4);
-const V6_INPUT = Buffer.alloc(2 + 16 * 2 + 2);
-const V6_PORTS_INPUT = Buffer.alloc(2 + 16 * 2 + 2 + 4);
+const INPUT = new Uint8Array(2 + 16 * 2 + 2 + 4);
+const ID_TEXT = Buffer.alloc(COMMUNITY_ID_V1_LENGTH);
