@@ -199,6 +199,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
             workDir: listing === 1 ? workDir : path.join(workDir, `listing-${listing}`),
             limits: stageLimitsOf(config.staging),
             threads: config.staging.threads,
+            logger,
             formatHints: { aws_vpc: config.sources.aws_vpc.format },
             onProgress: (done, total) => options.onProgress?.('stage', done, total),
           }),

@@ -196,7 +196,7 @@ export const configSchema = z.strictObject({
       max_compression_ratio: z.number().min(2).max(100_000).default(1000),
       /** Past this many rejected lines an object is quarantined whole (bounds the memory rejected lines take). */
       max_rejected_lines: z.number().int().min(1).max(10_000_000).default(10_000),
-      /** Objects staged at once: one in the main thread, the others in worker threads (lib/staging/staging-pool.ts); 1: no worker threads. Default: the machine's available parallelism when the objects add up to 8 MiB or more, else 1. */
+      /** Objects staged at once: one in the main thread, the others in worker threads (lib/staging/staging-pool.ts); 1: no worker threads. Default: the machine's available parallelism when the objects add up to 32 MiB or more decompressed (gzip objects counted at 6x their size), else 1. */
       threads: z.number().int().min(1).max(256).optional(),
     })
     .default({ max_line_bytes: 1024 * 1024, max_decompressed_bytes: 8 * 1024 * 1024 * 1024, max_compression_ratio: 1000, max_rejected_lines: 10_000 }),

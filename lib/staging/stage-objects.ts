@@ -1,6 +1,7 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import type { Logger } from '../log/logger.ts';
 import { sourceByType } from '../sources/registry.ts';
 import type { StagingKind } from '../sources/source-definition.ts';
 import { assertSafeKey, InvalidKeyError, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
@@ -38,16 +39,35 @@ export interface StagingResult {
   bytesDownloaded: number;
 }
 
-/** Below this many listed bytes, one thread stages them in about the ~0.3 s a worker thread takes to start. */
-export const MIN_BYTES_FOR_WORKER_THREADS = 8 * 1024 * 1024;
+/**
+ * How much a gzip object grows when decompressed, to estimate its staging work from its listed
+ * size: the bench's AWS flow logs grow 5.7x; real ones compress better, so this errs towards
+ * fewer threads.
+ */
+const GZIP_EXPANSION = 6;
+
+/**
+ * The staging work, in estimated decompressed bytes, that pays for worker threads. One thread
+ * stages ~15-25 ms of CPU a decompressed MiB (AWS text with its typer, Azure JSON alike; 2 cores,
+ * load 2-3), so this is ~0.5-0.8 s of work; worker threads add ~0.25 s before the first one
+ * stages (bundling their script, once per process, then its start) and ~0.3 s of CPU in all. A
+ * threshold on listed bytes instead was off by the compression ratio: 8 MiB was ~0.85 s of AWS
+ * gzip but ~0.2 s of Azure JSON, which a worker did not pay for.
+ */
+export const MIN_BYTES_FOR_WORKER_THREADS = 32 * 1024 * 1024;
+
+/** The staging work of an object as the bytes it decompresses to, estimated from its key and listed size. */
+export function estimatedStagingBytes(object: Pick<ObjectInfo, 'key' | 'size'>): number {
+  return /\.gz$/i.test(object.key) ? object.size * GZIP_EXPANSION : object.size;
+}
 
 /**
  * How many objects to stage at once (stageObjects' `threads`): as configured, else every core
- * (DuckDB is idle while staging runs) once the objects are large enough to pay for starting a
- * worker thread (~0.3 s of a core and ~45 MiB); never more than there are objects.
+ * (DuckDB is idle while staging runs) once the objects are large enough to pay for worker
+ * threads (MIN_BYTES_FOR_WORKER_THREADS); never more than there are objects.
  */
-export function stagingThreads(toStage: readonly Pick<ObjectInfo, 'size'>[], configured: number | undefined, available = availableParallelism()): number {
-  const bytes = toStage.reduce((sum, object) => sum + object.size, 0);
+export function stagingThreads(toStage: readonly Pick<ObjectInfo, 'key' | 'size'>[], configured: number | undefined, available = availableParallelism()): number {
+  const bytes = toStage.reduce((sum, object) => sum + estimatedStagingBytes(object), 0);
   return Math.max(1, Math.min(configured ?? (bytes >= MIN_BYTES_FOR_WORKER_THREADS ? available : 1), toStage.length));
 }
 
@@ -67,7 +87,7 @@ export async function stageObjects(options: {
   /**
    * Objects staged at once, one in this thread and the others in worker threads (config
    * `staging.threads`; 1: no worker threads). Default: the machine's available parallelism, for
-   * objects of MIN_BYTES_FOR_WORKER_THREADS or more in all.
+   * objects of MIN_BYTES_FOR_WORKER_THREADS or more in all (estimatedStagingBytes).
    */
   threads?: number;
   onProgress?: (done: number, total: number) => void;
@@ -75,11 +95,13 @@ export async function stageObjects(options: {
   formatHints?: Partial<Record<string, string | undefined>>;
   /** False stages every record as text for its model, none typed (SourceDefinition.lineTyper): tests compare both paths. */
   typeLines?: boolean;
+  /** Told when worker threads start through tsx because their script could not be bundled (StagingPool). */
+  logger?: Pick<Logger, 'warn'>;
 }): Promise<StagingResult> {
   const { store, objects, workDir, limits } = options;
   const stagingKinds = objects.map((object) => sourceByType(object.sourceType).staging(object.key));
   const threads = stagingThreads(objects.filter((_, index) => stagingKinds[index] !== 'parquet'), options.threads);
-  const pool = new StagingPool({ workers: threads - 1, inThread: true });
+  const pool = new StagingPool({ workers: threads - 1, inThread: true, ...(options.logger ? { logger: options.logger } : {}) });
   const staged: StagedObject[] = new Array(objects.length);
   const rejects: StageReject[][] = objects.map(() => []);
   let bytesDownloaded = 0;
@@ -157,7 +179,7 @@ export async function stageObjects(options: {
   const concurrency = options.concurrency ?? Math.max(4, 2 * threads);
   try {
     // The worker threads start while the first objects download.
-    pool.start();
+    void pool.start();
     await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, () => lane().catch((error: unknown) => void (failure ??= { error }))));
   } finally {
     await pool.close();

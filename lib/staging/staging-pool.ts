@@ -1,38 +1,9 @@
 import { Worker } from 'node:worker_threads';
+import { createLogger, type Logger } from '../log/logger.ts';
 import { stageObjectFile, type StageObjectTask } from './stage-object-file.ts';
-import { ObjectUnreadableError, type StagedLines } from './stage-lines.ts';
-
-/** What the pool posts to a worker thread, and what comes back (lib/staging/staging-worker.ts). */
-export interface StagingRequest {
-  id: number;
-  task: StageObjectTask;
-}
-
-export type StagingReply = { id: number; ok: true; result: StagedLines } | { id: number; ok: false; error: PostedError };
-
-/** An error as plain data: whether the object is unreadable (quarantined whole) or the run must fail. */
-export interface PostedError {
-  unreadable: boolean;
-  name: string;
-  message: string;
-  stack?: string;
-  code?: string;
-}
-
-export function postedError(error: unknown): PostedError {
-  if (!(error instanceof Error)) return { unreadable: false, name: 'Error', message: String(error) };
-  const code = (error as NodeJS.ErrnoException).code;
-  return { unreadable: error instanceof ObjectUnreadableError, name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}), ...(typeof code === 'string' ? { code } : {}) };
-}
-
-/** The error a worker thread threw, with its message, name, code and stack, as the caller would have seen it in-thread. */
-export function revivedError(posted: PostedError): Error {
-  const error: NodeJS.ErrnoException = posted.unreadable ? new ObjectUnreadableError(posted.message) : new Error(posted.message);
-  error.name = posted.name;
-  if (posted.code !== undefined) error.code = posted.code;
-  if (posted.stack !== undefined) error.stack = `${posted.stack}\n    (in a staging worker thread)`;
-  return error;
-}
+import type { StagedLines } from './stage-lines.ts';
+import { revivedError, type StagingReply, type StagingRequest } from './staging-messages.ts';
+import { stagingWorkerScript } from './staging-worker-script.ts';
 
 /** A staging worker thread died (crash, out of memory, failed to load): the run fails. */
 export class StagingWorkerError extends Error {
@@ -57,7 +28,15 @@ interface Slot {
   error?: Error;
 }
 
-const WORKER_ENTRY = new URL('./staging-worker.mjs', import.meta.url);
+/** The worker entry that loads the TypeScript through tsx, when the bundle cannot be made. */
+const TSX_WORKER_ENTRY = new URL('./staging-worker.mjs', import.meta.url);
+
+/**
+ * How a pool's worker threads started: from the bundled script (staging-worker-script.ts),
+ * through tsx because bundling failed, from the `entry` given, or not at all (no worker threads,
+ * or the pool was closed before they started).
+ */
+export type WorkerLaunch = 'bundle' | 'tsx' | 'entry' | 'none';
 
 /**
  * Stages objects side by side (stageObjectFile: line splitting, UTF-8 checks, AWS records typed
@@ -66,10 +45,14 @@ const WORKER_ENTRY = new URL('./staging-worker.mjs', import.meta.url);
  * several cores at once; downloads stay with the caller. One object per thread at a time, the others queue; worker
  * threads start with `start()` or the first object.
  *
- * Why the calling thread takes a share: it is idle while staging waits on the threads, and each
- * worker thread costs ~45 MiB of RSS (its own V8 heap, and tsx's loader hooks on a thread of
- * their own) and ~0.3-0.4 s of one core to start; the calling thread stages its first object
- * while they start.
+ * A worker thread runs the staging code bundled into one script (staging-worker-script.ts):
+ * ~80-120 ms of a core and ~12 MiB to start, where loading it through tsx took ~0.3-0.4 s and
+ * ~45 MiB. The bundle is made once per process, ~0.1-0.15 s after the first pool starts; if it
+ * cannot be made, the pool says so and starts its threads through tsx (staging-worker.mjs).
+ *
+ * Why the calling thread takes a share: it is idle while staging waits on the threads, and stages
+ * the first object while the bundle is made and the threads start, where one more worker thread
+ * would cost its start, its own V8 heap and its own JIT warm-up.
  *
  * An idle thread does not hold the process open, but `close()` must be called (in a finally) to
  * end them. A worker thread that dies fails its object and every object after it
@@ -78,10 +61,12 @@ const WORKER_ENTRY = new URL('./staging-worker.mjs', import.meta.url);
 export class StagingPool {
   private readonly workers: number;
   private readonly inThread: boolean;
-  private readonly entry: URL;
+  private readonly entry: URL | undefined;
+  private readonly script: () => Promise<string>;
+  private readonly logger: Pick<Logger, 'warn'>;
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
-  private started = false;
+  private launched: Promise<WorkerLaunch> | undefined;
   private inThreadBusy = false;
   private nextId = 0;
   private failure: Error | undefined;
@@ -91,32 +76,42 @@ export class StagingPool {
     workers: number;
     /** Also stage one object at a time in the calling thread. */
     inThread?: boolean;
-    /** The worker threads' entry module; tests pass one that crashes. */
+    /** The worker threads' entry module instead of the bundled script; tests pass one that crashes. */
     entry?: URL;
+    /** The worker threads' bundled script (default: stagingWorkerScript); tests pass one that fails. */
+    script?: () => Promise<string>;
+    /** Told when the worker threads start through tsx because the script could not be bundled. */
+    logger?: Pick<Logger, 'warn'>;
   }) {
     if (!Number.isInteger(options.workers) || options.workers < 0) throw new Error(`staging pool workers must be a non-negative integer, got ${options.workers}`);
     if (options.workers === 0 && !options.inThread) throw new Error('a staging pool needs a worker thread or the calling thread');
     this.workers = options.workers;
     this.inThread = options.inThread ?? false;
-    this.entry = options.entry ?? WORKER_ENTRY;
+    this.entry = options.entry;
+    this.script = options.script ?? stagingWorkerScript;
+    this.logger = options.logger ?? createLogger();
   }
 
   /** Stages one object; rejects with ObjectUnreadableError, the error staging threw, or StagingWorkerError. */
   stage(task: StageObjectTask, objectKey: string): Promise<StagedLines> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('the staging pool is closed'));
-    this.start();
+    void this.start();
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, task, objectKey, resolve, reject });
       this.dispatch();
     });
   }
 
-  /** Starts the worker threads (the first `stage` does if this was not called): they take a few hundred milliseconds. */
-  start(): void {
-    if (this.started || this.closed) return;
-    this.started = true;
-    for (let index = 0; index < this.workers; index++) this.spawn();
+  /**
+   * Starts the worker threads (the first `stage` does if this was not called); resolves once they
+   * are spawned, with how (they load in the background, objects wait for them in their queue).
+   * Never rejects: a thread that cannot be spawned fails the pool's objects instead.
+   */
+  start(): Promise<WorkerLaunch> {
+    if (this.closed && !this.launched) return Promise.resolve('none');
+    this.launched ??= this.launch();
+    return this.launched;
   }
 
   /** Ends every worker thread; objects still queued are refused. */
@@ -150,9 +145,41 @@ export class StagingPool {
     }
   }
 
-  private spawn(): void {
-    // No execArgv: the entry registers tsx itself, and a parent's `--import tsx` would register it twice.
-    const worker = new Worker(this.entry, { execArgv: [], name: `netflow-staging-${this.slots.length}` });
+  private async launch(): Promise<WorkerLaunch> {
+    if (this.workers === 0) return 'none';
+    // No execArgv: neither the bundled script nor the fallback entry (which registers tsx itself)
+    // wants a parent's `--import tsx` registered again in the thread.
+    let launch: WorkerLaunch;
+    let create: (name: string) => Worker;
+    const entry = this.entry;
+    if (entry) {
+      launch = 'entry';
+      create = (name) => new Worker(entry, { execArgv: [], name });
+    } else {
+      try {
+        const script = await this.script();
+        launch = 'bundle';
+        create = (name) => new Worker(script, { eval: true, execArgv: [], name });
+      } catch (error) {
+        this.logger.warn('staging worker threads start through tsx: their script could not be bundled', { error: error instanceof Error ? error.message : String(error) });
+        launch = 'tsx';
+        create = (name) => new Worker(TSX_WORKER_ENTRY, { execArgv: [], name });
+      }
+    }
+    // Closed while the script was bundled: no thread to end later.
+    if (this.closed) return 'none';
+    try {
+      for (let index = 0; index < this.workers; index++) this.spawn(create(`netflow-staging-${index}`));
+    } catch (error) {
+      this.failure ??= new StagingWorkerError(`a staging worker thread could not be started: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      for (const pending of this.queue.splice(0)) pending.reject(this.failure);
+      return launch;
+    }
+    this.dispatch();
+    return launch;
+  }
+
+  private spawn(worker: Worker): void {
     const slot: Slot = { worker };
     this.slots.push(slot);
     worker.on('message', (reply: StagingReply) => {

@@ -1,6 +1,7 @@
-// The entry of a staging worker thread (lib/staging/staging-pool.ts). A Worker cannot load
-// TypeScript by itself, whether the process runs under `node --import tsx`, bin/netflow.mjs or
-// vitest, so it registers tsx first.
+// The entry of a staging worker thread when its bundled script (staging-worker-script.ts) could
+// not be made: a Worker cannot load TypeScript by itself, whether the process runs under
+// `node --import tsx`, bin/netflow.mjs or vitest, so it registers tsx first. Slow to start
+// (~0.3-0.4 s of a core: tsx's hooks compile every module of the graph on a thread of their own).
 import { register } from 'tsx/esm/api';
 
 // zod (imported by the AWS format's schema, which the AWS line typer reads its default format

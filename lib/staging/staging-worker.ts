@@ -1,10 +1,11 @@
 import { parentPort } from 'node:worker_threads';
 import { stageObjectFile } from './stage-object-file.ts';
-import { postedError, type StagingReply, type StagingRequest } from './staging-pool.ts';
+import { postedError, type StagingReply, type StagingRequest } from './staging-messages.ts';
 
 /**
  * A staging worker thread (lib/staging/staging-pool.ts): stages each object it is sent and
- * answers with the result or the error as plain data. Loaded through staging-worker.mjs.
+ * answers with the result or the error as plain data. Started from its bundle
+ * (staging-worker-script.ts), or through staging-worker.mjs when it cannot be bundled.
  */
 if (!parentPort) throw new Error('lib/staging/staging-worker.ts runs in a worker thread of a StagingPool');
 const port = parentPort;

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +10,7 @@ import { DEFAULT_STAGE_LIMITS, ObjectUnreadableError, type StagedLines } from '.
 import { stageObjectFile, type StageObjectTask } from '../../lib/staging/stage-object-file.ts';
 import { MIN_BYTES_FOR_WORKER_THREADS, stageObjects, stagingThreads, type DiscoveredObject } from '../../lib/staging/stage-objects.ts';
 import { StagingPool, StagingWorkerError } from '../../lib/staging/staging-pool.ts';
+import { bundleWorkerScript, STAGING_WORKER_SCRIPT_NAME, stagingWorkerScript } from '../../lib/staging/staging-worker-script.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 
 /**
@@ -81,6 +83,10 @@ describe('StagingPool: a worker thread stages an object as the main thread does'
     await pool.close();
   });
 
+  it('its threads start from the bundled script, not through tsx', async () => {
+    expect(await pool.start()).toBe('bundle');
+  });
+
   it.each(CASES)('$name', async (testCase) => {
     const folder = path.join(dir, testCase.name.replace(/\W+/g, '-'));
     await mkdir(folder, { recursive: true });
@@ -111,6 +117,52 @@ describe('StagingPool: a worker thread stages an object as the main thread does'
     const inThread = await outcomeOf(stageObjectFile, task);
     expect(inThread).toMatchObject({ error: { unreadable: false, message: expect.stringContaining(linesPath) } });
     expect(await outcomeOf((t) => pool.stage(t, 'unexpected.log'), task)).toEqual(inThread);
+  });
+});
+
+describe('StagingPool: worker threads start from the bundled script, through tsx when it cannot be made', () => {
+  const awsTask = async (name: string): Promise<StageObjectTask> => {
+    const folder = path.join(dir, 'fallback');
+    await mkdir(folder, { recursive: true });
+    const rawPath = path.join(folder, `${name}.log`);
+    await writeFile(rawPath, `${AWS_HEADER}\n${awsLine(1)}\n${awsLine(2)}\n`);
+    return { sourceType: 'aws_vpc', staging: 'lines', formatHint: undefined, rawPath, linesPath: path.join(folder, `${name}.txt`), limits: DEFAULT_STAGE_LIMITS };
+  };
+
+  it('the bundled script loads nothing but Node built-ins (no tsx, no package from node_modules), and names itself in stacks', async () => {
+    const script = await stagingWorkerScript();
+    const required = new Set([...script.matchAll(/\brequire\(["']([^"']+)["']\)/g)].map((match) => match[1]!));
+    expect(required.size).toBeGreaterThan(0);
+    expect([...required].filter((name) => !builtinModules.includes(name.replace(/^node:/, '')))).toEqual([]);
+    expect(script.trimEnd().endsWith(`//# sourceURL=${STAGING_WORKER_SCRIPT_NAME}`)).toBe(true);
+  });
+
+  it('a script that cannot be bundled (a module reading import.meta) is reported, and the threads start through tsx', async () => {
+    const warnings: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const source = path.join(import.meta.dirname, 'support', 'import-meta-staging-worker.ts');
+    const pool = new StagingPool({ workers: 1, script: () => bundleWorkerScript(source), logger: { warn: (msg, fields) => warnings.push({ msg, fields }) } });
+    try {
+      expect(await pool.start()).toBe('tsx');
+      expect(warnings).toEqual([
+        {
+          msg: 'staging worker threads start through tsx: their script could not be bundled',
+          fields: { error: expect.stringMatching(/^bundling .*import-meta-staging-worker\.ts gave 1 warning\(s\): test\/lib\/support\/import-meta-staging-worker\.ts:6: "import\.meta" is not available/) },
+        },
+      ]);
+      const inThread = await outcomeOf(stageObjectFile, await awsTask('fallback-in-thread'));
+      expect(await outcomeOf((t) => pool.stage(t, 'fallback.log'), await awsTask('fallback-in-worker'))).toEqual(inThread);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a pool closed while its script is bundled starts no thread', async () => {
+    let release!: (script: string) => void;
+    const pool = new StagingPool({ workers: 1, script: () => new Promise((resolve) => (release = resolve)) });
+    const launched = pool.start();
+    await pool.close();
+    release(await stagingWorkerScript());
+    expect(await launched).toBe('none');
   });
 });
 
@@ -151,14 +203,17 @@ describe('StagingPool: a worker thread that dies fails the run with the reason, 
 
 describe('stagingThreads: how many objects are staged at once', () => {
   const MiB = 1024 * 1024;
-  const sized = (...sizes: number[]) => sizes.map((size) => ({ size }));
+  const plain = (...sizes: number[]) => sizes.map((size, index) => ({ key: `insights-logs/${index}/PT1H.json`, size }));
+  const gzip = (...sizes: number[]) => sizes.map((size, index) => ({ key: `AWSLogs/${index}.log.gz`, size }));
   it.each([
-    { name: 'every core for objects that pay for a worker thread', objects: sized(5 * MiB, 3 * MiB), configured: undefined, expected: 2 },
-    { name: 'one thread for small objects (a worker thread would cost more than it saves)', objects: sized(4 * MiB, MIN_BYTES_FOR_WORKER_THREADS - 4 * MiB - 1), configured: undefined, expected: 1 },
-    { name: 'no more threads than objects', objects: sized(64 * MiB), configured: undefined, expected: 1 },
-    { name: 'as configured, whatever the size', objects: sized(1, 1, 1, 1), configured: 3, expected: 3 },
-    { name: 'configured 1: no worker threads', objects: sized(64 * MiB, 64 * MiB), configured: 1, expected: 1 },
-    { name: 'nothing to stage', objects: sized(), configured: undefined, expected: 1 },
+    { name: 'every core for objects that pay for a worker thread', objects: plain(20 * MiB, 12 * MiB), configured: undefined, expected: 2 },
+    { name: 'one thread for small objects (a worker thread would cost more than it saves)', objects: plain(16 * MiB, MIN_BYTES_FOR_WORKER_THREADS - 16 * MiB - 1), configured: undefined, expected: 1 },
+    { name: 'gzip objects weigh what they decompress to (~6x): 6 MiB of AWS gzip pays for a worker thread', objects: gzip(3 * MiB, 3 * MiB), configured: undefined, expected: 2 },
+    { name: '… and 5 MiB does not', objects: gzip(3 * MiB, 2 * MiB), configured: undefined, expected: 1 },
+    { name: 'no more threads than objects', objects: plain(64 * MiB), configured: undefined, expected: 1 },
+    { name: 'as configured, whatever the size', objects: plain(1, 1, 1, 1), configured: 3, expected: 3 },
+    { name: 'configured 1: no worker threads', objects: plain(64 * MiB, 64 * MiB), configured: 1, expected: 1 },
+    { name: 'nothing to stage', objects: plain(), configured: undefined, expected: 1 },
   ])('$name', ({ objects, configured, expected }) => {
     expect(stagingThreads(objects, configured, 2)).toBe(expected);
   });
