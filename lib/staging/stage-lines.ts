@@ -51,13 +51,16 @@ export function stageLimitsOf(staging: { max_line_bytes: number; max_decompresse
  * does faster in Node than its model does in SQL while the line is in hand. A typed record goes
  * to the object's typed file (`<n>.typed.txt`: `<line number>\x1f<row>`, read as the source's
  * `stg_typed__<source>`) instead of the lines file; any other record is staged as text for the
- * model. Called once per staged line, in order.
+ * model. Called once per line, in order, for the object's first staged line and every line after
+ * it that is not blank, too long or invalid UTF-8: past the first, before the stager's checks for
+ * NUL, 0x1f and carriage return bytes, so it also sees lines the stager then rejects.
  */
 export interface LineTyper {
   /**
    * Writes the record's typed row (fields separated by 0x1f, no newline, no 0x1f or control
    * bytes inside a field, '-' for NULL) and returns true, or returns false to stage the line as
-   * text. The row may hold a partial write on false: it is discarded.
+   * text. Must return false for a line holding any byte below 0x20: a typed line skips the
+   * stager's own checks. The row may hold a partial write on false: it is discarded.
    */
   typeLine(line: Buffer, from: number, to: number, row: StagedRow): boolean;
   /**
@@ -68,15 +71,20 @@ export interface LineTyper {
   typedHeader(): string | undefined;
 }
 
-/** Where a typer writes a row. */
+/**
+ * Where a typer writes a row: straight into the buffer's bytes, so that a typer copying a line
+ * byte by byte makes no call per byte.
+ */
 export interface StagedRow {
-  /** Bytes in the buffer, the row's start included. */
+  /** Bytes in the buffer, the row's start included: where the next byte goes. */
   readonly length: number;
-  /** Overwrites a byte already written (at an offset from the buffer's start). */
-  setByte(index: number, byte: number): void;
-  writeByte(byte: number): void;
-  writeAscii(text: string): void;
-  copyFrom(source: Buffer, from: number, to: number): void;
+  /**
+   * Room for `bytes` more bytes: the buffer to write them into, at `length` on. Valid until the
+   * next reserve; bytes written there count once `advance` says so.
+   */
+  reserve(bytes: number): Uint8Array;
+  /** Counts `bytes` more bytes written from `length` on (at most those reserved). */
+  advance(bytes: number): void;
 }
 
 /** The typed file beside a staged lines file. */
@@ -295,11 +303,15 @@ class LineStager extends Transform {
       this.blankLines++;
       return;
     }
-    const line = source.subarray(from, end);
-    if (!knownValid && !isUtf8(line)) {
-      this.reject('line is not valid UTF-8', line);
+    if (!knownValid && !isUtf8(source.subarray(from, end))) {
+      this.reject('line is not valid UTF-8', source.subarray(from, end));
       return;
     }
+    // Past the object's first staged line, a line the typer takes skips the byte checks below,
+    // and the copy of the line they read: a typer refuses any line holding a control byte
+    // (LineTyper). The first line is checked first, as the typer learns the layout from it.
+    if (this.stagedLines > 0 && this.typeRow(source, from, end)) return;
+    const line = source.subarray(from, end);
     if (line.includes(FIELD_SEPARATOR) || line.includes(0)) {
       this.reject('line contains a NUL or control byte 0x1f', line);
       return;
@@ -310,34 +322,40 @@ class LineStager extends Transform {
       this.reject('line contains a carriage return (0x0d) before its end', line);
       return;
     }
+    if (this.stagedLines === 0 && this.typeRow(source, from, end)) return;
     this.stagedLines++;
-    const rows = this.rows;
-    if (this.typed && rows) {
-      if (!this.typedHeaderWritten) {
-        const header = this.typed.typer.typedHeader();
-        if (header !== undefined) {
-          rows.writeAscii(header);
-          rows.writeByte(10);
-          this.typedHeaderWritten = true;
-        }
-      }
-      const before = rows.length;
-      rows.writeDecimal(this.lineNo);
-      rows.writeByte(FIELD_SEPARATOR);
-      if (this.typed.typer.typeLine(source, from, end, rows)) {
-        rows.writeByte(10);
-        this.typedLines++;
-        this.bytesOut += rows.length - before;
-        return;
-      }
-      rows.truncate(before);
-    }
     const before = out.length;
     out.writeDecimal(this.lineNo);
     out.writeByte(FIELD_SEPARATOR);
     out.copyFrom(source, from, end);
     out.writeByte(10);
     this.bytesOut += out.length - before;
+  }
+
+  /** Writes the line's typed row and counts it as staged, if there is a typer and it takes the line. */
+  private typeRow(source: Buffer, from: number, end: number): boolean {
+    const rows = this.rows;
+    if (!this.typed || !rows) return false;
+    if (!this.typedHeaderWritten) {
+      const header = this.typed.typer.typedHeader();
+      if (header !== undefined) {
+        rows.writeAscii(header);
+        rows.writeByte(10);
+        this.typedHeaderWritten = true;
+      }
+    }
+    const before = rows.length;
+    rows.writeDecimal(this.lineNo);
+    rows.writeByte(FIELD_SEPARATOR);
+    if (!this.typed.typer.typeLine(source, from, end, rows)) {
+      rows.truncate(before);
+      return false;
+    }
+    rows.writeByte(10);
+    this.stagedLines++;
+    this.typedLines++;
+    this.bytesOut += rows.length - before;
+    return true;
   }
 
   private reject(reason: string, line: Buffer): void {
@@ -357,9 +375,11 @@ class LineStager extends Transform {
  * path rarely allocates; every write checks the room and grows it (short lines, annotations),
  * since Buffer.copy would otherwise cut a line short without a word.
  */
-class OutputBuffer {
+class OutputBuffer implements StagedRow {
   private buffer: Buffer;
   length = 0;
+  /** The end of the room the last reserve gave. */
+  private reserved = 0;
 
   constructor(capacity: number) {
     this.buffer = Buffer.allocUnsafe(capacity);
@@ -370,9 +390,15 @@ class OutputBuffer {
     this.buffer[this.length++] = byte;
   }
 
-  setByte(index: number, byte: number): void {
-    if (index >= this.length) throw new RangeError(`setByte(${index}) past the ${this.length} bytes written`);
-    this.buffer[index] = byte;
+  reserve(bytes: number): Uint8Array {
+    this.ensure(bytes);
+    this.reserved = this.length + bytes;
+    return this.buffer;
+  }
+
+  advance(bytes: number): void {
+    if (this.length + bytes > this.reserved) throw new RangeError(`advance(${bytes}) past the ${this.reserved - this.length} bytes reserved`);
+    this.length += bytes;
   }
 
   writeDecimal(value: number): void {
@@ -394,7 +420,7 @@ class OutputBuffer {
       this.length += source.copy(this.buffer, this.length, from, to);
       return;
     }
-    // A byte loop for the short fields of typed rows: Buffer.copy costs more per call than it saves.
+    // A byte loop for short lines: Buffer.copy costs more per call than it saves.
     const buffer = this.buffer;
     let length = this.length;
     for (let index = from; index < to; index++) buffer[length++] = source[index]!;
@@ -403,14 +429,7 @@ class OutputBuffer {
 
   writeAscii(text: string): void {
     this.ensure(text.length);
-    if (text.length > 16) {
-      this.length += this.buffer.write(text, this.length, 'latin1');
-      return;
-    }
-    const buffer = this.buffer;
-    let length = this.length;
-    for (let index = 0; index < text.length; index++) buffer[length++] = text.charCodeAt(index);
-    this.length = length;
+    this.length += this.buffer.write(text, this.length, 'latin1');
   }
 
   bytes(): Buffer {
