@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { durationMs, type Config } from '../schemas/config.ts';
-import { PUBLISHED_TABLES } from '../schemas/tables/index.ts';
+import { flowsTable, PUBLISHED_TABLES } from '../schemas/tables/index.ts';
 import { projectionSql, type TableDefinition } from '../schemas/tables/table-definition.ts';
 import type { AlertRow } from '../schemas/tables/alerts.ts';
 import { alertPayloadOf } from '../lib/alerts/alert-payload.ts';
@@ -20,7 +20,7 @@ import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
 import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
-import { compileRuleViolations, VIOLATION_FLOW_COLUMNS } from '../lib/rules/compile-rules.ts';
+import { compileFlowsMart } from '../lib/rules/compile-rules.ts';
 import { unionOfSources } from '../lib/sources/all-sources-model.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
 import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMNS, objectRouting, type LateAccounting, type ObjectRouting } from '../lib/sources/late-objects.ts';
@@ -240,7 +240,8 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.counts = counts.total;
     result.countsBySource = counts.bySource;
     for (const input of [...result.inputs, ...(result.lateInputs ?? [])]) input.last_offset = counts.lastOffsets.get(input.key) ?? null;
-    const outputs = await phase('export', () => exportTables(session!, workDir, result.durationsMs));
+    const modelFiles = new Map(transform.models.flatMap((model) => (model.file ? [[model.name, { file: model.file, rows: model.rows ?? 0 }] as const] : [])));
+    const outputs = await phase('export', () => exportTables(session!, workDir, result.durationsMs, modelFiles));
     // The flows mart is the hour's flows with both ends joined to their profiles: a join that
     // lost or repeated a flow would publish counts that no longer reconcile with records read.
     const exportedFlows = outputs.find((output) => output.table.name === 'flows')?.files.reduce((sum, file) => sum + file.rows, 0);
@@ -339,15 +340,18 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
     ...(await loadModelFiles(input.sqlDir)),
     unionOfSources(SOURCES),
     {
-      name: 'rule_violations',
-      stage: 'conformance',
+      name: 'flows',
+      stage: 'marts',
       origin: 'generated:rules (lib/rules/compile-rules.ts)',
-      grain: 'one row per (flow, rule) the flow violates',
-      keys: ['flow_id', 'rule_id'],
+      grain: 'one row per flow record of the event hour, with its verdict (the curated flows table)',
+      keys: ['flow_id'],
       upstream: ['flows_enriched'],
-      materialized: 'table',
-      tests: [{ kind: 'not_null', columns: ['flow_id', 'rule_id'] }],
-      body: compileRuleViolations(input.reference.rules.rules, VIOLATION_FLOW_COLUMNS),
+      // Written once, as the file the export publishes: its readers (rule_violations, the traffic
+      // matrix) decode the columns they need instead of running the enrichment joins again.
+      materialized: 'parquet',
+      parquetCompression: PUBLISHED_PARQUET_COMPRESSION,
+      tests: [],
+      body: compileFlowsMart(input.reference.rules.rules, projectionSql(flowsTable)),
     },
   ];
   const external = new Set<string>([...stagedRelations(), 'stg_object_routing', ...REFERENCE_RELATIONS]);
@@ -387,21 +391,38 @@ async function countRecords(
   return { total, bySource, lastOffsets };
 }
 
-/** Writes every published table to local staging, then checks each file before it may be uploaded. */
-async function exportTables(session: DuckDbSession, workDir: string, durationsMs: Record<string, number>): Promise<StagedTable[]> {
+/** zstd level 1: half the CPU of the default level 3 on high-cardinality columns, files a few percent larger. */
+const PUBLISHED_PARQUET_COMPRESSION = { codec: 'zstd', level: 1 } as const;
+
+/**
+ * Writes every published table to local staging, then checks each file before it may be
+ * uploaded. A table whose model was written as a Parquet file in the table's column order (the
+ * flows mart, `modelFiles`) is published from that file as it is, checked the same way.
+ */
+async function exportTables(
+  session: DuckDbSession,
+  workDir: string,
+  durationsMs: Record<string, number>,
+  modelFiles: ReadonlyMap<string, { file: string; rows: number }>,
+): Promise<StagedTable[]> {
   const outDir = path.join(workDir, 'out');
   await mkdir(outDir, { recursive: true });
   const staged: StagedTable[] = [];
   for (const table of PUBLISHED_TABLES) {
     const started = performance.now();
-    const file = path.join(outDir, `${table.name}.${table.format === 'parquet' ? 'parquet' : 'ndjson'}`);
-    // zstd level 1: half the CPU of the default level 3 on high-cardinality columns, files a few percent larger.
-    const format = table.format === 'parquet' ? `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1` : `FORMAT json`;
-    const order = table.orderBy.length > 0 ? ` ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}` : '';
-    const [copied] = await session.all<{ Count: bigint }>(
-      `COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)}${order}) TO ${sqlString(file)} (${format})`,
-    );
-    const rows = Number(copied!.Count);
+    const modelFile = table.format === 'parquet' && table.orderBy.length === 0 ? modelFiles.get(table.name) : undefined;
+    let file = path.join(outDir, `${table.name}.${table.format === 'parquet' ? 'parquet' : 'ndjson'}`);
+    let rows: number;
+    if (modelFile) {
+      ({ file, rows } = modelFile);
+    } else {
+      const format = table.format === 'parquet' ? `FORMAT parquet, COMPRESSION ${PUBLISHED_PARQUET_COMPRESSION.codec}, COMPRESSION_LEVEL ${PUBLISHED_PARQUET_COMPRESSION.level}` : `FORMAT json`;
+      const order = table.orderBy.length > 0 ? ` ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}` : '';
+      const [copied] = await session.all<{ Count: bigint }>(
+        `COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)}${order}) TO ${sqlString(file)} (${format})`,
+      );
+      rows = Number(copied!.Count);
+    }
     await verifyExport(session, table, file, rows);
     staged.push({ table, files: [{ localPath: file, rows }] });
     durationsMs[`export:${table.name}`] = Math.round(performance.now() - started);

@@ -40,6 +40,11 @@ export interface ModelDefinition {
   materialized: Materialization;
   tests: DataTest[];
   body: CompiledSql;
+  /**
+   * For `parquet`: the compression of the file (default none: written and read back fastest).
+   * A model whose file is published as it is (the flows mart) is written as the lake's files are.
+   */
+  parquetCompression?: { codec: 'zstd'; level: number };
 }
 
 export class ModelDefinitionError extends Error {

@@ -19,6 +19,8 @@ export interface ModelResult {
   testsMs?: number;
   /** CPU time of the process (all of DuckDB's threads) while the model and its tests ran. */
   cpuMs?: number;
+  /** A `parquet` model's file. */
+  file?: string;
   error?: string;
 }
 
@@ -58,14 +60,14 @@ export class ModelRunner {
       const started = performance.now();
       const cpuStarted = process.cpuUsage();
       try {
-        const rows = await this.build(model);
+        const { rows, file } = await this.build(model);
         const testsStarted = performance.now();
         await this.runDataTests(model);
         const testsMs = Math.round(performance.now() - testsStarted);
         const durationMs = Math.round(performance.now() - started);
         const cpuMs = Math.round(cpuMsSince(cpuStarted));
         this.logger.info('model built', { model: model.name, stage: model.stage, rows, duration_ms: durationMs, tests_ms: testsMs, cpu_ms: cpuMs });
-        results.push({ name: model.name, stage: model.stage, origin: model.origin, status: 'built', rows, durationMs, testsMs, cpuMs });
+        results.push({ name: model.name, stage: model.stage, origin: model.origin, status: 'built', rows, durationMs, testsMs, cpuMs, ...(file ? { file } : {}) });
       } catch (error) {
         const message = error instanceof DataTestFailure ? error.message : `DuckDB: ${(error as Error).message}`;
         failure = `model ${model.name} (${model.origin}) failed: ${message}`;
@@ -85,23 +87,23 @@ export class ModelRunner {
   }
 
   /** Creates the model's relation; its row count unless it is a view (counting would run it). */
-  private async build(model: ModelDefinition): Promise<number | null> {
+  private async build(model: ModelDefinition): Promise<{ rows: number | null; file?: string }> {
     const relation = sqlIdentifier(model.name);
     if (model.materialized === 'parquet') {
       const file = path.join(this.session.workDir, 'models', `${model.name}.parquet`);
       await mkdir(path.dirname(file), { recursive: true });
-      // Uncompressed: written faster than an in-memory table is built, and read back without a
-      // decompression step; dictionary and run-length encoding still apply.
+      // Uncompressed by default: written faster than an in-memory table is built, and read back
+      // without a decompression step; dictionary and run-length encoding still apply.
       const [written] = await this.session.all<{ Count: bigint }>(
-        `COPY (${model.body.sql}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION uncompressed)`,
+        `COPY (${model.body.sql}) TO ${sqlString(file)} (FORMAT parquet, ${compressionOptions(model)})`,
         model.body.parameters,
       );
       await this.session.run(`CREATE OR REPLACE VIEW ${relation} AS SELECT * FROM read_parquet(${sqlString(file)})`);
-      return Number(written!.Count);
+      return { rows: Number(written!.Count), file };
     }
     await this.session.run(`CREATE OR REPLACE ${model.materialized === 'view' ? 'VIEW' : 'TABLE'} ${relation} AS\n${model.body.sql}`, model.body.parameters);
-    if (model.materialized === 'view') return null;
-    return Number((await this.session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${relation}`))[0]!.n);
+    if (model.materialized === 'view') return { rows: null };
+    return { rows: Number((await this.session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${relation}`))[0]!.n) };
   }
 
   /**
@@ -147,4 +149,11 @@ function failingCondition(test: DataTest): string {
 
 function label(test: DataTest): string {
   return test.kind === 'accepted_values' ? `accepted_values(${test.column}: ${test.values.join(', ')})` : `${test.kind}(${test.columns.join(', ')})`;
+}
+
+function compressionOptions(model: ModelDefinition): string {
+  const compression = model.parquetCompression;
+  if (!compression) return 'COMPRESSION uncompressed';
+  if (!Number.isInteger(compression.level)) throw new Error(`model ${model.name}: parquet compression level must be an integer, got ${compression.level}`);
+  return `COMPRESSION ${compression.codec}, COMPRESSION_LEVEL ${compression.level}`;
 }

@@ -4,9 +4,9 @@ import type { CompiledSql } from '../duckdb/duckdb-session.ts';
 import { createQueryBuilder } from '../sql/query-builder.ts';
 
 /**
- * Compiles the rules file into one SELECT that lists (flow_id, rule_id) for every violation in
- * `flows_enriched`. Every value from the rules file is a bound parameter; only column names
- * chosen here are written into the SQL text.
+ * Compiles the rules file into SQL over `flows_enriched`: every flow's verdict for the flows
+ * mart, and the per-rule evaluation of `netflow rules test`. Every value from the rules file is a
+ * bound parameter; only column names chosen here are written into the SQL text.
  */
 type Side = 'src' | 'dst';
 
@@ -147,33 +147,27 @@ export function compileRuleEvaluation(rules: readonly Rule[], relation = 'flows_
   return { sql: compiled.sql, parameters: compiled.parameters };
 }
 
-/** The columns of a violating flow that the marts read from rule_violations (violations, alerts, traffic_matrix). */
-export const VIOLATION_FLOW_COLUMNS = [
-  'source_type', 'raw_object_key', 'raw_offset', 'start_at', 'end_at', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol',
-  'action', 'packets', 'bytes', 'counts_in_totals', 'src_vm_id', 'dst_vm_id', 'src_segment', 'dst_segment', 'src_tags', 'dst_tags',
-  'src_threat_lists', 'dst_threat_lists',
-] as const;
-
 /**
- * One row per (flow, rule) a flow violates, with the flow's columns the marts need: they read
- * violations from here instead of looking their flows up again. One scan of `flows_enriched`
- * checks every rule (it is a view over a join, so a scan per rule would repeat the join per
- * rule): flows that break no rule are filtered out, the rest get the list of rules they break,
- * unnested. Only the listed columns are carried through the joins (`carry`; all by default), as
- * every column selected crosses the joins for every flow before the filter.
+ * The curated `flows` table of the hour (schemas/tables/flows.ts) with every flow's verdict, in
+ * one scan of `flows_enriched`: each flow gets its flow_id and the sorted ids of the rules it
+ * violates (one `case` per rule, evaluated on the enriched columns), then `projection` (the
+ * table's columns in order; `*` for harnesses whose flows lack some). The job writes this once
+ * as the Parquet file it publishes; rule_violations, the traffic matrix and the alerts read that
+ * file's few columns instead of running the enrichment joins again (it is a view over them).
  */
-export function compileRuleViolations(rules: readonly Rule[], carry: readonly string[] | '*' = '*'): CompiledSql {
-  const carried = carry === '*' ? sql`*` : sql.join(carry.map((column) => sql.ref(column)));
-  const flowId = sql`flow_id_of(source_type, raw_object_key, raw_offset) as flow_id`;
-  if (rules.length === 0) {
-    // The same columns, no rows: the marts read the flow columns from here.
-    const compiled = sql`select ${flowId}, ${carried}, cast(null as varchar) as rule_id from ${sql.table('flows_enriched')} where false`.compile(createQueryBuilder<EnrichedFlows>());
-    return { sql: compiled.sql, parameters: compiled.parameters };
-  }
-  const conditions = rules.map(ruleCondition);
-  const hits = rules.map((rule, index) => sql`case when ${conditions[index]!} then cast(${rule.id} as varchar) end`);
-  const anyRule = sql.join(conditions.map((condition) => sql`(${condition})`), sql` or `);
-  const query = sql`select ${flowId}, * exclude (rule_ids), unnest(rule_ids) as rule_id from (select ${carried}, list_filter([${sql.join(hits, sql`, `)}], rule_id -> rule_id is not null) as rule_ids from ${sql.table('flows_enriched')} where ${anyRule})`;
+export function compileFlowsMart(rules: readonly Rule[], projection: string): CompiledSql {
+  const hits = rules.map((rule) => sql`case when ${ruleCondition(rule)} then cast(${rule.id} as varchar) end`);
+  const ruleIds = rules.length === 0 ? sql`cast([] as varchar[])` : sql`list_sort(list_filter([${sql.join(hits, sql`, `)}], rule_id -> rule_id is not null))`;
+  const query = sql`select ${sql.raw(projection)} from (
+    select
+      *,
+      case when len(violated_rule_ids) = 0 then 'conformant' else 'non_conformant' end as verdict,
+      getvariable('run_id') as run_id
+    from (
+      select flow_id_of(source_type, raw_object_key, raw_offset) as flow_id, *, ${ruleIds} as violated_rule_ids
+      from ${sql.table('flows_enriched')}
+    )
+  )`;
   const compiled = query.compile(createQueryBuilder<EnrichedFlows>());
   return { sql: compiled.sql, parameters: compiled.parameters };
 }

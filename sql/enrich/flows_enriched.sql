@@ -7,17 +7,16 @@
 -- tables/flows.ts: non-nullable columns, direction and action values) is checked on the written
 -- file by the export, which reads each column once.
 --
--- A view, not a table: its rows are as wide as `flows` and are read in full once (the export);
--- the other readers (rules, traffic matrix, tests) each need a few columns. Materializing them
--- cost more than the three joins it saves. Each end joins the profile of its address in the
+-- A view, not a table: it is read once, by the flows mart (lib/rules/compile-rules.ts), which
+-- checks every rule in that scan and is written as the Parquet file the job publishes; the rules'
+-- other readers (rule_violations, the traffic matrix) read that file. Each end joins the profile of its address in the
 -- epoch in force at the flow's start: a hash join on the address, the time window checked on the
 -- (one or two) candidates it finds. An address without a profile (nothing known about it) gets
 -- the defaults: no VM, range or tags, 'internet' if public. The joins are written probe side first (the flows) and
 -- build side last (the profiles): the ETL session plans joins as written (lib/duckdb), as the
 -- optimizer's row estimates for the filtered flows are far too low and it would otherwise build
--- its hash tables from the flows. No flow_id (flows_in_hour has none): computed below the joins it would be
--- computed for every flow at every scan (rules, traffic matrix, tests); the flows mart and
--- rule_violations compute it for the rows they write.
+-- its hash tables from the flows. No flow_id (flows_in_hour has none): the flows mart computes it for the
+-- rows it writes.
 with
 
 interface_owners as (

@@ -5,7 +5,7 @@
 --
 -- Event time, not delivery time: an object delivered in this hour's window may also hold
 -- records of the previous hour; those belong to that hour's run and are counted, not published, here.
--- No flow_id: the readers that write rows compute it (the flows mart, rule_violations); here,
+-- No flow_id: the readers that write rows compute it (the flows mart, late_records); here,
 -- DuckDB computed it for readers that never select it (it does not prune the column through the
 -- union below): 0.55 CPU s per million flows at each count.
 with

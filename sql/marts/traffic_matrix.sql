@@ -1,27 +1,22 @@
 -- grain: one row per (dimension, source group, destination group) for the event hour
 -- keys: dimension, src_group, dst_group
--- upstream: flows_enriched, rule_violations
+-- upstream: flows
 -- materialized: table
 -- tests: not_null(dimension, src_group, dst_group, flows); unique(dimension, src_group, dst_group); accepted_values(dimension: segment, tag)
 with
 
--- Collapse to distinct endpoint groups first: a few hundred rows, not one per flow, before tags
--- are unnested. Verdicts come from the few violating flows (rule_violations, one row per flow
--- and rule), counted per group apart and added in, rather than joined to every flow.
+-- Read from the flows mart's Parquet file (written once, with each flow's verdict): only the
+-- columns below are decoded, and the enrichment joins do not run again. Grouped to distinct
+-- endpoint groups first (a few hundred rows, not one per flow) before tags are unnested.
 -- Traffic reported twice (GCP SRC and DEST, Azure NSG and VNet logs of one NIC) counts once.
 per_flow as (
     select
         src_segment, dst_segment, src_tags, dst_tags,
-        1 as flows, packets, bytes, (action is not distinct from 'reject')::integer as rejected_flows, 0 as non_conformant_flows
-    from flows_enriched
+        1 as flows, packets, bytes,
+        (action is not distinct from 'reject')::integer as rejected_flows,
+        (verdict = 'non_conformant')::integer as non_conformant_flows
+    from flows
     where counts_in_totals
-    union all
-    select
-        any_value(src_segment), any_value(dst_segment), any_value(src_tags), any_value(dst_tags),
-        0, 0, 0, 0, 1
-    from rule_violations
-    where counts_in_totals
-    group by flow_id
 ),
 
 grouped as (

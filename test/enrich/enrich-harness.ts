@@ -12,7 +12,7 @@ import { ModelRunner } from '../../lib/models/model-runner.ts';
 import { loadMacroFiles } from '../../lib/net/sql-macros.ts';
 import { inventoryEpochs } from '../../lib/reference/load-inventory.ts';
 import { installReferenceData, REFERENCE_RELATIONS, type ReferenceData } from '../../lib/reference/reference-data.ts';
-import { compileRuleViolations } from '../../lib/rules/compile-rules.ts';
+import { compileFlowsMart } from '../../lib/rules/compile-rules.ts';
 
 export const SQL_DIR = path.resolve(import.meta.dirname, '..', '..', 'sql');
 
@@ -68,10 +68,14 @@ export async function runEnrich(flows: readonly FlowInput[], reference: Referenc
         flow.direction ?? null, flow.action === undefined ? 'accept' : flow.action, flow.interface_id ?? null, index + 1,
       ]);
     }
-    const models: ModelDefinition[] = (await loadModelFiles(SQL_DIR)).filter((model) => model.stage === 'enrich' && model.name !== 'flows_in_hour');
+    // The enrich models, then the rules as the job checks them: the flows mart (every column the
+    // test flows have) and rule_violations read from it.
+    const models: ModelDefinition[] = (await loadModelFiles(SQL_DIR)).filter(
+      (model) => (model.stage === 'enrich' && model.name !== 'flows_in_hour') || model.name === 'rule_violations',
+    );
     models.push({
-      name: 'rule_violations', stage: 'conformance', origin: 'generated:test', grain: 'flow, rule', keys: ['flow_id', 'rule_id'],
-      upstream: ['flows_enriched'], materialized: 'table', tests: [], body: compileRuleViolations(reference.rules.rules),
+      name: 'flows', stage: 'marts', origin: 'generated:test', grain: 'flow', keys: ['flow_id'],
+      upstream: ['flows_enriched'], materialized: 'table', tests: [], body: compileFlowsMart(reference.rules.rules, '*'),
     });
     const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(['flows_in_hour', ...REFERENCE_RELATIONS]));
     if (run.error) throw new Error(run.error);

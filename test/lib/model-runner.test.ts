@@ -60,6 +60,21 @@ describe('ModelRunner: parquet materialization', () => {
     ]);
   });
 
+  it('reports the file it wrote, uncompressed unless the model names a compression (the flows mart is published as it is written)', async () => {
+    const plain = parseModelFile('plain.sql', 'normalize', model('plain', 'parquet', WIDE));
+    const run = await runner().run([plain, { ...plain, name: 'zstd', origin: 'generated:test', parquetCompression: { codec: 'zstd', level: 1 } }], new Set());
+    expect(run.error).toBeUndefined();
+    const codecs = async (name: string) => {
+      const file = run.models.find((m) => m.name === name)!.file!;
+      expect(file).toBe(path.join(dir, 'models', `${name}.parquet`));
+      return (await session.all<{ codec: string }>(`SELECT DISTINCT compression AS codec FROM parquet_metadata('${file}')`)).map((row) => row.codec);
+    };
+    expect(await codecs('plain')).toEqual(['UNCOMPRESSED']);
+    expect(await codecs('zstd')).toEqual(['ZSTD']);
+    const [diff] = await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ((FROM plain EXCEPT ALL FROM zstd) UNION ALL (FROM zstd EXCEPT ALL FROM plain))`);
+    expect(diff!.n).toBe(0n);
+  });
+
   it("runs the model's data tests on the file, and reports a failing one with the model", async () => {
     const run = await runner().run([parseModelFile('dupes.sql', 'normalize', model('dupes', 'parquet', 'select i % 10 as id from range(100) as r(i)', 'unique(id)'))], new Set());
     expect(run.ok).toBe(false);

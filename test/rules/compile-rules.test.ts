@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbSession } from '../../lib/duckdb/duckdb-session.ts';
 import { loadMacroFiles } from '../../lib/net/sql-macros.ts';
-import { compileRuleViolations } from '../../lib/rules/compile-rules.ts';
+import { compileFlowsMart } from '../../lib/rules/compile-rules.ts';
 import { rulesFileSchema, type Rule } from '../../schemas/reference/rules.ts';
 
 const HOSTILE = [`'; DROP TABLE flows_enriched; --`, `x' OR '1'='1`, `/* comment */`, `a"b`, `$1`, `\\'`, `;`];
@@ -25,12 +25,23 @@ describe('rules compile to parameterised SQL with kysely', () => {
         { id: 'known', kind: 'require_known', severity: 'low' },
       ],
     }).rules;
-    const compiled = compileRuleViolations(rules);
-    expect(compiled.sql).toMatchInlineSnapshot(`"select flow_id_of(source_type, raw_object_key, raw_offset) as flow_id, * exclude (rule_ids), unnest(rule_ids) as rule_id from (select *, list_filter([case when ("src_is_public" and "src_vm_id" is null) and list_contains("dst_tags", $1) and (dst_port = $2 or dst_port between $3 and $4) and protocol = $5 and coalesce(action, 'accept') = $6 then cast($7 as varchar) end, case when "dst_ip" = ip_canonical($8) and not ("src_vm_id" = $9 or (ip_family("src_ip") = cidr_family($10) and ip_to_uhugeint("src_ip") between cidr_start($11) and cidr_end($12))) and (dst_port = $13) then cast($14 as varchar) end, case when ((not "src_is_public" and ("src_cidr" is null and "src_vm_id" is null)) or (not "dst_is_public" and ("dst_cidr" is null and "dst_vm_id" is null))) then cast($15 as varchar) end], rule_id -> rule_id is not null) as rule_ids from "flows_enriched" where (("src_is_public" and "src_vm_id" is null) and list_contains("dst_tags", $16) and (dst_port = $17 or dst_port between $18 and $19) and protocol = $20 and coalesce(action, 'accept') = $21) or ("dst_ip" = ip_canonical($22) and not ("src_vm_id" = $23 or (ip_family("src_ip") = cidr_family($24) and ip_to_uhugeint("src_ip") between cidr_start($25) and cidr_end($26))) and (dst_port = $27)) or (((not "src_is_public" and ("src_cidr" is null and "src_vm_id" is null)) or (not "dst_is_public" and ("dst_cidr" is null and "dst_vm_id" is null)))))"`);
-    // Each rule's values twice: in the list of rules a flow breaks, and in the filter that keeps only flows breaking one.
+    const compiled = compileFlowsMart(rules, '*');
+    expect(compiled.sql).toMatchInlineSnapshot(`
+      "select * from (
+          select
+            *,
+            case when len(violated_rule_ids) = 0 then 'conformant' else 'non_conformant' end as verdict,
+            getvariable('run_id') as run_id
+          from (
+            select flow_id_of(source_type, raw_object_key, raw_offset) as flow_id, *, list_sort(list_filter([case when ("src_is_public" and "src_vm_id" is null) and list_contains("dst_tags", $1) and (dst_port = $2 or dst_port between $3 and $4) and protocol = $5 and coalesce(action, 'accept') = $6 then cast($7 as varchar) end, case when "dst_ip" = ip_canonical($8) and not ("src_vm_id" = $9 or (ip_family("src_ip") = cidr_family($10) and ip_to_uhugeint("src_ip") between cidr_start($11) and cidr_end($12))) and (dst_port = $13) then cast($14 as varchar) end, case when ((not "src_is_public" and ("src_cidr" is null and "src_vm_id" is null)) or (not "dst_is_public" and ("dst_cidr" is null and "dst_vm_id" is null))) then cast($15 as varchar) end], rule_id -> rule_id is not null)) as violated_rule_ids
+            from "flows_enriched"
+          )
+        )"
+    `);
+    // Each rule's values once, in the list of rules a flow breaks.
     const ssh = ['web', 22, 2200, 2299, 6, 'accept'];
     const sql = ['10.0.3.10', 'i-app1', '10.0.2.0/24', '10.0.2.0/24', '10.0.2.0/24', 1433];
-    expect(compiled.parameters).toEqual([...ssh, 'ssh', ...sql, 'sql', 'known', ...ssh, ...sql]);
+    expect(compiled.parameters).toEqual([...ssh, 'ssh', ...sql, 'sql', 'known']);
   });
 
   describe('hostile strings in every selector are matched as data', () => {
@@ -63,10 +74,10 @@ describe('rules compile to parameterised SQL with kysely', () => {
           ],
         }).rules;
       for (const [position, selector] of selectorsOf(text).entries()) {
-        const compiled = compileRuleViolations(rulesFor(selector));
+        const compiled = compileFlowsMart(rulesFor(selector), '*');
         // The SQL text does not depend on the value at all: it is the same as for a harmless one.
-        expect(compiled.sql).toBe(compileRuleViolations(rulesFor(selectorsOf('harmless')[position]!)).sql);
-        const rows = await session.execute<{ flow_id: string; rule_id: string }>({ sql: `SELECT raw_object_key AS flow_id, rule_id FROM (${compiled.sql}) ORDER BY rule_id, flow_id`, parameters: compiled.parameters });
+        expect(compiled.sql).toBe(compileFlowsMart(rulesFor(selectorsOf('harmless')[position]!), '*').sql);
+        const rows = await session.execute<{ flow_id: string; rule_id: string }>({ sql: `SELECT raw_object_key AS flow_id, unnest(violated_rule_ids) AS rule_id FROM (${compiled.sql}) ORDER BY rule_id, flow_id`, parameters: compiled.parameters });
         const others = ['f-plain', ...HOSTILE.map((_t, i) => `f-hostile-${i}`).filter((id) => id !== `f-hostile-${index}`)];
         expect(rows, JSON.stringify(selector)).toEqual([
           ...others.map((flow_id) => ({ flow_id, rule_id: 'allow-only' })).sort((a, b) => a.flow_id.localeCompare(b.flow_id)),

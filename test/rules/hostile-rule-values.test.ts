@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbSession } from '../../lib/duckdb/duckdb-session.ts';
 import { loadMacroFiles } from '../../lib/net/sql-macros.ts';
-import { compileRuleEvaluation, compileRuleViolations } from '../../lib/rules/compile-rules.ts';
+import { compileFlowsMart, compileRuleEvaluation } from '../../lib/rules/compile-rules.ts';
 import { rulesFileSchema, type Rule } from '../../schemas/reference/rules.ts';
 
 /** Quotes, semicolons, comment markers, placeholders and backslashes through the selectors of exceptions and threat lists. */
@@ -45,10 +45,10 @@ describe('hostile strings in exceptions, threat lists and rule ids are matched a
 
   it.each(HOSTILE.map((text, index) => [text, index] as const))('%s', async (text, index) => {
     for (const kind of ['vm', 'tag', 'segment', 'account'] as const) {
-      const compiled = compileRuleViolations(rulesFor(text, { [kind]: text }));
-      expect(compiled.sql).toBe(compileRuleViolations(rulesFor('harmless', { [kind]: 'harmless' })).sql);
+      const compiled = compileFlowsMart(rulesFor(text, { [kind]: text }), '*');
+      expect(compiled.sql).toBe(compileFlowsMart(rulesFor('harmless', { [kind]: 'harmless' }), '*').sql);
       expect(compiled.parameters).toContain(text);
-      const rows = await session.execute<{ flow_id: string; rule_id: string }>({ sql: `SELECT raw_object_key AS flow_id, rule_id FROM (${compiled.sql}) ORDER BY rule_id, flow_id`, parameters: compiled.parameters });
+      const rows = await session.execute<{ flow_id: string; rule_id: string }>({ sql: `SELECT raw_object_key AS flow_id, unnest(violated_rule_ids) AS rule_id FROM (${compiled.sql}) ORDER BY rule_id, flow_id`, parameters: compiled.parameters });
       const excused = `f-${index}`;
       expect(rows, kind).toEqual([
         ...['f-plain', ...HOSTILE.map((_t, i) => `f-${i}`)].filter((id) => id !== excused).sort().map((flow_id) => ({ flow_id, rule_id: 'deny-all-but' })),
