@@ -21,7 +21,7 @@ select
     max(end_at) as last_seen_at,
     count(*) as flow_count,
     sum(bytes) as bytes,
-    list_sort(list(flow_id))[1:5] as sample_flow_ids
+    min(flow_id, 5) as sample_flow_ids
 from an_flows
 where is_initiator
 group by hour_at, src_key, dst_key, dst_port, protocol

@@ -31,7 +31,7 @@ select
     cast(null as varchar) as src_vm_name,
     count(*) as flow_count,
     sum(bytes) as bytes,
-    list_sort(list(flow_id))[1:5] as sample_flow_ids
+    min(flow_id, 5) as sample_flow_ids
 from oriented
 group by hour_at, volume_key
 union all
@@ -46,7 +46,7 @@ select
     any_value(client_vm_name) as src_vm_name,
     count(*) as flow_count,
     sum(bytes) as bytes,
-    list_sort(list(flow_id))[1:5] as sample_flow_ids
+    min(flow_id, 5) as sample_flow_ids
 from oriented
 where client_vm_id is not null
 group by hour_at, client_ip

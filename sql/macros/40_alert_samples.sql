@@ -2,7 +2,10 @@
 -- alerts.sample_flows column; an aggregate over the alert's group (marts/alerts.sql: rule alerts
 -- and late-data alerts show the same sample shape).
 CREATE OR REPLACE MACRO alert_samples(flow_id, start_at, end_at, src_port, protocol, action, packets, bytes, source_type, raw_object_key) AS
-    cast(to_json(list(
+    -- min_by with a count keeps the three smallest (start_at, flow_id) per group, in that order,
+    -- without sorting every group's rows: list(... ORDER BY ...)[1:3] cost ~20 CPU µs a group
+    -- (0.32 s for the 14,000 one-flow alerts of the 1M benchmark, against 0.06 s).
+    cast(to_json(min_by(
         {
             'flow_id': flow_id,
             'start_at': strftime(start_at, '%Y-%m-%dT%H:%M:%S.%gZ'),
@@ -14,6 +17,8 @@ CREATE OR REPLACE MACRO alert_samples(flow_id, start_at, end_at, src_port, proto
             'bytes': bytes,
             'source_type': source_type,
             'raw_object_key': raw_object_key
-        }
-        order by start_at, flow_id
-    )[1:3]) as varchar);
+        },
+        {'start_at': start_at, 'flow_id': flow_id},
+        3
+    )) as varchar);
+

@@ -33,7 +33,7 @@ grouped as (
         sum(bytes) as bytes,
         min(start_at) as first_seen_at,
         max(end_at) as last_seen_at,
-        list_sort(list(flow_id))[1:5] as sample_flow_ids,
+        min(flow_id, 5) as sample_flow_ids,
         alert_samples(flow_id, start_at, end_at, src_port, protocol, action, packets, bytes, source_type, raw_object_key) as sample_flows,
         -- The VM and list columns are per address; one value per group is the value.
         min(src_vm_id) as src_vm_id,
@@ -87,7 +87,7 @@ late as (
         max(end_at) as last_seen_at,
         min(delivery_delay_s) as min_delay_s,
         max(delivery_delay_s) as max_delay_s,
-        list_sort(list(flow_id))[1:5] as sample_flow_ids,
+        min(flow_id, 5) as sample_flow_ids,
         alert_samples(flow_id, start_at, end_at, src_port, protocol, action, packets, bytes, source_type, raw_object_key) as sample_flows
     from late_records
     group by reason, source_type, event_hour_at
