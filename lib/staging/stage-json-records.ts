@@ -1,7 +1,7 @@
-import { open, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { JsonRecordSplitter, type TuplePath } from './json-record-splitter.ts';
 import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
-import { FIELD_SEPARATOR, ObjectUnreadableError, type RejectedLine, type StagedLines, type StageLimits } from './stage-lines.ts';
+import { discardPartialFiles, FIELD_SEPARATOR, ObjectUnreadableError, type RejectedLine, type StagedLines, type StageLimits } from './stage-lines.ts';
 
 /**
  * A tuple's raw_offset is `record index * RECORD_OFFSET_FACTOR + tuple index` (both 1-based); a
@@ -161,10 +161,7 @@ export async function stageJsonRecords(
     await output.close();
     await tupleOutput.close();
     await typedOutput?.close();
-    await rm(outputPath, { force: true });
-    await rm(tuplesPathOf(outputPath), { force: true });
-    await rm(typedTuplesPathOf(outputPath), { force: true });
-    throw error;
+    return discardPartialFiles([outputPath, tuplesPathOf(outputPath), typedTuplesPathOf(outputPath)], error);
   }
   await output.close();
   await tupleOutput.close();

@@ -122,6 +122,24 @@ export class ObjectUnreadableError extends Error {
 
 const REJECTED_TEXT_LIMIT = 4096;
 
+/**
+ * Removes what a failed staging wrote, then throws its failure. A file that cannot be removed (a
+ * folder in the way) is added to the failure's message: the removal's own error must not stand
+ * in for the reason the object failed, which decides how it is quarantined.
+ */
+export async function discardPartialFiles(paths: readonly string[], failure: unknown): Promise<never> {
+  const kept: string[] = [];
+  for (const file of paths) {
+    try {
+      await rm(file, { force: true });
+    } catch (error) {
+      kept.push(`${file}: ${(error as Error).message}`);
+    }
+  }
+  if (kept.length > 0 && failure instanceof Error) failure.message += ` (and its partial output could not be removed: ${kept.join('; ')})`;
+  throw failure;
+}
+
 export async function stageLines(inputPath: string, outputPath: string, limits: StageLimits = DEFAULT_STAGE_LIMITS, typer?: LineTyper): Promise<StagedLines> {
   const typedOutput = typer ? createWriteStream(typedPathOf(outputPath), { highWaterMark: 1 << 20 }) : undefined;
   const splitter = new LineStager(limits, typer && typedOutput ? { typer, output: typedOutput } : undefined);
@@ -137,9 +155,7 @@ export async function stageLines(inputPath: string, outputPath: string, limits: 
   } catch (error) {
     output.destroy();
     typedOutput?.destroy();
-    await rm(outputPath, { force: true });
-    if (typedOutput) await rm(typedPathOf(outputPath), { force: true });
-    throw error;
+    return discardPartialFiles(typedOutput ? [outputPath, typedPathOf(outputPath)] : [outputPath], error);
   }
   return {
     lines: splitter.lineNo,
