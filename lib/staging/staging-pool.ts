@@ -47,8 +47,9 @@ export type WorkerLaunch = 'bundle' | 'tsx' | 'entry' | 'none';
  *
  * A worker thread runs the staging code bundled into one script (staging-worker-script.ts):
  * ~80-120 ms of a core and ~12 MiB to start, where loading it through tsx took ~0.3-0.4 s and
- * ~45 MiB. The bundle is made once per process, ~0.1-0.15 s after the first pool starts; if it
- * cannot be made, the pool says so and starts its threads through tsx (staging-worker.mjs).
+ * ~45 MiB. The bundle is read from its cache, or made when one of its sources changed (~0.25 s
+ * after the first pool starts); if it cannot be made, the pool says so and starts its threads
+ * through tsx (staging-worker.mjs).
  *
  * Why the calling thread takes a share: it is idle while staging waits on the threads, and stages
  * the first object while the bundle is made and the threads start, where one more worker thread
@@ -62,8 +63,8 @@ export class StagingPool {
   private readonly workers: number;
   private readonly inThread: boolean;
   private readonly entry: URL | undefined;
-  private readonly script: () => Promise<string>;
-  private readonly logger: Pick<Logger, 'warn'>;
+  private readonly script: (logger: Pick<Logger, 'debug'>) => Promise<string>;
+  private readonly logger: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'debug'>>;
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private launched: Promise<WorkerLaunch> | undefined;
@@ -79,9 +80,9 @@ export class StagingPool {
     /** The worker threads' entry module instead of the bundled script; tests pass one that crashes. */
     entry?: URL;
     /** The worker threads' bundled script (default: stagingWorkerScript); tests pass one that fails. */
-    script?: () => Promise<string>;
-    /** Told when the worker threads start through tsx because the script could not be bundled. */
-    logger?: Pick<Logger, 'warn'>;
+    script?: (logger: Pick<Logger, 'debug'>) => Promise<string>;
+    /** Told when the worker threads start through tsx because the script could not be bundled; at debug, where the script came from. */
+    logger?: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'debug'>>;
   }) {
     if (!Number.isInteger(options.workers) || options.workers < 0) throw new Error(`staging pool workers must be a non-negative integer, got ${options.workers}`);
     if (options.workers === 0 && !options.inThread) throw new Error('a staging pool needs a worker thread or the calling thread');
@@ -157,7 +158,7 @@ export class StagingPool {
       create = (name) => new Worker(entry, { execArgv: [], name });
     } else {
       try {
-        const script = await this.script();
+        const script = await this.script({ debug: (msg, fields) => this.logger.debug?.(msg, fields) });
         launch = 'bundle';
         create = (name) => new Worker(script, { eval: true, execArgv: [], name });
       } catch (error) {

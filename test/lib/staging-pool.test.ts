@@ -140,7 +140,7 @@ describe('StagingPool: worker threads start from the bundled script, through tsx
   it('a script that cannot be bundled (a module reading import.meta) is reported, and the threads start through tsx', async () => {
     const warnings: { msg: string; fields?: Record<string, unknown> }[] = [];
     const source = path.join(import.meta.dirname, 'support', 'import-meta-staging-worker.ts');
-    const pool = new StagingPool({ workers: 1, script: () => bundleWorkerScript(source), logger: { warn: (msg, fields) => warnings.push({ msg, fields }) } });
+    const pool = new StagingPool({ workers: 1, script: () => bundleWorkerScript(source).then((bundle) => bundle.script), logger: { warn: (msg, fields) => warnings.push({ msg, fields }) } });
     try {
       expect(await pool.start()).toBe('tsx');
       expect(warnings).toEqual([
