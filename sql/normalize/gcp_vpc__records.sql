@@ -16,36 +16,33 @@
 -- DEST_GATEWAY; so a flow seen only by its destination still counts once.
 with
 
-lines as (
-    select
-        object_idx,
-        line_no,
-        line,
-        json_valid(line) as is_json,
-        -- An object starts with '{'; checking the text spares DuckDB another parse of the line.
-        json_valid(line) and starts_with(ltrim(line), '{') as is_object
-    from stg_lines__gcp_vpc
-),
-
 -- One parse per line: json_transform reads every field the model reads in one walk of the
 -- document (a multi-path extraction walks it from the root once per path: twice the time),
--- typed as text as json_extract_string gives it.
+-- typed as text as json_extract_string gives it. A line that is not JSON fails that parse: try()
+-- makes it NULL, and only such a line is checked again (json_valid) to tell why it is refused.
 extracted as (
     select
         object_idx,
         line_no,
         line,
-        is_json,
-        is_object,
-        case when is_object then json_transform(line, '{"logName": "VARCHAR",
+        -- An object starts with '{'; checking the text spares DuckDB a parse of any other line.
+        case when starts_with(ltrim(line), '{') then try(json_transform(line, '{"logName": "VARCHAR",
             "resource": {"labels": {"project_id": "VARCHAR", "location": "VARCHAR", "subnetwork_name": "VARCHAR"}},
             "jsonPayload": {"connection": {"src_ip": "VARCHAR", "dest_ip": "VARCHAR", "src_port": "VARCHAR", "dest_port": "VARCHAR", "protocol": "VARCHAR"},
                 "bytes_sent": "VARCHAR", "packets_sent": "VARCHAR", "start_time": "VARCHAR", "end_time": "VARCHAR", "reporter": "VARCHAR",
                 "src_instance": {"vm_name": "VARCHAR", "project_id": "VARCHAR", "region": "VARCHAR", "zone": "VARCHAR"},
                 "dest_instance": {"vm_name": "VARCHAR", "project_id": "VARCHAR", "region": "VARCHAR", "zone": "VARCHAR"},
                 "src_vpc": {"vpc_name": "VARCHAR", "subnetwork_name": "VARCHAR", "project_id": "VARCHAR"},
-                "dest_vpc": {"vpc_name": "VARCHAR", "subnetwork_name": "VARCHAR", "project_id": "VARCHAR"}}}') end as e
-    from lines
+                "dest_vpc": {"vpc_name": "VARCHAR", "subnetwork_name": "VARCHAR", "project_id": "VARCHAR"}}}')) end as e
+    from stg_lines__gcp_vpc
+),
+
+parsed as (
+    select
+        *,
+        e is not null as is_object,
+        case when e is not null then true else json_valid(line) end as is_json
+    from extracted
 ),
 
 typed as (
@@ -90,7 +87,7 @@ typed as (
         case when p.reporter in ('SRC', 'SRC_GATEWAY') then p.src_instance.zone else p.dest_instance.zone end as az_id,
         case when p.reporter in ('SRC', 'SRC_GATEWAY') then p.src_vpc.vpc_name else p.dest_vpc.vpc_name end as vpc_id,
         coalesce(case when p.reporter in ('SRC', 'SRC_GATEWAY') then p.src_vpc.subnetwork_name else p.dest_vpc.subnetwork_name end, e.resource.labels.subnetwork_name) as subnet_id
-    from (select *, e.jsonPayload as p from extracted)
+    from (select *, e.jsonPayload as p from parsed)
 ),
 
 reasoned as (

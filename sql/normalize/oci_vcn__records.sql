@@ -13,29 +13,19 @@
 -- derives it from which end owns the logging VNIC (interface_id = the VNIC OCID).
 with
 
-lines as (
-    select
-        object_idx,
-        line_no,
-        line,
-        json_valid(line) as is_json,
-        -- An object starts with '{'; checking the text spares DuckDB another parse of the line.
-        json_valid(line) and starts_with(ltrim(line), '{') as is_object
-    from stg_lines__oci_vcn
-),
-
 -- One parse per line: json_transform reads every field the model reads, at the top level and
 -- inside the API's logContent wrapper, in one walk of the document (a multi-path extraction walks
 -- it from the root once per path), typed as text as json_extract_string gives it; typed picks
 -- whichever of the two is present.
+-- A line that is not JSON fails that parse: try() makes it NULL, and only such a line is checked
+-- again (json_valid) to tell why it is refused.
 extracted as (
     select
         object_idx,
         line_no,
         line,
-        is_json,
-        is_object,
-        case when is_object then json_transform(line, '{"type": "VARCHAR", "regionId": "VARCHAR",
+        -- An object starts with '{'; checking the text spares DuckDB a parse of any other line.
+        case when starts_with(ltrim(line), '{') then try(json_transform(line, '{"type": "VARCHAR", "regionId": "VARCHAR",
             "data": {"version": "VARCHAR", "status": "VARCHAR", "action": "VARCHAR", "sourceAddress": "VARCHAR", "destinationAddress": "VARCHAR",
                 "sourcePort": "VARCHAR", "destinationPort": "VARCHAR", "protocol": "VARCHAR", "packets": "VARCHAR", "bytesOut": "VARCHAR",
                 "startTime": "VARCHAR", "endTime": "VARCHAR"},
@@ -44,8 +34,16 @@ extracted as (
                 "data": {"version": "VARCHAR", "status": "VARCHAR", "action": "VARCHAR", "sourceAddress": "VARCHAR", "destinationAddress": "VARCHAR",
                     "sourcePort": "VARCHAR", "destinationPort": "VARCHAR", "protocol": "VARCHAR", "packets": "VARCHAR", "bytesOut": "VARCHAR",
                     "startTime": "VARCHAR", "endTime": "VARCHAR"},
-                "oracle": {"vnicocid": "VARCHAR", "vnicsubnetocid": "VARCHAR", "tenantid": "VARCHAR"}}}') end as e
-    from lines
+                "oracle": {"vnicocid": "VARCHAR", "vnicsubnetocid": "VARCHAR", "tenantid": "VARCHAR"}}}')) end as e
+    from stg_lines__oci_vcn
+),
+
+parsed as (
+    select
+        *,
+        e is not null as is_object,
+        case when e is not null then true else json_valid(line) end as is_json
+    from extracted
 ),
 
 typed as (
@@ -88,7 +86,7 @@ typed as (
         try_cast(bytes_text as bigint) as bytes,
         try_cast(start_text as bigint) as start_epoch_s,
         try_cast(end_text as bigint) as end_epoch_s
-    from (select *, coalesce(e.data, e.logContent.data) as d from extracted)
+    from (select *, coalesce(e.data, e.logContent.data) as d from parsed)
 ),
 
 checked as (

@@ -59,6 +59,12 @@ const CASES: Case[] = [
   // JSON cut mid-way.
   { name: 'gcp_vpc: JSON line cut mid-way', source: 'gcp_vpc', body: `${gcp()}\n${gcp().slice(0, 80)}\n`, flows: 1, expected: [[2, /^not valid JSON \(cut off or malformed\)$/]] },
   { name: 'oci_vcn: JSON line cut mid-way', source: 'oci_vcn', body: `${oci()}\n${oci().slice(0, 80)}`, flows: 1, expected: [[2, /^not valid JSON \(cut off or malformed\)$/]] },
+  // JSON that is not an object (an array, a string, a number, a brace-led line that does not parse) is told apart from malformed text.
+  ...(['gcp_vpc', 'oci_vcn'] as const).map((source): Case => ({
+    name: `${source}: JSON values that are not objects, and a line that only starts like one`, source,
+    body: `${source === 'gcp_vpc' ? gcp() : oci()}\n[1, 2]\n"text"\n42\n{"jsonPayload": {}} trailing\n`, flows: 1,
+    expected: [[2, /^not a JSON object$/], [3, /^not a JSON object$/], [4, /^not a JSON object$/], [5, /^not valid JSON \(cut off or malformed\)$/]],
+  })),
   { name: 'agent: JSON line cut mid-way', source: 'agent', body: `${agent()}\n${agent().slice(0, 40)}\n`, flows: 1, expected: [[2, /^not a JSON object$/]] },
   { name: 'azure_nsg: document cut mid-way', source: 'azure_nsg', body: nsgDoc([NSG_OK]).slice(0, 150), flows: 0, expected: [[null, /^object cannot be read: JSON document is cut off at line 1/]] },
   { name: 'azure_vnet: pretty-printed document cut mid-way', source: 'azure_vnet', body: vnetDoc([VNET_OK]).split('\n').slice(0, 12).join('\n'), flows: 0, expected: [[null, /^object cannot be read: JSON document is cut off at line 1[12]/]] },
