@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -474,6 +474,7 @@ interface DownloadSink {
 /** Writes to a temporary file beside the target and renames it into place. */
 class TempFileSink implements DownloadSink {
   private readonly temp: string;
+  private writer: WriteStream | undefined;
 
   constructor(private readonly localPath: string) {
     this.temp = `${localPath}.${randomUUID()}.part`;
@@ -484,6 +485,7 @@ class TempFileSink implements DownloadSink {
       throw new LocalWriteError(error);
     });
     const writer = createWriteStream(this.temp, { flags: 'wx' });
+    this.writer = writer;
     let writerError: unknown;
     writer.on('error', (error) => (writerError ??= error));
     let received = 0;
@@ -507,8 +509,13 @@ class TempFileSink implements DownloadSink {
     return rename(this.temp, this.localPath);
   }
 
-  discard(): Promise<void> {
-    return rm(this.temp, { force: true });
+  async discard(): Promise<void> {
+    // A body that fails at once fails while the file may still be opening, and the stream
+    // creates it afterwards: wait until the stream has closed it, so that the removal does not
+    // race its creation (a .part file was left behind).
+    const writer = this.writer;
+    if (writer && !writer.closed) await new Promise<void>((resolve) => writer.once('close', () => resolve()));
+    await rm(this.temp, { force: true });
   }
 }
 
