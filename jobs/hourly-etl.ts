@@ -13,8 +13,7 @@ import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-se
 import { cpuMsSince } from '../lib/log/cpu-time.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
-import type { ModelDefinition } from '../lib/models/model-definition.ts';
-import { loadModelFiles } from '../lib/models/model-definition.ts';
+import { loadModelFiles, parquetCompressionSql, type ModelDefinition, type ParquetCompression } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
 import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
@@ -392,7 +391,7 @@ async function countRecords(
 }
 
 /** zstd level 1: half the CPU of the default level 3 on high-cardinality columns, files a few percent larger. */
-const PUBLISHED_PARQUET_COMPRESSION = { codec: 'zstd', level: 1 } as const;
+const PUBLISHED_PARQUET_COMPRESSION: ParquetCompression = { codec: 'zstd', level: 1 };
 
 /**
  * Writes every published table to local staging, then checks each file before it may be
@@ -411,23 +410,21 @@ async function exportTables(
   for (const table of PUBLISHED_TABLES) {
     const started = performance.now();
     const modelFile = table.format === 'parquet' && table.orderBy.length === 0 ? modelFiles.get(table.name) : undefined;
-    let file = path.join(outDir, `${table.name}.${table.format === 'parquet' ? 'parquet' : 'ndjson'}`);
-    let rows: number;
-    if (modelFile) {
-      ({ file, rows } = modelFile);
-    } else {
-      const format = table.format === 'parquet' ? `FORMAT parquet, COMPRESSION ${PUBLISHED_PARQUET_COMPRESSION.codec}, COMPRESSION_LEVEL ${PUBLISHED_PARQUET_COMPRESSION.level}` : `FORMAT json`;
-      const order = table.orderBy.length > 0 ? ` ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}` : '';
-      const [copied] = await session.all<{ Count: bigint }>(
-        `COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)}${order}) TO ${sqlString(file)} (${format})`,
-      );
-      rows = Number(copied!.Count);
-    }
+    const { file, rows } = modelFile ?? (await writeTableFile(session, table, outDir));
     await verifyExport(session, table, file, rows);
     staged.push({ table, files: [{ localPath: file, rows }] });
     durationsMs[`export:${table.name}`] = Math.round(performance.now() - started);
   }
   return staged;
+}
+
+/** The table's rows in its column order and declared types, as Parquet (zstd) or NDJSON. */
+async function writeTableFile(session: DuckDbSession, table: TableDefinition, outDir: string): Promise<{ file: string; rows: number }> {
+  const file = path.join(outDir, `${table.name}.${table.format === 'parquet' ? 'parquet' : 'ndjson'}`);
+  const format = table.format === 'parquet' ? `FORMAT parquet, ${parquetCompressionSql(PUBLISHED_PARQUET_COMPRESSION)}` : `FORMAT json`;
+  const order = table.orderBy.length > 0 ? ` ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}` : '';
+  const [copied] = await session.all<{ Count: bigint }>(`COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)}${order}) TO ${sqlString(file)} (${format})`);
+  return { file, rows: Number(copied!.Count) };
 }
 
 /** Reads back what was written: the row count from the Parquet footer (or the NDJSON lines) and the Parquet schema. */

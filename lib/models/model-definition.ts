@@ -44,7 +44,19 @@ export interface ModelDefinition {
    * For `parquet`: the compression of the file (default none: written and read back fastest).
    * A model whose file is published as it is (the flows mart) is written as the lake's files are.
    */
-  parquetCompression?: { codec: 'zstd'; level: number };
+  parquetCompression?: ParquetCompression;
+}
+
+export interface ParquetCompression {
+  codec: 'zstd';
+  level: number;
+}
+
+/** The COPY options of a Parquet file: uncompressed unless a compression is given. */
+export function parquetCompressionSql(compression: ParquetCompression | undefined): string {
+  if (!compression) return 'COMPRESSION uncompressed';
+  if (!Number.isInteger(compression.level)) throw new Error(`parquet compression level must be an integer, got ${compression.level}`);
+  return `COMPRESSION ${compression.codec}, COMPRESSION_LEVEL ${compression.level}`;
 }
 
 export class ModelDefinitionError extends Error {

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { sqlIdentifier, sqlString, type DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { cpuMsSince } from '../log/cpu-time.ts';
 import type { Logger } from '../log/logger.ts';
-import type { DataTest, ModelDefinition } from './model-definition.ts';
+import { parquetCompressionSql, type DataTest, type ModelDefinition } from './model-definition.ts';
 import { orderModels } from './model-graph.ts';
 
 export interface ModelResult {
@@ -95,7 +95,7 @@ export class ModelRunner {
       // Uncompressed by default: written faster than an in-memory table is built, and read back
       // without a decompression step; dictionary and run-length encoding still apply.
       const [written] = await this.session.all<{ Count: bigint }>(
-        `COPY (${model.body.sql}) TO ${sqlString(file)} (FORMAT parquet, ${compressionOptions(model)})`,
+        `COPY (${model.body.sql}) TO ${sqlString(file)} (FORMAT parquet, ${parquetCompressionSql(model.parquetCompression)})`,
         model.body.parameters,
       );
       await this.session.run(`CREATE OR REPLACE VIEW ${relation} AS SELECT * FROM read_parquet(${sqlString(file)})`);
@@ -151,9 +151,3 @@ function label(test: DataTest): string {
   return test.kind === 'accepted_values' ? `accepted_values(${test.column}: ${test.values.join(', ')})` : `${test.kind}(${test.columns.join(', ')})`;
 }
 
-function compressionOptions(model: ModelDefinition): string {
-  const compression = model.parquetCompression;
-  if (!compression) return 'COMPRESSION uncompressed';
-  if (!Number.isInteger(compression.level)) throw new Error(`model ${model.name}: parquet compression level must be an integer, got ${compression.level}`);
-  return `COMPRESSION ${compression.codec}, COMPRESSION_LEVEL ${compression.level}`;
-}
