@@ -15,6 +15,7 @@ import type { Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import { loadModelFiles, parquetCompressionSql, type ModelDefinition, type ParquetCompression } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
+import { failedRowChecks } from '../lib/models/row-checks.ts';
 import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
@@ -453,13 +454,11 @@ async function verifyExport(session: DuckDbSession, table: TableDefinition, file
  */
 async function checkColumnContracts(session: DuckDbSession, table: TableDefinition, relation: string): Promise<void> {
   const checks = table.columns.flatMap((column) => [
-    ...(column.nullable ? [] : [{ label: `${column.name} is NULL`, condition: `${sqlIdentifier(column.name)} IS NULL` }]),
+    ...(column.nullable ? [] : [{ label: `${column.name} is NULL`, failing: `${sqlIdentifier(column.name)} IS NULL` }]),
     ...(column.values
-      ? [{ label: `${column.name} is not one of ${column.values.join(', ')}`, condition: `${sqlIdentifier(column.name)} NOT IN (${column.values.map(sqlString).join(', ')})` }]
+      ? [{ label: `${column.name} is not one of ${column.values.join(', ')}`, failing: `${sqlIdentifier(column.name)} NOT IN (${column.values.map(sqlString).join(', ')})` }]
       : []),
   ]);
-  if (checks.length === 0) return;
-  const [counts] = await session.all<Record<string, bigint>>(`SELECT ${checks.map((check, index) => `count(*) FILTER (WHERE ${check.condition}) AS c${index}`).join(', ')} FROM ${relation}`);
-  const failed = checks.map((check, index) => ({ ...check, rows: Number(counts![`c${index}`]) })).filter((check) => check.rows > 0);
+  const failed = await failedRowChecks(session, relation, checks);
   if (failed.length > 0) throw new Error(`export of ${table.name} breaks its contract: ${failed.map((f) => `${f.label} in ${f.rows} row(s)`).join('; ')}`);
 }

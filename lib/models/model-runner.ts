@@ -5,6 +5,7 @@ import { sqlIdentifier, sqlString, type DuckDbSession } from '../duckdb/duckdb-s
 import { cpuMsSince } from '../log/cpu-time.ts';
 import type { Logger } from '../log/logger.ts';
 import { parquetCompressionSql, type DataTest, type ModelDefinition } from './model-definition.ts';
+import { failedRowChecks } from './row-checks.ts';
 import { orderModels } from './model-graph.ts';
 
 export interface ModelResult {
@@ -112,15 +113,9 @@ export class ModelRunner {
    */
   private async runDataTests(model: ModelDefinition): Promise<void> {
     const relation = sqlIdentifier(model.name);
-    const scanned = model.tests.filter((test) => test.kind !== 'unique');
-    if (scanned.length > 0) {
-      const counts = scanned.map((test, index) => `count(*) FILTER (WHERE ${failingCondition(test)}) AS t${index}`);
-      const [row] = await this.session.all<Record<string, bigint>>(`SELECT ${counts.join(', ')} FROM ${relation}`);
-      scanned.forEach((test, index) => {
-        const failing = Number(row![`t${index}`]);
-        if (failing > 0) throw new DataTestFailure(`data test ${label(test)} failed for ${failing} row(s)`);
-      });
-    }
+    const scanned = model.tests.filter((test) => test.kind !== 'unique').map((test) => ({ label: label(test), failing: failingCondition(test) }));
+    const [failed] = await failedRowChecks(this.session, relation, scanned);
+    if (failed) throw new DataTestFailure(`data test ${failed.label} failed for ${failed.rows} row(s)`);
     for (const test of model.tests) {
       if (test.kind !== 'unique') continue;
       const columns = test.columns.map(sqlIdentifier).join(', ');

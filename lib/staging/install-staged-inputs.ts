@@ -53,7 +53,7 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
     } else {
       // The staged format is ours (lib/staging/stage-lines.ts), so any read error fails the run.
       await session.run(`CREATE OR REPLACE TABLE ${relation} AS
-        SELECT CAST(regexp_extract(filename, '(\\d+)\\.txt$', 1) AS INTEGER) AS object_idx, line_no, line
+        SELECT ${OBJECT_IDX}, line_no, line
         FROM ${stagedFileReader(files, { line_no: 'BIGINT', line: 'VARCHAR' })}`);
     }
     if (source.typedColumns) await installTypedRows(session, source, staged);
@@ -77,8 +77,7 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
     // A view, as stg_typed__<source>: the source's model reads the tuples once, and copying them
     // into a table first cost about as much as reading them.
     await session.run(`CREATE OR REPLACE VIEW ${relation} AS ${parts.map((part) => `
-      SELECT CAST(regexp_extract(filename, '(\\d+)\\.[a-z-]+\\.txt$', 1) AS INTEGER) AS object_idx,
-        ${Object.entries(columns).map(([name, type]) => (name in part.read ? sqlIdentifier(name) : `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`)).join(', ')}
+      SELECT ${OBJECT_IDX}, ${columnsOrNull(columns, Object.keys(part.read))}
       FROM ${stagedFileReader(part.files, part.read, { delimiter: part.delimiter })}`).join('\n      UNION ALL')}`);
   }
   for (const item of staged) {
@@ -137,11 +136,23 @@ async function installTypedRows(session: DuckDbSession, source: SourceDefinition
     const names = header.split(String.fromCharCode(FIELD_SEPARATOR));
     // Columns the view does not present (AWS log-status) are read as text and left out.
     const read = Object.fromEntries(names.map((name) => [name, columns[name] ?? 'VARCHAR']));
-    const projection = Object.entries(columns).map(([name, type]) => (names.includes(name) ? sqlIdentifier(name) : `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`));
-    return `SELECT CAST(regexp_extract(filename, '(\\d+)\\.typed\\.txt$', 1) AS INTEGER) AS object_idx, ${projection.join(', ')}
+    return `SELECT ${OBJECT_IDX}, ${columnsOrNull(columns, names)}
       FROM ${stagedFileReader(group, read, { header: true, nullString: '-' })}`;
   });
   await session.run(`CREATE OR REPLACE VIEW ${relation} AS ${parts.join('\n    UNION ALL ')}`);
+}
+
+/**
+ * The object index of a staged file's rows, from its name (`<object_idx>.txt`,
+ * `<object_idx>.tuples.txt`, `<object_idx>.typed.txt`, … in lib/staging).
+ */
+const OBJECT_IDX = `CAST(regexp_extract(filename, '(?:^|/)(\\d+)(\\.[a-z-]+)?\\.txt$', 1) AS INTEGER) AS object_idx`;
+
+/** Every one of `columns` in order: those a file has (`present`) as read, the others NULL of their type. */
+function columnsOrNull(columns: Record<string, string>, present: readonly string[]): string {
+  return Object.entries(columns)
+    .map(([name, type]) => (present.includes(name) ? sqlIdentifier(name) : `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`))
+    .join(', ');
 }
 
 /** The staged line files of a source's objects (those not quarantined whole). */

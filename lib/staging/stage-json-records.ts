@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { ByteBuffer } from './byte-buffer.ts';
 import { JsonRecordSplitter, type TuplePath } from './json-record-splitter.ts';
 import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
 import { discardPartialFiles, FIELD_SEPARATOR, ObjectUnreadableError, type RejectedLine, type StagedLines, type StageLimits } from './stage-lines.ts';
@@ -83,8 +84,8 @@ export async function stageJsonRecords(
   let tuples: Buffer[] = [];
   let typedTuples: Buffer[] = [];
   // The tuples of the record being read, as text and typed: void if the record is refused.
-  const recordTuples = new GrowableBuffer();
-  const recordTyped = new GrowableBuffer();
+  const recordTuples = new ByteBuffer();
+  const recordTyped = new ByteBuffer();
   let tupleNo = 0;
   let prefixOf = 0;
   let prefix = Buffer.alloc(0);
@@ -104,12 +105,12 @@ export async function stageJsonRecords(
         // A plain tuple's fields hold no comma: its own commas separate the typed columns.
         const out = fields > 0 ? recordTyped : recordTuples;
         const separator = fields > 0 ? COMMA : FIELD_SEPARATOR;
-        out.copy(prefix, 0, prefix.length);
-        out.writeDigits(tupleNo, 6);
+        out.copyFrom(prefix, 0, prefix.length);
+        out.writeDecimal(tupleNo, 6);
         out.writeByte(separator);
-        out.writeDigits(group, group < 10 ? 1 : String(group).length);
+        out.writeDecimal(group);
         out.writeByte(separator);
-        out.copy(text, from, to);
+        out.copyFrom(text, from, to);
         for (let missing = fields > 0 ? typedColumns - fields : 0; missing > 0; missing--) out.writeByte(COMMA);
         out.writeByte(0x0a);
       },
@@ -117,13 +118,13 @@ export async function stageJsonRecords(
         // JSON text holds no raw control characters, so 0x1f and newlines cannot occur in a record.
         records.push(Buffer.from(`${index}`), SEPARATOR, ...pieces, NEWLINE);
         tuples.push(recordTuples.take());
-        if (recordTyped.size > 0) typedTuples.push(recordTyped.take());
+        if (recordTyped.length > 0) typedTuples.push(recordTyped.take());
         tupleNo = 0;
         stagedLines++;
       },
       refused(index, reason, head) {
-        recordTuples.clear();
-        recordTyped.clear();
+        recordTuples.truncate(0);
+        recordTyped.truncate(0);
         tupleNo = 0;
         if (rejected.length >= limits.maxRejectedLines) throw new ObjectUnreadableError(`more than ${limits.maxRejectedLines} records rejected (the last, record ${index}: ${reason})`);
         rejected.push({ line: index * RECORD_OFFSET_FACTOR, reason, text: head.toString('utf8') });
@@ -167,55 +168,6 @@ export async function stageJsonRecords(
   await tupleOutput.close();
   await typedOutput?.close();
   return { lines: splitter.records, stagedLines, blankLines: 0, rejected, compressed: read.compressed, bytesIn: read.bytesIn, bytesOut };
-}
-
-/** An append-only byte buffer that grows by doubling; `take` hands out its bytes and starts again. */
-class GrowableBuffer {
-  private buffer = Buffer.allocUnsafe(1 << 16);
-  private length = 0;
-
-  /** Bytes written since the last take or clear. */
-  get size(): number {
-    return this.length;
-  }
-
-  /** A non-negative integer in `digits` decimal digits (zero-padded; the caller knows it fits). */
-  writeDigits(value: number, digits: number): void {
-    this.reserve(digits);
-    let rest = value;
-    for (let at = this.length + digits - 1; at >= this.length; at--) {
-      this.buffer[at] = 48 + (rest % 10);
-      rest = Math.floor(rest / 10);
-    }
-    this.length += digits;
-  }
-
-  writeByte(byte: number): void {
-    this.reserve(1);
-    this.buffer[this.length++] = byte;
-  }
-
-  copy(source: Buffer, from: number, to: number): void {
-    this.reserve(to - from);
-    this.length += source.copy(this.buffer, this.length, from, to);
-  }
-
-  take(): Buffer {
-    const bytes = Buffer.from(this.buffer.subarray(0, this.length));
-    this.length = 0;
-    return bytes;
-  }
-
-  clear(): void {
-    this.length = 0;
-  }
-
-  private reserve(bytes: number): void {
-    if (this.length + bytes <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
-    this.buffer.copy(grown, 0, 0, this.length);
-    this.buffer = grown;
-  }
 }
 
 /** Whether a file starts and ends with Parquet's magic bytes `PAR1`. */

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { finished, pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
+import { ByteBuffer } from './byte-buffer.ts';
 import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
 
 /**
@@ -180,7 +181,7 @@ class LineStager extends Transform {
   private carryLength = 0;
   private oversized = false;
   /** The typed rows of the chunk in hand (typed staging only). */
-  private rows: OutputBuffer | undefined;
+  private rows: ByteBuffer | undefined;
   /**
    * The typed file is written here, outside the pipeline: its error (it may come before the
    * pipeline is set up, while the raw object's header is read) is kept and fails the next step,
@@ -241,8 +242,8 @@ class LineStager extends Transform {
     // Room for typical lines with their prefix (the buffer grows for short lines and long
     // typed rows). An oversized line in carry is refused, never written, so it needs no room
     // (it can be 1 GiB).
-    const out = new OutputBuffer((this.oversized ? 0 : this.carryLength) + Math.ceil(chunk.length * 1.5) + 4096);
-    if (this.typed) this.rows = new OutputBuffer(Math.ceil(chunk.length * 1.5) + 4096);
+    const out = new ByteBuffer((this.oversized ? 0 : this.carryLength) + Math.ceil(chunk.length * 1.5) + 4096);
+    if (this.typed) this.rows = new ByteBuffer(Math.ceil(chunk.length * 1.5) + 4096);
     let start = 0;
     let newline = chunk.indexOf(10, start);
     if (newline >= 0 && this.carryLength > 0) {
@@ -272,8 +273,8 @@ class LineStager extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       if (this.carryLength > 0) {
-        const out = new OutputBuffer((this.oversized ? 0 : this.carryLength) + 64);
-        if (this.typed) this.rows = new OutputBuffer(this.carryLength + 4096);
+        const out = new ByteBuffer((this.oversized ? 0 : this.carryLength) + 64);
+        if (this.typed) this.rows = new ByteBuffer(this.carryLength + 4096);
         const line = this.oversized ? this.carry[0]! : Buffer.concat(this.carry);
         this.emitLine(line, 0, line.length, this.carryLength, out, false);
         this.pushOut(out);
@@ -307,7 +308,7 @@ class LineStager extends Transform {
     this.carry.push(Buffer.from(part));
   }
 
-  private emitLine(source: Buffer, from: number, to: number, length: number, out: OutputBuffer, knownValid: boolean): void {
+  private emitLine(source: Buffer, from: number, to: number, length: number, out: ByteBuffer, knownValid: boolean): void {
     this.lineNo++;
     let end = to;
     if (end > from && source[end - 1] === 13) end--;
@@ -381,87 +382,8 @@ class LineStager extends Transform {
     this.rejected.push({ line: this.lineNo, reason, text: line.subarray(0, REJECTED_TEXT_LIMIT).toString('utf8') });
   }
 
-  private pushOut(out: OutputBuffer): void {
+  private pushOut(out: ByteBuffer): void {
     if (out.length > 0) this.push(out.bytes());
-  }
-}
-
-/**
- * An append-only byte buffer sized up front for typical lines with their prefix, so the per-line
- * path rarely allocates; every write checks the room and grows it (short lines, annotations),
- * since Buffer.copy would otherwise cut a line short without a word.
- */
-class OutputBuffer implements StagedRow {
-  private buffer: Buffer;
-  length = 0;
-  /** The end of the room the last reserve gave. */
-  private reserved = 0;
-
-  constructor(capacity: number) {
-    this.buffer = Buffer.allocUnsafe(capacity);
-  }
-
-  writeByte(byte: number): void {
-    this.ensure(1);
-    this.buffer[this.length++] = byte;
-  }
-
-  reserve(bytes: number): Uint8Array {
-    this.ensure(bytes);
-    this.reserved = this.length + bytes;
-    return this.buffer;
-  }
-
-  advance(bytes: number): void {
-    if (this.length + bytes > this.reserved) throw new RangeError(`advance(${bytes}) past the ${this.reserved - this.length} bytes reserved`);
-    this.length += bytes;
-  }
-
-  writeDecimal(value: number): void {
-    let digits = 1;
-    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-    this.ensure(digits);
-    let position = this.length + digits - 1;
-    let rest = value;
-    do {
-      this.buffer[position--] = 48 + (rest % 10);
-      rest = Math.floor(rest / 10);
-    } while (rest > 0);
-    this.length += digits;
-  }
-
-  copyFrom(source: Buffer, from: number, to: number): void {
-    this.ensure(to - from);
-    if (to - from > 32) {
-      this.length += source.copy(this.buffer, this.length, from, to);
-      return;
-    }
-    // A byte loop for short lines: Buffer.copy costs more per call than it saves.
-    const buffer = this.buffer;
-    let length = this.length;
-    for (let index = from; index < to; index++) buffer[length++] = source[index]!;
-    this.length = length;
-  }
-
-  writeAscii(text: string): void {
-    this.ensure(text.length);
-    this.length += this.buffer.write(text, this.length, 'latin1');
-  }
-
-  bytes(): Buffer {
-    return this.buffer.subarray(0, this.length);
-  }
-
-  /** Drops what was written past `length` (a row its typer gave up on). */
-  truncate(length: number): void {
-    this.length = Math.min(this.length, length);
-  }
-
-  private ensure(bytes: number): void {
-    if (this.length + bytes <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
-    this.buffer.copy(grown, 0, 0, this.length);
-    this.buffer = grown;
   }
 }
 
