@@ -1,13 +1,14 @@
 import { AWS_VPC_DEFAULT_FORMAT, AWS_VPC_FIELDS, type AwsVpcField } from '../../schemas/sources/aws-vpc.ts';
 import { COMMUNITY_ID_V1_LENGTH, writeCommunityIdV1 } from '../net/community-id.ts';
 import { ipCanonical, ipIsPublic, ipv4BytesArePublic, parseIp } from '../net/ip.ts';
-import type { LineTyper, StagedRow } from '../staging/stage-lines.ts';
+import type { ParquetColumn, ParquetColumnType } from '../staging/parquet-writer.ts';
+import type { LineTyper, TypedRow } from '../staging/stage-lines.ts';
 
 /**
  * The columns of a typed AWS VPC Flow Logs record as `stg_typed__aws_vpc` presents them (after
- * object_idx and line_no), with their types: a typed file holds those of its object's format, in
- * the format's order, and names them in its header line; the view gives the others as NULL.
- * sql/normalize/aws_vpc__records.sql reads them by name (`action` as the log writes it).
+ * object_idx and line_no), with their types: every typed file has them all, NULL where its
+ * object's format lacks the field. sql/normalize/aws_vpc__records.sql reads them by name
+ * (`action` as the log writes it).
  */
 export const AWS_VPC_TYPED_COLUMNS = [
   ['source_version', 'VARCHAR'], ['account_id', 'VARCHAR'], ['interface_id', 'VARCHAR'],
@@ -24,6 +25,16 @@ export const AWS_VPC_TYPED_COLUMNS = [
 ] as const;
 
 type TypedColumn = (typeof AWS_VPC_TYPED_COLUMNS)[number][0];
+
+/** The typed file's columns: `line_no` (the stager's), then AWS_VPC_TYPED_COLUMNS. */
+const TYPED_FILE_COLUMNS: readonly ParquetColumn[] = [
+  { name: 'line_no', type: 'BIGINT' },
+  ...AWS_VPC_TYPED_COLUMNS.map(([name, type]): ParquetColumn => ({ name, type: type as ParquetColumnType })),
+];
+const columnIndex = (name: string): number => TYPED_FILE_COLUMNS.findIndex((column) => column.name === name);
+const COMMUNITY_ID_COLUMN = columnIndex('community_id');
+const SRC_IS_PUBLIC_COLUMN = columnIndex('src_ip_is_public');
+const DST_IS_PUBLIC_COLUMN = columnIndex('dst_ip_is_public');
 
 /** How a field is checked, as the normalize model checks it (its `checked` step). */
 type FieldRule =
@@ -67,9 +78,12 @@ const FIELD_RULES: Partial<Record<AwsVpcField, { column?: TypedColumn; rule: Fie
 const ruleOf = (name: AwsVpcField): FieldRule => FIELD_RULES[name]?.rule ?? TEXT;
 const columnOf = (name: AwsVpcField): string => FIELD_RULES[name]?.column ?? name.replaceAll('-', '_');
 const REQUIRED = (Object.keys(FIELD_RULES) as AwsVpcField[]).filter((name) => FIELD_RULES[name]!.required);
+// Every field but log-status (only OK is typed) has its column: a field without one would be lost.
+for (const field of AWS_VPC_FIELDS) {
+  if (field !== 'log-status' && columnIndex(columnOf(field)) < 0) throw new Error(`AWS VPC field ${field} has no typed column`);
+}
 
 const SPACE = 0x20;
-const SEPARATOR = 0x1f;
 const HEADER = /^[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*$/;
 const MAX_FIELDS = 64;
 
@@ -98,8 +112,9 @@ interface Layout {
   protocol: number;
   start: number;
   end: number;
-  /** The typed file's header: its columns, the format's fields in their order, then the computed ones. */
-  header: string;
+  /** Per field position: the typed file's column it goes to (-1: none, log-status), and whether as an integer. */
+  column: Int16Array;
+  integer: Uint8Array;
 }
 
 /**
@@ -125,16 +140,18 @@ export class AwsVpcLineTyper implements LineTyper {
   private readonly dstV4 = new Uint8Array(4);
   private srcText: string | null = null;
   private dstText: string | null = null;
+  private readonly communityId = new Uint8Array(COMMUNITY_ID_V1_LENGTH);
 
   constructor(private readonly configuredFormat: string = AWS_VPC_DEFAULT_FORMAT) {}
 
+  readonly columns = TYPED_FILE_COLUMNS;
+
   /**
-   * The row is the line as it stands with 0x1f between its fields ('-' is read as NULL), then the
-   * computed columns; the typed file's header names the columns. One pass over the line copies it
-   * into the row and checks each field as its end is found: the line's bytes are read once (the
-   * short fields a second time, by their check), with no native call and no string per line.
+   * Each field goes to its column as it is checked ('-' is NULL: nothing set), then the computed
+   * columns: one pass over the line, its bytes read once (the short fields a second time, by
+   * their check), with no native call and no string per line.
    */
-  typeLine(line: Buffer, from: number, to: number, row: StagedRow): boolean {
+  typeLine(line: Buffer, from: number, to: number, row: TypedRow): boolean {
     if (this.layout === undefined) {
       const text = line.toString('latin1', from, to);
       this.layout = layoutOf(HEADER.test(text) ? text : this.configuredFormat);
@@ -145,10 +162,7 @@ export class AwsVpcLineTyper implements LineTyper {
     if (!layout || (line[from + 4] === 0x2d && line[from + 10] === 0x54)) return false;
     this.srcText = null;
     this.dstText = null;
-    const rowStart = row.length;
-    const out = row.reserve(to - from + COMPUTED_BYTES);
     const lastField = layout.fieldCount - 1;
-    let at = rowStart;
     let field = 0;
     let fieldStart = from;
     // Fields split on every single space, as the model's string_split does (two spaces make an
@@ -158,25 +172,27 @@ export class AwsVpcLineTyper implements LineTyper {
       const byte = line[index]!;
       if (byte === SPACE) {
         if (field === lastField || !this.checkField(line, fieldStart, index, field, layout)) return false;
-        out[at++] = SEPARATOR;
+        this.writeField(row, line, fieldStart, index, field, layout);
         field++;
         fieldStart = index + 1;
-      } else {
-        if (byte < SPACE || byte === 0x7f) return false;
-        out[at++] = byte;
+      } else if (byte < SPACE || byte === 0x7f) {
+        return false;
       }
     }
     if (field !== lastField || !this.checkField(line, fieldStart, to, field, layout)) return false;
     // Every required field of the layout is present (layoutOf) and was checked non-null above.
     const values = this.fieldValue;
     if (values[layout.end]! < values[layout.start]!) return false;
-    row.advance(this.writeComputed(out, at, layout) - rowStart);
+    this.writeField(row, line, fieldStart, to, field, layout);
+    this.writeComputed(row, layout);
     return true;
   }
 
-  /** The typed file's header line, once the object's first line has set the format (else undefined). */
-  typedHeader(): string | undefined {
-    return this.layout?.header;
+  private writeField(row: TypedRow, line: Buffer, start: number, end: number, field: number, layout: Layout): void {
+    const column = layout.column[field]!;
+    if (column < 0 || this.fieldIsNull[field]) return;
+    if (layout.integer[field]) row.setInteger(column, this.fieldValue, field);
+    else row.setBytes(column, line, start, end);
   }
 
   /** Whether field `field` (line[start, end)) passes the model's check of it; keeps what the computed columns read. */
@@ -214,39 +230,25 @@ export class AwsVpcLineTyper implements LineTyper {
   }
 
   /**
-   * After the line's fields, the computed columns: the Community ID ('-' where the SQL macro must
-   * decide: a port missing; flows_in_hour computes those) and the public flags. Returns the end.
+   * After the line's fields, the computed columns: the Community ID (NULL where the SQL macro
+   * gives NULL: a port missing for a protocol that hashes ports, addresses of two families) and
+   * the public flags. Final values: flows_in_hour computes neither again.
    */
-  private writeComputed(out: Uint8Array, start: number, layout: Layout): number {
+  private writeComputed(row: TypedRow, layout: Layout): void {
     const srcText = this.srcText;
     const dstText = this.dstText;
-    let at = start;
-    out[at++] = SEPARATOR;
     const { srcPort, dstPort } = layout;
-    if (srcPort >= 0 && dstPort >= 0 && !this.fieldIsNull[srcPort] && !this.fieldIsNull[dstPort]) {
-      const src = srcText ? parseIp(srcText)!.bytes : this.srcV4;
-      const dst = dstText ? parseIp(dstText)!.bytes : this.dstV4;
-      const values = this.fieldValue;
-      if (writeCommunityIdV1(src, dst, values[srcPort]!, values[dstPort]!, values[layout.protocol]!, 0, out, at)) at += COMMUNITY_ID_V1_LENGTH;
-      else out[at++] = 0x2d;
-    } else {
-      out[at++] = 0x2d;
+    const src = srcText ? parseIp(srcText)!.bytes : this.srcV4;
+    const dst = dstText ? parseIp(dstText)!.bytes : this.dstV4;
+    const values = this.fieldValue;
+    const srcPortValue = srcPort >= 0 && !this.fieldIsNull[srcPort] ? values[srcPort]! : null;
+    const dstPortValue = dstPort >= 0 && !this.fieldIsNull[dstPort] ? values[dstPort]! : null;
+    if (writeCommunityIdV1(src, dst, srcPortValue, dstPortValue, values[layout.protocol]!, 0, this.communityId, 0)) {
+      row.setBytes(COMMUNITY_ID_COLUMN, this.communityId, 0, COMMUNITY_ID_V1_LENGTH);
     }
-    at = writeFlag(out, at, srcText ? ipIsPublic(srcText)! : ipv4BytesArePublic(this.srcV4));
-    return writeFlag(out, at, dstText ? ipIsPublic(dstText)! : ipv4BytesArePublic(this.dstV4));
+    row.setBoolean(SRC_IS_PUBLIC_COLUMN, srcText ? ipIsPublic(srcText)! : ipv4BytesArePublic(this.srcV4));
+    row.setBoolean(DST_IS_PUBLIC_COLUMN, dstText ? ipIsPublic(dstText)! : ipv4BytesArePublic(this.dstV4));
   }
-}
-
-const TRUE = Uint8Array.from('\x1ftrue', (c) => c.charCodeAt(0));
-const FALSE = Uint8Array.from('\x1ffalse', (c) => c.charCodeAt(0));
-/** Bytes the computed columns take at most: a separator and the Community ID, then two separators and 'false'. */
-const COMPUTED_BYTES = 1 + COMMUNITY_ID_V1_LENGTH + 2 * FALSE.length;
-
-/** A boolean column: its separator and 'true' or 'false', at `at`; returns the end. */
-function writeFlag(out: Uint8Array, at: number, flag: boolean): number {
-  const text = flag ? TRUE : FALSE;
-  for (let index = 0; index < text.length; index++) out[at + index] = text[index]!;
-  return at + text.length;
 }
 
 /** Where each field of a format goes; null when the model must see the whole object (an unknown or repeated field, a required one missing). */
@@ -270,7 +272,11 @@ function layoutOf(format: string): Layout | null {
     protocol: names.indexOf('protocol'),
     start: names.indexOf('start'),
     end: names.indexOf('end'),
-    header: ['line_no', ...names.map(columnOf), 'community_id', 'src_ip_is_public', 'dst_ip_is_public'].join(String.fromCharCode(SEPARATOR)),
+    column: Int16Array.from(names, (name) => (name === 'log-status' ? -1 : columnIndex(columnOf(name)))),
+    integer: Uint8Array.from(names, (name) => {
+      const type = TYPED_FILE_COLUMNS[columnIndex(columnOf(name))]?.type;
+      return type === 'INTEGER' || type === 'BIGINT' ? 1 : 0;
+    }),
   };
 }
 

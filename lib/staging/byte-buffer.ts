@@ -1,16 +1,12 @@
-import type { StagedRow } from './stage-lines.ts';
-
 /**
  * An append-only byte buffer for staged output, sized up front so that the per-line path rarely
  * allocates. Every write checks the room and grows the buffer (doubling): Buffer.copy would
  * otherwise cut a line short without a word.
  */
-export class ByteBuffer implements StagedRow {
+export class ByteBuffer {
   private buffer: Buffer;
   /** Bytes written: where the next byte goes. */
   length = 0;
-  /** The end of the room the last reserve gave. */
-  private reserved = 0;
 
   constructor(capacity = 1 << 16) {
     this.buffer = Buffer.allocUnsafe(capacity);
@@ -19,17 +15,6 @@ export class ByteBuffer implements StagedRow {
   writeByte(byte: number): void {
     this.ensure(1);
     this.buffer[this.length++] = byte;
-  }
-
-  reserve(bytes: number): Uint8Array {
-    this.ensure(bytes);
-    this.reserved = this.length + bytes;
-    return this.buffer;
-  }
-
-  advance(bytes: number): void {
-    if (this.length + bytes > this.reserved) throw new RangeError(`advance(${bytes}) past the ${this.reserved - this.length} bytes reserved`);
-    this.length += bytes;
   }
 
   /** A non-negative integer in decimal, zero-padded to `minDigits`. */

@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import { ndjson } from '../reference/reference-data.ts';
@@ -114,39 +114,29 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
 
 /**
  * `stg_typed__<source>`: the records staging typed (SourceDefinition.lineTyper), a view over the
- * typed files, which the source's model reads once: at millions of records, a table of them
- * would hold as much memory as the model's own. Each file names its columns in its header line
- * (an AWS object's own format); files are read in groups of one header, and the view gives every
- * column of `typedColumns`, NULL where a file's format does not have it.
+ * typed Parquet files, which the source's model reads with the columns it needs: at millions of
+ * records, a table of them would hold as much memory as the model's own. Every file has the
+ * typer's columns (`line_no`, then `typedColumns`).
  */
 async function installTypedRows(session: DuckDbSession, source: SourceDefinition, staged: StagedObject[]): Promise<void> {
   const relation = sqlIdentifier(stagedTypedRelation(source));
   const columns: Record<string, string> = { line_no: 'BIGINT', ...Object.fromEntries(source.typedColumns!) };
   const files = await nonEmptyFiles(linesPathsOf(staged, source).map(typedPathOf));
-  const byHeader = new Map<string, string[]>();
-  for (const file of files) {
-    const header = await firstLineOf(file);
-    byHeader.set(header, [...(byHeader.get(header) ?? []), file]);
-  }
-  if (byHeader.size === 0) {
+  if (files.length === 0) {
     await createEmpty(session, relation, columns);
     return;
   }
-  const parts = [...byHeader].map(([header, group]) => {
-    const names = header.split(String.fromCharCode(FIELD_SEPARATOR));
-    // Columns the view does not present (AWS log-status) are read as text and left out.
-    const read = Object.fromEntries(names.map((name) => [name, columns[name] ?? 'VARCHAR']));
-    return `SELECT ${OBJECT_IDX}, ${columnsOrNull(columns, names)}
-      FROM ${stagedFileReader(group, read, { header: true, nullString: '-' })}`;
-  });
-  await session.run(`CREATE OR REPLACE VIEW ${relation} AS ${parts.join('\n    UNION ALL ')}`);
+  // The staged format is ours (lib/staging/parquet-writer.ts), so any read error fails the run.
+  await session.run(`CREATE OR REPLACE VIEW ${relation} AS
+    SELECT ${OBJECT_IDX}, ${Object.keys(columns).map(sqlIdentifier).join(', ')}
+    FROM read_parquet([${files.map(sqlString).join(', ')}], filename = true)`);
 }
 
 /**
  * The object index of a staged file's rows, from its name (`<object_idx>.txt`,
- * `<object_idx>.tuples.txt`, `<object_idx>.typed.txt`, … in lib/staging).
+ * `<object_idx>.tuples.txt`, `<object_idx>.typed.parquet`, … in lib/staging).
  */
-const OBJECT_IDX = `CAST(regexp_extract(filename, '(?:^|/)(\\d+)(\\.[a-z-]+)?\\.txt$', 1) AS INTEGER) AS object_idx`;
+const OBJECT_IDX = `CAST(regexp_extract(filename, '(?:^|/)(\\d+)(\\.[a-z-]+)?\\.(txt|parquet)$', 1) AS INTEGER) AS object_idx`;
 
 /** Every one of `columns` in order: those a file has (`present`) as read, the others NULL of their type. */
 function columnsOrNull(columns: Record<string, string>, present: readonly string[]): string {
@@ -166,20 +156,6 @@ async function createEmpty(session: DuckDbSession, relation: string, columns: Re
   await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
 }
 
-/** The first line of a staged file of ours (a typed file's header: a few hundred bytes). */
-async function firstLineOf(file: string): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const end = buffer.subarray(0, bytesRead).indexOf(10);
-    if (end < 0) throw new Error(`staged file ${file} has no header line`);
-    return buffer.toString('latin1', 0, end);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Of these staged files, those that exist and hold something. */
 async function nonEmptyFiles(paths: string[]): Promise<string[]> {
   const sizes = await Promise.all(paths.map(async (file) => (await stat(file).catch(() => undefined))?.size ?? 0));
@@ -190,10 +166,10 @@ async function nonEmptyFiles(paths: string[]): Promise<string[]> {
 function stagedFileReader(
   files: string[],
   columns: Record<string, string>,
-  { delimiter = FIELD_SEPARATOR, header = false, nullString }: { delimiter?: number; header?: boolean; nullString?: string } = {},
+  { delimiter = FIELD_SEPARATOR }: { delimiter?: number } = {},
 ): string {
   return `read_csv([${files.map(sqlString).join(', ')}],
-    delim = ${sqlString(String.fromCharCode(delimiter))}, quote = '', escape = '', header = ${header},${nullString === undefined ? '' : ` nullstr = ${sqlString(nullString)},`}
+    delim = ${sqlString(String.fromCharCode(delimiter))}, quote = '', escape = '', header = false,
     auto_detect = false, columns = {${Object.entries(columns).map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}, filename = true,
     max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`;
 }

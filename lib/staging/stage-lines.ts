@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { finished, pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ByteBuffer } from './byte-buffer.ts';
+import { ParquetWriter, type ParquetColumn } from './parquet-writer.ts';
 import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
 
 /**
@@ -50,47 +51,37 @@ export function stageLimitsOf(staging: { max_line_bytes: number; max_decompresse
 /**
  * Types a source's plain records while they are staged (lib/sources/registry.ts): what a source
  * does faster in Node than its model does in SQL while the line is in hand. A typed record goes
- * to the object's typed file (`<n>.typed.txt`: `<line number>\x1f<row>`, read as the source's
- * `stg_typed__<source>`) instead of the lines file; any other record is staged as text for the
- * model. Called once per line, in order, for the object's first staged line and every line after
- * it that is not blank, too long or invalid UTF-8: past the first, before the stager's checks for
- * NUL, 0x1f and carriage return bytes, so it also sees lines the stager then rejects.
+ * to the object's typed file (`<n>.typed.parquet`, lib/staging/parquet-writer.ts, read as the
+ * source's `stg_typed__<source>`) instead of the lines file; any other record is staged as text
+ * for the model. Called once per line, in order, for the object's first staged line and every
+ * line after it that is not blank, too long or invalid UTF-8: past the first, before the
+ * stager's checks for NUL, 0x1f and carriage return bytes, so it also sees lines the stager then
+ * rejects.
  */
 export interface LineTyper {
+  /** The typed file's columns, the same for every object of the source: `line_no` (BIGINT, the stager's) first. */
+  readonly columns: readonly ParquetColumn[];
   /**
-   * Writes the record's typed row (fields separated by 0x1f, no newline, no 0x1f or control
-   * bytes inside a field, '-' for NULL) and returns true, or returns false to stage the line as
-   * text. Must return false for a line holding any byte below 0x20: a typed line skips the
-   * stager's own checks. The row may hold a partial write on false: it is discarded.
+   * Sets the record's values in `row` (columns by index in `columns`; one not set is NULL) and
+   * returns true, or returns false to stage the line as text. Must return false for a line
+   * holding any byte below 0x20: a typed line skips the stager's own checks. The row may hold
+   * values set before a false: they are discarded.
    */
-  typeLine(line: Buffer, from: number, to: number, row: StagedRow): boolean;
-  /**
-   * The typed file's header line (its column names, 0x1f-separated, `line_no` first), once the
-   * typer knows it (it may learn the layout from the object's first line); written before the
-   * first typed row. Files of one source may differ in their columns.
-   */
-  typedHeader(): string | undefined;
+  typeLine(line: Buffer, from: number, to: number, row: TypedRow): boolean;
 }
 
-/**
- * Where a typer writes a row: straight into the buffer's bytes, so that a typer copying a line
- * byte by byte makes no call per byte.
- */
-export interface StagedRow {
-  /** Bytes in the buffer, the row's start included: where the next byte goes. */
-  readonly length: number;
-  /**
-   * Room for `bytes` more bytes: the buffer to write them into, at `length` on. Valid until the
-   * next reserve; bytes written there count once `advance` says so.
-   */
-  reserve(bytes: number): Uint8Array;
-  /** Counts `bytes` more bytes written from `length` on (at most those reserved). */
-  advance(bytes: number): void;
+/** Where a typer sets a row's values (ParquetWriter): straight from the line's bytes. */
+export interface TypedRow {
+  /** `values[index]`, an integer within ±2^53, for an INTEGER or BIGINT column (a typed array: see ParquetWriter). */
+  setInteger(column: number, values: Float64Array, index: number): void;
+  setBoolean(column: number, value: boolean): void;
+  /** A VARCHAR value: bytes of valid UTF-8. */
+  setBytes(column: number, source: Uint8Array, from: number, to: number): void;
 }
 
 /** The typed file beside a staged lines file. */
 export function typedPathOf(linesPath: string): string {
-  return linesPath.endsWith('.txt') ? `${linesPath.slice(0, -'.txt'.length)}.typed.txt` : `${linesPath}.typed.txt`;
+  return linesPath.endsWith('.txt') ? `${linesPath.slice(0, -'.txt'.length)}.typed.parquet` : `${linesPath}.typed.parquet`;
 }
 
 export interface RejectedLine {
@@ -180,15 +171,16 @@ class LineStager extends Transform {
   private carry: Buffer[] = [];
   private carryLength = 0;
   private oversized = false;
-  /** The typed rows of the chunk in hand (typed staging only). */
-  private rows: ByteBuffer | undefined;
+  /** The typed rows, a row group at a time (typed staging only), and the row groups the chunk in hand filled. */
+  private readonly rows: ParquetWriter | undefined;
+  private filledRowGroups: Uint8Array[] = [];
+  private readonly lineNoValue = new Float64Array(1);
   /**
    * The typed file is written here, outside the pipeline: its error (it may come before the
    * pipeline is set up, while the raw object's header is read) is kept and fails the next step,
    * or the step waiting for it to drain.
    */
   private typedError: Error | undefined;
-  private typedHeaderWritten = false;
   private waitingForDrain: ((error?: Error | null) => void) | undefined;
 
   constructor(
@@ -196,6 +188,7 @@ class LineStager extends Transform {
     private readonly typed?: { typer: LineTyper; output: WriteStream },
   ) {
     super();
+    this.rows = typed ? new ParquetWriter(typed.typer.columns) : undefined;
     typed?.output.on('error', (error) => {
       this.typedError ??= error;
       this.resumeAfterDrain(error);
@@ -222,20 +215,25 @@ class LineStager extends Transform {
     this.writeRows(callback);
   }
 
-  /** The chunk's typed rows to the typed file, waiting for it to drain (backpressure, as for the lines). */
+  /** The row groups the chunk filled to the typed file, waiting for it to drain (backpressure, as for the lines). */
   private writeRows(callback: (error?: Error | null) => void): void {
-    const rows = this.rows;
-    this.rows = undefined;
+    const groups = this.filledRowGroups;
+    this.filledRowGroups = [];
     if (this.typedError) {
       callback(this.typedError);
       return;
     }
-    if (!this.typed || !rows || rows.length === 0 || this.typed.output.write(rows.bytes())) {
+    let drained = true;
+    for (const group of groups) {
+      this.bytesOut += group.length;
+      drained = this.typed!.output.write(group);
+    }
+    if (drained) {
       callback();
       return;
     }
     this.waitingForDrain = callback;
-    this.typed.output.once('drain', () => this.resumeAfterDrain());
+    this.typed!.output.once('drain', () => this.resumeAfterDrain());
   }
 
   private stageChunk(chunk: Buffer): void {
@@ -243,7 +241,6 @@ class LineStager extends Transform {
     // typed rows). An oversized line in carry is refused, never written, so it needs no room
     // (it can be 1 GiB).
     const out = new ByteBuffer((this.oversized ? 0 : this.carryLength) + Math.ceil(chunk.length * 1.5) + 4096);
-    if (this.typed) this.rows = new ByteBuffer(Math.ceil(chunk.length * 1.5) + 4096);
     let start = 0;
     let newline = chunk.indexOf(10, start);
     if (newline >= 0 && this.carryLength > 0) {
@@ -274,7 +271,6 @@ class LineStager extends Transform {
     try {
       if (this.carryLength > 0) {
         const out = new ByteBuffer((this.oversized ? 0 : this.carryLength) + 64);
-        if (this.typed) this.rows = new ByteBuffer(this.carryLength + 4096);
         const line = this.oversized ? this.carry[0]! : Buffer.concat(this.carry);
         this.emitLine(line, 0, line.length, this.carryLength, out, false);
         this.pushOut(out);
@@ -288,6 +284,8 @@ class LineStager extends Transform {
       callback();
       return;
     }
+    // The last row group and the footer (nothing when no row was typed: the file stays empty).
+    this.filledRowGroups.push(...this.rows!.finish());
     this.writeRows((error) => {
       if (error) return callback(error);
       typedOutput.end();
@@ -353,25 +351,16 @@ class LineStager extends Transform {
   private typeRow(source: Buffer, from: number, end: number): boolean {
     const rows = this.rows;
     if (!this.typed || !rows) return false;
-    if (!this.typedHeaderWritten) {
-      const header = this.typed.typer.typedHeader();
-      if (header !== undefined) {
-        rows.writeAscii(header);
-        rows.writeByte(10);
-        this.typedHeaderWritten = true;
-      }
-    }
-    const before = rows.length;
-    rows.writeDecimal(this.lineNo);
-    rows.writeByte(FIELD_SEPARATOR);
+    this.lineNoValue[0] = this.lineNo;
+    rows.setInteger(0, this.lineNoValue, 0);
     if (!this.typed.typer.typeLine(source, from, end, rows)) {
-      rows.truncate(before);
+      rows.abortRow();
       return false;
     }
-    rows.writeByte(10);
+    const filled = rows.endRow();
+    if (filled) this.filledRowGroups.push(filled);
     this.stagedLines++;
     this.typedLines++;
-    this.bytesOut += rows.length - before;
     return true;
   }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -8,7 +8,8 @@ import { communityIdV1 } from '../../lib/net/community-id.ts';
 import { ipCanonical } from '../../lib/net/ip.ts';
 import { AwsVpcLineTyper } from '../../lib/sources/aws-vpc-line-typer.ts';
 import { normalizeFiles, type NormalizeFileResult } from '../../lib/sources/normalize-file.ts';
-import { stageLines, typedPathOf, type StagedRow } from '../../lib/staging/stage-lines.ts';
+import { stageLines, typedPathOf, type TypedRow } from '../../lib/staging/stage-lines.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
 
 const SEED = Number(process.env.NETFLOW_TEST_SEED ?? 20261128);
 const RECORDS = 3000;
@@ -153,13 +154,22 @@ describe('AWS VPC records typed while staging', () => {
       rows.clear();
       if (!typer.typeLine(bytes, 0, bytes.length, rows)) continue;
       typedLines++;
-      const values = rows.text.split('\x1f');
-      // The row is the line's fields in the format's order, then the computed columns, as the header names them.
-      expect(values.slice(0, V2.length).join(' '), line).toBe(line);
+      // Each field is in its column ('-' none: NULL), integers as numbers.
+      const fields = line.split(' ');
+      for (const [position, name] of V2.entries()) {
+        if (name === 'log-status') continue;
+        const column = V2_COLUMNS[position]!;
+        const type = typer.columns[column]!.type;
+        const expected = fields[position] === '-' ? undefined : type === 'INTEGER' || type === 'BIGINT' ? Number(fields[position]) : fields[position];
+        expect(rows.values.get(column), `${name} of ${line}`).toBe(expected);
+      }
       // The typed Community ID is the reference implementation's.
-      const [, , , src, dst, srcPort, dstPort, protocol] = line.split(' ');
-      const id = values[typer.typedHeader()!.split('\x1f').indexOf('community_id') - 1];
-      if (id !== '-') expect(id, line).toBe(communityIdV1({ srcIp: src!, dstIp: dst!, srcPort: Number(srcPort), dstPort: Number(dstPort), protocol: Number(protocol) }));
+      const [, , , src, dst, srcPort, dstPort, protocol] = fields;
+      const id = rows.values.get(typer.columns.findIndex((c) => c.name === 'community_id'));
+      // A port missing ('-') is NULL: the Community ID too, for a protocol that hashes ports.
+      const port = (text: string | undefined) => (text === '-' ? null : Number(text));
+      const reference = communityIdV1({ srcIp: src!, dstIp: dst!, srcPort: port(srcPort), dstPort: port(dstPort), protocol: Number(protocol) });
+      expect(id, line).toBe(reference ?? undefined);
     }
     const valid = typed[0]!.flows;
     // All but the records with an IPv6 address not in canonical form (fast-check writes most of
@@ -203,37 +213,46 @@ describe('Community ID of typed AWS records', () => {
     const staged = await stageLines(file, path.join(dir, 'tuples.txt'), undefined, new AwsVpcLineTyper());
     expect(staged.typedLines).toBe(tuples.length);
 
-    const [header, ...rows] = (await readFile(typedPathOf(path.join(dir, 'tuples.txt')), 'latin1')).trimEnd().split('\n');
-    const idColumn = header!.split('\x1f').indexOf('community_id');
+    const db = await DuckDBInstance.create(':memory:');
+    const connection = await db.connect();
+    const read = await connection.runAndReadAll(`SELECT line_no, community_id FROM read_parquet('${typedPathOf(path.join(dir, 'tuples.txt'))}') ORDER BY line_no`);
+    const rows = read.getRowObjectsJson();
+    connection.closeSync();
     expect(rows).toHaveLength(tuples.length);
     const families = new Set<string>();
     for (const [index, row] of rows.entries()) {
       const t = tuples[index]!;
       families.add(`${t.srcIp.includes(':') ? 6 : 4}${t.dstIp.includes(':') ? 6 : 4}`);
-      expect(row.split('\x1f')[idColumn], lines[index]).toBe(communityIdV1(t) ?? '-');
+      expect(row.line_no, lines[index]).toBe(String(index + 2));
+      expect(row.community_id, lines[index]).toBe(communityIdV1(t));
     }
     expect([...families].sort()).toEqual(['44', '46', '64', '66']);
   });
 });
 
-/** A row collected as bytes; its buffer reallocated on every reserve, so a typer writing past its reservation or keeping a stale buffer loses bytes. */
-class Collected implements StagedRow {
-  private buffer = new Uint8Array(0);
-  length = 0;
-  get text(): string {
-    return Buffer.from(this.buffer.subarray(0, this.length)).toString('utf8');
-  }
+/** A row's values by column, as the typer set them; a column set twice in one row fails. */
+class Collected implements TypedRow {
+  readonly values = new Map<number, string | number | boolean>();
   clear(): void {
-    this.length = 0;
+    this.values.clear();
   }
-  reserve(bytes: number): Uint8Array {
-    const grown = new Uint8Array(this.length + bytes);
-    grown.set(this.buffer.subarray(0, this.length));
-    this.buffer = grown;
-    return grown;
+  setInteger(column: number, values: Float64Array, index: number): void {
+    this.set(column, values[index]!);
   }
-  advance(bytes: number): void {
-    if (this.length + bytes > this.buffer.length) throw new RangeError(`advance(${bytes}) past the room reserved`);
-    this.length += bytes;
+  setBoolean(column: number, value: boolean): void {
+    this.set(column, value);
+  }
+  setBytes(column: number, source: Uint8Array, from: number, to: number): void {
+    this.set(column, Buffer.from(source.subarray(from, to)).toString('utf8'));
+  }
+  private set(column: number, value: string | number | boolean): void {
+    if (this.values.has(column)) throw new Error(`column ${column} set twice`);
+    this.values.set(column, value);
   }
 }
+
+/** The typed file's column of each V2 field. */
+const V2_COLUMNS = V2.map((field) => {
+  const name = ({ version: 'source_version', srcaddr: 'src_ip', dstaddr: 'dst_ip', srcport: 'src_port', dstport: 'dst_port', start: 'start_epoch_s', end: 'end_epoch_s' } as Record<string, string>)[field] ?? field.replaceAll('-', '_');
+  return new AwsVpcLineTyper().columns.findIndex((column) => column.name === name);
+});

@@ -17,7 +17,7 @@ describe('the raw-format schemas match the documented examples, and the models k
       const header = (await fixture(`aws-vpc/${name}`)).split('\n')[0]!;
       expect(awsVpcFormatSchema.safeParse(header).success, name).toBe(true);
     }
-    const model = await readFile(path.join(REPO_ROOT, 'sql', 'normalize', 'aws_vpc__records.sql'), 'utf8');
+    const model = await readFile(path.join(REPO_ROOT, 'sql', 'normalize', 'aws_vpc__parsed_records.sql'), 'utf8');
     for (const field of AWS_VPC_FIELDS) expect(model, field).toContain(`list_position(header_fields, '${field}')`);
     expect(awsVpcFormatSchema.safeParse('version srcaddr colour').success).toBe(false);
   });

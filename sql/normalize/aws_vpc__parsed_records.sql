@@ -1,0 +1,294 @@
+-- grain: one row per staged (non-blank) text record of an AWS VPC Flow Logs object (text or Parquet delivery): the records staging did not type
+-- keys: raw_object_key, raw_offset
+-- upstream: stg_lines__aws_vpc, stg_objects
+-- materialized: parquet
+--
+-- Rename, cast and categorise only (schemas/sources/aws-vpc.ts lists the fields). Every field is
+-- located by name through the object's own header line (S3 text delivery writes one; the
+-- Parquet delivery's column names are rendered as one, line 0), so any custom field order
+-- parses; an object without a header carries the configured format (sources.aws_vpc.format,
+-- in stg_objects.format_hint; default: version 2). `-` is AWS's null. A line whose field count
+-- differs from its format is invalid, never parsed by position. CloudWatch Logs exports put an
+-- ISO timestamp before each record; it is dropped.
+--
+-- The records staging typed (stg_typed__aws_vpc) join these in aws_vpc__records; every other
+-- line (the first of each object, NODATA and SKIPDATA, anything doubtful or wrong) is parsed and
+-- checked here, which gives the reasons for refusing one.
+with
+
+lines as (
+    select
+        object_idx,
+        line_no,
+        line,
+        string_split(
+            case when line[5] = '-' and line[11] = 'T' then regexp_replace(line, '^\d{4}-\d{2}-\d{2}T\S+ ', '') else line end,
+            ' '
+        ) as fields
+    from stg_lines__aws_vpc
+),
+
+first_lines as (
+    select
+        object_idx,
+        min(line_no) as line_no,
+        arg_min(line, line_no) as line
+    from lines
+    group by object_idx
+),
+
+headers as (
+    select
+        f.object_idx,
+        f.line_no,
+        regexp_full_match(f.line, '[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*') as is_header,
+        string_split(
+            case
+                when regexp_full_match(f.line, '[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*') then f.line
+                else coalesce(o.format_hint, 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status')
+            end,
+            ' '
+        ) as header_fields
+    from first_lines as f
+    inner join stg_objects as o on f.object_idx = o.object_idx
+),
+
+formats as (
+    select
+        object_idx,
+        is_header,
+        case when is_header then line_no end as header_line_no,
+        header_fields,
+        list_filter(header_fields, f -> not list_contains([
+            'version', 'account-id', 'interface-id', 'srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol',
+            'packets', 'bytes', 'start', 'end', 'action', 'log-status', 'vpc-id', 'subnet-id', 'instance-id',
+            'tcp-flags', 'type', 'pkt-srcaddr', 'pkt-dstaddr', 'region', 'az-id', 'sublocation-type',
+            'sublocation-id', 'pkt-src-aws-service', 'pkt-dst-aws-service', 'flow-direction', 'traffic-path',
+            'ecs-cluster-arn', 'ecs-cluster-name', 'ecs-container-instance-arn', 'ecs-container-instance-id',
+            'ecs-container-id', 'ecs-second-container-id', 'ecs-service-name', 'ecs-task-definition-arn',
+            'ecs-task-arn', 'ecs-task-id', 'reject-reason', 'resource-id', 'encryption-status'
+        ], f)) as unknown_fields,
+        len(header_fields) as expected_fields,
+        list_position(header_fields, 'version') as p_version,
+        list_position(header_fields, 'account-id') as p_account_id,
+        list_position(header_fields, 'interface-id') as p_interface_id,
+        list_position(header_fields, 'srcaddr') as p_srcaddr,
+        list_position(header_fields, 'dstaddr') as p_dstaddr,
+        list_position(header_fields, 'srcport') as p_srcport,
+        list_position(header_fields, 'dstport') as p_dstport,
+        list_position(header_fields, 'protocol') as p_protocol,
+        list_position(header_fields, 'packets') as p_packets,
+        list_position(header_fields, 'bytes') as p_bytes,
+        list_position(header_fields, 'start') as p_start,
+        list_position(header_fields, 'end') as p_end,
+        list_position(header_fields, 'action') as p_action,
+        list_position(header_fields, 'log-status') as p_log_status,
+        list_position(header_fields, 'vpc-id') as p_vpc_id,
+        list_position(header_fields, 'subnet-id') as p_subnet_id,
+        list_position(header_fields, 'instance-id') as p_instance_id,
+        list_position(header_fields, 'tcp-flags') as p_tcp_flags,
+        list_position(header_fields, 'type') as p_type,
+        list_position(header_fields, 'pkt-srcaddr') as p_pkt_srcaddr,
+        list_position(header_fields, 'pkt-dstaddr') as p_pkt_dstaddr,
+        list_position(header_fields, 'region') as p_region,
+        list_position(header_fields, 'az-id') as p_az_id,
+        list_position(header_fields, 'sublocation-type') as p_sublocation_type,
+        list_position(header_fields, 'sublocation-id') as p_sublocation_id,
+        list_position(header_fields, 'pkt-src-aws-service') as p_pkt_src_aws_service,
+        list_position(header_fields, 'pkt-dst-aws-service') as p_pkt_dst_aws_service,
+        list_position(header_fields, 'flow-direction') as p_flow_direction,
+        list_position(header_fields, 'traffic-path') as p_traffic_path,
+        list_position(header_fields, 'ecs-cluster-arn') as p_ecs_cluster_arn,
+        list_position(header_fields, 'ecs-cluster-name') as p_ecs_cluster_name,
+        list_position(header_fields, 'ecs-container-instance-arn') as p_ecs_container_instance_arn,
+        list_position(header_fields, 'ecs-container-instance-id') as p_ecs_container_instance_id,
+        list_position(header_fields, 'ecs-container-id') as p_ecs_container_id,
+        list_position(header_fields, 'ecs-second-container-id') as p_ecs_second_container_id,
+        list_position(header_fields, 'ecs-service-name') as p_ecs_service_name,
+        list_position(header_fields, 'ecs-task-definition-arn') as p_ecs_task_definition_arn,
+        list_position(header_fields, 'ecs-task-arn') as p_ecs_task_arn,
+        list_position(header_fields, 'ecs-task-id') as p_ecs_task_id,
+        list_position(header_fields, 'reject-reason') as p_reject_reason,
+        list_position(header_fields, 'resource-id') as p_resource_id,
+        list_position(header_fields, 'encryption-status') as p_encryption_status
+    from headers
+),
+
+fielded as (
+    select
+        l.object_idx,
+        l.line_no,
+        l.line,
+        len(l.fields) as found_fields,
+        f.expected_fields,
+        f.unknown_fields,
+        f.is_header,
+        f.p_version is not null as has_version,
+        nullif(l.fields[f.p_version], '-') as version_text,
+        nullif(l.fields[f.p_account_id], '-') as account_id,
+        nullif(l.fields[f.p_interface_id], '-') as interface_id,
+        nullif(l.fields[f.p_srcaddr], '-') as srcaddr_text,
+        nullif(l.fields[f.p_dstaddr], '-') as dstaddr_text,
+        nullif(l.fields[f.p_srcport], '-') as srcport_text,
+        nullif(l.fields[f.p_dstport], '-') as dstport_text,
+        nullif(l.fields[f.p_protocol], '-') as protocol_text,
+        nullif(l.fields[f.p_packets], '-') as packets_text,
+        nullif(l.fields[f.p_bytes], '-') as bytes_text,
+        nullif(l.fields[f.p_start], '-') as start_text,
+        nullif(l.fields[f.p_end], '-') as end_text,
+        nullif(l.fields[f.p_action], '-') as action_text,
+        nullif(l.fields[f.p_log_status], '-') as log_status_text,
+        nullif(l.fields[f.p_vpc_id], '-') as vpc_id,
+        nullif(l.fields[f.p_subnet_id], '-') as subnet_id,
+        nullif(l.fields[f.p_instance_id], '-') as instance_id,
+        nullif(l.fields[f.p_tcp_flags], '-') as tcp_flags_text,
+        nullif(l.fields[f.p_type], '-') as traffic_type,
+        nullif(l.fields[f.p_pkt_srcaddr], '-') as pkt_srcaddr_text,
+        nullif(l.fields[f.p_pkt_dstaddr], '-') as pkt_dstaddr_text,
+        nullif(l.fields[f.p_region], '-') as region,
+        nullif(l.fields[f.p_az_id], '-') as az_id,
+        nullif(l.fields[f.p_sublocation_type], '-') as sublocation_type,
+        nullif(l.fields[f.p_sublocation_id], '-') as sublocation_id,
+        nullif(l.fields[f.p_pkt_src_aws_service], '-') as pkt_src_aws_service,
+        nullif(l.fields[f.p_pkt_dst_aws_service], '-') as pkt_dst_aws_service,
+        nullif(l.fields[f.p_flow_direction], '-') as flow_direction_text,
+        nullif(l.fields[f.p_traffic_path], '-') as traffic_path_text,
+        nullif(l.fields[f.p_ecs_cluster_arn], '-') as ecs_cluster_arn,
+        nullif(l.fields[f.p_ecs_cluster_name], '-') as ecs_cluster_name,
+        nullif(l.fields[f.p_ecs_container_instance_arn], '-') as ecs_container_instance_arn,
+        nullif(l.fields[f.p_ecs_container_instance_id], '-') as ecs_container_instance_id,
+        nullif(l.fields[f.p_ecs_container_id], '-') as ecs_container_id,
+        nullif(l.fields[f.p_ecs_second_container_id], '-') as ecs_second_container_id,
+        nullif(l.fields[f.p_ecs_service_name], '-') as ecs_service_name,
+        nullif(l.fields[f.p_ecs_task_definition_arn], '-') as ecs_task_definition_arn,
+        nullif(l.fields[f.p_ecs_task_arn], '-') as ecs_task_arn,
+        nullif(l.fields[f.p_ecs_task_id], '-') as ecs_task_id,
+        nullif(l.fields[f.p_reject_reason], '-') as reject_reason,
+        nullif(l.fields[f.p_resource_id], '-') as resource_id,
+        nullif(l.fields[f.p_encryption_status], '-') as encryption_status_text
+    from lines as l
+    inner join formats as f on l.object_idx = f.object_idx
+    where l.line_no is distinct from f.header_line_no
+),
+
+typed as (
+    select
+        *,
+        try_cast(digits_to_bigint(version_text) as integer) as version,
+        ip_canonical(srcaddr_text) as src_ip,
+        ip_canonical(dstaddr_text) as dst_ip,
+        -- Here, where DuckDB parses each address once for all three, rather than per scan of
+        -- flows_enriched for addresses without a profile (flows_in_hour).
+        ip_is_public(srcaddr_text) as src_ip_is_public,
+        ip_is_public(dstaddr_text) as dst_ip_is_public,
+        case when pkt_srcaddr_text is not null then ip_canonical(pkt_srcaddr_text) end as pkt_src_ip,
+        case when pkt_dstaddr_text is not null then ip_canonical(pkt_dstaddr_text) end as pkt_dst_ip,
+        try_cast(digits_to_bigint(srcport_text) as integer) as src_port,
+        try_cast(digits_to_bigint(dstport_text) as integer) as dst_port,
+        try_cast(digits_to_bigint(protocol_text) as integer) as protocol,
+        digits_to_bigint(packets_text) as packets,
+        digits_to_bigint(bytes_text) as bytes,
+        digits_to_bigint(start_text) as start_epoch_s,
+        digits_to_bigint(end_text) as end_epoch_s,
+        try_cast(digits_to_bigint(tcp_flags_text) as integer) as tcp_flags,
+        try_cast(digits_to_bigint(traffic_path_text) as integer) as traffic_path,
+        try_cast(digits_to_bigint(encryption_status_text) as integer) as encryption_status,
+        coalesce(log_status_text, 'OK') as log_status
+    from fielded
+),
+
+checked as (
+    select
+        *,
+        nullif(concat_ws('; ',
+            case when len(unknown_fields) > 0 then (case when is_header then 'header' else 'configured format' end) || ' names unknown fields: ' || array_to_string(unknown_fields, ', ') end,
+            case when found_fields <> expected_fields then 'expected ' || expected_fields || ' fields as the ' || (case when is_header then 'header' else 'configured format' end) || ' says, found ' || found_fields end,
+            case when has_version and (version is null or version not between 2 and 10) then 'version: ' || coalesce('"' || version_text || '"', 'missing') || ' is not a known flow log version (2-10)' end,
+            case when log_status not in ('OK', 'NODATA', 'SKIPDATA') then 'log-status: "' || log_status || '" is not OK, NODATA or SKIPDATA' end
+        ), '') as record_error,
+        -- Field checks apply to OK records only: NODATA and SKIPDATA carry '-' in every flow field.
+        nullif(concat_ws('; ',
+            case when src_ip is null then 'srcaddr: ' || coalesce('"' || srcaddr_text || '"', 'missing') || ' is not an IP address' end,
+            case when dst_ip is null then 'dstaddr: ' || coalesce('"' || dstaddr_text || '"', 'missing') || ' is not an IP address' end,
+            case when srcport_text is not null and (src_port is null or src_port not between 0 and 65535) then 'srcport: "' || srcport_text || '" is not a port (0-65535)' end,
+            case when dstport_text is not null and (dst_port is null or dst_port not between 0 and 65535) then 'dstport: "' || dstport_text || '" is not a port (0-65535)' end,
+            case when protocol is null or protocol not between 0 and 255 then 'protocol: ' || coalesce('"' || protocol_text || '"', 'missing') || ' is not an IANA protocol number (0-255)' end,
+            case when packets is null or packets < 0 then 'packets: ' || coalesce('"' || packets_text || '"', 'missing') || ' is not a non-negative integer' end,
+            case when bytes is null or bytes < 0 then 'bytes: ' || coalesce('"' || bytes_text || '"', 'missing') || ' is not a non-negative integer' end,
+            case when start_epoch_s is null or start_epoch_s not between 946684800 and 4102444800 then 'start: ' || coalesce('"' || start_text || '"', 'missing') || ' is not a Unix time in seconds (2000-2100)' end,
+            case when end_epoch_s is null or end_epoch_s not between 946684800 and 4102444800 then 'end: ' || coalesce('"' || end_text || '"', 'missing') || ' is not a Unix time in seconds (2000-2100)' end,
+            case when end_epoch_s < start_epoch_s then 'end is before start' end,
+            case when action_text is not null and action_text not in ('ACCEPT', 'REJECT') then 'action: "' || action_text || '" is not ACCEPT or REJECT' end,
+            case when tcp_flags_text is not null and (tcp_flags is null or tcp_flags not between 0 and 255) then 'tcp-flags: "' || tcp_flags_text || '" is not a flag bitmask (0-255)' end,
+            case when flow_direction_text is not null and flow_direction_text not in ('ingress', 'egress') then 'flow-direction: "' || flow_direction_text || '" is not ingress or egress' end,
+            case when traffic_type is not null and traffic_type not in ('IPv4', 'IPv6', 'EFA') then 'type: "' || traffic_type || '" is not IPv4, IPv6 or EFA' end,
+            case when pkt_srcaddr_text is not null and pkt_src_ip is null then 'pkt-srcaddr: "' || pkt_srcaddr_text || '" is not an IP address' end,
+            case when pkt_dstaddr_text is not null and pkt_dst_ip is null then 'pkt-dstaddr: "' || pkt_dstaddr_text || '" is not an IP address' end,
+            case when traffic_path_text is not null and (traffic_path is null or traffic_path not between 1 and 8) then 'traffic-path: "' || traffic_path_text || '" is not a traffic path code (1-8)' end,
+            case when encryption_status_text is not null and (encryption_status is null or encryption_status not between 0 and 3) then 'encryption-status: "' || encryption_status_text || '" is not an encryption status (0-3)' end
+        ), '') as field_error
+    from typed
+)
+
+    select
+        'aws_vpc' as source_type,
+        o.object_key as raw_object_key,
+        c.line_no as raw_offset,
+        case
+            when c.record_error is not null then 'invalid'
+            when c.log_status = 'NODATA' then 'nodata'
+            when c.log_status = 'SKIPDATA' then 'skipdata'
+            when c.field_error is not null then 'invalid'
+            else 'flow'
+        end as record_status,
+        coalesce(c.record_error, case when c.log_status = 'OK' then c.field_error end) as invalid_reason,
+        case when coalesce(c.record_error, case when c.log_status = 'OK' then c.field_error end) is not null then c.line end as raw_text,
+        unix_seconds_to_timestamp(c.start_epoch_s) as start_at,
+        unix_seconds_to_timestamp(c.end_epoch_s) as end_at,
+        c.src_ip,
+        c.src_port,
+        c.dst_ip,
+        c.dst_port,
+        c.protocol,
+        c.flow_direction_text as direction,
+        lower(c.action_text) as action,
+        c.packets,
+        c.bytes,
+        c.tcp_flags,
+        cast(null as varchar) as observer_vm_id,
+        c.interface_id,
+        c.account_id,
+        coalesce(c.region, o.region_hint) as region,
+        -- Each ENI logs what it sees; AWS records are one direction each and are all counted.
+        true as counts_in_totals,
+        c.version_text as source_version,
+        c.vpc_id,
+        c.subnet_id,
+        c.instance_id,
+        c.traffic_type,
+        c.pkt_src_ip,
+        c.pkt_dst_ip,
+        c.az_id,
+        c.sublocation_type,
+        c.sublocation_id,
+        c.pkt_src_aws_service,
+        c.pkt_dst_aws_service,
+        c.traffic_path,
+        c.reject_reason,
+        c.resource_id,
+        c.encryption_status,
+        c.ecs_cluster_arn,
+        c.ecs_cluster_name,
+        c.ecs_container_instance_arn,
+        c.ecs_container_instance_id,
+        c.ecs_container_id,
+        c.ecs_second_container_id,
+        c.ecs_service_name,
+        c.ecs_task_definition_arn,
+        c.ecs_task_arn,
+        c.ecs_task_id,
+        community_id_v1(c.src_ip, c.dst_ip, c.src_port, c.dst_port, c.protocol) as community_id,
+        c.src_ip_is_public,
+        c.dst_ip_is_public
+    from checked as c
+    inner join stg_objects as o on c.object_idx = o.object_idx
