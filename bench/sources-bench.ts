@@ -8,7 +8,7 @@
  *  - normalize: what the hourly job does for these files up to the source's normalize model —
  *    staging (download from a local folder, gunzip verified, line split and limits, or the JSON
  *    document split into records), loading the staged lines, and the normalize model with its
- *    data tests;
+ *    data tests (a model that is a view, read once, every column);
  *  - the floor: DuckDB reading the same raw files with its own reader into one Parquet file, with
  *    no transform (text: read_csv into typed columns; JSON lines: read_json; Azure documents:
  *    read_json and unnest to one row per tuple string).
@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { DuckDbSession, sqlString } from '../lib/duckdb/duckdb-session.ts';
+import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-session.ts';
 import { cpuMsSince } from '../lib/log/cpu-time.ts';
 import { createLogger } from '../lib/log/logger.ts';
 import { loadModelFiles } from '../lib/models/model-definition.ts';
@@ -222,6 +222,14 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
       for (const model of normalize) if (needed.has(model.name)) for (const upstream of model.upstream) needed.add(upstream);
       const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(normalize.filter((model) => needed.has(model.name)), new Set(stagedRelations()));
       if (run.error) throw new Error(run.error);
+      // A model that is a view (AWS: the typed files and the parsed records) is read by the
+      // models after it; read every column of it once here, as the flows mart does, so that the
+      // figure holds the whole of normalizing.
+      const target = `${source.sourceType}__records`;
+      if (normalize.find((model) => model.name === target)?.materialized === 'view') {
+        const columns = await session.all<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE ${target})`);
+        await session.all(`SELECT ${columns.map((c) => `count(${sqlIdentifier(c.column_name)})`).join(', ')} FROM ${target}`);
+      }
       modelsMs = performance.now() - loaded;
       duckCpu = cpuMsSince(duckCpuStarted) / 1000;
       breakdown = Object.fromEntries(run.models.map((model) => [model.name, { build_ms: model.durationMs, tests_ms: model.testsMs ?? 0 }]));
