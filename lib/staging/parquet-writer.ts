@@ -49,7 +49,7 @@ class ColumnBuffer {
   words: Uint32Array;
   length = 0;
   /** 1 where the row has a value, 0 where it is NULL (rows never set stay 0); grown with the row group. */
-  defined = new Uint8Array(1 << 12);
+  readonly defined: Uint8Array;
   /** Rows of the row group with a value. */
   definedRows = 0;
   /** `length` before the row in hand set its value: what abortRow restores. */
@@ -57,7 +57,11 @@ class ColumnBuffer {
   /** An INTEGER column (4-byte values; BIGINT: 8). */
   readonly isInteger: boolean;
 
-  constructor(readonly column: ParquetColumn) {
+  constructor(
+    readonly column: ParquetColumn,
+    rowGroupRows: number,
+  ) {
+    this.defined = new Uint8Array(rowGroupRows);
     // Small to start, grown by doubling: most columns of a format-wide schema stay NULL.
     this.values = Buffer.allocUnsafe(1 << 12);
     this.words = wordsOf(this.values);
@@ -77,12 +81,7 @@ class ColumnBuffer {
     this.words = wordsOf(grown);
   }
 
-  /** A row past the definition levels' end: room for it. */
-  growDefined(rowGroupRows: number): void {
-    const grown = new Uint8Array(Math.min(rowGroupRows, this.defined.length * 2));
-    grown.set(this.defined);
-    this.defined = grown;
-  }
+
 }
 
 /**
@@ -102,7 +101,8 @@ export class ParquetWriter {
     private readonly rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
   ) {
     if (columns.length === 0) throw new Error('a Parquet file needs at least one column');
-    this.buffers = SPARE_BUFFERS.get(columns)?.pop() ?? columns.map((column) => new ColumnBuffer(column));
+    const spare = SPARE_BUFFERS.get(columns)?.pop();
+    this.buffers = spare && spare[0]!.defined.length === rowGroupRows ? spare : columns.map((column) => new ColumnBuffer(column, rowGroupRows));
   }
 
   /** Rows written so far (ended, not aborted). */
@@ -168,7 +168,7 @@ export class ParquetWriter {
   abortRow(): void {
     const row = this.rowsInGroup;
     for (const buffer of this.buffers) {
-      if (row >= buffer.defined.length || buffer.defined[row] === 0) continue;
+      if (buffer.defined[row] === 0) continue;
       buffer.length = buffer.rowStart;
       buffer.defined[row] = 0;
       buffer.definedRows--;
@@ -211,7 +211,6 @@ export class ParquetWriter {
   private touch(column: number): ColumnBuffer {
     const buffer = this.buffers[column]!;
     const row = this.rowsInGroup;
-    if (row >= buffer.defined.length) buffer.growDefined(this.rowGroupRows);
     if (buffer.defined[row] !== 0) setTwice(buffer);
     buffer.rowStart = buffer.length;
     buffer.defined[row] = 1;
@@ -355,9 +354,7 @@ function definitionLevels(buffer: ColumnBuffer, rows: number): Uint8Array {
   const out = new Uint8Array(header.length + groups);
   out.set(header, 0);
   const defined = buffer.defined;
-  // Rows past the array's end were never set: NULL (0).
-  const end = Math.min(rows, defined.length);
-  for (let index = 0; index < end; index++) if (defined[index]) out[header.length + (index >> 3)]! |= 1 << (index & 7);
+  for (let index = 0; index < rows; index++) if (defined[index]) out[header.length + (index >> 3)]! |= 1 << (index & 7);
   return out;
 }
 
