@@ -20,6 +20,14 @@ export interface ParquetColumn {
 /** Rows per row group: DuckDB reads row groups in parallel, and a writer holds one in memory. */
 export const DEFAULT_ROW_GROUP_ROWS = 122_880;
 
+/**
+ * A row group is also cut once its values hold this many bytes (checked every ROW_GROUP_BYTES_CHECK
+ * rows): records up to the line limit (1 MiB) must not make a writer hold gigabytes, nor a page
+ * pass the 2 GiB its header can state.
+ */
+export const DEFAULT_ROW_GROUP_BYTES = 64 << 20;
+const ROW_GROUP_BYTES_CHECK = 64;
+
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // PAR1
 
 // parquet.thrift enums.
@@ -99,6 +107,7 @@ export class ParquetWriter {
   constructor(
     readonly columns: readonly ParquetColumn[],
     private readonly rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
+    private readonly rowGroupBytes = DEFAULT_ROW_GROUP_BYTES,
   ) {
     if (columns.length === 0) throw new Error('a Parquet file needs at least one column');
     const spare = SPARE_BUFFERS.get(columns)?.pop();
@@ -177,8 +186,16 @@ export class ParquetWriter {
 
   /** Ends the row in hand; returns a row group's bytes when it fills one. */
   endRow(): Uint8Array | undefined {
-    this.rowsInGroup++;
-    return this.rowsInGroup === this.rowGroupRows ? this.flushRowGroup() : undefined;
+    const rows = ++this.rowsInGroup;
+    if (rows === this.rowGroupRows) return this.flushRowGroup();
+    if (rows % ROW_GROUP_BYTES_CHECK === 0 && this.bufferedBytes() >= this.rowGroupBytes) return this.flushRowGroup();
+    return undefined;
+  }
+
+  private bufferedBytes(): number {
+    let bytes = 0;
+    for (const buffer of this.buffers) bytes += buffer.length;
+    return bytes;
   }
 
   /**

@@ -237,8 +237,8 @@ class LineStager extends Transform {
   }
 
   private stageChunk(chunk: Buffer): void {
-    // Room for typical lines with their prefix (the buffer grows for short lines and long
-    // typed rows). An oversized line in carry is refused, never written, so it needs no room
+    // Room for typical lines with their prefix (the buffer grows for short lines). An
+    // oversized line in carry is refused, never written, so it needs no room
     // (it can be 1 GiB).
     const out = new ByteBuffer((this.oversized ? 0 : this.carryLength) + Math.ceil(chunk.length * 1.5) + 4096);
     let start = 0;

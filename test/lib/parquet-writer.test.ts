@@ -90,6 +90,26 @@ describe('ParquetWriter: files DuckDB reads back exactly', () => {
     expect(await read(await named('one.parquet', rows.slice(0, 1), 32))).toHaveLength(1);
   });
 
+  it('cuts a row group at its byte limit too, so that long records never pile up in memory', async () => {
+    const writer = new ParquetWriter(COLUMNS, 100_000, 1 << 20);
+    const parts: Uint8Array[] = [];
+    const long = Buffer.alloc(100_000, 0x61);
+    for (let index = 0; index < 200; index++) {
+      writer.setInteger(0, Float64Array.of(index), 0);
+      writer.setBytes(2, long, 0, long.length);
+      const group = writer.endRow();
+      if (group) parts.push(group);
+    }
+    // 64 rows (the check's stride) of 100 kB pass 1 MiB: a row group each 64 rows.
+    expect(parts).toHaveLength(3);
+    parts.push(...writer.finish());
+    await writeFile(path.join(dir, 'long.parquet'), Buffer.concat(parts));
+    const read = await connection.runAndReadAll(`SELECT count(*), count(DISTINCT line_no), min(length(label)), max(length(label)) FROM read_parquet('${path.join(dir, 'long.parquet')}')`);
+    expect(read.getRows()[0]!.map(Number)).toEqual([200, 200, 100_000, 100_000]);
+    const groups = await connection.runAndReadAll(`SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${path.join(dir, 'long.parquet')}')`);
+    expect(Number(groups.getRows()[0]![0])).toBe(4);
+  });
+
   it('no rows: no bytes at all (the stager leaves an empty file, which nothing reads)', () => {
     const writer = new ParquetWriter(COLUMNS);
     writer.setInteger(0, Float64Array.of(1), 0);
