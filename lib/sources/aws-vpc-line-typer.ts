@@ -1,7 +1,7 @@
 import { AWS_VPC_DEFAULT_FORMAT, AWS_VPC_FIELDS, type AwsVpcField } from '../../schemas/sources/aws-vpc.ts';
 import { COMMUNITY_ID_V1_LENGTH, writeCommunityIdV1 } from '../net/community-id.ts';
 import { ipCanonical, ipIsPublic, ipv4BytesArePublic, parseIp } from '../net/ip.ts';
-import type { ParquetColumn, ParquetColumnType } from '../staging/parquet-writer.ts';
+import type { ParquetColumn } from '../staging/parquet-writer.ts';
 import type { LineTyper, TypedRow } from '../staging/stage-lines.ts';
 
 /**
@@ -29,7 +29,7 @@ type TypedColumn = (typeof AWS_VPC_TYPED_COLUMNS)[number][0];
 /** The typed file's columns: `line_no` (the stager's), then AWS_VPC_TYPED_COLUMNS. */
 const TYPED_FILE_COLUMNS: readonly ParquetColumn[] = [
   { name: 'line_no', type: 'BIGINT' },
-  ...AWS_VPC_TYPED_COLUMNS.map(([name, type]): ParquetColumn => ({ name, type: type as ParquetColumnType })),
+  ...AWS_VPC_TYPED_COLUMNS.map(([name, type]): ParquetColumn => ({ name, type })),
 ];
 const columnIndex = (name: string): number => TYPED_FILE_COLUMNS.findIndex((column) => column.name === name);
 const COMMUNITY_ID_COLUMN = columnIndex('community_id');
@@ -147,9 +147,9 @@ export class AwsVpcLineTyper implements LineTyper {
   readonly columns = TYPED_FILE_COLUMNS;
 
   /**
-   * Each field goes to its column as it is checked ('-' is NULL: nothing set), then the computed
-   * columns: one pass over the line, its bytes read once (the short fields a second time, by
-   * their check), with no native call and no string per line.
+   * Each field goes to its column as soon as its end is found and it is checked ('-' is NULL:
+   * nothing set), then the computed columns: one scan for the spaces, each field then read once
+   * more (parsed, checked or copied into its column), with no native call and no string per line.
    */
   typeLine(line: Buffer, from: number, to: number, row: TypedRow): boolean {
     if (this.layout === undefined) {

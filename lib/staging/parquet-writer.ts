@@ -5,7 +5,7 @@
  * (with only the columns it needs) instead of copying them into a table first.
  *
  * Deliberately small: a flat schema of optional columns (BOOLEAN, INTEGER, BIGINT, VARCHAR),
- * PLAIN values, RLE definition levels, one uncompressed data page per column per row group
+ * PLAIN values, RLE or bit-packed definition levels, one uncompressed data page per column per row group
  * (format 2.x, data page v1, as parquet-format's specification describes it). The files live in
  * the run's work directory for minutes; they are never published.
  */
@@ -56,7 +56,7 @@ class ColumnBuffer {
   /** `values` as 32-bit words: INTEGER and BIGINT values are word-aligned, as every value of their column has their width. */
   words: Uint32Array;
   length = 0;
-  /** 1 where the row has a value, 0 where it is NULL (rows never set stay 0); grown with the row group. */
+  /** 1 where the row has a value, 0 where it is NULL (rows never set stay 0), one per row of a full row group. */
   readonly defined: Uint8Array;
   /** Rows of the row group with a value. */
   definedRows = 0;
@@ -88,8 +88,6 @@ class ColumnBuffer {
     this.values = grown;
     this.words = wordsOf(grown);
   }
-
-
 }
 
 /**
@@ -112,11 +110,6 @@ export class ParquetWriter {
     if (columns.length === 0) throw new Error('a Parquet file needs at least one column');
     const spare = SPARE_BUFFERS.get(columns)?.pop();
     this.buffers = spare && spare[0]!.defined.length === rowGroupRows ? spare : columns.map((column) => new ColumnBuffer(column, rowGroupRows));
-  }
-
-  /** Rows written so far (ended, not aborted). */
-  get rows(): number {
-    return this.totalRows + this.rowsInGroup;
   }
 
   /**
@@ -156,20 +149,6 @@ export class ParquetWriter {
     out[at++] = (length >>> 16) & 0xff;
     out[at++] = length >>> 24;
     for (let index = from; index < to; index++) out[at++] = source[index]!;
-    buffer.length = at;
-  }
-
-  /** A VARCHAR value from text (ASCII or Latin-1 bytes only: staging writes what it read). */
-  setLatin1(column: number, text: string): void {
-    const buffer = this.touch(column);
-    const out = buffer.ensure(4 + text.length);
-    let at = buffer.length;
-    const length = text.length;
-    out[at++] = length & 0xff;
-    out[at++] = (length >>> 8) & 0xff;
-    out[at++] = (length >>> 16) & 0xff;
-    out[at++] = length >>> 24;
-    for (let index = 0; index < length; index++) out[at++] = text.charCodeAt(index);
     buffer.length = at;
   }
 
