@@ -182,6 +182,9 @@ export class ParquetWriter {
    * written. None for a file with no rows.
    */
   finish(): Uint8Array[] {
+    // A row neither ended nor aborted is not the file's, and must not reach the next writer
+    // that takes these buffers.
+    this.abortRow();
     if (this.totalRows + this.rowsInGroup === 0) return [];
     const last = this.rowsInGroup > 0 ? [this.flushRowGroup()] : [];
     const footer = this.footer();

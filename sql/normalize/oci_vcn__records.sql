@@ -122,15 +122,9 @@ select
     'oci_vcn' as source_type,
     o.object_key as raw_object_key,
     c.line_no as raw_offset,
-    case
-        when c.record_error is not null then 'invalid'
-        when c.status = 'NODATA' then 'nodata'
-        when c.status = 'SKIPDATA' then 'skipdata'
-        when c.field_error is not null then 'invalid'
-        else 'flow'
-    end as record_status,
-    coalesce(c.record_error, case when c.status = 'OK' then c.field_error end) as invalid_reason,
-    case when coalesce(c.record_error, case when c.status = 'OK' then c.field_error end) is not null then c.line end as raw_text,
+    log_record_status(c.record_error, c.status, c.field_error) as record_status,
+    log_record_reason(c.record_error, c.status, c.field_error) as invalid_reason,
+    case when log_record_reason(c.record_error, c.status, c.field_error) is not null then c.line end as raw_text,
     unix_seconds_to_timestamp(c.start_epoch_s) as start_at,
     unix_seconds_to_timestamp(c.end_epoch_s) as end_at,
     c.src_ip,

@@ -117,6 +117,22 @@ describe('ParquetWriter: files DuckDB reads back exactly', () => {
     expect(writer.finish()).toEqual([]);
   });
 
+  it('drops a row left unfinished at the end, and the next writer of the same columns starts clean', async () => {
+    const writer = new ParquetWriter(COLUMNS);
+    writer.setInteger(0, Float64Array.of(1), 0);
+    writer.endRow();
+    writer.setInteger(0, Float64Array.of(2), 0);
+    writer.setBoolean(3, true);
+    await writeFile(path.join(dir, 'unfinished.parquet'), Buffer.concat(writer.finish()));
+    expect(await read('unfinished.parquet')).toEqual([[1, null, null, null, null, null]]);
+    // The next writer takes the recycled buffers: the dropped row's values are not in its first row.
+    const next = new ParquetWriter(COLUMNS);
+    next.setInteger(0, Float64Array.of(7), 0);
+    next.endRow();
+    await writeFile(path.join(dir, 'next.parquet'), Buffer.concat(next.finish()));
+    expect(await read('next.parquet')).toEqual([[7, null, null, null, null, null]]);
+  });
+
   it('refuses a value set twice in one row', () => {
     const writer = new ParquetWriter(COLUMNS);
     writer.setBoolean(3, true);
