@@ -15,7 +15,8 @@ import type { Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import { loadModelFiles, parquetCompressionSql, type ModelDefinition, type ParquetCompression } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
-import { failedRowChecks } from '../lib/models/row-checks.ts';
+import { parquetNullCounts } from '../lib/models/parquet-null-counts.ts';
+import { failedRowChecks, scanRowChecks, type RowCheck } from '../lib/models/row-checks.ts';
 import { readManifest } from '../lib/publish/manifest-store.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
@@ -428,37 +429,56 @@ async function writeTableFile(session: DuckDbSession, table: TableDefinition, ou
   return { file, rows: Number(copied!.Count) };
 }
 
-/** Reads back what was written: the row count from the Parquet footer (or the NDJSON lines) and the Parquet schema. */
+/**
+ * Reads back what was written: the row count from the Parquet footer (or the NDJSON lines) and
+ * the Parquet schema, then the table contract's column checks (columnContractChecks).
+ */
 async function verifyExport(session: DuckDbSession, table: TableDefinition, file: string, expectedRows: number): Promise<void> {
-  const ndjson = `read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}})`;
-  const countSql =
-    table.format === 'parquet' ? `SELECT coalesce(sum(num_rows), 0) AS n FROM parquet_file_metadata(${sqlString(file)})` : `SELECT count(*) AS n FROM ${ndjson}`;
-  const rows = Number((await session.all<{ n: bigint }>(countSql))[0]!.n);
-  if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
   if (table.format !== 'parquet') {
-    await checkColumnContracts(session, table, ndjson);
+    const ndjson = `read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}})`;
+    // One parse of the file for its line count and its checks.
+    const checks = columnContractChecks(table, new Map()).flatMap((check) => ('failing' in check ? [check] : []));
+    const { rows, failed } = await scanRowChecks(session, ndjson, checks);
+    if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
+    throwIfContractBroken(table, failed);
     return;
   }
+  const rows = Number((await session.all<{ n: bigint }>(`SELECT coalesce(sum(num_rows), 0) AS n FROM parquet_file_metadata(${sqlString(file)})`))[0]!.n);
+  if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
   const columns = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
   const actual = columns.map((c) => `${c.column_name} ${c.column_type}`).join(', ');
   const declared = table.columns.map((c) => `${c.name} ${c.type}`).join(', ');
   if (actual !== declared) throw new Error(`export of ${table.name} does not match its schema:\n  declared: ${declared}\n  written:  ${actual}`);
-  await checkColumnContracts(session, table, `read_parquet(${sqlString(file)})`);
+  const checks = columnContractChecks(table, await parquetNullCounts(session, file));
+  const scanned = await failedRowChecks(session, `read_parquet(${sqlString(file)})`, checks.flatMap((check) => ('failing' in check ? [check] : [])));
+  const failedScans = new Map(scanned.map((check) => [check.label, check.rows]));
+  throwIfContractBroken(
+    table,
+    checks.map((check) => ({ label: check.label, rows: 'failing' in check ? (failedScans.get(check.label) ?? 0) : check.rows })).filter((check) => check.rows > 0),
+  );
 }
 
 /**
- * The table contract's column checks on the written file, in one scan: no NULL in a column
- * declared non-nullable, no value outside a column's declared values. Checking the file
- * (columnar, each column read once) instead of the views that produced it (the enrichment
- * joins, run again per test) is both cheaper and what the lake actually gets.
+ * The table contract's column checks of a written file, in column order: no NULL in a column
+ * declared non-nullable, no value outside a column's declared values. A column's NULL count the
+ * Parquet footer gives (`nullCounts`) is taken from there, as the rows failing its check; every
+ * other check is a condition for one scan of the file (columnar, each column read once).
+ * Checking the file instead of the views that produced it (the enrichment joins, run again per
+ * test) is both cheaper and what the lake actually gets.
  */
-async function checkColumnContracts(session: DuckDbSession, table: TableDefinition, relation: string): Promise<void> {
-  const checks = table.columns.flatMap((column) => [
-    ...(column.nullable ? [] : [{ label: `${column.name} is NULL`, failing: `${sqlIdentifier(column.name)} IS NULL` }]),
-    ...(column.values
-      ? [{ label: `${column.name} is not one of ${column.values.join(', ')}`, failing: `${sqlIdentifier(column.name)} NOT IN (${column.values.map(sqlString).join(', ')})` }]
-      : []),
-  ]);
-  const failed = await failedRowChecks(session, relation, checks);
+function columnContractChecks(table: TableDefinition, nullCounts: ReadonlyMap<string, number>): (RowCheck | { label: string; rows: number })[] {
+  return table.columns.flatMap((column) => {
+    const label = `${column.name} is NULL`;
+    const nulls = nullCounts.get(column.name);
+    return [
+      ...(column.nullable ? [] : [nulls === undefined ? { label, failing: `${sqlIdentifier(column.name)} IS NULL` } : { label, rows: nulls }]),
+      ...(column.values
+        ? [{ label: `${column.name} is not one of ${column.values.join(', ')}`, failing: `${sqlIdentifier(column.name)} NOT IN (${column.values.map(sqlString).join(', ')})` }]
+        : []),
+    ];
+  });
+}
+
+function throwIfContractBroken(table: TableDefinition, failed: readonly { label: string; rows: number }[]): void {
   if (failed.length > 0) throw new Error(`export of ${table.name} breaks its contract: ${failed.map((f) => `${f.label} in ${f.rows} row(s)`).join('; ')}`);
 }

@@ -13,6 +13,19 @@ export interface RowCheck {
  */
 export async function failedRowChecks(session: DuckDbSession, relation: string, checks: readonly RowCheck[]): Promise<{ label: string; rows: number }[]> {
   if (checks.length === 0) return [];
-  const [counts] = await session.all<Record<string, bigint>>(`SELECT ${checks.map((check, index) => `count(*) FILTER (WHERE ${check.failing}) AS c${index}`).join(', ')} FROM ${relation}`);
-  return checks.map((check, index) => ({ label: check.label, rows: Number(counts![`c${index}`]) })).filter((check) => check.rows > 0);
+  return (await scanRowChecks(session, relation, checks)).failed;
+}
+
+/** The relation's row count and its failed checks (failedRowChecks), in the same one scan. */
+export async function scanRowChecks(
+  session: DuckDbSession,
+  relation: string,
+  checks: readonly RowCheck[],
+): Promise<{ rows: number; failed: { label: string; rows: number }[] }> {
+  const counts = checks.map((check, index) => `, count(*) FILTER (WHERE ${check.failing}) AS c${index}`).join('');
+  const [row] = await session.all<Record<string, bigint>>(`SELECT count(*) AS n${counts} FROM ${relation}`);
+  return {
+    rows: Number(row!.n),
+    failed: checks.map((check, index) => ({ label: check.label, rows: Number(row![`c${index}`]) })).filter((check) => check.rows > 0),
+  };
 }

@@ -50,18 +50,26 @@ export async function publishPartition(options: {
   beforeCommit?: () => Promise<void>;
 }): Promise<PublishedTable[]> {
   const { store, partition, runId, attemptId, logger } = options;
-  const uploaded: { staged: StagedTable; files: ManifestFile[] }[] = [];
-  for (const staged of options.tables) {
-    const files: ManifestFile[] = [];
-    for (const [index, file] of staged.files.entries()) {
-      const extension = staged.table.format === 'parquet' ? 'parquet' : 'ndjson';
-      const key = `${versionPrefix(staged.table, partition, attemptId)}part-${String(index).padStart(5, '0')}.${extension}`;
-      const [sha256, size] = await Promise.all([sha256File(file.localPath), stat(file.localPath).then((s) => s.size)]);
-      await store.putFile(key, file.localPath, { contentType: staged.table.format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/x-ndjson' });
-      files.push({ key, rows: file.rows, bytes: size, sha256 });
-    }
-    uploaded.push({ staged, files });
-  }
+  // Every file at once, each hashed while it is uploaded: the flows file alone is hundreds of
+  // megabytes an hour. Settled before anything throws, so that no upload still reads a file the
+  // caller removes when the run fails.
+  const uploaded = await settleAll(
+    options.tables.map(async (staged) => ({
+      staged,
+      files: await settleAll(
+        staged.files.map(async (file, index): Promise<ManifestFile> => {
+          const extension = staged.table.format === 'parquet' ? 'parquet' : 'ndjson';
+          const key = `${versionPrefix(staged.table, partition, attemptId)}part-${String(index).padStart(5, '0')}.${extension}`;
+          const [sha256, local] = await settleAll([
+            sha256File(file.localPath),
+            stat(file.localPath),
+            store.putFile(key, file.localPath, { contentType: staged.table.format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/x-ndjson' }),
+          ]);
+          return { key, rows: file.rows, bytes: local.size, sha256 };
+        }),
+      ),
+    })),
+  );
   const published: PublishedTable[] = [];
   for (const { staged, files } of uploaded) {
     const previous = await readManifest(store, staged.table, partition);
@@ -135,4 +143,15 @@ export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** Promise.all, but only once every promise has settled: the first rejection, else the values. */
+async function settleAll<T extends readonly unknown[] | []>(promises: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results: readonly PromiseSettledResult<unknown>[] = await Promise.allSettled(promises as readonly unknown[]);
+  const values: unknown[] = [];
+  for (const result of results) {
+    if (result.status === 'rejected') throw result.reason;
+    values.push(result.value);
+  }
+  return values as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
