@@ -1,12 +1,14 @@
 /**
- * The pipeline benchmark: `npm run bench -- --flows N [--objects K] [--keep]`
+ * The pipeline benchmark: `npm run bench -- --flows N [--objects K] [--shape-floor] [--keep]`
  * (`npm run bench -- --source <name>`: the per-source normalize benchmark, bench/sources-bench.ts).
  *
  * Generates N synthetic AWS VPC Flow Logs (version 2, gzip, with header) for one event hour,
  * spread over K objects in AWS's key layout, runs that hour through the whole hourly job
  * (discover, stage, normalize, enrich, conformance, marts, export, publish) on a local-folder
  * store, and, in the same process, times DuckDB's floor for the same raw files: reading them
- * all into one Parquet file with no transform. The last line of output is one JSON object.
+ * all into one Parquet file with no transform. With `--shape-floor`, also DuckDB reading the
+ * same files into one file of the published flows table's shape (bench/shape-floor.ts), the
+ * least the job must do with DuckDB alone. The last line of output is one JSON object.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,8 @@ import { DuckDbSession, sqlString } from '../lib/duckdb/duckdb-session.ts';
 import { cpuMsSince } from '../lib/log/cpu-time.ts';
 import { createLogger } from '../lib/log/logger.ts';
 import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
+import { flowsTable } from '../schemas/tables/index.ts';
+import { shapeFloorSql } from './shape-floor.ts';
 
 // `--source <name>`: the per-source normalize benchmark (bench/sources-bench.ts) instead.
 if (process.argv.includes('--source')) {
@@ -33,6 +37,7 @@ const { values } = parseArgs({
     objects: { type: 'string' },
     'memory-limit': { type: 'string', default: '1GB' },
     keep: { type: 'boolean', default: false },
+    'shape-floor': { type: 'boolean', default: false },
   },
 });
 const flows = Number(values.flows);
@@ -108,14 +113,16 @@ try {
   log(`models: ${result.models.map((m) => `${m.name} ${m.durationMs}ms (tests ${m.testsMs ?? 0}ms, cpu ${m.cpuMs ?? 0}ms)`).join(', ')}`);
 
   log('timing the floor: DuckDB reads the same raw files into one Parquet file');
-  const floorDir = path.join(dir, 'floor');
-  const floor = await DuckDbSession.open({ workDir: floorDir, readableDirs: [lakeDir], memoryLimit: values['memory-limit'], maxTempDirectorySize: '20GB' });
-  const floorStarted = performance.now();
-  const floorCpuStarted = process.cpuUsage();
-  await floor.run(`COPY (SELECT * FROM read_csv([${files.map(sqlString).join(', ')}], delim = ' ', header = true)) TO ${sqlString(path.join(floorDir, 'floor.parquet'))} (FORMAT parquet, COMPRESSION zstd)`);
-  const floorSeconds = (performance.now() - floorStarted) / 1000;
-  const floorCpuSeconds = cpuMsSince(floorCpuStarted) / 1000;
-  floor.close();
+  const floorFigures = await timeDuckDb(path.join(dir, 'floor'), (floorDir) =>
+    `COPY (SELECT * FROM read_csv([${files.map(sqlString).join(', ')}], delim = ' ', header = true)) TO ${sqlString(path.join(floorDir, 'floor.parquet'))} (FORMAT parquet, COMPRESSION zstd)`,
+  );
+  const floorSeconds = floorFigures.seconds;
+  const floorCpuSeconds = floorFigures.cpuSeconds;
+  let shapeFloor: { seconds: number; cpuSeconds: number } | undefined;
+  if (values['shape-floor']) {
+    log("timing the shape floor: DuckDB reads the same raw files into one file of the flows table's shape");
+    shapeFloor = await timeDuckDb(path.join(dir, 'shape-floor'), (shapeDir) => shapeFloorSql(files, flowsTable, path.join(shapeDir, 'flows.parquet')));
+  }
 
   const summary = {
     flows,
@@ -130,6 +137,14 @@ try {
     floor_cpu_seconds: round(floorCpuSeconds),
     cpu_ratio: round(cpuSeconds / floorCpuSeconds),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...(shapeFloor
+      ? {
+          shape_floor_seconds: round(shapeFloor.seconds),
+          shape_floor_cpu_seconds: round(shapeFloor.cpuSeconds),
+          shape_floor_ratio: round(shapeFloor.seconds / floorSeconds),
+          ratio_to_shape_floor: round(seconds / shapeFloor.seconds),
+        }
+      : {}),
   };
   console.log(JSON.stringify(summary));
 } finally {
@@ -138,4 +153,17 @@ try {
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/** Wall and CPU seconds of one statement in a fresh session of the bench's memory limit. */
+async function timeDuckDb(workDir: string, statement: (workDir: string) => string): Promise<{ seconds: number; cpuSeconds: number }> {
+  const session = await DuckDbSession.open({ workDir, readableDirs: [lakeDir], memoryLimit: values['memory-limit'], maxTempDirectorySize: '20GB' });
+  try {
+    const started = performance.now();
+    const cpuStarted = process.cpuUsage();
+    await session.run(statement(workDir));
+    return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuMsSince(cpuStarted) / 1000 };
+  } finally {
+    session.close();
+  }
 }
