@@ -5,9 +5,11 @@ import { daysOverlapping, hourInWindow, utcDate, type SourceDefinition } from '.
  * `<bucket>/compute.googleapis.com/vpc_flows/YYYY/MM/DD/HH:00:00_HH:59:59_S<shard>.json`, one
  * LogEntry per line (https://cloud.google.com/logging/docs/export/storage#gcs-organization).
  * The hour in the name is the hour of the entries' `timestamp`, so the window lists the day
- * folders it overlaps and keeps the files whose hour overlaps it.
+ * folders it overlaps and keeps the files whose hour overlaps it. Shards are named `S<n>`, or
+ * `A<n>` (with the Unix time it was written, `A0:1714579200`) for entries Logging received after
+ * their hour had been written: both hold the hour's entries, and a complete hour is all of them.
  */
-const KEY_PATTERN = /(?:^|\/)(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<h>\d{2}):00:00_\k<h>:59:59_S\d+\.json(?:\.gz)?$/;
+const KEY_PATTERN = /(?:^|\/)(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<h>\d{2}):00:00_\k<h>:59:59_(?:S\d+|A\d+(?::\d+)?)\.json(?:\.gz)?$/;
 
 export function parseGcpVpcKey(key: string): Date | undefined {
   const groups = KEY_PATTERN.exec(key)?.groups;
