@@ -9,8 +9,11 @@
 -- Logging search API wraps the same entry as {datetime, logContent, regionId} and is accepted too.
 -- data: action (ACCEPT/REJECT), bytesOut, destinationAddress, destinationPort, startTime and
 -- endTime (Unix s), packets, protocol (IANA number), sourceAddress, sourcePort, status
--- (OK/NODATA/SKIPDATA), version. The record has no direction: like AWS version 2, enrichment
--- derives it from which end owns the logging VNIC (interface_id = the VNIC OCID).
+-- (OK/NODATA/SKIPDATA), version. type is com.oraclecloud.vcn.flowlogs.DataEvent, or
+-- ...QualityEvent.NoData / ...QualityEvent.SkipData for an interval without flows or with flows
+-- not captured, whose data has only version, status, startTime and endTime (counted like AWS's
+-- NODATA and SKIPDATA records, not as flows). The record has no direction: like AWS version 2,
+-- enrichment derives it from which end owns the logging VNIC (interface_id = the VNIC OCID).
 with
 
 -- One parse per line: json_transform reads every field the model reads, at the top level and
@@ -63,7 +66,13 @@ typed as (
         e.regionId as region_id,
         coalesce(e.type, e.logContent.type) as entry_type,
         coalesce(e.data.version, e.logContent.data.version) as version_text,
-        coalesce(nullif(coalesce(e.data.status, e.logContent.data.status), '-'), 'OK') as status,
+        -- A quality event (type ...QualityEvent.NoData / .SkipData) states its status in data.status
+        -- as well; the type decides where data.status is missing.
+        coalesce(
+            nullif(coalesce(e.data.status, e.logContent.data.status), '-'),
+            case entry_type when 'com.oraclecloud.vcn.flowlogs.QualityEvent.NoData' then 'NODATA' when 'com.oraclecloud.vcn.flowlogs.QualityEvent.SkipData' then 'SKIPDATA' end,
+            'OK'
+        ) as status,
         nullif(coalesce(e.data.action, e.logContent.data.action), '-') as action_text,
         nullif(coalesce(e.data.sourceAddress, e.logContent.data.sourceAddress), '-') as src_ip_text,
         nullif(coalesce(e.data.destinationAddress, e.logContent.data.destinationAddress), '-') as dst_ip_text,
@@ -95,7 +104,8 @@ checked as (
         case
             when not is_json then 'not valid JSON (cut off or malformed)'
             when not is_object then 'not a JSON object'
-            when entry_type is distinct from 'com.oraclecloud.vcn.flowlogs.DataEvent' then 'not a VCN flow log entry: type ' || coalesce('"' || entry_type || '"', 'missing') || ' is not com.oraclecloud.vcn.flowlogs.DataEvent'
+            when entry_type is null or entry_type not in ('com.oraclecloud.vcn.flowlogs.DataEvent', 'com.oraclecloud.vcn.flowlogs.QualityEvent.NoData', 'com.oraclecloud.vcn.flowlogs.QualityEvent.SkipData')
+                then 'not a VCN flow log entry: type ' || coalesce('"' || entry_type || '"', 'missing') || ' is not com.oraclecloud.vcn.flowlogs.DataEvent, .QualityEvent.NoData or .QualityEvent.SkipData'
             when data_is_object is not true then 'data: missing or not an object'
             else nullif(concat_ws('; ',
                 case when version_text is distinct from '2' then 'data.version: ' || coalesce('"' || version_text || '"', 'missing') || ' is not a supported VCN flow log version (2)' end,

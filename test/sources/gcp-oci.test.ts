@@ -12,6 +12,7 @@ describe('GCP VPC Flow Logs (Cloud Logging sink) and OCI VCN flow logs (Connecto
     const results = await normalizeFiles([
       { file: path.join(FIXTURES, 'gcp-vpc/src-and-dest-reports.json'), sourceType: 'gcp_vpc', objectKey: 'gcp' },
       { file: path.join(FIXTURES, 'oci-vcn/connector-hub-batch.log'), sourceType: 'oci_vcn', objectKey: 'oci' },
+      { file: path.join(FIXTURES, 'oci-vcn/quality-events.log'), sourceType: 'oci_vcn', objectKey: 'oci-quality' },
     ], { collectRows: true, threads: 2 });
     for (const result of results) r[result.objectKey] = result;
   });
@@ -44,5 +45,15 @@ describe('GCP VPC Flow Logs (Cloud Logging sink) and OCI VCN flow logs (Connecto
     });
     expect(reject).toMatchObject({ action: 'reject', dst_port: 22 });
     expect(wrapped).toMatchObject({ src_ip: '10.0.0.219', dst_ip: '147.154.101.151', region: 'us-phoenix-1', interface_id: 'ocid1.vnic.oc1.phx.abyhqljtexamplevnic2' });
+  });
+
+  it('OCI: quality events (QualityEvent.NoData, .SkipData; data with times only) count as NODATA and SKIPDATA, not flows; another type is refused', () => {
+    const quality = r['oci-quality']!;
+    expect({ read: quality.recordsRead, flows: quality.flows, nodata: quality.nodata, skipdata: quality.skipdata, quarantined: quality.quarantined }).toEqual({
+      read: 4, flows: 0, nodata: 2, skipdata: 1, quarantined: 1,
+    });
+    expect(quality.quarantine.map((q) => [q.raw_offset, q.reason])).toEqual([
+      [4, expect.stringMatching(/^not a VCN flow log entry: type "com\.oraclecloud\.vcn\.flowlogs\.SomethingElse" is not /)],
+    ]);
   });
 });

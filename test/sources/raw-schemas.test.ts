@@ -44,5 +44,8 @@ describe('the raw-format schemas match the documented examples, and the models k
     for (const entry of oci) expect(ociVcnLineSchema.safeParse(entry).success).toBe(true);
     for (const entry of gcp) expect(ociVcnLineSchema.safeParse(entry).success).toBe(false);
     for (const entry of oci) expect(gcpVpcFlowEntrySchema.safeParse(entry).success).toBe(false);
+    // Quality events: the first three are NoData / SkipData entries, the last of another type.
+    const quality = await lines('oci-vcn/quality-events.log');
+    expect(quality.map((entry) => ociVcnLineSchema.safeParse(entry).success)).toEqual([true, true, true, false]);
   });
 });
