@@ -281,7 +281,8 @@ select
     c.ecs_task_definition_arn,
     c.ecs_task_arn,
     c.ecs_task_id,
-    community_id_v1(c.src_ip, c.dst_ip, c.src_port, c.dst_port, c.protocol) as community_id,
+    -- AWS writes 0 0 as an ICMP record's ports, whatever its type and code.
+    community_id_v1(c.src_ip, c.dst_ip, community_id_port(c.src_port, c.protocol, false), community_id_port(c.dst_port, c.protocol, false), c.protocol) as community_id,
     c.src_ip_is_public,
     c.dst_ip_is_public
 from checked as c
