@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
+import { AWS_VPC_FIELDS } from '../../schemas/sources/aws-vpc.ts';
 import type { SourceType } from './source-definition.ts';
 
 const SNIFF_BYTES = 64 * 1024;
@@ -24,11 +25,27 @@ export async function detectSources(file: string): Promise<SourceType[]> {
     return found;
   }
   const firstLine = trimmed.split('\n', 1)[0]!.replace(/\r$/, '');
-  // An S3 text object's header line, or a record of the default format (version first).
-  if (/^(version|account-id|interface-id|srcaddr|dstaddr|start|end|action|log-status|vpc-id|subnet-id|instance-id|region|az-id|flow-direction|type|pkt-[a-z-]+|ecs-[a-z-]+|[a-z]+-[a-z-]+)( [a-z][a-z0-9-]*)+$/.test(firstLine)) found.push('aws_vpc');
-  else if (/^([2-9]|10) \S+ \S+ \S+ \S+/.test(firstLine)) found.push('aws_vpc');
+  if (isAwsVpcHeader(firstLine) || AWS_VPC_RECORD.test(firstLine)) found.push('aws_vpc');
   return found;
 }
+
+const AWS_VPC_FIELD_NAMES: ReadonlySet<string> = new Set(AWS_VPC_FIELDS);
+
+/**
+ * An S3 text object's header line: field names, in any order (a custom format may start with
+ * any field), each a documented one, or hyphenated like them (a field newer than this list, which
+ * the model then names in its refusal).
+ */
+function isAwsVpcHeader(line: string): boolean {
+  const names = line.split(' ');
+  return names.length >= 2 && names.every((name) => AWS_VPC_FIELD_NAMES.has(name) || /^[a-z]+(-[a-z0-9]+)+$/.test(name)) && names.some((name) => AWS_VPC_FIELD_NAMES.has(name));
+}
+
+/**
+ * A header-less record whose format starts with the version (the default format, Firehose), bare
+ * or as a CloudWatch Logs export writes it, after the event's ISO timestamp.
+ */
+const AWS_VPC_RECORD = /^(\d{4}-\d{2}-\d{2}T\S+ )?([2-9]|10) \S+ \S+ \S+ \S+/;
 
 async function readHead(file: string): Promise<Buffer> {
   const raw = await readBytes(createReadStream(file, { start: 0, end: SNIFF_BYTES - 1 }), SNIFF_BYTES);

@@ -25,6 +25,10 @@ describe('netflow inspect', () => {
     ].join('\n'));
     await writeFile(path.join(cwd, 'cut.json.gz'), gzipSync('{"records": [1, 2, 3]}').subarray(0, 12));
     await writeFile(path.join(cwd, 'notes.txt'), 'hello world\n');
+    // A custom format may start with any field; a CloudWatch Logs export puts the event's time first.
+    await writeFile(path.join(cwd, 'srcport-first.log'), 'srcport dstport srcaddr dstaddr protocol packets bytes start end action log-status\n443 49152 10.0.0.1 10.0.0.2 6 1 40 1714568431 1714568431 ACCEPT OK\n');
+    await writeFile(path.join(cwd, 'cloudwatch-export.log'), '2024-05-01T13:00:31.000Z 2 123456789012 eni-0a1b2c3d 10.0.1.10 10.0.2.20 49201 8080 6 3 300 1714568431 1714568431 ACCEPT OK\n');
+    await writeFile(path.join(cwd, 'hyphens.txt'), 'well-known co-operative\n');
   });
   afterAll(() => rm(cwd, { recursive: true, force: true }));
 
@@ -51,6 +55,9 @@ describe('netflow inspect', () => {
     ];
     for (const [file, source] of expected) expect(await detectSources(path.join(FIXTURES, file)), file).toEqual([source]);
     expect(await detectSources(path.join(cwd, 'notes.txt'))).toEqual([]);
+    expect(await detectSources(path.join(cwd, 'hyphens.txt'))).toEqual([]);
+    expect(await detectSources(path.join(cwd, 'srcport-first.log'))).toEqual(['aws_vpc']);
+    expect(await detectSources(path.join(cwd, 'cloudwatch-export.log'))).toEqual(['aws_vpc']);
   });
 
   it('takes --source when the content cannot tell, and exits 1 for a file that cannot be read', async () => {
