@@ -18,6 +18,8 @@ select
     action,
     packets,
     bytes,
+    -- The destination's answer in the same record (Azure NSG version 2 and VNet tuples), else 0.
+    coalesce(reverse_bytes, 0) as reverse_bytes,
     observer_vm_id,
     src_vm_id,
     src_vm_name,
@@ -30,8 +32,9 @@ select
     not (
         (protocol in (6, 17, 132) and src_port is not null and dst_port is not null and src_port < dst_port and dst_port >= 1024)
         -- ICMP answers (echo reply, unreachable, time exceeded; the type is in src_port): a UDP scan's targets answer with these.
-        or (protocol = 1 and src_port in (0, 3, 11))
-        or (protocol = 58 and src_port in (1, 3, 129))
+        -- Only the agent logs the type: the clouds' ICMP records (ports 0 0 or none) count as initiators.
+        or (protocol = 1 and source_type = 'agent' and src_port in (0, 3, 11))
+        or (protocol = 58 and source_type = 'agent' and src_port in (1, 3, 129))
     ) as is_initiator,
     case when src_vm_id is null and src_is_public then 'internet' else src_ip end as src_key,
     case when dst_vm_id is null and dst_is_public then 'internet' else dst_ip end as dst_key

@@ -9,6 +9,10 @@ with
 -- columns below are decoded, and the enrichment joins do not run again. Grouped to distinct
 -- endpoint groups first (a few hundred rows, not one per flow) before tags are unnested.
 -- Traffic reported twice (GCP SRC and DEST, Azure NSG and VNet logs of one NIC) counts once.
+-- A record that also counts its destination's answer (Azure NSG version 2 and VNet tuples:
+-- reverse_packets, reverse_bytes) adds that traffic to the opposite pair, where the answer of a
+-- source that logs each direction as its own record (AWS, the agent) lands; it is no flow of its
+-- own there (flows 0), as the answer is no record of its own.
 per_flow as (
     select
         src_segment, dst_segment, src_tags, dst_tags,
@@ -17,6 +21,14 @@ per_flow as (
         (verdict = 'non_conformant')::integer as non_conformant_flows
     from flows
     where counts_in_totals
+    union all
+    select
+        dst_segment, src_segment, dst_tags, src_tags,
+        0 as flows, coalesce(reverse_packets, 0) as packets, coalesce(reverse_bytes, 0) as bytes,
+        0 as rejected_flows,
+        0 as non_conformant_flows
+    from flows
+    where counts_in_totals and (reverse_packets > 0 or reverse_bytes > 0)
 ),
 
 grouped as (

@@ -21,6 +21,7 @@ const vms = {
   batchBursty: { vm_id: 'i-batch-bursty', vm_name: 'batch-bursty', ip: '10.1.3.1', segment: 'batch', capacity_mbps: 10000 },
   noCapacity: { vm_id: 'i-nocap', vm_name: 'no-capacity', ip: '10.1.4.1', segment: 'batch', capacity_mbps: undefined },
   dataBig: { vm_id: 'i-data-big', vm_name: 'data-big', ip: '10.1.1.1', segment: 'data', capacity_mbps: 10000 },
+  azureWeb: { vm_id: 'i-azure-web', vm_name: 'azure-web', ip: '10.1.5.1', segment: 'web2', capacity_mbps: 1000 },
 };
 type Vm = (typeof vms)[keyof typeof vms];
 
@@ -60,6 +61,13 @@ beforeAll(async () => {
     // Three busy minutes, idle otherwise: p95 sits between the idle and the busy minutes.
     ...[7, 21, 44].map((minute) => record(vms.batchBursty, vms.dataBig, at(minute), at(minute), 5 * MBPS_100)),
     record(vms.noCapacity, vms.dataBig, at(30), at(31), MBPS_100),
+    // An Azure VNet tuple of the web VM's NIC: a client's request (10 Mbps for the minute) and, in
+    // the same record, the VM's answer (300 Mbps), which is its outbound traffic.
+    {
+      start_at: at(20), end_at: at(21), src_ip: '203.0.113.9', src_port: 40000, dst_ip: vms.azureWeb.ip, dst_port: 443, protocol: 6, source_type: 'azure_vnet',
+      bytes: 0.1 * MBPS_100, reverse_bytes: 3 * MBPS_100, observer_vm_id: vms.azureWeb.vm_id, src_segment: 'internet', src_is_public: true,
+      dst_vm_id: vms.azureWeb.vm_id, dst_vm_name: vms.azureWeb.vm_name, dst_segment: vms.azureWeb.segment,
+    },
   ];
   await publishGeneratedFlows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, flows });
   run = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${H}:00:00Z`) });
@@ -128,6 +136,13 @@ describe('capacity_hourly', () => {
     const after = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${H}:00:00Z`) });
     expect(after.hours[0]!.status).toBe('published');
     expect(after.hours[0]!.runId).not.toBe(run.hours[0]!.runId);
+  });
+
+  test("a record's answer (Azure's reverse counters) is the observing VM's outbound traffic, and the opposite pair's", () => {
+    expect(row('vm', 'i-azure-web')).toMatchObject({ bytes_in: 75_000_000n, bytes_out: 2_250_000_000n, status: 'ok' });
+    expect(row('vm', 'i-azure-web').max_mbps as number).toBeCloseTo(300, 6);
+    expect(row('segment_pair', 'web2 -> internet').max_mbps as number).toBeCloseTo(300, 6);
+    expect(row('segment_pair', 'internet -> web2').max_mbps as number).toBeCloseTo(10, 6);
   });
 
   test('a VM that observes nothing of its own has no row (capacity comes from what a VM observed)', () => {

@@ -21,11 +21,13 @@ spread as (
         r.*,
         m.minute_at as at_minute,
         case
-            when r.end_at <= r.start_at then (case when m.minute_at = date_trunc('minute', r.start_at) then r.bytes else 0 end)
-            else r.bytes
-                * greatest(0, epoch(least(r.end_at, m.minute_at + interval 1 minute)) - epoch(greatest(r.start_at, m.minute_at)))
+            when r.end_at <= r.start_at then (case when m.minute_at = date_trunc('minute', r.start_at) then 1 else 0 end)
+            else greatest(0, epoch(least(r.end_at, m.minute_at + interval 1 minute)) - epoch(greatest(r.start_at, m.minute_at)))
                 / (epoch(r.end_at) - epoch(r.start_at))
-        end as minute_bytes
+        end as minute_share,
+        r.bytes * minute_share as minute_bytes,
+        -- The destination's answer, where the record counts it too (Azure): traffic the other way.
+        r.reverse_bytes * minute_share as minute_reverse_bytes
     from records as r,
         unnest(generate_series(
             greatest(date_trunc('minute', r.start_at), getvariable('hour_start')),
@@ -38,8 +40,9 @@ spread as (
 -- when both observe it, the source that saw more bytes in the hour counts, not both.
 vm_sides as (
     select observer_vm_id as vm_id, source_type, at_minute,
-        sum(minute_bytes) filter (where dst_vm_id = observer_vm_id) as bytes_in,
-        sum(minute_bytes) filter (where src_vm_id = observer_vm_id) as bytes_out
+        -- Into the VM: what it received, and the answers to what it sent; out of it, the other way.
+        coalesce(sum(minute_bytes) filter (where dst_vm_id = observer_vm_id), 0) + coalesce(sum(minute_reverse_bytes) filter (where src_vm_id = observer_vm_id), 0) as bytes_in,
+        coalesce(sum(minute_bytes) filter (where src_vm_id = observer_vm_id), 0) + coalesce(sum(minute_reverse_bytes) filter (where dst_vm_id = observer_vm_id), 0) as bytes_out
     from spread
     where observer_vm_id is not null
     group by all
@@ -63,17 +66,25 @@ observers as (
     select distinct observer_vm_id as vm_id from records where observer_vm_id is not null
 ),
 
-pair_minutes as (
-    select
-        coalesce(src_segment, 'unknown') as src_segment,
-        coalesce(dst_segment, 'unknown') as dst_segment,
-        at_minute,
-        sum(minute_bytes) as bytes_in,
-        0 as bytes_out
+counted_once as (
+    select *
     from spread
     where observer_vm_id is null
         or observer_vm_id = src_vm_id
         or (observer_vm_id = dst_vm_id and (src_vm_id is null or src_vm_id not in (select vm_id from observers)))
+),
+
+-- A record's answer (Azure's reverse counters) is traffic of the opposite pair.
+pair_minutes as (
+    select src_segment, dst_segment, at_minute, sum(bytes) as bytes_in, 0 as bytes_out
+    from (
+        select coalesce(src_segment, 'unknown') as src_segment, coalesce(dst_segment, 'unknown') as dst_segment, at_minute, minute_bytes as bytes
+        from counted_once
+        union all
+        select coalesce(dst_segment, 'unknown'), coalesce(src_segment, 'unknown'), at_minute, minute_reverse_bytes
+        from counted_once
+        where minute_reverse_bytes > 0
+    )
     group by all
 ),
 

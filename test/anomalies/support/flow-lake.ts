@@ -17,6 +17,8 @@ export interface GeneratedFlow {
   dst_port: number | null;
   protocol: number;
   bytes: number;
+  /** The destination's answer in the same record (Azure's reverse counters). */
+  reverse_bytes?: number | null;
   packets?: number;
   action?: 'accept' | 'reject' | null;
   source_type?: string;
@@ -57,7 +59,7 @@ export async function publishGeneratedFlows(options: { store: ObjectStore; workD
       )
       .join('\n') + '\n',
   );
-  const given = ['flow_id', 'start_at', 'end_at', 'source_type', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'action', 'packets', 'bytes', 'observer_vm_id', 'src_vm_id', 'src_vm_name', 'src_segment', 'src_is_public', 'dst_vm_id', 'dst_vm_name', 'dst_segment', 'dst_is_public', 'raw_object_key', 'raw_offset'];
+  const given = ['flow_id', 'start_at', 'end_at', 'source_type', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'action', 'packets', 'bytes', 'observer_vm_id', 'src_vm_id', 'src_vm_name', 'src_segment', 'src_is_public', 'dst_vm_id', 'dst_vm_name', 'dst_segment', 'dst_is_public', 'raw_object_key', 'raw_offset', 'reverse_bytes'];
   const session = await DuckDbSession.open({ workDir, memoryLimit: '1GB', maxTempDirectorySize: '1GB', threads: 2 });
   try {
     const columnTypes = flowsTable.columns.filter((col) => given.includes(col.name)).map((col) => `${sqlString(col.name)}: ${sqlString(col.type)}`);
