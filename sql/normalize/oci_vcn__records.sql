@@ -98,6 +98,20 @@ typed as (
     from (select *, coalesce(e.data, e.logContent.data) as d from parsed)
 ),
 
+-- Region keys (the three-letter codes, lowercase as OCIDs write them) and region names, from
+-- Oracle's "Regions and Availability Domains" list.
+region_keys(region_key, region_name) as (
+    values
+        ('phx', 'us-phoenix-1'), ('iad', 'us-ashburn-1'), ('sjc', 'us-sanjose-1'), ('ord', 'us-chicago-1'),
+        ('yyz', 'ca-toronto-1'), ('yul', 'ca-montreal-1'), ('qro', 'mx-queretaro-1'), ('mty', 'mx-monterrey-1'),
+        ('gru', 'sa-saopaulo-1'), ('vcp', 'sa-vinhedo-1'), ('scl', 'sa-santiago-1'), ('bog', 'sa-bogota-1'), ('vap', 'sa-valparaiso-1'),
+        ('lhr', 'uk-london-1'), ('cwl', 'uk-cardiff-1'), ('fra', 'eu-frankfurt-1'), ('ams', 'eu-amsterdam-1'), ('zrh', 'eu-zurich-1'),
+        ('cdg', 'eu-paris-1'), ('mrs', 'eu-marseille-1'), ('lin', 'eu-milan-1'), ('arn', 'eu-stockholm-1'), ('mad', 'eu-madrid-1'),
+        ('jed', 'me-jeddah-1'), ('ruh', 'me-riyadh-1'), ('dxb', 'me-dubai-1'), ('auh', 'me-abudhabi-1'), ('mtz', 'il-jerusalem-1'),
+        ('jnb', 'af-johannesburg-1'), ('bom', 'ap-mumbai-1'), ('hyd', 'ap-hyderabad-1'), ('sin', 'ap-singapore-1'), ('xsp', 'ap-singapore-2'),
+        ('nrt', 'ap-tokyo-1'), ('kix', 'ap-osaka-1'), ('icn', 'ap-seoul-1'), ('yny', 'ap-chuncheon-1'), ('syd', 'ap-sydney-1'), ('mel', 'ap-melbourne-1')
+),
+
 checked as (
     select
         *,
@@ -150,10 +164,12 @@ select
     cast(null as varchar) as observer_vm_id,
     c.vnic_id as interface_id,
     c.tenant_id as account_id,
-    -- OCIDs name the region: ocid1.vnic.oc1.<region>.<id>.
-    coalesce(c.region_id, nullif(split_part(c.vnic_id, '.', 4), '')) as region,
+    -- OCIDs name the region: ocid1.vnic.oc1.<region>.<id>, by its name (eu-frankfurt-1) or, in
+    -- older regions' OCIDs, its region key (phx); the key is given as the name the API uses.
+    coalesce(c.region_id, k.region_name, nullif(split_part(c.vnic_id, '.', 4), '')) as region,
     true as counts_in_totals,
     c.version_text as source_version,
     c.subnet_id
 from checked as c
 inner join stg_objects as o on c.object_idx = o.object_idx
+left join region_keys as k on k.region_key = split_part(c.vnic_id, '.', 4)

@@ -41,7 +41,7 @@ describe('GCP VPC Flow Logs (Cloud Logging sink) and OCI VCN flow logs (Connecto
     expect(accept).toMatchObject({
       src_ip: '203.0.113.7', dst_ip: '10.0.0.2', dst_port: 443, protocol: 6, packets: 30n, bytes: 17114n, action: 'accept', direction: null,
       start_at: new Date('2023-05-17T18:49:59Z'), end_at: new Date('2023-05-17T18:50:28Z'), interface_id: 'ocid1.vnic.oc1.phx.abyhqljtexamplevnic',
-      subnet_id: 'ocid1.subnet.oc1.phx.aaaaaaaaexamplesubnet', account_id: 'ocid1.tenancy.oc1..aaaaaaaaexampletenancy', region: 'phx', source_version: '2',
+      subnet_id: 'ocid1.subnet.oc1.phx.aaaaaaaaexamplesubnet', account_id: 'ocid1.tenancy.oc1..aaaaaaaaexampletenancy', region: 'us-phoenix-1', source_version: '2',
     });
     expect(reject).toMatchObject({ action: 'reject', dst_port: 22 });
     expect(wrapped).toMatchObject({ src_ip: '10.0.0.219', dst_ip: '147.154.101.151', region: 'us-phoenix-1', interface_id: 'ocid1.vnic.oc1.phx.abyhqljtexamplevnic2' });
