@@ -28,7 +28,9 @@ per_flow as (
         0 as rejected_flows,
         0 as non_conformant_flows
     from flows
-    where counts_in_totals and (reverse_packets > 0 or reverse_bytes > 0)
+    -- One column's filter (an answer has bytes when it has packets): DuckDB skips the row groups
+    -- whose statistics hold no answer (every row group of a source without reverse counters).
+    where counts_in_totals and reverse_bytes > 0
 ),
 
 grouped as (
