@@ -9,7 +9,7 @@ const ENTRY_ENVELOPE = {
   id: z.string().optional(),
   time: z.string().optional(),
   specversion: z.string().optional(),
-  oracle: z.object({ vnicocid: z.string(), tenantid: z.string(), compartmentid: z.string(), vnicsubnetocid: z.string() }).partial().optional(),
+  oracle: z.object({ vnicocid: z.string(), tenantid: z.string(), compartmentid: z.string(), vnicsubnetocid: z.string() }).partial(),
 };
 
 const flowEntrySchema = z.object({
