@@ -21,6 +21,10 @@ export const AWS_VPC_TYPED_COLUMNS = [
   ['ecs_container_instance_id', 'VARCHAR'], ['ecs_container_id', 'VARCHAR'], ['ecs_second_container_id', 'VARCHAR'],
   ['ecs_service_name', 'VARCHAR'], ['ecs_task_definition_arn', 'VARCHAR'], ['ecs_task_arn', 'VARCHAR'], ['ecs_task_id', 'VARCHAR'],
   ['reject_reason', 'VARCHAR'], ['resource_id', 'VARCHAR'], ['encryption_status', 'INTEGER'],
+  ['resource_type', 'VARCHAR'], ['tgw_id', 'VARCHAR'], ['tgw_attachment_id', 'VARCHAR'], ['tgw_src_vpc_account_id', 'VARCHAR'], ['tgw_dst_vpc_account_id', 'VARCHAR'],
+  ['tgw_src_vpc_id', 'VARCHAR'], ['tgw_dst_vpc_id', 'VARCHAR'], ['tgw_src_subnet_id', 'VARCHAR'], ['tgw_dst_subnet_id', 'VARCHAR'], ['tgw_src_eni', 'VARCHAR'],
+  ['tgw_dst_eni', 'VARCHAR'], ['tgw_src_az_id', 'VARCHAR'], ['tgw_dst_az_id', 'VARCHAR'], ['tgw_pair_attachment_id', 'VARCHAR'],
+  ['packets_lost_no_route', 'BIGINT'], ['packets_lost_blackhole', 'BIGINT'], ['packets_lost_mtu_exceeded', 'BIGINT'], ['packets_lost_ttl_expired', 'BIGINT'],
   ['community_id', 'VARCHAR'], ['src_ip_is_public', 'BOOLEAN'], ['dst_ip_is_public', 'BOOLEAN'],
 ] as const;
 
@@ -73,6 +77,11 @@ const FIELD_RULES: Partial<Record<AwsVpcField, { column?: TypedColumn; rule: Fie
   'flow-direction': { column: 'direction', rule: { kind: 'one-of', values: ['ingress', 'egress'] } },
   'traffic-path': { rule: { kind: 'integer', min: 1, max: 8 } },
   'encryption-status': { rule: { kind: 'integer', min: 0, max: 3 } },
+  'resource-type': { rule: { kind: 'one-of', values: ['TransitGateway', 'TransitGatewayAttachment'] } },
+  'packets-lost-no-route': { rule: COUNTER },
+  'packets-lost-blackhole': { rule: COUNTER },
+  'packets-lost-mtu-exceeded': { rule: COUNTER },
+  'packets-lost-ttl-expired': { rule: COUNTER },
 };
 
 const ruleOf = (name: AwsVpcField): FieldRule => FIELD_RULES[name]?.rule ?? TEXT;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * AWS VPC Flow Logs record fields, versions 2 to 10, with the version that introduced each and
+ * AWS VPC Flow Logs record fields, versions 2 to 10 (6: Transit Gateway flow logs), with the version that introduced each and
  * its type in AWS's Parquet delivery (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html#flow-logs-fields).
  * Text records are space-separated in the flow log's format order, `-` for "no value"; the
  * Parquet delivery names the columns with underscores. sql/normalize/aws_vpc__records.sql
@@ -18,6 +18,12 @@ export const AWS_VPC_FIELD_TABLE = [
   ['ecs-cluster-arn', 7, 'STRING'], ['ecs-cluster-name', 7, 'STRING'], ['ecs-container-instance-arn', 7, 'STRING'], ['ecs-container-instance-id', 7, 'STRING'],
   ['ecs-container-id', 7, 'STRING'], ['ecs-second-container-id', 7, 'STRING'], ['ecs-service-name', 7, 'STRING'], ['ecs-task-definition-arn', 7, 'STRING'],
   ['ecs-task-arn', 7, 'STRING'], ['ecs-task-id', 7, 'STRING'],
+  // Transit Gateway flow logs (version 6): the same record, for a transit gateway or one of its
+  // attachments, delivered under the same vpcflowlogs/ prefix (https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html).
+  ['resource-type', 6, 'STRING'], ['tgw-id', 6, 'STRING'], ['tgw-attachment-id', 6, 'STRING'], ['tgw-src-vpc-account-id', 6, 'STRING'], ['tgw-dst-vpc-account-id', 6, 'STRING'],
+  ['tgw-src-vpc-id', 6, 'STRING'], ['tgw-dst-vpc-id', 6, 'STRING'], ['tgw-src-subnet-id', 6, 'STRING'], ['tgw-dst-subnet-id', 6, 'STRING'], ['tgw-src-eni', 6, 'STRING'],
+  ['tgw-dst-eni', 6, 'STRING'], ['tgw-src-az-id', 6, 'STRING'], ['tgw-dst-az-id', 6, 'STRING'], ['tgw-pair-attachment-id', 6, 'STRING'],
+  ['packets-lost-no-route', 6, 'INT_64'], ['packets-lost-blackhole', 6, 'INT_64'], ['packets-lost-mtu-exceeded', 6, 'INT_64'], ['packets-lost-ttl-expired', 6, 'INT_64'],
   ['reject-reason', 8, 'STRING'],
   // Newer fields whose version number AWS's pages do not state (resource-id, encryption-status): read by name when present.
   ['resource-id', 10, 'STRING'], ['encryption-status', 10, 'INT_32'],

@@ -16,8 +16,9 @@ const endpoint = (side: 'src' | 'dst', label: string) =>
 export const flowsTable = defineTable({
   name: 'flows',
   root: 'curated',
-  // 2: provider-specific columns added at the end (counts_in_totals onwards); columns are only ever added.
-  schemaVersion: 2,
+  // 2: provider-specific columns added at the end (counts_in_totals onwards); 3: the Transit
+  // Gateway columns (resource_type onwards). Columns are only ever added.
+  schemaVersion: 3,
   format: 'parquet',
   // Not sorted: ordering the widest table cost ~60 % more CPU than writing it; reruns publish the same row set.
   orderBy: [],
@@ -85,6 +86,25 @@ export const flowsTable = defineTable({
     column('ecs_task_definition_arn', 'VARCHAR', true, 'AWS ecs-task-definition-arn'),
     column('ecs_task_arn', 'VARCHAR', true, 'AWS ecs-task-arn'),
     column('ecs_task_id', 'VARCHAR', true, 'AWS ecs-task-id'),
+    // 3: AWS Transit Gateway flow logs (version 6).
+    column('resource_type', 'VARCHAR', true, 'AWS Transit Gateway flow logs: resource-type, TransitGateway or TransitGatewayAttachment'),
+    column('tgw_id', 'VARCHAR', true, 'AWS tgw-id: the transit gateway of the record'),
+    column('tgw_attachment_id', 'VARCHAR', true, 'AWS tgw-attachment-id: the attachment the record was observed on'),
+    column('tgw_src_vpc_account_id', 'VARCHAR', true, 'AWS tgw-src-vpc-account-id: account of the source VPC'),
+    column('tgw_dst_vpc_account_id', 'VARCHAR', true, 'AWS tgw-dst-vpc-account-id: account of the destination VPC'),
+    column('tgw_src_vpc_id', 'VARCHAR', true, 'AWS tgw-src-vpc-id: source VPC'),
+    column('tgw_dst_vpc_id', 'VARCHAR', true, 'AWS tgw-dst-vpc-id: destination VPC'),
+    column('tgw_src_subnet_id', 'VARCHAR', true, 'AWS tgw-src-subnet-id: source subnet'),
+    column('tgw_dst_subnet_id', 'VARCHAR', true, 'AWS tgw-dst-subnet-id: destination subnet'),
+    column('tgw_src_eni', 'VARCHAR', true, 'AWS tgw-src-eni: network interface of the source attachment'),
+    column('tgw_dst_eni', 'VARCHAR', true, 'AWS tgw-dst-eni: network interface of the destination attachment'),
+    column('tgw_src_az_id', 'VARCHAR', true, 'AWS tgw-src-az-id: availability zone of the source'),
+    column('tgw_dst_az_id', 'VARCHAR', true, 'AWS tgw-dst-az-id: availability zone of the destination'),
+    column('tgw_pair_attachment_id', 'VARCHAR', true, 'AWS tgw-pair-attachment-id: the other attachment of the flow'),
+    column('packets_lost_no_route', 'BIGINT', true, 'AWS packets-lost-no-route: packets the transit gateway dropped for want of a route'),
+    column('packets_lost_blackhole', 'BIGINT', true, 'AWS packets-lost-blackhole: packets dropped by a blackhole route'),
+    column('packets_lost_mtu_exceeded', 'BIGINT', true, 'AWS packets-lost-mtu-exceeded: packets dropped for exceeding the MTU'),
+    column('packets_lost_ttl_expired', 'BIGINT', true, 'AWS packets-lost-ttl-expired: packets dropped as their TTL expired'),
   ],
 });
 

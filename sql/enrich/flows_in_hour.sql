@@ -40,7 +40,10 @@ in_hour as not materialized (
         vpc_id, subnet_id, instance_id, traffic_type, pkt_src_ip, pkt_dst_ip, az_id, sublocation_type, sublocation_id,
         pkt_src_aws_service, pkt_dst_aws_service, traffic_path, reject_reason, resource_id, encryption_status,
         ecs_cluster_arn, ecs_cluster_name, ecs_container_instance_arn, ecs_container_instance_id, ecs_container_id,
-        ecs_second_container_id, ecs_service_name, ecs_task_definition_arn, ecs_task_arn, ecs_task_id
+        ecs_second_container_id, ecs_service_name, ecs_task_definition_arn, ecs_task_arn, ecs_task_id,
+        resource_type, tgw_id, tgw_attachment_id, tgw_src_vpc_account_id, tgw_dst_vpc_account_id, tgw_src_vpc_id,
+        tgw_dst_vpc_id, tgw_src_subnet_id, tgw_dst_subnet_id, tgw_src_eni, tgw_dst_eni, tgw_src_az_id,
+        tgw_dst_az_id, tgw_pair_attachment_id, packets_lost_no_route, packets_lost_blackhole, packets_lost_mtu_exceeded, packets_lost_ttl_expired
     from all_sources__records
     where record_status = 'flow'
         and start_at >= getvariable('hour_start')

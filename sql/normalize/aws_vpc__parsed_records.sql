@@ -66,7 +66,10 @@ formats as (
             'sublocation-id', 'pkt-src-aws-service', 'pkt-dst-aws-service', 'flow-direction', 'traffic-path',
             'ecs-cluster-arn', 'ecs-cluster-name', 'ecs-container-instance-arn', 'ecs-container-instance-id',
             'ecs-container-id', 'ecs-second-container-id', 'ecs-service-name', 'ecs-task-definition-arn',
-            'ecs-task-arn', 'ecs-task-id', 'reject-reason', 'resource-id', 'encryption-status'
+            'ecs-task-arn', 'ecs-task-id', 'reject-reason', 'resource-id', 'encryption-status',
+            'resource-type', 'tgw-id', 'tgw-attachment-id', 'tgw-src-vpc-account-id', 'tgw-dst-vpc-account-id', 'tgw-src-vpc-id',
+            'tgw-dst-vpc-id', 'tgw-src-subnet-id', 'tgw-dst-subnet-id', 'tgw-src-eni', 'tgw-dst-eni', 'tgw-src-az-id',
+            'tgw-dst-az-id', 'tgw-pair-attachment-id', 'packets-lost-no-route', 'packets-lost-blackhole', 'packets-lost-mtu-exceeded', 'packets-lost-ttl-expired'
         ], f)) as unknown_fields,
         len(header_fields) as expected_fields,
         list_position(header_fields, 'version') as p_version,
@@ -110,7 +113,25 @@ formats as (
         list_position(header_fields, 'ecs-task-id') as p_ecs_task_id,
         list_position(header_fields, 'reject-reason') as p_reject_reason,
         list_position(header_fields, 'resource-id') as p_resource_id,
-        list_position(header_fields, 'encryption-status') as p_encryption_status
+        list_position(header_fields, 'encryption-status') as p_encryption_status,
+        list_position(header_fields, 'resource-type') as p_resource_type,
+        list_position(header_fields, 'tgw-id') as p_tgw_id,
+        list_position(header_fields, 'tgw-attachment-id') as p_tgw_attachment_id,
+        list_position(header_fields, 'tgw-src-vpc-account-id') as p_tgw_src_vpc_account_id,
+        list_position(header_fields, 'tgw-dst-vpc-account-id') as p_tgw_dst_vpc_account_id,
+        list_position(header_fields, 'tgw-src-vpc-id') as p_tgw_src_vpc_id,
+        list_position(header_fields, 'tgw-dst-vpc-id') as p_tgw_dst_vpc_id,
+        list_position(header_fields, 'tgw-src-subnet-id') as p_tgw_src_subnet_id,
+        list_position(header_fields, 'tgw-dst-subnet-id') as p_tgw_dst_subnet_id,
+        list_position(header_fields, 'tgw-src-eni') as p_tgw_src_eni,
+        list_position(header_fields, 'tgw-dst-eni') as p_tgw_dst_eni,
+        list_position(header_fields, 'tgw-src-az-id') as p_tgw_src_az_id,
+        list_position(header_fields, 'tgw-dst-az-id') as p_tgw_dst_az_id,
+        list_position(header_fields, 'tgw-pair-attachment-id') as p_tgw_pair_attachment_id,
+        list_position(header_fields, 'packets-lost-no-route') as p_packets_lost_no_route,
+        list_position(header_fields, 'packets-lost-blackhole') as p_packets_lost_blackhole,
+        list_position(header_fields, 'packets-lost-mtu-exceeded') as p_packets_lost_mtu_exceeded,
+        list_position(header_fields, 'packets-lost-ttl-expired') as p_packets_lost_ttl_expired
     from headers
 ),
 
@@ -165,7 +186,25 @@ fielded as (
         nullif(l.fields[f.p_ecs_task_id], '-') as ecs_task_id,
         nullif(l.fields[f.p_reject_reason], '-') as reject_reason,
         nullif(l.fields[f.p_resource_id], '-') as resource_id,
-        nullif(l.fields[f.p_encryption_status], '-') as encryption_status_text
+        nullif(l.fields[f.p_encryption_status], '-') as encryption_status_text,
+        nullif(l.fields[f.p_resource_type], '-') as resource_type,
+        nullif(l.fields[f.p_tgw_id], '-') as tgw_id,
+        nullif(l.fields[f.p_tgw_attachment_id], '-') as tgw_attachment_id,
+        nullif(l.fields[f.p_tgw_src_vpc_account_id], '-') as tgw_src_vpc_account_id,
+        nullif(l.fields[f.p_tgw_dst_vpc_account_id], '-') as tgw_dst_vpc_account_id,
+        nullif(l.fields[f.p_tgw_src_vpc_id], '-') as tgw_src_vpc_id,
+        nullif(l.fields[f.p_tgw_dst_vpc_id], '-') as tgw_dst_vpc_id,
+        nullif(l.fields[f.p_tgw_src_subnet_id], '-') as tgw_src_subnet_id,
+        nullif(l.fields[f.p_tgw_dst_subnet_id], '-') as tgw_dst_subnet_id,
+        nullif(l.fields[f.p_tgw_src_eni], '-') as tgw_src_eni,
+        nullif(l.fields[f.p_tgw_dst_eni], '-') as tgw_dst_eni,
+        nullif(l.fields[f.p_tgw_src_az_id], '-') as tgw_src_az_id,
+        nullif(l.fields[f.p_tgw_dst_az_id], '-') as tgw_dst_az_id,
+        nullif(l.fields[f.p_tgw_pair_attachment_id], '-') as tgw_pair_attachment_id,
+        nullif(l.fields[f.p_packets_lost_no_route], '-') as packets_lost_no_route_text,
+        nullif(l.fields[f.p_packets_lost_blackhole], '-') as packets_lost_blackhole_text,
+        nullif(l.fields[f.p_packets_lost_mtu_exceeded], '-') as packets_lost_mtu_exceeded_text,
+        nullif(l.fields[f.p_packets_lost_ttl_expired], '-') as packets_lost_ttl_expired_text
     from lines as l
     inner join formats as f on l.object_idx = f.object_idx
     where l.line_no is distinct from f.header_line_no
@@ -193,6 +232,10 @@ typed as (
         try_cast(digits_to_bigint(tcp_flags_text) as integer) as tcp_flags,
         try_cast(digits_to_bigint(traffic_path_text) as integer) as traffic_path,
         try_cast(digits_to_bigint(encryption_status_text) as integer) as encryption_status,
+        digits_to_bigint(packets_lost_no_route_text) as packets_lost_no_route,
+        digits_to_bigint(packets_lost_blackhole_text) as packets_lost_blackhole,
+        digits_to_bigint(packets_lost_mtu_exceeded_text) as packets_lost_mtu_exceeded,
+        digits_to_bigint(packets_lost_ttl_expired_text) as packets_lost_ttl_expired,
         coalesce(log_status_text, 'OK') as log_status
     from fielded
 ),
@@ -225,7 +268,12 @@ checked as (
             case when pkt_srcaddr_text is not null and pkt_src_ip is null then 'pkt-srcaddr: "' || pkt_srcaddr_text || '" is not an IP address' end,
             case when pkt_dstaddr_text is not null and pkt_dst_ip is null then 'pkt-dstaddr: "' || pkt_dstaddr_text || '" is not an IP address' end,
             case when traffic_path_text is not null and (traffic_path is null or traffic_path not between 1 and 8) then 'traffic-path: "' || traffic_path_text || '" is not a traffic path code (1-8)' end,
-            case when encryption_status_text is not null and (encryption_status is null or encryption_status not between 0 and 3) then 'encryption-status: "' || encryption_status_text || '" is not an encryption status (0-3)' end
+            case when encryption_status_text is not null and (encryption_status is null or encryption_status not between 0 and 3) then 'encryption-status: "' || encryption_status_text || '" is not an encryption status (0-3)' end,
+            case when resource_type is not null and resource_type not in ('TransitGateway', 'TransitGatewayAttachment') then 'resource-type: "' || resource_type || '" is not TransitGateway or TransitGatewayAttachment' end,
+            case when packets_lost_no_route_text is not null and (packets_lost_no_route is null or packets_lost_no_route < 0) then 'packets-lost-no-route: "' || packets_lost_no_route_text || '" is not a non-negative integer' end,
+            case when packets_lost_blackhole_text is not null and (packets_lost_blackhole is null or packets_lost_blackhole < 0) then 'packets-lost-blackhole: "' || packets_lost_blackhole_text || '" is not a non-negative integer' end,
+            case when packets_lost_mtu_exceeded_text is not null and (packets_lost_mtu_exceeded is null or packets_lost_mtu_exceeded < 0) then 'packets-lost-mtu-exceeded: "' || packets_lost_mtu_exceeded_text || '" is not a non-negative integer' end,
+            case when packets_lost_ttl_expired_text is not null and (packets_lost_ttl_expired is null or packets_lost_ttl_expired < 0) then 'packets-lost-ttl-expired: "' || packets_lost_ttl_expired_text || '" is not a non-negative integer' end
         ), '') as field_error
     from typed
 )
@@ -281,6 +329,24 @@ select
     c.ecs_task_definition_arn,
     c.ecs_task_arn,
     c.ecs_task_id,
+    c.resource_type,
+    c.tgw_id,
+    c.tgw_attachment_id,
+    c.tgw_src_vpc_account_id,
+    c.tgw_dst_vpc_account_id,
+    c.tgw_src_vpc_id,
+    c.tgw_dst_vpc_id,
+    c.tgw_src_subnet_id,
+    c.tgw_dst_subnet_id,
+    c.tgw_src_eni,
+    c.tgw_dst_eni,
+    c.tgw_src_az_id,
+    c.tgw_dst_az_id,
+    c.tgw_pair_attachment_id,
+    c.packets_lost_no_route,
+    c.packets_lost_blackhole,
+    c.packets_lost_mtu_exceeded,
+    c.packets_lost_ttl_expired,
     -- AWS writes 0 0 as an ICMP record's ports, whatever its type and code.
     community_id_v1(c.src_ip, c.dst_ip, community_id_port(c.src_port, c.protocol, false), community_id_port(c.dst_port, c.protocol, false), c.protocol) as community_id,
     c.src_ip_is_public,

@@ -23,7 +23,7 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
     ].join('\n'));
     // A header that names a field no version defines.
     await writeFile(path.join(dir, 'unknown-field.log'), 'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status colour\n2 10.0.0.1 10.0.0.2 1 2 6 1 1 1714568431 1714568431 ACCEPT OK blue\n');
-    const files = ['v2-default-documented.log', 'v3-tcp-flags-custom-order.log', 'v5-custom-order.log.gz', 'v8-reject-reason-ecs.log', 'headerless-firehose.log', 'v5-parquet-delivery.log.parquet']
+    const files = ['v2-default-documented.log', 'v3-tcp-flags-custom-order.log', 'v5-custom-order.log.gz', 'v6-transit-gateway.log', 'v8-reject-reason-ecs.log', 'headerless-firehose.log', 'v5-parquet-delivery.log.parquet']
       .map((name) => ({ file: path.join(FIXTURES, name), sourceType: 'aws_vpc' as const, objectKey: name }));
     files.push({ file: path.join(dir, 'cloudwatch-export.log'), sourceType: 'aws_vpc', objectKey: 'cloudwatch-export.log' });
     files.push({ file: path.join(dir, 'unknown-field.log'), sourceType: 'aws_vpc', objectKey: 'unknown-field.log' });
@@ -58,6 +58,22 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
     expect(v5[2]).toMatchObject({ sublocation_type: 'outpost', sublocation_id: 'op-0a1b2c3d4e5f6a7b8', instance_id: null, action: 'reject' });
     // IPv6 in canonical RFC 5952 text, whatever the record wrote.
     expect(v5[3]).toMatchObject({ src_ip: '2600:1f18:1234:5600::10', dst_ip: '2600:1f18:1234:5601::20', traffic_type: 'IPv6', protocol: 17 });
+  });
+
+  it('reads Transit Gateway flow logs (version 6): every TGW field in its column, no action, NODATA counted', () => {
+    const tgw = r['v6-transit-gateway.log']!;
+    expect({ read: tgw.recordsRead, flows: tgw.flows, nodata: tgw.nodata, quarantined: tgw.quarantined }).toEqual({ read: 3, flows: 2, nodata: 1, quarantined: 0 });
+    const [attachment, noRoute] = tgw.rows!;
+    expect(attachment).toMatchObject({
+      source_version: '6', resource_type: 'TransitGatewayAttachment', tgw_id: 'tgw-0a1b2c3d4e5f6a7b8', tgw_attachment_id: 'tgw-attach-0a1b2c3d4e5f6a7b8',
+      tgw_src_vpc_account_id: '123456789012', tgw_dst_vpc_account_id: '210987654321', tgw_src_vpc_id: 'vpc-0a1b2c3d4e5f6a7b8', tgw_dst_vpc_id: 'vpc-0c2d3e4f5a6b7c8d9',
+      tgw_src_subnet_id: 'subnet-0a1b2c3d4e5f6a7b8', tgw_dst_subnet_id: 'subnet-0c2d3e4f5a6b7c8d9', tgw_src_eni: 'eni-0a1b2c3d4e5f6a7b8', tgw_dst_eni: 'eni-0c2d3e4f5a6b7c8d9',
+      tgw_src_az_id: 'use1-az1', tgw_dst_az_id: 'use1-az2', tgw_pair_attachment_id: 'tgw-attach-0c2d3e4f5a6b7c8d9',
+      packets_lost_no_route: 0n, packets_lost_blackhole: 0n, packets_lost_mtu_exceeded: 0n, packets_lost_ttl_expired: 0n,
+      src_ip: '10.1.0.10', dst_ip: '10.2.0.20', dst_port: 443, protocol: 6, packets: 12n, bytes: 4200n, tcp_flags: 19, direction: 'ingress',
+      action: null, interface_id: null, account_id: '123456789012', region: 'us-east-1',
+    });
+    expect(noRoute).toMatchObject({ resource_type: 'TransitGateway', packets_lost_no_route: 3n, tgw_dst_vpc_id: null, tgw_pair_attachment_id: null, dst_port: 5432 });
   });
 
   it('keeps the version 7 ECS fields and the version 8 reject reason', () => {

@@ -49,7 +49,7 @@ describe('netflow inspect', () => {
   it('detects the source of every fixture, and only one', async () => {
     const expected: [string, string][] = [
       ['aws-vpc/v2-default-documented.log', 'aws_vpc'], ['aws-vpc/v5-custom-order.log.gz', 'aws_vpc'], ['aws-vpc/v5-parquet-delivery.log.parquet', 'aws_vpc'],
-      ['aws-vpc/headerless-firehose.log', 'aws_vpc'], ['azure-nsg/v1-documented-tuples.json', 'azure_nsg'], ['azure-nsg/v2-documented-example.json', 'azure_nsg'],
+      ['aws-vpc/headerless-firehose.log', 'aws_vpc'], ['aws-vpc/v6-transit-gateway.log', 'aws_vpc'], ['azure-nsg/v1-documented-tuples.json', 'azure_nsg'], ['azure-nsg/v2-documented-example.json', 'azure_nsg'],
       ['azure-vnet/v4-documented-example.json', 'azure_vnet'], ['gcp-vpc/src-and-dest-reports.json', 'gcp_vpc'], ['oci-vcn/connector-hub-batch.log', 'oci_vcn'],
       ['agent/spool-segment.ndjson.gz', 'agent'],
     ];

@@ -14,6 +14,7 @@ const CASES: { file: string; source: SourceType; flows: number; nodata?: number;
   { file: 'aws-vpc/v2-default-documented.log', source: 'aws_vpc', flows: 5, nodata: 1, skipdata: 1 },
   { file: 'aws-vpc/v3-tcp-flags-custom-order.log', source: 'aws_vpc', flows: 4 },
   { file: 'aws-vpc/v5-custom-order.log.gz', source: 'aws_vpc', flows: 4 },
+  { file: 'aws-vpc/v6-transit-gateway.log', source: 'aws_vpc', flows: 2, nodata: 1 },
   { file: 'aws-vpc/v8-reject-reason-ecs.log', source: 'aws_vpc', flows: 2 },
   { file: 'aws-vpc/headerless-firehose.log', source: 'aws_vpc', flows: 2 },
   { file: 'aws-vpc/v5-parquet-delivery.log.parquet', source: 'aws_vpc', flows: 2, nodata: 1 },
