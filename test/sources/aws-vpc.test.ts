@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeFiles, type NormalizeFileResult } from '../../lib/sources/normalize-file.ts';
 import { configSchema } from '../../schemas/config.ts';
@@ -25,6 +26,17 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
     await writeFile(path.join(dir, 'unknown-field.log'), 'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status colour\n2 10.0.0.1 10.0.0.2 1 2 6 1 1 1714568431 1714568431 ACCEPT OK blue\n');
     const files = ['v2-default-documented.log', 'v3-tcp-flags-custom-order.log', 'v5-custom-order.log.gz', 'v6-transit-gateway.log', 'v8-reject-reason-ecs.log', 'headerless-firehose.log', 'v5-parquet-delivery.log.parquet']
       .map((name) => ({ file: path.join(FIXTURES, name), sourceType: 'aws_vpc' as const, objectKey: name }));
+    // Transit Gateway flow logs in AWS's Parquet delivery: underscore column names, Parquet types.
+    const db = await DuckDBInstance.create(':memory:');
+    const connection = await db.connect();
+    await connection.run(`COPY (SELECT 6 AS version, 'TransitGateway' AS resource_type, '123456789012' AS account_id, 'tgw-0a1b' AS tgw_id,
+        'tgw-attach-0a1b' AS tgw_attachment_id, 'vpc-0a1b' AS tgw_src_vpc_id, '10.1.0.10' AS srcaddr, '10.2.0.20' AS dstaddr, 49152 AS srcport,
+        443 AS dstport, 6 AS protocol, 12::BIGINT AS packets, 4200::BIGINT AS bytes, 1714568410::BIGINT AS "start", 1714568470::BIGINT AS "end",
+        'OK' AS log_status, 5::BIGINT AS packets_lost_blackhole)
+      TO '${path.join(dir, 'tgw.log.parquet')}' (FORMAT parquet, COMPRESSION gzip)`);
+    connection.closeSync();
+    db.closeSync();
+    files.push({ file: path.join(dir, 'tgw.log.parquet'), sourceType: 'aws_vpc', objectKey: 'tgw.log.parquet' });
     files.push({ file: path.join(dir, 'cloudwatch-export.log'), sourceType: 'aws_vpc', objectKey: 'cloudwatch-export.log' });
     files.push({ file: path.join(dir, 'unknown-field.log'), sourceType: 'aws_vpc', objectKey: 'unknown-field.log' });
     for (const result of await normalizeFiles(files, { awsVpcFormat: FORMAT, collectRows: true, threads: 2 })) r[result.objectKey] = result;
@@ -74,6 +86,10 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
       action: null, interface_id: null, account_id: '123456789012', region: 'us-east-1',
     });
     expect(noRoute).toMatchObject({ resource_type: 'TransitGateway', packets_lost_no_route: 3n, tgw_dst_vpc_id: null, tgw_pair_attachment_id: null, dst_port: 5432 });
+     // The same fields from the Parquet delivery.
+    expect(r['tgw.log.parquet']!.rows).toEqual([
+      expect.objectContaining({ source_version: '6', resource_type: 'TransitGateway', tgw_id: 'tgw-0a1b', tgw_attachment_id: 'tgw-attach-0a1b', tgw_src_vpc_id: 'vpc-0a1b', packets_lost_blackhole: 5n, dst_port: 443 }),
+    ]);
   });
 
   it('keeps the version 7 ECS fields and the version 8 reject reason', () => {
