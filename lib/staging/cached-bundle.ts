@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger.ts';
 
@@ -112,6 +112,7 @@ async function writeCache(dirs: string[], name: string, cache: CacheFile): Promi
       await mkdir(dir, { recursive: true });
       const refusal = await untrustedFolder(dir);
       if (refusal) throw new Error(refusal);
+      await removeOrphanedTemps(dir, name);
       await writeFile(temp, text, { flag: 'wx' });
       await rename(temp, file);
       return { cached: file };
@@ -121,6 +122,28 @@ async function writeCache(dirs: string[], name: string, cache: CacheFile): Promi
     }
   }
   return { notCached };
+}
+
+/**
+ * Removes the temp files of `name` whose writer is gone (a process killed between writing and
+ * renaming leaves its `<name>.<pid>.<hex>.tmp`); a live writer's file is left to it.
+ */
+async function removeOrphanedTemps(dir: string, name: string): Promise<void> {
+  const pattern = new RegExp(`^${name.replaceAll('.', '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+  for (const entry of await readdir(dir)) {
+    const pid = Number(pattern.exec(entry)?.[1]);
+    if (pid > 0 && !processIsAlive(pid)) await unlink(path.join(dir, entry)).catch(() => undefined);
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

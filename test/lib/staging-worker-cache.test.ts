@@ -91,6 +91,24 @@ describe('cachedWorkerScript: the cache is used only while its inputs are unchan
     expect(logs[0]!.fields).toMatchObject({ cached: await cacheFileIn(cacheDir), missed: { [await cacheFileIn(cacheDir)]: 'no cache file' } });
   });
 
+  it("removes a killed writer's temp file when it writes the cache, and leaves a live writer's", async () => {
+    const { script, helper, cacheDir } = await project('orphaned-temp');
+    expect((await script()).from).toBe('bundle');
+    const cacheFile = await cacheFileIn(cacheDir);
+    // A process that has exited: its pid names no process any more.
+    const { stdout } = await execFileAsync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const orphan = `${cacheFile}.${stdout}.0a1b2c3d.tmp`;
+    const live = `${cacheFile}.${process.pid}.0a1b2c3d.tmp`;
+    await writeFile(orphan, 'half a cache');
+    await writeFile(live, 'being written');
+    await utimes(helper, EARLIER, EARLIER);
+    expect((await script()).from).toBe('bundle');
+    const left = await readdir(cacheDir);
+    expect(left).not.toContain(path.basename(orphan));
+    expect(left).toContain(path.basename(live));
+    expect(left).toContain(path.basename(cacheFile));
+  });
+
   const CHANGES = [
     { name: 'an import touched (mtime only)', change: (helper: string) => utimes(helper, EARLIER, EARLIER), greeting: 'hello-1' },
     { name: 'an import rewritten at the same size', change: (helper: string) => writeAt(helper, "export const greeting = 'hello-2';\n", EARLIER), greeting: 'hello-2' },
