@@ -240,9 +240,8 @@ export class AwsVpcLineTyper implements LineTyper {
 
   /**
    * After the line's fields, the computed columns: the Community ID (NULL where the SQL macro
-   * gives NULL: a port missing for a protocol that hashes ports, addresses of two families; and
-   * for ICMP and ICMPv6, as the model's) and the public flags. Final values: flows_in_hour
-   * computes neither again.
+   * gives NULL: a port missing for a protocol that hashes ports, addresses of two families) and
+   * the public flags. Final values: flows_in_hour computes neither again.
    */
   private writeComputed(row: TypedRow, layout: Layout): void {
     const srcText = this.srcText;
@@ -251,11 +250,8 @@ export class AwsVpcLineTyper implements LineTyper {
     const src = srcText ? parseIp(srcText)!.bytes : this.srcV4;
     const dst = dstText ? parseIp(dstText)!.bytes : this.dstV4;
     const values = this.fieldValue;
-    // AWS writes 0 0 as the ports of an ICMP record whatever its type and code, which the
-    // Community ID of ICMP is made of: as for a record without ports, there is none.
-    const icmp = isIcmp(values[layout.protocol]!);
-    const srcPortValue = srcPort >= 0 && !this.fieldIsNull[srcPort] && !icmp ? values[srcPort]! : null;
-    const dstPortValue = dstPort >= 0 && !this.fieldIsNull[dstPort] && !icmp ? values[dstPort]! : null;
+    const srcPortValue = srcPort >= 0 && !this.fieldIsNull[srcPort] ? values[srcPort]! : null;
+    const dstPortValue = dstPort >= 0 && !this.fieldIsNull[dstPort] ? values[dstPort]! : null;
     if (writeCommunityIdV1(src, dst, srcPortValue, dstPortValue, values[layout.protocol]!, 0, this.communityId, 0)) {
       row.setBytes(COMMUNITY_ID_COLUMN, this.communityId, 0, COMMUNITY_ID_V1_LENGTH);
     }
@@ -291,11 +287,6 @@ function layoutOf(format: string): Layout | null {
       return type === 'INTEGER' || type === 'BIGINT' ? 1 : 0;
     }),
   };
-}
-
-/** ICMP or ICMPv6, whose Community ID hashes the message's type and code in place of ports. */
-function isIcmp(protocol: number): boolean {
-  return protocol === 1 || protocol === 58;
 }
 
 function oneOf(line: Buffer, from: number, to: number, values: readonly string[]): boolean {

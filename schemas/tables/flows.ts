@@ -38,7 +38,7 @@ export const flowsTable = defineTable({
     column('packets', 'BIGINT', false, 'packets in the record'),
     column('bytes', 'BIGINT', false, 'bytes in the record (L3, headers included, as the source counts them)'),
     column('tcp_flags', 'INTEGER', true, 'OR of TCP flags seen, null when the source does not report them'),
-    column('community_id', 'VARCHAR', true, 'Community ID v1 (seed 0) of the 5-tuple; null for an ICMP record of a cloud flow log (they log no ICMP type and code), a missing port or mixed address families'),
+    column('community_id', 'VARCHAR', true, 'Community ID v1 (seed 0) of the 5-tuple'),
     column('observer_vm_id', 'VARCHAR', true, 'VM that observed the flow (agent VM, or the owner of the logging interface)'),
     column('interface_id', 'VARCHAR', true, 'interface that observed the flow'),
     column('account_id', 'VARCHAR', true, 'account of the observing resource'),

@@ -58,9 +58,7 @@ where source_type = 'aws_vpc'
 union all
 -- The other sources' in the macros, per scan of this view (its readers select the columns they need).
 select * replace (
-    -- Of these sources only the agent writes an ICMP record's type and code as its ports.
-    community_id_v1(src_ip, dst_ip, community_id_port(src_port, protocol, source_type = 'agent'),
-        community_id_port(dst_port, protocol, source_type = 'agent'), protocol) as community_id,
+    community_id_v1(src_ip, dst_ip, src_port, dst_port, protocol) as community_id,
     ip_is_public(src_ip) as src_ip_is_public,
     ip_is_public(dst_ip) as dst_ip_is_public
 )

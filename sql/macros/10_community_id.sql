@@ -127,10 +127,3 @@ CREATE OR REPLACE MACRO community_id_v1_seeded(seed, src_ip VARCHAR, dst_ip VARC
 
 CREATE OR REPLACE MACRO community_id_v1(src_ip VARCHAR, dst_ip VARCHAR, src_port, dst_port, proto) AS
     community_id_v1_seeded(0, src_ip, dst_ip, src_port, dst_port, proto);
-
--- A port as the Community ID reads it: for ICMP and ICMPv6 the ID hashes the message's type and
--- code in place of ports, which a source writes as its ports or not at all. The agent writes them
--- (docs/agent.md); the clouds' flow logs do not (AWS and Azure write 0 0, GCP and OCI nothing),
--- and such a record gets no ID (NULL, as for any missing port) rather than that of an echo reply.
-CREATE OR REPLACE MACRO community_id_port(port, proto, icmp_type_code_in_ports) AS
-    if(proto IN (1, 58) AND NOT icmp_type_code_in_ports, NULL, port);

@@ -347,8 +347,7 @@ select
     c.packets_lost_blackhole,
     c.packets_lost_mtu_exceeded,
     c.packets_lost_ttl_expired,
-    -- AWS writes 0 0 as an ICMP record's ports, whatever its type and code.
-    community_id_v1(c.src_ip, c.dst_ip, community_id_port(c.src_port, c.protocol, false), community_id_port(c.dst_port, c.protocol, false), c.protocol) as community_id,
+    community_id_v1(c.src_ip, c.dst_ip, c.src_port, c.dst_port, c.protocol) as community_id,
     c.src_ip_is_public,
     c.dst_ip_is_public
 from checked as c

@@ -184,10 +184,8 @@ describe('AWS VPC records typed while staging', () => {
       // The typed Community ID is the reference implementation's.
       const [, , , src, dst, srcPort, dstPort, protocol] = fields;
       const id = rows.values.get(typer.columns.findIndex((c) => c.name === 'community_id'));
-      // A port missing ('-') is NULL: the Community ID too, for a protocol that hashes ports; an
-      // ICMP record's ports are no type and code (AWS writes 0 0), so they count as missing.
-      const icmp = protocol === '1' || protocol === '58';
-      const port = (text: string | undefined) => (text === '-' || icmp ? null : Number(text));
+      // A port missing ('-') is NULL: the Community ID too, for a protocol that hashes ports.
+      const port = (text: string | undefined) => (text === '-' ? null : Number(text));
       const reference = communityIdV1({ srcIp: src!, dstIp: dst!, srcPort: port(srcPort), dstPort: port(dstPort), protocol: Number(protocol) });
       expect(id, line).toBe(reference ?? undefined);
     }
@@ -215,7 +213,7 @@ describe('Community ID of typed AWS records', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('is communityIdV1 of the record for random IPv4 and IPv6 tuples, as staged in the typed file, and none for ICMP', async () => {
+  it('is communityIdV1 of the record for random IPv4 and IPv6 tuples, as staged in the typed file', async () => {
     // Addresses as AWS writes them (IPv6 canonical); both families in one file, and mixed
     // families, for which the typer writes '-' as communityIdV1 gives null.
     const v6 = fc.ipV6().map((text) => ipCanonical(text)!);
@@ -244,9 +242,7 @@ describe('Community ID of typed AWS records', () => {
       const t = tuples[index]!;
       families.add(`${t.srcIp.includes(':') ? 6 : 4}${t.dstIp.includes(':') ? 6 : 4}`);
       expect(row.line_no, lines[index]).toBe(String(index + 2));
-      // ICMP and ICMPv6: AWS's ports are no type and code, so there is no ID.
-      const icmp = t.protocol === 1 || t.protocol === 58;
-      expect(row.community_id, lines[index]).toBe(icmp ? null : communityIdV1(t));
+      expect(row.community_id, lines[index]).toBe(communityIdV1(t));
     }
     expect([...families].sort()).toEqual(['44', '46', '64', '66']);
   });
