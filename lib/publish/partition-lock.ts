@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ObjectExistsError, type ObjectStore } from '../storage/object-store.ts';
+import { processExists } from '../process/process-exists.ts';
 import type { PartitionRef } from './partition-keys.ts';
 
 /**
@@ -248,15 +249,6 @@ export function isFree(body: LockBody, now: Date): boolean {
   if (body.released) return true;
   if (Date.parse(body.expires_at) <= now.getTime()) return true;
   return body.host === hostname() && body.pid > 0 && body.pid !== process.pid && !processExists(body.pid);
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function safeJson(text: string): unknown {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger.ts';
+import { processExists } from '../process/process-exists.ts';
 
 /** A bundled script and every file it was made from (absolute paths). */
 export interface Bundle {
@@ -132,17 +133,7 @@ async function removeOrphanedTemps(dir: string, name: string): Promise<void> {
   const pattern = new RegExp(`^${name.replaceAll('.', '\\.')}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
   for (const entry of await readdir(dir)) {
     const pid = Number(pattern.exec(entry)?.[1]);
-    if (pid > 0 && !processIsAlive(pid)) await unlink(path.join(dir, entry)).catch(() => undefined);
-  }
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (pid > 0 && !processExists(pid)) await unlink(path.join(dir, entry)).catch(() => undefined);
   }
 }
 
