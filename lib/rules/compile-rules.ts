@@ -163,9 +163,10 @@ export function compileFlowsMart(rules: readonly Rule[], projection: string): Co
   const ruleIds = rules.length === 0
     ? sql`cast([] as varchar[])`
     : sql`case when ${breaksAny} then list_sort(list_filter([${sql.join(hits, sql`, `)}], rule_id -> rule_id is not null)) else cast([] as varchar[]) end`;
+  // A record no other observer reports is its connection's counted record (flows_enriched leaves the id to this scan).
   const query = sql`select ${sql.raw(projection)} from (
     select
-      *,
+      * replace (coalesce(counted_flow_id, case when counts_in_totals then flow_id end) as counted_flow_id),
       case when len(violated_rule_ids) = 0 then 'conformant' else 'non_conformant' end as verdict,
       getvariable('run_id') as run_id
     from (

@@ -1,6 +1,6 @@
 -- grain: one row per flow of the hour, with both ends enriched
 -- keys: source_type, raw_object_key, raw_offset
--- upstream: flows_in_hour, endpoint_profiles, inventory_epochs_in_hour, ref_vm_address_snapshots
+-- upstream: flows_in_hour, endpoint_profiles, inventory_epochs_in_hour, ref_vm_address_snapshots, connection_observations
 -- materialized: view
 --
 -- No data tests here: each would run the joins again. The flows table's contract (schemas/
@@ -16,7 +16,9 @@
 -- build side last (the profiles): the ETL session plans joins as written (lib/duckdb), as the
 -- optimizer's row estimates for the filtered flows are far too low and it would otherwise build
 -- its hash tables from the flows. No flow_id (flows_in_hour has none): the flows mart computes it for the
--- rows it writes.
+-- rows it writes. A record another observer also reports takes whether it counts in totals, the
+-- record that does and the observers that saw the connection from connection_observations; any
+-- other record is its connection's only observation (counted_flow_id: the flows mart fills in its own id).
 with
 
 interface_owners as (
@@ -26,7 +28,10 @@ interface_owners as (
 )
 
 select
-    f.* exclude (observer_vm_id, direction, src_ip_is_public, dst_ip_is_public),
+    f.* exclude (observer_vm_id, direction, src_ip_is_public, dst_ip_is_public, counts_in_totals),
+    coalesce(c.counts_in_totals, f.counts_in_totals) as counts_in_totals,
+    c.counted_flow_id,
+    coalesce(c.observed_by, [observer_point(f.source_type, f.observer_vm_id, f.interface_id, f.mac_address, f.reporter, f.instance_id, f.subnet_id, f.tgw_attachment_id, f.resource_id, f.raw_object_key)]) as observed_by,
     coalesce(f.observer_vm_id, io.vm_id) as observer_vm_id,
     -- Sources that do not log a direction (AWS before version 5) get it from which end is the observer.
     coalesce(
@@ -62,3 +67,5 @@ left join endpoint_profiles as d
     on f.dst_ip = d.ip and f.start_at >= d.valid_from and f.start_at < d.valid_to
 left join interface_owners as io
     on f.interface_id = io.interface_id and f.start_at >= io.valid_from and f.start_at < io.valid_to
+left join connection_observations as c
+    on f.source_type = c.source_type and f.raw_object_key = c.raw_object_key and f.raw_offset = c.raw_offset

@@ -27,6 +27,16 @@ export interface FlowInput {
   action?: string | null;
   direction?: string | null;
   interface_id?: string | null;
+  /** The rest, for the counting rule's tests (enrich/connection_observations.sql): agent, one second, 1 packet of 100 bytes by default. */
+  source_type?: string;
+  end_at?: string;
+  packets?: number;
+  bytes?: number;
+  observer_vm_id?: string | null;
+  mac_address?: string | null;
+  reporter?: string | null;
+  instance_id?: string | null;
+  counts_in_totals?: boolean;
 }
 
 export function referenceOf(parts: { snapshots?: InventorySnapshot[]; ranges?: IpRange[]; threats?: ThreatEntry[]; rules?: unknown[] }): ReferenceData {
@@ -61,11 +71,15 @@ export async function runEnrich(flows: readonly FlowInput[], reference: Referenc
     // Each flow's name is its raw_object_key: the enrich models carry lineage, not flow ids (the
     // flows mart and rule_violations derive those), so tests find their flows by it.
     await session.run(`CREATE TABLE flows_in_hour (community_id VARCHAR, src_ip_is_public BOOLEAN, dst_ip_is_public BOOLEAN, start_at TIMESTAMP, end_at TIMESTAMP, source_type VARCHAR, src_ip VARCHAR, src_port INTEGER, dst_ip VARCHAR,
-      dst_port INTEGER, protocol INTEGER, direction VARCHAR, action VARCHAR, packets BIGINT, bytes BIGINT, observer_vm_id VARCHAR, interface_id VARCHAR, raw_object_key VARCHAR, raw_offset BIGINT)`);
+      dst_port INTEGER, protocol INTEGER, direction VARCHAR, action VARCHAR, packets BIGINT, bytes BIGINT, observer_vm_id VARCHAR, interface_id VARCHAR, raw_object_key VARCHAR, raw_offset BIGINT,
+      counts_in_totals BOOLEAN, mac_address VARCHAR, reporter VARCHAR, instance_id VARCHAR, subnet_id VARCHAR, tgw_attachment_id VARCHAR, resource_id VARCHAR, reverse_packets BIGINT, reverse_bytes BIGINT)`);
     for (const [index, flow] of flows.entries()) {
-      await session.run(`INSERT INTO flows_in_hour VALUES (NULL, ip_is_public($3), ip_is_public($5), CAST($2 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND, 'agent', ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, 1, 100, NULL, $10, $1, $11)`, [
+      await session.run(`INSERT INTO flows_in_hour VALUES (NULL, ip_is_public($3), ip_is_public($5), CAST($2 AS TIMESTAMP), coalesce(CAST($12 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND), $13, ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, $14, $15, $16, $10, $1, $11,
+        $17, $18, $19, $20, NULL, NULL, NULL, NULL, NULL)`, [
         flow.flow_id, flow.start_at, flow.src_ip, flow.src_port ?? 40000, flow.dst_ip, flow.dst_port ?? 443, flow.protocol ?? 6,
         flow.direction ?? null, flow.action === undefined ? 'accept' : flow.action, flow.interface_id ?? null, index + 1,
+        flow.end_at ?? null, flow.source_type ?? 'agent', flow.packets ?? 1, flow.bytes ?? 100, flow.observer_vm_id ?? null,
+        flow.counts_in_totals ?? true, flow.mac_address ?? null, flow.reporter ?? null, flow.instance_id ?? null,
       ]);
     }
     // The enrich models, then the rules as the job checks them: the flows mart (every column the

@@ -29,7 +29,7 @@ describe('rules compile to parameterised SQL with kysely', () => {
     expect(compiled.sql).toMatchInlineSnapshot(`
       "select * from (
           select
-            *,
+            * replace (coalesce(counted_flow_id, case when counts_in_totals then flow_id end) as counted_flow_id),
             case when len(violated_rule_ids) = 0 then 'conformant' else 'non_conformant' end as verdict,
             getvariable('run_id') as run_id
           from (
