@@ -24,7 +24,7 @@ describe('hostile strings in exceptions, threat lists and rule ids are matched a
     );
     // flows_enriched has no flow_id (the marts derive it from the record's lineage): the test's
       // flow names go in raw_object_key, which the queries below read back as the flow.
-      await session.run(`CREATE TABLE flows_enriched AS SELECT 'test' AS source_type, flow_id AS raw_object_key, 0 AS raw_offset, * EXCLUDE (flow_id) FROM (VALUES
+      await session.run(`CREATE TABLE flows_enriched AS SELECT 'test' AS source_type, flow_id AS raw_object_key, 0 AS raw_offset, true AS counts_in_totals, NULL::VARCHAR AS counted_flow_id, * EXCLUDE (flow_id) FROM (VALUES
       ('f-plain', TIMESTAMP '2024-05-01 13:00:00', '10.0.0.1', '10.0.0.2', 443, 6, 'egress', 'accept', 'vm-a', 'vm-b', ['web'], ['db'], 'app', 'data', 'acct-1', 'acct-2', false, false, '10.0.0.0/8', '10.0.0.0/8', CAST([] AS VARCHAR[]), CAST([] AS VARCHAR[])),
       ${rows.join(',\n')}
     ) AS t(flow_id, start_at, src_ip, dst_ip, dst_port, protocol, direction, action, src_vm_id, dst_vm_id, src_tags, dst_tags, src_segment, dst_segment, src_account_id, dst_account_id, src_is_public, dst_is_public, src_cidr, dst_cidr, src_threat_lists, dst_threat_lists)`);
