@@ -88,28 +88,33 @@ function agentRecords(): void {
       const segmentRecords = new Map<string, AgentRecord[]>();
       for (let minute = segment * 10; minute < segment * 10 + 10; minute++) {
         const intervalStart = hour + minute * 60_000;
-        const record = (vm: { id: string }, src: string, dst: string, sport: number, dport: number, direction: AgentRecord['direction'], packets: number, bytes: number) => {
+        const window = (): [number, number] => {
           const first = intervalStart + between(0, 20_000);
+          return [first, first + between(1_000, 39_000)];
+        };
+        const record = (vm: { id: string }, src: string, dst: string, sport: number, dport: number, direction: AgentRecord['direction'], packets: number, bytes: number, [first, last] = window()) => {
           const list = segmentRecords.get(vm.id) ?? [];
           list.push({
             v: 1, vm_id: vm.id, interface_id: 'eth0',
             interval_start_at: new Date(intervalStart).toISOString(), interval_s: 60,
-            start_at: new Date(first).toISOString(), end_at: new Date(first + between(1_000, 39_000)).toISOString(),
+            start_at: new Date(first).toISOString(), end_at: new Date(last).toISOString(),
             src_ip: src, dst_ip: dst, src_port: sport, dst_port: dport, protocol: 6, direction, packets, bytes,
             tcp_flags: 0x1b,
           });
           segmentRecords.set(vm.id, list);
         };
-        const sqlPort = between(49152, 65535);
-        record(VM.app1, VM.app1.ip, VM.sql1.ip, sqlPort, 1433, 'egress', 30, 9_000);
-        record(VM.sql1, VM.app1.ip, VM.sql1.ip, sqlPort, 1433, 'ingress', 30, 9_000);
+        // Both ends' agents see the same packets: the destination's a few milliseconds later.
+        const bothEnds = (from: { id: string; ip: string }, to: { id: string; ip: string }, sport: number, dport: number, packets: number, bytes: number) => {
+          const [first, last] = window();
+          record(from, from.ip, to.ip, sport, dport, 'egress', packets, bytes, [first, last]);
+          record(to, from.ip, to.ip, sport, dport, 'ingress', packets, bytes, [first + 2, last + 2]);
+        };
+        bothEnds(VM.app1, VM.sql1, between(49152, 65535), 1433, 30, 9_000);
         record(VM.app1, VM.app1.ip, DATASTORE, between(49152, 65535), 6379, 'egress', 12, 1_800);
         record(VM.app1, VM.web1.ip, VM.app1.ip, between(32768, 60999), 8080, 'ingress', 40, 24_000);
         record(VM.app2, VM.web2.ip, VM.app2.ip, between(32768, 60999), 8080, 'ingress', 40, 24_000);
         if (isFirstHour && minute >= 20 && minute < 25) {
-          const port = between(49152, 65535);
-          record(VM.app2, VM.app2.ip, VM.sql1.ip, port, 1433, 'egress', 6, 900);
-          record(VM.sql1, VM.app2.ip, VM.sql1.ip, port, 1433, 'ingress', 6, 900);
+          bothEnds(VM.app2, VM.sql1, between(49152, 65535), 1433, 6, 900);
         }
         if (isFirstHour && minute >= 30 && minute < 33) record(VM.batch1, VM.batch1.ip, DATASTORE, between(49152, 65535), 6379, 'egress', 4, 480);
         if (isFirstHour && minute === 40) record(VM.app1, VM.app1.ip, '172.20.9.9', 50500, 443, 'egress', 10, 4_200);

@@ -18,7 +18,10 @@ export interface AlertPayload {
   dst_vm_id: string | null;
   src_threat_lists: string[];
   dst_threat_lists: string[];
+  /** Connections, each counted once however many observers reported it (late_data: records). */
   flow_count: number;
+  /** Observers that reported those connections (source_type:point); rule alerts only. */
+  observed_by?: string[];
   packets: number;
   bytes: number;
   first_seen_at: string;
@@ -59,6 +62,7 @@ export function alertPayloadOf(row: AlertRow): AlertPayload {
     src_threat_lists: [...row.src_threat_lists],
     dst_threat_lists: [...row.dst_threat_lists],
     flow_count: Number(row.flow_count),
+    observed_by: [...row.observed_by],
     packets: Number(row.packets),
     bytes: Number(row.bytes),
     first_seen_at: row.first_seen_at.toISOString(),
@@ -77,7 +81,7 @@ export function alertLine(alert: AlertPayload): string {
   const lists = [...alert.src_threat_lists, ...alert.dst_threat_lists];
   return (
     `${alert.severity.toUpperCase()} ${alert.rule_id}: ${alert.src_ip} -> ${alert.dst_ip}:${alert.dst_port ?? '-'} ` +
-    `${alert.flow_count} flow(s), ${alert.bytes} bytes, ${alert.first_seen_at.slice(11, 19)}..${alert.last_seen_at.slice(11, 19)} UTC on ${alert.hour.slice(0, 10)}` +
+    `${alert.flow_count} connection(s), ${alert.bytes} bytes, ${alert.first_seen_at.slice(11, 19)}..${alert.last_seen_at.slice(11, 19)} UTC on ${alert.hour.slice(0, 10)}` +
     (lists.length > 0 ? ` [threat lists: ${[...new Set(lists)].join(', ')}]` : '')
   );
 }

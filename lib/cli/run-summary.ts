@@ -19,7 +19,8 @@ export function formatRunSummary(result: HourlyEtlResult): string {
     for (const alert of result.alerts) {
       const subject = alert.rule_kind === 'late_data' ? `hour ${alert.hour_at.toISOString().slice(0, 13)}` : `${alert.src_ip} -> ${alert.dst_ip}:${alert.dst_port ?? '-'}`;
       lines.push(
-        `    ${alert.severity.padEnd(8)} ${alert.rule_id.padEnd(30)} ${subject}  ${alert.flow_count} ${alert.rule_kind === 'late_data' ? 'late record(s)' : 'flow(s)'}, ${alert.bytes} bytes, ${iso(alert.first_seen_at)}..${iso(alert.last_seen_at)}`,
+        `    ${alert.severity.padEnd(8)} ${alert.rule_id.padEnd(30)} ${subject}  ${alert.flow_count} ${alert.rule_kind === 'late_data' ? 'late record(s)' : 'connection(s)'}, ${alert.bytes} bytes, ${iso(alert.first_seen_at)}..${iso(alert.last_seen_at)}` +
+          (alert.observed_by.length > 0 ? `, seen by ${alert.observed_by.join(' + ')}` : ''),
       );
     }
   } else if (result.status === 'published') {

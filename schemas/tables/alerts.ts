@@ -4,7 +4,8 @@ export const alertsTable = defineTable({
   name: 'alerts',
   root: 'alerts',
   // 2: src_ip, dst_ip and protocol may be null (late_data alerts name a source type and an hour, not an address pair).
-  schemaVersion: 2,
+  // 3: flow_count, packets and bytes count connections once (observed_by, observation_count added).
+  schemaVersion: 3,
   format: 'ndjson',
   orderBy: ['alert_id'],
   doc: 'One alert per (rule, source, destination, destination port, hour), with counts and samples; and one per (source type, event hour) of records that arrived too late for their hour (rule_kind late_data).',
@@ -17,9 +18,9 @@ export const alertsTable = defineTable({
     column('dst_ip', 'VARCHAR', true, 'destination address (null for late_data alerts)'),
     column('dst_port', 'INTEGER', true, 'destination port'),
     column('protocol', 'INTEGER', true, 'IANA protocol number (the smallest when several; null for late_data alerts)'),
-    column('flow_count', 'BIGINT', false, 'violating flow records (late_data: late records)'),
-    column('packets', 'BIGINT', false, 'packets'),
-    column('bytes', 'BIGINT', false, 'bytes'),
+    column('flow_count', 'BIGINT', false, 'violating connections, each counted once however many observers reported it (late_data: late records)'),
+    column('packets', 'BIGINT', false, 'packets of those connections, each counted once'),
+    column('bytes', 'BIGINT', false, 'bytes of those connections, each counted once'),
     column('first_seen_at', 'TIMESTAMP', false, 'earliest flow start'),
     column('last_seen_at', 'TIMESTAMP', false, 'latest flow end'),
     column('sample_flow_ids', 'VARCHAR[]', false, 'up to five flow ids, smallest first'),
@@ -33,6 +34,8 @@ export const alertsTable = defineTable({
     column('src_threat_lists', 'VARCHAR[]', false, 'threat lists naming the source address'),
     column('dst_threat_lists', 'VARCHAR[]', false, 'threat lists naming the destination address'),
     column('sample_flows', 'VARCHAR', false, 'JSON array of up to three flows (earliest first): id, times, ports, action, counts, source and raw object'),
+    column('observed_by', 'VARCHAR[]', false, 'observers that reported the violating connections, as source_type:point (flows.observed_by; empty for late_data)'),
+    column('observation_count', 'BIGINT', false, 'violating flow records of all those observers (late_data: late records)'),
   ],
 });
 

@@ -29,6 +29,9 @@ select
     dst_segment,
     src_threat_lists,
     dst_threat_lists,
+    counts_in_totals,
+    counted_flow_id,
+    observed_by,
     unnest(violated_rule_ids) as rule_id
 from flows
 where verdict = 'non_conformant'

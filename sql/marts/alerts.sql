@@ -8,15 +8,26 @@
 -- alert_id is a hash of the grouping key and the hour only, so a rerun or backfill of the hour
 -- gives the same ids and the sinks' delivery state (lib/alerts) recognises alerts already sent.
 -- A late_data alert's id also names the run's hour, the partition it is published in.
+-- A rule alert counts connections, not observer records: the records one connection merges
+-- (enrich/connection_observations.sql: two agents, two ENIs, …) are one connection, with the
+-- counters of the record that counts it in totals, or, when that one does not break the rule (a
+-- destination that rejected what its source let out), of the best-placed record that does.
 with
 
 violating as (
     select
         v.*,
         f.end_at,
-        f.raw_object_key
+        f.raw_object_key,
+        f.observed_by,
+        row_number() over (
+            partition by v.rule_id, v.src_ip, v.dst_ip, v.dst_port, coalesce(f.counted_flow_id, v.flow_id)
+            order by f.counts_in_totals desc, v.flow_id
+        ) as record_of_connection,
+        count(*) over (partition by v.rule_id, v.src_ip, v.dst_ip, v.dst_port) as observation_count
     from violations as v
     inner join rule_violations as f on v.flow_id = f.flow_id and v.rule_id = f.rule_id
+    qualify record_of_connection = 1
 ),
 
 grouped as (
@@ -39,7 +50,9 @@ grouped as (
         min(src_vm_id) as src_vm_id,
         min(dst_vm_id) as dst_vm_id,
         list_sort(list_distinct(flatten(list(src_threat_lists)))) as src_threat_lists,
-        list_sort(list_distinct(flatten(list(dst_threat_lists)))) as dst_threat_lists
+        list_sort(list_distinct(flatten(list(dst_threat_lists)))) as dst_threat_lists,
+        list_sort(list_distinct(flatten(list(observed_by)))) as observed_by,
+        any_value(observation_count) as observation_count
     from violating
     group by rule_id, src_ip, dst_ip, dst_port
 ),
@@ -69,7 +82,9 @@ select
     g.dst_vm_id,
     g.src_threat_lists,
     g.dst_threat_lists,
-    g.sample_flows
+    g.sample_flows,
+    g.observed_by,
+    g.observation_count
 from grouped as g
 inner join ref_rules as r on g.rule_id = r.rule_id
 ),
@@ -132,7 +147,9 @@ select
     null as dst_vm_id,
     [] as src_threat_lists,
     [] as dst_threat_lists,
-    l.sample_flows
+    l.sample_flows,
+    [] as observed_by,
+    l.record_count as observation_count
 from late as l
 )
 

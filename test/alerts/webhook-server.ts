@@ -70,7 +70,7 @@ export function alertFixture(id: string, overrides: Partial<AlertPayload> = {}):
     alert_id: id, rule_id: 'no-admin-ports-from-internet', rule_kind: 'deny', severity: 'high', owner: 'security',
     description: 'SSH and RDP must never be reachable from the internet.', hour: '2024-05-01T13',
     src_ip: '185.220.101.45', dst_ip: '10.0.1.10', dst_port: 22, protocol: 6, src_vm_id: null, dst_vm_id: 'i-0web00000000001',
-    src_threat_lists: ['tor-exits'], dst_threat_lists: [], flow_count: 1, packets: 6, bytes: 360,
+    src_threat_lists: ['tor-exits'], dst_threat_lists: [], flow_count: 1, observed_by: ['aws_vpc:eni-0web1000000000001'], packets: 6, bytes: 360,
     first_seen_at: '2024-05-01T13:15:03.000Z', last_seen_at: '2024-05-01T13:16:00.000Z', sample_flows: [{ flow_id: 'f1' }],
     rules_version: 'sha256:abc', run_id: 'run-1', ...overrides,
   };

@@ -115,7 +115,7 @@ describe('the webhook sink against a real local HTTP server', () => {
     expect(message.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: '1 new netflow alert(s) for 2024-05-01T13' } });
     expect(message.blocks[1]!.text.type).toBe('mrkdwn');
     expect(message.blocks[1]!.text.text).toBe(
-      'HIGH no-admin-ports-from-internet: 185.220.101.45 -&gt; 10.0.1.10:22 1 flow(s), 360 bytes, 13:15:03..13:16:00 UTC on 2024-05-01 [threat lists: tor-exits]\n' +
+      'HIGH no-admin-ports-from-internet: 185.220.101.45 -&gt; 10.0.1.10:22 1 connection(s), 360 bytes, 13:15:03..13:16:00 UTC on 2024-05-01 [threat lists: tor-exits]\n' +
         'no &lt;script&gt; &amp; no SSH (owner: security)\nalert a1',
     );
   });
