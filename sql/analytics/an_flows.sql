@@ -21,6 +21,8 @@ select
     -- The destination's answer in the same record (Azure NSG version 2 and VNet tuples), else 0.
     coalesce(reverse_bytes, 0) as reverse_bytes,
     observer_vm_id,
+    -- One record of each connection and interval counts in volumes (enrich/connection_observations.sql).
+    counts_in_totals,
     src_vm_id,
     src_vm_name,
     src_segment,

@@ -23,5 +23,6 @@ select
     sum(bytes) as bytes,
     min(flow_id, 5) as sample_flow_ids
 from an_flows
-where is_initiator
+-- A connection two observers report is one talker pair's flow.
+where is_initiator and counts_in_totals
 group by hour_at, src_key, dst_key, dst_port, protocol

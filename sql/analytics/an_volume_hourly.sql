@@ -19,6 +19,8 @@ oriented as (
         case when is_initiator then src_vm_id else dst_vm_id end as client_vm_id,
         case when is_initiator then src_vm_name else dst_vm_name end as client_vm_name
     from an_flows
+    -- A connection two observers report is one connection's bytes.
+    where counts_in_totals
 )
 
 select

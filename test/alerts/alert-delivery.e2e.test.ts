@@ -105,7 +105,7 @@ describe('delivery state with the stdout sink', () => {
       const first = await deliverAlerts({ store: lake.store, sinks: [sink('console')], hour: '2024-05-01T13', alerts, logger });
       expect(first.console).toEqual({ delivered: ['a-high', 'a-critical'], pending: 0, already_delivered: 0, error: null });
       expect(out.join('').trim().split('\n')).toEqual([
-        expect.stringMatching(/^HIGH no-admin-ports-from-internet: 185\.220\.101\.45 -> 10\.0\.1\.10:22 1 flow\(s\)/),
+        expect.stringMatching(/^HIGH no-admin-ports-from-internet: 185\.220\.101\.45 -> 10\.0\.1\.10:22 1 connection\(s\)/),
         expect.stringMatching(/^CRITICAL /),
       ]);
       const second = await deliverAlerts({ store: lake.store, sinks: [sink('console')], hour: '2024-05-01T13', alerts, logger });

@@ -57,7 +57,7 @@ describe('the netflow command', { timeout: 240_000 }, () => {
       { rule_id: 'known-endpoints-only', flow_count: 1 },
       { rule_id: 'no-admin-ports-from-internet', flow_count: 1 },
       { rule_id: 'no-admin-ports-from-internet', flow_count: 1 },
-      { rule_id: 'sql-only-from-app-1', flow_count: 10 },
+      { rule_id: 'sql-only-from-app-1', flow_count: 5 },
     ]);
     const table = await netflow(cwd, ['query', 'SELECT count(*) AS n FROM quarantine']);
     expect(table.stdout).toBe('n\n─\n0\n(1 row)\n');

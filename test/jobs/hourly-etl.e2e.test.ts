@@ -11,7 +11,7 @@ import { queryLake } from '../support/read-lake.ts';
 const EXPECTED_ALERTS: Record<string, string[]> = {
   '2024-05-01T13': [
     'no-admin-ports-from-internet 185.220.101.45 -> 10.0.1.10:22 flows=1',
-    'sql-only-from-app-1 10.0.2.11 -> 10.0.3.10:1433 flows=10',
+    'sql-only-from-app-1 10.0.2.11 -> 10.0.3.10:1433 flows=5',
     'datastore-only-from-vms 10.0.5.20 -> 10.0.4.50:6379 flows=3',
     'known-endpoints-only 10.0.2.10 -> 172.20.9.9:443 flows=1',
   ],
@@ -91,8 +91,11 @@ describe('the hourly job on the bundled samples', () => {
 
   it('builds the hourly traffic matrix by segment and by tag', async () => {
     const rows = await queryLake(lake, `SELECT src_group, dst_group, flows FROM traffic_matrix WHERE dimension = 'segment' AND hour_at = TIMESTAMP '2024-05-01 13:00:00' AND src_group = 'app' AND dst_group = 'data'`);
-    // app → sql-1 (60 + 5 on each side) and app-1 → the datastore (60): 190 records.
-    expect(rows).toEqual([{ src_group: 'app', dst_group: 'data', flows: 190n }]);
+    // app → sql-1 (60 + 5 connections, each reported by both ends' agents, counted once) and
+    // app-1 → the datastore (60): 125 connections of the 190 records.
+    expect(rows).toEqual([{ src_group: 'app', dst_group: 'data', flows: 125n }]);
+    const [records] = await queryLake(lake, `SELECT count(*) AS n FROM flows WHERE src_segment = 'app' AND dst_segment = 'data' AND start_at < TIMESTAMP '2024-05-01 14:00:00'`);
+    expect(records).toEqual({ n: 190n });
   });
 
   it('records every run in the ledger with inputs, hashes and counts', async () => {

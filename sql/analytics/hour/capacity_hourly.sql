@@ -60,18 +60,12 @@ vm_minutes as (
     inner join vm_best_source as b on b.vm_id = s.vm_id and b.source_type = s.source_type
 ),
 
--- A segment pair counts each connection once: from the source VM's observation, else (the source
--- observes nothing) from the destination's, else whatever observed it.
-observers as (
-    select distinct observer_vm_id as vm_id from records where observer_vm_id is not null
-),
-
+-- A segment pair counts each connection once: the record that counts it in totals
+-- (enrich/connection_observations.sql). A VM's own throughput above keeps every observation of it.
 counted_once as (
     select *
     from spread
-    where observer_vm_id is null
-        or observer_vm_id = src_vm_id
-        or (observer_vm_id = dst_vm_id and (src_vm_id is null or src_vm_id not in (select vm_id from observers)))
+    where counts_in_totals
 ),
 
 -- A record's answer (Azure's reverse counters) is traffic of the opposite pair.

@@ -31,6 +31,8 @@ export interface GeneratedFlow {
   dst_vm_name?: string | null;
   dst_segment?: string | null;
   dst_is_public?: boolean;
+  /** Whether the record counts in totals (true unless another observer's record counts the connection). */
+  counts_in_totals?: boolean;
 }
 
 /**
@@ -54,12 +56,13 @@ export async function publishGeneratedFlows(options: { store: ObjectStore; workD
           dst_is_public: false,
           raw_object_key: 'generated',
           raw_offset: index + 1,
+          counts_in_totals: true,
           ...flow,
         }),
       )
       .join('\n') + '\n',
   );
-  const given = ['flow_id', 'start_at', 'end_at', 'source_type', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'action', 'packets', 'bytes', 'observer_vm_id', 'src_vm_id', 'src_vm_name', 'src_segment', 'src_is_public', 'dst_vm_id', 'dst_vm_name', 'dst_segment', 'dst_is_public', 'raw_object_key', 'raw_offset', 'reverse_bytes'];
+  const given = ['flow_id', 'start_at', 'end_at', 'source_type', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'action', 'packets', 'bytes', 'observer_vm_id', 'src_vm_id', 'src_vm_name', 'src_segment', 'src_is_public', 'dst_vm_id', 'dst_vm_name', 'dst_segment', 'dst_is_public', 'raw_object_key', 'raw_offset', 'reverse_bytes', 'counts_in_totals'];
   const session = await DuckDbSession.open({ workDir, memoryLimit: '1GB', maxTempDirectorySize: '1GB', threads: 2 });
   try {
     const columnTypes = flowsTable.columns.filter((col) => given.includes(col.name)).map((col) => `${sqlString(col.name)}: ${sqlString(col.type)}`);
