@@ -15,7 +15,7 @@ export function renderComplianceHtml(report: ComplianceReport): string {
     { label: 'published late', value: s.hours_late, tone: s.hours_late ? 'warn' : 'ok', id: 'hours-late' },
     { label: 'hours failed', value: s.hours_failed, tone: s.hours_failed ? 'bad' : 'ok', id: 'hours-failed' },
     { label: 'hours missing', value: s.hours_missing, tone: s.hours_missing ? 'bad' : 'ok', id: 'hours-missing' },
-    { label: 'flows', value: s.flows, id: 'flows' },
+    { label: 'connections', value: s.flows, id: 'flows' },
     { label: 'violations', value: s.violations, tone: s.violations ? 'bad' : 'ok', id: 'violations' },
     { label: 'conformance', value: pct(s.conformance_rate), id: 'conformance' },
     { label: 'alerts', value: s.alerts, id: 'alerts' },

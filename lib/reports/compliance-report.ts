@@ -98,7 +98,8 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
       [ts(period.from), ts(period.to)],
     );
     const [totals] = plain<{ flows: number; non_conformant: number; violations: number }>(
-      await session.all(`SELECT (SELECT count(*) FROM flows_in_period) AS flows, (SELECT count(*) FROM flows_in_period WHERE verdict <> 'conformant') AS non_conformant, (SELECT count(*) FROM violations_in_period) AS violations`),
+      // Connections, each counted once (flows.counts_in_totals), not one per observer's record.
+      await session.all(`SELECT (SELECT count(*) FROM flows_in_period WHERE counts_in_totals) AS flows, (SELECT count(*) FROM flows_in_period WHERE verdict <> 'conformant' AND counts_in_totals) AS non_conformant, (SELECT count(*) FROM violations_in_period) AS violations`),
     );
     const evaluation = plain<{ rule_id: string; matched: number; breaching: number; excused: number; violating: number }>(await session.execute(compileRuleEvaluation(rulesFile.rules.rules, 'flows_in_period')));
     const published = plain<{ rule_id: string; severity: string; rule_kind: string; violating: number }>(
@@ -128,7 +129,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
     const bucketKind = period.to.getTime() - period.from.getTime() > 48 * HOUR_MS ? 'day' : 'hour';
     const bucketSql = bucketKind === 'day' ? `strftime(start_at, '%Y-%m-%d')` : `strftime(start_at, '%Y-%m-%dT%H')`;
     const trend = plain<ComplianceReport['trend'][number]>(
-      await session.all(`WITH f AS (SELECT ${bucketSql} AS bucket, count(*) AS flows FROM flows_in_period GROUP BY 1),
+      await session.all(`WITH f AS (SELECT ${bucketSql} AS bucket, count(*) FILTER (WHERE counts_in_totals) AS flows FROM flows_in_period GROUP BY 1),
         v AS (SELECT ${bucketSql} AS bucket, rule_id, count(*) AS violating FROM violations_in_period GROUP BY 1, 2),
         r AS (SELECT DISTINCT rule_id FROM violations_in_period UNION SELECT unnest(from_json(CAST($1 AS JSON), '["VARCHAR"]')))
         SELECT f.bucket, '${bucketKind}' AS bucket_kind, r.rule_id, coalesce(v.violating, 0) AS violating, f.flows

@@ -88,8 +88,9 @@ export function compileRecommendationQuery(rules: readonly Rule[], period: { fro
     select
       t.dst_segment, t.dst_port, t.protocol,
       count(*) filter (where not t.is_covered and t.src_segment is distinct from t.dst_segment) as uncovered_flows,
-      count(*) as flows,
-      sum(t.bytes) as bytes,
+      -- Connections once: the record that counts each in totals (two observers' records are one connection).
+      count(*) filter (where t.counts_in_totals) as flows,
+      coalesce(sum(t.bytes) filter (where t.counts_in_totals), 0) as bytes,
       count(distinct t.src_ip) as src_addresses,
       count(distinct t.dst_ip) as dst_addresses,
       min(t.start_at) as first_seen_at,
