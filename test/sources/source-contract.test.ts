@@ -50,8 +50,8 @@ describe('every source lands in the one flows schema with lineage, and its count
     const r = results.get(c.file)!;
     const declared = new Map<string, string>(flowsTable.columns.map((column) => [column.name, column.type]));
     for (const name of r.columns) expect(`${name} ${r.columnTypes[name]}`).toBe(`${name} ${declared.get(name)}`);
-    // Everything the curated table declares, except what enrichment, conformance and publishing add.
-    const added = /^(src|dst)_(vm_id|vm_name|account_id|segment|tags|cidr|range_name|is_public|threat_lists)$|^(verdict|violated_rule_ids|run_id)$/;
+    // Everything the curated table declares, except what enrichment (both ends, the connection's observers), conformance and publishing add.
+    const added = /^(src|dst)_(vm_id|vm_name|account_id|segment|tags|cidr|range_name|is_public|threat_lists)$|^(verdict|violated_rule_ids|run_id|counted_flow_id|observed_by)$/;
     expect(flowsTable.columns.map((column) => column.name).filter((name) => !added.test(name) && !r.columns.includes(name))).toEqual([]);
   });
 
