@@ -18,7 +18,8 @@ export const flowsTable = defineTable({
   root: 'curated',
   // 2: provider-specific columns added at the end (counts_in_totals onwards); 3: the Transit
   // Gateway columns (resource_type onwards); 4: each connection counted once (counted_flow_id,
-  // observed_by). Columns are only ever added.
+  // observed_by); AWS custom formats without times or counters (is_delivery_window; packets,
+  // bytes and protocol became nullable: a contract change, docs/sources.md). Columns are only ever added.
   schemaVersion: 4,
   format: 'parquet',
   // Not sorted: ordering the widest table cost ~60 % more CPU than writing it; reruns publish the same row set.
@@ -33,11 +34,11 @@ export const flowsTable = defineTable({
     column('src_port', 'INTEGER', true, 'source port (ICMP: type)'),
     column('dst_ip', 'VARCHAR', false, 'destination address, canonical text'),
     column('dst_port', 'INTEGER', true, 'destination port (ICMP: code)'),
-    column('protocol', 'INTEGER', false, 'IANA protocol number'),
+    column('protocol', 'INTEGER', true, 'IANA protocol number (null only for an AWS custom format without protocol)'),
     column('direction', 'VARCHAR', true, 'ingress or egress from the observing resource, null when unknown', ['ingress', 'egress']),
     column('action', 'VARCHAR', true, 'accept or reject, null when the source does not say', ['accept', 'reject']),
-    column('packets', 'BIGINT', false, 'packets in the record'),
-    column('bytes', 'BIGINT', false, 'bytes in the record (L3, headers included, as the source counts them)'),
+    column('packets', 'BIGINT', true, 'packets in the record (null only for an AWS custom format without packets)'),
+    column('bytes', 'BIGINT', true, 'bytes in the record (L3, headers included, as the source counts them; null only for an AWS custom format without bytes)'),
     column('tcp_flags', 'INTEGER', true, 'OR of TCP flags seen, null when the source does not report them'),
     column('community_id', 'VARCHAR', true, 'Community ID v1 (seed 0) of the 5-tuple'),
     column('observer_vm_id', 'VARCHAR', true, 'VM that observed the flow (agent VM, or the owner of the logging interface)'),
@@ -109,6 +110,7 @@ export const flowsTable = defineTable({
     // 4: each connection counted once (enrich/connection_observations.sql).
     column('counted_flow_id', 'VARCHAR', true, 'flow_id of the record that counts this connection and interval in totals: this row\'s own when counts_in_totals; the records one connection merges share it (null for an NSG tuple set aside for its NIC\'s VNet flow log)'),
     column('observed_by', 'VARCHAR[]', false, 'observers that reported this connection in overlapping intervals, as source_type:point (agent VM, ENI, NIC MAC, NSG/MAC, GCP reporter/VM), sorted'),
+    column('is_delivery_window', 'BOOLEAN', false, 'true when start_at and end_at are the delivery window of the record\'s object, not the traffic\'s (an AWS custom format without start and end: the 5 minutes its file name closes)'),
   ],
 });
 

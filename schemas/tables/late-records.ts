@@ -4,7 +4,8 @@ import { column, defineTable, pickColumns, type RowOf } from './table-definition
 export const lateRecordsTable = defineTable({
   name: 'late_records',
   root: 'curated',
-  schemaVersion: 1,
+  // 2: protocol, packets and bytes may be null, as in flows (AWS custom formats without them).
+  schemaVersion: 2,
   format: 'parquet',
   orderBy: ['event_hour_at', 'raw_object_key', 'raw_offset'],
   doc:

@@ -3,7 +3,8 @@ import { column, defineTable, type RowOf } from './table-definition.ts';
 export const violationsTable = defineTable({
   name: 'violations',
   root: 'curated',
-  schemaVersion: 1,
+  // 2: protocol, packets and bytes may be null (AWS custom formats without them, as in flows).
+  schemaVersion: 2,
   format: 'parquet',
   orderBy: ['rule_id', 'start_at', 'flow_id'],
   doc: 'One row per (flow, violated rule) in the event hour.',
@@ -19,10 +20,10 @@ export const violationsTable = defineTable({
     column('src_port', 'INTEGER', true, 'source port'),
     column('dst_ip', 'VARCHAR', false, 'destination address'),
     column('dst_port', 'INTEGER', true, 'destination port'),
-    column('protocol', 'INTEGER', false, 'IANA protocol number'),
+    column('protocol', 'INTEGER', true, 'IANA protocol number (null when the source format has none)'),
     column('action', 'VARCHAR', true, 'accept or reject'),
-    column('packets', 'BIGINT', false, 'packets'),
-    column('bytes', 'BIGINT', false, 'bytes'),
+    column('packets', 'BIGINT', true, 'packets (null when the source format has none)'),
+    column('bytes', 'BIGINT', true, 'bytes (null when the source format has none)'),
     column('src_vm_id', 'VARCHAR', true, 'source VM'),
     column('dst_vm_id', 'VARCHAR', true, 'destination VM'),
     column('src_segment', 'VARCHAR', true, 'source segment'),

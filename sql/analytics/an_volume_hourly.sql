@@ -12,7 +12,7 @@ oriented as (
         hour_at,
         flow_id,
         -- Both directions: a record's own, and its destination's answer where it counts that too.
-        bytes + reverse_bytes as bytes,
+        coalesce(bytes, 0) + reverse_bytes as bytes,
         case when is_initiator then src_segment else dst_segment end as client_segment,
         case when is_initiator then dst_segment else src_segment end as server_segment,
         case when is_initiator then src_ip else dst_ip end as client_ip,

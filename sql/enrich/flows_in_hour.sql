@@ -43,7 +43,8 @@ in_hour as not materialized (
         ecs_second_container_id, ecs_service_name, ecs_task_definition_arn, ecs_task_arn, ecs_task_id,
         resource_type, tgw_id, tgw_attachment_id, tgw_src_vpc_account_id, tgw_dst_vpc_account_id, tgw_src_vpc_id,
         tgw_dst_vpc_id, tgw_src_subnet_id, tgw_dst_subnet_id, tgw_src_eni, tgw_dst_eni, tgw_src_az_id,
-        tgw_dst_az_id, tgw_pair_attachment_id, packets_lost_no_route, packets_lost_blackhole, packets_lost_mtu_exceeded, packets_lost_ttl_expired
+        tgw_dst_az_id, tgw_pair_attachment_id, packets_lost_no_route, packets_lost_blackhole, packets_lost_mtu_exceeded, packets_lost_ttl_expired,
+        coalesce(is_delivery_window, false) as is_delivery_window
     from all_sources__records
     where record_status = 'flow'
         and start_at >= getvariable('hour_start')

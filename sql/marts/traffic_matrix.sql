@@ -16,7 +16,8 @@ with
 per_flow as (
     select
         src_segment, dst_segment, src_tags, dst_tags,
-        1 as flows, packets, bytes,
+        -- An AWS custom format without counters has none (NULL): its flow counts, its bytes cannot.
+        1 as flows, coalesce(packets, 0) as packets, coalesce(bytes, 0) as bytes,
         (action is not distinct from 'reject')::integer as rejected_flows,
         (verdict = 'non_conformant')::integer as non_conformant_flows
     from flows

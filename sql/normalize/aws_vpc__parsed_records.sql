@@ -11,6 +11,12 @@
 -- differs from its format is invalid, never parsed by position. CloudWatch Logs exports put an
 -- ISO timestamp before each record; it is dropped.
 --
+-- A custom format may leave out start, end, packets, bytes, protocol or ports (AWS's own
+-- transit-gateway and NAT gateway examples do). Such records are flows all the same: missing
+-- counters and protocol are NULL, and without start or end the record takes the delivery window
+-- its object's name states (S3 file names end in _YYYYMMDDTHHmmZ_<hash>: the end of the 5 minutes
+-- of traffic the file holds), with is_delivery_window = true (docs/sources.md).
+--
 -- The records staging typed (stg_typed__aws_vpc) join these in aws_vpc__records; every other
 -- line (the first of each object, NODATA and SKIPDATA, anything doubtful or wrong) is parsed and
 -- checked here, which gives the reasons for refusing one.
@@ -41,6 +47,7 @@ headers as (
     select
         f.object_idx,
         f.line_no,
+        try_strptime(nullif(regexp_extract(o.object_key, '_(\d{8}T\d{4})Z[_.][^/]*$', 1), ''), '%Y%m%dT%H%M') as delivered_at,
         regexp_full_match(f.line, '[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*') as is_header,
         string_split(
             case
@@ -57,6 +64,7 @@ formats as (
     select
         object_idx,
         is_header,
+        delivered_at,
         case when is_header then line_no end as header_line_no,
         header_fields,
         list_filter(header_fields, f -> not list_contains([
@@ -145,6 +153,11 @@ fielded as (
         f.unknown_fields,
         f.is_header,
         f.p_version is not null as has_version,
+        f.p_protocol is not null as has_protocol,
+        f.p_packets is not null as has_packets,
+        f.p_bytes is not null as has_bytes,
+        f.p_start is not null and f.p_end is not null as has_times,
+        f.delivered_at,
         nullif(l.fields[f.p_version], '-') as version_text,
         nullif(l.fields[f.p_account_id], '-') as account_id,
         nullif(l.fields[f.p_interface_id], '-') as interface_id,
@@ -255,11 +268,12 @@ checked as (
             case when dst_ip is null then 'dstaddr: ' || coalesce('"' || dstaddr_text || '"', 'missing') || ' is not an IP address' end,
             case when srcport_text is not null and (src_port is null or src_port not between 0 and 65535) then 'srcport: "' || srcport_text || '" is not a port (0-65535)' end,
             case when dstport_text is not null and (dst_port is null or dst_port not between 0 and 65535) then 'dstport: "' || dstport_text || '" is not a port (0-65535)' end,
-            case when protocol is null or protocol not between 0 and 255 then 'protocol: ' || coalesce('"' || protocol_text || '"', 'missing') || ' is not an IANA protocol number (0-255)' end,
-            case when packets is null or packets < 0 then 'packets: ' || coalesce('"' || packets_text || '"', 'missing') || ' is not a non-negative integer' end,
-            case when bytes is null or bytes < 0 then 'bytes: ' || coalesce('"' || bytes_text || '"', 'missing') || ' is not a non-negative integer' end,
-            case when start_epoch_s is null or start_epoch_s not between 946684800 and 4102444800 then 'start: ' || coalesce('"' || start_text || '"', 'missing') || ' is not a Unix time in seconds (2000-2100)' end,
-            case when end_epoch_s is null or end_epoch_s not between 946684800 and 4102444800 then 'end: ' || coalesce('"' || end_text || '"', 'missing') || ' is not a Unix time in seconds (2000-2100)' end,
+            case when has_protocol and (protocol is null or protocol not between 0 and 255) then 'protocol: ' || coalesce('"' || protocol_text || '"', 'missing') || ' is not an IANA protocol number (0-255)' end,
+            case when has_packets and (packets is null or packets < 0) then 'packets: ' || coalesce('"' || packets_text || '"', 'missing') || ' is not a non-negative integer' end,
+            case when has_bytes and (bytes is null or bytes < 0) then 'bytes: ' || coalesce('"' || bytes_text || '"', 'missing') || ' is not a non-negative integer' end,
+            case when has_times and (start_epoch_s is null or start_epoch_s not between 946684800 and 4102444800) then 'start: ' || coalesce('"' || start_text || '"', 'missing') || ' is not a Unix time in seconds (2000-2100)' end,
+            case when has_times and (end_epoch_s is null or end_epoch_s not between 946684800 and 4102444800) then 'end: ' || coalesce('"' || end_text || '"', 'missing') || ' is not a Unix time in seconds (2000-2100)' end,
+            case when not has_times and delivered_at is null then 'start, end: the format has no start and end, and the object name states no delivery time (…_YYYYMMDDTHHmmZ_…)' end,
             case when end_epoch_s < start_epoch_s then 'end is before start' end,
             case when action_text is not null and action_text not in ('ACCEPT', 'REJECT') then 'action: "' || action_text || '" is not ACCEPT or REJECT' end,
             case when tcp_flags_text is not null and (tcp_flags is null or tcp_flags not between 0 and 255) then 'tcp-flags: "' || tcp_flags_text || '" is not a flag bitmask (0-255)' end,
@@ -285,8 +299,8 @@ select
     log_record_status(c.record_error, c.log_status, c.field_error) as record_status,
     log_record_reason(c.record_error, c.log_status, c.field_error) as invalid_reason,
     case when log_record_reason(c.record_error, c.log_status, c.field_error) is not null then c.line end as raw_text,
-    unix_seconds_to_timestamp(c.start_epoch_s) as start_at,
-    unix_seconds_to_timestamp(c.end_epoch_s) as end_at,
+    case when c.has_times then unix_seconds_to_timestamp(c.start_epoch_s) else c.delivered_at - interval 5 minute end as start_at,
+    case when c.has_times then unix_seconds_to_timestamp(c.end_epoch_s) else c.delivered_at end as end_at,
     c.src_ip,
     c.src_port,
     c.dst_ip,
@@ -347,6 +361,7 @@ select
     c.packets_lost_blackhole,
     c.packets_lost_mtu_exceeded,
     c.packets_lost_ttl_expired,
+    not c.has_times as is_delivery_window,
     community_id_v1(c.src_ip, c.dst_ip, c.src_port, c.dst_port, c.protocol) as community_id,
     c.src_ip_is_public,
     c.dst_ip_is_public

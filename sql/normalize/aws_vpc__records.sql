@@ -28,6 +28,8 @@ typed_records as (
         cast(null as varchar) as observer_vm_id,
         coalesce(t.region, o.region_hint) as region,
         true as counts_in_totals,
+        -- Staging types only records of formats with start and end.
+        false as is_delivery_window,
         -- As the log writes it (ACCEPT, REJECT): the typed row is the line as it stands.
         lower(t.action) as action,
         t.* exclude (object_idx, line_no, start_epoch_s, end_epoch_s, region, action)

@@ -11,7 +11,9 @@ with
 records as (
     select *
     from an_flows
-    where start_at < getvariable('hour_end')
+    -- Capacity needs bytes: an AWS custom format without them (and with the delivery's times) has none to spread.
+    where bytes is not null
+        and start_at < getvariable('hour_end')
         and end_at >= getvariable('hour_start')
         and start_at >= getvariable('hour_start') - interval 2 hour
 ),
