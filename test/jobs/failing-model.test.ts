@@ -93,9 +93,9 @@ describe('a model that fails', () => {
     await cp(path.join(REPO_ROOT, 'sql'), valueDir, { recursive: true });
     const enriched = path.join(valueDir, 'enrich', 'flows_enriched.sql');
     const enrichedText = await readFile(enriched, 'utf8');
-    const carried = '    f.* exclude (observer_vm_id, direction, src_ip_is_public, dst_ip_is_public),';
+    const carried = '    f.* exclude (observer_vm_id, direction, src_ip_is_public, dst_ip_is_public, counts_in_totals),';
     expect(enrichedText).toContain(carried);
-    await writeFile(enriched, enrichedText.replace(carried, '    f.* exclude (observer_vm_id, direction, src_ip_is_public, dst_ip_is_public, action), upper(f.action) as action,'));
+    await writeFile(enriched, enrichedText.replace(carried, '    f.* exclude (observer_vm_id, direction, src_ip_is_public, dst_ip_is_public, counts_in_totals, action), upper(f.action) as action,'));
     const valueRun = await lake.runHour('2024-05-01T13', { sqlDir: valueDir });
     expect(valueRun.status).toBe('failed');
     expect(valueRun.error).toMatch(/^export of flows breaks its contract: action is not one of accept, reject in \d+ row\(s\)$/);
