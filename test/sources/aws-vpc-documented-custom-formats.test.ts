@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,18 @@ describe('AWS documented custom formats', () => {
     for (const row of rows) {
       expect(row.is_delivery_window).toBe(window !== null);
       if (window) expect([row.start_at, row.end_at]).toEqual(window.map((at) => at.replace('T', ' ')));
+    }
+  });
+
+  it('quarantines records without times when the object name states no delivery time, naming why', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'netflow-aws-custom-'));
+    try {
+      await writeFile(path.join(dir, 'renamed.log'), await readFile(path.join(FIXTURES, CASES[0].file)));
+      const result = await netflow(dir, ['inspect', 'renamed.log']);
+      expect(result.stderr).toMatch(/quarantined: 4\b/);
+      expect(result.stderr).toContain('the format has no start and end, and the object name states no delivery time');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
