@@ -20,7 +20,8 @@
 -- takes counts_in_totals, counted_flow_id and observed_by from this model where a row exists.
 -- The same model runs over any set of an hour's records, so a commit that merges shards runs it
 -- over the union of theirs. Records a source already resolved itself (an NSG tuple of a NIC whose
--- VNet flow log is read: azure_nsg__records) are not candidates.
+-- VNet flow log is read: azure_nsg__records) are not candidates. GCP's SRC and DEST reports of
+-- one flow are two points like any other (DEST counts).
 with
 
 -- Which end of a record its observer is, for sources that state no direction (AWS version 2):
@@ -49,6 +50,8 @@ observations as (
         end as window_end,
         observer_point(f.source_type, f.observer_vm_id, f.interface_id, f.mac_address, f.reporter, f.instance_id, f.subnet_id, f.tgw_attachment_id, f.resource_id, f.raw_object_key) as point,
         case
+            -- A GCP gateway reporter (a VPN, an interconnect) is on the path, not an end.
+            when f.reporter in ('SRC_GATEWAY', 'DEST_GATEWAY') then 2
             when f.direction = 'ingress' or (f.direction is null and d.ip is not null) then 0
             when f.direction = 'egress' or (f.direction is null and s.ip is not null) then 1
             else 2

@@ -10,10 +10,9 @@
 -- VPC details. Direction is the reporter's view: SRC and SRC_GATEWAY send (egress), DEST and
 -- DEST_GATEWAY receive (ingress). Records are sampled; counters are those of the sampled packets.
 --
--- Counted once: a flow between two logged VMs is reported by both ends. A record does not count
--- towards traffic totals (counts_in_totals = false) when a record of the same 5-tuple with an
--- overlapping interval comes from a better-placed reporter, in the order SRC, DEST, SRC_GATEWAY,
--- DEST_GATEWAY; so a flow seen only by its destination still counts once.
+-- Counted once: a flow between two logged VMs is reported by both ends. Which report counts in
+-- totals is decided with every other observer's records (enrich/connection_observations.sql: the
+-- destination's, DEST, else the source's, else a gateway's); every record is a candidate here.
 with
 
 -- One parse per line: json_transform reads every field the model reads in one walk of the
@@ -111,32 +110,16 @@ reasoned as (
                 case when end_at < start_at then 'end_time is before start_time' end,
                 case when reporter is null or reporter not in ('SRC', 'DEST', 'SRC_GATEWAY', 'DEST_GATEWAY') then 'reporter: ' || coalesce('"' || reporter || '"', 'missing') || ' is not SRC, DEST, SRC_GATEWAY or DEST_GATEWAY' end
             ), '')
-        end as invalid_reason,
-        list_position(['SRC', 'DEST', 'SRC_GATEWAY', 'DEST_GATEWAY'], reporter) as reporter_rank
+        end as invalid_reason
     from typed
 ),
 
--- Read twice below, so DuckDB keeps a copy: the line only where it is quarantined.
 checked as (
     select
-        object_idx, line_no, reporter, reporter_rank, src_ip, dst_ip, src_port, dst_port, protocol, bytes, packets, start_at, end_at,
+        object_idx, line_no, reporter, src_ip, dst_ip, src_port, dst_port, protocol, bytes, packets, start_at, end_at,
         instance_id, account_id, region, az_id, vpc_id, subnet_id, invalid_reason,
         case when invalid_reason is not null then line end as raw_text
     from reasoned
-),
-
-flows as (
-    select * from checked where invalid_reason is null
-),
-
-reported_better as (
-    select distinct a.object_idx, a.line_no
-    from flows as a
-    inner join flows as b
-        on a.src_ip = b.src_ip and a.dst_ip = b.dst_ip and a.protocol = b.protocol
-        and a.src_port is not distinct from b.src_port and a.dst_port is not distinct from b.dst_port
-        and b.reporter_rank < a.reporter_rank
-        and b.start_at <= a.end_at and a.start_at <= b.end_at
 )
 
 select
@@ -163,7 +146,7 @@ select
     cast(null as varchar) as interface_id,
     c.account_id,
     c.region,
-    r.line_no is null as counts_in_totals,
+    true as counts_in_totals,
     -- An invalid record keeps its text in raw_text; its reporter column holds only the accepted values.
     case when c.reporter in ('SRC', 'DEST', 'SRC_GATEWAY', 'DEST_GATEWAY') then c.reporter end as reporter,
     c.instance_id,
@@ -172,4 +155,3 @@ select
     c.subnet_id
 from checked as c
 inner join stg_objects as o on c.object_idx = o.object_idx
-left join reported_better as r on c.object_idx = r.object_idx and c.line_no = r.line_no

@@ -101,7 +101,8 @@ describe('the hourly job reads every source from its native layout', () => {
     expect(twice).toEqual([
       { source_type: 'azure_nsg', reporter: null, mac_address: '000D3A000001', bytes: 0n },
       { source_type: 'azure_nsg', reporter: null, mac_address: '000D3A000001', bytes: 2000n },
-      { source_type: 'gcp_vpc', reporter: 'DEST', mac_address: null, bytes: 690n },
+      // The destination's report counts (the one rule of docs/sources.md), the source's does not.
+      { source_type: 'gcp_vpc', reporter: 'SRC', mac_address: null, bytes: 700n },
     ]);
     const [totals] = await queryLake(lake, `SELECT
         (SELECT sum(bytes) FROM traffic_matrix WHERE dimension = 'segment') AS matrix_bytes,
@@ -111,7 +112,7 @@ describe('the hourly job reads every source from its native layout', () => {
     // Both directions of a record that counts both (Azure's reverse counters) are in the matrix.
     expect(totals!.answer_bytes).toBeGreaterThan(0n);
     expect(totals!.matrix_bytes).toBe(totals!.counted_bytes);
-    expect(totals!.uncounted_bytes).toBe(2000n + 690n);
+    expect(totals!.uncounted_bytes).toBe(2000n + 700n);
   });
 
   it("counts an Azure tuple's answer (reverse_bytes) in the opposite pair of the traffic matrix, as a record of its own would", async () => {
