@@ -109,6 +109,17 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
     },
   },
   {
+    name: 'GCP\'s SRC and DEST reports of one flow, and a gateway\'s: the destination\'s counts, as for any other observers',
+    flows: [
+      { flow_id: 'gcp/src', source_type: 'gcp_vpc', reporter: 'SRC', instance_id: 'vm-a', direction: 'egress', start_at: T(45), end_at: T(45, 20), src_ip: '10.128.0.4', src_port: 40045, dst_ip: '10.128.0.5', dst_port: 5432, bytes: 700 },
+      { flow_id: 'gcp/dest', source_type: 'gcp_vpc', reporter: 'DEST', instance_id: 'vm-b', direction: 'ingress', start_at: T(45, 1), end_at: T(45, 21), src_ip: '10.128.0.4', src_port: 40045, dst_ip: '10.128.0.5', dst_port: 5432, bytes: 690 },
+      { flow_id: 'gcp/gateway', source_type: 'gcp_vpc', reporter: 'DEST_GATEWAY', instance_id: 'vpn-gw', direction: 'ingress', start_at: T(45), end_at: T(45, 20), src_ip: '10.128.0.4', src_port: 40045, dst_ip: '10.128.0.5', dst_port: 5432, bytes: 700 },
+    ],
+    expect: Object.fromEntries(['gcp/src', 'gcp/dest', 'gcp/gateway'].map((name) => [name, {
+      counts: name === 'gcp/dest', countedAs: 'gcp/dest', observedBy: ['gcp_vpc:DEST/vm-b', 'gcp_vpc:DEST_GATEWAY/vpn-gw', 'gcp_vpc:SRC/vm-a'],
+    }])),
+  },
+  {
     name: 'a NAT\'d connection: the VM\'s record and the NAT gateway\'s have different addresses and do not merge',
     flows: [
       { flow_id: 'nat/vm', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(40), end_at: T(40, 30), src_ip: '10.0.2.10', src_port: 40040, dst_ip: '203.0.113.5', dst_port: 443, bytes: 800 },
