@@ -113,6 +113,9 @@ describe('the hourly job on the bundled samples', () => {
   it('writes alerts as NDJSON under alerts/dt=…/hour=…/', async () => {
     const alerts = await queryLake(lake, `SELECT rule_id, severity, flow_count, bytes FROM alerts WHERE hour_at = TIMESTAMP '2024-05-01 13:00:00' ORDER BY rule_id`);
     expect(alerts.map((a) => a.rule_id)).toEqual(['datastore-only-from-vms', 'known-endpoints-only', 'no-admin-ports-from-internet', 'sql-only-from-app-1']);
+    // Five connections, each seen by both ends' agents: counted once, both observers named.
+    const [sql] = await queryLake(lake, `SELECT flow_count, observation_count, bytes, observed_by FROM alerts WHERE rule_id = 'sql-only-from-app-1'`);
+    expect(sql).toEqual({ flow_count: 5n, observation_count: 10n, bytes: 4500n, observed_by: ['agent:i-0app00000000002', 'agent:i-0sql00000000001'] });
     const keys: string[] = [];
     for await (const object of lake.store.list('alerts/alerts/dt=2024-05-01/hour=13/')) keys.push(object.key);
     expect(keys.some((key) => /version=[^/]+\/part-00000\.ndjson$/.test(key))).toBe(true);
