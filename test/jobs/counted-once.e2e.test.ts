@@ -23,7 +23,7 @@ const VM = {
 } as const;
 type Endpoint = (typeof VM)[keyof typeof VM];
 
-interface Connection { client: Endpoint; server: Endpoint; clientPort: number; serverPort: number; minute: number; requestBytes: number; responseBytes: number }
+interface Connection { client: Endpoint; server: Endpoint; clientPort: number; serverPort: number; minute: number; requestBytes: number; responseBytes: number; rejectedByServer?: true }
 
 const HOUR_S = Date.parse('2024-05-01T13:00:00Z') / 1000;
 const pairs: [Endpoint, Endpoint, number][] = [
@@ -34,20 +34,29 @@ const pairs: [Endpoint, Endpoint, number][] = [
   [VM.app2, VM.datastore, 6379], // agent alone
   [VM.web1, VM.web2, 443], // ENI ↔ ENI
 ];
-const connections: Connection[] = pairs.flatMap(([client, server, serverPort], p) =>
-  Array.from({ length: 4 }, (_, i) => ({
-    client, server, serverPort, clientPort: 40000 + p * 100 + i, minute: 5 + p * 8 + i,
-    requestBytes: 1000 + 37 * p + 11 * i, responseBytes: 20_000 + 501 * p + 97 * i,
-  })),
-);
+const connections: Connection[] = [
+  ...pairs.flatMap(([client, server, serverPort], p) =>
+    Array.from({ length: 4 }, (_, i) => ({
+      client, server, serverPort, clientPort: 40000 + p * 100 + i, minute: 5 + p * 8 + i,
+      requestBytes: 1000 + 37 * p + 11 * i, responseBytes: 20_000 + 501 * p + 97 * i,
+    })),
+  ),
+  // sql-1's security group rejects app-2: its ENI logs REJECT, its agent sees nothing, no answer.
+  { client: VM.app2, server: VM.sql1, serverPort: 1433, clientPort: 41000, minute: 55, requestBytes: 120, responseBytes: 0, rejectedByServer: true },
+];
 
-interface Observation { observer: Endpoint; kind: 'agent' | 'eni' | 'gcp'; src: Endpoint; dst: Endpoint; srcPort: number; dstPort: number; startS: number; endS: number; bytes: number }
+interface Observation { observer: Endpoint; kind: 'agent' | 'eni' | 'gcp'; src: Endpoint; dst: Endpoint; srcPort: number; dstPort: number; startS: number; endS: number; bytes: number; action?: 'REJECT' }
 
 /** Every observer on both ends of both directions of every connection. */
 function observations(): Observation[] {
   const out: Observation[] = [];
   for (const c of connections) {
     const startS = HOUR_S + c.minute * 60 + 3;
+    if (c.rejectedByServer) {
+      const request = { src: c.client, dst: c.server, srcPort: c.clientPort, dstPort: c.serverPort, bytes: c.requestBytes, startS, endS: startS + 30 };
+      out.push({ observer: c.client, kind: 'agent', ...request }, { observer: c.server, kind: 'eni', ...request, action: 'REJECT' });
+      continue;
+    }
     const directions = [
       { src: c.client, dst: c.server, srcPort: c.clientPort, dstPort: c.serverPort, bytes: c.requestBytes },
       { src: c.server, dst: c.client, srcPort: c.serverPort, dstPort: c.clientPort, bytes: c.responseBytes },
@@ -82,7 +91,7 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
       await lake.store.putBytes(`raw/agent/dt=2024-05-01/hour=13/vm=${vm.id}/${vm.id}-000000000001.ndjson.gz`, gzipSync(records.map((r) => JSON.stringify(r)).join('\n') + '\n'));
     }
     const awsLines = all.filter((o) => o.kind === 'eni').map((o) =>
-      `2 123456789012 ${o.observer.eni} ${o.src.ip} ${o.dst.ip} ${o.srcPort} ${o.dstPort} 6 ${Math.ceil(o.bytes / 1000)} ${o.bytes} ${o.startS} ${o.endS} ACCEPT OK`);
+      `2 123456789012 ${o.observer.eni} ${o.src.ip} ${o.dst.ip} ${o.srcPort} ${o.dstPort} 6 ${Math.ceil(o.bytes / 1000)} ${o.bytes} ${o.startS} ${o.endS} ${o.action ?? 'ACCEPT'} OK`);
     await lake.store.putBytes(
       'raw/aws_vpc/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1355Z_aa11bb22.log.gz',
       gzipSync(['version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status', ...awsLines].join('\n') + '\n'),
@@ -116,7 +125,7 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
 
   it('counts exactly one observation per direction of each connection', async () => {
     const rows = await queryLake(lake, `SELECT src_ip, src_port, dst_ip, dst_port, count(*) FILTER (WHERE counts_in_totals) AS counted, count(DISTINCT counted_flow_id) AS ids FROM flows GROUP BY ALL`);
-    expect(rows).toHaveLength(2 * connections.length);
+    expect(rows).toHaveLength(2 * connections.length - 1);
     for (const row of rows) expect(row, `${row.src_ip}:${row.src_port} -> ${row.dst_ip}:${row.dst_port}`).toMatchObject({ counted: 1n, ids: 1n });
   });
 
@@ -125,13 +134,29 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
     const add = (src: string, dst: string, bytes: number) => expected.set(`${src} -> ${dst}`, (expected.get(`${src} -> ${dst}`) ?? 0) + bytes);
     for (const c of connections) {
       add(c.client.segment, c.server.segment, c.requestBytes);
-      add(c.server.segment, c.client.segment, c.responseBytes);
+      if (!c.rejectedByServer) add(c.server.segment, c.client.segment, c.responseBytes);
     }
     const matrix = await queryLake(lake, `SELECT src_group || ' -> ' || dst_group AS pair, bytes FROM traffic_matrix WHERE dimension = 'segment' ORDER BY 1`);
     expect(Object.fromEntries(matrix.map((row) => [row.pair, Number(row.bytes)]))).toEqual(Object.fromEntries([...expected].sort()));
     const [{ records }] = (await queryLake(lake, 'SELECT sum(bytes) AS records FROM flows')) as [{ records: bigint }];
     // Summing every record would have counted most connections two or three times.
     expect(Number(records)).toBeGreaterThan(2 * [...expected.values()].reduce((a, b) => a + b, 0));
+  });
+
+  it('an alert counts the connections, not the records of their three observers', async () => {
+    const [alert] = await queryLake(lake, `SELECT flow_count, observation_count, bytes, observed_by FROM alerts WHERE rule_id = 'sql-only-from-app-1' AND src_ip = '10.0.5.20'`);
+    const batchToSql = connections.filter((c) => c.client === VM.batch1 && c.server === VM.sql1);
+    expect(alert).toEqual({
+      flow_count: BigInt(batchToSql.length), observation_count: BigInt(3 * batchToSql.length), bytes: BigInt(batchToSql.reduce((n, c) => n + c.requestBytes, 0)),
+      observed_by: ['agent:i-0sql00000000001', 'aws_vpc:eni-0sql1000000000001', 'gcp_vpc:SRC/batch-1'],
+    });
+  });
+
+  it('a connection the destination rejected: the ENI\'s REJECT counts, and the alert (the rule looks at any action) reports one connection of two records', async () => {
+    const [counted] = await queryLake(lake, `SELECT source_type, action FROM flows WHERE src_port = 41000 AND counts_in_totals`);
+    expect(counted).toEqual({ source_type: 'aws_vpc', action: 'reject' });
+    const [alert] = await queryLake(lake, `SELECT flow_count, observation_count, bytes, observed_by FROM alerts WHERE rule_id = 'sql-only-from-app-1' AND src_ip = '10.0.2.11'`);
+    expect(alert).toEqual({ flow_count: 1n, observation_count: 2n, bytes: 120n, observed_by: ['agent:i-0app00000000002', 'aws_vpc:eni-0sql1000000000001'] });
   });
 
   it('names the observers of a connection on each of its records', async () => {
