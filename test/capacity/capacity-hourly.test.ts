@@ -22,6 +22,9 @@ const vms = {
   noCapacity: { vm_id: 'i-nocap', vm_name: 'no-capacity', ip: '10.1.4.1', segment: 'batch', capacity_mbps: undefined },
   dataBig: { vm_id: 'i-data-big', vm_name: 'data-big', ip: '10.1.1.1', segment: 'data', capacity_mbps: 10000 },
   azureWeb: { vm_id: 'i-azure-web', vm_name: 'azure-web', ip: '10.1.5.1', segment: 'web2', capacity_mbps: 1000 },
+  // Both run agents: each connection between them is observed twice.
+  bothEndsClient: { vm_id: 'i-both-client', vm_name: 'both-client', ip: '10.1.6.1', segment: 'app2', capacity_mbps: 1000 },
+  bothEndsServer: { vm_id: 'i-both-server', vm_name: 'both-server', ip: '10.1.6.2', segment: 'data2', capacity_mbps: 1000 },
 };
 type Vm = (typeof vms)[keyof typeof vms];
 
@@ -51,6 +54,12 @@ beforeAll(async () => {
   const flows: GeneratedFlow[] = [
     // A ten-minute record from the previous hour: its second half lands in 13:00-13:04.
     record(vms.appBig, vms.dataBig, at(-5), at(5), 10 * MBPS_100),
+    // 100 Mbps all hour between two VMs that both observe it, the destination a tenth less (a lossy
+    // capture): the destination's record counts in totals (enrich/connection_observations.sql), each VM keeps its own.
+    ...Array.from({ length: 60 }, (_, i) => [
+      { ...record(vms.bothEndsClient, vms.bothEndsServer, at(i), at(i + 1), MBPS_100), counts_in_totals: false },
+      { ...record(vms.bothEndsClient, vms.bothEndsServer, at(i), at(i + 1), 0.9 * MBPS_100), observer_vm_id: vms.bothEndsServer.vm_id },
+    ]).flat(),
     // A five-minute record, spread evenly.
     record(vms.appBig, vms.dataBig, at(5), at(10), 5 * MBPS_100),
     // One-minute records ending exactly on the next minute's boundary.
@@ -102,6 +111,13 @@ describe('capacity_hourly', () => {
     if (utilization === null) expect(r.utilization).toBeNull();
     else expect(r.utilization as number).toBeCloseTo(utilization, 9);
     expect(r.status).toBe(status);
+  });
+
+  test('two observers of one connection: the segment pair counts it once, each VM keeps its own observation', () => {
+    expect(row('segment_pair', 'app2 -> data2').p95_mbps as number).toBeCloseTo(90, 6);
+    expect(Number(row('segment_pair', 'app2 -> data2').bytes)).toBeCloseTo(40.5e9, -1);
+    expect(Number(row('vm', 'i-both-client').bytes_out)).toBeCloseTo(45e9, -1);
+    expect(Number(row('vm', 'i-both-server').bytes_in)).toBeCloseTo(40.5e9, -1);
   });
 
   test('the busiest minute is named', () => {
