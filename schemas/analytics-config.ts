@@ -62,6 +62,14 @@ const capacity = z.strictObject({
   horizon_days: z.number().int().min(1).max(3650).default(90),
   /** Capacity of segment-pair links; a pair not listed gets the smaller side's summed VM capacity. */
   links: z.array(link).default([]),
+  /** Fewer daily peaks than this and no trend is fitted (the report says so). */
+  min_trend_days: z.number().int().min(3).max(365).default(5),
+  /** A rise below this many utilization points a day is flat, however regular: nobody plans for 0.01 pp a day. */
+  min_slope_per_day: z.number().min(0).default(0.0005),
+  /** Short-term forecast for ramps within a day: the trailing hours of the period fitted … */
+  short_term_hours: z.number().int().min(4).max(168).default(24),
+  /** … and an entity projected to reach critical within this many hours is at risk now. */
+  short_term_horizon_hours: z.number().int().min(1).max(168).default(24),
 });
 
 export const analyticsConfigSchema = z

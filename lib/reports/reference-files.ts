@@ -13,6 +13,7 @@ export interface VmCapacity {
   segment: string;
   capacity_mbps: number | null;
   owner_team: string | null;
+  sku: string | null;
 }
 
 /**
@@ -29,7 +30,7 @@ export async function loadVmCapacities(config: Config, baseDir: string): Promise
   return {
     files,
     sha256: hash.digest('hex'),
-    vms: (latest?.vms ?? []).map((vm) => ({ vm_id: vm.vm_id, vm_name: vm.vm_name, segment: vm.segment, capacity_mbps: vm.capacity_mbps ?? null, owner_team: vm.owner_team ?? null })),
+    vms: (latest?.vms ?? []).map((vm) => ({ vm_id: vm.vm_id, vm_name: vm.vm_name, segment: vm.segment, capacity_mbps: vm.capacity_mbps ?? null, owner_team: vm.owner_team ?? null, sku: vm.sku ?? null })),
   };
 }
 

@@ -33,7 +33,7 @@ export function complianceCsv(report: ComplianceReport): Record<string, string> 
 }
 
 export function capacityCsv(report: CapacityReport): Record<string, string> {
-  const entityColumns = ['scope', 'entity_id', 'name', 'segment', 'capacity_mbps', 'peak_utilization', 'peak_p95_mbps', 'peak_max_mbps', 'peak_hour_at', 'hours', 'hours_warning', 'hours_critical', 'status', 'trend_slope_per_day', 'projection', 'projected_critical_date', 'days_to_critical', 'at_risk', 'risk_reason'];
+  const entityColumns = ['scope', 'entity_id', 'name', 'segment', 'capacity_mbps', 'peak_utilization', 'peak_p95_mbps', 'peak_max_mbps', 'peak_hour_at', 'hours', 'hours_warning', 'hours_critical', 'status', 'trend_slope_per_day', 'trend_slope_lower_per_day', 'projection', 'projection_note', 'projected_critical_date', 'days_to_critical', 'short_term_critical_at', 'at_risk', 'risk_reason', 'owner', 'sku', 'recommended_action'];
   return {
     entities: toCsv(report.entities as unknown as Record<string, unknown>[], entityColumns),
     'at-risk': toCsv(report.at_risk as unknown as Record<string, unknown>[], entityColumns),
