@@ -12,7 +12,7 @@ describe('analytics and reports configuration', () => {
       port_scan: { window: '5m', threshold: 20 },
       new_talkers: { lookback_days: 7, min_history_hours: 24 },
       volume: { baseline_days: 14, min_points: 5, z_threshold: 3.5, min_bytes: 1_000_000, min_ratio: 2, mad_floor_ratio: 0.05 },
-      capacity: { warning: 0.6, critical: 0.7, trend_weeks: 4, horizon_days: 90, links: [] },
+      capacity: { warning: 0.6, critical: 0.7, trend_weeks: 4, horizon_days: 90, links: [], min_trend_days: 5, min_slope_per_day: 0.0005, short_term_hours: 24, short_term_horizon_hours: 24 },
     });
     expect(config.reports).toEqual({ formats: ['html', 'json', 'csv'], top_offenders: 10, evidence_samples: 5, late_after: '1h' });
   });
