@@ -7,20 +7,49 @@ import { z } from 'zod';
  */
 const window = z.string().regex(/^\d+m$/, 'expected a window in minutes such as "5m"');
 
+/** Published hours the lake must hold in a detector's look-back before it reports anything (a young lake has no baseline: cold start, no alert). */
+const minHistoryHours = (hours: number) => z.number().int().min(0).default(hours);
+
 const fanOut = z.strictObject({
-  /** Sliding window in which distinct destinations (address, port) of one source are counted. */
+  /** Sliding window in which distinct destination hosts of one source are counted. */
   window: window.default('5m'),
-  /** A source is a fan-out anomaly when its busiest window reaches this many destinations … */
+  /** A source is a fan-out anomaly when its busiest window reaches this many hosts … */
   threshold: z.number().int().min(2).default(50),
   /** … and exceeds `baseline_factor` × its own trailing baseline (p95 of its hourly peaks over these days). */
   baseline_days: z.number().int().min(1).max(90).default(7),
   baseline_factor: z.number().min(1).default(2),
+  min_history_hours: minHistoryHours(24),
+});
+
+const hostSweep = z.strictObject({
+  /** Sliding window in which distinct hosts of one source on one destination port are counted (a horizontal scan). */
+  window: window.default('5m'),
+  /** A source sweeps when its busiest port reaches this many hosts in the window … */
+  threshold: z.number().int().min(2).default(30),
+  /** … and exceeds `baseline_factor` × its own trailing baseline (p95 of its hourly peaks over these days). */
+  baseline_days: z.number().int().min(1).max(90).default(7),
+  baseline_factor: z.number().min(1).default(2),
+  min_history_hours: minHistoryHours(24),
 });
 
 const portScan = z.strictObject({
-  /** Sliding window in which distinct destination ports of one source → destination pair are counted. */
+  /** Sliding window in which distinct destination ports of one source → destination pair are counted (a vertical scan). */
   window: window.default('5m'),
   threshold: z.number().int().min(2).default(20),
+  /** No baseline: no client opens 20 ports of one host in 5 minutes, so a scan is reported from the first hour. */
+  min_history_hours: minHistoryHours(0),
+});
+
+const exfiltration = z.strictObject({
+  /** Trailing hours over which an internal source's bytes to one public address are summed (slow exfiltration stays under any hourly spike). */
+  window_hours: z.number().int().min(2).max(72).default(6),
+  /** Reported when the window holds at least this many bytes to the address … */
+  min_bytes: z.number().int().min(1).default(2_000_000),
+  /** … sent in at least this many distinct hours … */
+  min_active_hours: z.number().int().min(1).default(3),
+  /** … to an address the source had not reached in these trailing days before the window. */
+  lookback_days: z.number().int().min(1).max(90).default(7),
+  min_history_hours: minHistoryHours(24),
 });
 
 const newTalkers = z.strictObject({
@@ -28,6 +57,8 @@ const newTalkers = z.strictObject({
   lookback_days: z.number().int().min(1).max(90).default(7),
   /** Nothing is reported until the lake holds at least this many published hours in the look-back (a young lake knows nobody). */
   min_history_hours: z.number().int().min(1).default(24),
+  /** One finding per source and hour lists at most this many of its new pairs (the count is always complete). */
+  max_listed_pairs: z.number().int().min(1).max(1000).default(20),
 });
 
 const volume = z.strictObject({
@@ -75,7 +106,9 @@ const capacity = z.strictObject({
 export const analyticsConfigSchema = z
   .strictObject({
     fan_out: fanOut.default(fanOut.parse({})),
+    host_sweep: hostSweep.default(hostSweep.parse({})),
     port_scan: portScan.default(portScan.parse({})),
+    exfiltration: exfiltration.default(exfiltration.parse({})),
     new_talkers: newTalkers.default(newTalkers.parse({})),
     volume: volume.default(volume.parse({})),
     capacity: capacity.default(capacity.parse({})),
