@@ -130,7 +130,23 @@ export const reportsConfigSchema = z.strictObject({
   late_after: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('1h'),
 });
 
+/** Segmentation recommendations (`recommend:`): what traffic is enough to learn a rule from, and which ports are never learned unless asked. */
+export const recommendConfigSchema = z.strictObject({
+  /** A port is recommended only with at least this many tolerated flows in the period … */
+  min_flows: z.number().int().min(1).default(10),
+  /** … seen in at least this many distinct hours. */
+  min_hours: z.number().int().min(1).default(3),
+  /** Never recommended without `netflow recommend --allow-high-risk`: remote administration, file sharing, container control. */
+  high_risk_ports: z.array(z.number().int().min(0).max(65535)).default([22, 23, 135, 137, 138, 139, 445, 2375, 2379, 3389, 5900, 5985, 5986]),
+  /** End each destination segment's recommendations with a default deny of the ports nothing allows. */
+  default_deny: z.boolean().default(true),
+  /** The default deny covers ports below this (answers to clients land on ephemeral ports). */
+  ephemeral_from: z.number().int().min(1024).max(65535).default(32768),
+});
+
 export type AnalyticsConfig = z.infer<typeof analyticsConfigSchema>;
+export type RecommendConfig = z.infer<typeof recommendConfigSchema>;
+export const DEFAULT_RECOMMEND_CONFIG: RecommendConfig = recommendConfigSchema.parse({});
 export type ReportsConfig = z.infer<typeof reportsConfigSchema>;
 export const DEFAULT_ANALYTICS_CONFIG: AnalyticsConfig = analyticsConfigSchema.parse({});
 export const DEFAULT_REPORTS_CONFIG: ReportsConfig = reportsConfigSchema.parse({});

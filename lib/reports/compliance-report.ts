@@ -4,7 +4,7 @@ import type { LedgerEntry } from '../../schemas/ledger.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
 import { compileRuleEvaluation } from '../rules/compile-rules.ts';
-import { recommendationsYaml, recommendSegmentationRules, type Recommendation } from '../segmentation/recommend-rules.ts';
+import { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, type DefaultDeny, type Recommendation } from '../segmentation/recommend-rules.ts';
 import { loadRulesFile } from './reference-files.ts';
 import { datesOf, hourLabel, hoursOf, partitionInPeriod, type ReportPeriod } from './report-period.ts';
 import { inputFilesOf, openReportLake, plain, type InputFile, type ReportContext } from './report-context.ts';
@@ -71,7 +71,7 @@ export interface ComplianceReport {
   top_offenders: { src_ip: string; vm_name: string | null; segment: string | null; tags: string[]; violations: number; rules: string[]; bytes: number; first_seen_at: Date; last_seen_at: Date }[];
   evidence: { rule_id: string; flow_id: string; start_at: Date; source_type: string; src_ip: string; src_vm_name: string | null; src_port: number | null; dst_ip: string; dst_vm_name: string | null; dst_port: number | null; protocol: number; action: string | null; bytes: number; raw_object_key: string; raw_offset: number; run_id: string; rules_version: string }[];
   anomalies: { by_kind: { kind: string; severity: string; count: number }[]; top: { hour_at: Date; kind: string; severity: string; subject: string; observed: number; baseline: number | null; score: number; evidence: string }[] };
-  segmentation: { recommendations: Recommendation[]; skipped: { dst_segment: string; dst_port: number; reason: string }[]; yaml: string };
+  segmentation: { recommendations: Recommendation[]; default_denies: DefaultDeny[]; skipped: { dst_segment: string; dst_port: number; reason: string }[]; yaml: string };
   inputs: InputFile[];
 }
 
@@ -158,7 +158,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
       await session.all(`SELECT hour_at, kind, severity, subject, observed, baseline, score, evidence FROM anomalies
         ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), score DESC, anomaly_id LIMIT 20`),
     );
-    const segmentation = await recommendSegmentationRules(session, rulesFile.rules, period);
+    const { options: _options, ...segmentation } = await recommendSegmentationRules(session, rulesFile.rules, period, recommendOptionsOf(context.config.recommend));
     const summary = summarize(coverage);
     return {
       kind: 'compliance',
@@ -183,7 +183,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
       top_offenders: topOffenders,
       evidence,
       anomalies: { by_kind: anomaliesByKind, top: topAnomalies },
-      segmentation: { ...segmentation, yaml: recommendationsYaml(segmentation.recommendations) },
+      segmentation: { ...segmentation, yaml: recommendationsYaml(segmentation.recommendations, segmentation.default_denies) },
       inputs: inputFilesOf(lake.manifests),
     };
   } finally {
