@@ -69,9 +69,12 @@ export function renderComplianceHtml(report: ComplianceReport): string {
     );
   const segmentation =
     table(
-      ['recommended rule', 'destination', 'from', 'risk', 'why', 'flows', 'bytes'],
-      report.segmentation.recommendations.map((r) => [r.rule.id, `${r.dst_segment} ${r.rule.protocol}/${r.dst_port}`, r.sources.join(', '), r.risk, r.risk_reasons.join('; '), r.flows, r.bytes]),
-      { numeric: [3, 5, 6], empty: 'every cross-segment flow of the period is covered by an allow rule' },
+      ['recommended rule', 'destination', 'from', 'risk', 'risk reasons', 'support and why', 'flows', 'bytes'],
+      [
+        ...report.segmentation.recommendations.map((r) => [r.rule.id, `${r.dst_segment} ${r.rule.protocol}/${r.dst_ports.join(',')}`, r.sources.join(', '), r.risk, r.risk_reasons.join('; '), r.why, r.flows, r.bytes]),
+        ...report.segmentation.default_denies.map((d) => [d.rule.id, `${d.dst_segment} ${d.rule.protocol}`, 'any', null, null, d.why, null, null]),
+      ],
+      { numeric: [3, 6, 7], empty: 'every cross-segment flow of the period is covered by an allow rule' },
     ) +
     (report.segmentation.recommendations.length ? `<p>Ready to paste under <code>rules:</code> in the rules file:</p><pre>${escapeHtml(report.segmentation.yaml)}</pre>` : '') +
     (report.segmentation.skipped.length ? table(['destination', 'port', 'not recommended because'], report.segmentation.skipped.map((k) => [k.dst_segment, k.dst_port, k.reason])) : '');

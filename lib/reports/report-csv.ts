@@ -25,8 +25,8 @@ export function complianceCsv(report: ComplianceReport): Record<string, string> 
     evidence: toCsv(report.evidence, ['rule_id', 'flow_id', 'start_at', 'source_type', 'src_ip', 'src_vm_name', 'src_port', 'dst_ip', 'dst_vm_name', 'dst_port', 'protocol', 'action', 'bytes', 'raw_object_key', 'raw_offset', 'run_id', 'rules_version']),
     anomalies: toCsv(report.anomalies.top, ['hour_at', 'kind', 'severity', 'subject', 'observed', 'baseline', 'score', 'evidence']),
     recommendations: toCsv(
-      report.segmentation.recommendations.map((r) => ({ rule_id: r.rule.id, dst_segment: r.dst_segment, protocol: r.rule.protocol, dst_port: r.dst_port, sources: r.sources, risk: r.risk, risk_reasons: r.risk_reasons, flows: r.flows, bytes: r.bytes, uncovered_flows: r.uncovered_flows })),
-      ['rule_id', 'dst_segment', 'protocol', 'dst_port', 'sources', 'risk', 'risk_reasons', 'flows', 'bytes', 'uncovered_flows'],
+      report.segmentation.recommendations.map((r) => ({ rule_id: r.rule.id, dst_segment: r.dst_segment, protocol: r.rule.protocol, dst_port: r.dst_ports, sources: r.sources, risk: r.risk, risk_reasons: r.risk_reasons, flows: r.flows, hours: r.hours, bytes: r.bytes, uncovered_flows: r.uncovered_flows, why: r.why })),
+      ['rule_id', 'dst_segment', 'protocol', 'dst_port', 'sources', 'risk', 'risk_reasons', 'flows', 'hours', 'bytes', 'uncovered_flows', 'why'],
     ),
     inputs: toCsv(report.inputs as unknown as Record<string, unknown>[], ['table', 'dt', 'hour', 'key', 'sha256', 'rows', 'bytes', 'run_id', 'attempt_id', 'committed_at']),
   };
