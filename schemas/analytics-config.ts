@@ -126,6 +126,10 @@ export const reportsConfigSchema = z.strictObject({
   top_offenders: z.number().int().min(1).max(1000).default(10),
   /** Evidence flows shown per rule. */
   evidence_samples: z.number().int().min(1).max(100).default(5),
+  /** Anomalies shown on the page ("N of M"); the JSON and CSV hold them all. */
+  top_anomalies: z.number().int().min(1).max(1000).default(20),
+  /** Control mapping file (frameworks → controls → rule ids; schemas/reference/controls.ts), e.g. `@samples/reference/controls.yaml`; without it the report passes and fails rules only. */
+  controls: z.string().min(1).optional(),
   /** A partition first published later than its hour + 1h + lateness + this is reported as late. */
   late_after: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('1h'),
 });

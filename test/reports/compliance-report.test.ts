@@ -23,7 +23,9 @@ let lake: LakeFixture;
 let outDir: string;
 let report: ComplianceReport;
 let stdout = '';
+let stderr = '';
 let exitCode: number;
+let configFile: string;
 
 beforeAll(async () => {
   lake = await createLakeFixture();
@@ -33,7 +35,7 @@ beforeAll(async () => {
     .replace('vm_name: app-2', `vm_name: ${JSON.stringify(HOSTILE_HTML)}`)
     .replace(/(vm_name: "<script>[^\n]*\n(?:.*\n)*?\s+tags: \[vm, app)\]/, `$1, ${JSON.stringify(HOSTILE_TAG)}, ${JSON.stringify(FORMULA_TAG)}]`).replace('vm_name: batch-1', `vm_name: ${JSON.stringify(HOSTILE_FORMULA)}`));
   await deliverSamples({ store: lake.store });
-  const configFile = path.join(lake.dir, 'netflow.config.yaml');
+  configFile = path.join(lake.dir, 'netflow.config.yaml');
   await writeFile(
     configFile,
     [
@@ -43,6 +45,7 @@ beforeAll(async () => {
       `duckdb: { memory_limit: 1GB, max_temp_directory_size: 2GB, threads: 2 }`,
       `reference: { inventory: ${JSON.stringify(inventory)}, ip_ranges: ${JSON.stringify(path.join(SAMPLE_REFERENCE, 'ip-ranges.yaml'))} }`,
       `rules: ${JSON.stringify(path.join(SAMPLE_REFERENCE, 'rules.yaml'))}`,
+      `reports: { controls: ${JSON.stringify(path.join(SAMPLE_REFERENCE, 'controls.yaml'))}, top_anomalies: 1 }`,
       '',
     ].join('\n'),
   );
@@ -57,7 +60,7 @@ beforeAll(async () => {
 
   outDir = path.join(lake.dir, 'out');
   await mkdir(outDir);
-  const io = { stdout: (text: string) => void (stdout += text), stderr: () => {}, cwd: lake.dir, env: {} };
+  const io = { stdout: (text: string) => void (stdout += text), stderr: (text: string) => void (stderr += text), cwd: lake.dir, env: {} };
   exitCode = await main(['report', 'compliance', '--from', '2024-05-01T12', '--to', '2024-05-01T16', '--out', outDir, '--config', configFile], io);
   report = JSON.parse(await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.json'), 'utf8')) as ComplianceReport;
 }, 180_000);
@@ -68,7 +71,10 @@ afterAll(async () => {
 
 describe('compliance audit report', () => {
   test('netflow report writes every format to a generation folder of reports/compliance/<date>/ and prints the keys with their SHA-256, the manifest last', async () => {
-    expect(exitCode).toBe(0);
+    // Written, with the warning code: three of the five hours are not published.
+    expect(exitCode).toBe(3);
+    // Logs are JSON lines on stderr too; the warning is a line of its own.
+    expect(stderr.split('\n').filter((line) => line.startsWith('warning:'))).toEqual(['warning: 3 of 5 hour(s) of this period are not published (1 failed, 2 missing, 0 not yet due): the figures cover the 2 published hour(s) only.']);
     const keys = stdout.trim().split('\n').map((line) => line.split('  ')[0]!.replace(/^(reports\/compliance\/2024-05-01\/)[^/]+\//, '$1<generation>/'));
     expect(keys).toEqual(expect.arrayContaining([
       'reports/compliance/2024-05-01/<generation>/compliance-2024-05-01T12_2024-05-01T16.html',
@@ -95,6 +101,46 @@ describe('compliance audit report', () => {
     ]);
     expect(report.coverage[3]!.last_error).toMatch(/model alerts .* failed/);
     expect(report.coverage[1]).toMatchObject({ in_ledger: true, flows: 436 });
+  });
+
+  test('an incomplete period is stated first; an empty one too, and both exit 3', async () => {
+    expect(report.completeness).toEqual({ status: 'partial', message: expect.stringMatching(/^3 of 5 hour\(s\) of this period are not published/) });
+    const html = await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'utf8');
+    expect(html.indexOf('id="completeness"')).toBeGreaterThan(0);
+    expect(html.indexOf('id="completeness"')).toBeLessThan(html.indexOf('id="summary"'));
+    const empty = path.join(lake.dir, 'out-empty');
+    let errors = '';
+    const code = await main(['report', 'compliance', '--from', '2024-05-03', '--to', '2024-05-03', '--out', empty, '--format', 'json', '--config', configFile], { stdout: () => {}, stderr: (text) => void (errors += text), cwd: lake.dir, env: {} });
+    expect(code).toBe(3);
+    expect(errors).toMatch(/^warning: No hour of this period is published \(24 hour\(s\): 0 failed, 24 missing, 0 not yet due\)/m);
+    const emptyReport = JSON.parse(await readFile(path.join(empty, 'compliance-2024-05-03.json'), 'utf8')) as ComplianceReport;
+    expect(emptyReport.completeness.status).toBe('empty');
+    expect(emptyReport.rules.map((rule) => rule.status)).toEqual(['no_data', 'no_data', 'no_data', 'no_data']);
+  });
+
+  test('pass or fail per rule and per control of the mapping file', () => {
+    expect(report.rules.map((rule) => [rule.rule_id, rule.status])).toEqual([
+      ['no-admin-ports-from-internet', 'fail'],
+      ['sql-only-from-app-1', 'fail'],
+      ['datastore-only-from-vms', 'fail'],
+      ['known-endpoints-only', 'fail'],
+    ]);
+    expect(report.controls!.version).toBe('2024-05-01');
+    const controls = report.controls!.assessments;
+    expect(controls.map((c) => `${c.framework_id} ${c.control_id}`)).toEqual([
+      'pci-dss-4.0 1.3.1', 'pci-dss-4.0 1.3.2', 'pci-dss-4.0 1.4.1', 'nist-800-53-r5 SC-7', 'nist-800-53-r5 SC-7(5)', 'cis-controls-v8 4.4', 'cis-controls-v8 12.2', 'cis-controls-v8 13.4',
+    ]);
+    expect(controls.every((c) => c.status === 'fail' && c.failing_rules.length === c.rules.length && c.unknown_rules.length === 0)).toBe(true);
+  });
+
+  test('every anomaly is counted and listed in JSON and CSV; the page says how many it shows', async () => {
+    expect(report.anomalies.all).toHaveLength(report.anomalies.total);
+    expect(report.summary.anomalies).toBe(report.anomalies.total);
+    expect(report.anomalies.shown).toBe(Math.min(1, report.anomalies.total));
+    const csv = parseCsv(await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16-anomalies.csv'), 'utf8')).filter((row) => row.length > 1);
+    expect(csv).toHaveLength(report.anomalies.total + 1);
+    const html = await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'utf8');
+    expect(html).toContain(`Showing the top ${report.anomalies.shown} of ${report.anomalies.total} anomalies`);
   });
 
   test('per rule: evaluated, conformant and violating counts; totals; trend per hour', () => {
@@ -136,7 +182,7 @@ describe('compliance audit report', () => {
     // Tags are joined with ';' in one cell, sorted: the formula-looking tag comes first and is escaped.
     expect(cells.some((cell) => cell.startsWith(`'${FORMULA_TAG};`))).toBe(true);
     expect(cells.filter((cell) => /^[=+\-@]/.test(cell))).toEqual([]);
-    for (const name of ['coverage', 'rules', 'evidence', 'inputs', 'summary', 'trend']) {
+    for (const name of ['coverage', 'rules', 'evidence', 'inputs', 'summary', 'trend', 'controls', 'anomalies']) {
       const all = parseCsv(await readFile(path.join(outDir, `compliance-2024-05-01T12_2024-05-01T16-${name}.csv`), 'utf8')).flat();
       expect(all.filter((cell) => /^[=+\-@]/.test(cell))).toEqual([]);
     }
