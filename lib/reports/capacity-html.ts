@@ -3,6 +3,8 @@ import { badge, page, section, stats, table } from './html.ts';
 import { lineChart } from './svg-charts.ts';
 
 const TONE = { ok: 'ok', warning: 'warn', critical: 'bad', unknown: 'info' } as const;
+/** Axis labels that stay distinct on a log scale down to idle entities (0.0001 %). */
+const axisPct = (y: number) => (y >= 0.01 || y === 0 ? `${Math.round(y * 100)} %` : `${Number((y * 100).toPrecision(1))} %`);
 const pct = (value: number | null) => (value === null ? 'n/a' : value > 0 && value < 0.001 ? '< 0.1 %' : `${(value * 100).toFixed(1)} %`);
 
 /** A significant slope in percentage points a day, or why there is none. */
@@ -40,7 +42,7 @@ export function renderCapacityHtml(report: CapacityReport): string {
           { y: t.critical, label: `critical ${Math.round(t.critical * 100)} %`, color: '#c53030' },
         ],
         xFormat: (x) => new Date(x).toISOString().slice(5, 10),
-        yFormat: (y) => `${Math.round(y * 100)} %`,
+        yFormat: axisPct,
         yMax: Math.max(1, ...top.map((e) => e.peak_utilization ?? 0)),
       });
     })
@@ -54,7 +56,7 @@ export function renderCapacityHtml(report: CapacityReport): string {
       { y: t.critical, label: `critical ${Math.round(t.critical * 100)} %`, color: '#c53030' },
     ],
     xFormat: (x) => new Date(x).toISOString().slice(5, 13).replace('T', ' '),
-    yFormat: (y) => `${Math.round(y * 100)} %`,
+    yFormat: axisPct,
     yMax: Math.max(1, ...vmsByPeak.map((e) => e.peak_utilization ?? 0)),
   });
   const all = table(

@@ -1,6 +1,6 @@
 import type { ComplianceReport } from './compliance-report.ts';
 import { badge, banner, escapeHtml, page, section, stats, table, type Cell } from './html.ts';
-import { hourStrip, lineChart } from './svg-charts.ts';
+import { barChart, formatBytes, heatMap, hourStrip, lineChart } from './svg-charts.ts';
 
 const STATUS_COLORS: Record<string, string> = { published: '#2f855a', late: '#d69e2e', failed: '#c53030', missing: '#4a5568', pending: '#cbd5e0' };
 const STATUS_TONE = { published: 'ok', late: 'warn', failed: 'bad', missing: 'bad', pending: 'info' } as const;
@@ -44,6 +44,36 @@ export function renderComplianceHtml(report: ComplianceReport): string {
     report.rules.map((r) => [r.rule_id, badge(RESULT_TEXT[r.status], RESULT_TONE[r.status]), r.kind, badge(r.severity, r.severity === 'low' ? 'info' : r.severity === 'medium' ? 'warn' : 'bad'), r.owner, r.evaluated, r.conformant, r.violating, r.excused, r.alerts, r.description]),
     { numeric: [5, 6, 7, 8, 9], id: 'rules-table' },
   );
+  const net = report.network;
+  const pairTotals = new Map<string, number>();
+  for (const p of net.pairs_over_time) pairTotals.set(p.pair, (pairTotals.get(p.pair) ?? 0) + p.bytes);
+  const topPairs = [...pairTotals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 8).map(([pair]) => pair);
+  const hourX = (value: Date | string) => new Date(value).getTime();
+  const overTime = (metric: 'bytes' | 'flows') =>
+    lineChart({
+      title: `${metric === 'bytes' ? 'Bytes' : 'Flows'} per hour by segment pair (top ${topPairs.length} by bytes)`,
+      series: topPairs.map((pair) => ({ name: pair, points: net.pairs_over_time.filter((p) => p.pair === pair).map((p) => ({ x: hourX(p.hour_at), y: p[metric] })) })),
+      xFormat: (x) => new Date(x).toISOString().slice(5, 13).replace('T', ' '),
+      yFormat: metric === 'bytes' ? formatBytes : (y) => (Number.isInteger(y) ? String(y) : y.toPrecision(2)),
+    });
+  const segments = [...new Set(net.matrix.flatMap((m) => [m.src_group, m.dst_group]))].sort();
+  const network =
+    overTime('bytes') +
+    overTime('flows') +
+    heatMap({
+      title: 'Segment-to-segment traffic (bytes)',
+      rows: [...new Set(net.matrix.map((m) => m.src_group))].sort(),
+      columns: segments.filter((segment) => net.matrix.some((m) => m.dst_group === segment)),
+      value: (row, column) => net.matrix.find((m) => m.src_group === row && m.dst_group === column)?.bytes ?? 0,
+      format: formatBytes,
+    }) +
+    barChart({ title: `Top talkers by bytes sent`, bars: net.top_talkers.map((t) => ({ label: `${t.src_ip}${t.vm_name ? ` (${t.vm_name})` : ''}`, value: t.bytes })), format: formatBytes }) +
+    barChart({ title: 'Rejected traffic by destination port (flows)', bars: net.rejected_by_port.map((r) => ({ label: `${r.protocol === 6 ? 'tcp' : r.protocol === 17 ? 'udp' : `proto ${r.protocol}`}/${r.dst_port ?? '-'}`, value: r.flows })), format: (v) => `${v} flow(s)` }) +
+    table(
+      ['source', 'VM', 'segment', 'bytes', 'flows'],
+      net.top_talkers.map((t) => [t.src_ip, t.vm_name, t.segment, t.bytes, t.flows]),
+      { numeric: [3, 4], id: 'talkers-table', empty: 'no flows in the period' },
+    );
   const controls = report.controls
     ? `<p>Control mapping <code>${escapeHtml(report.controls.file)}</code>${report.controls.version ? `, version ${escapeHtml(report.controls.version)}` : ''}, <code>sha256:${escapeHtml(report.controls.sha256)}</code>.</p>` +
       table(
@@ -105,6 +135,7 @@ export function renderComplianceHtml(report: ComplianceReport): string {
       section('versions', 'Rules and reference data in force', versions),
       section('rules', 'Per rule', rules, 'Evaluated and conformant: the current rules file re-evaluated over the published flows of the period. Violating: as published by the runs, with the rules version each run recorded.'),
       section('trend', 'Trend', trendChart),
+      section('network', 'Network', network, 'Traffic of the period as the traffic matrix counts it (each connection once): per segment pair over time, the segment matrix, the top talkers and what was rejected. Axes are logarithmic where values span orders of magnitude.'),
       section('offenders', 'Top offenders', offenders),
       section('evidence', 'Evidence samples', evidence, 'The earliest violating flows of each rule; the raw object and line let anyone find the original record.'),
       section('anomalies', 'Anomalies (no rule wrote these)', anomalies),

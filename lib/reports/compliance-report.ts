@@ -8,6 +8,7 @@ import { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, ty
 import { assessControls, ruleStatus, type AssessmentStatus, type ControlAssessment } from './assess-controls.ts';
 import { loadControlMapping, loadRulesFile } from './reference-files.ts';
 import { datesOf, hourLabel, hoursOf, partitionInPeriod, type ReportPeriod } from './report-period.ts';
+import type { DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { inputFilesOf, openReportLake, plain, type InputFile, type ReportContext } from './report-context.ts';
 
 export type CoverageStatus = 'published' | 'late' | 'failed' | 'missing' | 'pending';
@@ -97,6 +98,13 @@ export interface ComplianceReport {
   evidence: { rule_id: string; flow_id: string; start_at: Date; source_type: string; src_ip: string; src_vm_name: string | null; src_port: number | null; dst_ip: string; dst_vm_name: string | null; dst_port: number | null; protocol: number; action: string | null; bytes: number; raw_object_key: string; raw_offset: number; run_id: string; rules_version: string }[];
   /** Every anomaly of the period is counted and listed in `all`; `top` holds the first `shown` of `total` (reports.top_anomalies), most severe first. */
   anomalies: { total: number; shown: number; by_kind: { kind: string; severity: string; count: number }[]; top: AnomalyListed[]; all: AnomalyListed[] };
+  /** Network views: traffic per segment pair over time, the segment matrix, top talkers, rejected traffic by port. Bytes count each connection once (counts_in_totals). */
+  network: {
+    pairs_over_time: { hour_at: Date; pair: string; bytes: number; flows: number }[];
+    matrix: { src_group: string; dst_group: string; bytes: number; flows: number; rejected_flows: number }[];
+    top_talkers: { src_ip: string; vm_name: string | null; segment: string | null; bytes: number; flows: number }[];
+    rejected_by_port: { dst_port: number | null; protocol: number; flows: number; sources: number }[];
+  };
   segmentation: { recommendations: Recommendation[]; default_denies: DefaultDeny[]; skipped: { dst_segment: string; dst_port: number; reason: string }[]; yaml: string };
   inputs: InputFile[];
 }
@@ -187,6 +195,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
       await session.all(`SELECT anomaly_id, hour_at, kind, severity, subject, src_ip, dst_ip, observed, baseline, score, distinct_hosts, distinct_ports, first_seen_at, last_seen_at, evidence FROM anomalies
         ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), score DESC, hour_at, kind, subject`),
     );
+    const network = await networkViews(session, settings.top_offenders);
     const { options: _options, ...segmentation } = await recommendSegmentationRules(session, rulesFile.rules, period, recommendOptionsOf(context.config.recommend));
     const summary = summarize(coverage);
     return {
@@ -215,6 +224,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
       trend,
       top_offenders: topOffenders,
       evidence,
+      network,
       anomalies: { total: allAnomalies.length, shown: Math.min(allAnomalies.length, settings.top_anomalies), by_kind: anomaliesByKind, top: allAnomalies.slice(0, settings.top_anomalies), all: allAnomalies },
       segmentation: { ...segmentation, yaml: recommendationsYaml(segmentation.recommendations, segmentation.default_denies) },
       inputs: inputFilesOf(lake.manifests),
@@ -253,6 +263,28 @@ export function coverageOf(period: ReportPeriod, ledger: readonly LedgerEntry[],
       last_error: failures.at(-1)?.error ?? null,
     };
   });
+}
+
+/** What Azure Traffic Analytics and Akvorado users look at first, from the traffic matrix and the flows of the period. */
+async function networkViews(session: DuckDbSession, top: number): Promise<ComplianceReport['network']> {
+  return {
+    pairs_over_time: plain(await session.all(`SELECT hour_at, concat(src_group, ' -> ', dst_group) AS pair, sum(bytes) AS bytes, sum(flows) AS flows FROM traffic_matrix WHERE dimension = 'segment' GROUP BY ALL ORDER BY hour_at, pair`)),
+    matrix: plain(await session.all(`SELECT src_group, dst_group, sum(bytes) AS bytes, sum(flows) AS flows, sum(rejected_flows) AS rejected_flows FROM traffic_matrix WHERE dimension = 'segment' GROUP BY ALL ORDER BY src_group, dst_group`)),
+    top_talkers: plain(
+      await session.all(
+        `SELECT src_ip, any_value(src_vm_name) AS vm_name, any_value(src_segment) AS segment, sum(bytes) AS bytes, count(*) AS flows FROM flows_in_period
+         WHERE counts_in_totals GROUP BY src_ip ORDER BY bytes DESC, src_ip LIMIT $1`,
+        [top],
+      ),
+    ),
+    rejected_by_port: plain(
+      await session.all(
+        `SELECT dst_port, protocol, count(*) AS flows, count(DISTINCT src_ip) AS sources FROM flows_in_period WHERE action = 'reject' AND counts_in_totals
+         GROUP BY ALL ORDER BY flows DESC, dst_port LIMIT $1`,
+        [top],
+      ),
+    ),
+  };
 }
 
 /** An empty or partly missing period, in a sentence for the first page. */

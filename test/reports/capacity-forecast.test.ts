@@ -1,8 +1,11 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { renderCapacityHtml } from '../../lib/reports/capacity-html.ts';
 import { buildCapacityReport, type CapacityReport } from '../../lib/reports/capacity-report.ts';
 import { capacityHourlyTable } from '../../schemas/tables/index.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
+import { checkLayout, visibleText } from './support/chromium.ts';
 import { publishTableRows } from './support/publish-rows.ts';
 
 /**
@@ -96,5 +99,19 @@ describe('capacity forecast over 30 days with idle, flat, noisy, growing and ram
     // 10 % at midnight, +4 points an hour: 54 % at 11:00, 70 % at 15:00.
     expect(entity('i-0sql00000000001')).toMatchObject({ short_term_critical_at: '2024-06-30T15:00Z', at_risk: true, owner: 'data', sku: 'r5.2xlarge' });
     expect(report.at_risk.map((e) => e.entity_id)).toEqual(['i-0sql00000000001', 'i-0web00000000001']);
+  });
+
+  test('laid out in Chromium: a log axis down to the idle VM with distinct labels, the at-risk rows whole, a screenshot kept', async () => {
+    const file = path.join(lake.dir, 'capacity-forecast.html');
+    await writeFile(file, renderCapacityHtml(report));
+    const layout = await checkLayout(file, 'capacity-forecast');
+    expect(layout.brokenWords).toEqual([]);
+    const daily = layout.axes.find((axis) => axis.chart!.startsWith('Daily peak utilization'))!;
+    // Utilization from 1e-9 to 54 %: a linear axis would put five of six VMs on zero.
+    expect(daily.ticks.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(daily.ticks).size).toBe(daily.ticks.length);
+    const text = visibleText(layout.dom);
+    expect(text).toContain('(log scale)');
+    for (const needle of ['2024-07-31', '2024-06-30T15:00Z', 'storefront', 'm5.large', 'no significant trend', 'resize web00000000001 to a larger size than m5.large']) expect(text).toContain(needle);
   });
 });

@@ -7,7 +7,8 @@ import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { main } from '../../lib/cli/main.ts';
 import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { createLakeFixture, REPO_ROOT, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
-import { inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
+import { checkLayout, inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
+import { formatBytes } from '../../lib/reports/svg-charts.ts';
 
 /**
  * The compliance audit of 2024-05-01T12..16 over the sample lake, made with `netflow report`:
@@ -193,7 +194,7 @@ describe('compliance audit report', () => {
     expect(html).not.toContain('<script');
     expect(html).not.toContain('<img');
     expect(html).toContain('&lt;svg onload=&quot;document.title=1&quot;&gt;');
-    expect(html.match(/<svg /g)?.length).toBe(2);
+    expect(html.match(/<svg /g)?.length).toBe(7);
     expect(html).toContain('&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;');
     expect(html).toContain("Content-Security-Policy\" content=\"default-src 'none'");
     expect(html).toMatch(/@media print/);
@@ -208,13 +209,37 @@ describe('compliance audit report', () => {
     const stat = (id: string) => new RegExp(`id="${id}"><div class="value">([^<]*)</div>`).exec(dom)?.[1];
     expect([stat('hours-expected'), stat('hours-published'), stat('hours-late'), stat('hours-failed'), stat('hours-missing'), stat('flows'), stat('violations'), stat('alerts')]).toEqual(['5', '2', '2', '1', '2', '857', '16', '5']);
     const text = visibleText(dom);
-    expect(dom.match(/<svg /g)?.length).toBe(2);
+    expect(dom.match(/<svg /g)?.length).toBe(7);
     for (const needle of ['sql-only-from-app-1', '10.0.2.11', HOSTILE_HTML, HOSTILE_FORMULA, HOSTILE_TAG, FORMULA_TAG, 'failed', 'missing', report.rules_in_force.current.sha256, report.inputs[0]!.sha256]) expect(text).toContain(needle);
     const ink = inkStats(png);
     expect(ink.width).toBe(1280);
     expect(ink.inked).toBeGreaterThan(0.03);
     expect(ink.colors).toBeGreaterThan(20);
     expect(ink.variance).toBeGreaterThan(100);
+  });
+
+  test('network views: traffic per segment pair over time, the segment matrix, top talkers, rejected traffic by port', () => {
+    const net = report.network;
+    expect(new Set(net.pairs_over_time.map((p) => new Date(p.hour_at).toISOString().slice(0, 13)))).toEqual(new Set(['2024-05-01T13', '2024-05-01T14']));
+    expect(net.matrix.some((m) => m.src_group === 'web' && m.dst_group === 'app' && m.bytes > 0)).toBe(true);
+    expect(net.top_talkers.length).toBeGreaterThan(0);
+    for (let i = 1; i < net.top_talkers.length; i++) expect(net.top_talkers[i - 1]!.bytes).toBeGreaterThanOrEqual(net.top_talkers[i]!.bytes);
+    expect(net.rejected_by_port.reduce((sum, r) => sum + r.flows, 0)).toBeGreaterThan(0);
+  });
+
+  test('laid out in Chromium: the numbers on the page, no word broken inside a cell, readable axes; a screenshot kept', async () => {
+    const layout = await checkLayout(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'compliance');
+    expect(layout.cells).toBeGreaterThan(100);
+    expect(layout.brokenWords).toEqual([]);
+    expect(layout.axes.length).toBeGreaterThanOrEqual(3);
+    for (const axis of layout.axes) {
+      expect(axis.ticks.length, axis.chart!).toBeGreaterThanOrEqual(2);
+      expect(new Set(axis.ticks).size, `${axis.chart}: ${axis.ticks.join(' ')}`).toBe(axis.ticks.length);
+    }
+    const text = visibleText(layout.dom);
+    const talker = report.network.top_talkers[0]!;
+    for (const needle of ['Segment-to-segment traffic (bytes)', 'Top talkers by bytes sent', 'Rejected traffic by destination port', talker.src_ip, formatBytes(talker.bytes), `Showing the top ${report.anomalies.shown} of ${report.anomalies.total} anomalies`]) expect(text).toContain(needle);
+    expect(text).toContain('3 of 5 hour(s) of this period are not published');
   });
 
   test('printed from Chromium: A4 pages (the print CSS applies)', async () => {
