@@ -5,7 +5,7 @@ import { renderCapacityHtml } from '../../lib/reports/capacity-html.ts';
 import { buildCapacityReport, type CapacityReport } from '../../lib/reports/capacity-report.ts';
 import { capacityHourlyTable } from '../../schemas/tables/index.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
-import { checkLayout, visibleText } from './support/chromium.ts';
+import { checkLayout, skipWithoutChromium, visibleText } from './support/chromium.ts';
 import { publishTableRows } from './support/publish-rows.ts';
 
 /**
@@ -101,7 +101,7 @@ describe('capacity forecast over 30 days with idle, flat, noisy, growing and ram
     expect(report.at_risk.map((e) => e.entity_id)).toEqual(['i-0sql00000000001', 'i-0web00000000001']);
   });
 
-  test('laid out in Chromium: a log axis down to the idle VM with distinct labels, the at-risk rows whole, a screenshot kept', async () => {
+  test.skipIf(skipWithoutChromium())('laid out in Chromium: a log axis down to the idle VM with distinct labels, the at-risk rows whole, a screenshot kept', async () => {
     const file = path.join(lake.dir, 'capacity-forecast.html');
     await writeFile(file, renderCapacityHtml(report));
     const layout = await checkLayout(file, 'capacity-forecast');

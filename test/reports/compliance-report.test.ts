@@ -7,7 +7,7 @@ import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { main } from '../../lib/cli/main.ts';
 import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { createLakeFixture, REPO_ROOT, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
-import { checkLayout, inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
+import { checkLayout, skipWithoutChromium, inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
 import { formatBytes } from '../../lib/reports/svg-charts.ts';
 
 /**
@@ -227,7 +227,7 @@ describe('compliance audit report', () => {
     expect(net.rejected_by_port.reduce((sum, r) => sum + r.flows, 0)).toBeGreaterThan(0);
   });
 
-  test('laid out in Chromium: the numbers on the page, no word broken inside a cell, readable axes; a screenshot kept', async () => {
+  test.skipIf(skipWithoutChromium())('laid out in Chromium: the numbers on the page, no word broken inside a cell, readable axes; a screenshot kept', async () => {
     const layout = await checkLayout(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'compliance');
     expect(layout.cells).toBeGreaterThan(100);
     expect(layout.brokenWords).toEqual([]);

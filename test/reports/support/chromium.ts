@@ -184,3 +184,13 @@ const MEASURE = `
   document.body.appendChild(pre);
 })();
 `;
+
+let announced = false;
+
+/** True when Chromium is missing and allowed to be (NETFLOW_REQUIRE_SYSTEM_TESTS unset): the caller skips, and one line says why. */
+export function skipWithoutChromium(): boolean {
+  if (hasChromium || process.env.NETFLOW_REQUIRE_SYSTEM_TESTS === '1') return false;
+  if (!announced) process.stderr.write(`skipped: the layout checks need Chromium at ${CHROMIUM} (apt-get install -y chromium fonts-dejavu-core)\n`);
+  announced = true;
+  return true;
+}
