@@ -81,9 +81,13 @@ export function lineChart(options: LineChartOptions): string {
   }
   parts.push(`<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="#1d2430"/>`);
   parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${margin.top + plotH}" y2="${margin.top + plotH}" stroke="#1d2430"/>`);
-  for (const threshold of options.thresholds ?? []) {
+  let lastLabelY = -Infinity;
+  for (const threshold of [...(options.thresholds ?? [])].sort((a, b) => b.y - a.y)) {
     parts.push(`<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${sy(threshold.y).toFixed(1)}" y2="${sy(threshold.y).toFixed(1)}" stroke="${threshold.color}" stroke-dasharray="6 4" stroke-width="1.5"/>`);
-    parts.push(`<text x="${margin.left + plotW - 4}" y="${(sy(threshold.y) - 4).toFixed(1)}" font-size="11" text-anchor="end" fill="${threshold.color}">${escapeHtml(threshold.label)}</text>`);
+    // Close thresholds (a log axis brings 60 % and 70 % together): the lower one's label goes under its line.
+    const labelY = sy(threshold.y) - 4 < lastLabelY + 12 ? sy(threshold.y) + 13 : sy(threshold.y) - 4;
+    lastLabelY = labelY;
+    parts.push(`<text x="${margin.left + plotW - 4}" y="${labelY.toFixed(1)}" font-size="11" text-anchor="end" fill="${threshold.color}">${escapeHtml(threshold.label)}</text>`);
   }
   options.series.forEach((series, index) => {
     const color = series.color ?? PALETTE[index % PALETTE.length]!;
