@@ -23,7 +23,7 @@ import { datesOf } from '../lib/reports/report-period.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 
 /** Bumped whenever a change to the analytics models changes published rows for the same inputs. */
-export const ANALYTICS_VERSION = '1';
+export const ANALYTICS_VERSION = '2';
 
 export const ANALYTICS_SQL_DIR = path.resolve(import.meta.dirname, '..', 'sql', 'analytics');
 
@@ -60,6 +60,8 @@ export interface AnalyticsHourResult {
   models: ModelResult[];
   /** Per sink: anomalies of the hour delivered, still pending, or already delivered by an earlier run. */
   alertDelivery: Record<string, SinkDelivery>;
+  /** Detectors that reported nothing because the lake held fewer published hours in their look-back than their min_history_hours (cold start). */
+  coldStart: DetectorHistory[];
   error?: string;
 }
 
@@ -96,7 +98,9 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
     result.error = `analytics needs whole hours with from < to: ${from.toISOString()} .. ${to.toISOString()}`;
     return result;
   }
-  const lookbackMs = Math.max(settings.fan_out.baseline_days, settings.new_talkers.lookback_days, settings.volume.baseline_days) * DAY_MS + 2 * HOUR_MS;
+  const lookbackMs =
+    Math.max(settings.fan_out.baseline_days, settings.host_sweep.baseline_days, settings.new_talkers.lookback_days, settings.volume.baseline_days, settings.exfiltration.lookback_days) * DAY_MS +
+    (settings.exfiltration.window_hours + 2) * HOUR_MS;
   const windowStart = from.getTime() - lookbackMs;
   let lake: Awaited<ReturnType<typeof openLakeSession>> | undefined;
   try {
@@ -131,7 +135,7 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
       const hour = new Date(hourMs);
       const label = hour.toISOString().slice(0, 13);
       const attemptId = `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
-      const hourResult: AnalyticsHourResult = { hour: label, status: 'failed', runId: '', attemptId, anomalies: 0, capacityRows: 0, tables: [], models: [], alertDelivery: {} };
+      const hourResult: AnalyticsHourResult = { hour: label, status: 'failed', runId: '', attemptId, anomalies: 0, capacityRows: 0, tables: [], models: [], alertDelivery: {}, coldStart: [] };
       result.hours.push(hourResult);
       if (!published.has(label)) {
         hourResult.status = 'skipped';
@@ -173,6 +177,10 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         const staged: StagedTable[] = [];
         for (const table of [anomaliesTable, capacityHourlyTable] as TableDefinition[]) staged.push(await exportTable(session, table, outDir));
         hourResult.anomalies = staged[0]!.files[0]!.rows;
+        hourResult.coldStart = coldDetectors(settings, await historyHours(session));
+        if (hourResult.coldStart.length > 0) {
+          logger.warn('detectors lack history: cold start, no findings from them', { hour: label, detectors: hourResult.coldStart.map((d) => `${d.detector} ${d.history_hours}/${d.min_history_hours} h`).join(', ') });
+        }
         hourResult.capacityRows = staged[1]!.files[0]!.rows;
         const hourAlerts = await session.all<AnomalyRow>(
           `SELECT ${projectionSql(anomaliesTable)} FROM anomalies WHERE severity IN ('medium', 'high', 'critical') ORDER BY list_position(['critical', 'high', 'medium'], severity), kind, anomaly_id`,
@@ -212,7 +220,7 @@ export function anomalyAlertPayload(row: AnomalyRow): AlertPayload {
     rule_kind: 'anomaly',
     severity: row.severity,
     owner: null,
-    description: `${row.kind.replace('_', ' ')} ${row.subject}: observed ${row.observed}${row.baseline === null ? '' : `, baseline ${row.baseline}`}, threshold ${row.threshold}`,
+    description: `${row.kind.replaceAll('_', ' ')} ${row.subject}: observed ${row.observed}${row.baseline === null ? '' : `, baseline ${row.baseline}`}, threshold ${row.threshold}`,
     hour: row.hour_at.toISOString().slice(0, 13),
     src_ip: row.src_ip ?? row.subject,
     dst_ip: row.dst_ip ?? row.dst_segment ?? '',
@@ -244,10 +252,23 @@ async function installInputs(session: DuckDbSession, settings: AnalyticsConfig, 
     ['fan_out_threshold', 'INTEGER', settings.fan_out.threshold],
     ['fan_out_baseline_days', 'INTEGER', settings.fan_out.baseline_days],
     ['fan_out_baseline_factor', 'DOUBLE', settings.fan_out.baseline_factor],
+    ['fan_out_min_history_hours', 'INTEGER', settings.fan_out.min_history_hours],
+    ['host_sweep_window_min', 'INTEGER', minutes(settings.host_sweep.window)],
+    ['host_sweep_threshold', 'INTEGER', settings.host_sweep.threshold],
+    ['host_sweep_baseline_days', 'INTEGER', settings.host_sweep.baseline_days],
+    ['host_sweep_baseline_factor', 'DOUBLE', settings.host_sweep.baseline_factor],
+    ['host_sweep_min_history_hours', 'INTEGER', settings.host_sweep.min_history_hours],
     ['port_scan_window_min', 'INTEGER', minutes(settings.port_scan.window)],
     ['port_scan_threshold', 'INTEGER', settings.port_scan.threshold],
+    ['port_scan_min_history_hours', 'INTEGER', settings.port_scan.min_history_hours],
     ['new_talker_lookback_days', 'INTEGER', settings.new_talkers.lookback_days],
     ['new_talker_min_history_hours', 'INTEGER', settings.new_talkers.min_history_hours],
+    ['new_talker_max_listed_pairs', 'INTEGER', settings.new_talkers.max_listed_pairs],
+    ['exfil_window_hours', 'INTEGER', settings.exfiltration.window_hours],
+    ['exfil_min_bytes', 'BIGINT', settings.exfiltration.min_bytes],
+    ['exfil_min_active_hours', 'INTEGER', settings.exfiltration.min_active_hours],
+    ['exfil_lookback_days', 'INTEGER', settings.exfiltration.lookback_days],
+    ['exfil_min_history_hours', 'INTEGER', settings.exfiltration.min_history_hours],
     ['volume_baseline_days', 'INTEGER', settings.volume.baseline_days],
     ['volume_min_points', 'INTEGER', settings.volume.min_points],
     ['volume_z_threshold', 'DOUBLE', settings.volume.z_threshold],
@@ -270,6 +291,34 @@ async function installInputs(session: DuckDbSession, settings: AnalyticsConfig, 
      SELECT unnest(from_json(CAST($1 AS JSON), '[{"src_segment":"VARCHAR","dst_segment":"VARCHAR","capacity_mbps":"DOUBLE"}]'), recursive := true)`,
     [JSON.stringify(settings.capacity.links.map((link) => ({ src_segment: link.from, dst_segment: link.to, capacity_mbps: link.capacity_mbps })))],
   );
+}
+
+export interface DetectorHistory {
+  detector: string;
+  history_hours: number;
+  min_history_hours: number;
+}
+
+/** Published hours before the session's hour within each detector's look-back (sql/analytics/hour/detector_history.sql). */
+async function historyHours(session: DuckDbSession): Promise<Record<string, number>> {
+  const [row] = await session.all<Record<string, bigint>>(`SELECT * FROM detector_history`);
+  return Object.fromEntries(Object.entries(row ?? {}).map(([key, value]) => [key.replace(/_hours$/, ''), Number(value)]));
+}
+
+/** The detectors whose look-back holds less history than they need: they report nothing for the hour, and the job says so. */
+export function coldDetectors(settings: AnalyticsConfig, history: Record<string, number>): DetectorHistory[] {
+  const needs: [string, string, number][] = [
+    ['fan_out', 'fan_out', settings.fan_out.min_history_hours],
+    ['host_sweep', 'host_sweep', settings.host_sweep.min_history_hours],
+    ['port_scan', 'port_scan', settings.port_scan.min_history_hours],
+    ['new_talker', 'new_talker', settings.new_talkers.min_history_hours],
+    // The volume detector's history is the same hour of past days: min_points of them.
+    ['volume_spike', 'volume', settings.volume.min_points],
+    ['slow_exfiltration', 'exfil', settings.exfiltration.min_history_hours],
+  ];
+  return needs
+    .map(([detector, key, min]) => ({ detector, history_hours: history[key] ?? 0, min_history_hours: min }))
+    .filter((d) => d.history_hours < d.min_history_hours);
 }
 
 function minutes(window: string): number {

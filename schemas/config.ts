@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AWS_VPC_DEFAULT_FORMAT, awsVpcFormatSchema } from './sources/aws-vpc.ts';
-import { analyticsConfigSchema, DEFAULT_ANALYTICS_CONFIG, DEFAULT_REPORTS_CONFIG, reportsConfigSchema } from './analytics-config.ts';
+import { analyticsConfigSchema, DEFAULT_ANALYTICS_CONFIG, DEFAULT_RECOMMEND_CONFIG, DEFAULT_REPORTS_CONFIG, recommendConfigSchema, reportsConfigSchema } from './analytics-config.ts';
 import { threatListSchema } from './reference/threat-lists.ts';
 
 /**
@@ -252,6 +252,8 @@ export const configSchema = z.strictObject({
   analytics: analyticsConfigSchema.default(DEFAULT_ANALYTICS_CONFIG),
   /** What the compliance and capacity reports show (their daily time is scheduler.daily_at). */
   reports: reportsConfigSchema.default(DEFAULT_REPORTS_CONFIG),
+  /** Segmentation recommendations: minimum support, high-risk ports, default deny; see docs/reports.md. */
+  recommend: recommendConfigSchema.default(DEFAULT_RECOMMEND_CONFIG),
   log: z
     .strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

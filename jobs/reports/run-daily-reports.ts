@@ -12,6 +12,8 @@ export interface ReportJobResult {
   status: 'written' | 'failed';
   written?: WrittenReport;
   durationMs: number;
+  /** Written, but not to be taken at face value: an empty or partly missing period (the report states it on its first page). */
+  warnings: string[];
   error?: string;
 }
 
@@ -29,13 +31,15 @@ export async function runReport(context: ReportContext, kind: ReportKind, period
     const report = kind === 'compliance' ? await buildComplianceReport(context, period) : await buildCapacityReport(context, period);
     const written = await writeReport({ store: context.store, report, period, formats: options.formats ?? context.config.reports.formats, ...(options.outDir ? { outDir: options.outDir } : {}) });
     const durationMs = Math.round(performance.now() - started);
+    const warnings = report.kind === 'compliance' && report.completeness.message ? [report.completeness.message] : [];
+    if (warnings.length > 0) logger.warn('report of an incomplete period', { completeness: report.kind === 'compliance' ? report.completeness.status : undefined, warning: warnings[0] });
     // The head hash, logged where it can be kept apart from the store, is what anchors the chain's last link (netflow report verify --expect-head).
     logger.info('report written', { prefix: written.prefix, files: written.files.length, duration_ms: durationMs, chain_seq: written.chain.seq, chain_head_sha256: written.chain.manifest_sha256 });
-    return { kind, status: 'written', written, durationMs };
+    return { kind, status: 'written', written, durationMs, warnings };
   } catch (error) {
     const message = (error as Error).message;
     logger.error('report failed', { error: message });
-    return { kind, status: 'failed', durationMs: Math.round(performance.now() - started), error: message };
+    return { kind, status: 'failed', durationMs: Math.round(performance.now() - started), warnings: [], error: message };
   }
 }
 
@@ -48,7 +52,7 @@ export async function runReport(context: ReportContext, kind: ReportKind, period
 export async function runDailyReports(context: ReportContext, date: string | Date): Promise<DailyReportsResult> {
   const day = typeof date === 'string' ? date.slice(0, 10) : date.toISOString().slice(0, 10);
   const from = new Date(`${day}T00:00:00Z`);
-  if (Number.isNaN(from.getTime())) return { status: 'failed', date: day, reports: [{ kind: 'compliance', status: 'failed', durationMs: 0, error: `not a date: ${String(date)}` }] };
+  if (Number.isNaN(from.getTime())) return { status: 'failed', date: day, reports: [{ kind: 'compliance', status: 'failed', durationMs: 0, warnings: [], error: `not a date: ${String(date)}` }] };
   const period = { from, to: new Date(from.getTime() + 86_400_000) };
   const reports = [await runReport(context, 'compliance', period), await runReport(context, 'capacity', period)];
   return { status: reports.every((report) => report.status === 'written') ? 'written' : 'failed', date: day, reports };

@@ -1,4 +1,6 @@
-import { fitTrend, projectCritical, type DailyPoint } from './capacity-trend.ts';
+import { projectCritical, type DailyPoint, type ProjectionKind } from './capacity-trend.ts';
+import { recommendCapacityAction } from './capacity-action.ts';
+import { loadVmCapacities, type VmCapacity } from './reference-files.ts';
 import { datesOf, partitionInPeriod, type ReportPeriod } from './report-period.ts';
 import { inputFilesOf, openReportLake, plain, type InputFile, type ReportContext } from './report-context.ts';
 
@@ -19,9 +21,19 @@ export interface CapacityEntity {
   status: 'ok' | 'warning' | 'critical' | 'unknown';
   /** Over the trailing weeks: daily peak utilization, its slope and where it meets critical. */
   trend_slope_per_day: number | null;
-  projection: 'reached' | 'projected' | 'none';
+  /** One-sided 95 % lower bound of that slope; a projection is made only when it is above zero. */
+  trend_slope_lower_per_day: number | null;
+  projection: ProjectionKind;
+  /** Why there is no projected date (`no significant trend`, `falling`, too few points, beyond the horizon). */
+  projection_note: string | null;
   projected_critical_date: string | null;
   days_to_critical: number | null;
+  /** From the trailing hours of the period: the hour a ramp within the day reaches critical, when within the short-term horizon. */
+  short_term_critical_at: string | null;
+  /** From the inventory (VMs) or the segments' VMs (links); null where the inventory does not say. */
+  owner: string | null;
+  sku: string | null;
+  recommended_action: string | null;
   at_risk: boolean;
   risk_reason: string | null;
   daily: { day: string; peak_utilization: number | null; peak_p95_mbps: number }[];
@@ -34,7 +46,9 @@ export interface CapacityReport {
   generated_at: string;
   period: { from: string; to: string };
   trend_window: { from: string; to: string; weeks: number };
-  thresholds: { warning: number; critical: number; horizon_days: number };
+  thresholds: { warning: number; critical: number; horizon_days: number; short_term_horizon_hours: number };
+  /** The inventory owners, SKUs and capacities came from; `error` when it could not be read (the report goes on without them). */
+  inventory: { files: string[]; sha256: string | null; error: string | null };
   summary: { vms: number; segment_pairs: number; critical: number; warning: number; at_risk: number; unknown_capacity: number };
   entities: CapacityEntity[];
   at_risk: CapacityEntity[];
@@ -42,6 +56,7 @@ export interface CapacityReport {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /** Utilization per VM and segment pair over the period, with the trailing-weeks trend and the at-risk list. */
 export async function buildCapacityReport(context: ReportContext, period: ReportPeriod): Promise<CapacityReport> {
@@ -50,6 +65,7 @@ export async function buildCapacityReport(context: ReportContext, period: Report
   const trendFrom = new Date(Math.floor((period.to.getTime() - settings.trend_weeks * 7 * DAY_MS) / DAY_MS) * DAY_MS);
   const windowStart = new Date(Math.min(trendFrom.getTime(), period.from.getTime()));
   const window = { from: windowStart, to: period.to };
+  const inventory = await loadInventory(context);
   const lake = await openReportLake(context, (table, partition) => table === 'capacity_hourly' && partitionInPeriod(partition, window), datesOf(window));
   try {
     const ts = (date: Date) => date.toISOString().replace('Z', '');
@@ -84,7 +100,8 @@ export async function buildCapacityReport(context: ReportContext, period: Report
         entity = {
           scope: row.scope, entity_id: row.entity_id, name: row.name, segment: row.segment, capacity_mbps: row.capacity_mbps,
           peak_utilization: null, peak_p95_mbps: 0, peak_max_mbps: 0, peak_hour_at: null, hours: 0, hours_warning: 0, hours_critical: 0, status: 'unknown',
-          trend_slope_per_day: null, projection: 'none', projected_critical_date: null, days_to_critical: null, at_risk: false, risk_reason: null, daily: [], hourly: [],
+          trend_slope_per_day: null, trend_slope_lower_per_day: null, projection: 'none', projection_note: null, projected_critical_date: null, days_to_critical: null, short_term_critical_at: null,
+          owner: null, sku: null, recommended_action: null, at_risk: false, risk_reason: null, daily: [], hourly: [],
         };
         entities.set(key, entity);
         points.set(key, []);
@@ -124,33 +141,46 @@ export async function buildCapacityReport(context: ReportContext, period: Report
         continue;
       }
       entity.status = entity.capacity_mbps === null || entity.peak_utilization === null ? 'unknown' : entity.hours_critical > 0 ? 'critical' : entity.hours_warning > 0 ? 'warning' : 'ok';
-      const trend = fitTrend(daily);
-      entity.trend_slope_per_day = trend?.slope_per_day ?? null;
-      const projection = projectCritical(daily, settings.critical);
+      const projection = projectCritical(daily, settings.critical, { minPoints: settings.min_trend_days, horizon: settings.horizon_days, minSlope: settings.min_slope_per_day });
+      entity.trend_slope_per_day = projection.trend?.slope_per_day ?? null;
+      entity.trend_slope_lower_per_day = projection.trend && Number.isFinite(projection.trend.slope_lower) ? projection.trend.slope_lower : null;
       entity.projection = projection.kind;
+      entity.projection_note = projection.reason;
       entity.projected_critical_date = projection.date?.toISOString().slice(0, 10) ?? null;
       entity.days_to_critical = projection.days_from_last;
+      const recentHours = entity.hourly
+        .filter((h) => h.utilization !== null)
+        .slice(-settings.short_term_hours)
+        .map((h) => ({ day: new Date(h.hour_at), value: h.utilization! }));
+      const shortTerm = projectCritical(recentHours, settings.critical, { minPoints: 6, horizon: settings.short_term_horizon_hours, unitMs: HOUR_MS, minSlope: settings.min_slope_per_day });
+      if (shortTerm.kind === 'projected') entity.short_term_critical_at = shortTerm.date!.toISOString().slice(0, 13) + ':00Z';
       if (entity.status === 'critical') {
         entity.at_risk = true;
         entity.risk_reason = `critical in ${entity.hours_critical} hour(s) of the period`;
-      } else if (projection.kind === 'projected' && projection.days_from_last! <= settings.horizon_days) {
+      } else if (entity.short_term_critical_at !== null) {
+        entity.at_risk = true;
+        entity.risk_reason = `rising within the day: projected to reach ${Math.round(settings.critical * 100)} % at ${entity.short_term_critical_at}`;
+      } else if (projection.kind === 'projected') {
         entity.at_risk = true;
         entity.risk_reason = `projected to reach ${Math.round(settings.critical * 100)} % in ${projection.days_from_last} day(s)`;
       } else if (entity.status === 'warning') {
         entity.at_risk = true;
         entity.risk_reason = `warning in ${entity.hours_warning} hour(s) of the period`;
       }
+      Object.assign(entity, describeOwner(entity, inventory.vms));
+      if (entity.at_risk) entity.recommended_action = recommendCapacityAction(entity);
     }
     const list = [...entities.values()].sort((a, b) => (b.peak_utilization ?? -1) - (a.peak_utilization ?? -1) || a.entity_id.localeCompare(b.entity_id));
     const atRisk = list
       .filter((e) => e.at_risk)
-      .sort((a, b) => (a.projected_critical_date ?? '9999').localeCompare(b.projected_critical_date ?? '9999') || (b.peak_utilization ?? 0) - (a.peak_utilization ?? 0));
+      .sort((a, b) => soonest(a).localeCompare(soonest(b)) || (b.peak_utilization ?? 0) - (a.peak_utilization ?? 0));
     return {
       kind: 'capacity',
       generated_at: now.toISOString(),
       period: { from: period.from.toISOString(), to: period.to.toISOString() },
       trend_window: { from: windowStart.toISOString(), to: period.to.toISOString(), weeks: settings.trend_weeks },
-      thresholds: { warning: settings.warning, critical: settings.critical, horizon_days: settings.horizon_days },
+      thresholds: { warning: settings.warning, critical: settings.critical, horizon_days: settings.horizon_days, short_term_horizon_hours: settings.short_term_horizon_hours },
+      inventory: { files: inventory.files, sha256: inventory.sha256, error: inventory.error },
       summary: {
         vms: list.filter((e) => e.scope === 'vm').length,
         segment_pairs: list.filter((e) => e.scope === 'segment_pair').length,
@@ -172,4 +202,30 @@ function maxOf(a: number | null, b: number | null): number | null {
   if (a === null) return b;
   if (b === null) return a;
   return Math.max(a, b);
+}
+
+/** The earliest date an entity is (or will be) critical, for ordering the at-risk list. */
+function soonest(entity: CapacityEntity): string {
+  return entity.short_term_critical_at ?? entity.projected_critical_date ?? '9999';
+}
+
+async function loadInventory(context: ReportContext): Promise<{ vms: VmCapacity[]; files: string[]; sha256: string | null; error: string | null }> {
+  try {
+    return { ...(await loadVmCapacities(context.config, context.baseDir)), error: null };
+  } catch (error) {
+    const message = (error as Error).message;
+    context.logger.warn('capacity report without inventory owners and SKUs', { error: message });
+    return { vms: [], files: [], sha256: null, error: message };
+  }
+}
+
+/** A VM's owner and SKU from the inventory; a link's owners are the teams of the VMs in its two segments. */
+function describeOwner(entity: CapacityEntity, vms: readonly VmCapacity[]): { owner: string | null; sku: string | null } {
+  if (entity.scope === 'vm') {
+    const vm = vms.find((v) => v.vm_id === entity.entity_id);
+    return { owner: vm?.owner_team ?? null, sku: vm?.sku ?? null };
+  }
+  const [from, to] = entity.entity_id.split(' -> ');
+  const teams = [...new Set(vms.filter((v) => v.segment === from || v.segment === to).flatMap((v) => (v.owner_team ? [v.owner_team] : [])))].sort();
+  return { owner: teams.length ? teams.join(', ') : null, sku: null };
 }

@@ -1,9 +1,11 @@
 import type { ComplianceReport } from './compliance-report.ts';
-import { badge, escapeHtml, page, section, stats, table, type Cell } from './html.ts';
-import { hourStrip, lineChart } from './svg-charts.ts';
+import { badge, banner, escapeHtml, page, section, stats, table, type Cell } from './html.ts';
+import { barChart, formatBytes, heatMap, hourStrip, lineChart } from './svg-charts.ts';
 
 const STATUS_COLORS: Record<string, string> = { published: '#2f855a', late: '#d69e2e', failed: '#c53030', missing: '#4a5568', pending: '#cbd5e0' };
 const STATUS_TONE = { published: 'ok', late: 'warn', failed: 'bad', missing: 'bad', pending: 'info' } as const;
+const RESULT_TONE = { pass: 'ok', fail: 'bad', no_data: 'warn', not_assessed: 'warn' } as const;
+const RESULT_TEXT = { pass: 'pass', fail: 'fail', no_data: 'no data', not_assessed: 'not assessed' } as const;
 
 /** The compliance audit as one self-contained HTML page. */
 export function renderComplianceHtml(report: ComplianceReport): string {
@@ -38,10 +40,48 @@ export function renderComplianceHtml(report: ComplianceReport): string {
       { numeric: [3], empty: 'no published hour in the period' },
     );
   const rules = table(
-    ['rule', 'kind', 'severity', 'owner', 'evaluated', 'conformant', 'violating', 'excused', 'alerts', 'description'],
-    report.rules.map((r) => [r.rule_id, r.kind, badge(r.severity, r.severity === 'low' ? 'info' : r.severity === 'medium' ? 'warn' : 'bad'), r.owner, r.evaluated, r.conformant, r.violating, r.excused, r.alerts, r.description]),
-    { numeric: [4, 5, 6, 7, 8], id: 'rules-table' },
+    ['rule', 'result', 'kind', 'severity', 'owner', 'evaluated', 'conformant', 'violating', 'excused', 'alerts', 'description'],
+    report.rules.map((r) => [r.rule_id, badge(RESULT_TEXT[r.status], RESULT_TONE[r.status]), r.kind, badge(r.severity, r.severity === 'low' ? 'info' : r.severity === 'medium' ? 'warn' : 'bad'), r.owner, r.evaluated, r.conformant, r.violating, r.excused, r.alerts, r.description]),
+    { numeric: [5, 6, 7, 8, 9], id: 'rules-table' },
   );
+  const net = report.network;
+  const pairTotals = new Map<string, number>();
+  for (const p of net.pairs_over_time) pairTotals.set(p.pair, (pairTotals.get(p.pair) ?? 0) + p.bytes);
+  const topPairs = [...pairTotals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 8).map(([pair]) => pair);
+  const hourX = (value: Date | string) => new Date(value).getTime();
+  const overTime = (metric: 'bytes' | 'flows') =>
+    lineChart({
+      title: `${metric === 'bytes' ? 'Bytes' : 'Flows'} per hour by segment pair (top ${topPairs.length} by bytes)`,
+      series: topPairs.map((pair) => ({ name: pair, points: net.pairs_over_time.filter((p) => p.pair === pair).map((p) => ({ x: hourX(p.hour_at), y: p[metric] })) })),
+      xFormat: (x) => new Date(x).toISOString().slice(5, 13).replace('T', ' '),
+      yFormat: metric === 'bytes' ? formatBytes : (y) => (Number.isInteger(y) ? String(y) : y.toPrecision(2)),
+    });
+  const segments = [...new Set(net.matrix.flatMap((m) => [m.src_group, m.dst_group]))].sort();
+  const network =
+    overTime('bytes') +
+    overTime('flows') +
+    heatMap({
+      title: 'Segment-to-segment traffic (bytes)',
+      rows: [...new Set(net.matrix.map((m) => m.src_group))].sort(),
+      columns: segments.filter((segment) => net.matrix.some((m) => m.dst_group === segment)),
+      value: (row, column) => net.matrix.find((m) => m.src_group === row && m.dst_group === column)?.bytes ?? 0,
+      format: formatBytes,
+    }) +
+    barChart({ title: `Top talkers by bytes sent`, bars: net.top_talkers.map((t) => ({ label: `${t.src_ip}${t.vm_name ? ` (${t.vm_name})` : ''}`, value: t.bytes })), format: formatBytes }) +
+    barChart({ title: 'Rejected traffic by destination port (flows)', bars: net.rejected_by_port.map((r) => ({ label: `${r.protocol === 6 ? 'tcp' : r.protocol === 17 ? 'udp' : `proto ${r.protocol}`}/${r.dst_port ?? '-'}`, value: r.flows })), format: (v) => `${v} flow(s)` }) +
+    table(
+      ['source', 'VM', 'segment', 'bytes', 'flows'],
+      net.top_talkers.map((t) => [t.src_ip, t.vm_name, t.segment, t.bytes, t.flows]),
+      { numeric: [3, 4], id: 'talkers-table', empty: 'no flows in the period' },
+    );
+  const controls = report.controls
+    ? `<p>Control mapping <code>${escapeHtml(report.controls.file)}</code>${report.controls.version ? `, version ${escapeHtml(report.controls.version)}` : ''}, <code>sha256:${escapeHtml(report.controls.sha256)}</code>.</p>` +
+      table(
+        ['framework', 'control', 'title', 'result', 'rules', 'failing rules'],
+        report.controls.assessments.map((c) => [c.framework, c.control_id, c.title, badge(RESULT_TEXT[c.status], RESULT_TONE[c.status]), c.rules.join(', '), [...c.failing_rules, ...c.unknown_rules.map((id) => `${id} (not in the rules file)`)].join(', ')]),
+        { id: 'controls-table', empty: 'the mapping lists no control' },
+      )
+    : '<p class="empty">No control mapping configured (reports.controls): rules are passed and failed above, controls are not assessed.</p>';
   const buckets = [...new Set(report.trend.map((t) => t.bucket))].sort();
   const ruleIds = [...new Set(report.trend.map((t) => t.rule_id))];
   const trendChart = lineChart({
@@ -62,16 +102,20 @@ export function renderComplianceHtml(report: ComplianceReport): string {
   );
   const anomalies =
     table(['kind', 'severity', 'count'], report.anomalies.by_kind.map((a) => [a.kind, a.severity, a.count]), { numeric: [2], empty: 'no anomalies published for the period' }) +
+    `<p id="anomalies-shown">Showing the top ${report.anomalies.shown} of ${report.anomalies.total} anomalies, most severe first; the JSON and the anomalies CSV list all ${report.anomalies.total}.</p>` +
     table(
-      ['hour', 'kind', 'severity', 'subject', 'observed', 'baseline', 'score'],
-      report.anomalies.top.map((a) => [a.hour_at, a.kind, a.severity, a.subject, a.observed, a.baseline, a.score]),
-      { numeric: [4, 5, 6], empty: 'none' },
+      ['hour', 'kind', 'severity', 'subject', 'hosts', 'ports', 'observed', 'baseline', 'score'],
+      report.anomalies.top.map((a) => [a.hour_at, a.kind, a.severity, a.subject, a.distinct_hosts, a.distinct_ports, a.observed, a.baseline, a.score]),
+      { numeric: [4, 5, 6, 7, 8], empty: 'none' },
     );
   const segmentation =
     table(
-      ['recommended rule', 'destination', 'from', 'risk', 'why', 'flows', 'bytes'],
-      report.segmentation.recommendations.map((r) => [r.rule.id, `${r.dst_segment} ${r.rule.protocol}/${r.dst_port}`, r.sources.join(', '), r.risk, r.risk_reasons.join('; '), r.flows, r.bytes]),
-      { numeric: [3, 5, 6], empty: 'every cross-segment flow of the period is covered by an allow rule' },
+      ['recommended rule', 'destination', 'from', 'risk', 'risk reasons', 'support and why', 'flows', 'bytes'],
+      [
+        ...report.segmentation.recommendations.map((r) => [r.rule.id, `${r.dst_segment} ${r.rule.protocol}/${r.dst_ports.join(',')}`, r.sources.join(', '), r.risk, r.risk_reasons.join('; '), r.why, r.flows, r.bytes]),
+        ...report.segmentation.default_denies.map((d) => [d.rule.id, `${d.dst_segment} ${d.rule.protocol}`, 'any', null, null, d.why, null, null]),
+      ],
+      { numeric: [3, 6, 7], empty: 'every cross-segment flow of the period is covered by an allow rule' },
     ) +
     (report.segmentation.recommendations.length ? `<p>Ready to paste under <code>rules:</code> in the rules file:</p><pre>${escapeHtml(report.segmentation.yaml)}</pre>` : '') +
     (report.segmentation.skipped.length ? table(['destination', 'port', 'not recommended because'], report.segmentation.skipped.map((k) => [k.dst_segment, k.dst_port, k.reason])) : '');
@@ -84,11 +128,14 @@ export function renderComplianceHtml(report: ComplianceReport): string {
     title: `Compliance audit ${report.period.from.slice(0, 13)} – ${report.period.to.slice(0, 13)} (UTC)`,
     subtitle: `Generated ${report.generated_at}. Hours are event hours; the period ends before ${report.period.to}.`,
     body: [
+      ...(report.completeness.message ? [banner('completeness', report.completeness.message, report.completeness.status === 'empty' ? 'bad' : 'warn')] : []),
       section('summary', 'Summary', overview),
+      section('controls', 'Controls', controls, 'A control fails when any rule mapped to it has a violation in the period, and passes when none has.'),
       section('coverage', 'Coverage', coverage, `${gaps.length} of ${report.coverage.length} hour(s) are not published on time. Late: first published after its hour + 1 h + lateness + the configured grace. Failed: attempts failed and nothing is published. Missing: no attempt at all.`),
       section('versions', 'Rules and reference data in force', versions),
       section('rules', 'Per rule', rules, 'Evaluated and conformant: the current rules file re-evaluated over the published flows of the period. Violating: as published by the runs, with the rules version each run recorded.'),
       section('trend', 'Trend', trendChart),
+      section('network', 'Network', network, 'Traffic of the period as the traffic matrix counts it (each connection once): per segment pair over time, the segment matrix, the top talkers and what was rejected. Axes are logarithmic where values span orders of magnitude.'),
       section('offenders', 'Top offenders', offenders),
       section('evidence', 'Evidence samples', evidence, 'The earliest violating flows of each rule; the raw object and line let anyone find the original record.'),
       section('anomalies', 'Anomalies (no rule wrote these)', anomalies),

@@ -4,9 +4,11 @@ import type { LedgerEntry } from '../../schemas/ledger.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
 import { compileRuleEvaluation } from '../rules/compile-rules.ts';
-import { recommendationsYaml, recommendSegmentationRules, type Recommendation } from '../segmentation/recommend-rules.ts';
-import { loadRulesFile } from './reference-files.ts';
+import { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, type DefaultDeny, type Recommendation } from '../segmentation/recommend-rules.ts';
+import { assessControls, ruleStatus, type AssessmentStatus, type ControlAssessment } from './assess-controls.ts';
+import { loadControlMapping, loadRulesFile } from './reference-files.ts';
 import { datesOf, hourLabel, hoursOf, partitionInPeriod, type ReportPeriod } from './report-period.ts';
+import type { DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { inputFilesOf, openReportLake, plain, type InputFile, type ReportContext } from './report-context.ts';
 
 export type CoverageStatus = 'published' | 'late' | 'failed' | 'missing' | 'pending';
@@ -41,12 +43,36 @@ export interface RuleRow {
   violating: number;
   excused: number;
   alerts: number;
+  /** `fail` with a violation in the period, `pass` without, `no_data` when no flows were published. */
+  status: AssessmentStatus;
+}
+
+export interface AnomalyListed {
+  anomaly_id: string;
+  hour_at: Date;
+  kind: string;
+  severity: string;
+  subject: string;
+  src_ip: string | null;
+  dst_ip: string | null;
+  observed: number;
+  baseline: number | null;
+  score: number;
+  distinct_hosts: number | null;
+  distinct_ports: number | null;
+  first_seen_at: Date | null;
+  last_seen_at: Date | null;
+  evidence: string;
 }
 
 export interface ComplianceReport {
   kind: 'compliance';
   generated_at: string;
   period: { from: string; to: string; hours: number };
+  /** Whether the period's data is all there: `empty` (no hour published), `partial` (some hours failed, missing or not yet due); stated on the first page, and `netflow report` exits 4. */
+  completeness: { status: 'complete' | 'partial' | 'empty'; message: string | null };
+  /** Per control of the mapping file (reports.controls), from its rules' results; null without a mapping. */
+  controls: { file: string; sha256: string; version: string | null; assessments: ControlAssessment[] } | null;
   summary: {
     hours_expected: number;
     hours_published: number;
@@ -70,8 +96,16 @@ export interface ComplianceReport {
   trend: { bucket: string; bucket_kind: 'hour' | 'day'; rule_id: string; violating: number; flows: number }[];
   top_offenders: { src_ip: string; vm_name: string | null; segment: string | null; tags: string[]; violations: number; rules: string[]; bytes: number; first_seen_at: Date; last_seen_at: Date }[];
   evidence: { rule_id: string; flow_id: string; start_at: Date; source_type: string; src_ip: string; src_vm_name: string | null; src_port: number | null; dst_ip: string; dst_vm_name: string | null; dst_port: number | null; protocol: number; action: string | null; bytes: number; raw_object_key: string; raw_offset: number; run_id: string; rules_version: string }[];
-  anomalies: { by_kind: { kind: string; severity: string; count: number }[]; top: { hour_at: Date; kind: string; severity: string; subject: string; observed: number; baseline: number | null; score: number; evidence: string }[] };
-  segmentation: { recommendations: Recommendation[]; skipped: { dst_segment: string; dst_port: number; reason: string }[]; yaml: string };
+  /** Every anomaly of the period is counted and listed in `all`; `top` holds the first `shown` of `total` (reports.top_anomalies), most severe first. */
+  anomalies: { total: number; shown: number; by_kind: { kind: string; severity: string; count: number }[]; top: AnomalyListed[]; all: AnomalyListed[] };
+  /** Network views: traffic per segment pair over time, the segment matrix, top talkers, rejected traffic by port. Bytes count each connection once (counts_in_totals). */
+  network: {
+    pairs_over_time: { hour_at: Date; pair: string; bytes: number; flows: number }[];
+    matrix: { src_group: string; dst_group: string; bytes: number; flows: number; rejected_flows: number }[];
+    top_talkers: { src_ip: string; vm_name: string | null; segment: string | null; bytes: number; flows: number }[];
+    rejected_by_port: { dst_port: number | null; protocol: number; flows: number; sources: number }[];
+  };
+  segmentation: { recommendations: Recommendation[]; default_denies: DefaultDeny[]; skipped: { dst_segment: string; dst_port: number; reason: string }[]; yaml: string };
   inputs: InputFile[];
 }
 
@@ -81,6 +115,7 @@ const HOUR_MS = 3_600_000;
 export async function buildComplianceReport(context: ReportContext, period: ReportPeriod): Promise<ComplianceReport> {
   const now = context.now?.() ?? new Date();
   const rulesFile = await loadRulesFile(context.config, context.baseDir);
+  const controlMapping = await loadControlMapping(context.config, context.baseDir);
   const ledger = await new RunLedger(path.resolve(context.baseDir, context.config.ledger.path)).entries();
   const lake = await openReportLake(context, (_table, partition) => partitionInPeriod(partition, period), datesOf(period));
   try {
@@ -121,10 +156,11 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
         violating,
         excused: evaluated?.excused ?? 0,
         alerts: alertCounts.find((row) => row.rule_id === rule.id)?.alerts ?? 0,
+        status: ruleStatus({ rule_id: rule.id, violating }, totals!.flows > 0),
       };
     });
     for (const row of published.filter((p) => !rules.some((r) => r.rule_id === p.rule_id))) {
-      rules.push({ rule_id: row.rule_id, kind: row.rule_kind, severity: row.severity, owner: null, description: '(no longer in the rules file)', in_current_rules: false, evaluated: 0, conformant: 0, violating: row.violating, excused: 0, alerts: alertCounts.find((a) => a.rule_id === row.rule_id)?.alerts ?? 0 });
+      rules.push({ rule_id: row.rule_id, kind: row.rule_kind, severity: row.severity, owner: null, description: '(no longer in the rules file)', in_current_rules: false, evaluated: 0, conformant: 0, violating: row.violating, excused: 0, alerts: alertCounts.find((a) => a.rule_id === row.rule_id)?.alerts ?? 0, status: ruleStatus(row, totals!.flows > 0) });
     }
     const bucketKind = period.to.getTime() - period.from.getTime() > 48 * HOUR_MS ? 'day' : 'hour';
     const bucketSql = bucketKind === 'day' ? `strftime(start_at, '%Y-%m-%d')` : `strftime(start_at, '%Y-%m-%dT%H')`;
@@ -155,16 +191,22 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
       ),
     );
     const anomaliesByKind = plain<{ kind: string; severity: string; count: number }>(await session.all(`SELECT kind, severity, count(*) AS count FROM anomalies GROUP BY ALL ORDER BY kind, severity`));
-    const topAnomalies = plain<ComplianceReport['anomalies']['top'][number]>(
-      await session.all(`SELECT hour_at, kind, severity, subject, observed, baseline, score, evidence FROM anomalies
-        ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), score DESC, anomaly_id LIMIT 20`),
+    // Every anomaly, most severe first; ties in time order, never by the hash of the id.
+    const allAnomalies = plain<AnomalyListed>(
+      await session.all(`SELECT anomaly_id, hour_at, kind, severity, subject, src_ip, dst_ip, observed, baseline, score, distinct_hosts, distinct_ports, first_seen_at, last_seen_at, evidence FROM anomalies
+        ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), score DESC, hour_at, kind, subject`),
     );
-    const segmentation = await recommendSegmentationRules(session, rulesFile.rules, period);
+    const network = await networkViews(session, settings.top_offenders);
+    const { options: _options, ...segmentation } = await recommendSegmentationRules(session, rulesFile.rules, period, recommendOptionsOf(context.config.recommend));
     const summary = summarize(coverage);
     return {
       kind: 'compliance',
       generated_at: now.toISOString(),
       period: { from: period.from.toISOString(), to: period.to.toISOString(), hours: coverage.length },
+      completeness: completenessOf(coverage),
+      controls: controlMapping
+        ? { file: controlMapping.file, sha256: controlMapping.sha256, version: controlMapping.mapping.version ?? null, assessments: assessControls(controlMapping.mapping, rules, totals!.flows > 0) }
+        : null,
       summary: {
         ...summary,
         flows: totals!.flows,
@@ -172,7 +214,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
         conformance_rate: totals!.flows > 0 ? (totals!.flows - totals!.non_conformant) / totals!.flows : null,
         violations: totals!.violations,
         alerts: alertCounts.reduce((sum, row) => sum + row.alerts, 0),
-        anomalies: anomaliesByKind.reduce((sum, row) => sum + row.count, 0),
+        anomalies: allAnomalies.length,
       },
       coverage,
       rules_in_force: {
@@ -183,8 +225,9 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
       trend,
       top_offenders: topOffenders,
       evidence,
-      anomalies: { by_kind: anomaliesByKind, top: topAnomalies },
-      segmentation: { ...segmentation, yaml: recommendationsYaml(segmentation.recommendations) },
+      network,
+      anomalies: { total: allAnomalies.length, shown: Math.min(allAnomalies.length, settings.top_anomalies), by_kind: anomaliesByKind, top: allAnomalies.slice(0, settings.top_anomalies), all: allAnomalies },
+      segmentation: { ...segmentation, yaml: recommendationsYaml(segmentation.recommendations, segmentation.default_denies) },
       inputs: inputFilesOf(lake.manifests),
     };
   } finally {
@@ -221,6 +264,39 @@ export function coverageOf(period: ReportPeriod, ledger: readonly LedgerEntry[],
       last_error: failures.at(-1)?.error ?? null,
     };
   });
+}
+
+/** What Azure Traffic Analytics and Akvorado users look at first, from the traffic matrix and the flows of the period. */
+async function networkViews(session: DuckDbSession, top: number): Promise<ComplianceReport['network']> {
+  return {
+    pairs_over_time: plain(await session.all(`SELECT hour_at, concat(src_group, ' -> ', dst_group) AS pair, sum(bytes) AS bytes, sum(flows) AS flows FROM traffic_matrix WHERE dimension = 'segment' GROUP BY ALL ORDER BY hour_at, pair`)),
+    matrix: plain(await session.all(`SELECT src_group, dst_group, sum(bytes) AS bytes, sum(flows) AS flows, sum(rejected_flows) AS rejected_flows FROM traffic_matrix WHERE dimension = 'segment' GROUP BY ALL ORDER BY src_group, dst_group`)),
+    top_talkers: plain(
+      await session.all(
+        `SELECT src_ip, any_value(src_vm_name) AS vm_name, any_value(src_segment) AS segment, sum(bytes) AS bytes, count(*) AS flows FROM flows_in_period
+         WHERE counts_in_totals GROUP BY src_ip ORDER BY bytes DESC, src_ip LIMIT $1`,
+        [top],
+      ),
+    ),
+    rejected_by_port: plain(
+      await session.all(
+        `SELECT dst_port, protocol, count(*) AS flows, count(DISTINCT src_ip) AS sources FROM flows_in_period WHERE action = 'reject' AND counts_in_totals
+         GROUP BY ALL ORDER BY flows DESC, dst_port LIMIT $1`,
+        [top],
+      ),
+    ),
+  };
+}
+
+/** An empty or partly missing period, in a sentence for the first page. */
+export function completenessOf(coverage: readonly CoverageHour[]): ComplianceReport['completeness'] {
+  const published = coverage.filter((hour) => hour.status === 'published' || hour.status === 'late').length;
+  const count = (status: CoverageStatus) => coverage.filter((hour) => hour.status === status).length;
+  if (published === 0) return { status: 'empty', message: `No hour of this period is published (${coverage.length} hour(s): ${count('failed')} failed, ${count('missing')} missing, ${count('pending')} not yet due). Nothing below is evidence of conformance.` };
+  if (published < coverage.length) {
+    return { status: 'partial', message: `${coverage.length - published} of ${coverage.length} hour(s) of this period are not published (${count('failed')} failed, ${count('missing')} missing, ${count('pending')} not yet due): the figures cover the ${published} published hour(s) only.` };
+  }
+  return { status: 'complete', message: null };
 }
 
 function summarize(coverage: CoverageHour[]) {

@@ -61,6 +61,11 @@ ${options.body}
 `;
 }
 
+/** A statement for the top of the first page (an empty or partly missing period). */
+export function banner(id: string, text: string, tone: 'warn' | 'bad'): string {
+  return `<div class="banner ${tone}" id="${escapeHtml(id)}" role="alert">${escapeHtml(text)}</div>`;
+}
+
 export function section(id: string, title: string, body: string, intro?: string): string {
   return `<section id="${escapeHtml(id)}"><h2>${escapeHtml(title)}</h2>${intro ? `<p class="intro">${escapeHtml(intro)}</p>` : ''}${body}</section>`;
 }
@@ -83,7 +88,11 @@ main { padding: 0 32px 24px; }
 footer { padding: 12px 32px 24px; font-size: 12px; border-top: 1px solid var(--line); }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: 12.5px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-td { overflow-wrap: anywhere; }
+/* Words wrap between words; only what has no break at all (hashes, object keys) may break anywhere, so a narrow column never shows "mediu m". */
+td { overflow-wrap: break-word; word-break: normal; hyphens: none; }
+td code, td .key { overflow-wrap: anywhere; }
+.banner { border: 2px solid var(--bad); border-left-width: 8px; background: #fff5f5; padding: 10px 14px; margin: 16px 0 0; font-weight: 600; }
+.banner.warn { border-color: var(--warn); background: #fffaf0; }
 th { background: #f3f5f9; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .stats { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0; }
@@ -91,7 +100,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .stat.ok { border-left-color: var(--ok); } .stat.warn { border-left-color: var(--warn); } .stat.bad { border-left-color: var(--bad); }
 .stat .value { font-size: 22px; font-weight: 700; }
 .stat .label { color: var(--muted); font-size: 12px; }
-.badge { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 11.5px; font-weight: 600; color: #fff; }
+.badge { display: inline-block; white-space: nowrap; padding: 0 6px; border-radius: 3px; font-size: 11.5px; font-weight: 600; color: #fff; }
 .badge.ok { background: var(--ok); } .badge.warn { background: var(--warn); } .badge.bad { background: var(--bad); } .badge.info { background: var(--info); }
 svg { max-width: 100%; height: auto; display: block; margin: 8px 0 16px; }
 svg text { font-family: "DejaVu Sans", Arial, sans-serif; }

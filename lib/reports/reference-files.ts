@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../../schemas/config.ts';
+import { controlMappingSchema, type ControlMapping } from '../../schemas/reference/controls.ts';
 import { rulesFileSchema, type RulesFile } from '../../schemas/reference/rules.ts';
 import { resolveConfigPath } from '../config/load-config.ts';
 import { parseYamlText } from '../config/yaml-file.ts';
@@ -13,6 +14,7 @@ export interface VmCapacity {
   segment: string;
   capacity_mbps: number | null;
   owner_team: string | null;
+  sku: string | null;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function loadVmCapacities(config: Config, baseDir: string): Promise
   return {
     files,
     sha256: hash.digest('hex'),
-    vms: (latest?.vms ?? []).map((vm) => ({ vm_id: vm.vm_id, vm_name: vm.vm_name, segment: vm.segment, capacity_mbps: vm.capacity_mbps ?? null, owner_team: vm.owner_team ?? null })),
+    vms: (latest?.vms ?? []).map((vm) => ({ vm_id: vm.vm_id, vm_name: vm.vm_name, segment: vm.segment, capacity_mbps: vm.capacity_mbps ?? null, owner_team: vm.owner_team ?? null, sku: vm.sku ?? null })),
   };
 }
 
@@ -38,4 +40,12 @@ export async function loadRulesFile(config: Config, baseDir: string): Promise<{ 
   const file = resolveConfigPath(baseDir, config.rules);
   const text = await readFile(file, 'utf8');
   return { file, text, rules: parseYamlText(file, text, rulesFileSchema), sha256: createHash('sha256').update(text).digest('hex') };
+}
+
+/** The configured control mapping (`reports.controls`), validated, with the SHA-256 of its bytes; null when none is configured. */
+export async function loadControlMapping(config: Config, baseDir: string): Promise<{ mapping: ControlMapping; sha256: string; file: string } | null> {
+  if (!config.reports.controls) return null;
+  const file = resolveConfigPath(baseDir, config.reports.controls);
+  const text = await readFile(file, 'utf8');
+  return { file, mapping: parseYamlText(file, text, controlMappingSchema), sha256: createHash('sha256').update(text).digest('hex') };
 }

@@ -1,4 +1,4 @@
--- grain: one row per (source address, hour): its busiest sliding window of distinct destinations
+-- grain: one row per (source address, hour): its busiest sliding window of distinct destination hosts
 -- keys: src_ip, hour_at
 -- upstream: an_source_minute_destinations
 -- materialized: table
@@ -16,7 +16,9 @@ windows as (
         a.src_ip,
         a.minute_at - to_minutes(getvariable('fan_out_window_min') - 1) as window_start_at,
         a.minute_at + interval 1 minute as window_end_at,
-        count(distinct concat_ws(':', d.dst_ip, coalesce(cast(d.dst_port as varchar), '-'))) as destinations,
+        -- Hosts, not (host, port) pairs: a vertical scan of one host is a port scan, not a fan-out.
+        count(distinct d.dst_ip) as destinations,
+        count(distinct d.dst_port) as ports,
         sum(d.flow_count) as flow_count,
         sum(d.bytes) as bytes
     from anchors as a
@@ -30,6 +32,7 @@ select
     src_ip,
     date_trunc('hour', window_end_at - interval 1 minute) as hour_at,
     max(destinations) as destinations,
+    arg_max(ports, (destinations, -epoch(window_start_at))) as ports,
     arg_max(window_start_at, (destinations, -epoch(window_start_at))) as window_start_at,
     arg_max(window_end_at, (destinations, -epoch(window_start_at))) as window_end_at,
     arg_max(flow_count, (destinations, -epoch(window_start_at))) as flow_count,

@@ -17,7 +17,11 @@ oriented as (
         case when is_initiator then dst_segment else src_segment end as server_segment,
         case when is_initiator then src_ip else dst_ip end as client_ip,
         case when is_initiator then src_vm_id else dst_vm_id end as client_vm_id,
-        case when is_initiator then src_vm_name else dst_vm_name end as client_vm_name
+        case when is_initiator then src_vm_name else dst_vm_name end as client_vm_name,
+        case when is_initiator then dst_ip else src_ip end as server_ip,
+        case when is_initiator then dst_port else src_port end as server_port,
+        start_at,
+        end_at
     from an_flows
     -- A connection two observers report is one connection's bytes.
     where counts_in_totals
@@ -34,7 +38,11 @@ select
     cast(null as varchar) as src_vm_name,
     count(*) as flow_count,
     sum(bytes) as bytes,
-    min(flow_id, 5) as sample_flow_ids
+    min(flow_id, 5) as sample_flow_ids,
+    count(distinct server_ip) as distinct_hosts,
+    count(distinct server_port) as distinct_ports,
+    min(start_at) as first_seen_at,
+    max(end_at) as last_seen_at
 from oriented
 group by hour_at, volume_key
 union all
@@ -49,7 +57,11 @@ select
     any_value(client_vm_name) as src_vm_name,
     count(*) as flow_count,
     sum(bytes) as bytes,
-    min(flow_id, 5) as sample_flow_ids
+    min(flow_id, 5) as sample_flow_ids,
+    count(distinct server_ip) as distinct_hosts,
+    count(distinct server_port) as distinct_ports,
+    min(start_at) as first_seen_at,
+    max(end_at) as last_seen_at
 from oriented
 where client_vm_id is not null
 group by hour_at, client_ip

@@ -8,13 +8,16 @@ describe('analytics and reports configuration', () => {
   test('defaults: the thresholds docs/reports.md states', () => {
     const config = configSchema.parse({});
     expect(config.analytics).toEqual({
-      fan_out: { window: '5m', threshold: 50, baseline_days: 7, baseline_factor: 2 },
-      port_scan: { window: '5m', threshold: 20 },
-      new_talkers: { lookback_days: 7, min_history_hours: 24 },
+      fan_out: { window: '5m', threshold: 50, baseline_days: 7, baseline_factor: 2, min_history_hours: 24 },
+      host_sweep: { window: '5m', threshold: 30, baseline_days: 7, baseline_factor: 2, min_history_hours: 24 },
+      port_scan: { window: '5m', threshold: 20, min_history_hours: 0 },
+      exfiltration: { window_hours: 6, min_bytes: 2_000_000, min_active_hours: 3, lookback_days: 7, min_history_hours: 24 },
+      new_talkers: { lookback_days: 7, min_history_hours: 24, max_listed_pairs: 20 },
       volume: { baseline_days: 14, min_points: 5, z_threshold: 3.5, min_bytes: 1_000_000, min_ratio: 2, mad_floor_ratio: 0.05 },
-      capacity: { warning: 0.6, critical: 0.7, trend_weeks: 4, horizon_days: 90, links: [] },
+      capacity: { warning: 0.6, critical: 0.7, trend_weeks: 4, horizon_days: 90, links: [], min_trend_days: 5, min_slope_per_day: 0.0005, short_term_hours: 24, short_term_horizon_hours: 24 },
     });
-    expect(config.reports).toEqual({ formats: ['html', 'json', 'csv'], top_offenders: 10, evidence_samples: 5, late_after: '1h' });
+    expect(config.reports).toEqual({ formats: ['html', 'json', 'csv'], top_offenders: 10, evidence_samples: 5, top_anomalies: 20, late_after: '1h' });
+    expect(config.recommend).toEqual({ min_flows: 10, min_hours: 3, high_risk_ports: [22, 23, 135, 137, 138, 139, 445, 2375, 2379, 3389, 5900, 5985, 5986], default_deny: true, ephemeral_from: 32768 });
   });
 
   test.each([

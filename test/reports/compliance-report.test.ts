@@ -7,7 +7,8 @@ import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { main } from '../../lib/cli/main.ts';
 import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { createLakeFixture, REPO_ROOT, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
-import { inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
+import { checkLayout, skipWithoutChromium, inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
+import { formatBytes } from '../../lib/reports/svg-charts.ts';
 
 /**
  * The compliance audit of 2024-05-01T12..16 over the sample lake, made with `netflow report`:
@@ -23,7 +24,9 @@ let lake: LakeFixture;
 let outDir: string;
 let report: ComplianceReport;
 let stdout = '';
+let stderr = '';
 let exitCode: number;
+let configFile: string;
 
 beforeAll(async () => {
   lake = await createLakeFixture();
@@ -33,7 +36,7 @@ beforeAll(async () => {
     .replace('vm_name: app-2', `vm_name: ${JSON.stringify(HOSTILE_HTML)}`)
     .replace(/(vm_name: "<script>[^\n]*\n(?:.*\n)*?\s+tags: \[vm, app)\]/, `$1, ${JSON.stringify(HOSTILE_TAG)}, ${JSON.stringify(FORMULA_TAG)}]`).replace('vm_name: batch-1', `vm_name: ${JSON.stringify(HOSTILE_FORMULA)}`));
   await deliverSamples({ store: lake.store });
-  const configFile = path.join(lake.dir, 'netflow.config.yaml');
+  configFile = path.join(lake.dir, 'netflow.config.yaml');
   await writeFile(
     configFile,
     [
@@ -43,6 +46,7 @@ beforeAll(async () => {
       `duckdb: { memory_limit: 1GB, max_temp_directory_size: 2GB, threads: 2 }`,
       `reference: { inventory: ${JSON.stringify(inventory)}, ip_ranges: ${JSON.stringify(path.join(SAMPLE_REFERENCE, 'ip-ranges.yaml'))} }`,
       `rules: ${JSON.stringify(path.join(SAMPLE_REFERENCE, 'rules.yaml'))}`,
+      `reports: { controls: ${JSON.stringify(path.join(SAMPLE_REFERENCE, 'controls.yaml'))}, top_anomalies: 1 }`,
       '',
     ].join('\n'),
   );
@@ -57,7 +61,7 @@ beforeAll(async () => {
 
   outDir = path.join(lake.dir, 'out');
   await mkdir(outDir);
-  const io = { stdout: (text: string) => void (stdout += text), stderr: () => {}, cwd: lake.dir, env: {} };
+  const io = { stdout: (text: string) => void (stdout += text), stderr: (text: string) => void (stderr += text), cwd: lake.dir, env: {} };
   exitCode = await main(['report', 'compliance', '--from', '2024-05-01T12', '--to', '2024-05-01T16', '--out', outDir, '--config', configFile], io);
   report = JSON.parse(await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.json'), 'utf8')) as ComplianceReport;
 }, 180_000);
@@ -68,7 +72,10 @@ afterAll(async () => {
 
 describe('compliance audit report', () => {
   test('netflow report writes every format to a generation folder of reports/compliance/<date>/ and prints the keys with their SHA-256, the manifest last', async () => {
-    expect(exitCode).toBe(0);
+    // Written, with the warning code: three of the five hours are not published.
+    expect(exitCode).toBe(4);
+    // Logs are JSON lines on stderr too; the warning is a line of its own.
+    expect(stderr.split('\n').filter((line) => line.startsWith('warning:'))).toEqual(['warning: 3 of 5 hour(s) of this period are not published (1 failed, 2 missing, 0 not yet due): the figures cover the 2 published hour(s) only.']);
     const keys = stdout.trim().split('\n').map((line) => line.split('  ')[0]!.replace(/^(reports\/compliance\/2024-05-01\/)[^/]+\//, '$1<generation>/'));
     expect(keys).toEqual(expect.arrayContaining([
       'reports/compliance/2024-05-01/<generation>/compliance-2024-05-01T12_2024-05-01T16.html',
@@ -95,6 +102,46 @@ describe('compliance audit report', () => {
     ]);
     expect(report.coverage[3]!.last_error).toMatch(/model alerts .* failed/);
     expect(report.coverage[1]).toMatchObject({ in_ledger: true, flows: 436 });
+  });
+
+  test('an incomplete period is stated first; an empty one too, and both exit 4', async () => {
+    expect(report.completeness).toEqual({ status: 'partial', message: expect.stringMatching(/^3 of 5 hour\(s\) of this period are not published/) });
+    const html = await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'utf8');
+    expect(html.indexOf('id="completeness"')).toBeGreaterThan(0);
+    expect(html.indexOf('id="completeness"')).toBeLessThan(html.indexOf('id="summary"'));
+    const empty = path.join(lake.dir, 'out-empty');
+    let errors = '';
+    const code = await main(['report', 'compliance', '--from', '2024-05-03', '--to', '2024-05-03', '--out', empty, '--format', 'json', '--config', configFile], { stdout: () => {}, stderr: (text) => void (errors += text), cwd: lake.dir, env: {} });
+    expect(code).toBe(3);
+    expect(errors).toMatch(/^warning: No hour of this period is published \(24 hour\(s\): 0 failed, 24 missing, 0 not yet due\)/m);
+    const emptyReport = JSON.parse(await readFile(path.join(empty, 'compliance-2024-05-03.json'), 'utf8')) as ComplianceReport;
+    expect(emptyReport.completeness.status).toBe('empty');
+    expect(emptyReport.rules.map((rule) => rule.status)).toEqual(['no_data', 'no_data', 'no_data', 'no_data']);
+  });
+
+  test('pass or fail per rule and per control of the mapping file', () => {
+    expect(report.rules.map((rule) => [rule.rule_id, rule.status])).toEqual([
+      ['no-admin-ports-from-internet', 'fail'],
+      ['sql-only-from-app-1', 'fail'],
+      ['datastore-only-from-vms', 'fail'],
+      ['known-endpoints-only', 'fail'],
+    ]);
+    expect(report.controls!.version).toBe('2024-05-01');
+    const controls = report.controls!.assessments;
+    expect(controls.map((c) => `${c.framework_id} ${c.control_id}`)).toEqual([
+      'pci-dss-4.0 1.3.1', 'pci-dss-4.0 1.3.2', 'pci-dss-4.0 1.4.1', 'nist-800-53-r5 SC-7', 'nist-800-53-r5 SC-7(5)', 'cis-controls-v8 4.4', 'cis-controls-v8 12.2', 'cis-controls-v8 13.4',
+    ]);
+    expect(controls.every((c) => c.status === 'fail' && c.failing_rules.length === c.rules.length && c.unknown_rules.length === 0)).toBe(true);
+  });
+
+  test('every anomaly is counted and listed in JSON and CSV; the page says how many it shows', async () => {
+    expect(report.anomalies.all).toHaveLength(report.anomalies.total);
+    expect(report.summary.anomalies).toBe(report.anomalies.total);
+    expect(report.anomalies.shown).toBe(Math.min(1, report.anomalies.total));
+    const csv = parseCsv(await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16-anomalies.csv'), 'utf8')).filter((row) => row.length > 1);
+    expect(csv).toHaveLength(report.anomalies.total + 1);
+    const html = await readFile(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'utf8');
+    expect(html).toContain(`Showing the top ${report.anomalies.shown} of ${report.anomalies.total} anomalies`);
   });
 
   test('per rule: evaluated, conformant and violating counts; totals; trend per hour', () => {
@@ -137,7 +184,7 @@ describe('compliance audit report', () => {
     // Tags are joined with ';' in one cell, sorted: the formula-looking tag comes first and is escaped.
     expect(cells.some((cell) => cell.startsWith(`'${FORMULA_TAG};`))).toBe(true);
     expect(cells.filter((cell) => /^[=+\-@]/.test(cell))).toEqual([]);
-    for (const name of ['coverage', 'rules', 'evidence', 'inputs', 'summary', 'trend']) {
+    for (const name of ['coverage', 'rules', 'evidence', 'inputs', 'summary', 'trend', 'controls', 'anomalies']) {
       const all = parseCsv(await readFile(path.join(outDir, `compliance-2024-05-01T12_2024-05-01T16-${name}.csv`), 'utf8')).flat();
       expect(all.filter((cell) => /^[=+\-@]/.test(cell))).toEqual([]);
     }
@@ -148,7 +195,7 @@ describe('compliance audit report', () => {
     expect(html).not.toContain('<script');
     expect(html).not.toContain('<img');
     expect(html).toContain('&lt;svg onload=&quot;document.title=1&quot;&gt;');
-    expect(html.match(/<svg /g)?.length).toBe(2);
+    expect(html.match(/<svg /g)?.length).toBe(7);
     expect(html).toContain('&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;');
     expect(html).toContain("Content-Security-Policy\" content=\"default-src 'none'");
     expect(html).toMatch(/@media print/);
@@ -163,13 +210,37 @@ describe('compliance audit report', () => {
     const stat = (id: string) => new RegExp(`id="${id}"><div class="value">([^<]*)</div>`).exec(dom)?.[1];
     expect([stat('hours-expected'), stat('hours-published'), stat('hours-late'), stat('hours-failed'), stat('hours-missing'), stat('flows'), stat('violations'), stat('alerts')]).toEqual(['5', '2', '2', '1', '2', '732', '16', '5']);
     const text = visibleText(dom);
-    expect(dom.match(/<svg /g)?.length).toBe(2);
+    expect(dom.match(/<svg /g)?.length).toBe(7);
     for (const needle of ['sql-only-from-app-1', '10.0.2.11', HOSTILE_HTML, HOSTILE_FORMULA, HOSTILE_TAG, FORMULA_TAG, 'failed', 'missing', report.rules_in_force.current.sha256, report.inputs[0]!.sha256]) expect(text).toContain(needle);
     const ink = inkStats(png);
     expect(ink.width).toBe(1280);
     expect(ink.inked).toBeGreaterThan(0.03);
     expect(ink.colors).toBeGreaterThan(20);
     expect(ink.variance).toBeGreaterThan(100);
+  });
+
+  test('network views: traffic per segment pair over time, the segment matrix, top talkers, rejected traffic by port', () => {
+    const net = report.network;
+    expect(new Set(net.pairs_over_time.map((p) => new Date(p.hour_at).toISOString().slice(0, 13)))).toEqual(new Set(['2024-05-01T13', '2024-05-01T14']));
+    expect(net.matrix.some((m) => m.src_group === 'web' && m.dst_group === 'app' && m.bytes > 0)).toBe(true);
+    expect(net.top_talkers.length).toBeGreaterThan(0);
+    for (let i = 1; i < net.top_talkers.length; i++) expect(net.top_talkers[i - 1]!.bytes).toBeGreaterThanOrEqual(net.top_talkers[i]!.bytes);
+    expect(net.rejected_by_port.reduce((sum, r) => sum + r.flows, 0)).toBeGreaterThan(0);
+  });
+
+  test.skipIf(skipWithoutChromium())('laid out in Chromium: the numbers on the page, no word broken inside a cell, readable axes; a screenshot kept', async () => {
+    const layout = await checkLayout(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'compliance');
+    expect(layout.cells).toBeGreaterThan(100);
+    expect(layout.brokenWords).toEqual([]);
+    expect(layout.axes.length).toBeGreaterThanOrEqual(3);
+    for (const axis of layout.axes) {
+      expect(axis.ticks.length, axis.chart!).toBeGreaterThanOrEqual(2);
+      expect(new Set(axis.ticks).size, `${axis.chart}: ${axis.ticks.join(' ')}`).toBe(axis.ticks.length);
+    }
+    const text = visibleText(layout.dom);
+    const talker = report.network.top_talkers[0]!;
+    for (const needle of ['Segment-to-segment traffic (bytes)', 'Top talkers by bytes sent', 'Rejected traffic by destination port', talker.src_ip, formatBytes(talker.bytes), `Showing the top ${report.anomalies.shown} of ${report.anomalies.total} anomalies`]) expect(text).toContain(needle);
+    expect(text).toContain('3 of 5 hour(s) of this period are not published');
   });
 
   test('printed from Chromium: A4 pages (the print CSS applies)', async () => {

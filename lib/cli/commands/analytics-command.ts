@@ -6,8 +6,10 @@ const ANALYTICS_HELP = `netflow analytics --from <DATE|HOUR> [--to <DATE|HOUR>] 
 
 Runs the analytics job for the event hours of the period (both ends inclusive; --to defaults to
 --from): reads the curated flows of those hours and of the trailing days through the manifests,
-and publishes the anomalies (fan-out, port scans, new talkers, volume spikes) and capacity_hourly
-partitions of each hour. Hours without published flows are skipped; hours whose published
+and publishes the anomalies (one finding per kind, source and hour: fan-out, host sweeps, port
+scans, new talkers, volume spikes, slow exfiltration) and capacity_hourly partitions of each hour.
+A detector whose look-back holds less than its min_history_hours reports nothing (cold start); the
+line of the hour names it. Hours without published flows are skipped; hours whose published
 partitions were made from the same inputs are current and left alone (--force rebuilds them). Thresholds: analytics.* in the
 configuration. Prints one line per hour and the anomalies of severity medium and above.`;
 
@@ -23,9 +25,10 @@ export async function analyticsCommand(context: CliContext, options: { from?: st
   const { runHourlyAnalytics } = await import('../../../jobs/hourly-analytics.ts');
   const result = await runHourlyAnalytics({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, from: period.from, to: period.to, stdout: context.stdout, force: options.force === true });
   for (const hour of result.hours) {
-    context.stdout(`${hour.hour}  ${hour.status.padEnd(9)}  anomalies ${hour.anomalies}  capacity rows ${hour.capacityRows}${hour.error ? `  error: ${hour.error}` : ''}\n`);
+    const cold = hour.coldStart.length ? `  cold start: ${hour.coldStart.map((d) => `${d.detector} ${d.history_hours}/${d.min_history_hours} h`).join(', ')}` : '';
+    context.stdout(`${hour.hour}  ${hour.status.padEnd(9)}  anomalies ${hour.anomalies}  capacity rows ${hour.capacityRows}${cold}${hour.error ? `  error: ${hour.error}` : ''}\n`);
   }
-  for (const alert of result.alerts) context.stdout(`  ${alert.severity.padEnd(6)} ${alert.kind.padEnd(12)} ${alert.hour_at.toISOString().slice(0, 13)}  ${alert.subject}\n`);
+  for (const alert of result.alerts) context.stdout(`  ${alert.severity.padEnd(6)} ${alert.kind.padEnd(17)} ${alert.hour_at.toISOString().slice(0, 13)}  ${alert.subject}\n`);
   if (result.error) context.stderr(`analytics failed: ${result.error}\n`);
   return result.status === 'published' ? 0 : 1;
 }

@@ -22,8 +22,13 @@ period adds a generation; nothing written before is replaced.
               and the at-risk list with the projected date of reaching critical.
 --from/--to are UTC dates (2024-05-01: the whole day) or hours (2024-05-01T13), both inclusive.
 Formats default to reports.formats in the configuration (html, json and csv).
+Exit codes: 0 written; 3 written, but the period is empty or partly missing (failed, missing or not
+yet due hours; stated on the report's first page and on stderr); 1 failed; 2 bad usage.
 
 ${REPORT_VERIFY_HELP}`;
+
+/** Exit code of a report written over an empty or partly missing period. */
+export const REPORT_INCOMPLETE_EXIT = 4;
 
 export async function reportCommand(context: CliContext, kind: string | undefined, options: { from?: string; to?: string; format?: string; out?: string }): Promise<number> {
   if (kind !== 'compliance' && kind !== 'capacity') throw new UsageError(`report needs a kind: compliance or capacity (or verify), got ${kind === undefined ? 'nothing' : `"${kind}"`}`);
@@ -48,7 +53,8 @@ export async function reportCommand(context: CliContext, kind: string | undefine
   }
   const { files, manifest } = result.written!;
   for (const file of [...files, manifest]) context.stdout(`${file.key}  sha256:${file.sha256}${file.localPath ? `  ${file.localPath}` : ''}\n`);
-  return 0;
+  for (const warning of result.warnings) context.stderr(`warning: ${warning}\n`);
+  return result.warnings.length > 0 ? REPORT_INCOMPLETE_EXIT : 0;
 }
 
 export const reportCommandDefinition: CommandDefinition = {

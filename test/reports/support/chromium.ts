@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -123,4 +123,74 @@ export function visibleText(dom: string): string {
     .replaceAll('&#39;', "'")
     .replaceAll('&amp;', '&')
     .replace(/\s+/g, ' ');
+}
+
+/** Screenshots of rendered reports, kept for a person to look at after a run (gitignored). */
+export const ARTIFACTS_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'test-artifacts', 'reports');
+
+export interface LayoutCheck {
+  /** Letters or digits of one word in a table cell laid out on two lines ("mediu m"); code (hashes, keys) may wrap anywhere and is not counted. */
+  brokenWords: { cell: string; word: string }[];
+  /** Per chart with a y axis: its tick labels, top to bottom. */
+  axes: { chart: string; ticks: string[] }[];
+  cells: number;
+}
+
+/**
+ * Lays a report out in headless Chromium at `width` and measures it: a copy of the page, without
+ * its Content-Security-Policy and with a measuring script appended (the report itself has no
+ * script), is loaded and its DOM dumped with the measurements; the report itself is screenshotted
+ * to ARTIFACTS_DIR/<name>.png.
+ */
+export async function checkLayout(file: string, name: string, width = 1100): Promise<LayoutCheck & { dom: string; png: Buffer }> {
+  const html = await readFile(file, 'utf8');
+  const probe = path.join(path.dirname(file), `${path.basename(file, '.html')}.layout-probe.html`);
+  await writeFile(probe, html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '').replace('</body>', `<script>${MEASURE}</script></body>`));
+  const measured = await renderInChromium(probe, { width, height: 2400 });
+  const json = /<pre id="layout-check">([^<]*)<\/pre>/.exec(measured.dom)?.[1];
+  if (!json) throw new Error(`the layout probe of ${file} wrote nothing`);
+  const shot = await renderInChromium(file, { width, height: 2400 });
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  await writeFile(path.join(ARTIFACTS_DIR, `${name}.png`), shot.png);
+  const unescape = (text: string) => text.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return { ...(JSON.parse(unescape(json)) as LayoutCheck), dom: shot.dom, png: shot.png };
+}
+
+const MEASURE = `
+(() => {
+  const brokenWords = [];
+  let cells = 0;
+  for (const cell of document.querySelectorAll('td, th')) {
+    cells++;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest('code, .key')) continue;
+      for (const match of node.data.matchAll(/[A-Za-z0-9]+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (tops.size > 1) brokenWords.push({ cell: cell.textContent.slice(0, 60), word: match[0] });
+      }
+    }
+  }
+  const axes = [...document.querySelectorAll('svg')].filter((svg) => svg.querySelector('.y-tick')).map((svg) => ({
+    chart: svg.getAttribute('aria-label'),
+    ticks: [...svg.querySelectorAll('.y-tick')].sort((a, b) => a.getBBox().y - b.getBBox().y).map((t) => t.textContent),
+  }));
+  const pre = document.createElement('pre');
+  pre.id = 'layout-check';
+  pre.textContent = JSON.stringify({ brokenWords, axes, cells });
+  document.body.appendChild(pre);
+})();
+`;
+
+let announced = false;
+
+/** True when Chromium is missing and allowed to be (NETFLOW_REQUIRE_SYSTEM_TESTS unset): the caller skips, and one line says why. */
+export function skipWithoutChromium(): boolean {
+  if (hasChromium || process.env.NETFLOW_REQUIRE_SYSTEM_TESTS === '1') return false;
+  if (!announced) process.stderr.write(`skipped: the layout checks need Chromium at ${CHROMIUM} (apt-get install -y chromium fonts-dejavu-core)\n`);
+  announced = true;
+  return true;
 }
