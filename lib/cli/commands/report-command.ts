@@ -22,7 +22,7 @@ period adds a generation; nothing written before is replaced.
               and the at-risk list with the projected date of reaching critical.
 --from/--to are UTC dates (2024-05-01: the whole day) or hours (2024-05-01T13), both inclusive.
 Formats default to reports.formats in the configuration (html, json and csv).
-Exit codes: 0 written; 3 written, but the period is empty or partly missing (failed, missing or not
+Exit codes: 0 written; 4 written, but the period is empty or partly missing (failed, missing or not
 yet due hours; stated on the report's first page and on stderr); 1 failed; 2 bad usage.
 
 ${REPORT_VERIFY_HELP}`;
