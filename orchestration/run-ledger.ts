@@ -64,6 +64,7 @@ export function ledgerEntryOf(result: HourlyEtlResult, startedAt: Date, finished
     counts_by_source: result.countsBySource,
     models: result.models.map((model) => ({ name: model.name, status: model.status, rows: model.rows, duration_ms: model.durationMs })),
     durations_ms: result.durationsMs,
+    ...(result.listing ? { listing: result.listing } : {}),
     error: result.error ?? null,
   };
 }
