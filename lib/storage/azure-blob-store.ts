@@ -10,6 +10,7 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import type { AzureBlobStoreConfig } from '../../schemas/config.ts';
+import { redactSecrets } from '../log/redact.ts';
 import { assertSafeKey, InvalidKeyError, byListingKey, listedObject, ObjectChangedError, ObjectExistsError, ObjectNotFoundError, type FolderInfo, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
 
 const MIB = 1024 * 1024;
@@ -247,7 +248,8 @@ export class AzureBlobStore implements ObjectStore {
   private wrap(operation: string, key: string, error: unknown): Error {
     if (error instanceof InvalidKeyError || error instanceof ObjectNotFoundError) return error;
     const status = error instanceof RestError ? ` (HTTP ${error.statusCode ?? '-'} ${error.code ?? ''})` : '';
-    return new Error(`azure blob ${operation} of ${this.url(key)} failed${status}: ${(error as Error).message?.split('\n')[0] ?? String(error)}`, { cause: error });
+    // The SDK's message may quote the request URL, SAS signature included.
+    return new Error(`azure blob ${operation} of ${this.url(key)} failed${status}: ${redactSecrets((error as Error).message?.split('\n')[0] ?? String(error))}`, { cause: error });
   }
 }
 

@@ -132,8 +132,8 @@ const RENDER_LIMIT = 512;
 /**
  * A listed key that fails `assertSafeKey`, as text safe to store, log and print: `%`, backslash,
  * control and bidi characters percent-encoded (so decoding gives the key back), a `.`/`..`
- * segment or a leading '/' encoded too, and a key past 512 characters cut, with the length and a
- * hash of the whole. It names the object in quarantine and in the ledger; it is never fetched.
+ * segment or a leading '/' encoded too, and a key past 512 characters cut in the middle, with the
+ * length and a hash of the whole. It names the object in quarantine and in the ledger; it is never fetched.
  */
 export function renderUnsafeKey(key: string): string {
   const encoded = key
@@ -143,7 +143,9 @@ export function renderUnsafeKey(key: string): string {
     .join('/')
     .replace(/^\//, '%2F');
   if (encoded.length <= RENDER_LIMIT) return encoded;
-  return `${encoded.slice(0, RENDER_LIMIT)}…(${Buffer.byteLength(key)} bytes, sha256 ${createHash('sha256').update(key).digest('hex').slice(0, 16)})`;
+  // The end is kept: it holds the file name that a source recognises (and the window's date).
+  const digest = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return `${encoded.slice(0, RENDER_LIMIT - 128)}…(${Buffer.byteLength(key)} bytes, sha256 ${digest})…${encoded.slice(-128)}`;
 }
 
 /** The listing entry of a listed key: as it is when safe, else rendered and marked (a listing never throws for one key). */
