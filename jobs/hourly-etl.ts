@@ -11,6 +11,7 @@ import type { AlertSink } from '../lib/alerts/alert-sink.ts';
 import { deliverRunAlerts, type SinkDelivery } from '../lib/alerts/deliver-alerts.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-session.ts';
 import { cpuMsSince } from '../lib/log/cpu-time.ts';
+import { claimWorkDir } from '../lib/process/work-dir-owner.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import { loadModelFiles, parquetCompressionSql, type ModelDefinition, type ParquetCompression } from '../lib/models/model-definition.ts';
@@ -172,6 +173,8 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
   try {
     if (hour.getTime() % 3_600_000 !== 0) throw new Error(`event hour must start on the hour: ${hour.toISOString()}`);
     await mkdir(workDir, { recursive: true });
+    // A killed run cannot remove its folder (raw data copies): the next run on this machine does, seeing its owner dead.
+    await claimWorkDir(workDir);
     const reference = await phase('reference', () => loadReferenceData(referenceFilesOf(config, options.baseDir)));
     result.referenceHash = reference.referenceHash;
     result.rulesHash = reference.rulesHash;

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -110,6 +110,12 @@ describe.each([local, s3, azure])('an unsafe key through the real adapter: $name
     await deliverSamples({ store: lake.store });
     await backend.plant(lake, OUTSIDE, Buffer.from('not a flow log'));
     for (const key of backend.insideKeys) await backend.plant(lake, key, gzipSync(AWS_LINE));
+    if (backend === local) {
+      // Links in a local store could name any file of the machine: skipped, and said so once per run.
+      const day = path.join(lake.dir, 'lake', ...`${DAY}/2024/05/01`.split('/'));
+      await symlink('/etc/passwd', path.join(day, '9_vpcflowlogs_us-east-1_fl-0bad_20240501T1430Z_link.log.gz'));
+      await symlink('/etc', path.join(lake.dir, 'lake', 'raw', 'aws_vpc', 'AWSLogs', '8'));
+    }
     result = await lake.runHour(HOUR);
   }, 240_000);
   afterAll(async () => {
@@ -133,6 +139,16 @@ describe.each([local, s3, azure])('an unsafe key through the real adapter: $name
       status: result.status, quarantined_whole: result.counts.objects_quarantined, unsafe_inside: rows.length,
       list_requests: result.listing?.requests, keys_listed: result.listing?.keys,
     });
+  });
+
+  it.runIf(backend === local)('logs each symbolic link it skips, once, and reads none', () => {
+    const skipped = lake.logs.filter((line) => line.includes('listing skipped an entry')).map((line) => JSON.parse(line) as { key: string; why: string; level: string });
+    expect(skipped.map((line) => [line.level, line.key, line.why]).sort()).toEqual([
+      ['warn', 'raw/aws_vpc/AWSLogs/8', 'symbolic link, not followed'],
+      ['warn', `${DAY}/2024/05/01/9_vpcflowlogs_us-east-1_fl-0bad_20240501T1430Z_link.log.gz`, 'symbolic link, not followed'],
+    ]);
+    expect(result.listing?.skipped).toBe(2);
+    expect(JSON.stringify(result.inputs)).not.toContain('_link.log.gz');
   });
 
   it('never lists the unsafe key outside the window', () => {
