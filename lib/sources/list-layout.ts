@@ -54,7 +54,9 @@ export async function* listLayouts(
     const prefix = queue[0]!.prefix;
     const here = queue.filter((cursor) => cursor.prefix === prefix);
     queue = queue.filter((cursor) => cursor.prefix !== prefix);
-    const folders = here.some((cursor) => 'any' in (cursor.layout.steps[cursor.at] ?? {})) ? await childFolders(store, prefix, options) : [];
+    // Listed only where a layout needs the folders (accounts, regions); then they also prune the
+    // date prefixes generated at the same level (no Firehose `2024/` beside the account folders).
+    const folders = here.some((cursor) => 'any' in (cursor.layout.steps[cursor.at] ?? {})) ? await childFolders(store, prefix, options) : undefined;
     for (const cursor of here) {
       const step = cursor.layout.steps[cursor.at];
       if (!step) {
@@ -69,9 +71,13 @@ export async function* listLayouts(
       if ('literal' in step) {
         next(`${prefix}${step.literal}/`);
       } else if ('any' in step) {
-        for (const folder of folders) if (step.any.test(folder.slice(prefix.length, -1))) next(folder);
+        for (const folder of folders ?? []) if (step.any.test(folder.slice(prefix.length, -1))) next(folder);
       } else {
-        for (const text of dateTexts(step, ranges)) next(`${prefix}${text}`);
+        for (const text of dateTexts(step, ranges)) {
+          const slash = text.indexOf('/');
+          if (folders && slash >= 0 && !folders.includes(`${prefix}${text.slice(0, slash + 1)}`)) continue;
+          next(`${prefix}${text}`);
+        }
       }
     }
   }
