@@ -79,7 +79,7 @@ export class WebhookSink implements AlertSink {
     url.password = '';
     this.requestUrl = url.toString();
     this.target = redactUrl(config.url, { path: true });
-    this.secrets = [...urlSecrets(config.url), ...(deps.secret ? [deps.secret] : [])];
+    this.secrets = [...urlSecrets(config.url), ...(deps.secret ? [deps.secret] : []), ...(this.authorization ? [this.authorization.slice('Basic '.length)] : [])];
   }
 
   async deliver(alerts: readonly AlertPayload[]): Promise<SinkResult> {

@@ -15,7 +15,7 @@ const CREDENTIAL_SHAPES: readonly [RegExp, string][] = [
   [/\b(Signature=)[0-9a-f]{32,}/gi, `$1${REDACTED}`],
   [/\b(Credential=)[A-Z0-9]{8,}[^\s,"']*/g, `$1${REDACTED}`],
   [/\b(sig=)[^&\s"']+/gi, `$1${REDACTED}`],
-  [/\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, `$1${REDACTED}`],
+  [/\b((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+/g, `$1${REDACTED}`],
   [/\b(AccountKey=|SharedAccessSignature=)[^;\s"']+/g, `$1${REDACTED}`],
 ];
 
