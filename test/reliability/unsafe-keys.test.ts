@@ -6,6 +6,8 @@ import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HourlyEtlResult } from '../../jobs/hourly-etl.ts';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { formatRunSummary } from '../../lib/cli/run-summary.ts';
+import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { AzureBlobStore } from '../../lib/storage/azure-blob-store.ts';
 import { renderUnsafeKey, type ObjectStore } from '../../lib/storage/object-store.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
@@ -149,6 +151,13 @@ describe.each([local, s3, azure])('an unsafe key through the real adapter: $name
     ]);
     expect(result.listing?.skipped).toBe(2);
     expect(JSON.stringify(result.inputs)).not.toContain('_link.log.gz');
+  });
+
+  it('records what the listing cost in the run summary and the ledger', async () => {
+    expect(result.listing!.requests).toBeGreaterThan(0);
+    expect(formatRunSummary(result)).toMatch(new RegExp(`listing: ${result.listing!.requests} request\\(s\\), ${result.listing!.keys} key\\(s\\) listed`));
+    const entries = await new RunLedger(lake.config.ledger.path).entries();
+    expect(entries.at(-1)!.listing).toEqual(result.listing);
   });
 
   it('never lists the unsafe key outside the window', () => {
