@@ -62,9 +62,10 @@ export function urlSecrets(text: string): string[] {
   } catch {
     return [text];
   }
-  const parts = [text, url.username, url.password, decodeURIComponent(url.password), url.search.slice(1), ...url.searchParams.values()];
-  // The path whole, and its segments long enough to be tokens rather than words (`services`).
-  if (url.pathname !== '/') parts.push(url.pathname, ...url.pathname.split('/').filter((segment) => segment.length >= 12));
+  const parts = [text, url.username, url.password, safeDecode(url.username), safeDecode(url.password), url.search.slice(1), ...url.searchParams.values()];
+  // The path whole and its segments, when long enough to be tokens rather than words (`/alerts`,
+  // `services`), which would otherwise be cut out of every logged object key.
+  parts.push(...[url.pathname, ...url.pathname.split('/')].filter((part) => part.length >= 12));
   return parts.filter((part) => part.length >= MIN_SECRET_LENGTH);
 }
 
@@ -76,6 +77,8 @@ export function bodyExcerpt(body: string, secrets: readonly string[] = [], max =
 
 /** Environment variables whose values are credentials of the stores (read by the SDKs' chains). */
 const CREDENTIAL_ENV = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AZURE_STORAGE_KEY', 'AZURE_STORAGE_SAS_TOKEN', 'AZURE_STORAGE_CONNECTION_STRING'];
+/** The fields of a SAS token or a connection string that are secrets (the others are dates, names, permissions). */
+const SECRET_FIELDS = new Set(['sig', 'AccountKey', 'SharedAccessSignature']);
 
 /**
  * Every secret value a run can hold: the store credentials in the environment (and the parts of
@@ -87,7 +90,10 @@ export function secretsOf(sinks: readonly { type: string; url?: string; secret_e
     const value = env[name];
     if (!value) continue;
     secrets.push(value);
-    for (const part of value.split(/[;&]/)) secrets.push(part.slice(part.indexOf('=') + 1));
+    for (const part of value.split(/[;&]/)) {
+      const eq = part.indexOf('=');
+      if (eq > 0 && SECRET_FIELDS.has(part.slice(0, eq).replace(/^\?/, ''))) secrets.push(part.slice(eq + 1), safeDecode(part.slice(eq + 1)));
+    }
   }
   for (const sink of sinks) {
     if (sink.url) secrets.push(...urlSecrets(sink.url));
@@ -95,4 +101,12 @@ export function secretsOf(sinks: readonly { type: string; url?: string; secret_e
     if (key) secrets.push(key);
   }
   return secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
