@@ -11,6 +11,7 @@ import type { AlertSink } from '../lib/alerts/alert-sink.ts';
 import { deliverRunAlerts, type SinkDelivery } from '../lib/alerts/deliver-alerts.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-session.ts';
 import { cpuMsSince } from '../lib/log/cpu-time.ts';
+import { claimWorkDir } from '../lib/process/work-dir-owner.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import { loadModelFiles, parquetCompressionSql, type ModelDefinition, type ParquetCompression } from '../lib/models/model-definition.ts';
@@ -29,7 +30,7 @@ import { deliveryWindow } from '../lib/sources/source-definition.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
 import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject, type StagingResult } from '../lib/staging/stage-objects.ts';
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
-import { ObjectChangedError, type ObjectStore } from '../lib/storage/object-store.ts';
+import { ObjectChangedError, renderUnsafeKey, unsafeKeyReason, type ObjectStore } from '../lib/storage/object-store.ts';
 
 /** Bumped whenever a change to parsing or models changes published rows for the same inputs. */
 export const PIPELINE_VERSION = '1';
@@ -108,6 +109,8 @@ export interface HourlyEtlResult {
   /** Per alert sink: what this run delivered and what stays pending (lib/alerts). */
   alertDelivery?: Record<string, SinkDelivery>;
   durationsMs: Record<string, number>;
+  /** What discovery's listings cost (every listing of the run): requests, keys and folders returned, entries skipped. */
+  listing?: { requests: number; keys: number; skipped: number };
   /**
    * CPU time of the whole process per phase (every thread: Node, staging workers, DuckDB): with
    * durationsMs, how parallel a phase ran, and its cost on a shared machine where wall time is not.
@@ -170,6 +173,8 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
   try {
     if (hour.getTime() % 3_600_000 !== 0) throw new Error(`event hour must start on the hour: ${hour.toISOString()}`);
     await mkdir(workDir, { recursive: true });
+    // A killed run cannot remove its folder (raw data copies): the next run on this machine does, seeing its owner dead.
+    await claimWorkDir(workDir);
     const reference = await phase('reference', () => loadReferenceData(referenceFilesOf(config, options.baseDir)));
     result.referenceHash = reference.referenceHash;
     result.rulesHash = reference.rulesHash;
@@ -178,15 +183,28 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     let discovered: DiscoveredObject[] = [];
     let routing: ObjectRouting[] = [];
     let staging: StagingResult | undefined;
+    const listingCost = { requests: 0, keys: 0, skipped: 0 };
+    result.listing = listingCost;
+    // Each entry that is not an object (a local symlink, a folder with an unsafe name) is logged once per run.
+    const skipped = new Set<string>();
+    const onSkipped = (key: string, why: string) => {
+      if (skipped.has(key)) return;
+      skipped.add(key);
+      listingCost.skipped++;
+      logger.warn('listing skipped an entry', { key: unsafeKeyReason(key) === undefined ? key : renderUnsafeKey(key), why });
+    };
     for (let listing = 1; !staging; listing++) {
-      const found = await phase('discover', () => discoverRunObjects(store, config, hour, options.lateAccounting));
+      const found = await phase('discover', () => discoverRunObjects(store, config, hour, options.lateAccounting, { cost: listingCost, onSkipped }));
       const inWindow = new Set(found.window.map((object) => object.key));
       discovered = [...found.window, ...found.late.filter((object) => !inWindow.has(object.key))];
       routing = objectRouting(hour, found.window, found.late, config);
       result.inputs = found.window.map(inputOf);
       result.lateInputs = found.late.flatMap((object) => object.lateHours.map((late) => ({ hour: hourKeyOf(late), ...inputOf(object) })));
       result.runId = deterministicRunId(hour, result.inputs, reference, result.lateInputs);
-      logger.info('objects discovered', { objects: found.window.length, late_objects: found.late.length, run_id: result.runId });
+      logger.info('objects discovered', {
+        objects: found.window.length, late_objects: found.late.length, unsafe_keys: discovered.filter((object) => object.unsafeKey !== undefined).length,
+        list_requests: listingCost.requests, keys_listed: listingCost.keys, run_id: result.runId,
+      });
       if (options.skipWhenPublished && (await publishedRunIds(store, partitionOf(hour))).every((id) => id === result.runId)) {
         logger.info('partition already published from the same inputs', { run_id: result.runId });
         result.status = 'skipped';

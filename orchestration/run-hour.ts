@@ -28,7 +28,7 @@ export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyE
   const ledger = new RunLedger(path.resolve(options.baseDir, options.config.ledger.path));
   const startedAt = new Date();
   for (const folder of await sweepStaleWorkDirs(path.resolve(options.baseDir, options.config.work_dir), STALE_WORK_DIR_MS)) {
-    options.logger.info('removed the work folder of a run that did not end', { folder });
+    options.logger.warn('removed the work folder of a run that did not end', { folder });
   }
   const lockStarted = performance.now();
   const lock = new PartitionLock({

@@ -2,6 +2,7 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ledgerEntrySchema, type LedgerEntry } from '../schemas/ledger.ts';
 import type { HourlyEtlResult } from '../jobs/hourly-etl.ts';
+import { redactSecrets } from '../lib/log/redact.ts';
 
 /**
  * The embedded run ledger: an append-only NDJSON file, one entry per run attempt, fsync'ed
@@ -58,12 +59,14 @@ export function ledgerEntryOf(result: HourlyEtlResult, startedAt: Date, finished
     reference_hash: result.referenceHash,
     rules_hash: result.rulesHash,
     rules_version: result.rulesVersion ?? null,
-    alert_delivery: result.alertDelivery ?? {},
+    alert_delivery: Object.fromEntries(Object.entries(result.alertDelivery ?? {}).map(([sink, delivery]) => [sink, { ...delivery, error: delivery.error === null ? null : redactSecrets(delivery.error) }])),
     outputs: result.tables.map((table) => ({ table: table.table, manifest_key: table.manifestKey, rows: table.rows, files: table.files.map((file) => file.key) })),
     counts: result.counts,
     counts_by_source: result.countsBySource,
     models: result.models.map((model) => ({ name: model.name, status: model.status, rows: model.rows, duration_ms: model.durationMs })),
     durations_ms: result.durationsMs,
-    error: result.error ?? null,
+    ...(result.listing ? { listing: result.listing } : {}),
+    // Errors are redacted where they are made; this is the last line before the ledger.
+    error: result.error === undefined ? null : redactSecrets(result.error),
   };
 }

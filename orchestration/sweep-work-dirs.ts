@@ -1,11 +1,15 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { ownerIsDead } from '../lib/process/work-dir-owner.ts';
 
 /**
- * Removes run folders under `<work_dir>/runs/` that nothing has written to for `olderThanMs`:
- * a run removes its own folder when it ends, so these are left by runs that were killed
- * (SIGKILL, OOM, power loss). A live run writes to its folder all along, and no run lasts a day.
- * Returns the removed folders; a folder that cannot be read or removed is left for next time.
+ * Removes run folders under `<work_dir>/runs/` left by runs that were killed (SIGKILL, OOM, power
+ * loss): a run removes its own folder when it ends. A folder whose owner (`owner.json`) ran on
+ * this machine and is no longer alive goes at once, since it holds copies of raw data; any other
+ * folder goes once nothing has written to it for `olderThanMs` (an owner on another machine
+ * sharing the work folder, or a folder from before owner files). A live run writes to its folder
+ * all along, and no run lasts a day. Returns the removed folders; a folder that cannot be read or
+ * removed is left for next time.
  */
 export async function sweepStaleWorkDirs(workDir: string, olderThanMs: number, now = new Date()): Promise<string[]> {
   const runs = path.join(workDir, 'runs');
@@ -20,7 +24,8 @@ export async function sweepStaleWorkDirs(workDir: string, olderThanMs: number, n
     const folder = path.join(runs, name);
     try {
       const stats = await stat(folder);
-      if (!stats.isDirectory() || now.getTime() - stats.mtimeMs < olderThanMs) continue;
+      if (!stats.isDirectory()) continue;
+      if (now.getTime() - stats.mtimeMs < olderThanMs && !(await ownerIsDead(folder))) continue;
       await rm(folder, { recursive: true, force: true });
       removed.push(folder);
     } catch {

@@ -48,6 +48,8 @@ export const ledgerEntrySchema = z.object({
   counts_by_source: z.record(z.string(), counts),
   models: z.array(z.object({ name: z.string(), status: z.string(), rows: z.number().nullable(), duration_ms: z.number() })),
   durations_ms: z.record(z.string(), z.number()),
+  /** What discovery's listings cost: requests to the store, keys and folders returned, entries skipped (absent in older entries). */
+  listing: z.object({ requests: z.number(), keys: z.number(), skipped: z.number() }).optional(),
   error: z.string().nullable(),
 });
 

@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { durationMs, type WebhookSinkConfig } from '../../schemas/config.ts';
 import { alertLine, type AlertPayload, type Severity } from './alert-payload.ts';
 import type { AlertSink, SinkResult } from './alert-sink.ts';
+import { bodyExcerpt, redactSecrets, redactUrl, urlSecrets } from '../log/redact.ts';
 
 /** The subset of `fetch` the sink needs (structural, so tests and proxies can stand in). */
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{
@@ -54,6 +55,13 @@ export class WebhookSink implements AlertSink {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => Date;
   private readonly random: () => number;
+  /** The URL without user info, and a Basic authorization from it (fetch refuses URLs holding credentials). */
+  private readonly requestUrl: string;
+  private readonly authorization: string | undefined;
+  /** Where errors say the sink points: scheme and host only (lib/log/redact.ts). */
+  private readonly target: string;
+  /** Values no error of this sink may hold: the URL's parts and the signing key. */
+  private readonly secrets: readonly string[];
 
   constructor(
     private readonly config: WebhookSinkConfig,
@@ -65,6 +73,13 @@ export class WebhookSink implements AlertSink {
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = deps.now ?? (() => new Date());
     this.random = deps.random ?? Math.random;
+    const url = new URL(config.url);
+    this.authorization = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` : undefined;
+    url.username = '';
+    url.password = '';
+    this.requestUrl = url.toString();
+    this.target = redactUrl(config.url, { path: true });
+    this.secrets = [...urlSecrets(config.url), ...(deps.secret ? [deps.secret] : []), ...(this.authorization ? [this.authorization.slice('Basic '.length)] : [])];
   }
 
   async deliver(alerts: readonly AlertPayload[]): Promise<SinkResult> {
@@ -104,19 +119,23 @@ export class WebhookSink implements AlertSink {
         [TIMESTAMP_HEADER]: timestamp,
       };
       if (this.deps.secret) headers[SIGNATURE_HEADER] = signBody(this.deps.secret, timestamp, body);
+      if (this.authorization) headers['authorization'] = this.authorization;
       result.requests = (result.requests ?? 0) + 1;
       try {
-        const response = await this.fetch(this.config.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
-        // Read the body so the connection is released; its text helps the error message.
+        const response = await this.fetch(this.requestUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+        // Read the body so the connection is released; a short, redacted start of it helps the
+        // error message (a receiver may echo the token it refused).
         const text = await response.text().catch(() => '');
         if (response.status >= 200 && response.status < 300) return true;
-        lastError = `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+        const excerpt = bodyExcerpt(text, this.secrets);
+        lastError = `HTTP ${response.status} from ${this.target}${excerpt ? `: ${excerpt}` : ''}`;
         if (!retryable(response.status)) return `${lastError} (not retried)`;
         const retryAfter = Number(response.headers.get('retry-after'));
         if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter * 1000, 60_000);
       } catch (error) {
         const err = error as Error;
-        lastError = err.name === 'TimeoutError' || err.name === 'AbortError' ? `no response within ${this.config.timeout}` : `${err.message}${err.cause ? ` (${(err.cause as Error).message ?? String(err.cause)})` : ''}`;
+        const detail = err.name === 'TimeoutError' || err.name === 'AbortError' ? `no response within ${this.config.timeout}` : `${err.message}${err.cause ? ` (${(err.cause as Error).message ?? String(err.cause)})` : ''}`;
+        lastError = `${redactSecrets(detail, this.secrets)} (${this.target})`;
       }
       if (attempt < this.config.max_attempts) {
         const base = durationMs(this.config.backoff) * 2 ** (attempt - 1);

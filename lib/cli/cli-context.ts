@@ -1,6 +1,7 @@
 import type { Config } from '../../schemas/config.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
+import { redactSecrets, secretsOf } from '../log/redact.ts';
 import { createObjectStore } from '../storage/create-object-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
@@ -32,7 +33,9 @@ export const processIo = (): CliIo => ({
 export async function createContext(io: CliIo, configFile: string | undefined, logLevel?: string): Promise<CliContext> {
   const loaded = await loadConfig({ ...(configFile ? { file: configFile } : {}), cwd: io.cwd, env: io.env });
   const level = (logLevel ?? loaded.config.log.level) as Config['log']['level'];
-  const logger = createLogger({ level, write: io.stderr });
+  // Every log line is scrubbed of the secret values this process can hold (store credentials, sinks' URLs and keys).
+  const secrets = secretsOf(loaded.config.alerts.sinks, io.env);
+  const logger = createLogger({ level, write: io.stderr, redact: (text) => redactSecrets(text, secrets) });
   return {
     config: loaded.config,
     configFile: loaded.file,

@@ -1,4 +1,5 @@
 import type { Config } from '../../schemas/config.ts';
+import { redactUrl } from '../log/redact.ts';
 
 /**
  * The configuration as `netflow config --dump` prints it: URLs keep scheme and host, but lose what
@@ -11,26 +12,11 @@ export function redactConfig(config: Config): unknown {
   return redactValue(config, []);
 }
 
-const REDACTED = '…redacted…';
-
 function redactValue(value: unknown, keyPath: string[]): unknown {
   if (Array.isArray(value)) return value.map((item) => redactValue(item, keyPath));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactValue(item, [...keyPath, key])]));
   }
-  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return redactUrl(value, keyPath[0] === 'alerts');
+  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return redactUrl(value, { path: keyPath[0] === 'alerts' });
   return value;
-}
-
-export function redactUrl(text: string, redactPath: boolean): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return REDACTED;
-  }
-  const credentials = url.username || url.password ? `${REDACTED}@` : '';
-  const pathPart = redactPath && url.pathname !== '/' ? `/${REDACTED}` : url.pathname === '/' && !text.endsWith('/') ? '' : url.pathname;
-  const query = url.search ? `?${REDACTED}` : '';
-  return `${url.protocol}//${credentials}${url.host}${pathPart}${query}`;
 }

@@ -9,6 +9,7 @@ export function formatRunSummary(result: HourlyEtlResult): string {
   if (result.error) lines.push(`  error: ${result.error}`);
   const bySource = Object.entries(result.countsBySource).map(([source, counts]) => `${source} ${counts.objects}`).join(', ');
   lines.push(`  objects read: ${c.objects}${bySource ? ` (${bySource})` : ''}; quarantined whole: ${c.objects_quarantined}`);
+  if (result.listing) lines.push(`  listing: ${result.listing.requests} request(s), ${result.listing.keys} key(s) listed, ${result.listing.skipped} entr${result.listing.skipped === 1 ? 'y' : 'ies'} skipped`);
   lines.push(
     `  records read ${c.records_read} = flows published ${c.flows_published} + other hours ${c.other_hour} + late ${c.late} + nodata ${c.nodata} + skipdata ${c.skipdata} + quarantined ${c.quarantined}` +
       (c.records_read === c.flows_published + c.other_hour + c.late + c.nodata + c.skipdata + c.quarantined ? '  (reconciled)' : '  (DOES NOT RECONCILE)'),

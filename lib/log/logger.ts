@@ -1,6 +1,9 @@
+import { redactSecrets } from './redact.ts';
+
 /**
  * Structured JSON logs, one object per line on stderr, so stdout stays free for a command's
- * output (query results, NDJSON). Messages are lowercase; details go in fields.
+ * output (query results, NDJSON). Messages are lowercase; details go in fields; every string
+ * goes through the redaction (lib/log/redact.ts).
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -18,15 +21,22 @@ export interface LoggerOptions {
   level?: LogLevel;
   write?: (line: string) => void;
   fields?: Record<string, unknown>;
+  /** Applied to every string of every line (lib/log/redact.ts); default: URLs' user info and query, credential shapes. */
+  redact?: (text: string) => string;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = LEVELS[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const base = options.fields ?? {};
+  const redact = options.redact ?? ((text: string) => redactSecrets(text));
+  const replacer = (key: string, value: unknown): unknown => {
+    const safe = jsonSafe(key, value);
+    return typeof safe === 'string' ? redact(safe) : safe;
+  };
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < threshold) return;
-    write(`${JSON.stringify({ ts: new Date().toISOString(), level, msg, ...base, ...fields }, jsonSafe)}\n`);
+    write(`${JSON.stringify({ ts: new Date().toISOString(), level, msg, ...base, ...fields }, replacer)}\n`);
   };
   return {
     debug: (msg, fields) => emit('debug', msg, fields),
@@ -43,5 +53,6 @@ export const silentLogger: Logger = createLogger({ write: () => {} });
 function jsonSafe(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Error) return { name: value.name, message: value.message };
+  if (typeof value === 'string') return value;
   return value;
 }

@@ -1,5 +1,5 @@
 import { AWS_VPC_TYPED_COLUMNS, AwsVpcLineTyper } from './aws-vpc-line-typer.ts';
-import type { SourceDefinition } from './source-definition.ts';
+import { HOUR_MS, hourParts, type SourceDefinition } from './source-definition.ts';
 
 /**
  * AWS VPC Flow Logs delivered to S3, text (`.log.gz`, or `.log` plain) or Parquet (`.log.parquet`):
@@ -48,8 +48,18 @@ export const awsVpcSource: SourceDefinition = {
   staging: (key) => (parseAwsVpcKey(key)?.format === 'parquet' || key.endsWith('.parquet') ? 'parquet' : 'lines'),
   lineTyper: (formatHint) => new AwsVpcLineTyper(formatHint),
   typedColumns: AWS_VPC_TYPED_COLUMNS,
-  // Accounts and regions are not known up front; the day folders below them are filtered by key.
-  listPrefixes: (sourcePrefix) => [sourcePrefix],
+  // Accounts and regions are found by delimiter listings; the folder date is the delivery date of
+  // the files in it (their name's time), taken an hour wide in case it is the time the file began.
+  layouts: [
+    { name: 'default', steps: [{ any: /^\d+$/ }, { literal: 'vpcflowlogs' }, { any: /^[a-z0-9-]+$/ }, { date: (hour) => dayFolder(hour), earlierMs: HOUR_MS }] },
+    {
+      name: 'hive-compatible',
+      steps: [{ any: /^aws-account-id=\d+$/ }, { literal: 'aws-service=vpcflowlogs' }, { any: /^aws-region=[a-z0-9-]+$/ }, { date: (hour) => dayFolder(hour, ['year=', 'month=', 'day=']), earlierMs: HOUR_MS }],
+    },
+    // Firehose writes to <prefix>YYYY/MM/DD/HH/ by the hour a batch began, named when it closed.
+    { name: 'firehose', steps: [{ date: (hour) => hourFolder(hour), earlierMs: HOUR_MS }] },
+    { name: 'firehose-in-a-folder', steps: [{ any: /^[^\d=][^=]*$/ }, { date: (hour) => hourFolder(hour), earlierMs: HOUR_MS }] },
+  ],
   inWindow(object, _sourcePrefix, window) {
     const parsed = parseAwsVpcKey(object.key);
     if (!parsed) return false;
@@ -57,3 +67,13 @@ export const awsVpcSource: SourceDefinition = {
   },
   regionHint: (key) => parseAwsVpcKey(key)?.region ?? undefined,
 };
+
+function dayFolder(hour: Date, names: readonly string[] = ['', '', '']): string {
+  const { y, m, d } = hourParts(hour);
+  return `${names[0]}${y}/${names[1]}${m}/${names[2]}${d}/`;
+}
+
+function hourFolder(hour: Date): string {
+  const { y, m, d, h } = hourParts(hour);
+  return `${y}/${m}/${d}/${h}/`;
+}

@@ -1,5 +1,5 @@
 import { NSG_PLAIN_TUPLES } from './azure-plain-tuples.ts';
-import { hourInWindow, utcDate, type SourceDefinition } from './source-definition.ts';
+import { hourInWindow, hourParts, utcDate, type SourceDefinition } from './source-definition.ts';
 
 /**
  * Azure NSG flow logs, one block blob per NSG, MAC address and hour:
@@ -14,6 +14,12 @@ export function parseAzureBlobHour(key: string): Date | undefined {
   return groups ? utcDate(groups.y!, groups.m!, groups.d!, groups.h!) : undefined;
 }
 
+/** The hour folder of Azure's flow log blobs: `y=YYYY/m=MM/d=DD/h=HH/`. */
+export function azureHourFolder(hour: Date): string {
+  const { y, m, d, h } = hourParts(hour);
+  return `y=${y}/m=${m}/d=${d}/h=${h}/`;
+}
+
 export const azureNsgSource: SourceDefinition = {
   sourceType: 'azure_nsg',
   configKey: 'azure_nsg',
@@ -21,8 +27,16 @@ export const azureNsgSource: SourceDefinition = {
   staging: () => 'json-records',
   tuplePath: ['properties', 'flows', '*', 'flows', '*', 'flowTuples'],
   tupleTyper: NSG_PLAIN_TUPLES,
-  // Subscriptions, resource groups and NSGs sit above the date folders; the key says the hour.
-  listPrefixes: (sourcePrefix) => [sourcePrefix],
+  // Subscriptions, resource groups and NSGs are found by delimiter listings above the hour folders.
+  layouts: [
+    {
+      name: 'nsg',
+      steps: [
+        { literal: 'resourceId=' }, { literal: 'SUBSCRIPTIONS' }, { any: /^[^=]+$/ }, { literal: 'RESOURCEGROUPS' }, { any: /^[^=]+$/ },
+        { literal: 'PROVIDERS' }, { literal: 'MICROSOFT.NETWORK' }, { literal: 'NETWORKSECURITYGROUPS' }, { any: /^[^=]+$/ }, { date: azureHourFolder },
+      ],
+    },
+  ],
   inWindow(object, _sourcePrefix, window) {
     const hour = parseAzureBlobHour(object.key);
     return hour !== undefined && hourInWindow(hour, window);

@@ -1,5 +1,5 @@
 import { VNET_PLAIN_TUPLES } from './azure-plain-tuples.ts';
-import { parseAzureBlobHour } from './azure-nsg-source.ts';
+import { azureHourFolder, parseAzureBlobHour } from './azure-nsg-source.ts';
 import { hourInWindow, type SourceDefinition } from './source-definition.ts';
 
 /**
@@ -14,7 +14,7 @@ export const azureVnetSource: SourceDefinition = {
   staging: () => 'json-records',
   tuplePath: ['flowRecords', 'flows', '*', 'flowGroups', '*', 'flowTuples'],
   tupleTyper: VNET_PLAIN_TUPLES,
-  listPrefixes: (sourcePrefix) => [sourcePrefix],
+  layouts: [{ name: 'vnet', steps: [{ literal: 'flowLogResourceID=' }, { any: /^[^=]+$/ }, { any: /^[^=]+$/ }, { any: /^[^=]+$/ }, { date: azureHourFolder }] }],
   inWindow(object, _sourcePrefix, window) {
     const hour = parseAzureBlobHour(object.key);
     return hour !== undefined && hourInWindow(hour, window);

@@ -1,11 +1,11 @@
-import { daysOverlapping, hourInWindow, utcDate, type SourceDefinition } from './source-definition.ts';
+import { hourInWindow, hourParts, utcDate, type SourceDefinition } from './source-definition.ts';
 
 /**
  * GCP VPC Flow Logs routed by a Cloud Logging sink to Cloud Storage, in hourly batches:
  * `<bucket>/compute.googleapis.com/vpc_flows/YYYY/MM/DD/HH:00:00_HH:59:59_S<shard>.json`, one
  * LogEntry per line (https://cloud.google.com/logging/docs/export/storage#gcs-organization).
  * The hour in the name is the hour of the entries' `timestamp`, so the window lists the day
- * folders it overlaps and keeps the files whose hour overlaps it. Shards are named `S<n>`, or
+ * prefixes it overlaps and keeps the files whose hour overlaps it. Shards are named `S<n>`, or
  * `A<n>` (with the Unix time it was written, `A0:1714579200`) for entries Logging received after
  * their hour had been written: both hold the hour's entries, and a complete hour is all of them.
  */
@@ -21,7 +21,8 @@ export const gcpVpcSource: SourceDefinition = {
   configKey: 'gcp_vpc',
   cliName: 'gcp-vpc',
   staging: () => 'lines',
-  listPrefixes: (sourcePrefix, window) => daysOverlapping(window.from, window.to).map((day) => `${sourcePrefix}${day.replaceAll('-', '/')}/`),
+  // The batch's hour starts its name: `YYYY/MM/DD/HH:` is the prefix of an hour's shards.
+  layouts: [{ name: 'logging-sink', steps: [{ date: (hour) => { const { y, m, d, h } = hourParts(hour); return `${y}/${m}/${d}/${h}:`; } }] }],
   inWindow(object, _sourcePrefix, window) {
     const hour = parseGcpVpcKey(object.key);
     return hour !== undefined && hourInWindow(hour, window);

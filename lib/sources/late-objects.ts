@@ -1,6 +1,7 @@
 import { durationMs, type Config } from '../../schemas/config.ts';
 import type { DiscoveredObject } from '../staging/stage-objects.ts';
-import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
+import type { ListOptions, ObjectInfo, ObjectStore } from '../storage/object-store.ts';
+import { listLayouts } from './list-layout.ts';
 import { SOURCES } from './registry.ts';
 import { deliveryWindow, type DeliveryWindow, type SourceDefinition } from './source-definition.ts';
 
@@ -71,9 +72,9 @@ export function lateHoursOf(hour: Date, config: Pick<Config, 'scheduler'>): Date
   return hours;
 }
 
-/** Whether a run of the window lists the object and keeps it: its key is under a listed prefix and the source's filter accepts it. */
+/** Whether a run of the window keeps the object (the source's filter; every key it accepts lies under a date prefix the window lists). */
 export function objectInWindow(source: SourceDefinition, sourcePrefix: string, object: ObjectInfo, window: DeliveryWindow): boolean {
-  return source.listPrefixes(sourcePrefix, window).some((prefix) => object.key.startsWith(prefix)) && source.inWindow(object, sourcePrefix, window);
+  return source.inWindow(object, sourcePrefix, window);
 }
 
 /**
@@ -93,34 +94,29 @@ export function windowHoursOf(object: DiscoveredObject, around: Date, config: Pi
 }
 
 /**
- * Lists every enabled source once for all the given windows (each distinct prefix once) and
- * returns the objects any of them holds, sorted by key, each with the indexes of its windows.
+ * Lists every enabled source once for all the given windows, by the date prefixes of their hours
+ * only (lib/sources/list-layout.ts), and returns the objects any of them holds, sorted by key,
+ * each with the indexes of its windows. `options.cost` adds up the listing's requests and keys.
  */
-export async function discoverInWindows(store: ObjectStore, config: Config, windows: readonly DeliveryWindow[]): Promise<{ object: DiscoveredObject; windows: number[] }[]> {
+export async function discoverInWindows(
+  store: ObjectStore,
+  config: Config,
+  windows: readonly DeliveryWindow[],
+  options: ListOptions = {},
+): Promise<{ object: DiscoveredObject; windows: number[] }[]> {
   const found: { object: DiscoveredObject; windows: number[] }[] = [];
   if (windows.length === 0) return found;
-  // Sources listed whole (AWS, Azure, OCI) list every object they ever received: one cheap test
-  // against the span of all windows skips most of them before the per-window tests.
-  const span: DeliveryWindow = {
-    hourStart: new Date(Math.min(...windows.map((w) => w.hourStart.getTime()))),
-    from: new Date(Math.min(...windows.map((w) => w.from.getTime()))),
-    to: new Date(Math.max(...windows.map((w) => w.to.getTime()))),
-  };
   for (const source of SOURCES) {
     const sourceConfig = config.sources[source.configKey];
     if (!sourceConfig.enabled) continue;
-    const windowPrefixes = windows.map((window) => source.listPrefixes(sourceConfig.prefix, window));
     const seen = new Set<string>();
-    for (const prefix of [...new Set(windowPrefixes.flat())]) {
-      for await (const object of store.list(prefix)) {
-        if (seen.has(object.key) || !source.inWindow(object, sourceConfig.prefix, span)) continue;
-        const held = windows.flatMap((window, index) =>
-          windowPrefixes[index]!.some((p) => object.key.startsWith(p)) && source.inWindow(object, sourceConfig.prefix, window) ? [index] : [],
-        );
-        if (held.length === 0) continue;
-        seen.add(object.key);
-        found.push({ object: { ...object, sourceType: source.sourceType, regionHint: source.regionHint?.(object.key) ?? null }, windows: held });
-      }
+    for await (const object of listLayouts(store, sourceConfig.prefix, source.layouts, windows, options)) {
+      if (seen.has(object.key)) continue;
+      const held = windows.flatMap((window, index) => (source.inWindow(object, sourceConfig.prefix, window) ? [index] : []));
+      if (held.length === 0) continue;
+      seen.add(object.key);
+      const regionHint = object.unsafeKey === undefined ? (source.regionHint?.(object.key) ?? null) : null;
+      found.push({ object: { ...object, sourceType: source.sourceType, regionHint }, windows: held });
     }
   }
   return found.sort((a, b) => (a.object.key < b.object.key ? -1 : a.object.key > b.object.key ? 1 : 0));
@@ -131,12 +127,12 @@ export async function discoverInWindows(store: ObjectStore, config: Config, wind
  * accounting) the new object versions in the windows of the late hours it watches. One listing
  * serves both.
  */
-export async function discoverRunObjects(store: ObjectStore, config: Config, hour: Date, accounting?: LateAccounting): Promise<{ window: DiscoveredObject[]; late: LateObject[] }> {
+export async function discoverRunObjects(store: ObjectStore, config: Config, hour: Date, accounting?: LateAccounting, options: ListOptions = {}): Promise<{ window: DiscoveredObject[]; late: LateObject[] }> {
   const latenessMs = durationMs(config.lateness);
   const lateHours = accounting ? lateHoursOf(hour, config) : [];
   const accounted = lateHours.length > 0 ? await accounting!(lateHours) : new Map<string, AccountedObject[]>();
   const watched = lateHours.filter((late) => accounted.has(hourKeyOf(late)));
-  const found = await discoverInWindows(store, config, [deliveryWindow(hour, latenessMs), ...watched.map((late) => deliveryWindow(late, latenessMs))]);
+  const found = await discoverInWindows(store, config, [deliveryWindow(hour, latenessMs), ...watched.map((late) => deliveryWindow(late, latenessMs))], options);
   const inLateWindows = found.flatMap(({ object, windows }) => {
     const late = windows.filter((index) => index > 0).map((index) => index - 1);
     return late.length > 0 ? [{ object, windows: late }] : [];

@@ -1,4 +1,4 @@
-import { utcDate, type SourceDefinition } from './source-definition.ts';
+import { HOUR_MS, hourParts, utcDate, type SourceDefinition } from './source-definition.ts';
 
 /**
  * OCI VCN flow logs moved by a Connector Hub (Logging source, Object Storage target): gzip
@@ -20,7 +20,9 @@ export const ociVcnSource: SourceDefinition = {
   configKey: 'oci_vcn',
   cliName: 'oci-vcn',
   staging: () => 'lines',
-  listPrefixes: (sourcePrefix) => [sourcePrefix],
+  // Connectors are found by a delimiter listing; a batch's name starts with its start time, up to
+  // an hour before the end time the window filters on.
+  layouts: [{ name: 'connector-hub', steps: [{ any: /^ocid1\.serviceconnector\./ }, { date: (hour) => { const { y, m, d, h } = hourParts(hour); return `${y}${m}${d}T${h}`; }, earlierMs: HOUR_MS }] }],
   inWindow(object, _sourcePrefix, window) {
     const deliveredAt = parseOciVcnKey(object.key);
     return deliveredAt !== undefined && deliveredAt >= window.from && deliveredAt < window.to;

@@ -2,6 +2,7 @@ import type { TuplePath } from '../staging/json-record-splitter.ts';
 import type { TupleTyper } from '../staging/stage-json-records.ts';
 import type { LineTyper } from '../staging/stage-lines.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
+import type { SourceLayout } from './list-layout.ts';
 
 /**
  * One raw source: where its objects land and which of them a run for an event hour reads.
@@ -40,9 +41,15 @@ export interface SourceDefinition {
   cliName: string;
   /** How a staged object is handed to the normalize model (may depend on the key, e.g. `.parquet`). */
   staging(key: string): StagingKind;
-  /** Prefixes to list for a window (each a prefix of `sourcePrefix`). */
-  listPrefixes(sourcePrefix: string, window: DeliveryWindow): string[];
-  /** Whether a listed object belongs to the window; undefined keys of another shape are skipped. */
+  /**
+   * The provider's key layouts below the source prefix, down to the date prefixes a window is
+   * listed by (lib/sources/list-layout.ts): a run lists only those, never the prefix's history.
+   */
+  layouts: readonly SourceLayout[];
+  /**
+   * Whether a listed object belongs to the window; keys of another shape are skipped. Every key
+   * it accepts lies under a date prefix the layouts generate for the window.
+   */
   inWindow(object: ObjectInfo, sourcePrefix: string, window: DeliveryWindow): boolean;
   /** Facts the key itself tells (AWS: region), passed to the normalize model. */
   regionHint?(key: string): string | undefined;
@@ -79,16 +86,13 @@ export function hoursOverlapping(from: Date, to: Date): Date[] {
   return hours;
 }
 
-export function daysOverlapping(from: Date, to: Date): string[] {
-  const days = new Set(hoursOverlapping(from, to).map((hour) => hour.toISOString().slice(0, 10)));
-  return [...days];
-}
-
 /** Whether the hour starting at `hourStart` overlaps the window: objects named by an hour they cover. */
 export function hourInWindow(hourStart: Date, window: DeliveryWindow): boolean {
   const start = hourStart.getTime();
   return start < window.to.getTime() && start + 3_600_000 > window.from.getTime();
 }
+
+export const HOUR_MS = 3_600_000;
 
 /** UTC date parts of an hour, zero-padded, for building folder prefixes. */
 export function hourParts(hour: Date): { y: string; m: string; d: string; h: string } {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { sourceByType } from '../sources/registry.ts';
 import type { StagingKind } from '../sources/source-definition.ts';
-import { assertSafeKey, InvalidKeyError, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
+import { unsafeKeyReason, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
 import { hasParquetMagic } from './stage-json-records.ts';
 import { ObjectUnreadableError, type StagedLines, type StageLimits } from './stage-lines.ts';
 import { StagingPool } from './staging-pool.ts';
@@ -121,13 +121,12 @@ export async function stageObjects(options: {
         rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: null, reason, raw_text: null });
         staged[objectIdx] = { objectIdx, object, staging, stagedLines: 0 };
       };
-      try {
-        // Object stores hold keys such as `a/../b` that no adapter will fetch: one such object
-        // is quarantined by name, instead of failing every run of its hour.
-        assertSafeKey(object.key);
-      } catch (error) {
-        if (!(error instanceof InvalidKeyError)) throw error;
-        rejectWhole(`object key is unsafe, object not read: ${error.message}`);
+      // Object stores hold keys such as `a/../b` or `a\\b` that no adapter will fetch: one such
+      // object is quarantined by name (its listing marked it, under a safe rendering of the key),
+      // instead of failing every run of its hour.
+      const unsafe = object.unsafeKey ?? unsafeKeyReason(object.key);
+      if (unsafe !== undefined) {
+        rejectWhole(`object key is unsafe (${unsafe}), object not read`);
         options.onProgress?.(++done, objects.length);
         continue;
       }

@@ -10,7 +10,8 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import type { AzureBlobStoreConfig } from '../../schemas/config.ts';
-import { assertSafeKey, InvalidKeyError, ObjectChangedError, ObjectExistsError, ObjectNotFoundError, type GetOptions, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
+import { redactSecrets } from '../log/redact.ts';
+import { assertSafeKey, InvalidKeyError, byListingKey, listedObject, ObjectChangedError, ObjectExistsError, ObjectNotFoundError, type FolderInfo, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
 
 const MIB = 1024 * 1024;
 
@@ -66,42 +67,68 @@ export class AzureBlobStore implements ObjectStore {
     this.description = `azure://${url.host}${url.pathname.replace(/\/$/, '')}/${config.container ? `${config.container}/` : ''}${this.prefix}`;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    for await (const entry of this.listAny(prefix, false, options)) if (!('folder' in entry)) yield entry;
+  }
+
+  listChildren(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo | FolderInfo> {
+    return this.listAny(prefix, true, options);
+  }
+
+  private async *listAny(prefix: string, byFolder: boolean, options: ListOptions): AsyncIterable<ObjectInfo | FolderInfo> {
     const slash = prefix.lastIndexOf('/');
     if (slash > 0) assertSafeKey(prefix.slice(0, slash));
     if (this.container) {
-      yield* this.listContainer(this.container, '', prefix);
+      yield* this.listContainer(this.container, '', prefix, byFolder, options);
       return;
     }
     const first = prefix.indexOf('/');
     if (first >= 0) {
       const name = prefix.slice(0, first);
       if (!CONTAINER_NAME.test(name)) return;
-      yield* this.listContainer(this.service.getContainerClient(name), `${name}/`, prefix.slice(first + 1));
+      yield* this.listContainer(this.service.getContainerClient(name), `${name}/`, prefix.slice(first + 1), byFolder, options);
       return;
     }
     // A prefix within the container names: every matching container, in the order of their keys.
     const names: string[] = [];
-    for await (const container of this.service.listContainers({ prefix })) names.push(container.name);
+    for await (const page of this.service.listContainers({ prefix }).byPage()) {
+      if (options.cost) {
+        options.cost.requests++;
+        options.cost.keys += page.containerItems.length;
+      }
+      names.push(...page.containerItems.map((container) => container.name));
+    }
     names.sort((a, b) => (`${a}/` < `${b}/` ? -1 : 1));
-    for (const name of names) yield* this.listContainer(this.service.getContainerClient(name), `${name}/`, '');
+    for (const name of names) {
+      if (byFolder) yield { folder: `${name}/` };
+      else yield* this.listContainer(this.service.getContainerClient(name), `${name}/`, '', false, options);
+    }
   }
 
-  private async *listContainer(container: ContainerClient, keyPrefix: string, blobPrefix: string): AsyncIterable<ObjectInfo> {
+  private async *listContainer(container: ContainerClient, keyPrefix: string, blobPrefix: string, byFolder: boolean, options: ListOptions): AsyncIterable<ObjectInfo | FolderInfo> {
+    const listing = byFolder
+      ? container.listBlobsByHierarchy('/', { prefix: this.prefix + blobPrefix, includeMetadata: true })
+      : container.listBlobsFlat({ prefix: this.prefix + blobPrefix, includeMetadata: true });
     try {
-      for await (const page of container.listBlobsFlat({ prefix: this.prefix + blobPrefix, includeMetadata: true }).byPage({ maxPageSize: this.listPageSize })) {
-        for (const blob of page.segment.blobItems) {
+      for await (const page of listing.byPage({ maxPageSize: this.listPageSize })) {
+        const blobItems = page.segment.blobItems;
+        const folders: { name: string }[] = 'blobPrefixes' in page.segment ? ((page.segment as { blobPrefixes?: { name: string }[] }).blobPrefixes ?? []) : [];
+        if (options.cost) {
+          options.cost.requests++;
+          options.cost.keys += blobItems.length + folders.length;
+        }
+        const entries: (ObjectInfo | FolderInfo)[] = folders.map((folder) => ({ folder: keyPrefix + folder.name.slice(this.prefix.length) }));
+        for (const blob of blobItems) {
           const size = blob.properties.contentLength ?? 0;
           // Hierarchical-namespace accounts list their directories as empty blobs.
           if (size === 0 && (blob.name.endsWith('/') || blob.metadata?.['hdi_isfolder'] === 'true')) continue;
-          const key = keyPrefix + blob.name.slice(this.prefix.length);
-          assertSafeKey(key);
-          yield { key, size, etag: quoted(blob.properties.etag), lastModified: blob.properties.lastModified };
+          // Listed names are written by other parties: one that could escape a folder is marked, never fetched.
+          entries.push(listedObject(keyPrefix + blob.name.slice(this.prefix.length), size, quoted(blob.properties.etag), blob.properties.lastModified));
         }
+        yield* byFolder ? entries.sort(byListingKey) : entries;
       }
     } catch (error) {
       if (isMissingContainer(error)) return;
-      if (error instanceof InvalidKeyError) throw error;
       throw this.wrap('list', keyPrefix + blobPrefix, error);
     }
   }
@@ -221,7 +248,8 @@ export class AzureBlobStore implements ObjectStore {
   private wrap(operation: string, key: string, error: unknown): Error {
     if (error instanceof InvalidKeyError || error instanceof ObjectNotFoundError) return error;
     const status = error instanceof RestError ? ` (HTTP ${error.statusCode ?? '-'} ${error.code ?? ''})` : '';
-    return new Error(`azure blob ${operation} of ${this.url(key)} failed${status}: ${(error as Error).message?.split('\n')[0] ?? String(error)}`, { cause: error });
+    // The SDK's message may quote the request URL, SAS signature included.
+    return new Error(`azure blob ${operation} of ${this.url(key)} failed${status}: ${redactSecrets((error as Error).message?.split('\n')[0] ?? String(error))}`, { cause: error });
   }
 }
 

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, type Dirent, type Stats } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   assertSafeKey,
+  byListingKey, listedObject,
   ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,
+  type FolderInfo,
   type GetOptions,
+  type ListOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -27,35 +30,63 @@ export class LocalFolderStore implements ObjectStore {
     this.description = `file://${this.root}`;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     // Walk only the folder the prefix names, then filter by the rest of the prefix.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
     if (dirKey) assertSafeKey(dirKey.replace(/\/$/, ''));
     const keys: string[] = [];
-    await this.collect(path.join(this.root, dirKey), dirKey, prefix, keys);
+    await this.collect(path.join(this.root, dirKey), dirKey, prefix, keys, options);
     keys.sort();
     for (const key of keys) {
-      const info = await this.head(key);
+      const info = await this.statObject(key);
       if (info) yield info;
     }
   }
 
-  private async collect(dir: string, dirKey: string, prefix: string, into: string[]): Promise<void> {
-    let entries;
+  async *listChildren(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo | FolderInfo> {
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
+    if (dirKey) assertSafeKey(dirKey.replace(/\/$/, ''));
+    const entries = await this.readFolder(path.join(this.root, dirKey), options);
+    const children: (ObjectInfo | FolderInfo)[] = [];
+    for (const entry of entries) {
+      const key = dirKey + entry.name;
+      if (!key.startsWith(prefix) || (dirKey === '' && entry.name === TEMP_DIR)) continue;
+      if (entry.isSymbolicLink()) options.onSkipped?.(key, 'symbolic link, not followed');
+      else if (entry.isDirectory()) children.push({ folder: `${key}/` });
+      else if (entry.isFile()) {
+        const info = await this.statObject(key);
+        if (info) children.push(info);
+      }
+    }
+    yield* children.sort(byListingKey);
+  }
+
+  /** One directory read, counted as one request and its entries as keys; a missing folder is empty. */
+  private async readFolder(dir: string, options: ListOptions): Promise<Dirent[]> {
+    if (options.cost) options.cost.requests++;
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      const entries = await readdir(dir, { withFileTypes: true });
+      if (options.cost) options.cost.keys += entries.length;
+      return entries;
     } catch (error) {
-      if (isNotFound(error)) return;
+      if (isNotFound(error)) return [];
       throw error;
     }
-    for (const entry of entries) {
+  }
+
+  private async collect(dir: string, dirKey: string, prefix: string, into: string[], options: ListOptions): Promise<void> {
+    for (const entry of await this.readFolder(dir, options)) {
       if (dirKey === '' && entry.name === TEMP_DIR) continue;
       const key = dirKey + entry.name;
-      if (entry.isDirectory()) {
+      if (entry.isSymbolicLink()) {
+        // A link could name anything on this machine: it is not an object of the store.
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) options.onSkipped?.(key, 'symbolic link, not followed');
+      } else if (entry.isDirectory()) {
         const childKey = `${key}/`;
         if (childKey.startsWith(prefix) || prefix.startsWith(childKey)) {
-          await this.collect(path.join(dir, entry.name), childKey, prefix, into);
+          await this.collect(path.join(dir, entry.name), childKey, prefix, into, options);
         }
       } else if (entry.isFile() && key.startsWith(prefix)) {
         into.push(key);
@@ -63,17 +94,23 @@ export class LocalFolderStore implements ObjectStore {
     }
   }
 
+  /** A listed file as an object; a name that fails assertSafeKey (a backslash, a newline, over 1024 bytes) is rendered and marked, never thrown. */
+  private async statObject(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const stats = await lstat(path.join(this.root, key));
+      if (!stats.isFile()) return undefined;
+      return listedObject(key, stats.size, weakEtag(stats), stats.mtime);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
       const stats = await stat(this.pathOf(key));
       if (!stats.isFile()) return undefined;
-      return {
-        key,
-        size: stats.size,
-        // A weak ETag: size and modification time change whenever the content is rewritten.
-        etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs * 1000).toString(16)}"`,
-        lastModified: stats.mtime,
-      };
+      return { key, size: stats.size, etag: weakEtag(stats), lastModified: stats.mtime };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -173,6 +210,11 @@ async function fsyncFile(file: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** A weak ETag: size and modification time change whenever the content is rewritten. */
+function weakEtag(stats: Stats): string {
+  return `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs * 1000).toString(16)}"`;
 }
 
 function isNotFound(error: unknown): boolean {

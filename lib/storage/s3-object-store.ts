@@ -24,10 +24,13 @@ import type { S3StoreConfig } from '../../schemas/config.ts';
 import {
   assertSafeKey,
   InvalidKeyError,
+  byListingKey, listedObject,
   ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,
+  type FolderInfo,
   type GetOptions,
+  type ListOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -102,7 +105,16 @@ export class S3ObjectStore implements ObjectStore {
     if (this.ownsClient) this.client.destroy();
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    for await (const entry of this.listPages(prefix, undefined, options)) if (!('folder' in entry)) yield entry;
+  }
+
+  async *listChildren(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo | FolderInfo> {
+    yield* this.listPages(prefix, '/', options);
+  }
+
+  /** ListObjectsV2 pages: objects, and with a delimiter the CommonPrefixes, each page in key order. */
+  private async *listPages(prefix: string, delimiter: string | undefined, options: ListOptions): AsyncIterable<ObjectInfo | FolderInfo> {
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
     if (dirKey) assertSafeKey(dirKey.replace(/\/$/, ''));
@@ -111,28 +123,33 @@ export class S3ObjectStore implements ObjectStore {
       let page;
       try {
         page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token, Delimiter: delimiter }),
         );
       } catch (error) {
         throw this.failure('list', prefix, error);
       }
+      if (options.cost) {
+        options.cost.requests++;
+        options.cost.keys += (page.Contents?.length ?? 0) + (page.CommonPrefixes?.length ?? 0);
+      }
+      const entries: (ObjectInfo | FolderInfo)[] = [];
+      for (const common of page.CommonPrefixes ?? []) {
+        const folder = (common.Prefix ?? '').slice(this.prefix.length);
+        if (common.Prefix?.startsWith(this.prefix) && folder) entries.push({ folder });
+      }
       for (const object of page.Contents ?? []) {
         const fullKey = object.Key ?? '';
+        // A store that answers outside the prefix asked for is broken, not one bad object.
         if (!fullKey.startsWith(this.prefix)) {
           throw new InvalidKeyError(fullKey, `listed outside the store prefix ${JSON.stringify(this.prefix)}`);
         }
         const key = fullKey.slice(this.prefix.length);
         // Zero-byte keys ending in '/' are "folders" made by consoles and tools: not objects.
         if (key.endsWith('/') && (object.Size ?? 0) === 0) continue;
-        // Listed keys are written by other parties: one that could escape a folder is refused here.
-        assertSafeKey(key);
-        yield {
-          key,
-          size: object.Size ?? 0,
-          etag: object.ETag ?? '',
-          lastModified: object.LastModified ?? new Date(0),
-        };
+        // Listed keys are written by other parties: one that could escape a folder is marked, never fetched.
+        entries.push(listedObject(key, object.Size ?? 0, object.ETag ?? '', object.LastModified ?? new Date(0)));
       }
+      yield* delimiter ? entries.sort(byListingKey) : entries;
       if (page.IsTruncated && !page.NextContinuationToken) {
         throw new S3RequestError('list', prefix, this.location(prefix), undefined, {
           detail: 'the listing was truncated without a continuation token',

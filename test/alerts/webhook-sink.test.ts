@@ -66,14 +66,14 @@ describe('the webhook sink against a real local HTTP server', () => {
     server.fallback = 'fail';
     const result = await sink({ max_attempts: 3 }).deliver([alertFixture('a1'), alertFixture('a2')]);
     expect(result).toMatchObject({ delivered: [], failed: ['a1', 'a2'], requests: 3 });
-    expect(result.error).toMatch(/^HTTP 500: failed by the test server after 3 attempt\(s\)$/);
+    expect(result.error).toMatch(/^HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/…redacted…: failed by the test server after 3 attempt\(s\)$/);
   });
 
   it('reports a timeout as such when the receiver never answers', async () => {
     server.fallback = 'hang';
     const result = await sink({ max_attempts: 2, timeout: '200ms' }).deliver([alertFixture('a1')]);
     expect(result).toMatchObject({ delivered: [], failed: ['a1'], requests: 2 });
-    expect(result.error).toBe('no response within 200ms after 2 attempt(s)');
+    expect(result.error).toMatch(/^no response within 200ms \(http:\/\/127\.0\.0\.1:\d+\/…redacted…\) after 2 attempt\(s\)$/);
   });
 
   it('does not retry a request the receiver rejects as bad (4xx), but retries throttling (429)', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
@@ -128,6 +128,8 @@ describe(`SIGKILL at random points of a run (${KILLS} kills, seed ${SEED}, ${STO
     const final = await runToEnd();
     expect(final.status, killedAt.join(' ')).toBe('published');
     await expectWholePartition();
+    // The killed runs' work folders (copies of raw data) were removed by the final run, which found their owners dead.
+    expect(await readdir(path.join(lake.config.work_dir, 'runs')).catch(() => [])).toEqual([]);
     // Folders of killed attempts were collected (grace period 0 in the fixture): only the current
     // version and the one it replaced remain.
     for (const table of PUBLISHED_TABLES) {

@@ -316,3 +316,61 @@ describe('hostile input: JSON documents (Azure PT1H.json) are streamed, never re
     await rm(file, { force: true });
   });
 });
+
+/**
+ * Issue 18: hostile keys and entries in a listing. Each case sits in a real local store beside a
+ * healthy object of the window; discovery must neither throw nor read what it must not: an unsafe
+ * key inside the window is marked (quarantined by the run under the rendering), outside the window
+ * never listed; an odd but safe key is data; a link is skipped and reported.
+ */
+describe('hostile input: keys and entries of a listing (discovery through the real local store)', () => {
+  const AGENT = 'raw/agent/dt=2024-05-01/hour=13/';
+  const CASES: { why: string; key: string; link?: string; outcome: 'quarantined' | 'read' | 'ignored' | 'skipped' }[] = [
+    { why: 'a backslash in the window', key: `${AGENT}vm=a\\b/x-1.ndjson.gz`, outcome: 'quarantined' },
+    { why: 'a backslash years before the window', key: 'raw/agent/dt=2021-01-01/hour=13/vm=a\\b/x-2.ndjson.gz', outcome: 'ignored' },
+    { why: 'a key past 1,024 bytes (nested folders)', key: `${AGENT}${`${'d'.repeat(200)}/`.repeat(5)}dt=2024-05-01/hour=13/vm=v/x-3.ndjson.gz`, outcome: 'quarantined' },
+    { why: 'a backslash in an account folder above the dates', key: 'raw/aws_vpc/AWSLogs/12\\34/vpcflowlogs/us-east-1/2024/05/01/1234_vpcflowlogs_us-east-1_fl-1_20240501T1305Z_h.log.gz', outcome: 'skipped' },
+    { why: 'a newline and a bidi override (safe text, read as data)', key: `${AGENT}vm=n\nl\u202e/x-4.ndjson.gz`, outcome: 'read' },
+    { why: 'a percent-encoded dot-dot segment', key: `${AGENT}%2e%2e/dt=2024-05-01/hour=13/vm=v/x-5.ndjson.gz`, outcome: 'quarantined' },
+    { why: 'a dot-dot inside a name (only text)', key: `${AGENT}vm=%2e%2e/x-7.ndjson.gz`, outcome: 'read' },
+    { why: 'a symbolic link to a file of the machine', key: `${AGENT}vm=link/x-6.ndjson.gz`, link: '/etc/hostname', outcome: 'skipped' },
+  ];
+  let root: string;
+  const outcomes = new Map<string, string>();
+  let skipped: string[] = [];
+  beforeAll(async () => {
+    const { mkdir, symlink } = await import('node:fs/promises');
+    root = await mkdtemp(path.join(tmpdir(), 'netflow-hostile-keys-'));
+    const put = async (key: string, link?: string) => {
+      const file = path.join(root, ...key.split('/'));
+      await mkdir(path.dirname(file), { recursive: true });
+      if (link) await symlink(link, file);
+      else await writeFile(file, gzipSync('{}\n'));
+    };
+    await put(`${AGENT}vm=healthy/x-0.ndjson.gz`);
+    for (const c of CASES) await put(c.key, c.link);
+    const { LocalFolderStore } = await import('../../lib/storage/local-folder-store.ts');
+    const { discoverRunObjects } = await import('../../lib/sources/late-objects.ts');
+    const { configSchema } = await import('../../schemas/config.ts');
+    const { renderUnsafeKey } = await import('../../lib/storage/object-store.ts');
+    const found = await discoverRunObjects(new LocalFolderStore(root), configSchema.parse({}), new Date('2024-05-01T13:00:00Z'), undefined, {
+      onSkipped: (key) => skipped.push(key),
+    });
+    for (const c of CASES) {
+      const listed = found.window.find((object) => object.key === c.key || object.key === renderUnsafeKey(c.key));
+      const isSkipped = skipped.some((key) => c.key.startsWith(key.replace(/%5C/g, '\\')));
+      outcomes.set(c.why, listed ? (listed.unsafeKey !== undefined ? 'quarantined' : 'read') : isSkipped ? 'skipped' : 'ignored');
+    }
+    expect(found.window.some((object) => object.key === `${AGENT}vm=healthy/x-0.ndjson.gz`)).toBe(true);
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it.each(CASES)('$why: $outcome', ({ why, outcome }) => {
+    expect(outcomes.get(why)).toBe(outcome);
+  });
+
+  it('never hands on a name with a backslash, a NUL or a dot segment', () => {
+    expect(skipped.filter((key) => /[\\\u0000]/.test(key))).toEqual([]);
+    reportFigures('reliability/hostile-keys', Object.fromEntries(outcomes));
+  });
+});

@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dateTexts, listLayouts } from '../../lib/sources/list-layout.ts';
+import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import { SOURCES, sourceByType } from '../../lib/sources/registry.ts';
 import { deliveryWindow, type SourceType } from '../../lib/sources/source-definition.ts';
 import { configSchema } from '../../schemas/config.ts';
@@ -6,6 +11,11 @@ import { configSchema } from '../../schemas/config.ts';
 const HOUR = new Date('2024-05-01T13:00:00Z');
 const WINDOW = deliveryWindow(HOUR, 15 * 60_000); // [13:00, 14:15)
 const PREFIX = Object.fromEntries(Object.entries(configSchema.parse({}).sources).map(([name, source]) => [name, source.prefix])) as Record<SourceType, string>;
+/** The date texts of a source's last layout step that generates them. */
+function definitionDates(source: SourceType, window: ReturnType<typeof deliveryWindow>): string[] {
+  const step = sourceByType(source).layouts[0]!.steps.find((s) => 'date' in s) as Parameters<typeof dateTexts>[0];
+  return dateTexts(step, [window]);
+}
 const object = (key: string) => ({ key, etag: 'e', size: 1, lastModified: new Date(0) });
 
 const AWS = 'raw/aws_vpc/AWSLogs/';
@@ -45,17 +55,35 @@ const CASES: { source: SourceType; key: string; inWindow: boolean; staging?: str
 ];
 
 describe('discovery: each source finds the objects of an event hour in its native layout', () => {
-  it.each(CASES)('$source: $why', ({ source, key, inWindow, staging }) => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'netflow-discovery-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it.each(CASES)('$source: $why', async ({ source, key, inWindow, staging }) => {
     const definition = sourceByType(source);
     expect(definition.inWindow(object(key), PREFIX[source], WINDOW)).toBe(inWindow);
-    // Every key the window keeps sits under a prefix the source lists.
-    if (inWindow) expect(definition.listPrefixes(PREFIX[source], WINDOW).some((prefix) => key.startsWith(prefix))).toBe(true);
+    // Every key the window keeps is found by the listing of the window's date prefixes, in a real folder.
+    if (inWindow) {
+      const store = new LocalFolderStore(await mkdtemp(path.join(dir, 'case-')));
+      await store.putBytes(key, 'x');
+      const listed: string[] = [];
+      for await (const found of listLayouts(store, PREFIX[source], definition.layouts, [WINDOW])) listed.push(found.key);
+      expect(listed).toContain(key);
+    }
     if (staging) expect(definition.staging(key)).toBe(staging);
   });
 
-  it('lists day folders (GCP) and hour folders (agent) only for the window', () => {
-    expect(sourceByType('gcp_vpc').listPrefixes(GCP, deliveryWindow(new Date('2024-05-01T23:00:00Z'), 15 * 60_000))).toEqual([`${GCP}2024/05/01/`, `${GCP}2024/05/02/`]);
-    expect(sourceByType('agent').listPrefixes('raw/agent/', WINDOW)).toEqual(['raw/agent/dt=2024-05-01/hour=13/', 'raw/agent/dt=2024-05-01/hour=14/']);
+  it('generates the date prefixes of the window only: hours (GCP, agent, Azure), days an hour wide (AWS)', () => {
+    const late = deliveryWindow(new Date('2024-05-01T23:00:00Z'), 15 * 60_000);
+    const texts = (source: SourceType, window = WINDOW) => definitionDates(source, window);
+    expect(texts('gcp_vpc', late)).toEqual(['2024/05/01/23:', '2024/05/02/00:']);
+    expect(texts('agent')).toEqual(['dt=2024-05-01/hour=13/', 'dt=2024-05-01/hour=14/']);
+    expect(texts('azure_nsg')).toEqual(['y=2024/m=05/d=01/h=13/', 'y=2024/m=05/d=01/h=14/']);
+    expect(texts('aws_vpc')).toEqual(['2024/05/01/']);
+    expect(texts('aws_vpc', deliveryWindow(new Date('2024-05-02T00:00:00Z'), 15 * 60_000))).toEqual(['2024/05/01/', '2024/05/02/']);
+    expect(texts('oci_vcn')).toEqual(['20240501T12', '20240501T13', '20240501T14']);
   });
 
   it('reads the region from AWS keys for the model', () => {

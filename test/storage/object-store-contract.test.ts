@@ -308,6 +308,21 @@ describe.each([localFolder, s3, azure])('object store contract: $name', (adapter
     expect(await readdir(path.dirname(target)).catch(() => [])).toEqual([]);
   });
 
+  test('listChildren gives the objects and folders directly under a prefix, in key order, and counts its requests', async () => {
+    for (const key of ['raw/a/1.log', 'raw/a/b/2.log', 'raw/a/c/d/3.log', 'raw/a2.log', 'raw/ab/4.log']) await store.putBytes(key, 'x');
+    const cost = { requests: 0, keys: 0 };
+    const children: string[] = [];
+    for await (const entry of store.listChildren!('raw/a/', { cost })) children.push('folder' in entry ? entry.folder : entry.key);
+    expect(children).toEqual(['raw/a/1.log', 'raw/a/b/', 'raw/a/c/']);
+    expect(cost).toEqual({ requests: 1, keys: 3 });
+    const top: string[] = [];
+    for await (const entry of store.listChildren!('raw/a')) top.push('folder' in entry ? entry.folder : entry.key);
+    expect(top).toEqual(['raw/a/', 'raw/a2.log', 'raw/ab/']);
+    const none: string[] = [];
+    for await (const entry of store.listChildren!('raw/absent/')) none.push('folder' in entry ? entry.folder : entry.key);
+    expect(none).toEqual([]);
+  });
+
   test('listing under an unsafe folder prefix is rejected', async () => {
     await expect(listKeys(store, '../')).rejects.toBeInstanceOf(InvalidKeyError);
     await expect(listKeys(store, 'a/%2e%2e/b')).rejects.toBeInstanceOf(InvalidKeyError);

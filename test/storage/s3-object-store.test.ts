@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { s3StoreSchema, type S3StoreConfig } from '../../schemas/config.ts';
 import { createObjectStore } from '../../lib/storage/create-object-store.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
-import { InvalidKeyError, ObjectExistsError, type ObjectStore } from '../../lib/storage/object-store.ts';
+import { InvalidKeyError, ObjectExistsError, type ObjectInfo, type ObjectStore } from '../../lib/storage/object-store.ts';
 import { createS3Client, S3ObjectStore, type S3ObjectStoreOptions } from '../../lib/storage/s3-object-store.ts';
 import { S3RequestError } from '../../lib/storage/s3-request-error.ts';
 import { ofKind, startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
@@ -140,16 +140,23 @@ describe('listing', () => {
     expect(proxy.requests[1]?.query.get('continuation-token')).toBeTruthy();
   });
 
-  test('skips console-made folder markers, refuses an unsafe key written by someone else', async () => {
+  test('skips console-made folder markers, marks an unsafe key written by someone else and lists on', async () => {
     const { store, prefix } = storePair();
     await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: `${prefix}inbox/`, Body: Buffer.alloc(0) }));
     await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: `${prefix}inbox/a.log`, Body: 'a' }));
     expect(await listKeys(store)).toEqual(['inbox/a.log']);
 
     await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: `${prefix}inbox/%2e%2e/evil`, Body: 'x' }));
-    const error = await rejection(listKeys(store));
-    expect(error).toBeInstanceOf(InvalidKeyError);
-    expect(error.message).toContain('%2e%2e');
+    await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: `${prefix}inbox/z.log`, Body: 'z' }));
+    const listed: ObjectInfo[] = [];
+    for await (const object of store.list('')) listed.push(object);
+    expect(listed.map((o) => [o.key, o.unsafeKey])).toEqual([
+      ['inbox/%252e%252e/evil', 'segment "%2e%2e"'],
+      ['inbox/a.log', undefined],
+      ['inbox/z.log', undefined],
+    ]);
+    // The rendered name is never fetched: it is not the key.
+    expect(await store.head('inbox/%252e%252e/evil')).toBeUndefined();
   });
 });
 

@@ -36,7 +36,16 @@ export interface S3TestServer {
   region: string;
   /** s3rver's storage folder (removed by stop()). */
   directory: string;
+  /** Every ListObjectsV2 request served, in order (tests count what a listing cost). */
+  listRequests: ListRequest[];
   stop(): Promise<void>;
+}
+
+export interface ListRequest {
+  prefix: string;
+  delimiter: string;
+  /** Keys and CommonPrefixes in the answer. */
+  entries: number;
 }
 
 export interface S3TestServerOptions {
@@ -57,6 +66,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
   await s3rver.configureBuckets();
   const handleWithS3rver = s3rver.callback();
   const locks = new KeyLocks();
+  const listRequests: ListRequest[] = [];
 
   const server = createServer((req, res) => {
     front(req, res).catch((error: unknown) => {
@@ -123,8 +133,9 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
     if (!(await stat(bucketDir).catch(() => undefined))?.isDirectory()) {
       return sendError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucketName });
     }
-    if (query.has('delimiter')) {
-      return sendError(res, 501, 'NotImplemented', 'the test server lists without a delimiter only');
+    const delimiter = query.get('delimiter') ?? '';
+    if (delimiter !== '' && delimiter !== '/') {
+      return sendError(res, 501, 'NotImplemented', 'the test server lists with the delimiter "/" or none');
     }
     const prefix = query.get('prefix') ?? '';
     const token = query.get('continuation-token');
@@ -133,13 +144,26 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
     const urlEncoded = query.get('encoding-type') === 'url';
     const encode = (text: string) => (urlEncoded ? encodeURIComponent(text).replaceAll('%2F', '/') : text);
 
-    const matching = (await walkKeys(bucketDir, ''))
-      .filter((candidate) => candidate.startsWith(prefix) && compareUtf8(candidate, after) > 0)
-      .sort(compareUtf8);
+    // With a delimiter, keys with another '/' after the prefix roll up into their CommonPrefix,
+    // which counts as one entry of the page, as on S3.
+    const entries = new Set<string>();
+    const commonPrefixes = new Set<string>();
+    for (const candidate of await walkKeys(bucketDir, '')) {
+      if (!candidate.startsWith(prefix)) continue;
+      const slash = delimiter ? candidate.indexOf(delimiter, prefix.length) : -1;
+      if (slash >= 0) commonPrefixes.add(candidate.slice(0, slash + 1));
+      entries.add(slash >= 0 ? candidate.slice(0, slash + 1) : candidate);
+    }
+    const matching = [...entries].filter((entry) => compareUtf8(entry, after) > 0).sort(compareUtf8);
     const page = matching.slice(0, maxKeys);
     const isTruncated = matching.length > page.length;
+    listRequests.push({ prefix, delimiter, entries: page.length });
     const contents: string[] = [];
     for (const listed of page) {
+      if (commonPrefixes.has(listed)) {
+        contents.push(`<CommonPrefixes><Prefix>${xml(encode(listed))}</Prefix></CommonPrefixes>`);
+        continue;
+      }
       const metadata = await s3rver.store.getMetadata(bucketName, listed).catch(() => undefined);
       if (!metadata) continue;
       contents.push(
@@ -208,6 +232,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
     bucket,
     region: 'us-east-1',
     directory,
+    listRequests,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
