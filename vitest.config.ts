@@ -10,5 +10,7 @@ export default defineConfig({
     // vitest's default is one worker less than the cores: on this 2-core machine the suite ran one
     // file at a time, while most files wait on child processes, servers and throttled replays.
     maxWorkers: '100%',
+    // The last lines of a run name every tool whose tests were skipped because it is missing.
+    reporters: ['default', './test/support/missing-tools-reporter.ts'],
   },
 });

@@ -5,7 +5,7 @@ import { runDailyReports, runReport, type DailyReportsResult } from '../../jobs/
 import type { CapacityReport } from '../../lib/reports/capacity-report.ts';
 import { capacityHourlyTable } from '../../schemas/tables/index.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
-import { inkStats, renderInChromium, visibleText } from './support/chromium.ts';
+import { chromium, inkStats, renderInChromium, visibleText } from './support/chromium.ts';
 import { publishTableRows } from './support/publish-rows.ts';
 
 /**
@@ -103,7 +103,7 @@ describe('capacity report', () => {
     expect(daily.reports[1]!.written!.files.map((f) => f.name)).toEqual(['capacity-2024-06-28.html', 'capacity-2024-06-28.json', 'capacity-2024-06-28-entities.csv', 'capacity-2024-06-28-at-risk.csv', 'capacity-2024-06-28-daily.csv', 'capacity-2024-06-28-hourly.csv', 'capacity-2024-06-28-inputs.csv']);
   });
 
-  test('rendered in headless Chromium: charts drawn, at-risk numbers and dates on the page, names escaped', async () => {
+  chromium.it('rendered in headless Chromium: charts drawn, at-risk numbers and dates on the page, names escaped', async () => {
     const html = await readFile(htmlFile, 'utf8');
     expect(html).toContain('&lt;b&gt;db-1&lt;/b&gt;');
     // Hourly and daily charts for the VMs; the only segment pair has no capacity, so its chart says there is no data.

@@ -7,7 +7,7 @@ import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { main } from '../../lib/cli/main.ts';
 import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { createLakeFixture, REPO_ROOT, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
-import { inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
+import { chromium, inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
 
 /**
  * The compliance audit of 2024-05-01T12..16 over the sample lake, made with `netflow report`:
@@ -155,7 +155,7 @@ describe('compliance audit report', () => {
     expect(html).toMatch(/<svg[^>]*aria-label="Hours of the period by publication status"/);
   });
 
-  test('rendered in headless Chromium: not blank, the key numbers on the page, nothing injected', async () => {
+  chromium.it('rendered in headless Chromium: not blank, the key numbers on the page, nothing injected', async () => {
     const { dom, png } = await renderInChromium(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'));
     expect(dom).not.toMatch(/<script|<img/);
     expect(dom).toMatch(/<title>Compliance audit 2024-05-01T12/);
@@ -171,7 +171,7 @@ describe('compliance audit report', () => {
     expect(ink.variance).toBeGreaterThan(100);
   });
 
-  test('printed from Chromium: A4 pages (the print CSS applies)', async () => {
+  chromium.it('printed from Chromium: A4 pages (the print CSS applies)', async () => {
     const pdf = (await printToPdf(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'))).toString('latin1');
     expect(pdf.startsWith('%PDF-')).toBe(true);
     const pages = pdf.match(/\/Type\s*\/Page(?!s)/g) ?? [];
