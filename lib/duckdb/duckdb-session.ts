@@ -81,7 +81,7 @@ export class DuckDbSession {
   /** Rows plus column names in result order (known even when there are no rows). */
   async query(sql: string, parameters: readonly unknown[] = []): Promise<{ columns: string[]; rows: Row[] }> {
     const reader = await this.connection.runAndReadAll(sql, parameters.length ? (parameters as DuckDBValue[]) : undefined);
-    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Row[] };
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() };
   }
 
   /**
@@ -99,7 +99,7 @@ export class DuckDbSession {
       throw new ReadOnlyStatementError(`only SELECT (or EXPLAIN) statements may run here, not ${kind}`);
     }
     const reader = await prepared.runAndReadAll();
-    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Row[] };
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() };
   }
 
   async execute<T extends Row = Row>(compiled: CompiledSql): Promise<T[]> {

@@ -237,7 +237,7 @@ function summarize(coverage: CoverageHour[]) {
 function observedVersions(coverage: CoverageHour[], ledger: readonly LedgerEntry[]): ComplianceReport['rules_in_force']['observed'] {
   const groups = new Map<string, ComplianceReport['rules_in_force']['observed'][number]>();
   for (const hour of coverage.filter((h) => h.run_id)) {
-    const entry = ledger.find((e) => e.run_id === hour.run_id && e.status === 'published') as (LedgerEntry & { rules_version?: string | null }) | undefined;
+    const entry = ledger.find((e) => e.run_id === hour.run_id && e.status === 'published');
     const key = `${hour.rules_hash}|${hour.reference_hash}`;
     const group = groups.get(key);
     if (group) {

@@ -146,7 +146,7 @@ export async function recommendSegmentationRules(
         action: 'accept',
         from,
         exceptions: [],
-      } as Recommendation['rule'],
+      },
       dst_segment: raw.dst_segment,
       dst_port: raw.dst_port,
       protocol: Number(raw.protocol),

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import { AgentProcess } from './support/agent-process.ts';
 import { readAgentObjects, sumByFlow } from './support/lake.ts';

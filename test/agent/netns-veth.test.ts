@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import { requireTools } from '../support/require-tool.ts';
 import { AgentProcess } from './support/agent-process.ts';
@@ -58,8 +58,8 @@ function inNetns(ns: string, program: string, onLine?: (line: string) => void): 
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     onLine?.(line);
   });

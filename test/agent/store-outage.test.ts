@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { AgentProcess, scrapeMetrics } from './support/agent-process.ts';
 import { readAgentObjects, sumByFlow } from './support/lake.ts';

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { ReportKind } from '../../../jobs/reports/run-daily-reports.ts';
 import { parseReportPeriod } from '../../reports/report-period.ts';
 import type { ReportFormat } from '../../reports/write-report.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
@@ -38,7 +37,7 @@ export async function reportCommand(context: CliContext, kind: string | undefine
   for (const format of formats ?? []) if (!['html', 'json', 'csv'].includes(format)) throw new UsageError(`--format takes html, json and csv (comma-separated), got "${format}"`);
   // Loaded on use: `netflow --help` and the other commands do not pay for the report modules.
   const { runReport } = await import('../../../jobs/reports/run-daily-reports.ts');
-  const result = await runReport(context, kind as ReportKind, period, {
+  const result = await runReport(context, kind, period, {
     ...(formats ? { formats: formats as ReportFormat[] } : {}),
     ...(options.out ? { outDir: path.resolve(options.out) } : {}),
   });

@@ -41,7 +41,7 @@ export async function reportVerifyCommand(context: CliContext, options: { kind?:
     throw new UsageError((error as Error).message);
   }
   const { verifyReportChain } = await import('../../reports/verify-report-chain.ts');
-  const kinds: ReportKind[] = options.kind ? [options.kind as ReportKind] : ['compliance', 'capacity'];
+  const kinds: ReportKind[] = options.kind ? [options.kind] : ['compliance', 'capacity'];
   let intact = true;
   for (const kind of kinds) {
     const logger = context.logger.child({ job: 'report-verify', kind });

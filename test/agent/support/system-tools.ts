@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { isRoot, onPath, requireTool, requireTools } from '../../support/require-tool.ts';
+import { isRoot, requireTool, requireTools } from '../../support/require-tool.ts';
 
 /** What the agent's live tests need from the machine; .ci/run installs all of it and runs as root. */
 export const tcpdump = requireTool('tcpdump', 'apt-get install -y tcpdump');
