@@ -10,6 +10,7 @@ const UNIT = [
   'test/anomalies/analytics-config.test.ts',
   'test/capacity/capacity-trend.test.ts',
   'test/config/*.test.ts',
+  'test/layers/*.test.ts',
   'test/lib/{json-record-splitter,discard-partial-files,duckdb-session,parquet-writer,parquet-null-counts}.test.ts',
   'test/net/*.test.ts',
   'test/orchestration/partition-status.test.ts',
