@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runHourlyAnalytics } from '../../jobs/hourly-analytics.ts';
 import { runReport } from '../../jobs/reports/run-daily-reports.ts';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import type { CapacityReport } from '../../lib/reports/capacity-report.ts';
 import { jsonBytes, linkKey, sha256Hex, type ReportKind } from '../../lib/reports/report-chain.ts';
 import type { ReportContext } from '../../lib/reports/report-context.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvCell, formatRows, terminalSafe } from '../../lib/cli/format-rows.ts';
+import { csvCell, formatRows, terminalSafe } from '../../cli/format-rows.ts';
 import { escapeHtml, table } from '../../lib/reports/html.ts';
 import { toCsv } from '../../lib/reports/report-csv.ts';
 import { lineChart } from '../../lib/reports/svg-charts.ts';

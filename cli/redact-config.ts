@@ -1,4 +1,4 @@
-import type { Config } from '../../schemas/config.ts';
+import type { Config } from '../schemas/config.ts';
 
 /**
  * The configuration as `netflow config --dump` prints it: URLs keep scheme and host, but lose what

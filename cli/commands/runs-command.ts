@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { RunLedger } from '../../../orchestration/run-ledger.ts';
+import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { formatRows } from '../format-rows.ts';
 import type { CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
