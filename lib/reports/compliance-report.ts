@@ -1,7 +1,5 @@
-import path from 'node:path';
 import { durationMs } from '../../schemas/config.ts';
 import type { LedgerEntry } from '../../schemas/ledger.ts';
-import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
 import { compileRuleEvaluation } from '../rules/compile-rules.ts';
 import { recommendationsYaml, recommendSegmentationRules, type Recommendation } from '../segmentation/recommend-rules.ts';
@@ -81,7 +79,7 @@ const HOUR_MS = 3_600_000;
 export async function buildComplianceReport(context: ReportContext, period: ReportPeriod): Promise<ComplianceReport> {
   const now = context.now?.() ?? new Date();
   const rulesFile = await loadRulesFile(context.config, context.baseDir);
-  const ledger = await new RunLedger(path.resolve(context.baseDir, context.config.ledger.path)).entries();
+  const ledger = await context.ledger.entries();
   const lake = await openReportLake(context, (_table, partition) => partitionInPeriod(partition, period), datesOf(period));
   try {
     const session = lake.session;

@@ -5,6 +5,7 @@ import { runDailyReports, runReport, type DailyReportsResult } from '../../jobs/
 import type { CapacityReport } from '../../lib/reports/capacity-report.ts';
 import { capacityHourlyTable } from '../../schemas/tables/index.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 import { chromium, inkStats, renderInChromium, visibleText } from './support/chromium.ts';
 import { publishTableRows } from './support/publish-rows.ts';
 
@@ -52,7 +53,7 @@ beforeAll(async () => {
     }
   }
   await publishTableRows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, table: capacityHourlyTable, hourColumn: 'hour_at', rows });
-  const context = { config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger };
+  const context = { config: lake.config, baseDir: lake.dir, store: lake.store, ledger: runLedgerOf({ config: lake.config, baseDir: lake.dir }), logger: lake.logger };
   const result = await runReport(context, 'capacity', { from: new Date('2024-06-28T00:00:00Z'), to: new Date('2024-06-29T00:00:00Z') }, { outDir: path.join(lake.dir, 'out') });
   expect(result.error).toBeUndefined();
   report = JSON.parse(await readFile(path.join(lake.dir, 'out', 'capacity-2024-06-28.json'), 'utf8')) as CapacityReport;
