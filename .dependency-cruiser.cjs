@@ -19,6 +19,7 @@ module.exports = {
     { name: 'orchestration-imports-jobs-lib', severity: 'error', comment: 'orchestration/ depends on jobs/ and lib/ (and schemas/ below them)', from: { path: '^orchestration/' }, to: { path: outside('schemas', 'lib', 'jobs', 'orchestration') } },
     { name: 'cli-imports-below-it', severity: 'error', comment: 'cli/ is the application layer: orchestration/, jobs/, lib/, schemas/', from: { path: '^cli/' }, to: { path: outside('schemas', 'lib', 'jobs', 'orchestration', 'cli') } },
     { name: 'agent-imports-schemas-and-storage', severity: 'error', comment: 'the agent runs without DuckDB: schemas/ and lib/storage/ only', from: { path: '^agent/' }, to: { path: '^(lib/(?!storage/)|jobs/|orchestration/|cli/|test/|bench/|bin/)' } },
+    { name: 'staging-below-sources', severity: 'error', comment: 'lib/sources/ builds on lib/staging/ (typers, staged files); staging is to receive the source registry, not import it', from: { path: '^lib/staging/' }, to: { path: '^lib/sources/' } },
     { name: 'no-cycles', severity: 'error', comment: 'no module imports itself back through others', from: {}, to: { circular: true } },
   ],
   options: {
