@@ -34,7 +34,8 @@ export default defineConfig({
     // The last lines of a run name every tool whose tests were skipped because it is missing.
     reporters: ['default', './test/support/missing-tools-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT } },
+      // Unit files share their workers' module cache (no isolation): loading DuckDB and zod once per worker, not once per file.
+      { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
       { extends: true, test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...RELIABILITY] } },
       { extends: true, test: { name: 'reliability', include: RELIABILITY } },
     ],
