@@ -23,7 +23,14 @@ export async function openMacroDb(): Promise<MacroDb> {
     for (const macro of await loadMacroFiles()) {
       if (!MACRO_FILES.includes(path.basename(macro.file))) continue;
       const statements = await connection.extractStatements(macro.sql);
-      for (let index = 0; index < statements.count; index++) await (await statements.prepare(index)).run();
+      for (let index = 0; index < statements.count; index++) {
+        const prepared = await statements.prepare(index);
+        try {
+          await prepared.run();
+        } finally {
+          prepared.destroySync();
+        }
+      }
     }
   } catch (error) {
     connection.closeSync();
