@@ -2,7 +2,7 @@
  * The layer table of the design (DESIGN.md, "Layout"), checked on every import by `npm run lint`:
  *   schemas → nothing · lib → schemas and lower lib, no cycles · jobs → schemas, sql, lib ·
  *   orchestration → jobs, lib (and schemas, below both) · cli → orchestration, jobs, lib, schemas ·
- *   agent → schemas, lib/storage · test, bench → everything.
+ *   agent → schemas, lib/storage, lib/log (the one logger, which imports nothing) · test, bench → everything.
  * A rule names the layer and the folders it must not import; test/layers/ checks the rules
  * themselves on a tree with a back edge.
  */
@@ -18,7 +18,7 @@ module.exports = {
     { name: 'jobs-import-schemas-sql-lib', severity: 'error', comment: 'jobs/ depends on schemas/, sql/ and lib/', from: { path: '^jobs/' }, to: { path: outside('schemas', 'lib', 'jobs') } },
     { name: 'orchestration-imports-jobs-lib', severity: 'error', comment: 'orchestration/ depends on jobs/ and lib/ (and schemas/ below them)', from: { path: '^orchestration/' }, to: { path: outside('schemas', 'lib', 'jobs', 'orchestration') } },
     { name: 'cli-imports-below-it', severity: 'error', comment: 'cli/ is the application layer: orchestration/, jobs/, lib/, schemas/', from: { path: '^cli/' }, to: { path: outside('schemas', 'lib', 'jobs', 'orchestration', 'cli') } },
-    { name: 'agent-imports-schemas-and-storage', severity: 'error', comment: 'the agent runs without DuckDB: schemas/ and lib/storage/ only', from: { path: '^agent/' }, to: { path: '^(lib/(?!storage/)|jobs/|orchestration/|cli/|test/|bench/|bin/)' } },
+    { name: 'agent-imports-schemas-and-storage', severity: 'error', comment: 'the agent runs without DuckDB: schemas/, lib/storage/ and lib/log/ only', from: { path: '^agent/' }, to: { path: '^(lib/(?!storage/|log/)|jobs/|orchestration/|cli/|test/|bench/|bin/)' } },
     { name: 'staging-below-sources', severity: 'error', comment: 'lib/sources/ builds on lib/staging/ (typers, staged files); staging is to receive the source registry, not import it', from: { path: '^lib/staging/' }, to: { path: '^lib/sources/' } },
     { name: 'no-cycles', severity: 'error', comment: 'no module imports itself back through others', from: {}, to: { circular: true } },
   ],

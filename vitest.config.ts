@@ -11,7 +11,7 @@ const UNIT = [
   'test/capacity/capacity-trend.test.ts',
   'test/config/*.test.ts',
   'test/layers/*.test.ts',
-  'test/lib/{json-record-splitter,discard-partial-files,duckdb-session,parquet-writer,parquet-null-counts}.test.ts',
+  'test/lib/{json-record-splitter,discard-partial-files,duckdb-session,logger,parquet-writer,parquet-null-counts}.test.ts',
   'test/net/*.test.ts',
   'test/orchestration/partition-status.test.ts',
   'test/reference/*.test.ts',

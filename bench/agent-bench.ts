@@ -14,7 +14,7 @@ import path from 'node:path';
 import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
 import { agentConfigSchema } from '../schemas/agent-config.ts';
 import { FlowPipeline } from '../agent/flow/flow-pipeline.ts';
-import { silentLogger } from '../agent/log.ts';
+import { silentLogger } from '../lib/log/logger.ts';
 import { runReplay } from '../agent/replay-agent.ts';
 import { LocalNetworks } from '../agent/flow/local-networks.ts';
 import { AgentMetrics } from '../agent/metrics/agent-metrics.ts';
