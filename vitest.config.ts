@@ -1,8 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The unit project: parsers, compilers, SQL macros and schemas, each checked on small inputs in
+ * this process (an in-memory DuckDB for the macros and one file's normalize models at most);
+ * no servers, no child processes, no job runs. `npm run test:unit` is the edit-test loop.
+ */
+const UNIT = [
+  'test/agent/{agent-config,capture-stream-parser,flow-aggregator,packet-decoder}.test.ts',
+  'test/anomalies/analytics-config.test.ts',
+  'test/capacity/capacity-trend.test.ts',
+  'test/config/*.test.ts',
+  'test/layers/*.test.ts',
+  'test/lib/{json-record-splitter,discard-partial-files,duckdb-session,logger,parquet-writer,parquet-null-counts}.test.ts',
+  'test/net/*.test.ts',
+  'test/orchestration/partition-status.test.ts',
+  'test/reference/*.test.ts',
+  'test/rules/{compile-rules,hostile-rule-values,rule-kinds}.test.ts',
+  'test/sources/{aws-vpc,aws-vpc-line-typer,azure,azure-plain-tuples,bad-input,discovery,gcp-oci,late-objects,raw-schemas,source-contract}.test.ts',
+];
+
+/** Fault, crash and race suites, reduced here; `npm run reliability` runs their full counts. */
+const RELIABILITY = ['test/reliability/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     env: { TZ: 'UTC' },
@@ -10,5 +31,13 @@ export default defineConfig({
     // vitest's default is one worker less than the cores: on this 2-core machine the suite ran one
     // file at a time, while most files wait on child processes, servers and throttled replays.
     maxWorkers: '100%',
+    // The last lines of a run name every tool whose tests were skipped because it is missing.
+    reporters: ['default', './test/support/missing-tools-reporter.ts'],
+    projects: [
+      // Unit files share their workers' module cache (no isolation): loading DuckDB and zod once per worker, not once per file.
+      { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
+      { extends: true, test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...RELIABILITY] } },
+      { extends: true, test: { name: 'reliability', include: RELIABILITY } },
+    ],
   },
 });

@@ -7,7 +7,7 @@ import type { AgentConfig } from '../schemas/agent-config.ts';
 import { LocalNetworks } from './flow/local-networks.ts';
 import { LiveAgent } from './live-agent.ts';
 import { ConfigError, loadAgentConfig, type ConfigOverrides } from './load-config.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger } from '../lib/log/logger.ts';
 import { AgentMetrics } from './metrics/agent-metrics.ts';
 import { MetricsServer } from './metrics/metrics-server.ts';
 import { runReplay } from './replay-agent.ts';
@@ -130,7 +130,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.stdout('configuration ok\n');
     return EXIT_OK;
   }
-  const log = createLogger(config.log.level, io.stderr);
+  const log = createLogger({ level: config.log.level, write: io.stderr });
   const metrics = new AgentMetrics();
   let local: LocalNetworks;
   try {

@@ -3,7 +3,7 @@ import { durationMs, sizeBytes, type AgentConfig } from '../schemas/agent-config
 import { TcpdumpCapture } from './capture/tcpdump-capture.ts';
 import { FlowPipeline } from './flow/flow-pipeline.ts';
 import { LocalNetworks } from './flow/local-networks.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../lib/log/logger.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { Shipper } from './shipper/shipper.ts';
 import { Spool } from './spool/spool.ts';

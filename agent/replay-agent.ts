@@ -4,7 +4,7 @@ import type { ObjectStore } from '../lib/storage/object-store.ts';
 import { durationMs, sizeBytes, type AgentConfig } from '../schemas/agent-config.ts';
 import { FlowPipeline } from './flow/flow-pipeline.ts';
 import type { LocalNetworks } from './flow/local-networks.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../lib/log/logger.ts';
 import type { AgentMetrics } from './metrics/agent-metrics.ts';
 import { CaptureStreamParser } from './pcap/capture-stream-parser.ts';
 import { Shipper } from './shipper/shipper.ts';

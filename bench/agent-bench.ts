@@ -14,7 +14,7 @@ import path from 'node:path';
 import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
 import { agentConfigSchema } from '../schemas/agent-config.ts';
 import { FlowPipeline } from '../agent/flow/flow-pipeline.ts';
-import { silentLogger } from '../agent/log.ts';
+import { silentLogger } from '../lib/log/logger.ts';
 import { runReplay } from '../agent/replay-agent.ts';
 import { LocalNetworks } from '../agent/flow/local-networks.ts';
 import { AgentMetrics } from '../agent/metrics/agent-metrics.ts';
@@ -116,7 +116,7 @@ async function liveCpu(): Promise<void> {
   const agent = spawn(process.execPath, [AGENT_BIN, '--vm-id', 'bench', '--interface', 'lo', '--filter', `udp port ${port}`, '--interval', '10s', '--spool-dir', path.join(work, 'spool'), '--out', path.join(work, 'lake'), '--metrics-port', String(metricsPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
-    agent.stderr!.on('data', (c: Buffer) => {
+    agent.stderr.on('data', (c: Buffer) => {
       stderr += c.toString();
       if (stderr.includes('"capture started"')) resolve();
     });
@@ -138,7 +138,7 @@ async function liveCpu(): Promise<void> {
     setTimeout(() => { console.log(sent); s.close(); }, 200);
   `], { stdio: ['ignore', 'pipe', 'inherit'] });
   let sentText = '';
-  sender.stdout!.on('data', (c: Buffer) => (sentText += c.toString()));
+  sender.stdout.on('data', (c: Buffer) => (sentText += c.toString()));
   await new Promise((resolve) => setTimeout(resolve, 1_000)); // ramp up
   const a0 = await cpuSeconds(agent.pid!);
   const t0 = tcpdumpPid ? await cpuSeconds(tcpdumpPid) : 0;

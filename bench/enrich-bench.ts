@@ -49,7 +49,7 @@ const SQL_DIR = path.resolve(import.meta.dirname, '..', 'sql');
 const dir = await mkdtemp(path.join(tmpdir(), 'netflow-enrich-bench-'));
 const session = await DuckDbSession.open({
   workDir: dir,
-  memoryLimit: values['memory-limit']!,
+  memoryLimit: values['memory-limit'],
   maxTempDirectorySize: '50GB',
   ...(values.threads ? { threads: int('threads', values.threads) } : {}),
 });

@@ -1,6 +1,7 @@
 import type { Config } from '../schemas/config.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
+import { runLedgerOf } from './run-ledger.ts';
 
 /**
  * A job the scheduler runs once a day for the previous UTC day (the compliance, capacity and
@@ -39,7 +40,7 @@ export function dailyJobs(context: DailyJobContext): DailyJob[] {
       name: 'reports',
       run: async (day) => {
         const { runDailyReports } = await import('../jobs/reports/run-daily-reports.ts');
-        const result = await runDailyReports(context, day);
+        const result = await runDailyReports({ ...context, ledger: runLedgerOf(context) }, day);
         const failed = result.reports.filter((report) => report.status !== 'written');
         return failed.length === 0 ? { status: 'ok' } : { status: 'failed', error: failed.map((report) => `${report.kind}: ${report.error}`).join('; ') };
       },

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Config } from '../schemas/config.ts';
 import { ledgerEntrySchema, type LedgerEntry } from '../schemas/ledger.ts';
 import type { HourlyEtlResult } from '../jobs/hourly-etl.ts';
 import { redactSecrets } from '../lib/log/redact.ts';
@@ -42,6 +43,11 @@ export class RunLedger {
     }
     return entries;
   }
+}
+
+/** The ledger a configuration names, its path relative to the configuration's folder. */
+export function runLedgerOf(context: { config: Config; baseDir: string }): RunLedger {
+  return new RunLedger(path.resolve(context.baseDir, context.config.ledger.path));
 }
 
 export function ledgerEntryOf(result: HourlyEtlResult, startedAt: Date, finishedAt: Date): LedgerEntry {

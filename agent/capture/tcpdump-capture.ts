@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log/logger.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { CaptureStreamParser, type PacketHandler } from '../pcap/capture-stream-parser.ts';
 import { parseTcpdumpStats } from './tcpdump-stats.ts';

@@ -1,6 +1,6 @@
 import { agentSegmentKey } from '../../schemas/agent-record.ts';
 import type { ObjectStore } from '../../lib/storage/object-store.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log/logger.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { ReadySegment, Spool } from '../spool/spool.ts';
 

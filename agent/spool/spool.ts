@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import type { AgentRecord } from '../../schemas/agent-record.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../lib/log/logger.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { checkedRecord, isCount, parseReadySegmentName, readySegmentName, syncDirectory, withChecksum, writeFileDurably } from './spool-files.ts';
 

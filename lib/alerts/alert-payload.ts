@@ -39,7 +39,7 @@ export function atLeast(severity: string, minimum: Severity): boolean {
 }
 
 export function alertPayloadOf(row: AlertRow): AlertPayload {
-  let samples: unknown[] = [];
+  let samples: unknown[];
   try {
     samples = JSON.parse(row.sample_flows) as unknown[];
   } catch {

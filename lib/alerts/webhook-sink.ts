@@ -69,7 +69,7 @@ export class WebhookSink implements AlertSink {
   ) {
     this.name = config.name;
     this.minSeverity = config.min_severity;
-    this.fetch = deps.fetch ?? (globalThis.fetch as unknown as FetchLike);
+    this.fetch = deps.fetch ?? (globalThis.fetch);
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = deps.now ?? (() => new Date());
     this.random = deps.random ?? Math.random;
@@ -134,7 +134,7 @@ export class WebhookSink implements AlertSink {
         if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter * 1000, 60_000);
       } catch (error) {
         const err = error as Error;
-        const detail = err.name === 'TimeoutError' || err.name === 'AbortError' ? `no response within ${this.config.timeout}` : `${err.message}${err.cause ? ` (${(err.cause as Error).message ?? String(err.cause)})` : ''}`;
+        const detail = err.name === 'TimeoutError' || err.name === 'AbortError' ? `no response within ${this.config.timeout}` : `${err.message}${err.cause ? ` (${err.cause instanceof Error ? err.cause.message : JSON.stringify(err.cause)})` : ''}`;
         lastError = `${redactSecrets(detail, this.secrets)} (${this.target})`;
       }
       if (attempt < this.config.max_attempts) {

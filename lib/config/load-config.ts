@@ -5,6 +5,8 @@ import { parseYamlText, ValidationError } from './yaml-file.ts';
 
 export const DEFAULT_CONFIG_FILE = 'netflow.config.yaml';
 const ENV_PREFIX = 'NETFLOW_';
+/** NETFLOW_ variables that are not configuration keys: the file to read, and the test suites' switches. */
+const NOT_CONFIGURATION = /^NETFLOW_(CONFIG|REQUIRE_SYSTEM_TESTS|CHROMIUM|TEST_[A-Z_]*|RELIABILITY_[A-Z_]*)$/;
 
 export interface LoadedConfig {
   config: Config;
@@ -42,7 +44,7 @@ export async function loadConfig(options: { file?: string; cwd?: string; env?: N
 export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   const result: Record<string, unknown> = isRecord(raw) ? structuredClone(raw) : {};
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || name === 'NETFLOW_CONFIG' || value === undefined) continue;
+    if (!name.startsWith(ENV_PREFIX) || NOT_CONFIGURATION.test(name) || value === undefined) continue;
     const keys = name.slice(ENV_PREFIX.length).toLowerCase().split('__');
     let node = result;
     for (const key of keys.slice(0, -1)) {

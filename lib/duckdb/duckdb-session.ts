@@ -81,7 +81,7 @@ export class DuckDbSession {
   /** Rows plus column names in result order (known even when there are no rows). */
   async query(sql: string, parameters: readonly unknown[] = []): Promise<{ columns: string[]; rows: Row[] }> {
     const reader = await this.connection.runAndReadAll(sql, parameters.length ? (parameters as DuckDBValue[]) : undefined);
-    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Row[] };
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() };
   }
 
   /**
@@ -94,12 +94,17 @@ export class DuckDbSession {
     const extracted = await this.connection.extractStatements(sql);
     if (extracted.count !== 1) throw new ReadOnlyStatementError(`expected exactly one SQL statement, got ${extracted.count}`);
     const prepared = await extracted.prepare(0);
-    if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
-      const kind = StatementType[prepared.statementType] ?? String(prepared.statementType);
-      throw new ReadOnlyStatementError(`only SELECT (or EXPLAIN) statements may run here, not ${kind}`);
+    // A prepared statement holds native memory until destroyed, whether it ran, failed or was refused.
+    try {
+      if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
+        const kind = StatementType[prepared.statementType] ?? String(prepared.statementType);
+        throw new ReadOnlyStatementError(`only SELECT (or EXPLAIN) statements may run here, not ${kind}`);
+      }
+      const reader = await prepared.runAndReadAll();
+      return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() };
+    } finally {
+      prepared.destroySync();
     }
-    const reader = await prepared.runAndReadAll();
-    return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Row[] };
   }
 
   async execute<T extends Row = Row>(compiled: CompiledSql): Promise<T[]> {
@@ -111,7 +116,11 @@ export class DuckDbSession {
     const extracted = await this.connection.extractStatements(sql);
     for (let index = 0; index < extracted.count; index++) {
       const prepared = await extracted.prepare(index);
-      await prepared.run();
+      try {
+        await prepared.run();
+      } finally {
+        prepared.destroySync();
+      }
     }
   }
 

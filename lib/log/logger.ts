@@ -3,7 +3,8 @@ import { redactSecrets } from './redact.ts';
 /**
  * Structured JSON logs, one object per line on stderr, so stdout stays free for a command's
  * output (query results, NDJSON). Messages are lowercase; details go in fields; every string
- * goes through the redaction (lib/log/redact.ts).
+ * goes through the redaction (lib/log/redact.ts, which imports nothing either). The one logger of
+ * the jobs, the CLI and the agent (it imports no DuckDB, so the agent may use it).
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -52,7 +53,20 @@ export const silentLogger: Logger = createLogger({ write: () => {} });
 
 function jsonSafe(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Error) return { name: value.name, message: value.message };
-  if (typeof value === 'string') return value;
+  if (value instanceof Error) return errorJson(value, 0);
   return value;
+}
+
+/** How deep a cause chain is written; a chain that cycles back stops here too. */
+const MAX_CAUSES = 8;
+
+/**
+ * An error as the log keeps it: name, message, a system error's code, and its `cause` chain, so
+ * that "publish failed" still says which upload failed and why. Stacks stay out of the log.
+ */
+export function errorJson(error: Error, depth: number): Record<string, unknown> {
+  const code = (error as NodeJS.ErrnoException).code;
+  const json: Record<string, unknown> = { name: error.name, message: error.message, ...(code !== undefined ? { code } : {}) };
+  if (error.cause !== undefined && depth < MAX_CAUSES) json.cause = error.cause instanceof Error ? errorJson(error.cause, depth + 1) : error.cause;
+  return json;
 }

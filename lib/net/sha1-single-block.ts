@@ -95,7 +95,7 @@ function compress(message: Uint8Array, length: number): void {
   let c = 0x98badcfe | 0;
   let d = 0x10325476;
   let e = 0xc3d2e1f0 | 0;
-  let t = 0;
+  let t: number;
   // Each line is one round: from round 16 on, it first replaces w[i mod 16] by the next word of
   // the schedule, rotl1(w[i-3] ^ w[i-8] ^ w[i-14] ^ w[i-16]); then the round, whose five state
   // words rotate by name instead of by copies.

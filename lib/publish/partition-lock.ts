@@ -121,7 +121,6 @@ export class PartitionLock {
         const after = await this.newest();
         if (after && after.generation > generation) {
           await this.options.store.delete(key).catch(() => {});
-          contended = true;
           newest = after;
         } else {
           this.generation = generation;

@@ -12,6 +12,7 @@ import { sqlString, type DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { inventoryEpochs, loadInventoryHistory, type InventoryEpoch } from './load-inventory.ts';
 import { loadIpRanges, type RangeSource } from './load-ip-ranges.ts';
 import { loadThreatLists, type ThreatListSource } from './load-threat-lists.ts';
+import { ndjsonLines } from '../format/text-cells.ts';
 
 /** Every reference file of a run, paths resolved. */
 export interface ReferenceFiles {
@@ -198,7 +199,7 @@ function hostCidr(cidr: string): string {
 /** Writes rows as NDJSON and returns a read_json call with explicit column types. */
 export async function ndjson(workDir: string, name: string, rows: readonly object[], columns: Record<string, string>): Promise<string> {
   const file = path.join(workDir, `${name}.ndjson`);
-  await writeFile(file, rows.map((row) => JSON.stringify(row)).join('\n') + (rows.length ? '\n' : ''));
+  await writeFile(file, ndjsonLines(rows));
   const columnSpec = Object.entries(columns).map(([column, type]) => `${sqlString(column)}: ${sqlString(type)}`).join(', ');
   return `read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${columnSpec}})`;
 }

@@ -33,7 +33,6 @@ export function renderCapacityHtml(report: CapacityReport): string {
   const charts = (['vm', 'segment_pair'] as const)
     .map((scope) => {
       const top = report.entities.filter((e) => e.scope === scope && e.peak_utilization !== null).slice(0, 8);
-      const days = [...new Set(top.flatMap((e) => e.daily.map((d) => d.day)))].sort();
       return lineChart({
         title: `Daily peak utilization (p95 of the busiest hour / capacity), ${scope === 'vm' ? 'VMs' : 'segment pairs'}`,
         series: top.map((e) => ({ name: e.name, points: e.daily.filter((d) => d.peak_utilization !== null).map((d) => ({ x: Date.parse(`${d.day}T00:00:00Z`), y: d.peak_utilization! })) })),

@@ -1,7 +1,5 @@
-import path from 'node:path';
 import { durationMs } from '../../schemas/config.ts';
 import type { LedgerEntry } from '../../schemas/ledger.ts';
-import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
 import { compileRuleEvaluation } from '../rules/compile-rules.ts';
 import { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, type DefaultDeny, type Recommendation } from '../segmentation/recommend-rules.ts';
@@ -116,7 +114,7 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
   const now = context.now?.() ?? new Date();
   const rulesFile = await loadRulesFile(context.config, context.baseDir);
   const controlMapping = await loadControlMapping(context.config, context.baseDir);
-  const ledger = await new RunLedger(path.resolve(context.baseDir, context.config.ledger.path)).entries();
+  const ledger = await context.ledger.entries();
   const lake = await openReportLake(context, (_table, partition) => partitionInPeriod(partition, period), datesOf(period));
   try {
     const session = lake.session;
@@ -314,7 +312,7 @@ function summarize(coverage: CoverageHour[]) {
 function observedVersions(coverage: CoverageHour[], ledger: readonly LedgerEntry[]): ComplianceReport['rules_in_force']['observed'] {
   const groups = new Map<string, ComplianceReport['rules_in_force']['observed'][number]>();
   for (const hour of coverage.filter((h) => h.run_id)) {
-    const entry = ledger.find((e) => e.run_id === hour.run_id && e.status === 'published') as (LedgerEntry & { rules_version?: string | null }) | undefined;
+    const entry = ledger.find((e) => e.run_id === hour.run_id && e.status === 'published');
     const key = `${hour.rules_hash}|${hour.reference_hash}`;
     const group = groups.get(key);
     if (group) {

@@ -22,7 +22,7 @@ export interface VmCapacity {
  * the pipeline's own loader). Capacity is planned against the estate as it is now.
  */
 export async function loadVmCapacities(config: Config, baseDir: string): Promise<{ vms: VmCapacity[]; sha256: string; files: string[] }> {
-  const configured = config.reference.inventory as string | string[];
+  const configured = config.reference.inventory;
   const files = (Array.isArray(configured) ? configured : [configured]).map((file) => resolveConfigPath(baseDir, file));
   const history = await loadInventoryHistory(files);
   const latest = history.snapshots.at(-1);

@@ -81,7 +81,7 @@ export function parseChainObject<T>(key: string, bytes: Buffer | undefined, sche
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new Error(`${what} ${key} is not JSON: ${(error as Error).message}`);
+    throw new Error(`${what} ${key} is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const result = schema.safeParse(parsed);
   if (!result.success) throw new Error(`${what} ${key} does not match its schema: ${result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);

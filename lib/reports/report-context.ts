@@ -1,15 +1,22 @@
 import path from 'node:path';
 import type { Config } from '../../schemas/config.ts';
+import type { LedgerEntry } from '../../schemas/ledger.ts';
 import type { Manifest } from '../../schemas/manifest.ts';
 import type { Logger } from '../log/logger.ts';
 import { openLakeSession, type LakeSession } from '../query/lake-session.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
-/** What a report needs: the configuration (and its folder), the store, a logger, and a clock. */
+/** The run ledger as the reports read it: a port; orchestration/run-ledger.ts is the embedded adapter. */
+export interface LedgerReader {
+  entries(): Promise<LedgerEntry[]>;
+}
+
+/** What a report needs: the configuration (and its folder), the store, the run ledger, a logger, and a clock. */
 export interface ReportContext {
   config: Config;
   baseDir: string;
   store: ObjectStore;
+  ledger: LedgerReader;
   logger: Logger;
   now?: () => Date;
 }
@@ -28,7 +35,7 @@ export interface InputFile {
   bytes: number;
 }
 
-export function openReportLake(context: ReportContext, include: (table: string, partition: { dt: string; hour: string }) => boolean, dates?: readonly string[]): Promise<LakeSession> {
+export function openReportLake(context: Pick<ReportContext, 'config' | 'baseDir' | 'store'>, include: (table: string, partition: { dt: string; hour: string }) => boolean, dates?: readonly string[]): Promise<LakeSession> {
   return openLakeSession({
     store: context.store,
     workDir: path.resolve(context.baseDir, context.config.work_dir),

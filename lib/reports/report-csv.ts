@@ -1,4 +1,4 @@
-import { csvCell } from '../cli/format-rows.ts';
+import { csvCell } from '../format/text-cells.ts';
 import type { CapacityReport } from './capacity-report.ts';
 import type { ComplianceReport } from './compliance-report.ts';
 

@@ -220,7 +220,7 @@ async function checkLinkAndManifest(store: ObjectStore, kind: ReportKind, check:
 async function checkOutputs(store: ObjectStore, manifest: ReportManifest, inFolder: readonly string[], folder: string, check: ReportCheck, report: Report): Promise<void> {
   const named = new Set([check.manifest_key!]);
   // A generation's files are few and small: read them at once (one round trip's wait on a remote store).
-  const contents = await Promise.all(manifest.outputs.map((output) => (output.key.startsWith(folder) ? store.getBytes(output.key) : undefined)));
+  const contents = await Promise.all(manifest.outputs.map((output) => (output.key.startsWith(folder) ? store.getBytes(output.key) : Promise.resolve(undefined))));
   for (const [index, output] of manifest.outputs.entries()) {
     named.add(output.key);
     if (!output.key.startsWith(folder)) {

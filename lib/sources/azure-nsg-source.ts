@@ -11,7 +11,7 @@ export const AZURE_HOUR_BLOB = /\/y=(?<y>\d{4})\/m=(?<m>\d{2})\/d=(?<d>\d{2})\/h
 
 export function parseAzureBlobHour(key: string): Date | undefined {
   const groups = AZURE_HOUR_BLOB.exec(key)?.groups;
-  return groups ? utcDate(groups.y!, groups.m!, groups.d!, groups.h!) : undefined;
+  return groups ? utcDate(groups.y!, groups.m!, groups.d!, groups.h) : undefined;
 }
 
 /** The hour folder of Azure's flow log blobs: `y=YYYY/m=MM/d=DD/h=HH/`. */

@@ -13,7 +13,7 @@ const KEY_PATTERN = /(?:^|\/)(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<h>\d{2}):
 
 export function parseGcpVpcKey(key: string): Date | undefined {
   const groups = KEY_PATTERN.exec(key)?.groups;
-  return groups ? utcDate(groups.y!, groups.m!, groups.d!, groups.h!) : undefined;
+  return groups ? utcDate(groups.y!, groups.m!, groups.d!, groups.h) : undefined;
 }
 
 export const gcpVpcSource: SourceDefinition = {

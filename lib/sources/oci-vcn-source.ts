@@ -12,7 +12,7 @@ const KEY_PATTERN =
 
 export function parseOciVcnKey(key: string): Date | undefined {
   const g = KEY_PATTERN.exec(key)?.groups;
-  return g ? utcDate(g.y!, g.m!, g.d!, g.h!, g.min!, g.s!) : undefined;
+  return g ? utcDate(g.y!, g.m!, g.d!, g.h, g.min, g.s) : undefined;
 }
 
 export const ociVcnSource: SourceDefinition = {

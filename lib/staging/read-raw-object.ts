@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { ObjectUnreadableError, type StageLimits } from './stage-lines.ts';
+import { ObjectUnreadableError, type StageLimits } from './stage-limits.ts';
 
 export interface RawObjectRead {
   compressed: boolean;

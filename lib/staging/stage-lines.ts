@@ -6,6 +6,10 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { ByteBuffer } from './byte-buffer.ts';
 import { ParquetWriter, type ParquetColumn } from './parquet-writer.ts';
 import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
+import { DEFAULT_STAGE_LIMITS, ObjectUnreadableError, type StageLimits } from './stage-limits.ts';
+
+// Their home is stage-limits.ts (below read-raw-object.ts, which needs them too); kept importable from here.
+export { DEFAULT_STAGE_LIMITS, ObjectUnreadableError, stageLimitsOf, type StageLimits } from './stage-limits.ts';
 
 /**
  * Turns one raw object (plain or gzip text) into a staged line file that DuckDB reads with
@@ -15,38 +19,6 @@ import { readRawObject, type RawObjectRead } from './read-raw-object.ts';
  * enforce size limits on untrusted input before any parser sees it.
  */
 export const FIELD_SEPARATOR = 0x1f;
-
-export interface StageLimits {
-  /** A longer line is quarantined, not parsed. */
-  maxLineBytes: number;
-  /** Decompressed size cap per object (decompression bombs). */
-  maxDecompressedBytes: number;
-  /** Decompressed/compressed ratio cap, checked once past 1 MiB of output. */
-  maxCompressionRatio: number;
-  /**
-   * Past this many rejected lines the object is quarantined whole: each rejected line keeps up to
-   * 4 KiB of its text in memory until the run writes the quarantine, so an object made only of bad
-   * lines would otherwise grow memory without bound.
-   */
-  maxRejectedLines: number;
-}
-
-export const DEFAULT_STAGE_LIMITS: StageLimits = {
-  maxLineBytes: 1024 * 1024,
-  maxDecompressedBytes: 8 * 1024 * 1024 * 1024,
-  maxCompressionRatio: 1000,
-  maxRejectedLines: 10_000,
-};
-
-/** The limits from the configuration's `staging` section (schemas/config.ts). */
-export function stageLimitsOf(staging: { max_line_bytes: number; max_decompressed_bytes: number; max_compression_ratio: number; max_rejected_lines: number }): StageLimits {
-  return {
-    maxLineBytes: staging.max_line_bytes,
-    maxDecompressedBytes: staging.max_decompressed_bytes,
-    maxCompressionRatio: staging.max_compression_ratio,
-    maxRejectedLines: staging.max_rejected_lines,
-  };
-}
 
 /**
  * Types a source's plain records while they are staged (lib/sources/registry.ts): what a source
@@ -103,13 +75,6 @@ export interface StagedLines {
   compressed: boolean;
   bytesIn: number;
   bytesOut: number;
-}
-
-export class ObjectUnreadableError extends Error {
-  constructor(reason: string, options?: ErrorOptions) {
-    super(reason, options);
-    this.name = 'ObjectUnreadableError';
-  }
 }
 
 const REJECTED_TEXT_LIMIT = 4096;

@@ -9,6 +9,7 @@ import { postedError, type StagingReply, type StagingRequest } from './staging-m
  */
 if (!parentPort) throw new Error('lib/staging/staging-worker.ts runs in a worker thread of a StagingPool');
 const port = parentPort;
+// eslint-disable-next-line @typescript-eslint/no-misused-promises -- the handler catches every error and replies with it
 port.on('message', async ({ id, task }: StagingRequest) => {
   let reply: StagingReply;
   try {

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
-import { AgentProcess, requireLiveCapture, scrapeMetrics } from './support/agent-process.ts';
+import { requireTools } from '../support/require-tool.ts';
+import { AgentProcess, scrapeMetrics } from './support/agent-process.ts';
 import { readAgentObjects, sorted, sumByFlow } from './support/lake.ts';
 import { freePort, referenceCapture, sendUdp, tcpExchange, tcpServer, udpServer } from './support/traffic.ts';
+import { liveCapture, tshark } from './support/system-tools.ts';
 import { flowKey, tsharkFlows } from './support/tshark-flows.ts';
 
-const live = requireLiveCapture();
 let work: string;
 
 beforeAll(async () => {
@@ -18,7 +19,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe.skipIf(!live)('live capture on loopback with the real tcpdump', () => {
+requireTools(liveCapture, tshark).describe('live capture on loopback with the real tcpdump', () => {
   it('counts exactly what the test sent, survives a killed tcpdump, exports metrics, flushes on SIGTERM and exits 0', async () => {
     const u4 = await udpServer('udp4', '127.0.0.1');
     const u6 = await udpServer('udp6', '::1');
@@ -96,7 +97,9 @@ describe.skipIf(!live)('live capture on loopback with the real tcpdump', () => {
       await tcp.close();
     }
   });
+});
 
+describe('the agent without tcpdump', () => {
   it('fails fast with exit code 1 when tcpdump is missing', async () => {
     const agent = new AgentProcess(['--vm-id', 'v', '--spool-dir', path.join(work, 's2'), '--out', path.join(work, 'l2'), '--metrics-port', '0', '--config', await writeConfig('capture:\n  tcpdump_path: /nonexistent/tcpdump\n')]);
     expect(await agent.exited).toEqual({ code: 1, signal: null });

@@ -1,14 +1,14 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
-import { AgentProcess, requireLiveCapture } from './support/agent-process.ts';
+import { AgentProcess } from './support/agent-process.ts';
 import { readAgentObjects, sumByFlow } from './support/lake.ts';
+import { liveCapture } from './support/system-tools.ts';
 import { sendUdp, udpServer, type SentFlow } from './support/traffic.ts';
 import { flowKey } from './support/tshark-flows.ts';
 
-const live = requireLiveCapture();
 let work: string;
 
 beforeAll(async () => {
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.skipIf(!live)('crash safety of a live agent', () => {
+liveCapture.describe('crash safety of a live agent', () => {
   it('kill -9 during spool writes, seals and uploads: what was written is shipped exactly once after restart', async () => {
     const receiver = await udpServer('udp4', '127.0.0.1');
     const config = path.join(work, 'agent.yaml');

@@ -3,10 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
+import { requireTools } from '../support/require-tool.ts';
 import { AgentProcess } from './support/agent-process.ts';
 import { readAgentObjects } from './support/lake.ts';
+import { networkNamespaces, tcpdump } from './support/system-tools.ts';
 
 /** Two throw-away namespaces joined by a veth pair; every address used is inside them. */
 const A = `nfa${process.pid}`;
@@ -15,14 +17,7 @@ const VETH_A = `nfva${process.pid}`.slice(0, 15);
 const VETH_B = `nfvb${process.pid}`.slice(0, 15);
 const ADDR = { a4: '10.214.0.1', b4: '10.214.0.2', a6: 'fd00:214::1', b6: 'fd00:214::2' };
 
-function netnsUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  const probe = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return `ip netns unavailable: ${probe.error?.message ?? probe.stderr.trim()}`;
-  return undefined;
-}
-
-const unavailable = netnsUnavailable();
+const betweenNamespaces = requireTools(networkNamespaces, tcpdump);
 let work: string;
 
 function ip(...args: string[]): void {
@@ -36,7 +31,7 @@ function cleanup(): void {
 }
 
 beforeAll(async () => {
-  if (unavailable) return;
+  if (!betweenNamespaces.available) return;
   work = await mkdtemp(path.join(tmpdir(), 'netflow-agent-netns-'));
   cleanup();
   ip('netns', 'add', A);
@@ -53,7 +48,7 @@ beforeAll(async () => {
   ip('-n', A, 'link', 'set', 'lo', 'up');
 });
 afterAll(async () => {
-  if (unavailable) return;
+  if (!betweenNamespaces.available) return;
   cleanup(); // deleting a namespace removes its end of the veth pair, and so the pair
   await rm(work, { recursive: true, force: true });
 });
@@ -63,8 +58,8 @@ function inNetns(ns: string, program: string, onLine?: (line: string) => void): 
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     onLine?.(line);
   });
@@ -100,8 +95,8 @@ for (const [type, host] of [['udp4', '${ADDR.a4}'], ['udp6', '${ADDR.a6}']]) {
   s.close();
 }`;
 
-describe('live capture between two network namespaces (veth)', () => {
-  it.skipIf(unavailable !== undefined)(`direction from the namespace's own addresses, exact counts both ways${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+betweenNamespaces.describe('live capture between two network namespaces (veth)', () => {
+  it("direction from the namespace's own addresses, exact counts both ways", async () => {
     const out = path.join(work, 'lake');
     let readyCount = 0;
     let echoReady!: () => void;

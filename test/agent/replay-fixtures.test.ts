@@ -7,13 +7,13 @@ import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import { readAgentObjects, sorted, sumByFlow } from './support/lake.ts';
 import { convertEthernetPcap, type Conversion } from './support/pcap-convert.ts';
 import { writeSyntheticCapture } from './support/synthetic-capture.ts';
-import { tsharkAvailable, tsharkFlows } from './support/tshark-flows.ts';
+import { tshark } from './support/system-tools.ts';
+import { tsharkFlows } from './support/tshark-flows.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/pcap');
 let work: string;
 
 beforeAll(async () => {
-  if (!tsharkAvailable()) throw new Error('tshark is required as the independent reader of the captures: apt-get install -y tshark (.ci/run does)');
   work = await mkdtemp(path.join(tmpdir(), 'netflow-agent-replay-'));
 });
 afterAll(async () => {
@@ -49,7 +49,7 @@ const conversions: { conversion: Conversion; covers: string }[] = [
   { conversion: 'vlan-qinq', covers: 'QinQ: 802.1ad outer + 802.1Q inner tag' },
 ];
 
-describe('replay equals an independent per-packet reading (tshark)', () => {
+tshark.describe('replay equals an independent per-packet reading (tshark)', () => {
   it.each(committed)('$file: $covers', async ({ file }) => {
     const capture = path.join(FIXTURES, file);
     const { code, stdout, out } = await replay(capture, ['--local-cidr', '127.0.0.0/8']);
@@ -95,6 +95,9 @@ describe('replay equals an independent per-packet reading (tshark)', () => {
     expect(sorted(sumByFlow(records))).toEqual(sorted(tsharkFlows(capture)));
   });
 
+});
+
+describe('replay without an independent reader: synthetic truth and bad input', () => {
   it('bounded memory: more open flows than max_open_flows are written out early, sums stay exact', async () => {
     const capture = path.join(work, 'many-flows.pcap');
     const truth = await writeSyntheticCapture(capture, { flows: 3_000, packets: 70_000, startUs: Date.UTC(2026, 0, 1) * 1000, durationUs: 10_000_000 });

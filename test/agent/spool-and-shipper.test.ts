@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Shipper } from '../../agent/shipper/shipper.ts';
 import { Spool } from '../../agent/spool/spool.ts';
-import { silentLogger } from '../../agent/log.ts';
+import { silentLogger } from '../../lib/log/logger.ts';
 import { AgentMetrics } from '../../agent/metrics/agent-metrics.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import type { ObjectInfo, ObjectStore } from '../../lib/storage/object-store.ts';

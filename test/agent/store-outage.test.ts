@@ -2,28 +2,19 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
-import { AgentProcess, requireLiveCapture, scrapeMetrics } from './support/agent-process.ts';
+import { AgentProcess, scrapeMetrics } from './support/agent-process.ts';
 import { readAgentObjects, sumByFlow } from './support/lake.ts';
 import { startRestartableS3, type RestartableS3 } from './support/restartable-s3.ts';
+import { liveCapture } from './support/system-tools.ts';
 import { freePort, sendUdp, udpServer, type SentFlow } from './support/traffic.ts';
 import { flowKey } from './support/tshark-flows.ts';
 
-const live = requireLiveCapture();
 // The SDK nags about Node 20 on stderr when a client is built; the test reads with one, and the nag is not ours.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let work: string;
 let s3: RestartableS3;
-
-beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'netflow-agent-outage-'));
-  s3 = await startRestartableS3();
-});
-afterAll(async () => {
-  await s3?.destroy();
-  await rm(work, { recursive: true, force: true });
-});
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -33,7 +24,16 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20
   }
 }
 
-describe.skipIf(!live)('object store down for a while', () => {
+liveCapture.describe('object store down for a while', () => {
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'netflow-agent-outage-'));
+    s3 = await startRestartableS3();
+  });
+  afterAll(async () => {
+    await s3?.destroy();
+    await rm(work, { recursive: true, force: true });
+  });
+
   it('a real S3 server stopped and restarted on the same port: uploads fail, are retried, nothing is lost', async () => {
     const receiver = await udpServer('udp4', '127.0.0.1');
     const metricsPort = await freePort();

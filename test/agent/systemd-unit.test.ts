@@ -4,19 +4,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
-import { AgentProcess, requireLiveCapture } from './support/agent-process.ts';
+import { requireTool, requireTools } from '../support/require-tool.ts';
+import { AgentProcess } from './support/agent-process.ts';
 import { readAgentObjects } from './support/lake.ts';
+import { liveCapture, setpriv } from './support/system-tools.ts';
 import { sendUdp, udpServer } from './support/traffic.ts';
 
 const UNIT = path.resolve(import.meta.dirname, '../../deploy/systemd/netflow-agent.service');
-const live = requireLiveCapture();
 /** The unprivileged run needs `nobody` to be able to read the checkout (not so under a 0700 home). */
-const nobodyCannotRead = ((): string | undefined => {
-  if (!live || process.getuid?.() !== 0) return 'not root';
+const checkoutReadableByNobody = requireTool('a checkout readable by nobody (uid 65534)', 'clone outside a 0700 home directory', () => {
+  if (process.getuid?.() !== 0 || !setpriv.available) return true; // what is reported then is the missing root or setpriv
   const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', path.resolve(import.meta.dirname, '../../node_modules/tsx/package.json')]);
-  if (probe.error) return `setpriv unavailable: ${probe.error.message}`;
-  return probe.status === 0 ? undefined : 'the checkout is not readable by nobody (uid 65534)';
-})();
+  if (probe.error) return probe.error.message;
+  return probe.status === 0 ? true : 'test -r as nobody failed';
+});
+const unprivilegedCapture = requireTools(liveCapture, setpriv, checkoutReadableByNobody);
 let unit: Map<string, string>;
 let work: string;
 
@@ -45,7 +47,7 @@ describe('systemd unit', () => {
     if (!verify.error) expect(verify.stderr.split('\n').filter((l) => l.includes('netflow-agent.service'))).toEqual([]);
   });
 
-  it.skipIf(nobodyCannotRead !== undefined)(`captures as an unprivileged user holding only the unit's capabilities (setpriv)${nobodyCannotRead ? ` (skipped: ${nobodyCannotRead})` : ''}`, async () => {
+  unprivilegedCapture.it("captures as an unprivileged user holding only the unit's capabilities (setpriv)", async () => {
     const caps = unit.get('AmbientCapabilities')!.split(' ').map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',');
     const receiver = await udpServer('udp4', '127.0.0.1');
     const out = path.join(work, 'lake');

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, stdoutSinkSchema } from '../../schemas/config.ts';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { deliverAlerts } from '../../lib/alerts/deliver-alerts.ts';
 import { pendingPrefix } from '../../lib/alerts/delivery-state.ts';
 import { StdoutSink } from '../../lib/alerts/stdout-sink.ts';

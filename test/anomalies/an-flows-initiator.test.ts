@@ -31,7 +31,7 @@ describe('an_flows: initiators and answers', () => {
     ];
     const columns = flowsTable.columns.map((column) => `CAST(NULL AS ${column.type}) AS ${column.name}`).join(', ');
     await session.run(`CREATE TABLE flows AS SELECT ${columns} LIMIT 0`);
-    for (const [index, [name, source, protocol, srcPort, dstPort, reverseBytes]] of flows.entries()) {
+    for (const [_index, [name, source, protocol, srcPort, dstPort, reverseBytes]] of flows.entries()) {
       await session.run(
         `INSERT INTO flows (flow_id, start_at, end_at, source_type, src_ip, src_port, dst_ip, dst_port, protocol, packets, bytes, reverse_bytes, src_is_public, dst_is_public)
          VALUES ($1, TIMESTAMP '2024-05-01 13:00:00', TIMESTAMP '2024-05-01 13:00:10', $2, '10.0.0.1', $3, '10.0.0.2', $4, $5, 1, 100, $6, false, false)`,

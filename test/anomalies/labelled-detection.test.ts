@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runHourlyAnalytics, type HourlyAnalyticsResult } from '../../jobs/hourly-analytics.ts';
 import type { AlertPayload } from '../../lib/alerts/alert-payload.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 import { queryLake } from '../support/read-lake.ts';
 import { buildComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { scoreFindings, type EventScores, type Finding } from './support/event-scores.ts';
@@ -118,7 +119,7 @@ describe('anomaly detection on labelled traffic', () => {
 
   test('a compliance report over the last three days: daily trend, the anomalies, and publishes the ledger does not know flagged', async () => {
     const to = new Date(traffic.evalDay.getTime() + 86_400_000);
-    const report = await buildComplianceReport({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger }, { from: new Date(to.getTime() - 3 * 86_400_000), to });
+    const report = await buildComplianceReport({ config: lake.config, baseDir: lake.dir, store: lake.store, ledger: runLedgerOf({ config: lake.config, baseDir: lake.dir }), logger: lake.logger }, { from: new Date(to.getTime() - 3 * 86_400_000), to });
     expect(report.summary).toMatchObject({ hours_expected: 72, hours_published: 72, hours_failed: 0, hours_missing: 0 });
     // Generated partitions were never run by the hourly job: the audit says the ledger does not know them.
     expect(report.coverage.every((hour) => !hour.in_ledger && hour.attempts === 0)).toBe(true);

@@ -53,6 +53,14 @@ describe('configuration', () => {
     expect(config.lateness).toBe('30m');
     expect(config.store).toMatchObject({ type: 's3', bucket: 'flows-bucket', force_path_style: true });
     expect(await problems('lateness: 15m\n', { NETFLOW_DUCKDB__THREADS: 'many' })).toEqual(['duckdb.threads: Invalid input: expected number, received string']);
+    expect(await problems('lateness: 15m\n', { NETFLOW_LATNESS: '30m' })).toEqual(['(top level): Unrecognized key: "latness": latness']);
+  });
+
+  it("leaves the test suites' NETFLOW_ switches out of the configuration", async () => {
+    const env = { NETFLOW_REQUIRE_SYSTEM_TESTS: '1', NETFLOW_TEST_SEED: '7', NETFLOW_RELIABILITY_FULL: '1', NETFLOW_CHROMIUM: '/usr/bin/chromium' };
+    const file = path.join(dir, 'netflow.config.yaml');
+    await writeFile(file, 'lateness: 15m\n');
+    expect((await loadConfig({ file, env })).config.lateness).toBe('15m');
   });
 
   it('refuses a named file that does not exist', async () => {

@@ -1,7 +1,7 @@
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { createLakeFixture, REPO_ROOT, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';

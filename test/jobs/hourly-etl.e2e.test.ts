@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
 import type { HourlyEtlResult } from '../../jobs/hourly-etl.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';

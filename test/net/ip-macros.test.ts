@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipCanonical, ipFamily, ipIsPublic, ipToBigInt, ipToHex, parseCidr } from '../../lib/net/ip.ts';
-import { openMacroDb, valuesTable, type MacroDb } from './macro-db.ts';
+import { CaseBatch, openMacroDb, valuesTable, type MacroDb } from './macro-db.ts';
 
 let db: MacroDb;
 beforeAll(async () => {
@@ -25,6 +25,9 @@ async function ipMacros(inputs: (string | null)[]): Promise<IpRow[]> {
     FROM ${valuesTable('cases', ['t'], inputs.map((input) => [input]))}
     ORDER BY i`);
 }
+
+/** The table-driven cases below, all computed in one query per macro family. */
+const ipBatch = new CaseBatch<string | null, IpRow>(ipMacros);
 
 /** The same functions from the TypeScript reference. */
 function ipReference(input: string | null): IpRow {
@@ -51,6 +54,8 @@ async function cidrMacros(inputs: (string | null)[]): Promise<CidrRow[]> {
     FROM ${valuesTable('cases', ['c'], inputs.map((input) => [input]))}
     ORDER BY i`);
 }
+
+const cidrBatch = new CaseBatch<string | null, CidrRow>(cidrMacros);
 
 function cidrReference(input: string | null): CidrRow {
   const cidr = parseCidr(input);
@@ -103,8 +108,8 @@ describe('ip_canonical, ip_family, ip_to_hex: valid addresses', () => {
     { description: 'a canonical text with single zero groups', input: '0:1:0:2:0:3:0:4', canonical: '0:1:0:2:0:3:0:4', family: 6, hex: '00000001000000020000000300000004' },
   ];
 
-  it.each(cases)('$description: $input', async ({ input, canonical, family, hex }) => {
-    const [row] = await ipMacros([input]);
+  it.each(cases.map((c) => ({ ...c, sql: ipBatch.add(c.input) })))('$description: $input', async ({ input, canonical, family, hex, sql }) => {
+    const row = await sql();
     expect(row).toMatchObject({ canonical, family, hex });
     expect(ipReference(input)).toMatchObject({ canonical, family, hex });
   });
@@ -146,9 +151,9 @@ describe('invalid text gives NULL from every macro, never an error', () => {
     { description: 'NULL', input: null },
   ];
 
-  it.each(cases)('$description: $input', async ({ input }) => {
+  it.each(cases.map((c) => ({ ...c, sql: ipBatch.add(c.input) })))('$description: $input', async ({ input, sql }) => {
     const nulls = { canonical: null, family: null, hex: null, value: null, is_public: null };
-    expect(await ipMacros([input])).toEqual([expect.objectContaining(nulls)]);
+    expect(await sql()).toEqual(expect.objectContaining(nulls));
     expect(ipReference(input)).toEqual(nulls);
   });
 });
@@ -162,8 +167,8 @@ describe('ip_to_uhugeint', () => {
     { description: 'IPv4-mapped IPv6 is an IPv6 value', input: '::ffff:1.2.3.4', value: 0xffff01020304n },
   ];
 
-  it.each(cases)('$description: $input', async ({ input, value }) => {
-    const [row] = await ipMacros([input]);
+  it.each(cases.map((c) => ({ ...c, sql: ipBatch.add(c.input) })))('$description: $input', async ({ input, value, sql }) => {
+    const row = await sql();
     expect(row?.value).toBe(value.toString());
     expect(ipToBigInt(input)).toBe(value);
   });
@@ -257,14 +262,14 @@ describe('cidr_start, cidr_end, cidr_prefix_len, cidr_family', () => {
     { description: 'NULL', input: null },
   ];
 
-  it.each(cases)('$description: $input', async ({ input, expected }) => {
-    expect(withoutOrdinal(await cidrMacros([input]))).toEqual([expected]);
+  it.each(cases.map((c) => ({ ...c, sql: cidrBatch.add(c.input) })))('$description: $input', async ({ input, expected, sql }) => {
+    expect(withoutOrdinal([await sql()])).toEqual([expected]);
     expect(cidrReference(input)).toEqual(expected);
   });
 
-  it.each(invalid)('$description gives NULL: $input', async ({ input }) => {
+  it.each(invalid.map((c) => ({ ...c, sql: cidrBatch.add(c.input) })))('$description gives NULL: $input', async ({ input, sql }) => {
     const nulls = { family: null, prefix_len: null, start: null, end: null };
-    expect(withoutOrdinal(await cidrMacros([input]))).toEqual([nulls]);
+    expect(withoutOrdinal([await sql()])).toEqual([nulls]);
     expect(cidrReference(input)).toEqual(nulls);
   });
 });

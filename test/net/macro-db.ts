@@ -23,7 +23,14 @@ export async function openMacroDb(): Promise<MacroDb> {
     for (const macro of await loadMacroFiles()) {
       if (!MACRO_FILES.includes(path.basename(macro.file))) continue;
       const statements = await connection.extractStatements(macro.sql);
-      for (let index = 0; index < statements.count; index++) await (await statements.prepare(index)).run();
+      for (let index = 0; index < statements.count; index++) {
+        const prepared = await statements.prepare(index);
+        try {
+          await prepared.run();
+        } finally {
+          prepared.destroySync();
+        }
+      }
     }
   } catch (error) {
     connection.closeSync();
@@ -52,4 +59,22 @@ export function sqlLiteral(value: string | number | null): string {
 export function valuesTable(name: string, columns: string[], rows: (string | number | null)[][]): string {
   const body = rows.map((row, index) => `(${[index, ...row].map(sqlLiteral).join(', ')})`).join(',\n');
   return `(VALUES ${body}) AS ${name}(i, ${columns.join(', ')})`;
+}
+
+/**
+ * One query for every case of the table-driven suites of a file: planning a query over these
+ * macros costs far more than its rows (about 250 ms for one Community ID), so each case registers
+ * its input when the suite is defined and the first test to ask runs them all at once.
+ */
+export class CaseBatch<I, O> {
+  private readonly inputs: I[] = [];
+  private results: Promise<O[]> | undefined;
+
+  constructor(private readonly run: (inputs: I[]) => Promise<O[]>) {}
+
+  /** Registers an input (at definition time); the returned function resolves to its output. */
+  add(input: I): () => Promise<O> {
+    const index = this.inputs.push(input) - 1;
+    return async () => (await (this.results ??= this.run(this.inputs)))[index]!;
+  }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { backfill, type BackfillOptions } from '../../orchestration/backfill.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { readManifest } from '../../lib/publish/manifest-store.ts';
 import { createObjectStore } from '../../lib/storage/create-object-store.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { readManifest } from '../../lib/publish/manifest-store.ts';
 import { lockPrefix } from '../../lib/publish/partition-lock.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import type { DailyJob } from '../../orchestration/daily-jobs.ts';
 import { dueHour, Scheduler, type CronPort } from '../../orchestration/scheduler.ts';
 import { runHourAndRecord } from '../../orchestration/run-hour.ts';

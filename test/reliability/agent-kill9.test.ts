@@ -33,7 +33,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rm(work, { recursive: true, force: true }));
 
-function agentArgs(name: string, pps: number): { args: string[]; out: string; spool: string } {
+function agentArgs(name: string, _pps: number): { args: string[]; out: string; spool: string } {
   const dir = path.join(work, name);
   const out = path.join(dir, 'lake');
   const spool = path.join(dir, 'spool');

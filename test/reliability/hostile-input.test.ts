@@ -175,7 +175,7 @@ describe('hostile input: bombs and giant lines in a process of their own, with h
   const RSS_CAP = 256 * 1024 ** 2;
   const healthy = [text(0, 500), text(1000, 500), text(2000, 500)];
   let child: { outcomes: ChildFileOutcome[]; peakRssBytes: number };
-  let sizes: Record<string, number> = {};
+  const sizes: Record<string, number> = {};
   let elapsedMs = 0;
 
   beforeAll(async () => {
@@ -202,7 +202,7 @@ describe('hostile input: bombs and giant lines in a process of their own, with h
     await add('bomb-nested.log.gz', (out) => void out.write(gzipSync(flat, { level: 9 })));
     await add('healthy-1.log.gz', (out) => void out.write(gzipSync(healthy[1]!)));
     // A bomb under the ratio cap (~100:1, text lines): stopped by the decompressed-size cap.
-    const block = Buffer.from(Array.from({ length: 4096 }, (_, i) => `${randomBytes(12).toString('hex')} ${'a'.repeat(170)}`).join('\n') + '\n');
+    const block = Buffer.from(Array.from({ length: 4096 }, () => `${randomBytes(12).toString('hex')} ${'a'.repeat(170)}`).join('\n') + '\n');
     const textMember = gzipSync(Buffer.concat(Array.from({ length: 16 }, () => block)));
     const members = Math.ceil((CAPPED_DECOMPRESSED * 1.5) / (block.length * 16));
     await add('bomb-under-ratio.log.gz', (out) => writeAll(out, textMember, members));

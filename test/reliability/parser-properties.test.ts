@@ -192,7 +192,7 @@ describe('parsers under generated input', () => {
     const [baseline] = await normalizeFiles([{ file: path.join(FIXTURES, fixture), sourceType: source, objectKey: `baseline/${path.basename(fixture)}` }], { collectRows: true, threads: 2 });
     // The record a flow came from: its line, or for a records document its record index (raw_offset = record * 1,000,000 + tuple).
     const recordOf = (row: Record<string, unknown>) => (shape === 'records-document' ? Math.floor(Number(row.raw_offset) / 1_000_000) : Number(row.raw_offset));
-    const flowsOf = (index: number) => (baseline!.rows ?? []).filter((row) => recordOf(row) === index + 1).map((row) => FIELDS.map((f) => String(row[f] instanceof Date ? (row[f] as Date).getTime() : row[f])).join('|')).sort();
+    const flowsOf = (index: number) => (baseline!.rows ?? []).filter((row) => recordOf(row) === index + 1).map((row) => FIELDS.map((f) => String(row[f] instanceof Date ? (row[f]).getTime() : row[f])).join('|')).sort();
     const mutations = fc.sample(fc.jsonValue({ maxDepth: 2 }), { numRuns: RECORDS, seed });
     const cloned: unknown[] = [];
     const cleanFrom = new Map<number, number>();
@@ -210,7 +210,7 @@ describe('parsers under generated input', () => {
     const byOffset = new Map<number, string[]>();
     for (const row of first!.rows ?? []) {
       const offset = recordOf(row);
-      byOffset.set(offset, [...(byOffset.get(offset) ?? []), FIELDS.map((f) => String(row[f] instanceof Date ? (row[f] as Date).getTime() : row[f])).join('|')]);
+      byOffset.set(offset, [...(byOffset.get(offset) ?? []), FIELDS.map((f) => String(row[f] instanceof Date ? (row[f]).getTime() : row[f])).join('|')]);
     }
     // One run's rows at a time: 100,000 Azure records are ~500,000 flow rows, and two sets of them
     // held together exhausted the worker's 4 GB heap.
@@ -249,7 +249,7 @@ function mutateLeaf(record: Record<string, unknown>, value: unknown, random: () 
       node = child as Record<string, unknown>;
       continue;
     }
-    if (random() < 0.15 && !Array.isArray(node)) delete (node as Record<string, unknown>)[key as string];
+    if (random() < 0.15 && !Array.isArray(node)) delete (node)[key as string];
     else (node as Record<string | number, unknown>)[key] = value;
     return;
   }

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { DuckDbSession, sqlString } from '../../lib/duckdb/duckdb-session.ts';
 import { readManifest } from '../../lib/publish/manifest-store.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';

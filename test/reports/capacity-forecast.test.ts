@@ -5,8 +5,9 @@ import { renderCapacityHtml } from '../../lib/reports/capacity-html.ts';
 import { buildCapacityReport, type CapacityReport } from '../../lib/reports/capacity-report.ts';
 import { capacityHourlyTable } from '../../schemas/tables/index.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
-import { checkLayout, skipWithoutChromium, visibleText } from './support/chromium.ts';
+import { checkLayout, chromium, visibleText } from './support/chromium.ts';
 import { publishTableRows } from './support/publish-rows.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 
 /**
  * Thirty days of capacity_hourly (03:00 and 15:00 each day, then every hour up to 11:00 of the
@@ -57,7 +58,7 @@ beforeAll(async () => {
     }
   }
   await publishTableRows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, table: capacityHourlyTable, hourColumn: 'hour_at', rows });
-  const context = { config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, now: () => new Date('2024-06-30T12:00:00Z') };
+  const context = { config: lake.config, baseDir: lake.dir, store: lake.store, ledger: runLedgerOf({ config: lake.config, baseDir: lake.dir }), logger: lake.logger, now: () => new Date('2024-06-30T12:00:00Z') };
   report = await buildCapacityReport(context, { from: REPORT_DAY, to: new Date(REPORT_DAY.getTime() + 86_400_000) });
 }, 180_000);
 
@@ -101,7 +102,7 @@ describe('capacity forecast over 30 days with idle, flat, noisy, growing and ram
     expect(report.at_risk.map((e) => e.entity_id)).toEqual(['i-0sql00000000001', 'i-0web00000000001']);
   });
 
-  test.skipIf(skipWithoutChromium())('laid out in Chromium: a log axis down to the idle VM with distinct labels, the at-risk rows whole, a screenshot kept', async () => {
+  chromium.it('laid out in Chromium: a log axis down to the idle VM with distinct labels, the at-risk rows whole, a screenshot kept', async () => {
     const file = path.join(lake.dir, 'capacity-forecast.html');
     await writeFile(file, renderCapacityHtml(report));
     const layout = await checkLayout(file, 'capacity-forecast');

@@ -5,7 +5,8 @@ import { runDailyReports, runReport, type DailyReportsResult } from '../../jobs/
 import type { CapacityReport } from '../../lib/reports/capacity-report.ts';
 import { capacityHourlyTable } from '../../schemas/tables/index.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
-import { inkStats, renderInChromium, visibleText } from './support/chromium.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
+import { chromium, inkStats, renderInChromium, visibleText } from './support/chromium.ts';
 import { publishTableRows } from './support/publish-rows.ts';
 
 /**
@@ -52,7 +53,7 @@ beforeAll(async () => {
     }
   }
   await publishTableRows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, table: capacityHourlyTable, hourColumn: 'hour_at', rows });
-  const context = { config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger };
+  const context = { config: lake.config, baseDir: lake.dir, store: lake.store, ledger: runLedgerOf({ config: lake.config, baseDir: lake.dir }), logger: lake.logger };
   const result = await runReport(context, 'capacity', { from: new Date('2024-06-28T00:00:00Z'), to: new Date('2024-06-29T00:00:00Z') }, { outDir: path.join(lake.dir, 'out') });
   expect(result.error).toBeUndefined();
   report = JSON.parse(await readFile(path.join(lake.dir, 'out', 'capacity-2024-06-28.json'), 'utf8')) as CapacityReport;
@@ -103,7 +104,7 @@ describe('capacity report', () => {
     expect(daily.reports[1]!.written!.files.map((f) => f.name)).toEqual(['capacity-2024-06-28.html', 'capacity-2024-06-28.json', 'capacity-2024-06-28-entities.csv', 'capacity-2024-06-28-at-risk.csv', 'capacity-2024-06-28-daily.csv', 'capacity-2024-06-28-hourly.csv', 'capacity-2024-06-28-inputs.csv']);
   });
 
-  test('rendered in headless Chromium: charts drawn, at-risk numbers and dates on the page, names escaped', async () => {
+  chromium.it('rendered in headless Chromium: charts drawn, at-risk numbers and dates on the page, names escaped', async () => {
     const html = await readFile(htmlFile, 'utf8');
     expect(html).toContain('&lt;b&gt;db-1&lt;/b&gt;');
     // Hourly and daily charts for the VMs; the only segment pair has no capacity, so its chart says there is no data.

@@ -3,11 +3,11 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runHourlyAnalytics } from '../../jobs/hourly-analytics.ts';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
-import { main } from '../../lib/cli/main.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
+import { main } from '../../cli/main.ts';
 import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { createLakeFixture, REPO_ROOT, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
-import { checkLayout, skipWithoutChromium, inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
+import { chromium, checkLayout, inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
 import { formatBytes } from '../../lib/reports/svg-charts.ts';
 
 /**
@@ -203,7 +203,7 @@ describe('compliance audit report', () => {
     expect(html).toMatch(/<svg[^>]*aria-label="Hours of the period by publication status"/);
   });
 
-  test('rendered in headless Chromium: not blank, the key numbers on the page, nothing injected', async () => {
+  chromium.it('rendered in headless Chromium: not blank, the key numbers on the page, nothing injected', async () => {
     const { dom, png } = await renderInChromium(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'));
     expect(dom).not.toMatch(/<script|<img/);
     expect(dom).toMatch(/<title>Compliance audit 2024-05-01T12/);
@@ -228,7 +228,7 @@ describe('compliance audit report', () => {
     expect(net.rejected_by_port.reduce((sum, r) => sum + r.flows, 0)).toBeGreaterThan(0);
   });
 
-  test.skipIf(skipWithoutChromium())('laid out in Chromium: the numbers on the page, no word broken inside a cell, readable axes; a screenshot kept', async () => {
+  chromium.it('laid out in Chromium: the numbers on the page, no word broken inside a cell, readable axes; a screenshot kept', async () => {
     const layout = await checkLayout(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'), 'compliance');
     expect(layout.cells).toBeGreaterThan(100);
     expect(layout.brokenWords).toEqual([]);
@@ -243,7 +243,7 @@ describe('compliance audit report', () => {
     expect(text).toContain('3 of 5 hour(s) of this period are not published');
   });
 
-  test('printed from Chromium: A4 pages (the print CSS applies)', async () => {
+  chromium.it('printed from Chromium: A4 pages (the print CSS applies)', async () => {
     const pdf = (await printToPdf(path.join(outDir, 'compliance-2024-05-01T12_2024-05-01T16.html'))).toString('latin1');
     expect(pdf.startsWith('%PDF-')).toBe(true);
     const pages = pdf.match(/\/Type\s*\/Page(?!s)/g) ?? [];

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runHourlyAnalytics } from '../../jobs/hourly-analytics.ts';
 import { runReport } from '../../jobs/reports/run-daily-reports.ts';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import type { CapacityReport } from '../../lib/reports/capacity-report.ts';
 import { jsonBytes, linkKey, sha256Hex, type ReportKind } from '../../lib/reports/report-chain.ts';
 import type { ReportContext } from '../../lib/reports/report-context.ts';
@@ -15,6 +15,7 @@ import { writeReport, type WrittenReport } from '../../lib/reports/write-report.
 import type { ReportChainLink, ReportManifest } from '../../schemas/report-manifest.ts';
 import { randomInt, reportFigures, seededRandom, suiteSeed } from '../reliability/support/reliability-run.ts';
 import { createLakeFixture, REPO_ROOT, type LakeFixture } from '../support/lake-fixture.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 import { netflow } from '../support/run-netflow.ts';
 
 /**
@@ -34,7 +35,7 @@ beforeAll(async () => {
   for (const hour of ['2024-05-01T13', '2024-05-01T14']) expect((await lake.runHour(hour)).status).toBe('published');
   await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date('2024-05-01T13:00:00Z'), to: new Date('2024-05-01T15:00:00Z') });
   let minute = 0;
-  context = { config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, now: () => new Date(Date.parse('2024-05-02T00:05:00Z') + minute++ * 60_000) };
+  context = { config: lake.config, baseDir: lake.dir, store: lake.store, ledger: runLedgerOf({ config: lake.config, baseDir: lake.dir }), logger: lake.logger, now: () => new Date(Date.parse('2024-05-02T00:05:00Z') + minute++ * 60_000) };
   const plan: [ReportKind, string, string][] = [
     ['compliance', '2024-05-01', '2024-05-01'],
     ['capacity', '2024-05-01', '2024-05-01'],

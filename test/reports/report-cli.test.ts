@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { parseReportPeriod, periodFolderDate, periodLabel } from '../../lib/reports/report-period.ts';
 
 /** The report, recommend and analytics commands: help, usage errors (exit 2) before any work, period parsing. */

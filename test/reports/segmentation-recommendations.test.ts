@@ -3,12 +3,12 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { rulesFileSchema } from '../../schemas/reference/rules.ts';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { openLakeSession } from '../../lib/query/lake-session.ts';
 import { loadRulesFile } from '../../lib/reports/reference-files.ts';
 import { testRulesOnHour } from '../../lib/rules/test-rules.ts';
 import { recommendationsYaml, recommendSegmentationRules, rulesFileWithRecommendations, type Recommendation } from '../../lib/segmentation/recommend-rules.ts';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
 

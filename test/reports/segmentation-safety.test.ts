@@ -2,7 +2,7 @@ import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runHourlyAnalytics } from '../../jobs/hourly-analytics.ts';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { openLakeSession } from '../../lib/query/lake-session.ts';
 import { loadRulesFile } from '../../lib/reports/reference-files.ts';
 import { evaluateRecommendations, type FlaggedTraffic } from '../../lib/segmentation/evaluate-recommendations.ts';

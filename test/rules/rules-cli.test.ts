@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
-import { main } from '../../lib/cli/main.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
+import { main } from '../../cli/main.ts';
 import { createLakeFixture, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {

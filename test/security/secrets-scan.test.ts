@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { s3StoreSchema } from '../../schemas/config.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';

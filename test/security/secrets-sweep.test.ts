@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { AzureBlobStore } from '../../lib/storage/azure-blob-store.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { s3StoreSchema } from '../../schemas/config.ts';

@@ -129,7 +129,8 @@ describe('Azure flow tuples typed while staging', () => {
     try {
       for (const macro of await loadMacroFiles(path.join(DEFAULT_SQL_DIR, 'macros'))) await session.runScript(macro.sql);
       await installStagedInputs(session, workDir, staged, []);
-      const models = (await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize');
+      // Only the Azure models: the other sources' models would build empty tables on every run.
+      const models = (await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize' && model.name.startsWith('azure_'));
       const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(stagedRelations()));
       expect(run.error).toBeUndefined();
       const rows: Record<string, Record<string, unknown>[]> = {};

@@ -9,7 +9,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { s3StoreSchema, type S3StoreConfig } from '../../schemas/config.ts';
 import { createObjectStore } from '../../lib/storage/create-object-store.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';

@@ -11,7 +11,7 @@ export async function queryLake<T extends Record<string, unknown> = Record<strin
     maxTempDirectorySize: '1GB',
   });
   try {
-    return (await session.session.all(sql)) as T[];
+    return await session.session.all<T>(sql);
   } finally {
     await session.close();
   }

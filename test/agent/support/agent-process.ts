@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -74,25 +73,6 @@ export class AgentProcess {
       clearTimeout(timer);
     }
   }
-}
-
-/**
- * Whether this process may open a capture: root, or CAP_NET_RAW (bit 13) in the effective set.
- * Tests that need it fail loudly without it (CI runs as root) unless NETFLOW_AGENT_SKIP_LIVE=1.
- */
-export function liveCaptureAllowed(): { ok: true } | { ok: false; reason: string } {
-  if (process.getuid?.() === 0) return { ok: true };
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const capEff = /CapEff:\s*([0-9a-f]+)/.exec(status)?.[1];
-  if (capEff && (BigInt(`0x${capEff}`) & (1n << 13n)) !== 0n) return { ok: true };
-  return { ok: false, reason: 'live capture needs root or CAP_NET_RAW + CAP_NET_ADMIN (CI runs as root); set NETFLOW_AGENT_SKIP_LIVE=1 to skip on a workstation' };
-}
-
-export function requireLiveCapture(): boolean {
-  const allowed = liveCaptureAllowed();
-  if (allowed.ok) return true;
-  if (process.env.NETFLOW_AGENT_SKIP_LIVE === '1') return false;
-  throw new Error(allowed.reason);
 }
 
 export async function scrapeMetrics(port: number): Promise<Map<string, number>> {

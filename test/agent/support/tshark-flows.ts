@@ -46,15 +46,6 @@ export function flowKey(protocol: number, src: string, srcPort: number, dst: str
   return `${protocol} ${src}:${srcPort} > ${dst}:${dstPort}`;
 }
 
-export function tsharkAvailable(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function tsharkFlows(file: string): Map<string, IndependentFlow> {
   const args = ['-r', file, '-n', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE', '-T', 'fields', '-E', 'occurrence=f', '-E', 'separator=|'];
   for (const f of FIELDS) args.push('-e', f);

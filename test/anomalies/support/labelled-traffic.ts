@@ -85,9 +85,9 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
         ? { [`${side}_vm_id`]: v.id, [`${side}_vm_name`]: v.name, [`${side}_segment`]: v.segment, [`${side}_is_public`]: false }
         : { [`${side}_vm_id`]: null, [`${side}_vm_name`]: null, [`${side}_segment`]: 'internet', [`${side}_is_public`]: true };
     const observer = srcVm?.id ?? dstVm?.id ?? null;
-    flows.push({ ...common, src_ip: srcIp, src_port: sport, dst_ip: dstIp, dst_port: port, bytes: Math.round(bytes * 0.3), observer_vm_id: observer, ...endpoint('src', srcVm), ...endpoint('dst', dstVm), ...extra } as GeneratedFlow);
+    flows.push({ ...common, src_ip: srcIp, src_port: sport, dst_ip: dstIp, dst_port: port, bytes: Math.round(bytes * 0.3), observer_vm_id: observer, ...endpoint('src', srcVm), ...endpoint('dst', dstVm), ...extra });
     if (response && extra.action !== 'reject') {
-      flows.push({ ...common, src_ip: dstIp, src_port: port, dst_ip: srcIp, dst_port: sport, bytes: Math.round(bytes * 0.7), observer_vm_id: observer, ...endpoint('src', dstVm), ...endpoint('dst', srcVm) } as GeneratedFlow);
+      flows.push({ ...common, src_ip: dstIp, src_port: port, dst_ip: srcIp, dst_port: sport, bytes: Math.round(bytes * 0.7), observer_vm_id: observer, ...endpoint('src', dstVm), ...endpoint('dst', srcVm) });
     }
   };
   const diurnal = (hour: number) => (hour >= 6 && hour <= 18 ? 0.4 + 0.6 * Math.sin((Math.PI * (hour - 6)) / 12) : 0.4);

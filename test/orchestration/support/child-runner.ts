@@ -21,12 +21,12 @@ export function startRunner(configFile: string, hour: string, env: NodeJS.Proces
   let stderr = '';
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
     if (stdout.startsWith('ready\n')) markReady();
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin!.on('error', () => {});
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.on('error', () => {});
   const exited = new Promise<Awaited<RunnerChild['exited']>>((resolve) => {
     child.once('exit', (code, signal) => {
       markReady();
@@ -34,5 +34,5 @@ export function startRunner(configFile: string, hour: string, env: NodeJS.Proces
       resolve({ code, signal, result: line ? JSON.parse(line) : undefined, stderr });
     });
   });
-  return { process: child, ready, go: (killAt) => child.stdin!.write(killAt ? `go ${JSON.stringify(killAt)}\n` : 'go\n'), exited };
+  return { process: child, ready, go: (killAt) => child.stdin.write(killAt ? `go ${JSON.stringify(killAt)}\n` : 'go\n'), exited };
 }

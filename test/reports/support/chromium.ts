@@ -1,23 +1,23 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
+import { onPath, requireTool } from '../../support/require-tool.ts';
 
 const run = promisify(execFile);
 
 /** Debian's chromium (installed by .ci/run); never a downloaded browser. */
 export const CHROMIUM = process.env.NETFLOW_CHROMIUM ?? '/usr/bin/chromium';
-export const hasChromium = existsSync(CHROMIUM);
+/** Guards the tests that render in Chromium. */
+export const chromium = requireTool('Chromium', 'apt-get install -y chromium fonts-dejavu-core (or set NETFLOW_CHROMIUM)', () => onPath(CHROMIUM));
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-extensions', '--hide-scrollbars'];
 
 /** Renders a local HTML file: the DOM after load (scripts would have run) and a PNG screenshot. */
 export async function renderInChromium(file: string, size = { width: 1280, height: 2400 }): Promise<{ dom: string; png: Buffer }> {
-  if (!hasChromium) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set NETFLOW_CHROMIUM`);
   const profile = await mkdtemp(path.join(tmpdir(), 'netflow-chromium-'));
   try {
     const url = pathToFileURL(file).href;
@@ -33,7 +33,6 @@ export async function renderInChromium(file: string, size = { width: 1280, heigh
 
 /** Prints a local HTML file to PDF as a person would (print CSS applies), without header or footer. */
 export async function printToPdf(file: string): Promise<Buffer> {
-  if (!hasChromium) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set NETFLOW_CHROMIUM`);
   const profile = await mkdtemp(path.join(tmpdir(), 'netflow-chromium-'));
   try {
     const pdf = path.join(profile, 'print.pdf');
@@ -184,13 +183,3 @@ const MEASURE = `
   document.body.appendChild(pre);
 })();
 `;
-
-let announced = false;
-
-/** True when Chromium is missing and allowed to be (NETFLOW_REQUIRE_SYSTEM_TESTS unset): the caller skips, and one line says why. */
-export function skipWithoutChromium(): boolean {
-  if (hasChromium || process.env.NETFLOW_REQUIRE_SYSTEM_TESTS === '1') return false;
-  if (!announced) process.stderr.write(`skipped: the layout checks need Chromium at ${CHROMIUM} (apt-get install -y chromium fonts-dejavu-core)\n`);
-  announced = true;
-  return true;
-}

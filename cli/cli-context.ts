@@ -1,9 +1,9 @@
-import type { Config } from '../../schemas/config.ts';
-import { loadConfig } from '../config/load-config.ts';
-import { createLogger, type Logger } from '../log/logger.ts';
-import { redactSecrets, secretsOf } from '../log/redact.ts';
-import { createObjectStore } from '../storage/create-object-store.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
+import type { Config } from '../schemas/config.ts';
+import { loadConfig } from '../lib/config/load-config.ts';
+import { createLogger, type Logger } from '../lib/log/logger.ts';
+import { createObjectStore } from '../lib/storage/create-object-store.ts';
+import type { ObjectStore } from '../lib/storage/object-store.ts';
+import { redactSecrets, secretsOf } from '../lib/log/redact.ts';
 
 /** What every command needs: the validated configuration, its base folder, the store and a logger. */
 export interface CliContext {

@@ -1,6 +1,6 @@
-import type { ReportKind } from '../../reports/report-chain.ts';
-import { parseReportPeriod, type ReportPeriod } from '../../reports/report-period.ts';
-import type { ChainVerification } from '../../reports/verify-report-chain.ts';
+import type { ReportKind } from '../../lib/reports/report-chain.ts';
+import { parseReportPeriod, type ReportPeriod } from '../../lib/reports/report-period.ts';
+import type { ChainVerification } from '../../lib/reports/verify-report-chain.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { formatRows, terminalSafe } from '../format-rows.ts';
 
@@ -40,8 +40,8 @@ export async function reportVerifyCommand(context: CliContext, options: { kind?:
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { verifyReportChain } = await import('../../reports/verify-report-chain.ts');
-  const kinds: ReportKind[] = options.kind ? [options.kind as ReportKind] : ['compliance', 'capacity'];
+  const { verifyReportChain } = await import('../../lib/reports/verify-report-chain.ts');
+  const kinds: ReportKind[] = options.kind ? [options.kind] : ['compliance', 'capacity'];
   let intact = true;
   for (const kind of kinds) {
     const logger = context.logger.child({ job: 'report-verify', kind });

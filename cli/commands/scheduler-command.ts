@@ -1,8 +1,8 @@
 import cron from 'node-cron';
-import { dailyJobs } from '../../../orchestration/daily-jobs.ts';
-import { hourlyFollowUps } from '../../../orchestration/hourly-follow-ups.ts';
-import { Scheduler, type CronPort } from '../../../orchestration/scheduler.ts';
-import type { Logger } from '../../log/logger.ts';
+import { dailyJobs } from '../../orchestration/daily-jobs.ts';
+import { hourlyFollowUps } from '../../orchestration/hourly-follow-ups.ts';
+import { Scheduler, type CronPort } from '../../orchestration/scheduler.ts';
+import type { Logger } from '../../lib/log/logger.ts';
 import type { CliContext } from '../cli-context.ts';
 import type { CommandDefinition } from '../command-definition.ts';
 

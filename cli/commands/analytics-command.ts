@@ -1,4 +1,4 @@
-import { parseReportPeriod } from '../../reports/report-period.ts';
+import { parseReportPeriod } from '../../lib/reports/report-period.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 
@@ -22,7 +22,7 @@ export async function analyticsCommand(context: CliContext, options: { from?: st
     throw new UsageError((error as Error).message);
   }
   // Loaded on use: `netflow --help` and the other commands do not pay for the analytics modules.
-  const { runHourlyAnalytics } = await import('../../../jobs/hourly-analytics.ts');
+  const { runHourlyAnalytics } = await import('../../jobs/hourly-analytics.ts');
   const result = await runHourlyAnalytics({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, from: period.from, to: period.to, stdout: context.stdout, force: options.force === true });
   for (const hour of result.hours) {
     const cold = hour.coldStart.length ? `  cold start: ${hour.coldStart.map((d) => `${d.detector} ${d.history_hours}/${d.min_history_hours} h`).join(', ')}` : '';

@@ -1,5 +1,5 @@
-import type { Config } from '../../schemas/config.ts';
-import { redactUrl } from '../log/redact.ts';
+import type { Config } from '../schemas/config.ts';
+import { redactUrl } from '../lib/log/redact.ts';
 
 /**
  * The configuration as `netflow config --dump` prints it: URLs keep scheme and host, but lose what

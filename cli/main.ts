@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ValidationError } from '../config/yaml-file.ts';
+import { ValidationError } from '../lib/config/yaml-file.ts';
 import { createContext, processIo, UsageError, type CliIo } from './cli-context.ts';
 import type { CommandOptions } from './command-definition.ts';
 import { COMMANDS } from './commands/index.ts';

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { RunLedger } from '../../../orchestration/run-ledger.ts';
+import { RunLedger } from '../../orchestration/run-ledger.ts';
+import { ndjsonLines } from '../../lib/format/text-cells.ts';
 import { formatRows } from '../format-rows.ts';
 import type { CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
@@ -20,7 +21,7 @@ export async function runsCommand(context: CliContext, options: { status?: strin
     (entry) => (!options.status || entry.status === options.status) && (!from || entry.hour >= from) && (!to || entry.hour <= to),
   );
   if (options.json) {
-    context.stdout(entries.map((entry) => JSON.stringify(entry)).join('\n') + (entries.length ? '\n' : ''));
+    context.stdout(ndjsonLines(entries));
     return 0;
   }
   const rows = entries.map((entry) => ({

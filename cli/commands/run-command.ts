@@ -1,4 +1,4 @@
-import { runHourAndRecord } from '../../../orchestration/run-hour.ts';
+import { runHourAndRecord } from '../../orchestration/run-hour.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 import { createProgress } from '../progress.ts';

@@ -11,8 +11,8 @@ export interface CommandArgs {
 }
 
 /**
- * One `netflow` command: a module under lib/cli/commands/ exports one of these and is listed in
- * lib/cli/commands/index.ts. main.ts parses the options, builds the context and calls run().
+ * One `netflow` command: a module under cli/commands/ exports one of these and is listed in
+ * cli/commands/index.ts. main.ts parses the options, builds the context and calls run().
  */
 export interface CommandDefinition {
   name: string;

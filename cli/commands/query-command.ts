@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openLakeSession } from '../../query/lake-session.ts';
+import { openLakeSession } from '../../lib/query/lake-session.ts';
 import { formatRows, type OutputFormat } from '../format-rows.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { stringOption, type CommandDefinition } from '../command-definition.ts';

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { NormalizeFileResult } from '../../sources/normalize-file.ts';
-import { SOURCES, sourceByCliName, sourceByType } from '../../sources/registry.ts';
-import type { SourceType } from '../../sources/source-definition.ts';
+import type { NormalizeFileResult } from '../../lib/sources/normalize-file.ts';
+import { SOURCES, sourceByCliName, sourceByType } from '../../lib/sources/registry.ts';
+import type { SourceType } from '../../lib/sources/source-definition.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { stringOption, type CommandDefinition } from '../command-definition.ts';
 
@@ -32,8 +32,8 @@ export async function inspectCommand(context: CliContext, file: string | undefin
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   // Loaded on use, so that `netflow --help` and other commands do not pay for them.
-  const { detectSources } = await import('../../sources/detect-source.ts');
-  const { normalizeFile } = await import('../../sources/normalize-file.ts');
+  const { detectSources } = await import('../../lib/sources/detect-source.ts');
+  const { normalizeFile } = await import('../../lib/sources/normalize-file.ts');
   const requested = options.source ?? 'auto';
   let sourceType: SourceType;
   let how: string;

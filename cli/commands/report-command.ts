@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { ReportKind } from '../../../jobs/reports/run-daily-reports.ts';
-import { parseReportPeriod } from '../../reports/report-period.ts';
-import type { ReportFormat } from '../../reports/write-report.ts';
+import { parseReportPeriod } from '../../lib/reports/report-period.ts';
+import type { ReportFormat } from '../../lib/reports/write-report.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 import { REPORT_VERIFY_HELP, reportVerifyCommand } from './report-verify.ts';
@@ -42,8 +42,8 @@ export async function reportCommand(context: CliContext, kind: string | undefine
   const formats = options.format ? options.format.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
   for (const format of formats ?? []) if (!['html', 'json', 'csv'].includes(format)) throw new UsageError(`--format takes html, json and csv (comma-separated), got "${format}"`);
   // Loaded on use: `netflow --help` and the other commands do not pay for the report modules.
-  const { runReport } = await import('../../../jobs/reports/run-daily-reports.ts');
-  const result = await runReport(context, kind as ReportKind, period, {
+  const { runReport } = await import('../../jobs/reports/run-daily-reports.ts');
+  const result = await runReport({ ...context, ledger: runLedgerOf(context) }, kind, period, {
     ...(formats ? { formats: formats as ReportFormat[] } : {}),
     ...(options.out ? { outDir: path.resolve(options.out) } : {}),
   });

@@ -1,10 +1,14 @@
+import { csvCell, jsonValue, ndjsonLines } from '../lib/format/text-cells.ts';
+
+export { csvCell };
+
 /** Renders query results for people (an aligned table) or programs (CSV, NDJSON). */
 export type OutputFormat = 'table' | 'csv' | 'json';
 
 export function formatRows(rows: Record<string, unknown>[], columns: string[], format: OutputFormat): string {
   switch (format) {
     case 'json':
-      return rows.map((row) => JSON.stringify(row, jsonValue)).join('\n') + (rows.length ? '\n' : '');
+      return ndjsonLines(rows);
     case 'csv':
       return [columns.map(csvCell).join(','), ...rows.map((row) => columns.map((col) => csvCell(text(row[col]))).join(','))].join('\n') + '\n';
     case 'table':
@@ -18,16 +22,6 @@ function text(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(text).join(', ')}]`;
   if (typeof value === 'object') return JSON.stringify(value, jsonValue);
   return String(value);
-}
-
-function jsonValue(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? (Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()) : value;
-}
-
-/** CSV per RFC 4180; a cell that a spreadsheet would run as a formula is prefixed with a quote. */
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /**

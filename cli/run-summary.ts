@@ -1,4 +1,4 @@
-import type { HourlyEtlResult } from '../../jobs/hourly-etl.ts';
+import type { HourlyEtlResult } from '../jobs/hourly-etl.ts';
 
 /** The human summary of one hourly run, printed on stdout. */
 export function formatRunSummary(result: HourlyEtlResult): string {

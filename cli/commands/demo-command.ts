@@ -1,11 +1,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { runHourAndRecord } from '../../../orchestration/run-hour.ts';
+import { runHourAndRecord } from '../../orchestration/run-hour.ts';
 import type { CliContext } from '../cli-context.ts';
 import type { CommandDefinition } from '../command-definition.ts';
 import { formatRunSummary } from '../run-summary.ts';
 
-export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'data', 'samples');
+export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'data', 'samples');
 export const SAMPLE_HOURS = ['2024-05-01T13', '2024-05-01T14'];
 
 const DEMO_HELP = `netflow demo [--config FILE]

@@ -1,4 +1,4 @@
-import { backfill } from '../../../orchestration/backfill.ts';
+import { backfill } from '../../orchestration/backfill.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 import { createProgress } from '../progress.ts';

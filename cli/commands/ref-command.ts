@@ -1,5 +1,5 @@
-import { checkReferenceFiles, formatChecks } from '../../reference/check-reference.ts';
-import { referenceFilesOf } from '../../reference/reference-data.ts';
+import { checkReferenceFiles, formatChecks } from '../../lib/reference/check-reference.ts';
+import { referenceFilesOf } from '../../lib/reference/reference-data.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, type CommandDefinition } from '../command-definition.ts';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { entriesByHour, hourKey, hoursBetween, partitionStatus, type PartitionState } from '../../../orchestration/partition-status.ts';
-import { RunLedger } from '../../../orchestration/run-ledger.ts';
-import { loadReferenceData, referenceFilesOf } from '../../reference/reference-data.ts';
+import { entriesByHour, hourKey, hoursBetween, partitionStatus, type PartitionState } from '../../orchestration/partition-status.ts';
+import { RunLedger } from '../../orchestration/run-ledger.ts';
+import { loadReferenceData, referenceFilesOf } from '../../lib/reference/reference-data.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 import { formatRows } from '../format-rows.ts';

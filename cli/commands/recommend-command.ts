@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { datesOf, parseReportPeriod, partitionInPeriod } from '../../reports/report-period.ts';
+import { datesOf, parseReportPeriod, partitionInPeriod } from '../../lib/reports/report-period.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 
@@ -53,10 +53,10 @@ export async function recommendCommand(context: CliContext, options: RecommendCo
   const minHours = count('min-hours', options.minHours);
   // Loaded on use: `netflow --help` and the other commands do not pay for these modules.
   const [{ loadRulesFile }, { openReportLake }, { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, rulesFileWithRecommendations }, { evaluateRecommendations }] = await Promise.all([
-    import('../../reports/reference-files.ts'),
-    import('../../reports/report-context.ts'),
-    import('../../segmentation/recommend-rules.ts'),
-    import('../../segmentation/evaluate-recommendations.ts'),
+    import('../../lib/reports/reference-files.ts'),
+    import('../../lib/reports/report-context.ts'),
+    import('../../lib/segmentation/recommend-rules.ts'),
+    import('../../lib/segmentation/evaluate-recommendations.ts'),
   ]);
   const rules = await loadRulesFile(context.config, context.baseDir);
   const periods = evaluation ? [period, evaluation] : [period];
