@@ -17,7 +17,7 @@ export const agentSource: SourceDefinition = {
   inWindow(object, sourcePrefix, window) {
     if (!object.key.startsWith(sourcePrefix) || !KEY_PATTERN.test(object.key)) return false;
     const g = HOUR_FOLDER.exec(object.key.slice(sourcePrefix.length))?.groups;
-    const hour = g ? utcDate(g.y!, g.m!, g.d!, g.h!) : undefined;
+    const hour = g ? utcDate(g.y!, g.m!, g.d!, g.h) : undefined;
     return hour !== undefined && hourInWindow(hour, window);
   },
 };

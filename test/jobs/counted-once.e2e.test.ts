@@ -83,7 +83,7 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
     lake = await createLakeFixture();
     for (const vm of Object.values(VM).filter((v) => v.agent)) {
       const records: AgentRecord[] = all.filter((o) => o.kind === 'agent' && o.observer === vm).map((o) => ({
-        v: 1, vm_id: vm.id!, interface_id: 'eth0', interval_start_at: iso(o.startS - (o.startS % 60)), interval_s: 60,
+        v: 1, vm_id: vm.id, interface_id: 'eth0', interval_start_at: iso(o.startS - (o.startS % 60)), interval_s: 60,
         // The agent's clock and capture: a few milliseconds after the wire time the ENI logs.
         start_at: iso(o.startS, 4), end_at: iso(o.endS, 4), src_ip: o.src.ip, dst_ip: o.dst.ip, src_port: o.srcPort, dst_port: o.dstPort,
         protocol: 6, direction: o.dst === vm ? 'ingress' : 'egress', packets: Math.ceil(o.bytes / 1000), bytes: o.bytes, tcp_flags: 0x1b,

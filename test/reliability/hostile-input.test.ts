@@ -337,7 +337,7 @@ describe('hostile input: keys and entries of a listing (discovery through the re
   ];
   let root: string;
   const outcomes = new Map<string, string>();
-  let skipped: string[] = [];
+  const skipped: string[] = [];
   beforeAll(async () => {
     const { mkdir, symlink } = await import('node:fs/promises');
     root = await mkdtemp(path.join(tmpdir(), 'netflow-hostile-keys-'));

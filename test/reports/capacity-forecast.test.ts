@@ -107,7 +107,7 @@ describe('capacity forecast over 30 days with idle, flat, noisy, growing and ram
     await writeFile(file, renderCapacityHtml(report));
     const layout = await checkLayout(file, 'capacity-forecast');
     expect(layout.brokenWords).toEqual([]);
-    const daily = layout.axes.find((axis) => axis.chart!.startsWith('Daily peak utilization'))!;
+    const daily = layout.axes.find((axis) => axis.chart.startsWith('Daily peak utilization'))!;
     // Utilization from 1e-9 to 54 %: a linear axis would put five of six VMs on zero.
     expect(daily.ticks.length).toBeGreaterThanOrEqual(4);
     expect(new Set(daily.ticks).size).toBe(daily.ticks.length);

@@ -234,7 +234,7 @@ describe('compliance audit report', () => {
     expect(layout.brokenWords).toEqual([]);
     expect(layout.axes.length).toBeGreaterThanOrEqual(3);
     for (const axis of layout.axes) {
-      expect(axis.ticks.length, axis.chart!).toBeGreaterThanOrEqual(2);
+      expect(axis.ticks.length, axis.chart).toBeGreaterThanOrEqual(2);
       expect(new Set(axis.ticks).size, `${axis.chart}: ${axis.ticks.join(' ')}`).toBe(axis.ticks.length);
     }
     const text = visibleText(layout.dom);

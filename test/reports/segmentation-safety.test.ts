@@ -42,7 +42,7 @@ function flow(hour: number, minute: number, src: ReturnType<typeof host>, dst: R
     end.segment === 'internet'
       ? { [`${prefix}_vm_id`]: null, [`${prefix}_vm_name`]: null, [`${prefix}_segment`]: 'internet', [`${prefix}_is_public`]: true }
       : { [`${prefix}_vm_id`]: end.name ? `i-${end.name}` : null, [`${prefix}_vm_name`]: end.name || null, [`${prefix}_segment`]: end.segment, [`${prefix}_is_public`]: false };
-  return { start_at: iso(start), end_at: iso(start + 2_000), src_ip: src.ip, src_port: 40_000 + (sequence % 20_000), dst_ip: dst.ip, dst_port: port, protocol: 6, bytes, ...side('src', src), ...side('dst', dst) } as GeneratedFlow;
+  return { start_at: iso(start), end_at: iso(start + 2_000), src_ip: src.ip, src_port: 40_000 + (sequence % 20_000), dst_ip: dst.ip, dst_port: port, protocol: 6, bytes, ...side('src', src), ...side('dst', dst) };
 }
 
 function steadyHour(hour: number): GeneratedFlow[] {
