@@ -82,8 +82,7 @@ export async function assertFileSchema(session: DuckDbSession, table: TableDefin
 
 /** The file's Delta stats, from one scan in the writer's session. */
 export async function statsOfFile(session: DuckDbSession, table: TableDefinition, file: string): Promise<FileStats> {
-  const [row] = await session.all(fileStatsSql(table, file));
-  return fileStatsOf(table, row!);
+  return fileStatsOf(table, await session.all(fileStatsSql(file)));
 }
 
 /**
