@@ -125,6 +125,24 @@ describe.each([localFolder, s3, azure])('Delta commits on $name', (adapter) => {
     expect(await store.head(`curated/traffic_matrix/dt=2024-05-01/hour=13/part-00000-a-${loser}.parquet`)).toBeUndefined();
   });
 
+  it('a commit whose response was lost is resolved by reading it back: it names this attempt, so it won', async () => {
+    const store = await adapter.newStore();
+    const lossy: ObjectStore = Object.create(store, {
+      putBytes: {
+        value: async (key: string, body: Buffer | string, options?: { createOnly?: boolean }) => {
+          const info = await store.putBytes(key, body, options);
+          if (options?.createOnly && key.includes('/_delta_log/')) throw new Error('socket hang up (the commit landed, its answer did not)');
+          return info;
+        },
+      },
+    }) as ObjectStore;
+    const [published] = await publish(lossy, '2024-05-01T13', 'lost-answer');
+    expect(published!.version).toBe(0);
+    const snapshot = await loadSnapshot(store, table);
+    expect([...snapshot.files.keys()]).toEqual(['dt=2024-05-01/hour=13/part-00000-a-lost-answer.parquet']);
+    expect(await store.head('curated/traffic_matrix/dt=2024-05-01/hour=13/part-00000-a-lost-answer.parquet')).toBeDefined();
+  });
+
   it('a reader holding version N reads it whole while N+1 is published, until the grace period ends', async () => {
     const store = await adapter.newStore();
     let clock = new Date('2024-05-01T14:05:00Z');
