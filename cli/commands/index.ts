@@ -3,7 +3,9 @@ import { analyticsCommandDefinition } from './analytics-command.ts';
 import { configCommandDefinition } from './config-command.ts';
 import { backfillCommandDefinition } from './backfill-command.ts';
 import { demoCommandDefinition } from './demo-command.ts';
+import { historyCommandDefinition } from './history-command.ts';
 import { inspectCommandDefinition } from './inspect-command.ts';
+import { migrateCommandDefinition } from './migrate-command.ts';
 import { queryCommandDefinition } from './query-command.ts';
 import { recommendCommandDefinition } from './recommend-command.ts';
 import { refCommandDefinition } from './ref-command.ts';
@@ -19,6 +21,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   runCommandDefinition,
   demoCommandDefinition,
   queryCommandDefinition,
+  historyCommandDefinition,
   inspectCommandDefinition,
   runsCommandDefinition,
   statusCommandDefinition,
@@ -30,4 +33,5 @@ export const COMMANDS: readonly CommandDefinition[] = [
   reportCommandDefinition,
   recommendCommandDefinition,
   configCommandDefinition,
+  migrateCommandDefinition,
 ];

@@ -2,11 +2,10 @@ import { column, defineTable, type RowOf } from './table-definition.ts';
 
 export const alertsTable = defineTable({
   name: 'alerts',
-  root: 'alerts',
+  root: 'curated',
   // 2: src_ip, dst_ip and protocol may be null (late_data alerts name a source type and an hour, not an address pair).
   // 3: flow_count, packets and bytes count connections once (observed_by, observation_count added).
   schemaVersion: 3,
-  format: 'ndjson',
   orderBy: ['alert_id'],
   doc: 'One alert per (rule, source, destination, destination port, hour), with counts and samples; and one per (source type, event hour) of records that arrived too late for their hour (rule_kind late_data).',
   columns: [

@@ -5,7 +5,6 @@ export const anomaliesTable = defineTable({
   root: 'curated',
   // 2: one finding per (kind, source, hour) with its evidence columns (distinct_hosts onwards), host_sweep and slow_exfiltration. Columns are only ever added.
   schemaVersion: 2,
-  format: 'parquet',
   orderBy: ['kind', 'anomaly_id'],
   doc: 'Traffic no rule describes but that stands out, one finding per (kind, source, event hour): fan-out, host sweeps, port scans, new talkers, volume spikes and slow exfiltration, each with its evidence (window, distinct hosts and ports, bytes, baseline, first and last seen). Built by jobs/hourly-analytics.ts from the curated flows of the hour and the trailing days.',
   columns: [

@@ -21,7 +21,6 @@ export const flowsTable = defineTable({
   // observed_by); AWS custom formats without times or counters (is_delivery_window; packets,
   // bytes and protocol became nullable: a contract change, docs/sources.md). Columns are only ever added.
   schemaVersion: 4,
-  format: 'parquet',
   // Not sorted: ordering the widest table cost ~60 % more CPU than writing it; reruns publish the same row set.
   orderBy: [],
   doc: 'One row per flow record of the event hour, from every source, normalized, enriched and checked against the rules.',

@@ -6,7 +6,6 @@ export const lateRecordsTable = defineTable({
   root: 'curated',
   // 2: protocol, packets and bytes may be null, as in flows (AWS custom formats without them).
   schemaVersion: 2,
-  format: 'parquet',
   orderBy: ['event_hour_at', 'raw_object_key', 'raw_offset'],
   doc:
     'One row per flow record that arrived too late for its own hour to publish it, in the partition of the run that found it ' +

@@ -5,7 +5,6 @@ export const violationsTable = defineTable({
   root: 'curated',
   // 2: protocol, packets and bytes may be null (AWS custom formats without them, as in flows).
   schemaVersion: 2,
-  format: 'parquet',
   orderBy: ['rule_id', 'start_at', 'flow_id'],
   doc: 'One row per (flow, violated rule) in the event hour.',
   columns: [

@@ -3,18 +3,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/log/logger.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { publishPartition, sha256File } from '../../lib/publish/publish-partition.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import type { PutOptions } from '../../lib/storage/object-store.ts';
 import { flowsTable, violationsTable } from '../../schemas/tables/index.ts';
 
 /**
- * publishPartition uploads every file at once: each manifest entry still carries its file's
+ * publishPartition uploads every file at once: each published file still carries its file's
  * size and SHA-256, and an upload that fails is reported only once every other upload has
  * settled, so that no upload still reads a file the caller removes when the run fails.
  */
 const PARTITION = { dt: '2024-07-01', hour: '05' };
+const NO_STATS = { numRecords: 0, minValues: {}, maxValues: {}, nullCount: {} };
 const logger = createLogger({ level: 'error', write: () => {} });
 
 /** A real local-folder store whose uploads of one table fail, and whose others finish late. */
@@ -47,15 +48,16 @@ describe('publishPartition: every file at once', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   const tables = () => [
-    { table: flowsTable, files: [{ localPath: files.flows, rows: 3 }] },
-    { table: violationsTable, files: [{ localPath: files.violations, rows: 1 }] },
+    // Stats given, as the export gives them: the bytes are not Parquet.
+    { table: flowsTable, files: [{ localPath: files.flows, rows: 3, stats: NO_STATS }] },
+    { table: violationsTable, files: [{ localPath: files.violations, rows: 1, stats: NO_STATS }] },
   ];
 
   it('commits each table with its files, their sizes and SHA-256', async () => {
     const store = new LocalFolderStore(path.join(dir, 'lake-ok'));
     await publishPartition({ store, partition: PARTITION, runId: 'run-ok', attemptId: 'a-ok', tables: tables(), logger });
     for (const [table, file] of [[flowsTable, files.flows], [violationsTable, files.violations]] as const) {
-      const manifest = (await readManifest(store, table, PARTITION))!;
+      const manifest = (await readPublishedPartition(store, table, PARTITION))!;
       expect(manifest.files).toEqual([{ key: expect.stringContaining(`/${table.name}/`), rows: table === flowsTable ? 3 : 1, bytes: (await stat(file)).size, sha256: await sha256File(file) }]);
       expect(await store.getBytes(manifest.files[0]!.key)).toEqual(await readFile(file));
     }
@@ -66,8 +68,10 @@ describe('publishPartition: every file at once', () => {
     await expect(publishPartition({ store, partition: PARTITION, runId: 'run-flaky', attemptId: 'a-flaky', tables: tables(), logger })).rejects.toThrow(/injected upload failure/);
     // The failure came first; the flows upload, 200 ms later, had finished by the time it was reported.
     expect(store.settled.map((entry) => entry.split(' ')[0])).toEqual(['failed', 'uploaded']);
-    expect(await readManifest(store, flowsTable, PARTITION)).toBeUndefined();
-    expect(await readManifest(store, violationsTable, PARTITION)).toBeUndefined();
+    // Nothing committed, and the uploaded file was deleted again.
+    expect(await store.head(`curated/flows/dt=2024-07-01/hour=05/part-00000-a-flaky.parquet`)).toBeUndefined();
+    expect(await readPublishedPartition(store, flowsTable, PARTITION)).toBeUndefined();
+    expect(await readPublishedPartition(store, violationsTable, PARTITION)).toBeUndefined();
   });
 });
 
