@@ -8,6 +8,7 @@ import type { Manifest } from '../../schemas/manifest.ts';
 import { listManifests, readManifest } from '../publish/manifest-store.ts';
 import { parseManifestKey, tablePrefix } from '../publish/partition-keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { ocsfViewSql } from '../ocsf/ocsf-view-sql.ts';
 
 export interface LakeSessionOptions {
   store: ObjectStore;
@@ -73,6 +74,7 @@ export async function openLakeSession(options: LakeSessionOptions): Promise<Lake
   });
   try {
     for (const table of QUERYABLE_TABLES) await session.run(viewSql(table, files[table.name]!));
+    await session.run(ocsfViewSql());
   } catch (error) {
     session.close();
     throw error;

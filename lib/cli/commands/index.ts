@@ -2,6 +2,7 @@ import type { CommandDefinition } from '../command-definition.ts';
 import { analyticsCommandDefinition } from './analytics-command.ts';
 import { configCommandDefinition } from './config-command.ts';
 import { backfillCommandDefinition } from './backfill-command.ts';
+import { ddlCommandDefinition } from './ddl-command.ts';
 import { demoCommandDefinition } from './demo-command.ts';
 import { inspectCommandDefinition } from './inspect-command.ts';
 import { queryCommandDefinition } from './query-command.ts';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   runCommandDefinition,
   demoCommandDefinition,
   queryCommandDefinition,
+  ddlCommandDefinition,
   inspectCommandDefinition,
   runsCommandDefinition,
   statusCommandDefinition,
