@@ -8,7 +8,8 @@ const QUERY_HELP = `netflow query "<SQL>" [--format table|csv|json] [--config FI
 
 Runs SQL over the curated tables: flows, violations, traffic_matrix, alerts, quarantine,
 late_records (records that arrived too late for their hour), and the analytics tables anomalies
-and capacity_hourly (netflow analytics). Each is a
+and capacity_hourly (netflow analytics), and ocsf_network_activity (flows as OCSF Network Activity
+events, docs/ocsf.md). Each table is a
 view over the latest published version of every partition (resolved through its manifest).
 One read-only statement (SELECT, EXPLAIN); the session can read only the lake's published files. Output: an aligned table (default), CSV,
 or NDJSON.`;
