@@ -7,6 +7,7 @@ import type { AnalyticsConfig } from '../schemas/analytics-config.ts';
 import { anomaliesTable, capacityHourlyTable } from '../schemas/tables/index.ts';
 import type { AnomalyRow } from '../schemas/tables/anomalies.ts';
 import { projectionSql, type TableDefinition } from '../schemas/tables/table-definition.ts';
+import { dataFileProjectionSql } from '../lib/delta/delta-schema.ts';
 import { sqlIdentifier, sqlString, type DuckDbSession } from '../lib/duckdb/duckdb-session.ts';
 import type { AlertPayload } from '../lib/alerts/alert-payload.ts';
 import type { AlertSink } from '../lib/alerts/alert-sink.ts';
@@ -14,7 +15,7 @@ import { createSinks, deliverRunAlerts, type SinkDelivery } from '../lib/alerts/
 import type { Logger } from '../lib/log/logger.ts';
 import { parseModelFile, type ModelDefinition } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
-import { readManifest } from '../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../lib/delta/published-partitions.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
 import { openLakeSession } from '../lib/query/lake-session.ts';
@@ -146,7 +147,7 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         .sort();
       hourResult.runId = `${label.replace(/[-:]/g, '')}-a${createHash('sha256').update(`analytics ${ANALYTICS_VERSION}\nthresholds ${thresholdsVersion}\ninventory ${inventory.sha256}\n${inputs.join('\n')}`).digest('hex').slice(0, 15)}`;
       // Same inputs, same rows: an hour whose published partitions carry this run id is up to date.
-      if (!options.force && (await Promise.all([anomaliesTable, capacityHourlyTable].map((table) => readManifest(store, table, partitionOf(hour))))).every((m) => m?.run_id === hourResult.runId)) {
+      if (!options.force && (await Promise.all([anomaliesTable, capacityHourlyTable].map((table) => readPublishedPartition(store, table, partitionOf(hour))))).every((m) => m?.run_id === hourResult.runId)) {
         hourResult.status = 'current';
         continue;
       }
@@ -180,6 +181,7 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         result.alerts.push(...hourAlerts);
         hourResult.tables = await publishPartition({
           store, partition: partitionOf(hour), runId: hourResult.runId, attemptId, tables: staged, logger, now, gracePeriodMs: durationMs(config.publish.grace_period),
+          checkpointInterval: config.publish.checkpoint_interval, logRetentionMs: durationMs(config.publish.log_retention),
         });
         hourResult.status = 'published';
         hourResult.alertDelivery = await deliverRunAlerts({
@@ -288,7 +290,7 @@ export async function loadAnalyticsModels(sqlDir = ANALYTICS_SQL_DIR): Promise<{
 async function exportTable(session: DuckDbSession, table: TableDefinition, outDir: string): Promise<StagedTable> {
   const file = path.join(outDir, `${table.name}.parquet`);
   await session.run(
-    `COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)} ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`,
+    `COPY (SELECT ${dataFileProjectionSql(table)} FROM ${sqlIdentifier(table.name)} ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`,
   );
   const [{ n }] = (await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`)) as [{ n: bigint }];
   const expected = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${sqlIdentifier(table.name)}`))[0]!.n);

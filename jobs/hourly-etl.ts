@@ -4,7 +4,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { durationMs, type Config } from '../schemas/config.ts';
 import { flowsTable, PUBLISHED_TABLES } from '../schemas/tables/index.ts';
-import { projectionSql, type TableDefinition } from '../schemas/tables/table-definition.ts';
+import { projectionSql } from '../schemas/tables/table-definition.ts';
+import { dataFileProjectionSql } from '../lib/delta/delta-schema.ts';
+import { exportTables, PUBLISHED_PARQUET_COMPRESSION } from '../lib/publish/export-tables.ts';
 import type { AlertRow } from '../schemas/tables/alerts.ts';
 import { alertPayloadOf } from '../lib/alerts/alert-payload.ts';
 import type { AlertSink } from '../lib/alerts/alert-sink.ts';
@@ -17,9 +19,9 @@ import { loadModelFiles, parquetCompressionSql, type ModelDefinition, type Parqu
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
 import { parquetNullCounts } from '../lib/models/parquet-null-counts.ts';
 import { failedRowChecks, scanRowChecks, type RowCheck } from '../lib/models/row-checks.ts';
-import { readManifest } from '../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../lib/delta/published-partitions.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
-import { publishPartition, type PublishedTable, type StagedTable } from '../lib/publish/publish-partition.ts';
+import { publishPartition, type PublishedTable } from '../lib/publish/publish-partition.ts';
 import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
 import { compileFlowsMart } from '../lib/rules/compile-rules.ts';
 import { unionOfSources } from '../lib/sources/all-sources-model.ts';
@@ -256,7 +258,8 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.tables = await phase('publish', () =>
       publishPartition({
         store, partition: partitionOf(hour), runId: result.runId, attemptId, tables: outputs, logger, now,
-        gracePeriodMs: durationMs(config.publish.grace_period),
+        gracePeriodMs: durationMs(config.publish.grace_period), checkpointInterval: config.publish.checkpoint_interval,
+        logRetentionMs: durationMs(config.publish.log_retention), durationsMs: result.durationsMs,
         ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
       }),
     );
@@ -280,7 +283,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
 
 /** The run id in each published table's manifest of the partition (undefined where unpublished). */
 async function publishedRunIds(store: ObjectStore, partition: ReturnType<typeof partitionOf>): Promise<(string | undefined)[]> {
-  return Promise.all(PUBLISHED_TABLES.map(async (table) => (await readManifest(store, table, partition))?.run_id));
+  return Promise.all(PUBLISHED_TABLES.map(async (table) => (await readPublishedPartition(store, table, partition))?.run_id));
 }
 
 /** The objects of the hour's delivery window (what the rescan compares with the published run's inputs). */
@@ -352,7 +355,7 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
       materialized: 'parquet',
       parquetCompression: PUBLISHED_PARQUET_COMPRESSION,
       tests: [],
-      body: compileFlowsMart(input.reference.rules.rules, projectionSql(flowsTable)),
+      body: compileFlowsMart(input.reference.rules.rules, dataFileProjectionSql(flowsTable)),
     },
   ];
   const external = new Set<string>([...stagedRelations(), 'stg_object_routing', ...REFERENCE_RELATIONS]);
@@ -390,95 +393,4 @@ async function countRecords(
     if (row.last_offset !== null && row.last_offset !== undefined) lastOffsets.set(String(row.raw_object_key), Number(row.last_offset));
   }
   return { total, bySource, lastOffsets };
-}
-
-/** zstd level 1: half the CPU of the default level 3 on high-cardinality columns, files a few percent larger. */
-const PUBLISHED_PARQUET_COMPRESSION: ParquetCompression = { codec: 'zstd', level: 1 };
-
-/**
- * Writes every published table to local staging, then checks each file before it may be
- * uploaded. A table whose model was written as a Parquet file in the table's column order (the
- * flows mart, `modelFiles`) is published from that file as it is, checked the same way.
- */
-async function exportTables(
-  session: DuckDbSession,
-  workDir: string,
-  durationsMs: Record<string, number>,
-  modelFiles: ReadonlyMap<string, { file: string; rows: number }>,
-): Promise<StagedTable[]> {
-  const outDir = path.join(workDir, 'out');
-  await mkdir(outDir, { recursive: true });
-  const staged: StagedTable[] = [];
-  for (const table of PUBLISHED_TABLES) {
-    const started = performance.now();
-    const modelFile = table.format === 'parquet' && table.orderBy.length === 0 ? modelFiles.get(table.name) : undefined;
-    const { file, rows } = modelFile ?? (await writeTableFile(session, table, outDir));
-    await verifyExport(session, table, file, rows);
-    staged.push({ table, files: [{ localPath: file, rows }] });
-    durationsMs[`export:${table.name}`] = Math.round(performance.now() - started);
-  }
-  return staged;
-}
-
-/** The table's rows in its column order and declared types, as Parquet (zstd) or NDJSON. */
-async function writeTableFile(session: DuckDbSession, table: TableDefinition, outDir: string): Promise<{ file: string; rows: number }> {
-  const file = path.join(outDir, `${table.name}.${table.format === 'parquet' ? 'parquet' : 'ndjson'}`);
-  const format = table.format === 'parquet' ? `FORMAT parquet, ${parquetCompressionSql(PUBLISHED_PARQUET_COMPRESSION)}` : `FORMAT json`;
-  const order = table.orderBy.length > 0 ? ` ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}` : '';
-  const [copied] = await session.all<{ Count: bigint }>(`COPY (SELECT ${projectionSql(table)} FROM ${sqlIdentifier(table.name)}${order}) TO ${sqlString(file)} (${format})`);
-  return { file, rows: Number(copied!.Count) };
-}
-
-/**
- * Reads back what was written: the row count from the Parquet footer (or the NDJSON lines) and
- * the Parquet schema, then the table contract's column checks (columnContractChecks).
- */
-async function verifyExport(session: DuckDbSession, table: TableDefinition, file: string, expectedRows: number): Promise<void> {
-  if (table.format !== 'parquet') {
-    const ndjson = `read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}})`;
-    // One parse of the file for its line count and its checks.
-    const checks = columnContractChecks(table, new Map()).flatMap((check) => ('failing' in check ? [check] : []));
-    const { rows, failed } = await scanRowChecks(session, ndjson, checks);
-    if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
-    throwIfContractBroken(table, failed);
-    return;
-  }
-  const rows = Number((await session.all<{ n: bigint }>(`SELECT coalesce(sum(num_rows), 0) AS n FROM parquet_file_metadata(${sqlString(file)})`))[0]!.n);
-  if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
-  const columns = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
-  const actual = columns.map((c) => `${c.column_name} ${c.column_type}`).join(', ');
-  const declared = table.columns.map((c) => `${c.name} ${c.type}`).join(', ');
-  if (actual !== declared) throw new Error(`export of ${table.name} does not match its schema:\n  declared: ${declared}\n  written:  ${actual}`);
-  const checks = columnContractChecks(table, await parquetNullCounts(session, file));
-  const scanned = await failedRowChecks(session, `read_parquet(${sqlString(file)})`, checks.flatMap((check) => ('failing' in check ? [check] : [])));
-  const failedScans = new Map(scanned.map((check) => [check.label, check.rows]));
-  throwIfContractBroken(
-    table,
-    checks.map((check) => ({ label: check.label, rows: 'failing' in check ? (failedScans.get(check.label) ?? 0) : check.rows })).filter((check) => check.rows > 0),
-  );
-}
-
-/**
- * The table contract's column checks of a written file, in column order: no NULL in a column
- * declared non-nullable, no value outside a column's declared values. A column's NULL count the
- * Parquet footer gives (`nullCounts`) is taken from there, as the rows failing its check; every
- * other check is a condition for one scan of the file (columnar, each column read once).
- * Checking the file instead of the views that produced it (the enrichment joins, run again per
- * test) is both cheaper and what the lake actually gets.
- */
-function columnContractChecks(table: TableDefinition, nullCounts: ReadonlyMap<string, number>): (RowCheck | { label: string; rows: number })[] {
-  return table.columns.flatMap((column) => {
-    const label = `${column.name} is NULL`;
-    const nulls = nullCounts.get(column.name);
-    return [
-      ...(column.nullable ? [] : [nulls === undefined ? { label, failing: `${sqlIdentifier(column.name)} IS NULL` } : { label, rows: nulls }]),
-      ...(column.values
-        ? [{ label: `${column.name} is not one of ${column.values.join(', ')}`, failing: `${sqlIdentifier(column.name)} NOT IN (${column.values.map(sqlString).join(', ')})` }]
-        : []),
-    ];
-  });
-}
-
-function throwIfContractBroken(table: TableDefinition, failed: readonly { label: string; rows: number }[]): void {
-  if (failed.length > 0) throw new Error(`export of ${table.name} breaks its contract: ${failed.map((f) => `${f.label} in ${f.rows} row(s)`).join('; ')}`);
 }

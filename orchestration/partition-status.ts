@@ -2,7 +2,7 @@ import type { Config } from '../schemas/config.ts';
 import type { LedgerEntry } from '../schemas/ledger.ts';
 import { PUBLISHED_TABLES } from '../schemas/tables/index.ts';
 import { discoverObjects, type InputObject } from '../jobs/hourly-etl.ts';
-import { readManifest } from '../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../lib/delta/published-partitions.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 
@@ -85,7 +85,7 @@ export async function partitionStatus(options: {
 }): Promise<PartitionStatus> {
   const { store, config, hour, entries } = options;
   const partition = partitionOf(hour);
-  const manifests = await Promise.all(PUBLISHED_TABLES.map((table) => readManifest(store, table, partition)));
+  const manifests = await Promise.all(PUBLISHED_TABLES.map((table) => readPublishedPartition(store, table, partition)));
   const flows = manifests[PUBLISHED_TABLES.findIndex((table) => table.name === 'flows')];
   const any = manifests.find((manifest) => manifest !== undefined);
   const last = entries.at(-1);

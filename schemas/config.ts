@@ -179,10 +179,14 @@ export const configSchema = z.strictObject({
   locks: locksSchema.default(locksSchema.parse({})),
   publish: z
     .strictObject({
-      /** Versions older than the one a publish replaced are deleted once unreachable for this long (readers in flight). */
+      /** A data file a commit removed is deleted this long after that commit (readers holding an older snapshot). */
       grace_period: duration.default('1h'),
+      /** A Parquet checkpoint of a table's Delta log every this many commits. */
+      checkpoint_interval: z.number().int().min(1).default(10),
+      /** Commit files a checkpoint covers are deleted once older than this (`delta.logRetentionDuration`); `--as-of` reaches back this far. */
+      log_retention: duration.default('30d'),
     })
-    .default({ grace_period: '1h' }),
+    .default({ grace_period: '1h', checkpoint_interval: 10, log_retention: '30d' }),
   /** Local staging folder; DuckDB may read and write only below it. */
   work_dir: z.string().min(1).default('./.netflow/work'),
   /** Limits on untrusted raw input, enforced while staging, before any parser sees it (lib/staging/stage-lines.ts). */

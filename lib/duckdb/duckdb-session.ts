@@ -7,6 +7,8 @@ export interface DuckDbSessionOptions {
   workDir: string;
   /** Further folders the session may read (published Parquet for the query command). */
   readableDirs?: string[];
+  /** Single files the session may read besides those folders (a snapshot's data files, and no other file of their folders). */
+  readableFiles?: string[];
   memoryLimit: string;
   maxTempDirectorySize: string;
   threads?: number;
@@ -54,6 +56,9 @@ export class DuckDbSession {
     try {
       const dirs = [workDir, ...(options.readableDirs ?? []).map((dir) => path.resolve(dir))].map((dir) => `${dir}/`);
       await session.run(`SET allowed_directories = [${dirs.map(sqlString).join(', ')}]`);
+      if (options.readableFiles?.length) await session.run(`SET allowed_paths = [${options.readableFiles.map((file) => sqlString(path.resolve(file))).join(', ')}]`);
+      // Timestamps adjusted to UTC (TIMESTAMPTZ, what Delta's `timestamp` is) convert in UTC whatever the machine's zone.
+      await session.run(`SET TimeZone = 'UTC'`);
       await session.run(`SET temp_directory = ${sqlString(tempDir)}`);
       await session.run(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
       await session.run(`SET max_temp_directory_size = ${sqlString(options.maxTempDirectorySize)}`);

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Manifest, ManifestFile } from '../../schemas/manifest.ts';
+import path from 'node:path';
+import type { ManifestFile } from '../../schemas/manifest.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
+import { commitPartition } from '../delta/commit-partition.ts';
+import type { AddAction } from '../delta/delta-actions.ts';
+import { computeFileStats } from '../delta/file-stats.ts';
+import { tableRoot } from '../delta/log-keys.ts';
+import { tidyTable } from '../delta/table-housekeeping.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { commitManifest } from './commit-manifest.ts';
-import { readManifest } from './manifest-store.ts';
-import { manifestKey, partitionPrefix, versionPrefix, type PartitionRef } from './partition-keys.ts';
+import type { PartitionRef } from './partition-keys.ts';
 
 export interface StagedTableFile {
   localPath: string;
@@ -21,23 +25,16 @@ export interface StagedTable {
 
 export interface PublishedTable {
   table: string;
+  /** The Delta commit that published the partition (`_delta_log/<version>.json`). */
   manifestKey: string;
+  version: number;
   rows: number;
   files: ManifestFile[];
-  /** Keys of superseded versions deleted by this publish. */
+  /** Data files deleted by this publish because a commit removed them longer than the grace period ago. */
   collected: string[];
 }
 
-/**
- * Atomic publish of one partition: data files go to keys unique to this attempt, then each
- * table's manifest is replaced in one PUT. The replaced version stays for readers that resolved
- * it a moment ago; older versions (and folders of attempts that never committed) are collected
- * once they have been unreachable for the grace period.
- *
- * `beforeCommit` runs right before each manifest PUT and throws when this runner may no longer
- * publish (it lost its partition lock): the manifest is then left as it was.
- */
-export async function publishPartition(options: {
+export interface PublishOptions {
   store: ObjectStore;
   partition: PartitionRef;
   runId: string;
@@ -45,98 +42,115 @@ export async function publishPartition(options: {
   tables: StagedTable[];
   logger: Logger;
   now?: () => Date;
-  /** Superseded versions older than the replaced one are deleted once unreachable this long (default 0). */
+  /** Files a commit removes are deleted this long after it (default 0). */
   gracePeriodMs?: number;
+  /** A checkpoint every this many commits of a table (default 10). */
+  checkpointInterval?: number;
+  /** Log files a checkpoint covers are deleted once older than this (default 30 days). */
+  logRetentionMs?: number;
+  /** Runs before each commit and throws when this runner may no longer publish (it lost its partition lock). */
   beforeCommit?: () => Promise<void>;
-}): Promise<PublishedTable[]> {
+  /** Durations of the publishing steps (files, stats, commits, housekeeping), added to. */
+  durationsMs?: Record<string, number>;
+}
+
+/** Relative to the table root: the Hive partition folder and a name unique to the attempt. */
+export function dataFilePath(partition: PartitionRef, attemptId: string, index: number): string {
+  return `dt=${partition.dt}/hour=${partition.hour}/part-${String(index).padStart(5, '0')}-${attemptId}.parquet`;
+}
+
+/**
+ * Publishes one partition of every staged table as a Delta commit per table: the data files go
+ * to keys unique to this attempt (with their stats and SHA-256 in the `add` action), then each
+ * table's commit removes the partition's current files and adds the new ones (lib/delta). A run
+ * that fails before a table's commit deletes that table's uploaded files again: it published
+ * nothing there. After each commit, removed files past the grace period are deleted and, every
+ * `checkpointInterval` versions, a checkpoint is written (lib/delta/table-housekeeping.ts).
+ */
+export async function publishPartition(options: PublishOptions): Promise<PublishedTable[]> {
   const { store, partition, runId, attemptId, logger } = options;
-  // Every file at once, each hashed while it is uploaded: the flows file alone is hundreds of
-  // megabytes an hour. Settled before anything throws, so that no upload still reads a file the
-  // caller removes when the run fails.
-  const uploaded = await settleAll(
-    options.tables.map(async (staged) => ({
-      staged,
-      files: await settleAll(
-        staged.files.map(async (file, index): Promise<ManifestFile> => {
-          const extension = staged.table.format === 'parquet' ? 'parquet' : 'ndjson';
-          const key = `${versionPrefix(staged.table, partition, attemptId)}part-${String(index).padStart(5, '0')}.${extension}`;
-          const [sha256, local] = await settleAll([
-            sha256File(file.localPath),
-            stat(file.localPath),
-            store.putFile(key, file.localPath, { contentType: staged.table.format === 'parquet' ? 'application/vnd.apache.parquet' : 'application/x-ndjson' }),
-          ]);
-          return { key, rows: file.rows, bytes: local.size, sha256 };
+  const now = options.now ?? (() => new Date());
+  const durations = options.durationsMs ?? {};
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      durations[name] = (durations[name] ?? 0) + Math.round(performance.now() - started);
+    }
+  };
+  const flat = options.tables.flatMap((staged) => staged.files.map((file, index) => ({ staged, file, index })));
+  const workDir = path.dirname(path.resolve(flat[0]?.file.localPath ?? '.'));
+  // Every file at once, each hashed while it is uploaded, the stats computed meanwhile; settled
+  // before anything throws, so that no upload still reads a file the caller removes on failure.
+  const [stats, uploaded] = await settleAll([
+    timed('publish:stats', () => computeFileStats(flat.map(({ staged, file }) => ({ table: staged.table, localPath: file.localPath })), workDir)),
+    timed('publish:files', () =>
+      settleAll(
+        flat.map(async ({ staged, file, index }) => {
+          const relative = dataFilePath(partition, attemptId, index);
+          const key = `${tableRoot(staged.table)}${relative}`;
+          const [sha256, local] = await settleAll([sha256File(file.localPath), stat(file.localPath), store.putFile(key, file.localPath, { contentType: 'application/vnd.apache.parquet' })]);
+          return { relative, file: { key, rows: file.rows, bytes: local.size, sha256 } satisfies ManifestFile };
         }),
       ),
-    })),
-  );
+    ),
+  ]).catch(async (error: unknown) => {
+    await deleteKeys(store, flat.map(({ staged, index }) => `${tableRoot(staged.table)}${dataFilePath(partition, attemptId, index)}`));
+    throw error;
+  });
   const published: PublishedTable[] = [];
-  for (const { staged, files } of uploaded) {
-    const previous = await readManifest(store, staged.table, partition);
-    const manifest: Manifest = {
-      manifest_version: 1,
-      table: staged.table.name,
-      schema_version: staged.table.schemaVersion,
-      format: staged.table.format,
-      dt: partition.dt,
-      hour: partition.hour,
-      run_id: runId,
-      attempt_id: attemptId,
-      committed_at: (options.now?.() ?? new Date()).toISOString(),
-      rows: files.reduce((sum, file) => sum + file.rows, 0),
-      files,
-      previous_attempt_id: previous?.attempt_id ?? null,
-    };
-    const key = manifestKey(staged.table, partition);
-    await options.beforeCommit?.();
-    // Conditional: of writers racing from the same state exactly one commits (commit-manifest.ts).
-    await commitManifest(store, staged.table, partition, manifest);
-    const collected = await collectSuperseded(store, staged.table, partition, new Set([attemptId, previous?.attempt_id].filter((id): id is string => Boolean(id))), {
-      gracePeriodMs: options.gracePeriodMs ?? 0,
-      unreachableSince: new Date(manifest.committed_at),
-      now: options.now?.() ?? new Date(),
+  let position = 0;
+  for (const [tableIndex, staged] of options.tables.entries()) {
+    const entries = staged.files.map((_, index) => ({ upload: uploaded[position + index]!, stats: stats[position + index]! }));
+    position += staged.files.length;
+    const at = now().getTime();
+    const adds: AddAction[] = entries.map(({ upload, stats: fileStats }) => ({
+      path: upload.relative,
+      partitionValues: { dt: partition.dt, hour: partition.hour },
+      size: upload.file.bytes,
+      modificationTime: at,
+      dataChange: true,
+      stats: JSON.stringify(fileStats),
+      tags: { sha256: upload.file.sha256, run_id: runId, attempt_id: attemptId, rows: String(upload.file.rows) },
+    }));
+    let commit;
+    try {
+      commit = await timed('publish:commits', () =>
+        commitPartition(store, {
+          table: staged.table, partition, adds, runId, attemptId, operation: 'WRITE', now,
+          gracePeriodMs: options.gracePeriodMs ?? 0, logRetentionMs: options.logRetentionMs ?? THIRTY_DAYS_MS, checkpointInterval: options.checkpointInterval ?? 10,
+          ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+        }),
+      );
+    } catch (error) {
+      // This table and the ones after it were not committed: their files are nobody's.
+      await deleteKeys(store, options.tables.slice(tableIndex).flatMap((later) => later.files.map((_, index) => `${tableRoot(later.table)}${dataFilePath(partition, attemptId, index)}`)));
+      throw error;
+    }
+    const tidied = await timed('publish:housekeeping', () =>
+      tidyTable(store, staged.table, commit.snapshot, {
+        checkpointInterval: options.checkpointInterval ?? 10, gracePeriodMs: options.gracePeriodMs ?? 0, logRetentionMs: options.logRetentionMs ?? THIRTY_DAYS_MS, now: now(),
+      }).catch((error: unknown) => {
+        logger.warn('table housekeeping failed; retried after the next commit', { table: staged.table.name, error: (error as Error).message });
+        return { deletedFiles: [], deletedLogFiles: [], checkpoint: undefined };
+      }),
+    );
+    const files = entries.map(({ upload }) => upload.file);
+    const rows = files.reduce((sum, file) => sum + file.rows, 0);
+    logger.info('partition published', {
+      table: staged.table.name, dt: partition.dt, hour: partition.hour, rows, attempt_id: attemptId, version: commit.version, retries: commit.retries,
+      removed: commit.removed.length, collected: tidied.deletedFiles.length, ...(tidied.checkpoint ? { checkpoint: tidied.checkpoint.version } : {}),
     });
-    logger.info('partition published', { table: staged.table.name, dt: partition.dt, hour: partition.hour, rows: manifest.rows, attempt_id: attemptId, collected: collected.length });
-    published.push({ table: staged.table.name, manifestKey: key, rows: manifest.rows, files, collected });
+    published.push({ table: staged.table.name, manifestKey: commit.key, version: commit.version, rows, files, collected: tidied.deletedFiles });
   }
   return published;
 }
 
-/**
- * Deletes the version folders of the partition other than the ones to keep, once they have been
- * unreachable for the grace period: a version stopped being reachable no later than the current
- * manifest's commit (`unreachableSince`), and an attempt that never committed never was, so a
- * folder goes when both that moment and its newest object are older than the grace period.
- * Returns the deleted keys.
- */
-export async function collectSuperseded(
-  store: ObjectStore,
-  table: TableDefinition,
-  partition: PartitionRef,
-  keep: ReadonlySet<string>,
-  grace: { gracePeriodMs: number; unreachableSince: Date; now: Date } = { gracePeriodMs: 0, unreachableSince: new Date(0), now: new Date() },
-): Promise<string[]> {
-  const prefix = partitionPrefix(table, partition);
-  const candidates = new Map<string, { keys: string[]; newest: number }>();
-  for await (const object of store.list(`${prefix}version=`)) {
-    const attempt = /^version=([^/]+)\//.exec(object.key.slice(prefix.length))?.[1];
-    if (!attempt || keep.has(attempt)) continue;
-    const folder = candidates.get(attempt) ?? { keys: [], newest: 0 };
-    folder.keys.push(object.key);
-    folder.newest = Math.max(folder.newest, object.lastModified.getTime());
-    candidates.set(attempt, folder);
-  }
-  const deadline = grace.now.getTime() - grace.gracePeriodMs;
-  const deleted: string[] = [];
-  if (grace.unreachableSince.getTime() > deadline) return deleted;
-  for (const folder of candidates.values()) {
-    if (folder.newest > deadline) continue;
-    for (const key of folder.keys) {
-      await store.delete(key);
-      deleted.push(key);
-    }
-  }
-  return deleted;
+const THIRTY_DAYS_MS = 30 * 86_400_000;
+
+async function deleteKeys(store: ObjectStore, keys: readonly string[]): Promise<void> {
+  await Promise.allSettled(keys.map((key) => store.delete(key)));
 }
 
 export async function sha256File(file: string): Promise<string> {

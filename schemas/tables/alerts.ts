@@ -2,10 +2,9 @@ import { column, defineTable, type RowOf } from './table-definition.ts';
 
 export const alertsTable = defineTable({
   name: 'alerts',
-  root: 'alerts',
+  root: 'curated',
   // 2: src_ip, dst_ip and protocol may be null (late_data alerts name a source type and an hour, not an address pair).
   schemaVersion: 2,
-  format: 'ndjson',
   orderBy: ['alert_id'],
   doc: 'One alert per (rule, source, destination, destination port, hour), with counts and samples; and one per (source type, event hour) of records that arrived too late for their hour (rule_kind late_data).',
   columns: [

@@ -4,7 +4,6 @@ export const anomaliesTable = defineTable({
   name: 'anomalies',
   root: 'curated',
   schemaVersion: 1,
-  format: 'parquet',
   orderBy: ['kind', 'anomaly_id'],
   doc: 'Traffic no rule describes but that stands out: fan-out, port scans, new talkers and volume spikes in the event hour, each with its evidence (window, counts, baseline). Built by jobs/hourly-analytics.ts from the curated flows of the hour and the trailing days.',
   columns: [

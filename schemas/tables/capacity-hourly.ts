@@ -4,7 +4,6 @@ export const capacityHourlyTable = defineTable({
   name: 'capacity_hourly',
   root: 'curated',
   schemaVersion: 1,
-  format: 'parquet',
   orderBy: ['scope', 'entity_id'],
   doc: 'Throughput per VM and per segment pair in the event hour: each flow record\'s bytes spread evenly over its start..end, summed per minute; p95 and maximum of the 60 minutes; utilization = p95 / capacity. Built by jobs/hourly-analytics.ts.',
   columns: [

@@ -19,7 +19,6 @@ export const flowsTable = defineTable({
   // 2: provider-specific columns added at the end (counts_in_totals onwards); 3: the Transit
   // Gateway columns (resource_type onwards). Columns are only ever added.
   schemaVersion: 3,
-  format: 'parquet',
   // Not sorted: ordering the widest table cost ~60 % more CPU than writing it; reruns publish the same row set.
   orderBy: [],
   doc: 'One row per flow record of the event hour, from every source, normalized, enriched and checked against the rules.',

@@ -5,7 +5,6 @@ export const lateRecordsTable = defineTable({
   name: 'late_records',
   root: 'curated',
   schemaVersion: 1,
-  format: 'parquet',
   orderBy: ['event_hour_at', 'raw_object_key', 'raw_offset'],
   doc:
     'One row per flow record that arrived too late for its own hour to publish it, in the partition of the run that found it ' +

@@ -2,9 +2,8 @@ import { column, defineTable, type RowOf } from './table-definition.ts';
 
 export const quarantineTable = defineTable({
   name: 'quarantine',
-  root: 'quarantine',
+  root: 'curated',
   schemaVersion: 1,
-  format: 'ndjson',
   orderBy: ['raw_object_key', 'raw_offset'],
   doc: 'Every record (or whole object) of the run that could not be read, with its raw text and the reason.',
   columns: [

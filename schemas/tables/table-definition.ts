@@ -18,10 +18,9 @@ export interface ColumnDefinition {
 
 export interface TableDefinition<Columns extends readonly ColumnDefinition[] = readonly ColumnDefinition[]> {
   name: string;
-  /** Root prefix in the object store: `curated`, `quarantine` or `alerts`. */
+  /** Root prefix in the object store (`curated`): the table is the Delta table `<root>/<name>/`. */
   root: string;
   schemaVersion: number;
-  format: 'parquet' | 'ndjson';
   /** Sort order of the published rows, which makes reruns byte-comparable. */
   orderBy: readonly string[];
   columns: Columns;

@@ -4,7 +4,6 @@ export const trafficMatrixTable = defineTable({
   name: 'traffic_matrix',
   root: 'curated',
   schemaVersion: 1,
-  format: 'parquet',
   orderBy: ['dimension', 'src_group', 'dst_group'],
   doc: 'Who talks to whom in the event hour: one row per (dimension, source group, destination group); a flow counts once per segment pair and once per tag pair it has.',
   columns: [

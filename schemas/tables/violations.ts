@@ -4,7 +4,6 @@ export const violationsTable = defineTable({
   name: 'violations',
   root: 'curated',
   schemaVersion: 1,
-  format: 'parquet',
   orderBy: ['rule_id', 'start_at', 'flow_id'],
   doc: 'One row per (flow, violated rule) in the event hour.',
   columns: [

@@ -104,15 +104,16 @@ describe('the hourly job on the bundled samples', () => {
     expect(entry.reference_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(entry.rules_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(entry.models.map((m) => m.name)).toEqual(expect.arrayContaining(['aws_vpc__records', 'agent__records', 'flows_enriched', 'rule_violations', 'flows', 'alerts']));
-    expect(entry.outputs.find((o) => o.table === 'flows')).toMatchObject({ rows: 436, manifest_key: 'curated/flows/dt=2024-05-01/hour=13/_manifest.json' });
+    expect(entry.outputs.find((o) => o.table === 'flows')).toMatchObject({ rows: 436, manifest_key: expect.stringMatching(/^curated\/flows\/_delta_log\/\d{20}\.json$/) });
   });
 
-  it('writes alerts as NDJSON under alerts/dt=…/hour=…/', async () => {
+  it('publishes alerts as a Delta table of Parquet files under curated/alerts/dt=…/hour=…/', async () => {
     const alerts = await queryLake(lake, `SELECT rule_id, severity, flow_count, bytes FROM alerts WHERE hour_at = TIMESTAMP '2024-05-01 13:00:00' ORDER BY rule_id`);
     expect(alerts.map((a) => a.rule_id)).toEqual(['datastore-only-from-vms', 'known-endpoints-only', 'no-admin-ports-from-internet', 'sql-only-from-app-1']);
     const keys: string[] = [];
-    for await (const object of lake.store.list('alerts/alerts/dt=2024-05-01/hour=13/')) keys.push(object.key);
-    expect(keys.some((key) => /version=[^/]+\/part-00000\.ndjson$/.test(key))).toBe(true);
+    for await (const object of lake.store.list('curated/alerts/dt=2024-05-01/hour=13/')) keys.push(object.key);
+    expect(keys).toEqual([expect.stringMatching(/^curated\/alerts\/dt=2024-05-01\/hour=13\/part-00000-[^/]+\.parquet$/)]);
+    expect(await lake.store.head('curated/alerts/_delta_log/00000000000000000000.json')).toBeDefined();
   });
 
   it('reruns an hour to identical rows and one visible version, leaving no staging behind', async () => {
@@ -123,10 +124,10 @@ describe('the hourly job on the bundled samples', () => {
     expect(rerun.runId).toBe(results['2024-05-01T13']!.runId);
     expect(await digest()).toEqual(before);
     const third = await lake.runHour('2024-05-01T13');
-    const versions = new Set<string>();
-    for await (const object of lake.store.list('curated/flows/dt=2024-05-01/hour=13/version=')) versions.add(object.key.split('/')[4]!);
-    // The current version and the one it replaced (kept for readers in flight); older ones are collected.
-    expect([...versions].sort()).toEqual([`version=${rerun.attemptId}`, `version=${third.attemptId}`].sort());
+    const files: string[] = [];
+    for await (const object of lake.store.list('curated/flows/dt=2024-05-01/hour=13/')) files.push(object.key);
+    // The fixture's grace period is 0: the files each rerun's commit removed are deleted at once.
+    expect(files).toEqual([`curated/flows/dt=2024-05-01/hour=13/part-00000-${third.attemptId}.parquet`]);
     const [{ n }] = (await queryLake(lake, `SELECT count(*) AS n FROM flows WHERE start_at < TIMESTAMP '2024-05-01 14:00:00'`)) as [{ n: bigint }];
     expect(n).toBe(436n);
     expect(await readdir(path.join(lake.dir, 'work', 'runs'))).toEqual([]);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/log/logger.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { publishPartition, sha256File } from '../../lib/publish/publish-partition.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import type { PutOptions } from '../../lib/storage/object-store.ts';
@@ -55,7 +55,7 @@ describe('publishPartition: every file at once', () => {
     const store = new LocalFolderStore(path.join(dir, 'lake-ok'));
     await publishPartition({ store, partition: PARTITION, runId: 'run-ok', attemptId: 'a-ok', tables: tables(), logger });
     for (const [table, file] of [[flowsTable, files.flows], [violationsTable, files.violations]] as const) {
-      const manifest = (await readManifest(store, table, PARTITION))!;
+      const manifest = (await readPublishedPartition(store, table, PARTITION))!;
       expect(manifest.files).toEqual([{ key: expect.stringContaining(`/${table.name}/`), rows: table === flowsTable ? 3 : 1, bytes: (await stat(file)).size, sha256: await sha256File(file) }]);
       expect(await store.getBytes(manifest.files[0]!.key)).toEqual(await readFile(file));
     }
@@ -66,8 +66,8 @@ describe('publishPartition: every file at once', () => {
     await expect(publishPartition({ store, partition: PARTITION, runId: 'run-flaky', attemptId: 'a-flaky', tables: tables(), logger })).rejects.toThrow(/injected upload failure/);
     // The failure came first; the flows upload, 200 ms later, had finished by the time it was reported.
     expect(store.settled.map((entry) => entry.split(' ')[0])).toEqual(['failed', 'uploaded']);
-    expect(await readManifest(store, flowsTable, PARTITION)).toBeUndefined();
-    expect(await readManifest(store, violationsTable, PARTITION)).toBeUndefined();
+    expect(await readPublishedPartition(store, flowsTable, PARTITION)).toBeUndefined();
+    expect(await readPublishedPartition(store, violationsTable, PARTITION)).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { createObjectStore } from '../../lib/storage/create-object-store.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
@@ -73,7 +73,7 @@ describe(`SIGKILL at random points of a run (${KILLS} kills, seed ${SEED}, ${STO
    */
   async function expectWholePartition(withDuckDb = true): Promise<void> {
     for (const table of PUBLISHED_TABLES) {
-      const manifest = await readManifest(lake.store, table, PARTITION);
+      const manifest = await readPublishedPartition(lake.store, table, PARTITION);
       expect(manifest, table.name).toBeDefined();
       for (const file of manifest!.files) {
         const bytes = await lake.store.getBytes(file.key);

@@ -4,8 +4,9 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockKey, lockPrefix, LockLostError, PartitionLock, type LockBody } from '../../lib/publish/partition-lock.ts';
-import { collectSuperseded, publishPartition } from '../../lib/publish/publish-partition.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { publishPartition } from '../../lib/publish/publish-partition.ts';
+import { DuckDbSession, sqlString } from '../../lib/duckdb/duckdb-session.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { createLogger } from '../../lib/log/logger.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
@@ -154,10 +155,12 @@ describe('the partition lock', () => {
     await a.release().catch(() => {});
   });
 
-  it('a publish that lost its lock leaves the manifest as it was', async () => {
-    const table: TableDefinition = { name: 'flows', root: 'curated', format: 'ndjson', schemaVersion: 1, columns: [], orderBy: [] } as unknown as TableDefinition;
-    const file = path.join(dir, 'part.ndjson');
-    await writeFile(file, '{"a":1}\n');
+  it('a publish that lost its lock leaves the table as it was', async () => {
+    const table: TableDefinition = { name: 'flows', root: 'curated', schemaVersion: 1, columns: [{ name: 'a', type: 'INTEGER', nullable: false, doc: 'a' }], orderBy: [], doc: 'test' };
+    const file = path.join(dir, 'part.parquet');
+    const session = await DuckDbSession.open({ workDir: dir, memoryLimit: '256MB', maxTempDirectorySize: '256MB', threads: 1 });
+    await session.run(`COPY (SELECT 1::INTEGER AS a) TO ${sqlString(file)} (FORMAT parquet)`);
+    session.close();
     const logger = createLogger({ level: 'error', write: () => {} });
     const a = lock('a');
     await a.acquire();
@@ -167,41 +170,6 @@ describe('the partition lock', () => {
     await expect(
       publishPartition({ store, partition: PARTITION, runId: 'r2', attemptId: 'v2', tables: [{ table, files: [{ localPath: file, rows: 1 }] }], logger, beforeCommit: () => a.assertHeld(0) }),
     ).rejects.toThrow(LockLostError);
-    expect((await readManifest(store, table, PARTITION))?.attempt_id).toBe('v1');
-  });
-});
-
-describe('collecting superseded versions after the grace period', () => {
-  let dir: string;
-  let store: LocalFolderStore;
-  const table = { name: 'flows', root: 'curated' } as TableDefinition;
-  const prefix = 'curated/flows/dt=2024-05-01/hour=13/';
-
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'netflow-gc-'));
-    store = new LocalFolderStore(dir);
-    for (const version of ['v1', 'v2', 'v3', 'orphan']) await store.putBytes(`${prefix}version=${version}/part-00000.parquet`, version);
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
-
-  const remaining = async () => {
-    const versions: string[] = [];
-    for await (const object of store.list(`${prefix}version=`)) versions.push(object.key.split('/').at(-2)!);
-    return versions.sort();
-  };
-
-  it.each([
-    ['keeps everything while the current version was committed less than the grace period ago', 0, 30 * 60_000, ['version=orphan', 'version=v1', 'version=v2', 'version=v3']],
-    ['removes older versions and never-committed attempts once unreachable that long', 0, 2 * 3_600_000, ['version=v2', 'version=v3']],
-    ['keeps folders written within the grace period (an attempt still uploading)', -30 * 60_000, 2 * 3_600_000, ['version=orphan', 'version=v1', 'version=v2', 'version=v3']],
-  ])('%s', async (_name, writtenOffsetMs, sinceCommitMs, expected) => {
-    const written = Date.now() + writtenOffsetMs;
-    const now = new Date(Math.max(written, Date.now()) + (writtenOffsetMs < 0 ? 0 : sinceCommitMs));
-    await collectSuperseded(store, table, { dt: '2024-05-01', hour: '13' }, new Set(['v3', 'v2']), {
-      gracePeriodMs: 3_600_000,
-      unreachableSince: new Date(now.getTime() - sinceCommitMs),
-      now,
-    });
-    expect(await remaining()).toEqual(expected);
+    expect((await readPublishedPartition(store, table, PARTITION))?.attempt_id).toBe('v1');
   });
 });

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { lockPrefix } from '../../lib/publish/partition-lock.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
@@ -46,7 +46,7 @@ describe('two runner processes racing for the same hour', () => {
     const winner = outcomes.find((outcome) => outcome.result?.status === 'published')!.result!;
 
     for (const table of PUBLISHED_TABLES) {
-      const manifest = await readManifest(store, table, { dt: '2024-05-01', hour: '13' });
+      const manifest = await readPublishedPartition(store, table, { dt: '2024-05-01', hour: '13' });
       expect(manifest?.attempt_id, table.name).toBe(winner.attemptId);
       const versions = new Set<string>();
       for await (const object of store.list(`${table.root}/${table.name}/dt=2024-05-01/hour=13/version=`)) versions.add(object.key.split('/').at(-2)!);

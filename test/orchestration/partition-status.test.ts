@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { manifestKey } from '../../lib/publish/partition-keys.ts';
+import { commitPartition } from '../../lib/delta/commit-partition.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import { diffInputs, partitionStatus } from '../../orchestration/partition-status.ts';
 import { configSchema } from '../../schemas/config.ts';
@@ -32,12 +32,10 @@ describe('partitionStatus from manifests and ledger entries', () => {
   const partition = { dt: '2024-05-01', hour: '13' };
 
   const publish = async (runId: string, tables = PUBLISHED_TABLES) => {
+    const at = new Date('2024-05-01T14:20:00.000Z');
     for (const table of tables) {
-      const manifest: Manifest = {
-        manifest_version: 1, table: table.name, schema_version: table.schemaVersion, format: table.format, dt: partition.dt, hour: partition.hour,
-        run_id: runId, attempt_id: `a-${runId}`, committed_at: '2024-05-01T14:20:00.000Z', rows: 3, files: [], previous_attempt_id: null,
-      };
-      await store.putBytes(manifestKey(table, partition), JSON.stringify(manifest));
+      const add = { path: `dt=2024-05-01/hour=13/part-00000-a-${runId}.parquet`, partitionValues: partition, size: 1, modificationTime: at.getTime(), dataChange: true, tags: { run_id: runId, attempt_id: `a-${runId}`, rows: '3' } };
+      await commitPartition(store, { table, partition, adds: [add], runId, attemptId: `a-${runId}`, operation: 'WRITE', now: () => at, gracePeriodMs: 0, logRetentionMs: 0, checkpointInterval: 10 });
     }
   };
   const entry = (status: LedgerEntry['status'], runId: string, overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureBlobStoreSchema, s3StoreSchema } from '../../schemas/config.ts';
 import { runHourAndRecord } from '../../orchestration/run-hour.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { flowsTable } from '../../schemas/tables/index.ts';
 import { AzureBlobStore, createServiceClient } from '../../lib/storage/azure-blob-store.ts';
 import type { ObjectStore } from '../../lib/storage/object-store.ts';
@@ -141,13 +141,13 @@ describe.each(STORES)('Azure PT1H.json growing during the hour: $name', (storeCa
 
     // Appended before every download: the run gives up after its listings, publishes nothing.
     await grow();
-    const before = await readManifest(lake.store, flowsTable, { dt: '2018-11-13', hour: '12' });
+    const before = await readPublishedPartition(lake.store, flowsTable, { dt: '2018-11-13', hour: '12' });
     const restless = appendingBeforeDownload(lake.store, Number.POSITIVE_INFINITY, grow);
     const failed = await run(restless);
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/object changed since it was listed: .*PT1H\.json/);
     expect(restless.appended()).toBe(3);
-    expect(await readManifest(lake.store, flowsTable, { dt: '2018-11-13', hour: '12' })).toEqual(before);
+    expect(await readPublishedPartition(lake.store, flowsTable, { dt: '2018-11-13', hour: '12' })).toEqual(before);
     const [last] = (await new RunLedger(lake.config.ledger.path).entries()).slice(-1);
     expect(last!.status).toBe('failed');
 

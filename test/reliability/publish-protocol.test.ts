@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { DuckDbSession, sqlString } from '../../lib/duckdb/duckdb-session.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';
 import { startRunner, type RunnerChild } from '../orchestration/support/child-runner.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
@@ -28,13 +28,13 @@ async function rowDigests(lake: LakeFixture): Promise<Record<string, string>> {
   const session = await DuckDbSession.open({ workDir: path.join(lake.dir, `digest-${Date.now()}`), readableDirs: [path.join(lake.dir, 'lake')], memoryLimit: '512MB', maxTempDirectorySize: '1GB' });
   try {
     for (const table of PUBLISHED_TABLES) {
-      const manifest = await readManifest(lake.store, table, PARTITION);
+      const manifest = await readPublishedPartition(lake.store, table, PARTITION);
       if (!manifest || manifest.files.length === 0) {
         out[table.name] = manifest ? 'empty' : 'unpublished';
         continue;
       }
       const files = manifest.files.map((file) => sqlString(lake.store.localPathOf!(file.key)!)).join(', ');
-      const reader = table.format === 'parquet' ? `read_parquet([${files}], hive_partitioning = false)` : `read_json([${files}], format = 'newline_delimited', hive_partitioning = false)`;
+      const reader = `read_parquet([${files}], hive_partitioning = false)`;
       const lines = (await session.all(`SELECT * FROM ${reader}`)).map((row) => JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).sort();
       out[table.name] = `${lines.length}:${createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16)}`;
     }
@@ -48,7 +48,7 @@ async function rowDigests(lake: LakeFixture): Promise<Record<string, string>> {
 async function partialPartitions(lake: LakeFixture): Promise<string[]> {
   const problems: string[] = [];
   for (const table of PUBLISHED_TABLES) {
-    const manifest = await readManifest(lake.store, table, PARTITION);
+    const manifest = await readPublishedPartition(lake.store, table, PARTITION);
     if (!manifest) continue;
     for (const file of manifest.files) {
       const bytes = await lake.store.getBytes(file.key);
@@ -63,7 +63,7 @@ async function partialPartitions(lake: LakeFixture): Promise<string[]> {
 async function orphans(lake: LakeFixture): Promise<string[]> {
   const found: string[] = [];
   for (const table of PUBLISHED_TABLES) {
-    const manifest = await readManifest(lake.store, table, PARTITION);
+    const manifest = await readPublishedPartition(lake.store, table, PARTITION);
     const keep = new Set([manifest?.attempt_id, manifest?.previous_attempt_id].filter(Boolean));
     const versions = new Set<string>();
     for await (const object of lake.store.list(`${table.root}/${table.name}/dt=${PARTITION.dt}/hour=${PARTITION.hour}/version=`)) versions.add(object.key.split('/').at(-2)!.slice('version='.length));
@@ -143,11 +143,11 @@ describe('publish protocol under SIGKILL and concurrent publishers', () => {
   }, 6 * 3600_000);
 
   it(`${RACES} races of 3 runners for one partition, each with new input: exactly one winner, no lost update`, async () => {
-    if (!(await readManifest(lake.store, PUBLISHED_TABLES[0]!, PARTITION))) expect((await runToEnd()).status).toBe('published');
+    if (!(await readPublishedPartition(lake.store, PUBLISHED_TABLES[0]!, PARTITION))) expect((await runToEnd()).status).toBe('published');
     const started = Date.now();
     const winners: number[] = [];
     const lost: string[] = [];
-    const before = Number((await readManifest(lake.store, PUBLISHED_TABLES[0]!, PARTITION))!.rows);
+    const before = Number((await readPublishedPartition(lake.store, PUBLISHED_TABLES[0]!, PARTITION))!.rows);
     for (let race = 0; race < RACES; race++) {
       // A new agent segment for the hour, so that each race has inputs nobody published yet.
       const record = JSON.stringify({
@@ -163,7 +163,7 @@ describe('publish protocol under SIGKILL and concurrent publishers', () => {
       const statuses = outcomes.map((o) => o.result?.status ?? `exit ${o.code}`);
       const published = outcomes.filter((o) => o.result?.status === 'published');
       winners.push(published.length);
-      const manifest = (await readManifest(lake.store, PUBLISHED_TABLES[0]!, PARTITION))!;
+      const manifest = (await readPublishedPartition(lake.store, PUBLISHED_TABLES[0]!, PARTITION))!;
       if (published.length !== 1 || manifest.attempt_id !== published[0]!.result!.attemptId) lost.push(`race ${race}: ${statuses.join(', ')}`);
       if (manifest.rows !== before + race + 1) lost.push(`race ${race}: flows ${manifest.rows}, expected ${before + race + 1}`);
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { DuckDbSession, sqlString } from '../../lib/duckdb/duckdb-session.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { backfill } from '../../orchestration/backfill.ts';
 import { runHourAndRecord } from '../../orchestration/run-hour.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';
@@ -36,13 +36,13 @@ describe('rerun and backfill determinism over the samples', () => {
     const session = await DuckDbSession.open({ workDir: path.join(lake.dir, 'digest-work'), readableDirs: [path.join(lake.dir, 'lake')], memoryLimit: '512MB', maxTempDirectorySize: '1GB' });
     try {
       for (const table of PUBLISHED_TABLES) {
-        const manifest = await readManifest(lake.store, table, { dt, hour: hh });
+        const manifest = await readPublishedPartition(lake.store, table, { dt, hour: hh });
         if (!manifest) {
           out[table.name] = 'unpublished';
           continue;
         }
         const files = manifest.files.map((file) => sqlString(lake.store.localPathOf!(file.key)!));
-        const reader = table.format === 'parquet' ? `read_parquet([${files.join(', ')}], hive_partitioning = false)` : `read_json([${files.join(', ')}], format = 'newline_delimited', hive_partitioning = false)`;
+        const reader = `read_parquet([${files.join(', ')}], hive_partitioning = false)`;
         const rows = files.length === 0 ? [] : await session.all(`SELECT * FROM ${reader}`);
         const bytes = manifest.files.map((file) => file.sha256).join(',');
         // Rows as a sorted multiset of JSON lines: equal rows in another order are the same partition.
@@ -88,10 +88,10 @@ describe('rerun and backfill determinism over the samples', () => {
       });
     }
     // Unchanged inputs: an unforced rerun and an unforced backfill do nothing.
-    const manifestsBefore = await Promise.all(HOURS.map((hour) => readManifest(lake.store, PUBLISHED_TABLES[0]!, { dt: hour.slice(0, 10), hour: hour.slice(11) })));
+    const manifestsBefore = await Promise.all(HOURS.map((hour) => readPublishedPartition(lake.store, PUBLISHED_TABLES[0]!, { dt: hour.slice(0, 10), hour: hour.slice(11) })));
     const rerun = await runHourAndRecord({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, hour: new Date(`${HOURS.at(-1)}:00:00Z`), trigger: 'test', skipWhenPublished: true });
     const quiet = await backfill({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from, to, parallel: 2, force: false });
-    const manifestsAfter = await Promise.all(HOURS.map((hour) => readManifest(lake.store, PUBLISHED_TABLES[0]!, { dt: hour.slice(0, 10), hour: hour.slice(11) })));
+    const manifestsAfter = await Promise.all(HOURS.map((hour) => readPublishedPartition(lake.store, PUBLISHED_TABLES[0]!, { dt: hour.slice(0, 10), hour: hour.slice(11) })));
     reportFigures('rerun-determinism', {
       hours: HOURS.length, forced_runs_per_hour: RUNS, backfills: BACKFILLS, digests_compared: compared, digests_differing: differing,
       run_ids_per_hour: Object.fromEntries(Object.entries(runIds).map(([h, ids]) => [h, ids.size])),

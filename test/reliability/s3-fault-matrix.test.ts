@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverSamples } from '../../lib/cli/commands/demo-command.ts';
 import { DuckDbSession, sqlString } from '../../lib/duckdb/duckdb-session.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { runHourAndRecord } from '../../orchestration/run-hour.ts';
 import { s3StoreSchema } from '../../schemas/config.ts';
@@ -83,7 +83,7 @@ describe('S3 fault matrix at job level', () => {
       const session = await DuckDbSession.open({ workDir: path.join(lake.dir, 'verify'), memoryLimit: '256MB', maxTempDirectorySize: '256MB' });
       try {
         for (const table of PUBLISHED_TABLES) {
-          const manifest = await readManifest(direct, table, { dt: '2024-05-01', hour: '13' });
+          const manifest = await readPublishedPartition(direct, table, { dt: '2024-05-01', hour: '13' });
           if (!manifest) continue;
           manifests++;
           for (const [fileIndex, file] of manifest.files.entries()) {
@@ -94,10 +94,8 @@ describe('S3 fault matrix at job level', () => {
               promotedCorrupt++;
               continue;
             }
-            if (table.format === 'parquet') {
-              const [row] = await session.all<{ n: bigint }>(`SELECT coalesce(sum(num_rows), 0) AS n FROM parquet_file_metadata(${sqlString(local)})`).catch(() => [{ n: -1n }]);
-              if (Number(row!.n) !== file.rows) promotedCorrupt++;
-            }
+            const [row] = await session.all<{ n: bigint }>(`SELECT coalesce(sum(num_rows), 0) AS n FROM parquet_file_metadata(${sqlString(local)})`).catch(() => [{ n: -1n }]);
+            if (Number(row!.n) !== file.rows) promotedCorrupt++;
           }
         }
       } finally {

@@ -9,7 +9,7 @@ import type { CliContext } from '../../lib/cli/cli-context.ts';
 import { queryCommand } from '../../lib/cli/commands/query-command.ts';
 import { DuckDbSession, sqlString } from '../../lib/duckdb/duckdb-session.ts';
 import { createLogger } from '../../lib/log/logger.ts';
-import { readManifest } from '../../lib/publish/manifest-store.ts';
+import { readPublishedPartition } from '../../lib/delta/published-partitions.ts';
 import { publishPartition } from '../../lib/publish/publish-partition.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 
@@ -49,7 +49,7 @@ beforeAll(async () => {
   const store = new LocalFolderStore(path.join(dir, 'lake'));
   const logger = createLogger({ level: 'debug', write: () => {} });
   await publishPartition({ store, partition: { dt: '2024-05-01', hour: '13' }, runId: 'r1', attemptId: 'a1', tables: [{ table: flowsTable, files: [{ localPath: file, rows: 1 }] }], logger });
-  const manifest = (await readManifest(store, flowsTable, { dt: '2024-05-01', hour: '13' }))!;
+  const manifest = (await readPublishedPartition(store, flowsTable, { dt: '2024-05-01', hour: '13' }))!;
   publishedFile = store.localPathOf!(manifest.files[0]!.key)!;
   publishedSha = manifest.files[0]!.sha256;
   out = [];

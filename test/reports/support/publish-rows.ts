@@ -5,7 +5,8 @@ import type { Logger } from '../../../lib/log/logger.ts';
 import { partitionOf } from '../../../lib/publish/partition-keys.ts';
 import { publishPartition } from '../../../lib/publish/publish-partition.ts';
 import type { ObjectStore } from '../../../lib/storage/object-store.ts';
-import { projectionSql, type TableDefinition } from '../../../schemas/tables/table-definition.ts';
+import type { TableDefinition } from '../../../schemas/tables/table-definition.ts';
+import { dataFileProjectionSql } from '../../../lib/delta/delta-schema.ts';
 
 /** Publishes rows of a curated table, one partition per hour of `hourColumn`, as a job would (Parquet, manifest). */
 export async function publishTableRows(options: { store: ObjectStore; workDir: string; logger: Logger; table: TableDefinition; hourColumn: string; rows: Record<string, unknown>[] }): Promise<number> {
@@ -20,7 +21,7 @@ export async function publishTableRows(options: { store: ObjectStore; workDir: s
     const hours = await session.all<{ h: string }>(`SELECT DISTINCT strftime(date_trunc('hour', "${options.hourColumn}"), '%Y-%m-%dT%H') AS h FROM r ORDER BY 1`);
     for (const { h } of hours) {
       const file = path.join(dir, `${h}.parquet`);
-      await session.run(`COPY (SELECT ${projectionSql(options.table)} FROM r WHERE date_trunc('hour', "${options.hourColumn}") = CAST($1 AS TIMESTAMP)) TO ${sqlString(file)} (FORMAT parquet)`, [`${h.replace('T', ' ')}:00:00`]);
+      await session.run(`COPY (SELECT ${dataFileProjectionSql(options.table)} FROM r WHERE date_trunc('hour', "${options.hourColumn}") = CAST($1 AS TIMESTAMP)) TO ${sqlString(file)} (FORMAT parquet)`, [`${h.replace('T', ' ')}:00:00`]);
       const rows = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`))[0]!.n);
       await publishPartition({ store: options.store, partition: partitionOf(new Date(`${h}:00:00Z`)), runId: `generated-${h}`, attemptId: `g${h.replace(/[-T]/g, '')}`, tables: [{ table: options.table, files: [{ localPath: file, rows }] }], logger: options.logger });
     }
