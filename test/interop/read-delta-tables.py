@@ -2,9 +2,9 @@
 
 Run by test/interop/*.test.ts as a real process, one per scenario:
     python read-delta-tables.py REQUEST.json OUTPUT.json
-REQUEST: {"reader": "deltalake" | "spark", "tables": {name: location}, "spark_jars": [...],
-          "spark_ddl": "SQL text of `netflow ddl --engine spark`" (optional; its tables are then read
-          by name from the catalog, the views too), "write_fixture": location (optional)}
+REQUEST: {"reader": "deltalake" | "spark", "tables": {key: absolute path, or a Spark catalog name},
+          "spark_jars": [...], "spark_ddl": "SQL of `netflow ddl --engine spark`" (optional, run
+          first, so that its tables and views can be read by name), "write_fixture": path (optional)}
 OUTPUT: {"versions": {...}, "tables": {name: {"columns": [...], "rows": [row, ...]}}, "seconds": {...}}
 Canonical values: integers as decimal strings, timestamps as UTC ISO with microseconds and "Z",
 lists and structs as JSON text (keys sorted, integers as strings), doubles as JSON numbers.
@@ -124,7 +124,7 @@ def read_spark(spark, tables, ddl):
         for statement in ddl_statements(ddl):
             spark.sql(statement)
     for name, location in tables.items():
-        frame = spark.table(location) if ddl else spark.read.format("delta").load(location)
+        frame = spark.read.format("delta").load(location) if location.startswith("/") else spark.table(location)
         out[name] = {"columns": frame.columns, "rows": canonical_rows(row.asDict(recursive=True) for row in frame.collect())}
     return out
 

@@ -82,7 +82,7 @@ describe('ocsf_network_activity', { timeout: 240_000 }, () => {
       // Our own stand-in for the extension's table function: every Parquet file of the table (the lake
       // holds one run per hour here), with the dt/hour partition columns from the folder names.
       await connection.run(
-        `CREATE MACRO delta_scan(location) AS TABLE SELECT COLUMNS(c -> c NOT IN ('version')) FROM read_parquet(location || '/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
+        `CREATE MACRO delta_scan(location) AS TABLE SELECT * FROM read_parquet(location || '/dt=*/hour=*/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
       );
       await connection.run(ddl);
       const all = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
