@@ -90,21 +90,35 @@ export class DuckDbSession {
   }
 
   /**
-   * Runs exactly one statement that can only read (SELECT, which includes DESCRIBE, SHOW and
-   * SUMMARIZE, or EXPLAIN): the path for SQL typed by people. allowed_directories grants writing
-   * as well as reading, so without this a `COPY … TO` into a readable folder (the lake's published
-   * version folders, for the query command) would overwrite published files.
+   * Runs exactly one plain query (SELECT, which includes DESCRIBE, SHOW and SUMMARIZE), or an
+   * EXPLAIN [ANALYZE] of one: the path for SQL typed by people. allowed_directories and
+   * allowed_paths grant writing as well as reading, so anything else (COPY, ATTACH, SET, INSTALL,
+   * LOAD, PRAGMA, CALL, and EXPLAIN ANALYZE of any of them, which runs it) is refused before it runs.
    */
   async queryReadOnly(sql: string): Promise<{ columns: string[]; rows: Row[] }> {
     const extracted = await this.connection.extractStatements(sql);
     if (extracted.count !== 1) throw new ReadOnlyStatementError(`expected exactly one SQL statement, got ${extracted.count}`);
+    // The explained statement is checked before the EXPLAIN is even prepared.
+    const explain = /^EXPLAIN\b/i.test(withoutLeadingComments(sql));
+    if (explain) await this.assertPlainQuery(explainedStatement(sql));
     const prepared = await extracted.prepare(0);
-    if (prepared.statementType !== StatementType.SELECT && prepared.statementType !== StatementType.EXPLAIN) {
-      const kind = StatementType[prepared.statementType] ?? String(prepared.statementType);
-      throw new ReadOnlyStatementError(`only SELECT (or EXPLAIN) statements may run here, not ${kind}`);
+    const expected = explain ? StatementType.EXPLAIN : StatementType.SELECT;
+    if (prepared.statementType !== expected || (!explain && !startsAsQuery(sql))) {
+      throw new ReadOnlyStatementError(`only a query (SELECT) or an EXPLAIN of one may run here, not ${StatementType[prepared.statementType] ?? String(prepared.statementType)}`);
     }
     const reader = await prepared.runAndReadAll();
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJS() as Row[] };
+  }
+
+  /** Throws unless the text is one SELECT (prepared, never run). */
+  private async assertPlainQuery(sql: string | undefined): Promise<void> {
+    const refuse = (what: string) => new ReadOnlyStatementError(`EXPLAIN may only explain a query (SELECT) here, not ${what}`);
+    if (sql === undefined) throw refuse('this form of EXPLAIN');
+    const inner = await this.connection.extractStatements(sql).catch(() => undefined);
+    if (!inner || inner.count !== 1) throw refuse('that text');
+    const prepared = await inner.prepare(0).catch(() => undefined);
+    if (!prepared) throw refuse('that text');
+    if (prepared.statementType !== StatementType.SELECT || !startsAsQuery(sql)) throw refuse(StatementType[prepared.statementType] ?? String(prepared.statementType));
   }
 
   async execute<T extends Row = Row>(compiled: CompiledSql): Promise<T[]> {
@@ -124,6 +138,31 @@ export class DuckDbSession {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/**
+ * The statement an `EXPLAIN [ANALYZE]` explains: the text after the keywords, past leading
+ * comments. Undefined for any other form (an option list, a comment between the keywords), which
+ * is then refused rather than guessed at.
+ */
+export function explainedStatement(sql: string): string | undefined {
+  const text = withoutLeadingComments(sql);
+  const match = /^EXPLAIN\s+(?:ANALY[SZ]E\s+)?/i.exec(text);
+  if (!match) return undefined;
+  const rest = text.slice(match[0].length);
+  return /^[(]/.test(rest.trimStart()) ? undefined : rest;
+}
+
+function withoutLeadingComments(sql: string): string {
+  return sql.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/, '');
+}
+
+/**
+ * DuckDB plans some statements that are not queries as SELECTs (`PRAGMA database_list` becomes a
+ * table function call), so the statement must also start with a query's first word.
+ */
+function startsAsQuery(sql: string): boolean {
+  return /^(SELECT|WITH|FROM|VALUES|TABLE|DESCRIBE|SHOW|SUMMARIZE)\b|^\(/i.test(withoutLeadingComments(sql));
 }
 
 export class ReadOnlyStatementError extends Error {

@@ -5,6 +5,7 @@ import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
 import { ENGINE_TYPES } from '../delta/column-types.ts';
 import { dataFileProjectionSql } from '../delta/delta-schema.ts';
+import { fileStatsOf, fileStatsSql } from '../delta/file-stats.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import { parquetCompressionSql, type ParquetCompression } from '../models/model-definition.ts';
 import { parquetNullCounts } from '../models/parquet-null-counts.ts';
@@ -16,8 +17,9 @@ export const PUBLISHED_PARQUET_COMPRESSION: ParquetCompression = { codec: 'zstd'
 
 /**
  * Writes every published table to local staging, then checks each file before it may be
- * uploaded. A table whose model was written as a Parquet file in the table's column order (the
- * flows mart, `modelFiles`) is published from that file as it is, checked the same way.
+ * uploaded, and computes its Delta stats in the same session. A table whose model was written as
+ * a Parquet file in the table's column order (the flows mart, `modelFiles`) is published from
+ * that file as it is, checked the same way.
  */
 export async function exportTables(
   session: DuckDbSession,
@@ -33,7 +35,8 @@ export async function exportTables(
     const modelFile = table.orderBy.length === 0 ? modelFiles.get(table.name) : undefined;
     const { file, rows } = modelFile ?? (await writeTableFile(session, table, outDir));
     await verifyExport(session, table, file, rows);
-    staged.push({ table, files: [{ localPath: file, rows }] });
+    const [statsRow] = await session.all(fileStatsSql(table, file));
+    staged.push({ table, files: [{ localPath: file, rows, stats: fileStatsOf(table, statsRow!) }] });
     durationsMs[`export:${table.name}`] = Math.round(performance.now() - started);
   }
   return staged;

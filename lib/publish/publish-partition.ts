@@ -6,7 +6,7 @@ import type { ManifestFile } from '../../schemas/manifest.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
 import { commitPartition } from '../delta/commit-partition.ts';
 import type { AddAction } from '../delta/delta-actions.ts';
-import { computeFileStats } from '../delta/file-stats.ts';
+import { computeFileStats, type FileStats } from '../delta/file-stats.ts';
 import { tableRoot } from '../delta/log-keys.ts';
 import { tidyTable } from '../delta/table-housekeeping.ts';
 import type { Logger } from '../log/logger.ts';
@@ -16,6 +16,8 @@ import type { PartitionRef } from './partition-keys.ts';
 export interface StagedTableFile {
   localPath: string;
   rows: number;
+  /** The file's stats when the writer computed them already (the export does, in its session); else publish computes them. */
+  stats?: FileStats;
 }
 
 export interface StagedTable {
@@ -84,7 +86,7 @@ export async function publishPartition(options: PublishOptions): Promise<Publish
   // Every file at once, each hashed while it is uploaded, the stats computed meanwhile; settled
   // before anything throws, so that no upload still reads a file the caller removes on failure.
   const [stats, uploaded] = await settleAll([
-    timed('publish:stats', () => computeFileStats(flat.map(({ staged, file }) => ({ table: staged.table, localPath: file.localPath })), workDir)),
+    timed('publish:stats', () => statsOf(flat, workDir)),
     timed('publish:files', () =>
       settleAll(
         flat.map(async ({ staged, file, index }) => {
@@ -145,6 +147,13 @@ export async function publishPartition(options: PublishOptions): Promise<Publish
     published.push({ table: staged.table.name, manifestKey: commit.key, version: commit.version, rows, files, collected: tidied.deletedFiles });
   }
   return published;
+}
+
+/** Each file's stats: the ones the writer gave, the others computed in one DuckDB session. */
+async function statsOf(files: readonly { staged: StagedTable; file: StagedTableFile }[], workDir: string): Promise<FileStats[]> {
+  const missing = files.filter(({ file }) => !file.stats);
+  const computed = await computeFileStats(missing.map(({ staged, file }) => ({ table: staged.table, localPath: file.localPath })), workDir);
+  return files.map(({ file }) => file.stats ?? computed[missing.findIndex((entry) => entry.file === file)]!);
 }
 
 const THIRTY_DAYS_MS = 30 * 86_400_000;

@@ -10,11 +10,12 @@ import type { PutOptions } from '../../lib/storage/object-store.ts';
 import { flowsTable, violationsTable } from '../../schemas/tables/index.ts';
 
 /**
- * publishPartition uploads every file at once: each manifest entry still carries its file's
+ * publishPartition uploads every file at once: each published file still carries its file's
  * size and SHA-256, and an upload that fails is reported only once every other upload has
  * settled, so that no upload still reads a file the caller removes when the run fails.
  */
 const PARTITION = { dt: '2024-07-01', hour: '05' };
+const NO_STATS = { numRecords: 0, minValues: {}, maxValues: {}, nullCount: {} };
 const logger = createLogger({ level: 'error', write: () => {} });
 
 /** A real local-folder store whose uploads of one table fail, and whose others finish late. */
@@ -47,8 +48,9 @@ describe('publishPartition: every file at once', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   const tables = () => [
-    { table: flowsTable, files: [{ localPath: files.flows, rows: 3 }] },
-    { table: violationsTable, files: [{ localPath: files.violations, rows: 1 }] },
+    // Stats given, as the export gives them: the bytes are not Parquet.
+    { table: flowsTable, files: [{ localPath: files.flows, rows: 3, stats: NO_STATS }] },
+    { table: violationsTable, files: [{ localPath: files.violations, rows: 1, stats: NO_STATS }] },
   ];
 
   it('commits each table with its files, their sizes and SHA-256', async () => {
@@ -66,6 +68,8 @@ describe('publishPartition: every file at once', () => {
     await expect(publishPartition({ store, partition: PARTITION, runId: 'run-flaky', attemptId: 'a-flaky', tables: tables(), logger })).rejects.toThrow(/injected upload failure/);
     // The failure came first; the flows upload, 200 ms later, had finished by the time it was reported.
     expect(store.settled.map((entry) => entry.split(' ')[0])).toEqual(['failed', 'uploaded']);
+    // Nothing committed, and the uploaded file was deleted again.
+    expect(await store.head(`curated/flows/dt=2024-07-01/hour=05/part-00000-a-flaky.parquet`)).toBeUndefined();
     expect(await readPublishedPartition(store, flowsTable, PARTITION)).toBeUndefined();
     expect(await readPublishedPartition(store, violationsTable, PARTITION)).toBeUndefined();
   });

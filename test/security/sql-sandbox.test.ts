@@ -96,7 +96,26 @@ describe('the query command cannot leave the lake', () => {
     ['replacing a view', () => `CREATE OR REPLACE VIEW flows AS SELECT content AS src_ip FROM read_text(${sqlString(secretFile)})`],
     ['a table macro that reads a file', () => `CREATE MACRO leak() AS TABLE SELECT * FROM read_text(${sqlString(secretFile)})`],
     ['query() running a COPY', () => `SELECT * FROM query(${sqlString(`COPY (SELECT 1) TO ${sqlString(publishedFile)}`)})`],
+    ['EXPLAIN ANALYZE of a COPY over a published file (it runs the COPY)', () => `EXPLAIN ANALYZE COPY (SELECT 1 AS x) TO ${sqlString(publishedFile)} (FORMAT parquet)`],
+    ['EXPLAIN ANALYZE of a COPY, behind a comment', () => `/* just a plan */ explain   analyze\n COPY (SELECT 1 AS x) TO ${sqlString(publishedFile)} (FORMAT parquet)`],
+    ['EXPLAIN of a COPY', () => `EXPLAIN COPY (SELECT 1 AS x) TO ${sqlString(publishedFile)} (FORMAT parquet)`],
+    ['EXPLAIN ANALYZE of an ATTACH', () => `EXPLAIN ANALYZE ATTACH ${sqlString(path.join(dir, 'outside', 'x.db'))}`],
+    ['EXPLAIN ANALYZE of a SET', () => `EXPLAIN ANALYZE SET allowed_directories = ['/']`],
+    ['EXPLAIN ANALYZE of an INSTALL', () => `EXPLAIN ANALYZE INSTALL httpfs`],
+    ['EXPLAIN ANALYZE of a LOAD', () => `EXPLAIN ANALYZE LOAD httpfs`],
+    ['EXPLAIN ANALYZE of a PRAGMA', () => `EXPLAIN ANALYZE PRAGMA database_list`],
+    ['EXPLAIN with an option list', () => `EXPLAIN (FORMAT json) COPY (SELECT 1 AS x) TO ${sqlString(publishedFile)}`],
+    ['a PRAGMA', () => `PRAGMA database_list`],
+    ['reading a file of the table that the snapshot does not name', () => `SELECT * FROM read_parquet(${sqlString(path.join(path.dirname(publishedFile), 'part-00000-other.parquet'))})`],
   ];
+
+  it('answers EXPLAIN and EXPLAIN ANALYZE of a query', async () => {
+    for (const sql of ['EXPLAIN SELECT count(*) FROM flows', '-- why\nEXPLAIN ANALYZE SELECT count(*) FROM flows']) {
+      out.length = 0;
+      expect(await queryCommand(context, sql, { format: 'csv' }), sql).toBe(0);
+      expect(out.join('')).toMatch(/physical_plan|analyzed_plan/);
+    }
+  });
 
   it.each(attacks)('refuses %s', async (_name, sqlOf) => {
     const before = (await treeOf(dir)).filter((f) => !f.startsWith('work/'));
@@ -104,7 +123,7 @@ describe('the query command cannot leave the lake', () => {
     err.length = 0;
     const code = await queryCommand(context, sqlOf(), { format: 'csv' });
     expect(code).toBe(1);
-    expect(err.join('')).toMatch(/query failed: .*(Permission Error|disabled|not allowed|locked|only SELECT|exactly one SQL statement|Cannot access|Parser Error|Catalog Error)/s);
+    expect(err.join('')).toMatch(/query failed: .*(Permission Error|disabled|not allowed|locked|only a query|EXPLAIN may only explain a query|exactly one SQL statement|Cannot access|Parser Error|Catalog Error)/s);
     const printed = out.join('') + err.join('');
     expect(printed).not.toContain(SECRET);
     expect(printed).not.toMatch(/root:x:0:0/);
@@ -138,3 +157,21 @@ describe('configuration values cannot widen the session', () => {
     expect(configSchema.safeParse({ duckdb: { max_temp_directory_size: value } }).success).toBe(false);
   });
 });
+
+describe('a tampered published file', () => {
+  it('is refused on read with a message naming it', async () => {
+    const bytes = await readFile(publishedFile);
+    // Same size, other bytes: only the hash the log recorded tells them apart.
+    bytes[bytes.length - 9] = bytes[bytes.length - 9]! ^ 0xff;
+    await writeFile(publishedFile, bytes);
+    out.length = 0;
+    err.length = 0;
+    expect(await queryCommand(context, 'SELECT count(*) FROM flows', { format: 'csv' })).toBe(1);
+    expect(err.join('')).toContain(`published file curated/flows/dt=2024-05-01/hour=13/part-00000-a1.parquet does not match the Delta log: SHA-256`);
+    await writeFile(publishedFile, bytes.subarray(1));
+    err.length = 0;
+    expect(await queryCommand(context, 'SELECT count(*) FROM flows', { format: 'csv' })).toBe(1);
+    expect(err.join('')).toMatch(/part-00000-a1\.parquet does not match the Delta log: \d+ bytes, the log says \d+/);
+  });
+});
+

@@ -1,30 +1,59 @@
 import path from 'node:path';
-import { openLakeSession } from '../../query/lake-session.ts';
+import { openLakeSession, type LakeSession } from '../../query/lake-session.ts';
+import { datesOfRange, parseAsOf, partitionRange } from '../../query/read-range.ts';
 import { formatRows, type OutputFormat } from '../format-rows.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
 import { stringOption, type CommandDefinition } from '../command-definition.ts';
 
-const QUERY_HELP = `netflow query "<SQL>" [--format table|csv|json] [--config FILE]
+const QUERY_HELP = `netflow query "<SQL>" [--from YYYY-MM-DDTHH] [--to YYYY-MM-DDTHH] [--as-of VERSION|TIME]
+             [--format table|csv|json] [--config FILE]
 
 Runs SQL over the curated tables: flows, violations, traffic_matrix, alerts, quarantine,
 late_records (records that arrived too late for their hour), and the analytics tables anomalies
 and capacity_hourly (netflow analytics), and ocsf_network_activity (flows as OCSF Network Activity
-events, docs/ocsf.md). Each table is a
-view over the latest published version of every partition (resolved through its manifest).
-One read-only statement (SELECT, EXPLAIN); the session can read only the lake's published files. Output: an aligned table (default), CSV,
-or NDJSON.`;
+events, docs/ocsf.md). Each table is a view over one snapshot of the table's Delta
+log (curated/<table>/_delta_log/), with the partition columns dt and hour last; every file is
+checked against the size and SHA-256 its commit recorded before it is read.
 
-export async function queryCommand(context: CliContext, sql: string | undefined, options: { format?: string }): Promise<number> {
+  --from, --to   read only the partitions of these hours (both included), found from the log's
+                 partition values: nothing else is listed or downloaded
+  --as-of        read each table as of a version (netflow history <table>) or a time (UTC)
+
+One query (SELECT, or EXPLAIN [ANALYZE] of one); the session can read only the snapshot's files and
+write nowhere. Output: an aligned table (default), CSV, or NDJSON.`;
+
+export interface QueryOptions {
+  format?: string;
+  from?: string;
+  to?: string;
+  asOf?: string;
+}
+
+export async function queryCommand(context: CliContext, sql: string | undefined, options: QueryOptions): Promise<number> {
   if (!sql) throw new UsageError('query needs SQL, for example: netflow query "SELECT count(*) FROM flows"');
   const format = (options.format ?? 'table') as OutputFormat;
   if (!['table', 'csv', 'json'].includes(format)) throw new UsageError(`--format must be table, csv or json, got "${options.format}"`);
-  const lake = await openLakeSession({
-    store: context.store,
-    workDir: path.resolve(context.baseDir, context.config.work_dir),
-    memoryLimit: context.config.duckdb.memory_limit,
-    maxTempDirectorySize: context.config.duckdb.max_temp_directory_size,
-  });
+  let range: ReturnType<typeof partitionRange>;
+  let dates: string[] | undefined;
+  let asOf: ReturnType<typeof parseAsOf> | undefined;
   try {
+    range = partitionRange(options.from, options.to);
+    dates = datesOfRange(options.from, options.to);
+    asOf = options.asOf === undefined ? undefined : parseAsOf(options.asOf);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  let lake: LakeSession | undefined;
+  try {
+    lake = await openLakeSession({
+      store: context.store,
+      workDir: path.resolve(context.baseDir, context.config.work_dir),
+      memoryLimit: context.config.duckdb.memory_limit,
+      maxTempDirectorySize: context.config.duckdb.max_temp_directory_size,
+      ...(range ? { includePartition: (_table: string, partition: { dt: string; hour: string }) => range(partition) } : {}),
+      ...(dates ? { dates } : {}),
+      ...(asOf ? { asOf } : {}),
+    });
     const { columns, rows } = await lake.session.queryReadOnly(sql);
     context.stdout(formatRows(rows, columns, format));
     return 0;
@@ -32,7 +61,7 @@ export async function queryCommand(context: CliContext, sql: string | undefined,
     context.stderr(`query failed: ${(error as Error).message}\n`);
     return 1;
   } finally {
-    await lake.close();
+    await lake?.close();
   }
 }
 
@@ -40,9 +69,13 @@ export const queryCommandDefinition: CommandDefinition = {
   name: 'query',
   summary: 'SQL over the curated tables (flows, violations, traffic_matrix, alerts, quarantine, late_records, anomalies, capacity_hourly)',
   help: QUERY_HELP,
-  options: { format: { type: 'string' } },
+  options: { format: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'as-of': { type: 'string' } },
   run: (context, args) => {
-    const format = stringOption(args, 'format');
-    return queryCommand(context, args.positionals[0], { ...(format ? { format } : {}) });
+    const options: QueryOptions = {};
+    for (const [name, key] of [['format', 'format'], ['from', 'from'], ['to', 'to'], ['as-of', 'asOf']] as const) {
+      const value = stringOption(args, name);
+      if (value !== undefined) options[key] = value;
+    }
+    return queryCommand(context, args.positionals[0], options);
   },
 };
