@@ -8,6 +8,7 @@ import { anomaliesTable, capacityHourlyTable } from '../schemas/tables/index.ts'
 import type { AnomalyRow } from '../schemas/tables/anomalies.ts';
 import { projectionSql, type TableDefinition } from '../schemas/tables/table-definition.ts';
 import { dataFileProjectionSql } from '../lib/delta/delta-schema.ts';
+import { assertFileSchema, statsOfFile } from '../lib/publish/export-tables.ts';
 import { sqlIdentifier, sqlString, type DuckDbSession } from '../lib/duckdb/duckdb-session.ts';
 import type { AlertPayload } from '../lib/alerts/alert-payload.ts';
 import type { AlertSink } from '../lib/alerts/alert-sink.ts';
@@ -295,9 +296,6 @@ async function exportTable(session: DuckDbSession, table: TableDefinition, outDi
   const [{ n }] = (await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`)) as [{ n: bigint }];
   const expected = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM ${sqlIdentifier(table.name)}`))[0]!.n);
   if (Number(n) !== expected) throw new Error(`export of ${table.name} holds ${n} rows, expected ${expected}`);
-  const columns = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
-  const written = columns.map((c) => `${c.column_name} ${c.column_type}`).join(', ');
-  const declared = table.columns.map((c) => `${c.name} ${c.type}`).join(', ');
-  if (written !== declared) throw new Error(`export of ${table.name} does not match its schema:\n  declared: ${declared}\n  written:  ${written}`);
-  return { table, files: [{ localPath: file, rows: expected }] };
+  await assertFileSchema(session, table, file);
+  return { table, files: [{ localPath: file, rows: expected, stats: await statsOfFile(session, table, file) }] };
 }

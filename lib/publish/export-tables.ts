@@ -5,7 +5,7 @@ import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
 import { ENGINE_TYPES } from '../delta/column-types.ts';
 import { dataFileProjectionSql } from '../delta/delta-schema.ts';
-import { fileStatsOf, fileStatsSql } from '../delta/file-stats.ts';
+import { fileStatsOf, fileStatsSql, type FileStats } from '../delta/file-stats.ts';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import { parquetCompressionSql, type ParquetCompression } from '../models/model-definition.ts';
 import { parquetNullCounts } from '../models/parquet-null-counts.ts';
@@ -35,8 +35,7 @@ export async function exportTables(
     const modelFile = table.orderBy.length === 0 ? modelFiles.get(table.name) : undefined;
     const { file, rows } = modelFile ?? (await writeTableFile(session, table, outDir));
     await verifyExport(session, table, file, rows);
-    const [statsRow] = await session.all(fileStatsSql(table, file));
-    staged.push({ table, files: [{ localPath: file, rows, stats: fileStatsOf(table, statsRow!) }] });
+    staged.push({ table, files: [{ localPath: file, rows, stats: await statsOfFile(session, table, file) }] });
     durationsMs[`export:${table.name}`] = Math.round(performance.now() - started);
   }
   return staged;
@@ -59,11 +58,7 @@ async function writeTableFile(session: DuckDbSession, table: TableDefinition, ou
 async function verifyExport(session: DuckDbSession, table: TableDefinition, file: string, expectedRows: number): Promise<void> {
   const rows = Number((await session.all<{ n: bigint }>(`SELECT coalesce(sum(num_rows), 0) AS n FROM parquet_file_metadata(${sqlString(file)})`))[0]!.n);
   if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
-  const columns = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
-  // DESCRIBE spells TIMESTAMPTZ out.
-  const actual = columns.map((c) => `${c.column_name} ${c.column_type.replace('TIMESTAMP WITH TIME ZONE', 'TIMESTAMPTZ')}`).join(', ');
-  const declared = table.columns.map((c) => `${c.name} ${ENGINE_TYPES[c.type].duckdb}`).join(', ');
-  if (actual !== declared) throw new Error(`export of ${table.name} does not match its schema:\n  declared: ${declared}\n  written:  ${actual}`);
+  await assertFileSchema(session, table, file);
   const checks = columnContractChecks(table, await parquetNullCounts(session, file));
   const scanned = await failedRowChecks(session, `read_parquet(${sqlString(file)})`, checks.flatMap((check) => ('failing' in check ? [check] : [])));
   const failedScans = new Map(scanned.map((check) => [check.label, check.rows]));
@@ -71,6 +66,21 @@ async function verifyExport(session: DuckDbSession, table: TableDefinition, file
     table,
     checks.map((check) => ({ label: check.label, rows: 'failing' in check ? (failedScans.get(check.label) ?? 0) : check.rows })).filter((check) => check.rows > 0),
   );
+}
+
+/** Throws unless the file's columns are the table's, in order, each of the type its Delta type needs. */
+export async function assertFileSchema(session: DuckDbSession, table: TableDefinition, file: string): Promise<void> {
+  const columns = await session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
+  // DESCRIBE spells TIMESTAMPTZ out.
+  const actual = columns.map((c) => `${c.column_name} ${c.column_type.replace('TIMESTAMP WITH TIME ZONE', 'TIMESTAMPTZ')}`).join(', ');
+  const declared = table.columns.map((c) => `${c.name} ${ENGINE_TYPES[c.type].duckdb}`).join(', ');
+  if (actual !== declared) throw new Error(`export of ${table.name} does not match its schema:\n  declared: ${declared}\n  written:  ${actual}`);
+}
+
+/** The file's Delta stats, from one scan in the writer's session. */
+export async function statsOfFile(session: DuckDbSession, table: TableDefinition, file: string): Promise<FileStats> {
+  const [row] = await session.all(fileStatsSql(table, file));
+  return fileStatsOf(table, row!);
 }
 
 /**

@@ -24,8 +24,12 @@ export interface LakeSessionOptions {
   includePartition?: (table: string, partition: { dt: string; hour: string }) => boolean;
   /** Only these partition dates (`YYYY-MM-DD`) are read. */
   dates?: readonly string[];
-  /** Read every table as of this version (each table's own log) or moment, instead of the latest. */
-  asOf?: { version: number } | { timestamp: Date };
+  /**
+   * Read every table as of a moment, or the tables named (default all) at a version of their own
+   * log, instead of the latest. A version number means something per table: flows' version 7 is
+   * not alerts' version 7.
+   */
+  asOf?: { version: number; tables?: readonly string[] } | { timestamp: Date };
 }
 
 export interface LakeSession {
@@ -65,7 +69,7 @@ export async function openLakeSession(options: LakeSessionOptions): Promise<Lake
   const versions: Record<string, number> = {};
   const dates = options.dates ? new Set(options.dates) : undefined;
   for (const table of QUERYABLE_TABLES) {
-    const version = options.asOf ? ('version' in options.asOf ? options.asOf.version : await versionAsOf(options.store, table, options.asOf.timestamp).catch(() => -1)) : undefined;
+    const version = await versionToRead(options, table);
     const snapshot = version === -1 ? undefined : await loadSnapshot(options.store, table, version === undefined ? {} : { version });
     versions[table.name] = snapshot?.version ?? -1;
     const keep = (partition: { dt: string; hour: string }) => (!dates || dates.has(partition.dt)) && (!options.includePartition || options.includePartition(table.name, partition));
@@ -97,6 +101,14 @@ export async function openLakeSession(options: LakeSessionOptions): Promise<Lake
       await rm(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/** The version of the table the session reads: undefined for the latest, -1 for none (before its first commit). */
+async function versionToRead(options: LakeSessionOptions, table: TableDefinition): Promise<number | undefined> {
+  const asOf = options.asOf;
+  if (!asOf) return undefined;
+  if ('timestamp' in asOf) return versionAsOf(options.store, table, asOf.timestamp).catch(() => -1);
+  return !asOf.tables || asOf.tables.includes(table.name) ? asOf.version : undefined;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { loadSnapshot, readCommit } from '../../lib/delta/delta-log.ts';
+import { capacityHourlyTable } from '../../schemas/tables/index.ts';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -127,8 +129,12 @@ describe('capacity_hourly', () => {
     const forced = await runHourlyAnalytics({ ...options, force: true });
     expect(forced.hours.map((hour) => [hour.status, hour.runId])).toEqual([['published', run.hours[0]!.runId]]);
     expect(await queryLake(lake, `SELECT * FROM capacity_hourly ORDER BY scope, entity_id`)).toEqual(rows);
-    const manifest = JSON.parse((await lake.store.getBytes(`curated/capacity_hourly/dt=2024-06-03/hour=13/_manifest.json`))!.toString('utf8')) as { attempt_id: string; previous_attempt_id: string };
-    expect([manifest.attempt_id, manifest.previous_attempt_id]).toEqual([forced.hours[0]!.attemptId, run.hours[0]!.attemptId]);
+    // The forced publish's commit replaced the first one's file of the hour with its own.
+    const latest = (await readCommit(lake.store, capacityHourlyTable, (await loadSnapshot(lake.store, capacityHourlyTable)).version))!;
+    expect(latest.flatMap((action) => ('remove' in action ? [action.remove.path] : 'add' in action ? [action.add.path] : []))).toEqual([
+      `dt=2024-06-03/hour=13/part-00000-${run.hours[0]!.attemptId}.parquet`,
+      `dt=2024-06-03/hour=13/part-00000-${forced.hours[0]!.attemptId}.parquet`,
+    ]);
   });
 
   test('a new flows partition in the look-back changes the run id: the hour is rebuilt', async () => {

@@ -4,7 +4,9 @@ import { configCommandDefinition } from './config-command.ts';
 import { backfillCommandDefinition } from './backfill-command.ts';
 import { ddlCommandDefinition } from './ddl-command.ts';
 import { demoCommandDefinition } from './demo-command.ts';
+import { historyCommandDefinition } from './history-command.ts';
 import { inspectCommandDefinition } from './inspect-command.ts';
+import { migrateCommandDefinition } from './migrate-command.ts';
 import { queryCommandDefinition } from './query-command.ts';
 import { recommendCommandDefinition } from './recommend-command.ts';
 import { refCommandDefinition } from './ref-command.ts';
@@ -20,6 +22,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   runCommandDefinition,
   demoCommandDefinition,
   queryCommandDefinition,
+  historyCommandDefinition,
   ddlCommandDefinition,
   inspectCommandDefinition,
   runsCommandDefinition,
@@ -32,4 +35,5 @@ export const COMMANDS: readonly CommandDefinition[] = [
   reportCommandDefinition,
   recommendCommandDefinition,
   configCommandDefinition,
+  migrateCommandDefinition,
 ];

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { QUERYABLE_TABLES } from '../../../schemas/tables/index.ts';
 import { openLakeSession, type LakeSession } from '../../query/lake-session.ts';
 import { datesOfRange, parseAsOf, partitionRange } from '../../query/read-range.ts';
 import { formatRows, type OutputFormat } from '../format-rows.ts';
@@ -17,7 +18,8 @@ checked against the size and SHA-256 its commit recorded before it is read.
 
   --from, --to   read only the partitions of these hours (both included), found from the log's
                  partition values: nothing else is listed or downloaded
-  --as-of        read each table as of a version (netflow history <table>) or a time (UTC)
+  --as-of        read the tables as of a time (UTC), or the tables the SQL names at a version
+                 of their log (netflow history <table>)
 
 One query (SELECT, or EXPLAIN [ANALYZE] of one); the session can read only the snapshot's files and
 write nowhere. Output: an aligned table (default), CSV, or NDJSON.`;
@@ -35,11 +37,13 @@ export async function queryCommand(context: CliContext, sql: string | undefined,
   if (!['table', 'csv', 'json'].includes(format)) throw new UsageError(`--format must be table, csv or json, got "${options.format}"`);
   let range: ReturnType<typeof partitionRange>;
   let dates: string[] | undefined;
-  let asOf: ReturnType<typeof parseAsOf> | undefined;
+  let asOf: { version: number; tables?: string[] } | { timestamp: Date } | undefined;
   try {
     range = partitionRange(options.from, options.to);
     dates = datesOfRange(options.from, options.to);
     asOf = options.asOf === undefined ? undefined : parseAsOf(options.asOf);
+    // A version is a version of each table the SQL names.
+    if (asOf && 'version' in asOf) asOf = { ...asOf, tables: QUERYABLE_TABLES.filter((table) => new RegExp(`\\b${table.name}\\b`, 'i').test(sql)).map((table) => table.name) };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
