@@ -110,6 +110,10 @@ try {
   if (result.counts.flows_published !== flows) throw new Error(`published ${result.counts.flows_published} flows, expected ${flows}`);
   log(`job: ${seconds.toFixed(2)} s; phases ${JSON.stringify(result.durationsMs)}`);
   log(`cpu ms per phase (all threads): ${JSON.stringify(result.cpuMs)}`);
+  // Publishing as a Delta commit: the stats (computed at export), the uploads, the commits and the checkpoint/housekeeping.
+  const publishing = ['publish:stats', 'publish:files', 'publish:commits', 'publish:housekeeping'].map((name) => [name, result.durationsMs[name] ?? 0] as const);
+  const publishMs = publishing.reduce((sum, [, ms]) => sum + ms, 0);
+  log(`publishing: ${publishMs} ms = ${((100 * publishMs) / result.durationsMs.total!).toFixed(1)} % of the job (${publishing.map(([name, ms]) => `${name.slice(8)} ${ms} ms`).join(', ')})`);
   log(`models: ${result.models.map((m) => `${m.name} ${m.durationMs}ms (tests ${m.testsMs ?? 0}ms, cpu ${m.cpuMs ?? 0}ms)`).join(', ')}`);
 
   log('timing the floor: DuckDB reads the same raw files into one Parquet file');

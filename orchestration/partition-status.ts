@@ -2,7 +2,9 @@ import type { Config } from '../schemas/config.ts';
 import type { LedgerEntry } from '../schemas/ledger.ts';
 import { PUBLISHED_TABLES } from '../schemas/tables/index.ts';
 import { discoverObjects, type InputObject } from '../jobs/hourly-etl.ts';
-import { readPublishedPartition } from '../lib/delta/published-partitions.ts';
+import { loadSnapshot } from '../lib/delta/delta-log.ts';
+import { publishedPartitions } from '../lib/delta/published-partitions.ts';
+import type { Snapshot } from '../lib/delta/snapshot.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 
@@ -72,12 +74,19 @@ export function hasChanges(changes: InputChanges | null): boolean {
   return changes !== null && changes.added.length + changes.changed.length + changes.removed.length > 0;
 }
 
+/** The latest snapshot of every table the hourly job publishes: what a status pass over many hours reads once. */
+export async function publishedSnapshots(store: ObjectStore): Promise<Map<string, Snapshot>> {
+  return new Map(await Promise.all(PUBLISHED_TABLES.map(async (table) => [table.name, await loadSnapshot(store, table)] as const)));
+}
+
 export async function partitionStatus(options: {
   store: ObjectStore;
   config: Config;
   hour: Date;
   /** Ledger entries of this hour, oldest first. */
   entries: readonly LedgerEntry[];
+  /** One snapshot per published table (by name) to read every hour's status from; else each table's latest is loaded. */
+  snapshots?: ReadonlyMap<string, Snapshot>;
   /** List the hour's raw objects now and compare them with the published run's inputs. */
   compareInputs: boolean;
   /** The reference data and rules hashes a run would use now; when given, a published run with others is `outdated`. */
@@ -85,7 +94,12 @@ export async function partitionStatus(options: {
 }): Promise<PartitionStatus> {
   const { store, config, hour, entries } = options;
   const partition = partitionOf(hour);
-  const manifests = await Promise.all(PUBLISHED_TABLES.map((table) => readPublishedPartition(store, table, partition)));
+  const manifests = await Promise.all(
+    PUBLISHED_TABLES.map(async (table) => {
+      const snapshot = options.snapshots?.get(table.name) ?? (await loadSnapshot(store, table));
+      return publishedPartitions(snapshot, table, (p) => p.dt === partition.dt && p.hour === partition.hour)[0];
+    }),
+  );
   const flows = manifests[PUBLISHED_TABLES.findIndex((table) => table.name === 'flows')];
   const any = manifests.find((manifest) => manifest !== undefined);
   const last = entries.at(-1);

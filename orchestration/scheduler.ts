@@ -5,7 +5,7 @@ import type { Logger } from '../lib/log/logger.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 import type { DailyJob } from './daily-jobs.ts';
 import type { HourlyFollowUp } from './hourly-follow-ups.ts';
-import { entriesByHour, hourKey, hoursBetween, partitionStatus, type PartitionState } from './partition-status.ts';
+import { entriesByHour, hourKey, hoursBetween, partitionStatus, publishedSnapshots, type PartitionState } from './partition-status.ts';
 import { runHourAndRecord } from './run-hour.ts';
 import { RunLedger } from './run-ledger.ts';
 
@@ -128,9 +128,10 @@ export class Scheduler {
     if (to < from) return [];
     const byHour = entriesByHour(await this.ledger.entries());
     const queued: string[] = [];
+    const snapshots = await publishedSnapshots(this.options.store);
     for (const hour of hoursBetween(from, to)) {
       if (this.stopping) break;
-      const status = await partitionStatus({ store: this.options.store, config: this.options.config, hour, entries: byHour.get(hourKey(hour)) ?? [], compareInputs });
+      const status = await partitionStatus({ store: this.options.store, config: this.options.config, hour, entries: byHour.get(hourKey(hour)) ?? [], compareInputs, snapshots });
       if (!states.includes(status.state)) continue;
       if (status.state === 'late') this.options.logger.info('late data', { hour: status.hour, ...countChanges(status.changes) });
       if (this.enqueue({ kind: 'hour', hour, trigger })) queued.push(status.hour);

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 
 /**
- * The partition manifest, `<root>/<table>/dt=YYYY-MM-DD/hour=HH/_manifest.json`: the one object
- * that says which files make up the partition's current version. It is written last, so a reader
- * that resolves files only through it never sees a half-published or mixed partition.
+ * A published partition: its run, attempt, rows and files (key, rows, bytes, SHA-256). Lakes of
+ * the old layout stored it as `<root>/<table>/dt=YYYY-MM-DD/hour=HH/_manifest.json` (read by
+ * `netflow migrate`); today each table's Delta log is the truth and this is how its partitions
+ * are reported to the ledger, reports and status (lib/delta/published-partitions.ts).
  */
 export const manifestFileSchema = z.strictObject({
   key: z.string(),

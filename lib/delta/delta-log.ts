@@ -12,7 +12,12 @@ import { applyActions, assertReadable, emptySnapshot, type Snapshot } from './sn
 export async function readCommit(store: ObjectStore, table: TableRef, version: number): Promise<DeltaAction[] | undefined> {
   const key = commitKey(table, version);
   const body = await store.getBytes(key);
-  return body ? parseCommit(body.toString('utf8'), key) : undefined;
+  if (!body) return undefined;
+  const actions = parseCommit(body.toString('utf8'), key);
+  // Replaying an empty commit would silently drop what it added: a store that showed a commit
+  // before its bytes (none should) fails the read instead.
+  if (actions.length === 0) throw new Error(`commit ${key} holds no actions`);
+  return actions;
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { ObjectStore } from '../storage/object-store.ts';
 import { checkpointActions, writeCheckpointFile } from './checkpoint-file.ts';
 import { readLastCheckpoint, listLog } from './delta-log.ts';
-import { checkpointKey, commitKey, dataFileKey, lastCheckpointKey, type TableRef } from './log-keys.ts';
+import { checkpointKey, commitKey, dataFileKey, lastCheckpointKey, tableRoot, type TableRef } from './log-keys.ts';
 import type { Snapshot } from './snapshot.ts';
 
 export interface HousekeepingOptions {
+  /** The partition just committed: files in its folder the log never named (attempts killed after their upload) are deleted too. */
+  partition?: { dt: string; hour: string };
   checkpointInterval: number;
   /** Removed data files are deleted this long after the commit that removed them. */
   gracePeriodMs: number;
@@ -36,11 +38,30 @@ export async function tidyTable(store: ObjectStore, table: TableRef, snapshot: S
     await store.delete(key);
     result.deletedFiles.push(key);
   }
+  if (options.partition) result.deletedFiles.push(...(await deleteOrphans(store, table, snapshot, options.partition, expired)));
   if (snapshot.version > 0 && snapshot.version % options.checkpointInterval === 0) {
     result.checkpoint = await writeCheckpoint(store, table, snapshot, expired);
     result.deletedLogFiles = await expireLog(store, table, snapshot.version, options.now.getTime() - options.logRetentionMs);
   }
   return result;
+}
+
+/**
+ * Files in the partition's folder that the log neither adds nor removes: uploads of attempts that
+ * died before their commit or lost it. Deleted once older than the grace period, so that an
+ * upload still on its way to a commit is never taken.
+ */
+async function deleteOrphans(store: ObjectStore, table: TableRef, snapshot: Snapshot, partition: { dt: string; hour: string }, writtenBefore: number): Promise<string[]> {
+  const folder = `dt=${partition.dt}/hour=${partition.hour}/`;
+  const prefix = `${tableRoot(table)}${folder}`;
+  const deleted: string[] = [];
+  for await (const object of store.list(prefix)) {
+    const relative = object.key.slice(tableRoot(table).length);
+    if (snapshot.files.has(relative) || snapshot.tombstones.has(relative) || object.lastModified.getTime() > writtenBefore) continue;
+    await store.delete(object.key);
+    deleted.push(object.key);
+  }
+  return deleted;
 }
 
 /** Writes the snapshot's checkpoint, then points `_last_checkpoint` at it unless a newer one is there already. */

@@ -132,7 +132,7 @@ export async function publishPartition(options: PublishOptions): Promise<Publish
     }
     const tidied = await timed('publish:housekeeping', () =>
       tidyTable(store, staged.table, commit.snapshot, {
-        checkpointInterval: options.checkpointInterval ?? 10, gracePeriodMs: options.gracePeriodMs ?? 0, logRetentionMs: options.logRetentionMs ?? THIRTY_DAYS_MS, now: now(),
+        checkpointInterval: options.checkpointInterval ?? 10, gracePeriodMs: options.gracePeriodMs ?? 0, logRetentionMs: options.logRetentionMs ?? THIRTY_DAYS_MS, now: now(), partition,
       }).catch((error: unknown) => {
         logger.warn('table housekeeping failed; retried after the next commit', { table: staged.table.name, error: (error as Error).message });
         return { deletedFiles: [], deletedLogFiles: [], checkpoint: undefined };

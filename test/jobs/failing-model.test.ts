@@ -1,3 +1,6 @@
+import { loadSnapshot } from '../../lib/delta/delta-log.ts';
+import { flowsTable, trafficMatrixTable } from '../../schemas/tables/index.ts';
+import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +11,8 @@ import { queryLake } from '../support/read-lake.ts';
 
 describe('a model that fails', () => {
   let lake: LakeFixture;
+  /** The table's latest Delta version: a failed run must not have committed. */
+  const versionOf = async (table: TableDefinition) => (await loadSnapshot(lake.store, table)).version;
   let brokenSqlDir: string;
 
   beforeAll(async () => {
@@ -23,7 +28,8 @@ describe('a model that fails', () => {
   it('reports the model file and DuckDB\'s message, and leaves the published partition untouched', async () => {
     const good = await lake.runHour('2024-05-01T13');
     expect(good.status).toBe('published');
-    const manifestBefore = await lake.store.getBytes('curated/flows/dt=2024-05-01/hour=13/_manifest.json');
+    const versionBefore = await versionOf(flowsTable);
+    expect(versionBefore).toBeGreaterThanOrEqual(0);
     const keysBefore: string[] = [];
     for await (const object of lake.store.list('curated/')) keysBefore.push(object.key);
 
@@ -34,7 +40,7 @@ describe('a model that fails', () => {
     expect(failed.models.find((m) => m.name === 'flows')?.status).toBe('built');
     expect(failed.tables).toEqual([]);
 
-    expect(await lake.store.getBytes('curated/flows/dt=2024-05-01/hour=13/_manifest.json')).toEqual(manifestBefore);
+    expect(await versionOf(flowsTable)).toBe(versionBefore);
     const keysAfter: string[] = [];
     for await (const object of lake.store.list('curated/')) keysAfter.push(object.key);
     expect(keysAfter).toEqual(keysBefore);
@@ -66,17 +72,15 @@ describe('a model that fails', () => {
     expect(text).toContain('left join endpoint_profiles as s');
     // An inner join drops every flow whose source address has no profile (the internet ones).
     await writeFile(enriched, text.replace('left join endpoint_profiles as s', 'inner join endpoint_profiles as s'));
-    const manifest = path.join(lake.dir, 'lake', 'curated', 'flows', 'dt=2024-05-01', 'hour=13', '_manifest.json');
-    const before = await readFile(manifest, 'utf8');
+    const before = await versionOf(flowsTable);
     const failed = await lake.runHour('2024-05-01T13', { sqlDir: lossyDir });
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/flows export holds \d+ rows but the hour has 436 flows: the enrichment joins lost or repeated flows/);
-    expect(await readFile(manifest, 'utf8')).toBe(before);
+    expect(await versionOf(flowsTable)).toBe(before);
   });
 
   it("fails a run whose written file breaks its table's contract (a NULL where the schema forbids one, a value outside the declared ones), before anything is published", async () => {
-    const manifest = path.join(lake.dir, 'lake', 'curated', 'traffic_matrix', 'dt=2024-05-01', 'hour=13', '_manifest.json');
-    const before = await readFile(manifest, 'utf8');
+    const before = { flows: await versionOf(flowsTable), traffic_matrix: await versionOf(trafficMatrixTable) };
     const nullDir = path.join(lake.dir, 'sql-null-counter');
     await cp(path.join(REPO_ROOT, 'sql'), nullDir, { recursive: true });
     const matrix = path.join(nullDir, 'marts', 'traffic_matrix.sql');
@@ -99,6 +103,6 @@ describe('a model that fails', () => {
     const valueRun = await lake.runHour('2024-05-01T13', { sqlDir: valueDir });
     expect(valueRun.status).toBe('failed');
     expect(valueRun.error).toMatch(/^export of flows breaks its contract: action is not one of accept, reject in \d+ row\(s\)$/);
-    expect(await readFile(manifest, 'utf8')).toBe(before);
+    expect({ flows: await versionOf(flowsTable), traffic_matrix: await versionOf(trafficMatrixTable) }).toEqual(before);
   });
 });

@@ -22,6 +22,7 @@ import S3rver from 's3rver';
  * - AbortMultipartUpload (`DELETE /bucket/key?uploadId=…`): s3rver answers MethodNotAllowed. The
  *   front removes the upload's folder and answers 204.
  * These requests are served without checking signatures; everything else is s3rver's.
+ * - Atomic visibility: a GET or HEAD of a key waits for a write of that key in progress.
  *
  * - ListObjectsV2 (`GET /bucket?list-type=2`): s3rver lists keys in the order of a folder walk
  *   ('a/1' before 'a-b', where S3 orders by UTF-8 bytes), pages by "keys after the last one",
@@ -89,7 +90,9 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
       ((method === 'PUT' && !query.has('uploadId') && !query.has('tagging') && !query.has('acl')) ||
         (method === 'POST' && query.has('uploadId')) ||
         method === 'DELETE');
-    if (!isObjectWrite) return forward(req, res);
+    // A read of an object waits for a write of it in progress: s3rver writes the content and its
+    // metadata in steps, so a GET in between sees an empty or partial object, which S3 never shows.
+    if (!isObjectWrite) return key !== '' && (method === 'GET' || method === 'HEAD') ? locks.run(`${bucketName}/${key}`, () => forward(req, res)) : forward(req, res);
 
     await locks.run(`${bucketName}/${key}`, async () => {
       const ifNoneMatch = req.headers['if-none-match'];

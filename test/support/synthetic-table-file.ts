@@ -29,8 +29,7 @@ export async function writeSyntheticFile(options: { table: TableDefinition; dir:
       return `${value} AS ${sqlIdentifier(column.name)}`;
     });
     await session.run(`COPY (SELECT ${dataFileProjectionSql(options.table)} FROM (SELECT ${columns.join(', ')} FROM range(${options.rows}) AS r(i))) TO ${sqlString(file)} (FORMAT parquet)`);
-    const [row] = await session.all(fileStatsSql(options.table, file));
-    return { localPath: file, rows: options.rows, stats: fileStatsOf(options.table, row!) };
+    return { localPath: file, rows: options.rows, stats: fileStatsOf(options.table, await session.all(fileStatsSql(file))) };
   } finally {
     session.close();
   }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { entriesByHour, hourKey, hoursBetween, partitionStatus, type PartitionState } from '../../../orchestration/partition-status.ts';
+import { entriesByHour, hourKey, hoursBetween, partitionStatus, publishedSnapshots, type PartitionState } from '../../../orchestration/partition-status.ts';
 import { RunLedger } from '../../../orchestration/run-ledger.ts';
 import { loadReferenceData, referenceFilesOf } from '../../reference/reference-data.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
@@ -40,11 +40,13 @@ export async function statusCommand(context: CliContext, options: { from?: strin
   if (hours.length > 24 * 366) throw new UsageError(`status covers at most a year of hours at once, asked for ${hours.length}`);
   const byHour = entriesByHour(await new RunLedger(path.resolve(context.baseDir, context.config.ledger.path)).entries());
   const reference = await currentReference(context);
+  // One snapshot of each table for every hour asked about.
+  const snapshots = await publishedSnapshots(context.store);
   const statuses = [];
   for (const hour of hours) {
     statuses.push(
       await partitionStatus({
-        store: context.store, config: context.config, hour, entries: byHour.get(hourKey(hour)) ?? [], compareInputs: true,
+        store: context.store, config: context.config, hour, entries: byHour.get(hourKey(hour)) ?? [], compareInputs: true, snapshots,
         ...(reference ? { currentReference: reference } : {}),
       }),
     );
