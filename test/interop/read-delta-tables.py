@@ -4,7 +4,8 @@ Run by test/interop/*.test.ts as a real process, one per scenario:
     python read-delta-tables.py REQUEST.json OUTPUT.json
 REQUEST: {"reader": "deltalake" | "spark", "tables": {key: absolute path, or a Spark catalog name},
           "spark_jars": [...], "spark_ddl": "SQL of `netflow ddl --engine spark`" (optional, run
-          first, so that its tables and views can be read by name), "write_fixture": path (optional)}
+          first, so that its tables and views can be read by name), "spark_queries": {key: SQL}
+          (optional, run after the DDL with its schema as the current one), "write_fixture": path}
 OUTPUT: {"versions": {...}, "tables": {name: {"columns": [...], "rows": [row, ...]}}, "seconds": {...}}
 Canonical values: integers as decimal strings, timestamps as UTC ISO with microseconds and "Z",
 lists and structs as JSON text (keys sorted, integers as strings), doubles as JSON numbers.
@@ -119,11 +120,15 @@ def ddl_statements(text):
     return statements
 
 
-def read_spark(spark, tables, ddl):
+def read_spark(spark, tables, ddl, queries):
     out = {}
     if ddl:
         for statement in ddl_statements(ddl):
             spark.sql(statement)
+        spark.sql("USE netflow")
+    for name, sql in (queries or {}).items():
+        frame = spark.sql(sql)
+        out[name] = {"columns": frame.columns, "rows": canonical_rows(row.asDict(recursive=True) for row in frame.collect())}
     for name, location in tables.items():
         frame = spark.read.format("delta").load(location) if location.startswith("/") else spark.table(location)
         out[name] = {"columns": frame.columns, "rows": canonical_rows(row.asDict(recursive=True) for row in frame.collect())}
@@ -152,7 +157,7 @@ def main():
         spark = spark_session(request["spark_jars"])
         seconds["spark_start"] = round(time.monotonic() - before, 2)
         try:
-            tables = read_spark(spark, request["tables"], request.get("spark_ddl"))
+            tables = read_spark(spark, request["tables"], request.get("spark_ddl"), request.get("spark_queries"))
         finally:
             spark.stop()
     seconds["total"] = round(time.monotonic() - started, 2)

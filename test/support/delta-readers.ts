@@ -43,6 +43,8 @@ export interface ReaderRequest {
   /** Table name to its location (a path), or with spark_ddl to its name in Spark's catalog. */
   tables: Record<string, string>;
   spark_ddl?: string;
+  /** SQL Spark runs after the DDL, with its schema current (filters that let Spark skip files by the log's stats). */
+  spark_queries?: Record<string, string>;
   write_fixture?: string;
 }
 
