@@ -22,6 +22,9 @@ const UNIT = [
 /** Fault, crash and race suites, reduced here; `npm run reliability` runs their full counts. */
 const RELIABILITY = ['test/reliability/*.test.ts'];
 
+/** Independent Delta readers (delta-rs, Spark) as real processes: minutes of JVM and Python, so a project of their own (`npm run test:interop`). */
+const INTEROP = ['test/interop/*.test.ts'];
+
 export default defineConfig({
   test: {
     testTimeout: 180_000,
@@ -36,8 +39,9 @@ export default defineConfig({
     projects: [
       // Unit files share their workers' module cache (no isolation): loading DuckDB and zod once per worker, not once per file.
       { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
-      { extends: true, test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...RELIABILITY] } },
+      { extends: true, test: { name: 'system', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...RELIABILITY, ...INTEROP] } },
       { extends: true, test: { name: 'reliability', include: RELIABILITY } },
+      { extends: true, test: { name: 'interop', include: INTEROP } },
     ],
   },
 });

@@ -2,6 +2,7 @@ import type { CommandDefinition } from '../command-definition.ts';
 import { analyticsCommandDefinition } from './analytics-command.ts';
 import { configCommandDefinition } from './config-command.ts';
 import { backfillCommandDefinition } from './backfill-command.ts';
+import { ddlCommandDefinition } from './ddl-command.ts';
 import { demoCommandDefinition } from './demo-command.ts';
 import { historyCommandDefinition } from './history-command.ts';
 import { inspectCommandDefinition } from './inspect-command.ts';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   demoCommandDefinition,
   queryCommandDefinition,
   historyCommandDefinition,
+  ddlCommandDefinition,
   inspectCommandDefinition,
   runsCommandDefinition,
   statusCommandDefinition,

@@ -11,7 +11,8 @@ const QUERY_HELP = `netflow query "<SQL>" [--from YYYY-MM-DDTHH] [--to YYYY-MM-D
 
 Runs SQL over the curated tables: flows, violations, traffic_matrix, alerts, quarantine,
 late_records (records that arrived too late for their hour), and the analytics tables anomalies
-and capacity_hourly (netflow analytics). Each is a view over one snapshot of the table's Delta
+and capacity_hourly (netflow analytics), and ocsf_network_activity (flows as OCSF Network Activity
+events, docs/ocsf.md). Each table is a view over one snapshot of the table's Delta
 log (curated/<table>/_delta_log/), with the partition columns dt and hour last; every file is
 checked against the size and SHA-256 its commit recorded before it is read.
 

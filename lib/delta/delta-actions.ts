@@ -94,7 +94,7 @@ export function parseCommit(text: string, source: string): DeltaAction[] {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new Error(`${source}:${index + 1} is not JSON: ${(error as Error).message}`);
+      throw new Error(`${source}:${index + 1} is not JSON: ${(error as Error).message}`, { cause: error });
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${source}:${index + 1} is not an action object`);
     actions.push(value as DeltaAction);

@@ -12,6 +12,7 @@ import { publishedPartitions } from '../delta/published-partitions.ts';
 import { filesOf } from '../delta/snapshot.ts';
 import { sha256File } from '../publish/publish-partition.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { ocsfViewSql } from '../ocsf/ocsf-view-sql.ts';
 
 export interface LakeSessionOptions {
   store: ObjectStore;
@@ -84,6 +85,7 @@ export async function openLakeSession(options: LakeSessionOptions): Promise<Lake
   });
   try {
     for (const table of QUERYABLE_TABLES) await session.run(viewSql(table, files[table.name]!));
+    await session.run(ocsfViewSql());
   } catch (error) {
     session.close();
     throw error;

@@ -1,5 +1,4 @@
 import { byListingKey, listedObject, renderUnsafeKey, unsafeKeyReason, type FolderInfo, type ListOptions, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
-import { hoursOverlapping } from './source-definition.ts';
 
 /**
  * One step of a provider's key layout below a source prefix:
@@ -127,4 +126,12 @@ async function childFolders(store: Pick<ObjectStore, 'list' | 'listChildren'>, p
     else options.onSkipped?.(renderUnsafeKey(folder.folder), `folder name is unsafe (${reason}), not listed`);
   }
   return safe;
+}
+
+/** Every UTC hour that overlaps [from, to), as Date objects at the start of each hour. */
+export function hoursOverlapping(from: Date, to: Date): Date[] {
+  const hours: Date[] = [];
+  const first = Math.floor(from.getTime() / 3_600_000) * 3_600_000;
+  for (let time = first; time < to.getTime(); time += 3_600_000) hours.push(new Date(time));
+  return hours;
 }

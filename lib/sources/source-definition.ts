@@ -78,14 +78,6 @@ export function deliveryWindow(hourStart: Date, latenessMs: number): DeliveryWin
   return { hourStart, from: hourStart, to: new Date(hourStart.getTime() + 3_600_000 + latenessMs) };
 }
 
-/** Every UTC hour that overlaps [from, to), as Date objects at the start of each hour. */
-export function hoursOverlapping(from: Date, to: Date): Date[] {
-  const hours: Date[] = [];
-  const first = Math.floor(from.getTime() / 3_600_000) * 3_600_000;
-  for (let time = first; time < to.getTime(); time += 3_600_000) hours.push(new Date(time));
-  return hours;
-}
-
 /** Whether the hour starting at `hourStart` overlaps the window: objects named by an hour they cover. */
 export function hourInWindow(hourStart: Date, window: DeliveryWindow): boolean {
   const start = hourStart.getTime();

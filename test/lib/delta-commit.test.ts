@@ -69,6 +69,7 @@ describe.each([localFolder, s3, azure])('Delta commits on $name', (adapter) => {
     expect(published!.manifestKey).toBe('curated/traffic_matrix/_delta_log/00000000000000000000.json');
     const actions = (await readCommit(store, table, 0))!;
     expect(actions.map((action) => Object.keys(action)[0])).toEqual(['commitInfo', 'protocol', 'metaData', 'add']);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- four action shapes, each checked field by field below
     const [commitInfo, protocol, metaData, add] = actions as [any, any, any, any];
     expect(commitInfo.commitInfo).toMatchObject({ operation: 'WRITE', run_id: 'run-1', attempt_id: 'a-run-1', hour: '2024-05-01T13', readVersion: -1 });
     expect(protocol.protocol).toEqual({ minReaderVersion: 1, minWriterVersion: 2 });

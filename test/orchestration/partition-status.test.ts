@@ -7,7 +7,6 @@ import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import { diffInputs, partitionStatus } from '../../orchestration/partition-status.ts';
 import { configSchema } from '../../schemas/config.ts';
 import type { LedgerEntry } from '../../schemas/ledger.ts';
-import type { Manifest } from '../../schemas/manifest.ts';
 import { PUBLISHED_TABLES } from '../../schemas/tables/index.ts';
 
 const input = (key: string, etag = '"1"', size = 10) => ({ source_type: 'agent', key, etag, size });

@@ -50,7 +50,7 @@ beforeAll(async () => {
   const logger = createLogger({ level: 'debug', write: () => {} });
   await publishPartition({ store, partition: { dt: '2024-05-01', hour: '13' }, runId: 'r1', attemptId: 'a1', tables: [{ table: flowsTable, files: [{ localPath: file, rows: 1 }] }], logger });
   const manifest = (await readPublishedPartition(store, flowsTable, { dt: '2024-05-01', hour: '13' }))!;
-  publishedFile = store.localPathOf!(manifest.files[0]!.key)!;
+  publishedFile = store.localPathOf(manifest.files[0]!.key)!;
   publishedSha = manifest.files[0]!.sha256;
   out = [];
   err = [];

@@ -8,8 +8,8 @@ export interface RunnerChild {
   process: ChildProcess;
   /** Resolves once the child has loaded everything and waits for `go()`. */
   ready: Promise<void>;
-  /** Starts the run; with a kill point, the child SIGKILLs itself at that object store operation. */
-  go(killAt?: { killAtOp: number; when: 'before' | 'after' }): void;
+  /** Starts the run; with a kill point, the child SIGKILLs itself at that object store operation (or the first upload of a key matching killAtKey). */
+  go(killAt?: { killAtOp: number; when: 'before' | 'after' } | { killAtKey: string; when: 'before' | 'after' }): void;
   /** Resolves with the exit code (or signal) and the child's JSON result line, if it printed one. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; result: { status: string; attemptId: string; runId: string; error: string | null; ops: number } | undefined; stderr: string }>;
 }

@@ -8,6 +8,8 @@
  * The line on stdin may carry `{"killAtOp": N, "when": "before" | "after"}`: the process then
  * SIGKILLs itself right before (or right after) its Nth object store operation, a point in the
  * run that does not depend on how loaded the machine is. The result line counts the operations.
+ * `{"killAtKey": "<regex>", "when": …}` kills at the first upload of a key the pattern matches
+ * instead (the first Delta commit file: after the data upload, before the commit).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,13 +24,14 @@ const [configFile, hour] = process.argv.slice(2) as [string, string];
 const config = configSchema.parse(JSON.parse(await readFile(configFile, 'utf8')));
 const inner = createObjectStore(config.store, { baseDir: path.dirname(configFile) });
 let ops = 0;
-let killAt: { killAtOp: number; when: 'before' | 'after' } | undefined;
-const counted = async <T>(work: () => Promise<T>): Promise<T> => {
+let killAt: { killAtOp?: number; killAtKey?: string; when: 'before' | 'after' } | undefined;
+const counted = async <T>(work: () => Promise<T>, uploadKey?: string): Promise<T> => {
   ops++;
   const mine = ops;
-  if (killAt?.killAtOp === mine && killAt.when === 'before') process.kill(process.pid, 'SIGKILL');
+  const here = killAt !== undefined && (killAt.killAtOp === mine || (uploadKey !== undefined && killAt.killAtKey !== undefined && new RegExp(killAt.killAtKey).test(uploadKey)));
+  if (here && killAt!.when === 'before') process.kill(process.pid, 'SIGKILL');
   const value = await work();
-  if (killAt?.killAtOp === mine && killAt.when === 'after') process.kill(process.pid, 'SIGKILL');
+  if (here && killAt!.when === 'after') process.kill(process.pid, 'SIGKILL');
   return value;
 };
 const store: ObjectStore = {
@@ -43,8 +46,8 @@ const store: ObjectStore = {
   head: (key) => counted(() => inner.head(key)),
   getToFile: (key, local, options) => counted(() => inner.getToFile(key, local, options)),
   getBytes: (key) => counted(() => inner.getBytes(key)),
-  putFile: (key, local, options) => counted(() => inner.putFile(key, local, options)),
-  putBytes: (key, body, options) => counted(() => inner.putBytes(key, body, options)),
+  putFile: (key, local, options) => counted(() => inner.putFile(key, local, options), key),
+  putBytes: (key, body, options) => counted(() => inner.putBytes(key, body, options), key),
   delete: (key) => counted(() => inner.delete(key)),
   ...(inner.localPathOf ? { localPathOf: (key: string) => inner.localPathOf!(key) } : {}),
 };

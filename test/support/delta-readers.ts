@@ -1,0 +1,135 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from './lake-fixture.ts';
+import { requireTool, requireTools, type ToolGuard } from './require-tool.ts';
+
+const run = promisify(execFile);
+
+/** Where .ci/run installs the independent Delta readers (a Python venv and the delta-spark jars). */
+export const READERS_DIR = path.join(REPO_ROOT, '.cache', 'readers');
+export const PINNED = { deltalake: '1.1.4', pyspark: '3.5.5', deltaSpark: '3.3.2' } as const;
+const INSTALL_HINT = 'install with .ci/install-delta-readers (pip deltalake, pyspark, delta-spark; mvn delta jars)';
+
+export interface DeltaReaders {
+  python: string;
+  /** Null when the reader is available, else the one line saying what is missing and how to install it. */
+  deltalakeMissing: string | null;
+  sparkMissing: string | null;
+  sparkJars: string[];
+}
+
+/** Finds the readers; `deltaReaderGuards` turns what is missing into skips (or failures under NETFLOW_REQUIRE_SYSTEM_TESTS=1). */
+export function findDeltaReaders(): DeltaReaders {
+  const venvPython = path.join(READERS_DIR, 'venv', 'bin', 'python');
+  const python = process.env.NETFLOW_READERS_PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3');
+  const jarsDir = process.env.NETFLOW_DELTA_JARS ?? path.join(READERS_DIR, 'jars');
+  const sparkJars = existsSync(jarsDir) ? readdirSync(jarsDir).filter((name) => name.endsWith('.jar')).map((name) => path.join(jarsDir, name)) : [];
+  // Synchronous on purpose: skipIf needs the answer when the suite is declared.
+  const importable = (module: string) => spawnSync(python, ['-c', `import ${module}`]).status === 0;
+  const deltalakeMissing = importable('deltalake') ? null : `deltalake (delta-rs) not found for ${python}: ${INSTALL_HINT}`;
+  const sparkMissing =
+    (importable('pyspark') && importable('delta') && sparkJars.length > 0)
+      ? null
+      : `pyspark with delta-spark jars not found (${python}, ${jarsDir}): ${INSTALL_HINT}`;
+  return { python, deltalakeMissing, sparkMissing, sparkJars };
+}
+
+/**
+ * The readers as test guards (test/support/require-tool.ts): each skips its tests with one line
+ * naming it and its install step where it is missing, or fails them under
+ * NETFLOW_REQUIRE_SYSTEM_TESTS=1; `any` runs a suite when at least one reader is there.
+ */
+export function deltaReaderGuards(readers: DeltaReaders): { deltalake: ToolGuard; spark: ToolGuard; both: ToolGuard; any: ToolGuard } {
+  const deltalake = requireTool('Python module deltalake (delta-rs)', INSTALL_HINT, () => readers.deltalakeMissing ?? true);
+  const spark = requireTool('pyspark with the delta-spark jars', INSTALL_HINT, () => readers.sparkMissing ?? true);
+  const both = requireTools(deltalake, spark);
+  return { deltalake, spark, both, any: deltalake.available || spark.available ? requireTools() : both };
+}
+
+export interface ReaderRequest {
+  reader: 'deltalake' | 'spark';
+  /** Table name to its location (a path), or with spark_ddl to its name in Spark's catalog. */
+  tables: Record<string, string>;
+  spark_ddl?: string;
+  /** SQL Spark runs after the DDL, with its schema current (filters that let Spark skip files by the log's stats). */
+  spark_queries?: Record<string, string>;
+  write_fixture?: string;
+}
+
+export interface ReaderResult {
+  versions: Record<string, string>;
+  tables: Record<string, { columns: string[]; rows: Record<string, unknown>[] }>;
+  seconds: Record<string, number>;
+}
+
+/** Runs test/interop/read-delta-tables.py as its own process, one per scenario. */
+export async function readWithPython(readers: DeltaReaders, workDir: string, request: ReaderRequest): Promise<ReaderResult> {
+  const requestFile = path.join(workDir, `${request.reader}-request.json`);
+  const outputFile = path.join(workDir, `${request.reader}-output.json`);
+  await writeFile(requestFile, JSON.stringify({ ...request, spark_jars: readers.sparkJars }));
+  try {
+    await run(readers.python, [path.join(REPO_ROOT, 'test', 'interop', 'read-delta-tables.py'), requestFile, outputFile], {
+      env: { ...process.env, TZ: 'UTC', NETFLOW_SPARK_SCRATCH: workDir },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 600_000,
+    });
+  } catch (error) {
+    const { stderr } = error as { stderr?: string };
+    throw new Error(`${request.reader} reader failed: ${(stderr ?? String(error)).split('\n').filter((line) => !line.includes(' WARN ')).slice(-25).join('\n')}`, { cause: error });
+  }
+  return JSON.parse(await readFile(outputFile, 'utf8')) as ReaderResult;
+}
+
+/** A row as one JSON text with sorted keys: what two readers' rows are compared by. */
+export function rowKey(row: Record<string, unknown>): string {
+  return JSON.stringify(sortKeys(row));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
+  return value;
+}
+
+/** The canonical form of a nested value (inside a list or struct): integers as decimal strings. */
+function nested(value: unknown): unknown {
+  if (typeof value === 'bigint') return String(value);
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value;
+  if (Array.isArray(value)) return value.map(nested);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, nested(item)]));
+  return value;
+}
+
+/**
+ * Rows of a relation in a DuckDB session in the readers' canonical form (read-delta-tables.py):
+ * timestamps formatted by DuckDB as UTC ISO with microseconds (a JS Date has milliseconds only),
+ * integers as strings, lists and structs as sorted-key JSON text, doubles as numbers.
+ */
+export async function canonicalDuckDbRows(
+  session: { all(sql: string): Promise<Record<string, unknown>[]> },
+  relation: string,
+): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+  const described = await session.all(`DESCRIBE SELECT * FROM ${relation}`);
+  const columns = described.map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
+  const select = columns.map(({ name, type }) => {
+    const quoted = `"${name.replaceAll('"', '""')}"`;
+    return /^TIMESTAMP/.test(type) ? `strftime(timezone('UTC', CAST(${quoted} AS TIMESTAMPTZ)), '%Y-%m-%dT%H:%M:%S.%fZ') AS ${quoted}` : quoted;
+  });
+  const rows = await session.all(`SELECT ${select.join(', ')} FROM ${relation}`);
+  const doubles = new Set(columns.filter(({ type }) => type === 'DOUBLE' || type === 'FLOAT').map(({ name }) => name));
+  return {
+    columns: columns.map(({ name }) => name),
+    rows: rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([key, value]) => {
+          if (value === null || doubles.has(key)) return [key, value];
+          const canonical = nested(value);
+          return [key, canonical !== null && typeof canonical === 'object' ? JSON.stringify(sortKeys(canonical)) : canonical];
+        }),
+      ),
+    ),
+  };
+}
