@@ -112,7 +112,7 @@ describe('compliance audit report', () => {
     const empty = path.join(lake.dir, 'out-empty');
     let errors = '';
     const code = await main(['report', 'compliance', '--from', '2024-05-03', '--to', '2024-05-03', '--out', empty, '--format', 'json', '--config', configFile], { stdout: () => {}, stderr: (text) => void (errors += text), cwd: lake.dir, env: {} });
-    expect(code).toBe(3);
+    expect(code).toBe(4);
     expect(errors).toMatch(/^warning: No hour of this period is published \(24 hour\(s\): 0 failed, 24 missing, 0 not yet due\)/m);
     const emptyReport = JSON.parse(await readFile(path.join(empty, 'compliance-2024-05-03.json'), 'utf8')) as ComplianceReport;
     expect(emptyReport.completeness.status).toBe('empty');
