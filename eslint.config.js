@@ -42,6 +42,9 @@ export default tseslint.config(
   {
     files: ['**/*.{js,mjs,cjs}'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly', setImmediate: 'readonly', URL: 'readonly', module: 'writable', require: 'readonly' } },
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: 'readonly', console: 'readonly', setImmediate: 'readonly', URL: 'readonly', module: 'writable', require: 'readonly' },
+    },
   },
 );

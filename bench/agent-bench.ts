@@ -41,7 +41,9 @@ async function parseAndAggregate(): Promise<void> {
   const t0 = performance.now();
   const truth = await writeSyntheticCapture(file, { flows: FLOWS, packets: PACKETS, startUs: Date.UTC(2026, 0, 1) * 1000, durationUs: 300_000_000, sizeVariants: 4, snaplen: 128 });
   const size = (await stat(file)).size;
-  console.log(`generated ${truth.packets.toLocaleString('en')} packets (snap length 128), ${FLOWS.toLocaleString('en')} flows, ${(size / 2 ** 20).toFixed(0)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${truth.packets.toLocaleString('en')} packets (snap length 128), ${FLOWS.toLocaleString('en')} flows, ${(size / 2 ** 20).toFixed(0)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   // Warm the page cache so that the figure is the parser's, not the disk's.
   const warm = await open(file, 'r');
   const scratch = Buffer.alloc(1 << 20);
@@ -99,7 +101,9 @@ function cpuSeconds(pid: number): Promise<number> {
 }
 
 function childPids(pid: number): Promise<number[]> {
-  return readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').then((t) => t.trim().split(/\s+/).filter(Boolean).map(Number)).catch(() => []);
+  return readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .then((t) => t.trim().split(/\s+/).filter(Boolean).map(Number))
+    .catch(() => []);
 }
 
 async function liveCpu(): Promise<void> {
@@ -113,7 +117,27 @@ async function liveCpu(): Promise<void> {
   receiver.on('message', () => {});
   const port = receiver.address().port;
   const metricsPort = await freePort();
-  const agent = spawn(process.execPath, [AGENT_BIN, '--vm-id', 'bench', '--interface', 'lo', '--filter', `udp port ${port}`, '--interval', '10s', '--spool-dir', path.join(work, 'spool'), '--out', path.join(work, 'lake'), '--metrics-port', String(metricsPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(
+    process.execPath,
+    [
+      AGENT_BIN,
+      '--vm-id',
+      'bench',
+      '--interface',
+      'lo',
+      '--filter',
+      `udp port ${port}`,
+      '--interval',
+      '10s',
+      '--spool-dir',
+      path.join(work, 'spool'),
+      '--out',
+      path.join(work, 'lake'),
+      '--metrics-port',
+      String(metricsPort),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     agent.stderr.on('data', (c: Buffer) => {
@@ -124,7 +148,12 @@ async function liveCpu(): Promise<void> {
   });
   const [tcpdumpPid] = await childPids(agent.pid!);
   // The sender runs in its own process so that its CPU is not mixed with the measurement.
-  const sender = spawn(process.execPath, ['--input-type=module', '-e', `
+  const sender = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
     import dgram from 'node:dgram';
     const s = dgram.createSocket('udp4');
     const perTick = ${LIVE_PPS} / 100, end = Date.now() + ${LIVE_SECONDS} * 1000 + 1000;
@@ -136,7 +165,10 @@ async function liveCpu(): Promise<void> {
       await new Promise((r) => setTimeout(r, 10));
     }
     setTimeout(() => { console.log(sent); s.close(); }, 200);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  `,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let sentText = '';
   sender.stdout.on('data', (c: Buffer) => (sentText += c.toString()));
   await new Promise((resolve) => setTimeout(resolve, 1_000)); // ramp up

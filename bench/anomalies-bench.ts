@@ -43,13 +43,23 @@ for (const seed of seeds) {
   try {
     const traffic = generateLabelledTraffic({ days, seed, eventsPerKind });
     await publishGeneratedFlows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, flows: traffic.flows });
-    const result = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: traffic.evalDay, to: new Date(traffic.evalDay.getTime() + 86_400_000), alertSinks: [] });
+    const result = await runHourlyAnalytics({
+      config: lake.config,
+      baseDir: lake.dir,
+      store: lake.store,
+      logger: lake.logger,
+      from: traffic.evalDay,
+      to: new Date(traffic.evalDay.getTime() + 86_400_000),
+      alertSinks: [],
+    });
     if (result.error) throw new Error(`analytics failed for seed ${seed}: ${result.error}`);
     const findings = await queryLake<Finding>(lake, `SELECT kind, strftime(hour_at, '%Y-%m-%dT%H') AS hour, subject, src_ip FROM anomalies`);
     const scores = scoreFindings(traffic.events, findings);
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     runs.push({ seed, flows: traffic.flows.length, seconds, ...scores });
-    console.log(`seed ${seed}: ${traffic.flows.length} flow records, ${scores.events} events, ${scores.findings} findings: precision ${scores.precision.toFixed(3)}, recall ${scores.recall.toFixed(3)}, ${scores.findingsPerEvent.toFixed(2)} findings per event (${seconds} s)`);
+    console.log(
+      `seed ${seed}: ${traffic.flows.length} flow records, ${scores.events} events, ${scores.findings} findings: precision ${scores.precision.toFixed(3)}, recall ${scores.recall.toFixed(3)}, ${scores.findingsPerEvent.toFixed(2)} findings per event (${seconds} s)`,
+    );
     for (const missed of scores.missed) console.log(`  missed: ${missed}`);
     for (const finding of scores.unexplained) console.log(`  unexplained: ${finding.hour} ${finding.kind} ${finding.subject}`);
   } finally {
@@ -63,11 +73,33 @@ const correct = sum((run) => run.findingsPerEvent * run.recall * run.events);
 const total = {
   events: sum((run) => run.events),
   findings: sum((run) => run.findings),
-  precision: correct / Math.max(sum((run) => run.findings), 1),
-  recall: found / Math.max(sum((run) => run.events), 1),
+  precision:
+    correct /
+    Math.max(
+      sum((run) => run.findings),
+      1,
+    ),
+  recall:
+    found /
+    Math.max(
+      sum((run) => run.events),
+      1,
+    ),
   findingsPerEvent: found === 0 ? 0 : correct / found,
 };
 const met = total.precision >= TARGETS.precision && total.recall >= TARGETS.recall && total.findingsPerEvent <= TARGETS.findingsPerEvent;
-console.log(`all seeds: precision ${total.precision.toFixed(3)} (≥ ${TARGETS.precision}), recall ${total.recall.toFixed(3)} (≥ ${TARGETS.recall}), ${total.findingsPerEvent.toFixed(2)} findings per event (≤ ${TARGETS.findingsPerEvent}): ${met ? 'targets met' : 'BELOW TARGET'}`);
-console.log(JSON.stringify({ bench: 'anomalies', days, eventsPerKind, targets: TARGETS, met, total, runs: runs.map(({ unexplained, missed, ...run }) => ({ ...run, missed: missed.length, unexplained: unexplained.length })) }));
+console.log(
+  `all seeds: precision ${total.precision.toFixed(3)} (≥ ${TARGETS.precision}), recall ${total.recall.toFixed(3)} (≥ ${TARGETS.recall}), ${total.findingsPerEvent.toFixed(2)} findings per event (≤ ${TARGETS.findingsPerEvent}): ${met ? 'targets met' : 'BELOW TARGET'}`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'anomalies',
+    days,
+    eventsPerKind,
+    targets: TARGETS,
+    met,
+    total,
+    runs: runs.map(({ unexplained, missed, ...run }) => ({ ...run, missed: missed.length, unexplained: unexplained.length })),
+  }),
+);
 process.exitCode = met ? 0 : 1;

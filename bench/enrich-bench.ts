@@ -145,7 +145,11 @@ try {
         models: Object.fromEntries(result.models.map((m) => [m.name, m.durationMs])),
         rows: Object.fromEntries(result.models.map((m) => [m.name, m.rows ?? -1])),
       });
-      log(`  ${count} ranges, run ${attempt + 1}: enrich ${(totalMs / 1000).toFixed(2)} s (${Object.entries(runs.at(-1)!.models).map(([n, ms]) => `${n} ${(ms / 1000).toFixed(2)}`).join(', ')}) load ${loadavg()[0]!.toFixed(1)}`);
+      log(
+        `  ${count} ranges, run ${attempt + 1}: enrich ${(totalMs / 1000).toFixed(2)} s (${Object.entries(runs.at(-1)!.models)
+          .map(([n, ms]) => `${n} ${(ms / 1000).toFixed(2)}`)
+          .join(', ')}) load ${loadavg()[0]!.toFixed(1)}`,
+      );
     }
     const plan = (await session.all<{ explain_value: string }>(`EXPLAIN ${models.find((m) => m.name === 'endpoint_ranges')!.body.sql}`)).map((row) => row.explain_value).join('\n');
     const nestedLoop = /NESTED_LOOP_JOIN|BLOCKWISE_NL_JOIN|PIECEWISE_MERGE_JOIN|IE_JOIN|CROSS_PRODUCT/.test(plan);
@@ -165,7 +169,9 @@ try {
     ratio: Number((large.enrichMs / small.enrichMs).toFixed(3)),
     setupMs: Math.round(setupMs),
   };
-  log(`enrich with ${small.ranges} ranges: ${(small.enrichMs / 1000).toFixed(2)} s; with ${large.ranges} ranges: ${(large.enrichMs / 1000).toFixed(2)} s; ratio ${summary.ratio}; nested loop: ${small.nestedLoop || large.nestedLoop}`);
+  log(
+    `enrich with ${small.ranges} ranges: ${(small.enrichMs / 1000).toFixed(2)} s; with ${large.ranges} ranges: ${(large.enrichMs / 1000).toFixed(2)} s; ratio ${summary.ratio}; nested loop: ${small.nestedLoop || large.nestedLoop}`,
+  );
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 } finally {
   session.close();

@@ -112,15 +112,12 @@ async function main(): Promise<void> {
     for (const { name, where, timing: t } of results) {
       const floor = floors.get(where)!;
       const perRow = ((t.cpuMs - floor.cpuMs) * 1e6) / rowsOf(where);
-      console.log(
-        `${name.padEnd(40)} ${fmt(t.wallMs).padStart(7)} ${fmt(t.wallMs - floor.wallMs).padStart(8)} ${fmt(t.cpuMs).padStart(7)} ${perRow.toFixed(0).padStart(17)}`,
-      );
+      console.log(`${name.padEnd(40)} ${fmt(t.wallMs).padStart(7)} ${fmt(t.wallMs - floor.wallMs).padStart(8)} ${fmt(t.cpuMs).padStart(7)} ${perRow.toFixed(0).padStart(17)}`);
     }
     const combined = results[2]!.timing;
     const perFiveMillion = ((combined.wallMs - floors.get(allRows)!.wallMs) / 1000) * (5_000_000 / rows);
     console.log(
-      `canonicalization + community id add ${perFiveMillion.toFixed(2)} s wall per 5 M rows on ${threads} threads ` +
-        `(target about 1.5 s): ${perFiveMillion <= 1.5 ? 'within' : 'over'} target`,
+      `canonicalization + community id add ${perFiveMillion.toFixed(2)} s wall per 5 M rows on ${threads} threads ` + `(target about 1.5 s): ${perFiveMillion <= 1.5 ? 'within' : 'over'} target`,
     );
   } finally {
     connection.closeSync();

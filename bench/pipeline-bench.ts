@@ -117,8 +117,10 @@ try {
   log(`models: ${result.models.map((m) => `${m.name} ${m.durationMs}ms (tests ${m.testsMs ?? 0}ms, cpu ${m.cpuMs ?? 0}ms)`).join(', ')}`);
 
   log('timing the floor: DuckDB reads the same raw files into one Parquet file');
-  const floorFigures = await timeDuckDb(path.join(dir, 'floor'), (floorDir) =>
-    `COPY (SELECT * FROM read_csv([${files.map(sqlString).join(', ')}], delim = ' ', header = true)) TO ${sqlString(path.join(floorDir, 'floor.parquet'))} (FORMAT parquet, COMPRESSION zstd)`,
+  const floorFigures = await timeDuckDb(
+    path.join(dir, 'floor'),
+    (floorDir) =>
+      `COPY (SELECT * FROM read_csv([${files.map(sqlString).join(', ')}], delim = ' ', header = true)) TO ${sqlString(path.join(floorDir, 'floor.parquet'))} (FORMAT parquet, COMPRESSION zstd)`,
   );
   const floorSeconds = floorFigures.seconds;
   const floorCpuSeconds = floorFigures.cpuSeconds;

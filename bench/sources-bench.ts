@@ -163,7 +163,12 @@ export async function runSourcesBench(argv: string[]): Promise<void> {
   for (const source of sources) console.log(JSON.stringify(await benchSource(source, records, objects, values)));
 }
 
-async function benchSource(source: SourceDefinition, records: number, objects: number, values: { 'memory-limit': string; threads?: string | undefined; keep: boolean }): Promise<Record<string, unknown>> {
+async function benchSource(
+  source: SourceDefinition,
+  records: number,
+  objects: number,
+  values: { 'memory-limit': string; threads?: string | undefined; keep: boolean },
+): Promise<Record<string, unknown>> {
   const log = (message: string) => process.stderr.write(`[${source.cliName}] ${message}\n`);
   const generator = GENERATORS[source.sourceType]!;
   const dir = await mkdtemp(path.join(tmpdir(), `netflow-bench-${source.cliName}-`));
@@ -192,11 +197,24 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
     log('timing normalize: staging, loading and the normalize model with its data tests');
     const workDir = path.join(dir, 'work');
     await mkdir(workDir, { recursive: true });
-    const discovered: DiscoveredObject[] = files.map((file) => ({ key: path.basename(file), etag: '', size: fileSizes.get(file)!, lastModified: new Date(0), sourceType: source.sourceType, regionHint: null }));
+    const discovered: DiscoveredObject[] = files.map((file) => ({
+      key: path.basename(file),
+      etag: '',
+      size: fileSizes.get(file)!,
+      lastModified: new Date(0),
+      sourceType: source.sourceType,
+      regionHint: null,
+    }));
     const started = performance.now();
     const stageCpuStarted = process.cpuUsage();
     const staging = await stageObjects({
-      store: { getToFile: async (key, localPath) => { await mkdir(path.dirname(localPath), { recursive: true }); await copyFile(path.join(rawDir, key), localPath); return discovered[0]!; } },
+      store: {
+        getToFile: async (key, localPath) => {
+          await mkdir(path.dirname(localPath), { recursive: true });
+          await copyFile(path.join(rawDir, key), localPath);
+          return discovered[0]!;
+        },
+      },
       objects: discovered,
       workDir,
       limits: DEFAULT_STAGE_LIMITS,
@@ -220,7 +238,10 @@ async function benchSource(source: SourceDefinition, records: number, objects: n
       const normalize = (await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize');
       const needed = new Set([`${source.sourceType}__records`]);
       for (const model of normalize) if (needed.has(model.name)) for (const upstream of model.upstream) needed.add(upstream);
-      const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(normalize.filter((model) => needed.has(model.name)), new Set(stagedRelations()));
+      const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(
+        normalize.filter((model) => needed.has(model.name)),
+        new Set(stagedRelations()),
+      );
       if (run.error) throw new Error(run.error);
       // A model that is a view (AWS: the typed files and the parsed records) is read by the
       // models after it; read every column of it once here, as the flows mart does, so that the

@@ -18,7 +18,11 @@ export function formatRows(rows: Record<string, unknown>[], columns: string[], f
 
 function text(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace(/\.000Z$|Z$/, '');
+  if (value instanceof Date)
+    return value
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.000Z$|Z$/, '');
   if (Array.isArray(value)) return `[${value.map(text).join(', ')}]`;
   if (typeof value === 'object') return JSON.stringify(value, jsonValue);
   return String(value);

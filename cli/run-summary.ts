@@ -3,13 +3,14 @@ import type { HourlyEtlResult } from '../jobs/hourly-etl.ts';
 /** The human summary of one hourly run, printed on stdout. */
 export function formatRunSummary(result: HourlyEtlResult): string {
   const c = result.counts;
-  const lines = [
-    `hour ${result.hour}  ${result.status.toUpperCase()}  run ${result.runId || '-'}  attempt ${result.attemptId}  ${((result.durationsMs.total ?? 0) / 1000).toFixed(2)} s`,
-  ];
+  const lines = [`hour ${result.hour}  ${result.status.toUpperCase()}  run ${result.runId || '-'}  attempt ${result.attemptId}  ${((result.durationsMs.total ?? 0) / 1000).toFixed(2)} s`];
   if (result.error) lines.push(`  error: ${result.error}`);
-  const bySource = Object.entries(result.countsBySource).map(([source, counts]) => `${source} ${counts.objects}`).join(', ');
+  const bySource = Object.entries(result.countsBySource)
+    .map(([source, counts]) => `${source} ${counts.objects}`)
+    .join(', ');
   lines.push(`  objects read: ${c.objects}${bySource ? ` (${bySource})` : ''}; quarantined whole: ${c.objects_quarantined}`);
-  if (result.listing) lines.push(`  listing: ${result.listing.requests} request(s), ${result.listing.keys} key(s) listed, ${result.listing.skipped} entr${result.listing.skipped === 1 ? 'y' : 'ies'} skipped`);
+  if (result.listing)
+    lines.push(`  listing: ${result.listing.requests} request(s), ${result.listing.keys} key(s) listed, ${result.listing.skipped} entr${result.listing.skipped === 1 ? 'y' : 'ies'} skipped`);
   lines.push(
     `  records read ${c.records_read} = flows published ${c.flows_published} + other hours ${c.other_hour} + late ${c.late} + nodata ${c.nodata} + skipdata ${c.skipdata} + quarantined ${c.quarantined}` +
       (c.records_read === c.flows_published + c.other_hour + c.late + c.nodata + c.skipdata + c.quarantined ? '  (reconciled)' : '  (DOES NOT RECONCILE)'),
@@ -28,7 +29,9 @@ export function formatRunSummary(result: HourlyEtlResult): string {
     lines.push('  alerts: none');
   }
   for (const [sink, delivery] of Object.entries(result.alertDelivery ?? {})) {
-    lines.push(`  alert sink ${sink}: delivered ${delivery.delivered.length}, already delivered ${delivery.already_delivered}, pending ${delivery.pending}${delivery.error ? ` (${delivery.error})` : ''}`);
+    lines.push(
+      `  alert sink ${sink}: delivered ${delivery.delivered.length}, already delivered ${delivery.already_delivered}, pending ${delivery.pending}${delivery.error ? ` (${delivery.error})` : ''}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

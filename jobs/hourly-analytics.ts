@@ -136,7 +136,10 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
     for (let hourMs = from.getTime(); hourMs < to.getTime(); hourMs += HOUR_MS) {
       const hour = new Date(hourMs);
       const label = hour.toISOString().slice(0, 13);
-      const attemptId = `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
+      const attemptId = `${now()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
       const hourResult: AnalyticsHourResult = { hour: label, status: 'failed', runId: '', attemptId, anomalies: 0, capacityRows: 0, tables: [], models: [], alertDelivery: {}, coldStart: [] };
       result.hours.push(hourResult);
       if (!published.has(label)) {
@@ -150,9 +153,15 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         })
         .flatMap((manifest) => manifest.files.map((file) => file.sha256))
         .sort();
-      hourResult.runId = `${label.replace(/[-:]/g, '')}-a${createHash('sha256').update(`analytics ${ANALYTICS_VERSION}\nthresholds ${thresholdsVersion}\ninventory ${inventory.sha256}\n${inputs.join('\n')}`).digest('hex').slice(0, 15)}`;
+      hourResult.runId = `${label.replace(/[-:]/g, '')}-a${createHash('sha256')
+        .update(`analytics ${ANALYTICS_VERSION}\nthresholds ${thresholdsVersion}\ninventory ${inventory.sha256}\n${inputs.join('\n')}`)
+        .digest('hex')
+        .slice(0, 15)}`;
       // Same inputs, same rows: an hour whose published partitions carry this run id is up to date.
-      if (!options.force && (await Promise.all([anomaliesTable, capacityHourlyTable].map((table) => readPublishedPartition(store, table, partitionOf(hour))))).every((m) => m?.run_id === hourResult.runId)) {
+      if (
+        !options.force &&
+        (await Promise.all([anomaliesTable, capacityHourlyTable].map((table) => readPublishedPartition(store, table, partitionOf(hour))))).every((m) => m?.run_id === hourResult.runId)
+      ) {
         hourResult.status = 'current';
         continue;
       }
@@ -181,7 +190,10 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         hourResult.anomalies = staged[0]!.files[0]!.rows;
         hourResult.coldStart = coldDetectors(settings, await historyHours(session));
         if (hourResult.coldStart.length > 0) {
-          logger.warn('detectors lack history: cold start, no findings from them', { hour: label, detectors: hourResult.coldStart.map((d) => `${d.detector} ${d.history_hours}/${d.min_history_hours} h`).join(', ') });
+          logger.warn('detectors lack history: cold start, no findings from them', {
+            hour: label,
+            detectors: hourResult.coldStart.map((d) => `${d.detector} ${d.history_hours}/${d.min_history_hours} h`).join(', '),
+          });
         }
         hourResult.capacityRows = staged[1]!.files[0]!.rows;
         const hourAlerts = await session.all<AnomalyRow>(
@@ -189,12 +201,28 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         );
         result.alerts.push(...hourAlerts);
         hourResult.tables = await publishPartition({
-          store, partition: partitionOf(hour), runId: hourResult.runId, attemptId, tables: staged, logger, now, gracePeriodMs: durationMs(config.publish.grace_period),
-          checkpointInterval: config.publish.checkpoint_interval, logRetentionMs: durationMs(config.publish.log_retention),
+          store,
+          partition: partitionOf(hour),
+          runId: hourResult.runId,
+          attemptId,
+          tables: staged,
+          logger,
+          now,
+          gracePeriodMs: durationMs(config.publish.grace_period),
+          checkpointInterval: config.publish.checkpoint_interval,
+          logRetentionMs: durationMs(config.publish.log_retention),
         });
         hourResult.status = 'published';
         hourResult.alertDelivery = await deliverRunAlerts({
-          store, sinkConfigs: [], sinks: sinks ?? [], hour: label, alerts: hourAlerts.map(anomalyAlertPayload), logger, env: options.env, stdout: options.stdout, now,
+          store,
+          sinkConfigs: [],
+          sinks: sinks ?? [],
+          hour: label,
+          alerts: hourAlerts.map(anomalyAlertPayload),
+          logger,
+          env: options.env,
+          stdout: options.stdout,
+          now,
         });
         logger.info('analytics hour published', { hour: label, anomalies: hourResult.anomalies, capacity_rows: hourResult.capacityRows, run_id: hourResult.runId });
       } catch (error) {
@@ -319,9 +347,7 @@ export function coldDetectors(settings: AnalyticsConfig, history: Record<string,
     ['volume_spike', 'volume', settings.volume.min_points],
     ['slow_exfiltration', 'exfil', settings.exfiltration.min_history_hours],
   ];
-  return needs
-    .map(([detector, key, min]) => ({ detector, history_hours: history[key] ?? 0, min_history_hours: min }))
-    .filter((d) => d.history_hours < d.min_history_hours);
+  return needs.map(([detector, key, min]) => ({ detector, history_hours: history[key] ?? 0, min_history_hours: min })).filter((d) => d.history_hours < d.min_history_hours);
 }
 
 function minutes(window: string): number {

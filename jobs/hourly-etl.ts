@@ -120,7 +120,15 @@ export interface HourlyEtlResult {
 }
 
 const EMPTY_COUNTS: SourceCounts = {
-  objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, late: 0, nodata: 0, skipdata: 0, quarantined: 0,
+  objects: 0,
+  objects_quarantined: 0,
+  records_read: 0,
+  flows_published: 0,
+  other_hour: 0,
+  late: 0,
+  nodata: 0,
+  skipdata: 0,
+  quarantined: 0,
 };
 
 /** Listings per run when objects keep changing between listing and download. */
@@ -136,7 +144,10 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
   const { config, store, hour } = options;
   const started = performance.now();
   const now = options.now ?? (() => new Date());
-  const attemptId = `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
+  const attemptId = `${now()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
   const logger = options.logger.child({ hour: hour.toISOString().slice(0, 13), attempt_id: attemptId });
   const result: HourlyEtlResult = {
     status: 'failed',
@@ -202,8 +213,12 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
       result.lateInputs = found.late.flatMap((object) => object.lateHours.map((late) => ({ hour: hourKeyOf(late), ...inputOf(object) })));
       result.runId = deterministicRunId(hour, result.inputs, reference, result.lateInputs);
       logger.info('objects discovered', {
-        objects: found.window.length, late_objects: found.late.length, unsafe_keys: discovered.filter((object) => object.unsafeKey !== undefined).length,
-        list_requests: listingCost.requests, keys_listed: listingCost.keys, run_id: result.runId,
+        objects: found.window.length,
+        late_objects: found.late.length,
+        unsafe_keys: discovered.filter((object) => object.unsafeKey !== undefined).length,
+        list_requests: listingCost.requests,
+        keys_listed: listingCost.keys,
+        run_id: result.runId,
       });
       if (options.skipWhenPublished && (await publishedRunIds(store, partitionOf(hour))).every((id) => id === result.runId)) {
         logger.info('partition already published from the same inputs', { run_id: result.runId });
@@ -267,23 +282,40 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     if (exportedFlows !== result.counts.flows_published) {
       throw new Error(`flows export holds ${exportedFlows} rows but the hour has ${result.counts.flows_published} flows: the enrichment joins lost or repeated flows`);
     }
-    result.alerts = await session.all<AlertRow>(`SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`);
+    result.alerts = await session.all<AlertRow>(
+      `SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`,
+    );
     session.close();
     session = undefined;
 
     result.tables = await phase('publish', () =>
       publishPartition({
-        store, partition: partitionOf(hour), runId: result.runId, attemptId, tables: outputs, logger, now,
-        gracePeriodMs: durationMs(config.publish.grace_period), checkpointInterval: config.publish.checkpoint_interval,
-        logRetentionMs: durationMs(config.publish.log_retention), durationsMs: result.durationsMs,
+        store,
+        partition: partitionOf(hour),
+        runId: result.runId,
+        attemptId,
+        tables: outputs,
+        logger,
+        now,
+        gracePeriodMs: durationMs(config.publish.grace_period),
+        checkpointInterval: config.publish.checkpoint_interval,
+        logRetentionMs: durationMs(config.publish.log_retention),
+        durationsMs: result.durationsMs,
         ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
       }),
     );
     result.status = 'published';
     result.alertDelivery = await phase('deliver', () =>
       deliverRunAlerts({
-        store, sinkConfigs: config.alerts.sinks, sinks: options.alertSinks, hour: result.hour, alerts: result.alerts.map(alertPayloadOf),
-        logger, env: options.env, stdout: options.stdout, now,
+        store,
+        sinkConfigs: config.alerts.sinks,
+        sinks: options.alertSinks,
+        hour: result.hour,
+        alerts: result.alerts.map(alertPayloadOf),
+        logger,
+        env: options.env,
+        stdout: options.stdout,
+        now,
       }),
     );
   } catch (error) {

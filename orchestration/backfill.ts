@@ -51,8 +51,13 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       let outcome: HourlyEtlResult;
       try {
         outcome = await run({
-          config: options.config, baseDir: options.baseDir, store: options.store, logger: options.logger, hour,
-          trigger: 'backfill', skipWhenPublished: !options.force,
+          config: options.config,
+          baseDir: options.baseDir,
+          store: options.store,
+          logger: options.logger,
+          hour,
+          trigger: 'backfill',
+          skipWhenPublished: !options.force,
         });
       } catch (error) {
         // runHourAndRecord returns failures as results; this is a bug or the ledger failing.

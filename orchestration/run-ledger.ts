@@ -65,7 +65,9 @@ export function ledgerEntryOf(result: HourlyEtlResult, startedAt: Date, finished
     reference_hash: result.referenceHash,
     rules_hash: result.rulesHash,
     rules_version: result.rulesVersion ?? null,
-    alert_delivery: Object.fromEntries(Object.entries(result.alertDelivery ?? {}).map(([sink, delivery]) => [sink, { ...delivery, error: delivery.error === null ? null : redactSecrets(delivery.error) }])),
+    alert_delivery: Object.fromEntries(
+      Object.entries(result.alertDelivery ?? {}).map(([sink, delivery]) => [sink, { ...delivery, error: delivery.error === null ? null : redactSecrets(delivery.error) }]),
+    ),
     outputs: result.tables.map((table) => ({ table: table.table, manifest_key: table.manifestKey, rows: table.rows, files: table.files.map((file) => file.key) })),
     counts: result.counts,
     counts_by_source: result.countsBySource,

@@ -30,9 +30,7 @@ export interface SchedulerOptions {
   runHour?: typeof runHourAndRecord;
 }
 
-type Work =
-  | { kind: 'hour'; hour: Date; trigger: 'scheduler' | 'catch-up' | 'rescan' }
-  | { kind: 'daily'; day: Date; job: DailyJob };
+type Work = { kind: 'hour'; hour: Date; trigger: 'scheduler' | 'catch-up' | 'rescan' } | { kind: 'daily'; day: Date; job: DailyJob };
 
 /** The latest event hour whose delivery window (H .. H+1h+lateness) has closed at `now`. */
 export function dueHour(now: Date, latenessMs: number): Date {
@@ -74,12 +72,17 @@ export class Scheduler {
     const s = this.options.config.scheduler;
     const [dailyHour, dailyMinute] = s.daily_at.split(':').map(Number) as [number, number];
     this.tasks.push(this.options.cron.schedule(`${s.hourly_minute} * * * *`, () => this.hourlyTick(), 'hourly'));
-    this.tasks.push(this.options.cron.schedule(`${s.rescan_minute} * * * *`, () => void this.rescanTick().catch((error: unknown) => this.options.logger.error('rescan failed', { error: String(error) })), 'rescan'));
+    this.tasks.push(
+      this.options.cron.schedule(`${s.rescan_minute} * * * *`, () => void this.rescanTick().catch((error: unknown) => this.options.logger.error('rescan failed', { error: String(error) })), 'rescan'),
+    );
     if ((this.options.dailyJobs ?? []).length > 0) {
       this.tasks.push(this.options.cron.schedule(`${dailyMinute} ${dailyHour} * * *`, () => this.dailyTick(), 'daily'));
     }
     this.options.logger.info('scheduler started', {
-      hourly_minute: s.hourly_minute, rescan_minute: s.rescan_minute, daily_at: s.daily_at, lateness: this.options.config.lateness,
+      hourly_minute: s.hourly_minute,
+      rescan_minute: s.rescan_minute,
+      daily_at: s.daily_at,
+      lateness: this.options.config.lateness,
       daily_jobs: (this.options.dailyJobs ?? []).map((job) => job.name),
     });
     await this.catchUp();
@@ -179,8 +182,12 @@ export class Scheduler {
     if (work.kind === 'hour') {
       const run = this.options.runHour ?? runHourAndRecord;
       const result: HourlyEtlResult = await run({
-        config: this.options.config, baseDir: this.options.baseDir, store: this.options.store, logger: this.options.logger,
-        hour: work.hour, trigger: work.trigger,
+        config: this.options.config,
+        baseDir: this.options.baseDir,
+        store: this.options.store,
+        logger: this.options.logger,
+        hour: work.hour,
+        trigger: work.trigger,
         // The hourly tick may meet an hour the catch-up has just published: no need to run it again.
         skipWhenPublished: work.trigger === 'scheduler',
       });

@@ -6,19 +6,13 @@ import { storeSchema } from './config.ts';
  * is an error. Every key but `vm_id` has a default; command-line flags override the file.
  */
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"');
+const duration = z.string().regex(/^\d+(ms|s|m|h)$/, 'expected a duration such as "500ms", "30s", "5m" or "1h"');
 
-const size = z
-  .string()
-  .regex(/^\d+(B|KiB|MiB|GiB|KB|MB|GB)$/, 'expected a size such as "512KiB", "4MiB" or "1GiB"');
+const size = z.string().regex(/^\d+(B|KiB|MiB|GiB|KB|MB|GB)$/, 'expected a size such as "512KiB", "4MiB" or "1GiB"');
 
 const cidrV4 = z.cidrv4();
 const cidrV6 = z.cidrv6();
-const cidr = z
-  .string()
-  .refine((s) => cidrV4.safeParse(s).success || cidrV6.safeParse(s).success, 'expected a CIDR block such as "10.0.0.0/8" or "fd00::/8"');
+const cidr = z.string().refine((s) => cidrV4.safeParse(s).success || cidrV6.safeParse(s).success, 'expected a CIDR block such as "10.0.0.0/8" or "fd00::/8"');
 
 export const agentConfigSchema = z
   .strictObject({
@@ -87,9 +81,7 @@ export const agentConfigSchema = z
         max_pps: z.number().int().min(0).default(0),
       })
       .default({ max_pps: 0 }),
-    log: z
-      .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
-      .default({ level: 'info' }),
+    log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
   })
   .superRefine((config, ctx) => {
     // Runs even when a field failed its own check, so every value is re-tested before use.

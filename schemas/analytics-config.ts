@@ -121,7 +121,10 @@ export const analyticsConfigSchema = z
 
 export const reportsConfigSchema = z.strictObject({
   /** Formats written by the daily reports and by `netflow report` when --format is not given. */
-  formats: z.array(z.enum(['html', 'json', 'csv'])).min(1).default(['html', 'json', 'csv']),
+  formats: z
+    .array(z.enum(['html', 'json', 'csv']))
+    .min(1)
+    .default(['html', 'json', 'csv']),
   /** Rows in the top-offenders table. */
   top_offenders: z.number().int().min(1).max(1000).default(10),
   /** Evidence flows shown per rule. */
@@ -131,7 +134,10 @@ export const reportsConfigSchema = z.strictObject({
   /** Control mapping file (frameworks → controls → rule ids; schemas/reference/controls.ts), e.g. `@samples/reference/controls.yaml`; without it the report passes and fails rules only. */
   controls: z.string().min(1).optional(),
   /** A partition first published later than its hour + 1h + lateness + this is reported as late. */
-  late_after: z.string().regex(/^\d+(ms|s|m|h|d)$/).default('1h'),
+  late_after: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/)
+    .default('1h'),
 });
 
 /** Segmentation recommendations (`recommend:`): what traffic is enough to learn a rule from, and which ports are never learned unless asked. */

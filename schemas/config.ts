@@ -9,9 +9,7 @@ import { threatListSchema } from './reference/threat-lists.ts';
  * ledger, and the bundled sample reference data.
  */
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "15m", "2h" or "7d"');
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "30s", "15m", "2h" or "7d"');
 
 export const localStoreSchema = z.strictObject({
   type: z.literal('local'),
@@ -54,7 +52,10 @@ export const azureBlobStoreSchema = z.strictObject({
    * segment names its container (`insights-logs-networksecuritygroupflowevent/resourceId=/…` is
    * read where Azure writes NSG flow logs; `curated/…` goes to a `curated` container).
    */
-  container: z.string().regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, 'expected an Azure container name (3-63 lowercase letters, digits, single hyphens)').optional(),
+  container: z
+    .string()
+    .regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, 'expected an Azure container name (3-63 lowercase letters, digits, single hyphens)')
+    .optional(),
   /** Blob name prefix under which every netflow-lake object lives (may be empty). */
   prefix: z.string().default(''),
   /** Attempts per request, including the first (the SDK retries throttling, 5xx and resets). */
@@ -83,7 +84,10 @@ export const schedulerSchema = z.strictObject({
   /** On start, hours that fell due within this window and are not published are run first. */
   catch_up: duration.default('24h'),
   /** Time of day (UTC, HH:MM) of the daily report jobs, for the previous day. */
-  daily_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time such as "01:30"').default('01:30'),
+  daily_at: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time such as "01:30"')
+    .default('01:30'),
 });
 
 export const locksSchema = z.strictObject({
@@ -92,7 +96,6 @@ export const locksSchema = z.strictObject({
   /** How long a runner waits for a partition another runner holds before giving up. */
   wait: duration.default('30m'),
 });
-
 
 /** One range file: YAML or CSV of our own shape, or a provider's published ranges file. */
 export const ipRangeSourceSchema = z.union([
@@ -119,7 +122,10 @@ export const webhookSinkSchema = z.strictObject({
   /** `generic`: {alerts: [...]} JSON; `slack`: a Slack incoming-webhook message (text + blocks). */
   payload: z.enum(['generic', 'slack']).default('generic'),
   /** Environment variable holding the HMAC-SHA256 key (never the key itself in this file). */
-  secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').optional(),
+  secret_env: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
+    .optional(),
   timeout: duration.default('10s'),
   /** Attempts per request, including the first. */
   max_attempts: z.number().int().min(1).max(10).default(4),
@@ -193,9 +199,18 @@ export const configSchema = z.strictObject({
   staging: z
     .strictObject({
       /** A longer line is quarantined (its first 4 KiB kept), never parsed; at most 1 MiB, what the staged-line reader accepts. */
-      max_line_bytes: z.number().int().min(1024).max(1024 * 1024).default(1024 * 1024),
+      max_line_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024)
+        .default(1024 * 1024),
       /** Decompressed size cap per object (decompression bombs); the object is quarantined whole past it. */
-      max_decompressed_bytes: z.number().int().min(1024 * 1024).default(8 * 1024 * 1024 * 1024),
+      max_decompressed_bytes: z
+        .number()
+        .int()
+        .min(1024 * 1024)
+        .default(8 * 1024 * 1024 * 1024),
       /** Decompressed/compressed ratio cap, checked once past 1 MiB of output. */
       max_compression_ratio: z.number().min(2).max(100_000).default(1000),
       /** Past this many rejected lines an object is quarantined whole (bounds the memory rejected lines take). */
@@ -206,8 +221,14 @@ export const configSchema = z.strictObject({
     .default({ max_line_bytes: 1024 * 1024, max_decompressed_bytes: 8 * 1024 * 1024 * 1024, max_compression_ratio: 1000, max_rejected_lines: 10_000 }),
   duckdb: z
     .strictObject({
-      memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "2GB"').default('2GB'),
-      max_temp_directory_size: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "20GB"').default('20GB'),
+      memory_limit: z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "2GB"')
+        .default('2GB'),
+      max_temp_directory_size: z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as "20GB"')
+        .default('20GB'),
       threads: z.number().int().min(1).max(256).optional(),
     })
     .default({ memory_limit: '2GB', max_temp_directory_size: '20GB' }),

@@ -40,9 +40,7 @@ export const ledgerEntrySchema = z.object({
   /** The rules file's `version` label, beside its hash (violations carry `sha256:<rules_hash>`). */
   rules_version: z.string().nullable().optional(),
   /** Per alert sink: alert ids this run delivered, alerts still pending, and the sink's last error. */
-  alert_delivery: z
-    .record(z.string(), z.object({ delivered: z.array(z.string()), pending: z.number(), already_delivered: z.number(), error: z.string().nullable() }))
-    .optional(),
+  alert_delivery: z.record(z.string(), z.object({ delivered: z.array(z.string()), pending: z.number(), already_delivered: z.number(), error: z.string().nullable() })).optional(),
   outputs: z.array(z.object({ table: z.string(), manifest_key: z.string(), rows: z.number(), files: z.array(z.string()) })),
   counts,
   counts_by_source: z.record(z.string(), counts),

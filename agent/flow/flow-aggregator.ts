@@ -165,15 +165,7 @@ export class FlowAggregator {
     const s = p.srcOff;
     const d = p.dstOff;
     if (p.version === 4) {
-      return String.fromCharCode(
-        p.protocol,
-        (b[s]! << 8) | b[s + 1]!,
-        (b[s + 2]! << 8) | b[s + 3]!,
-        (b[d]! << 8) | b[d + 1]!,
-        (b[d + 2]! << 8) | b[d + 3]!,
-        srcPort,
-        dstPort,
-      );
+      return String.fromCharCode(p.protocol, (b[s]! << 8) | b[s + 1]!, (b[s + 2]! << 8) | b[s + 3]!, (b[d]! << 8) | b[d + 1]!, (b[d + 2]! << 8) | b[d + 3]!, srcPort, dstPort);
     }
     const w = this.words;
     w[0] = p.protocol | 0x100;

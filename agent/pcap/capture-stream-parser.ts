@@ -5,15 +5,7 @@
  * packet block. Chunks may split records anywhere. Pure: bytes in, packets out through a callback.
  */
 
-export type PacketHandler = (
-  buf: Buffer,
-  offset: number,
-  capturedLength: number,
-  originalLength: number,
-  linkType: number,
-  timestampUs: number,
-  interfaceIndex: number,
-) => void;
+export type PacketHandler = (buf: Buffer, offset: number, capturedLength: number, originalLength: number, linkType: number, timestampUs: number, interfaceIndex: number) => void;
 
 export class CaptureFormatError extends Error {
   constructor(message: string) {

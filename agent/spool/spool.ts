@@ -243,7 +243,10 @@ export class Spool {
     for (const seq of openSeqs) {
       const { dataFile, commitFile } = this.openFiles(seq);
       // A commit past the data file's end (the data file cut short, a damaged length) is not trusted.
-      const dataBytes = await stat(dataFile).then((s) => s.size, () => 0);
+      const dataBytes = await stat(dataFile).then(
+        (s) => s.size,
+        () => 0,
+      );
       const { last, validBytes } = await readCommits(commitFile, dataBytes);
       if (this.ready.has(seq) || seq < stateSeq) {
         // Already closed; a crash came before state.json or the cleanup. Finish the close.

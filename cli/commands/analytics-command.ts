@@ -23,7 +23,16 @@ export async function analyticsCommand(context: CliContext, options: { from?: st
   }
   // Loaded on use: `netflow --help` and the other commands do not pay for the analytics modules.
   const { runHourlyAnalytics } = await import('../../jobs/hourly-analytics.ts');
-  const result = await runHourlyAnalytics({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, from: period.from, to: period.to, stdout: context.stdout, force: options.force === true });
+  const result = await runHourlyAnalytics({
+    config: context.config,
+    baseDir: context.baseDir,
+    store: context.store,
+    logger: context.logger,
+    from: period.from,
+    to: period.to,
+    stdout: context.stdout,
+    force: options.force === true,
+  });
   for (const hour of result.hours) {
     const cold = hour.coldStart.length ? `  cold start: ${hour.coldStart.map((d) => `${d.detector} ${d.history_hours}/${d.min_history_hours} h`).join(', ')}` : '';
     context.stdout(`${hour.hour}  ${hour.status.padEnd(9)}  anomalies ${hour.anomalies}  capacity rows ${hour.capacityRows}${cold}${hour.error ? `  error: ${hour.error}` : ''}\n`);

@@ -33,8 +33,15 @@ export async function backfillCommand(context: CliContext, options: { from?: str
   let result;
   try {
     result = await backfill({
-      config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger,
-      from, to, parallel, force: options.force, signal: controller.signal,
+      config: context.config,
+      baseDir: context.baseDir,
+      store: context.store,
+      logger: context.logger,
+      from,
+      to,
+      parallel,
+      force: options.force,
+      signal: controller.signal,
       onHourDone: (done, total) => progress.update(done, total),
     });
   } finally {

@@ -36,7 +36,10 @@ export function ddlCommand(context: CliContext, options: DdlCommandOptions): num
   if (options.table !== undefined && !DDL_OBJECT_NAMES.includes(options.table)) {
     throw new UsageError(`--table must be one of ${DDL_OBJECT_NAMES.join(', ')}, got "${options.table}"`);
   }
-  for (const [option, value] of [['schema', options.schema], ['catalog', options.catalog]] as const) {
+  for (const [option, value] of [
+    ['schema', options.schema],
+    ['catalog', options.catalog],
+  ] as const) {
     if (value !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) throw new UsageError(`--${option} must be a plain identifier (letters, digits, _), got "${value}"`);
   }
   const location = options.location ?? defaultLocation(context.config.store, context.baseDir);
@@ -66,7 +69,8 @@ function defaultLocation(store: StoreConfig, baseDir: string): string {
       return `s3://${[store.bucket, store.prefix.replace(/^\/+|\/+$/g, '')].filter(Boolean).join('/')}`;
     case 'azure_blob': {
       const account = /^https:\/\/([a-z0-9]+)\.blob\.core\.windows\.net\/?$/.exec(store.account_url)?.[1];
-      if (!account || !store.container) throw new UsageError(`ddl cannot name an abfss:// location for store.account_url "${store.account_url}"${store.container ? '' : ' without store.container'}: give --location`);
+      if (!account || !store.container)
+        throw new UsageError(`ddl cannot name an abfss:// location for store.account_url "${store.account_url}"${store.container ? '' : ' without store.container'}: give --location`);
       return `abfss://${[`${store.container}@${account}.dfs.core.windows.net`, store.prefix.replace(/^\/+|\/+$/g, '')].filter(Boolean).join('/')}`;
     }
   }

@@ -28,7 +28,13 @@ export async function historyCommand(context: CliContext, tableName: string | un
     if (actions) commits.push({ version, actions });
   }
   const rows = commitHistory(commits).slice(-limit);
-  context.stdout(formatRows(rows.map((row) => ({ ...row, rows_removed: row.rows_removed ?? '?' })), COLUMNS, format));
+  context.stdout(
+    formatRows(
+      rows.map((row) => ({ ...row, rows_removed: row.rows_removed ?? '?' })),
+      COLUMNS,
+      format,
+    ),
+  );
   return 0;
 }
 

@@ -53,14 +53,17 @@ export async function inspectCommand(context: CliContext, file: string | undefin
   }
   let result: NormalizeFileResult;
   try {
-    result = await normalizeFile({ file: resolved, objectKey: file, sourceType }, {
-      awsVpcFormat: context.config.sources.aws_vpc.format,
-      memoryLimit: context.config.duckdb.memory_limit,
-      ...(context.config.duckdb.threads ? { threads: context.config.duckdb.threads } : {}),
-      onFlowsFile: async (flows) => {
-        for await (const chunk of createReadStream(flows, { encoding: 'utf8', highWaterMark: 1 << 20 })) context.stdout(chunk as string);
+    result = await normalizeFile(
+      { file: resolved, objectKey: file, sourceType },
+      {
+        awsVpcFormat: context.config.sources.aws_vpc.format,
+        memoryLimit: context.config.duckdb.memory_limit,
+        ...(context.config.duckdb.threads ? { threads: context.config.duckdb.threads } : {}),
+        onFlowsFile: async (flows) => {
+          for await (const chunk of createReadStream(flows, { encoding: 'utf8', highWaterMark: 1 << 20 })) context.stdout(chunk as string);
+        },
       },
-    });
+    );
   } catch (error) {
     context.stderr(`inspect failed: ${(error as Error).message}\n`);
     return 1;

@@ -19,8 +19,14 @@ export async function migrateCommand(context: CliContext): Promise<number> {
     logger: context.logger,
     gracePeriodMs: durationMs(context.config.publish.grace_period),
   });
-  const tables = Object.entries(result.tables).map(([table, partitions]) => `${table} ${partitions}`).join(', ');
-  context.stdout(result.partitions === 0 ? 'nothing to migrate: no manifests found\n' : `migrated ${result.partitions} partition(s), ${result.rows} row(s): ${tables}; deleted ${result.deletedObjects} old object(s)\n`);
+  const tables = Object.entries(result.tables)
+    .map(([table, partitions]) => `${table} ${partitions}`)
+    .join(', ');
+  context.stdout(
+    result.partitions === 0
+      ? 'nothing to migrate: no manifests found\n'
+      : `migrated ${result.partitions} partition(s), ${result.rows} row(s): ${tables}; deleted ${result.deletedObjects} old object(s)\n`,
+  );
   return 0;
 }
 

@@ -76,7 +76,12 @@ export const queryCommandDefinition: CommandDefinition = {
   options: { format: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'as-of': { type: 'string' } },
   run: (context, args) => {
     const options: QueryOptions = {};
-    for (const [name, key] of [['format', 'format'], ['from', 'from'], ['to', 'to'], ['as-of', 'asOf']] as const) {
+    for (const [name, key] of [
+      ['format', 'format'],
+      ['from', 'from'],
+      ['to', 'to'],
+      ['as-of', 'asOf'],
+    ] as const) {
       const value = stringOption(args, name);
       if (value !== undefined) options[key] = value;
     }

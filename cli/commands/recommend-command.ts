@@ -52,12 +52,14 @@ export async function recommendCommand(context: CliContext, options: RecommendCo
   const minFlows = count('min-flows', options.minFlows);
   const minHours = count('min-hours', options.minHours);
   // Loaded on use: `netflow --help` and the other commands do not pay for these modules.
-  const [{ loadRulesFile }, { openReportLake }, { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, rulesFileWithRecommendations }, { evaluateRecommendations }] = await Promise.all([
-    import('../../lib/reports/reference-files.ts'),
-    import('../../lib/reports/report-context.ts'),
-    import('../../lib/segmentation/recommend-rules.ts'),
-    import('../../lib/segmentation/evaluate-recommendations.ts'),
-  ]);
+  const [{ loadRulesFile }, { openReportLake }, { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, rulesFileWithRecommendations }, { evaluateRecommendations }] = await Promise.all(
+    [
+      import('../../lib/reports/reference-files.ts'),
+      import('../../lib/reports/report-context.ts'),
+      import('../../lib/segmentation/recommend-rules.ts'),
+      import('../../lib/segmentation/evaluate-recommendations.ts'),
+    ],
+  );
   const rules = await loadRulesFile(context.config, context.baseDir);
   const periods = evaluation ? [period, evaluation] : [period];
   // Flows to learn from (and to evaluate on), and the anomalies of the learning period: their sources' traffic is not learned from.
@@ -74,10 +76,15 @@ export async function recommendCommand(context: CliContext, options: RecommendCo
     for (const skip of skipped) lines.push(`# not recommended: ${skip.dst_segment} port ${skip.dst_port}: ${skip.reason}`);
     context.stdout(`${lines.join('\n')}${lines.length ? '\n' : ''}${recommendationsYaml(recommendations, default_denies)}`);
     if (evaluation) {
-      const flagged = await evaluateRecommendations(lake.session, [...recommendations, ...default_denies].map((r) => r.rule), evaluation);
+      const flagged = await evaluateRecommendations(
+        lake.session,
+        [...recommendations, ...default_denies].map((r) => r.rule),
+        evaluation,
+      );
       const label = `${evaluation.from.toISOString().slice(0, 13)}..${evaluation.to.toISOString().slice(0, 13)}`;
       context.stdout(`# evaluated on ${label}: the recommended set would have flagged ${flagged.reduce((sum, f) => sum + f.flows, 0)} flow(s) in ${flagged.length} group(s)\n`);
-      for (const f of flagged) context.stdout(`#   ${f.reason}: ${f.src} -> ${f.dst_segment} ${f.protocol}/${f.dst_port ?? '-'}: ${f.flows} flow(s) by ${f.rule_id}, first ${f.first_seen_at.toISOString()}\n`);
+      for (const f of flagged)
+        context.stdout(`#   ${f.reason}: ${f.src} -> ${f.dst_segment} ${f.protocol}/${f.dst_port ?? '-'}: ${f.flows} flow(s) by ${f.rule_id}, first ${f.first_seen_at.toISOString()}\n`);
     }
     if (options.write) {
       await writeFile(path.resolve(options.write), rulesFileWithRecommendations(rules.text, recommendations, default_denies));
@@ -93,10 +100,25 @@ export const recommendCommandDefinition: CommandDefinition = {
   name: 'recommend',
   summary: 'segmentation recommendations as ready-to-paste allow_only rules',
   help: RECOMMEND_HELP,
-  options: { from: { type: 'string' }, to: { type: 'string' }, write: { type: 'string' }, 'evaluate-on': { type: 'string' }, 'min-flows': { type: 'string' }, 'min-hours': { type: 'string' }, 'allow-high-risk': { type: 'boolean' } },
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    write: { type: 'string' },
+    'evaluate-on': { type: 'string' },
+    'min-flows': { type: 'string' },
+    'min-hours': { type: 'string' },
+    'allow-high-risk': { type: 'boolean' },
+  },
   run: (context, args) => {
     const options: RecommendCommandOptions = { allowHighRisk: booleanOption(args, 'allow-high-risk') };
-    for (const [flag, key] of [['from', 'from'], ['to', 'to'], ['write', 'write'], ['evaluate-on', 'evaluateOn'], ['min-flows', 'minFlows'], ['min-hours', 'minHours']] as const) {
+    for (const [flag, key] of [
+      ['from', 'from'],
+      ['to', 'to'],
+      ['write', 'write'],
+      ['evaluate-on', 'evaluateOn'],
+      ['min-flows', 'minFlows'],
+      ['min-hours', 'minHours'],
+    ] as const) {
       const value = stringOption(args, flag);
       if (value !== undefined) options[key] = value;
     }

@@ -39,7 +39,12 @@ export async function reportCommand(context: CliContext, kind: string | undefine
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const formats = options.format ? options.format.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
+  const formats = options.format
+    ? options.format
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+    : undefined;
   for (const format of formats ?? []) if (!['html', 'json', 'csv'].includes(format)) throw new UsageError(`--format takes html, json and csv (comma-separated), got "${format}"`);
   // Loaded on use: `netflow --help` and the other commands do not pay for the report modules.
   const { runReport } = await import('../../jobs/reports/run-daily-reports.ts');
@@ -59,9 +64,17 @@ export async function reportCommand(context: CliContext, kind: string | undefine
 
 export const reportCommandDefinition: CommandDefinition = {
   name: 'report',
-  summary: 'compliance audit or capacity report for a period (HTML, JSON, CSV); verify: check the reports\' hash chains',
+  summary: "compliance audit or capacity report for a period (HTML, JSON, CSV); verify: check the reports' hash chains",
   help: REPORT_HELP,
-  options: { from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, kind: { type: 'string' }, inputs: { type: 'boolean' }, 'expect-head': { type: 'string' } },
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    kind: { type: 'string' },
+    inputs: { type: 'boolean' },
+    'expect-head': { type: 'string' },
+  },
   run: (context, args) => {
     const pick = (name: string) => stringOption(args, name);
     if (args.positionals[0] === 'verify') {

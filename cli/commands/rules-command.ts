@@ -54,7 +54,9 @@ async function check(context: CliContext, fileArg: string | undefined): Promise<
   for (const rule of rules.rules) {
     lines.push(`  ${rule.id} [${rule.kind}, ${rule.severity}${rule.owner ? `, owner ${rule.owner}` : ''}]: ${explainRule(rule)}`);
     for (const exception of rule.exceptions) {
-      lines.push(`    except ${[exception.from && `from ${JSON.stringify(exception.from)}`, exception.to && `to ${JSON.stringify(exception.to)}`, exception.ports && `ports ${exception.ports.join(', ')}`].filter(Boolean).join(' ') || 'all flows'} until ${exception.expires}: ${exception.reason}`);
+      lines.push(
+        `    except ${[exception.from && `from ${JSON.stringify(exception.from)}`, exception.to && `to ${JSON.stringify(exception.to)}`, exception.ports && `ports ${exception.ports.join(', ')}`].filter(Boolean).join(' ') || 'all flows'} until ${exception.expires}: ${exception.reason}`,
+      );
     }
   }
   for (const warning of rulesWarnings(rules, new Date(), listNames)) lines.push(`  warning: ${warning}`);

@@ -17,9 +17,7 @@ export async function runsCommand(context: CliContext, options: { status?: strin
   const from = options.from ? parseHour(options.from).toISOString().slice(0, 13) : undefined;
   const to = options.to ? parseHour(options.to).toISOString().slice(0, 13) : undefined;
   const ledger = new RunLedger(path.resolve(context.baseDir, context.config.ledger.path));
-  const entries = (await ledger.entries()).filter(
-    (entry) => (!options.status || entry.status === options.status) && (!from || entry.hour >= from) && (!to || entry.hour <= to),
-  );
+  const entries = (await ledger.entries()).filter((entry) => (!options.status || entry.status === options.status) && (!from || entry.hour >= from) && (!to || entry.hour <= to));
   if (options.json) {
     context.stdout(ndjsonLines(entries));
     return 0;

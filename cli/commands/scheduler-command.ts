@@ -37,7 +37,10 @@ export function nodeCronPort(logger: Logger): CronPort {
 
 export async function schedulerCommand(context: CliContext): Promise<number> {
   const scheduler = new Scheduler({
-    config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger,
+    config: context.config,
+    baseDir: context.baseDir,
+    store: context.store,
+    logger: context.logger,
     cron: nodeCronPort(context.logger),
     dailyJobs: dailyJobs(context),
     followUps: hourlyFollowUps(context),

@@ -46,7 +46,12 @@ export async function statusCommand(context: CliContext, options: { from?: strin
   for (const hour of hours) {
     statuses.push(
       await partitionStatus({
-        store: context.store, config: context.config, hour, entries: byHour.get(hourKey(hour)) ?? [], compareInputs: true, snapshots,
+        store: context.store,
+        config: context.config,
+        hour,
+        entries: byHour.get(hourKey(hour)) ?? [],
+        compareInputs: true,
+        snapshots,
         ...(reference ? { currentReference: reference } : {}),
       }),
     );
@@ -63,10 +68,16 @@ export async function statusCommand(context: CliContext, options: { from?: strin
       published_at: status.committedAt?.slice(0, 19) ?? '',
       flows: status.flows ?? '',
       last_attempt: status.lastStatus ? `${status.lastStatus} ${status.lastAttemptAt?.slice(0, 19) ?? ''}` : '',
-      detail: status.lastError ?? (status.changes && status.state === 'late' ? `${status.changes.added.length} added, ${status.changes.changed.length} changed, ${status.changes.removed.length} removed` : ''),
+      detail:
+        status.lastError ??
+        (status.changes && status.state === 'late' ? `${status.changes.added.length} added, ${status.changes.changed.length} changed, ${status.changes.removed.length} removed` : ''),
     }));
     context.stdout(formatRows(rows, ['hour', 'state', 'run_id', 'published_at', 'flows', 'last_attempt', 'detail'], 'table'));
-    context.stdout(`${Object.entries(counts).map(([state, n]) => `${state} ${n}`).join(', ')}\n`);
+    context.stdout(
+      `${Object.entries(counts)
+        .map(([state, n]) => `${state} ${n}`)
+        .join(', ')}\n`,
+    );
   }
   return counts.published + counts.outdated === statuses.length ? 0 : 1;
 }

@@ -26,9 +26,7 @@ export interface SinkFactoryDeps {
 /** Builds the configured sinks; secrets come from the environment variables the configuration names. */
 export function createSinks(configs: readonly AlertSinkConfig[], deps: SinkFactoryDeps): AlertSink[] {
   return configs.map((config) =>
-    config.type === 'webhook'
-      ? new WebhookSink(config, { ...deps.webhook, secret: config.secret_env ? deps.env[config.secret_env] : undefined })
-      : new StdoutSink(config, deps.stdout),
+    config.type === 'webhook' ? new WebhookSink(config, { ...deps.webhook, secret: config.secret_env ? deps.env[config.secret_env] : undefined }) : new StdoutSink(config, deps.stdout),
   );
 }
 
@@ -61,7 +59,10 @@ export async function deliverAlerts(options: {
       const delivered = await state.delivered(hour);
       const stored = await state.pending(hour);
       storedPending.set(hour, stored.length);
-      byHour.set(hour, stored.filter((alert) => delivered[alert.alert_id] === undefined));
+      byHour.set(
+        hour,
+        stored.filter((alert) => delivered[alert.alert_id] === undefined),
+      );
     }
     // Oldest hour first, then by severity, so a sink that recovers hears about the backlog in order.
     const queue = [...byHour.keys()].sort().flatMap((hour) => byHour.get(hour)!);
@@ -69,7 +70,11 @@ export async function deliverAlerts(options: {
     const deliveredIds = new Set(result.delivered);
     let pending = 0;
     for (const [hour, alerts] of byHour) {
-      await state.markDelivered(hour, alerts.filter((alert) => deliveredIds.has(alert.alert_id)).map((alert) => alert.alert_id), now());
+      await state.markDelivered(
+        hour,
+        alerts.filter((alert) => deliveredIds.has(alert.alert_id)).map((alert) => alert.alert_id),
+        now(),
+      );
       const left = alerts.filter((alert) => !deliveredIds.has(alert.alert_id));
       pending += left.length;
       // Write pending only where it changes: the current hour, and hours this run touched.

@@ -5,7 +5,10 @@ import type { AlertSink, SinkResult } from './alert-sink.ts';
 import { bodyExcerpt, redactSecrets, redactUrl, urlSecrets } from '../log/redact.ts';
 
 /** The subset of `fetch` the sink needs (structural, so tests and proxies can stand in). */
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
@@ -69,7 +72,7 @@ export class WebhookSink implements AlertSink {
   ) {
     this.name = config.name;
     this.minSeverity = config.min_severity;
-    this.fetch = deps.fetch ?? (globalThis.fetch);
+    this.fetch = deps.fetch ?? globalThis.fetch;
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = deps.now ?? (() => new Date());
     this.random = deps.random ?? Math.random;
@@ -105,7 +108,10 @@ export class WebhookSink implements AlertSink {
 
   /** One batch, with retries; true when the receiver accepted it, else the last error. */
   private async post(batch: readonly AlertPayload[], result: SinkResult): Promise<true | string> {
-    const deliveryId = createHash('sha256').update(batch.map((alert) => alert.alert_id).join('\n')).digest('hex').slice(0, 32);
+    const deliveryId = createHash('sha256')
+      .update(batch.map((alert) => alert.alert_id).join('\n'))
+      .digest('hex')
+      .slice(0, 32);
     const body = JSON.stringify(this.config.payload === 'slack' ? slackMessage(batch) : { schema: 'netflow-lake.alerts/v1', delivery_id: deliveryId, alerts: batch });
     const timeoutMs = durationMs(this.config.timeout);
     let lastError = 'not attempted';
@@ -134,7 +140,10 @@ export class WebhookSink implements AlertSink {
         if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfter * 1000, 60_000);
       } catch (error) {
         const err = error as Error;
-        const detail = err.name === 'TimeoutError' || err.name === 'AbortError' ? `no response within ${this.config.timeout}` : `${err.message}${err.cause ? ` (${err.cause instanceof Error ? err.cause.message : JSON.stringify(err.cause)})` : ''}`;
+        const detail =
+          err.name === 'TimeoutError' || err.name === 'AbortError'
+            ? `no response within ${this.config.timeout}`
+            : `${err.message}${err.cause ? ` (${err.cause instanceof Error ? err.cause.message : JSON.stringify(err.cause)})` : ''}`;
         lastError = `${redactSecrets(detail, this.secrets)} (${this.target})`;
       }
       if (attempt < this.config.max_attempts) {

@@ -50,8 +50,14 @@ export async function writeCheckpointFile(actions: readonly DeltaAction[], uploa
     const lines = path.join(dir, 'actions.ndjson');
     const file = path.join(dir, 'checkpoint.parquet');
     await writeFile(lines, actions.map((action) => JSON.stringify(action)).join('\n') + '\n');
-    const columns = Object.entries(CHECKPOINT_COLUMNS).map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ');
-    await session.run(`COPY (SELECT ${Object.keys(CHECKPOINT_COLUMNS).map((name) => `"${name}"`).join(', ')} FROM read_json(${sqlString(lines)}, format = 'newline_delimited', columns = {${columns}})) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+    const columns = Object.entries(CHECKPOINT_COLUMNS)
+      .map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`)
+      .join(', ');
+    await session.run(
+      `COPY (SELECT ${Object.keys(CHECKPOINT_COLUMNS)
+        .map((name) => `"${name}"`)
+        .join(', ')} FROM read_json(${sqlString(lines)}, format = 'newline_delimited', columns = {${columns}})) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
     await upload(file, (await stat(file)).size);
   });
 }

@@ -68,13 +68,7 @@ export interface TxnAction {
   lastUpdated?: number;
 }
 
-export type DeltaAction =
-  | { protocol: ProtocolAction }
-  | { metaData: MetaDataAction }
-  | { add: AddAction }
-  | { remove: RemoveAction }
-  | { commitInfo: CommitInfoAction }
-  | { txn: TxnAction };
+export type DeltaAction = { protocol: ProtocolAction } | { metaData: MetaDataAction } | { add: AddAction } | { remove: RemoveAction } | { commitInfo: CommitInfoAction } | { txn: TxnAction };
 
 /** Reader 1 / writer 2: partitions, stats and appends need nothing newer (no table features). */
 export const PROTOCOL: ProtocolAction = { minReaderVersion: 1, minWriterVersion: 2 };

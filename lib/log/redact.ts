@@ -71,7 +71,9 @@ export function urlSecrets(text: string): string[] {
 
 /** A response body as an error may quote it: redacted, control characters as spaces, at most `max` characters. */
 export function bodyExcerpt(body: string, secrets: readonly string[] = [], max = 120): string {
-  const flat = redactSecrets(body, secrets).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  const flat = redactSecrets(body, secrets)
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 

@@ -24,10 +24,7 @@ import type { CompiledSql } from '../duckdb/duckdb-session.ts';
  */
 export type Materialization = 'table' | 'view' | 'parquet';
 
-export type DataTest =
-  | { kind: 'not_null'; columns: string[] }
-  | { kind: 'unique'; columns: string[] }
-  | { kind: 'accepted_values'; column: string; values: string[] };
+export type DataTest = { kind: 'not_null'; columns: string[] } | { kind: 'unique'; columns: string[] } | { kind: 'accepted_values'; column: string; values: string[] };
 
 export interface ModelDefinition {
   name: string;
@@ -87,7 +84,12 @@ export function parseModelFile(origin: string, stage: string, text: string): Mod
     return value;
   };
   const list = (value: string): string[] =>
-    value === 'none' ? [] : value.split(',').map((item) => item.trim()).filter(Boolean);
+    value === 'none'
+      ? []
+      : value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean);
   const materialized = header.get('materialized') ?? 'table';
   if (materialized !== 'table' && materialized !== 'view' && materialized !== 'parquet') {
     throw new ModelDefinitionError(origin, `materialized must be "table", "view" or "parquet", got "${materialized}"`);
@@ -113,7 +115,10 @@ export function parseModelFile(origin: string, stage: string, text: string): Mod
 
 export function parseTests(origin: string, text: string): DataTest[] {
   const tests: DataTest[] = [];
-  for (const part of text.split(';').map((item) => item.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(';')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
     const match = /^(not_null|unique|accepted_values)\((.*)\)$/.exec(part);
     if (!match) throw new ModelDefinitionError(origin, `cannot read data test "${part}"`);
     const args = match[2]!;
@@ -122,7 +127,13 @@ export function parseTests(origin: string, text: string): DataTest[] {
       if (!column || values === undefined) throw new ModelDefinitionError(origin, `accepted_values needs "column: v1, v2": "${part}"`);
       tests.push({ kind: 'accepted_values', column: column.trim(), values: values.split(',').map((v) => v.trim()) });
     } else {
-      tests.push({ kind: match[1] as 'not_null' | 'unique', columns: args.split(',').map((c) => c.trim()).filter(Boolean) });
+      tests.push({
+        kind: match[1] as 'not_null' | 'unique',
+        columns: args
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      });
     }
   }
   return tests;

@@ -145,4 +145,3 @@ function failingCondition(test: DataTest): string {
 function label(test: DataTest): string {
   return test.kind === 'accepted_values' ? `accepted_values(${test.column}: ${test.values.join(', ')})` : `${test.kind}(${test.columns.join(', ')})`;
 }
-

@@ -17,11 +17,7 @@ export async function failedRowChecks(session: DuckDbSession, relation: string, 
 }
 
 /** The relation's row count and its failed checks (failedRowChecks), in the same one scan. */
-export async function scanRowChecks(
-  session: DuckDbSession,
-  relation: string,
-  checks: readonly RowCheck[],
-): Promise<{ rows: number; failed: { label: string; rows: number }[] }> {
+export async function scanRowChecks(session: DuckDbSession, relation: string, checks: readonly RowCheck[]): Promise<{ rows: number; failed: { label: string; rows: number }[] }> {
   const counts = checks.map((check, index) => `, count(*) FILTER (WHERE ${check.failing}) AS c${index}`).join('');
   const [row] = await session.all<Record<string, bigint>>(`SELECT count(*) AS n${counts} FROM ${relation}`);
   return {

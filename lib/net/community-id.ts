@@ -33,7 +33,15 @@ export const PORT_PROTOCOLS: ReadonlySet<number> = new Set([PROTO_ICMP, PROTO_TC
 const HAS_PORTS = Uint8Array.from({ length: 256 }, (_, protocol) => (PORT_PROTOCOLS.has(protocol) ? 1 : 0));
 
 function pairs(...entries: [number, number][]): ReadonlyMap<number, number> {
-  return new Map(entries.flatMap(([a, b]) => [[a, b], [b, a]] as [number, number][]));
+  return new Map(
+    entries.flatMap(
+      ([a, b]) =>
+        [
+          [a, b],
+          [b, a],
+        ] as [number, number][],
+    ),
+  );
 }
 
 /**
@@ -97,7 +105,16 @@ export const COMMUNITY_ID_V1_LENGTH = 2 + SHA1_BASE64_LENGTH;
  * null. What staging computes per flow record (lib/sources/aws-vpc-line-typer.ts), with no string
  * and no call into node:crypto per flow.
  */
-export function writeCommunityIdV1(src: Uint8Array, dst: Uint8Array, srcPortIn: number | null, dstPortIn: number | null, protocol: number | null, seed: number | null, out: Uint8Array, offset: number): boolean {
+export function writeCommunityIdV1(
+  src: Uint8Array,
+  dst: Uint8Array,
+  srcPortIn: number | null,
+  dstPortIn: number | null,
+  protocol: number | null,
+  seed: number | null,
+  out: Uint8Array,
+  offset: number,
+): boolean {
   if (src.length !== dst.length || (src.length !== 4 && src.length !== 16)) return false;
   if (!isUint(protocol, 255) || !isUint(seed, 0xffff)) return false;
 

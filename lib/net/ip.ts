@@ -153,7 +153,7 @@ const PRIVATE_V4_MASKS = PRIVATE_V4.map(([, prefixLen]) => (prefixLen === 0 ? 0 
 export function ipv4BytesArePublic(bytes: Uint8Array): boolean {
   const value = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
   for (let index = 0; index < PRIVATE_V4_NETWORKS.length; index++) {
-    if (((value & PRIVATE_V4_MASKS[index]!) >>> 0) === PRIVATE_V4_NETWORKS[index]) return false;
+    if ((value & PRIVATE_V4_MASKS[index]!) >>> 0 === PRIVATE_V4_NETWORKS[index]) return false;
   }
   return true;
 }

@@ -33,8 +33,14 @@ export interface OcsfList {
 }
 export type OcsfAttribute = OcsfLeaf | OcsfStruct | OcsfList;
 
-const column = (name: string): Expr => (dialect) => dialect.quote(name);
-const literal = (value: number | string): Expr => (dialect) => (typeof value === 'number' ? String(value) : dialect.string(value));
+const column =
+  (name: string): Expr =>
+  (dialect) =>
+    dialect.quote(name);
+const literal =
+  (value: number | string): Expr =>
+  (dialect) =>
+    typeof value === 'number' ? String(value) : dialect.string(value);
 /** Maps a column's text values to literals; anything else (NULL included) to `otherwise`. */
 const valueOf =
   (name: string, cases: Readonly<Record<string, number | string>>, otherwise: number | string | null): Expr =>
@@ -42,8 +48,14 @@ const valueOf =
     `CASE ${dialect.quote(name)} ${Object.entries(cases)
       .map(([when, then]) => `WHEN ${dialect.string(when)} THEN ${literal(then)(dialect)}`)
       .join(' ')} ELSE ${otherwise === null ? 'NULL' : literal(otherwise)(dialect)} END`;
-const epochMs = (name: string): Expr => (dialect) => dialect.epochMs(dialect.quote(name));
-const total = (forward: string, reverse: string): Expr => (dialect) => `${dialect.quote(forward)} + COALESCE(${dialect.quote(reverse)}, 0)`;
+const epochMs =
+  (name: string): Expr =>
+  (dialect) =>
+    dialect.epochMs(dialect.quote(name));
+const total =
+  (forward: string, reverse: string): Expr =>
+  (dialect) =>
+    `${dialect.quote(forward)} + COALESCE(${dialect.quote(reverse)}, 0)`;
 
 const leaf = (name: string, type: ColumnType, value: Expr, from: string): OcsfLeaf => ({ name, type, value, from });
 const constant = (name: string, type: ColumnType, value: number | string): OcsfLeaf => leaf(name, type, literal(value), `constant ${JSON.stringify(value)}`);
@@ -62,17 +74,17 @@ const IP_ADDRESS_OBSERVABLE = 2;
 
 const endpoint = (side: 'src' | 'dst'): OcsfStruct => ({
   name: `${side}_endpoint`,
-  fields: [
-    fromColumn('ip', 'VARCHAR', `${side}_ip`),
-    fromColumn('port', 'INTEGER', `${side}_port`),
-    fromColumn('uid', 'VARCHAR', `${side}_vm_id`),
-    fromColumn('name', 'VARCHAR', `${side}_vm_name`),
-  ],
+  fields: [fromColumn('ip', 'VARCHAR', `${side}_ip`), fromColumn('port', 'INTEGER', `${side}_port`), fromColumn('uid', 'VARCHAR', `${side}_vm_id`), fromColumn('name', 'VARCHAR', `${side}_vm_name`)],
 });
 
 const ipObservable = (side: 'src' | 'dst'): OcsfStruct => ({
   name: 'observable',
-  fields: [constant('name', 'VARCHAR', `${side}_endpoint.ip`), constant('type_id', 'INTEGER', IP_ADDRESS_OBSERVABLE), constant('type', 'VARCHAR', 'IP Address'), fromColumn('value', 'VARCHAR', `${side}_ip`)],
+  fields: [
+    constant('name', 'VARCHAR', `${side}_endpoint.ip`),
+    constant('type_id', 'INTEGER', IP_ADDRESS_OBSERVABLE),
+    constant('type', 'VARCHAR', 'IP Address'),
+    fromColumn('value', 'VARCHAR', `${side}_ip`),
+  ],
 });
 
 export const OCSF_NETWORK_ACTIVITY: readonly OcsfAttribute[] = [
@@ -174,7 +186,10 @@ export function ocsfNetworkActivitySql(dialect: SqlDialect, flows: string): stri
 export function ocsfAttributePaths(attributes: readonly OcsfAttribute[] = OCSF_NETWORK_ACTIVITY, prefix = ''): { path: string; from: string }[] {
   return attributes.flatMap((attribute) => {
     if ('type' in attribute) return [{ path: `${prefix}${attribute.name}`, from: attribute.from }];
-    if ('items' in attribute) return attribute.items.flatMap((item) => ocsfAttributePaths(item.fields, `${prefix}${attribute.name}[].`)).filter((entry, index, all) => all.findIndex((other) => other.path === entry.path) === index);
+    if ('items' in attribute)
+      return attribute.items
+        .flatMap((item) => ocsfAttributePaths(item.fields, `${prefix}${attribute.name}[].`))
+        .filter((entry, index, all) => all.findIndex((other) => other.path === entry.path) === index);
     return ocsfAttributePaths(attribute.fields, `${prefix}${attribute.name}.`);
   });
 }

@@ -63,7 +63,11 @@ async function verifyExport(session: DuckDbSession, table: TableDefinition, file
   if (rows !== expectedRows) throw new Error(`export of ${table.name} holds ${rows} rows, expected ${expectedRows}`);
   await assertFileSchema(session, table, file);
   const checks = columnContractChecks(table, await parquetNullCounts(session, file));
-  const scanned = await failedRowChecks(session, `read_parquet(${sqlString(file)})`, checks.flatMap((check) => ('failing' in check ? [check] : [])));
+  const scanned = await failedRowChecks(
+    session,
+    `read_parquet(${sqlString(file)})`,
+    checks.flatMap((check) => ('failing' in check ? [check] : [])),
+  );
   const failedScans = new Map(scanned.map((check) => [check.label, check.rows]));
   throwIfContractBroken(
     table,
@@ -99,9 +103,7 @@ function columnContractChecks(table: TableDefinition, nullCounts: ReadonlyMap<st
     const nulls = nullCounts.get(column.name);
     return [
       ...(column.nullable ? [] : [nulls === undefined ? { label, failing: `${sqlIdentifier(column.name)} IS NULL` } : { label, rows: nulls }]),
-      ...(column.values
-        ? [{ label: `${column.name} is not one of ${column.values.join(', ')}`, failing: `${sqlIdentifier(column.name)} NOT IN (${column.values.map(sqlString).join(', ')})` }]
-        : []),
+      ...(column.values ? [{ label: `${column.name} is not one of ${column.values.join(', ')}`, failing: `${sqlIdentifier(column.name)} NOT IN (${column.values.map(sqlString).join(', ')})` }] : []),
     ];
   });
 }

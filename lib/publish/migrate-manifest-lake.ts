@@ -51,8 +51,14 @@ export async function migrateManifestLake(options: { store: ObjectStore; workDir
           await mkdir(dir, { recursive: true });
           const files = await convertFiles(store, table, manifest, dir);
           await publishPartition({
-            store, partition: { dt: manifest.dt, hour: manifest.hour }, runId: manifest.run_id, attemptId: `migrated-${manifest.attempt_id}`,
-            tables: [{ table, files }], logger, now: () => new Date(), gracePeriodMs: options.gracePeriodMs ?? 0,
+            store,
+            partition: { dt: manifest.dt, hour: manifest.hour },
+            runId: manifest.run_id,
+            attemptId: `migrated-${manifest.attempt_id}`,
+            tables: [{ table, files }],
+            logger,
+            now: () => new Date(),
+            gracePeriodMs: options.gracePeriodMs ?? 0,
           });
           await rm(dir, { recursive: true, force: true });
         }
@@ -107,7 +113,9 @@ async function convertFiles(store: ObjectStore, table: TableDefinition, manifest
           ? `read_parquet(${sqlString(source)})`
           : `read_json(${sqlString(source)}, format = 'newline_delimited', columns = {${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}})`;
       const present = new Set((await session.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${reader}`)).map((row) => row.column_name));
-      const projection = table.columns.map((column) => `CAST(${present.has(column.name) ? sqlIdentifier(column.name) : 'NULL'} AS ${ENGINE_TYPES[column.type].duckdb}) AS ${sqlIdentifier(column.name)}`);
+      const projection = table.columns.map(
+        (column) => `CAST(${present.has(column.name) ? sqlIdentifier(column.name) : 'NULL'} AS ${ENGINE_TYPES[column.type].duckdb}) AS ${sqlIdentifier(column.name)}`,
+      );
       const target = path.join(dir, `part-${index}.parquet`);
       const [copied] = await session.all<{ Count: bigint }>(`COPY (SELECT ${projection.join(', ')} FROM ${reader}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd)`);
       if (Number(copied!.Count) !== file.rows) throw new Error(`${file.key} holds ${copied!.Count} rows, its manifest says ${file.rows}`);

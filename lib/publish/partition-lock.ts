@@ -51,12 +51,13 @@ export interface PartitionLockOptions {
   onWait?: (holder: LockBody) => void;
 }
 
-export type AcquireResult =
-  | { acquired: true; generation: number; waitedMs: number; tookOver: LockBody | null; contended: boolean }
-  | { acquired: false; holder: LockBody | null; waitedMs: number };
+export type AcquireResult = { acquired: true; generation: number; waitedMs: number; tookOver: LockBody | null; contended: boolean } | { acquired: false; holder: LockBody | null; waitedMs: number };
 
 export class LockLostError extends Error {
-  constructor(readonly key: string, reason: string) {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
     super(`partition lock ${key} lost: ${reason}`);
     this.name = 'LockLostError';
   }

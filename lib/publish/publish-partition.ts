@@ -98,7 +98,10 @@ export async function publishPartition(options: PublishOptions): Promise<Publish
       ),
     ),
   ]).catch(async (error: unknown) => {
-    await deleteKeys(store, flat.map(({ staged, index }) => `${tableRoot(staged.table)}${dataFilePath(partition, attemptId, index)}`));
+    await deleteKeys(
+      store,
+      flat.map(({ staged, index }) => `${tableRoot(staged.table)}${dataFilePath(partition, attemptId, index)}`),
+    );
     throw error;
   });
   const published: PublishedTable[] = [];
@@ -120,19 +123,34 @@ export async function publishPartition(options: PublishOptions): Promise<Publish
     try {
       commit = await timed('publish:commits', () =>
         commitPartition(store, {
-          table: staged.table, partition, adds, runId, attemptId, operation: 'WRITE', now,
-          gracePeriodMs: options.gracePeriodMs ?? 0, logRetentionMs: options.logRetentionMs ?? THIRTY_DAYS_MS, checkpointInterval: options.checkpointInterval ?? 10,
+          table: staged.table,
+          partition,
+          adds,
+          runId,
+          attemptId,
+          operation: 'WRITE',
+          now,
+          gracePeriodMs: options.gracePeriodMs ?? 0,
+          logRetentionMs: options.logRetentionMs ?? THIRTY_DAYS_MS,
+          checkpointInterval: options.checkpointInterval ?? 10,
           ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
         }),
       );
     } catch (error) {
       // This table and the ones after it were not committed: their files are nobody's.
-      await deleteKeys(store, options.tables.slice(tableIndex).flatMap((later) => later.files.map((_, index) => `${tableRoot(later.table)}${dataFilePath(partition, attemptId, index)}`)));
+      await deleteKeys(
+        store,
+        options.tables.slice(tableIndex).flatMap((later) => later.files.map((_, index) => `${tableRoot(later.table)}${dataFilePath(partition, attemptId, index)}`)),
+      );
       throw error;
     }
     const tidied = await timed('publish:housekeeping', () =>
       tidyTable(store, staged.table, commit.snapshot, {
-        checkpointInterval: options.checkpointInterval ?? 10, gracePeriodMs: options.gracePeriodMs ?? 0, logRetentionMs: options.logRetentionMs ?? THIRTY_DAYS_MS, now: now(), partition,
+        checkpointInterval: options.checkpointInterval ?? 10,
+        gracePeriodMs: options.gracePeriodMs ?? 0,
+        logRetentionMs: options.logRetentionMs ?? THIRTY_DAYS_MS,
+        now: now(),
+        partition,
       }).catch((error: unknown) => {
         logger.warn('table housekeeping failed; retried after the next commit', { table: staged.table.name, error: (error as Error).message });
         return { deletedFiles: [], deletedLogFiles: [], checkpoint: undefined };
@@ -141,8 +159,16 @@ export async function publishPartition(options: PublishOptions): Promise<Publish
     const files = entries.map(({ upload }) => upload.file);
     const rows = files.reduce((sum, file) => sum + file.rows, 0);
     logger.info('partition published', {
-      table: staged.table.name, dt: partition.dt, hour: partition.hour, rows, attempt_id: attemptId, version: commit.version, retries: commit.retries,
-      removed: commit.removed.length, collected: tidied.deletedFiles.length, ...(tidied.checkpoint ? { checkpoint: tidied.checkpoint.version } : {}),
+      table: staged.table.name,
+      dt: partition.dt,
+      hour: partition.hour,
+      rows,
+      attempt_id: attemptId,
+      version: commit.version,
+      retries: commit.retries,
+      removed: commit.removed.length,
+      collected: tidied.deletedFiles.length,
+      ...(tidied.checkpoint ? { checkpoint: tidied.checkpoint.version } : {}),
     });
     published.push({ table: staged.table.name, manifestKey: commit.key, version: commit.version, rows, files, collected: tidied.deletedFiles });
   }
@@ -152,7 +178,10 @@ export async function publishPartition(options: PublishOptions): Promise<Publish
 /** Each file's stats: the ones the writer gave, the others computed in one DuckDB session. */
 async function statsOf(files: readonly { staged: StagedTable; file: StagedTableFile }[], workDir: string): Promise<FileStats[]> {
   const missing = files.filter(({ file }) => !file.stats);
-  const computed = await computeFileStats(missing.map(({ staged, file }) => ({ table: staged.table, localPath: file.localPath })), workDir);
+  const computed = await computeFileStats(
+    missing.map(({ staged, file }) => ({ table: staged.table, localPath: file.localPath })),
+    workDir,
+  );
   return files.map(({ file }) => file.stats ?? computed[missing.findIndex((entry) => entry.file === file)]!);
 }
 

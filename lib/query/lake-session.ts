@@ -47,7 +47,10 @@ export interface LakeSession {
 
 /** A published file whose bytes are not the ones its commit recorded. */
 export class TamperedFileError extends Error {
-  constructor(readonly key: string, reason: string) {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
     super(`published file ${key} does not match the Delta log: ${reason}; refusing to read it`);
     this.name = 'TamperedFileError';
   }

@@ -35,16 +35,16 @@ export async function checkReferenceFiles(files: ReferenceFiles): Promise<FileCh
     results.push(
       await check('inventory', file, async () => {
         const snapshots = await readInventoryFile(file);
-        return snapshots.map((s) => `${s.snapshot_at ?? 'undated'}: ${s.vms.length} VM(s), ${s.vms.reduce((n, vm) => n + vm.interfaces.reduce((m, nic) => m + nic.private_ips.length, 0), 0)} address(es)`).join('; ');
+        return snapshots
+          .map((s) => `${s.snapshot_at ?? 'undated'}: ${s.vms.length} VM(s), ${s.vms.reduce((n, vm) => n + vm.interfaces.reduce((m, nic) => m + nic.private_ips.length, 0), 0)} address(es)`)
+          .join('; ');
       }),
     );
   }
   if (results.every((result) => result.ok) && files.inventory.length > 0) {
     const history = await check('inventory history', files.inventory.join(', '), async () => {
       const epochs = inventoryEpochs(await loadInventoryHistory(files.inventory)).filter((epoch) => epoch.snapshot);
-      return epochs
-        .map((epoch) => `${epoch.snapshot!.snapshot_at ?? 'undated'} in force until ${epoch.validTo.getUTCFullYear() === 9999 ? 'further notice' : epoch.validTo.toISOString()}`)
-        .join('; ');
+      return epochs.map((epoch) => `${epoch.snapshot!.snapshot_at ?? 'undated'} in force until ${epoch.validTo.getUTCFullYear() === 9999 ? 'further notice' : epoch.validTo.toISOString()}`).join('; ');
     });
     if (!history.ok || files.inventory.length > 1) results.push(history);
   }
@@ -63,7 +63,10 @@ export async function checkReferenceFiles(files: ReferenceFiles): Promise<FileCh
   let rulesFile: RulesFile | undefined;
   const rulesCheck = await check('rules', files.rules, async () => {
     rulesFile = await readYamlFile(files.rules, rulesFileSchema);
-    const problems = crossCheckRules(rulesFile, files.threatLists.map((list) => list.name));
+    const problems = crossCheckRules(
+      rulesFile,
+      files.threatLists.map((list) => list.name),
+    );
     if (problems.length > 0) throw new ValidationError(files.rules, problems);
     return `${rulesFile.rules.length} rule(s)${rulesFile.version ? `, version ${rulesFile.version}` : ''}`;
   });

@@ -85,5 +85,8 @@ export function parseCsvText(text: string, delimiter = ','): CsvTable {
 
 /** Splits a multi-valued CSV cell (`a;b;c`, spaces allowed) into its values. */
 export function splitList(cell: string | undefined): string[] {
-  return (cell ?? '').split(/[;|]/).map((value) => value.trim()).filter(Boolean);
+  return (cell ?? '')
+    .split(/[;|]/)
+    .map((value) => value.trim())
+    .filter(Boolean);
 }

@@ -1,16 +1,22 @@
 import { ValidationError } from '../config/yaml-file.ts';
-import {
-  inventorySnapshotSchema,
-  inventorySnapshotsFileSchema,
-  type InventoryHistory,
-  type InventorySnapshot,
-} from '../../schemas/reference/inventory.ts';
+import { inventorySnapshotSchema, inventorySnapshotsFileSchema, type InventoryHistory, type InventorySnapshot } from '../../schemas/reference/inventory.ts';
 import { splitList } from './csv-text.ts';
 import { csvColumns, csvIssues, extensionOf, parseStructured, readCsv, readReferenceText, topLevelKeys } from './reference-file.ts';
 
 export const INVENTORY_CSV_COLUMNS = [
-  'snapshot_at', 'vm_id', 'vm_name', 'account_id', 'region', 'sku', 'capacity_mbps', 'owner_team', 'segment', 'tags',
-  'interface_id', 'mac', 'private_ips',
+  'snapshot_at',
+  'vm_id',
+  'vm_name',
+  'account_id',
+  'region',
+  'sku',
+  'capacity_mbps',
+  'owner_team',
+  'segment',
+  'tags',
+  'interface_id',
+  'mac',
+  'private_ips',
 ] as const;
 const REQUIRED_CSV_COLUMNS = ['vm_id', 'vm_name', 'account_id', 'segment', 'interface_id', 'private_ips'];
 
@@ -34,7 +40,10 @@ export function parseInventoryCsv(file: string, text: string): InventorySnapshot
     const value = index === undefined ? undefined : fields[index]?.trim();
     return value === '' ? undefined : value;
   };
-  interface Draft { raw: Record<string, unknown>; vms: Map<string, { raw: Record<string, unknown>; line: number; nicLines: number[] }> }
+  interface Draft {
+    raw: Record<string, unknown>;
+    vms: Map<string, { raw: Record<string, unknown>; line: number; nicLines: number[] }>;
+  }
   const snapshots = new Map<string, Draft>();
   const problems: string[] = [];
   for (const record of table.records) {

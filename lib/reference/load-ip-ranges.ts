@@ -1,13 +1,5 @@
 import { ValidationError } from '../config/yaml-file.ts';
-import {
-  awsIpRangesSchema,
-  azureServiceTagsSchema,
-  ipRangeSchema,
-  ipRangesSchema,
-  type AwsIpRanges,
-  type AzureServiceTags,
-  type IpRange,
-} from '../../schemas/reference/ip-ranges.ts';
+import { awsIpRangesSchema, azureServiceTagsSchema, ipRangeSchema, ipRangesSchema, type AwsIpRanges, type AzureServiceTags, type IpRange } from '../../schemas/reference/ip-ranges.ts';
 import { splitList } from './csv-text.ts';
 import { csvColumns, csvIssues, extensionOf, parseStructured, readCsv, readReferenceText, topLevelKeys } from './reference-file.ts';
 

@@ -43,9 +43,7 @@ export function referenceFilesOf(config: Config, baseDir: string): ReferenceFile
   return {
     inventory: inventory.map((file) => resolveConfigPath(baseDir, file)),
     ipRanges: ranges.map((source) =>
-      typeof source === 'string'
-        ? { path: resolveConfigPath(baseDir, source) }
-        : { path: resolveConfigPath(baseDir, source.path), format: source.format, segment: source.segment, tags: source.tags },
+      typeof source === 'string' ? { path: resolveConfigPath(baseDir, source) } : { path: resolveConfigPath(baseDir, source.path), format: source.format, segment: source.segment, tags: source.tags },
     ),
     threatLists: config.reference.threat_lists.map((list) => ({ ...list, path: resolveConfigPath(baseDir, list.path) })),
     rules: resolveConfigPath(baseDir, config.rules),
@@ -84,13 +82,19 @@ export async function loadReferenceData(files: ReferenceFiles): Promise<Referenc
     threatListNames,
     rules,
     referenceHash: await referenceHashOf(files),
-    rulesHash: createHash('sha256').update(await readFile(files.rules)).digest('hex'),
+    rulesHash: createHash('sha256')
+      .update(await readFile(files.rules))
+      .digest('hex'),
   };
 }
 
 async function referenceHashOf(files: ReferenceFiles): Promise<string> {
   const hash = createHash('sha256');
-  const add = async (label: string, file: string) => hash.update(`${label}\0`).update(await readFile(file)).update('\0');
+  const add = async (label: string, file: string) =>
+    hash
+      .update(`${label}\0`)
+      .update(await readFile(file))
+      .update('\0');
   for (const file of files.inventory) await add('inventory', file);
   for (const source of files.ipRanges) await add(`ranges ${JSON.stringify({ format: source.format, segment: source.segment, tags: source.tags })}`, source.path);
   for (const list of files.threatLists) await add(`threats ${JSON.stringify({ name: list.name, format: list.format, column: list.column, delimiter: list.delimiter })}`, list.path);
@@ -99,8 +103,15 @@ async function referenceHashOf(files: ReferenceFiles): Promise<string> {
 
 /** The relations reference data provides to the models (see sql/enrich and sql/marts). */
 export const REFERENCE_RELATIONS = [
-  'ref_inventory_epochs', 'ref_vm_snapshots', 'ref_vm_address_snapshots', 'ref_vms', 'ref_vm_addresses',
-  'ref_ip_ranges', 'ref_ip_networks', 'ref_threat_entries', 'ref_rules',
+  'ref_inventory_epochs',
+  'ref_vm_snapshots',
+  'ref_vm_address_snapshots',
+  'ref_vms',
+  'ref_vm_addresses',
+  'ref_ip_ranges',
+  'ref_ip_networks',
+  'ref_threat_entries',
+  'ref_rules',
 ] as const;
 
 const timestamp = (date: Date) => date.toISOString().replace('Z', '');
@@ -155,13 +166,28 @@ export async function installReferenceData(session: DuckDbSession, workDir: stri
   }));
   const latest = Math.max(...reference.epochs.map((epoch) => epoch.epoch));
 
-  await session.run(`CREATE OR REPLACE TABLE ref_inventory_epochs AS SELECT * FROM ${await ndjson(workDir, 'ref_inventory_epochs', epochs, {
-    epoch: 'INTEGER', valid_from: 'TIMESTAMP', valid_to: 'TIMESTAMP', snapshot_at: 'TIMESTAMP',
-  })}`);
-  await session.run(`CREATE OR REPLACE TABLE ref_vm_snapshots AS SELECT * FROM ${await ndjson(workDir, 'ref_vm_snapshots', vms, {
-    epoch: 'INTEGER', vm_id: 'VARCHAR', vm_name: 'VARCHAR', account_id: 'VARCHAR', region: 'VARCHAR', sku: 'VARCHAR',
-    capacity_mbps: 'DOUBLE', owner_team: 'VARCHAR', segment: 'VARCHAR', tags: 'VARCHAR[]',
-  })}`);
+  await session.run(
+    `CREATE OR REPLACE TABLE ref_inventory_epochs AS SELECT * FROM ${await ndjson(workDir, 'ref_inventory_epochs', epochs, {
+      epoch: 'INTEGER',
+      valid_from: 'TIMESTAMP',
+      valid_to: 'TIMESTAMP',
+      snapshot_at: 'TIMESTAMP',
+    })}`,
+  );
+  await session.run(
+    `CREATE OR REPLACE TABLE ref_vm_snapshots AS SELECT * FROM ${await ndjson(workDir, 'ref_vm_snapshots', vms, {
+      epoch: 'INTEGER',
+      vm_id: 'VARCHAR',
+      vm_name: 'VARCHAR',
+      account_id: 'VARCHAR',
+      region: 'VARCHAR',
+      sku: 'VARCHAR',
+      capacity_mbps: 'DOUBLE',
+      owner_team: 'VARCHAR',
+      segment: 'VARCHAR',
+      tags: 'VARCHAR[]',
+    })}`,
+  );
   await session.run(`CREATE OR REPLACE TABLE ref_vm_address_snapshots AS
     SELECT epoch, vm_id, interface_id, mac, ip_canonical(ip) AS ip
     FROM ${await ndjson(workDir, 'ref_vm_address_snapshots', addresses, { epoch: 'INTEGER', vm_id: 'VARCHAR', interface_id: 'VARCHAR', mac: 'VARCHAR', ip: 'VARCHAR' })}`);
@@ -186,9 +212,15 @@ export async function installReferenceData(session: DuckDbSession, workDir: stri
       FROM ${await ndjson(workDir, 'ref_threat_entries', threats, { list_name: 'VARCHAR', cidr: 'VARCHAR' })}
     )
     GROUP BY list_name, family, prefix_len, network`);
-  await session.run(`CREATE OR REPLACE TABLE ref_rules AS SELECT * FROM ${await ndjson(workDir, 'ref_rules', rules, {
-    rule_id: 'VARCHAR', kind: 'VARCHAR', severity: 'VARCHAR', description: 'VARCHAR', owner: 'VARCHAR',
-  })}`);
+  await session.run(
+    `CREATE OR REPLACE TABLE ref_rules AS SELECT * FROM ${await ndjson(workDir, 'ref_rules', rules, {
+      rule_id: 'VARCHAR',
+      kind: 'VARCHAR',
+      severity: 'VARCHAR',
+      description: 'VARCHAR',
+      owner: 'VARCHAR',
+    })}`,
+  );
 }
 
 /** An address alone is its /32 or /128. */
@@ -200,6 +232,8 @@ function hostCidr(cidr: string): string {
 export async function ndjson(workDir: string, name: string, rows: readonly object[], columns: Record<string, string>): Promise<string> {
   const file = path.join(workDir, `${name}.ndjson`);
   await writeFile(file, ndjsonLines(rows));
-  const columnSpec = Object.entries(columns).map(([column, type]) => `${sqlString(column)}: ${sqlString(type)}`).join(', ');
+  const columnSpec = Object.entries(columns)
+    .map(([column, type]) => `${sqlString(column)}: ${sqlString(type)}`)
+    .join(', ');
   return `read_json(${sqlString(file)}, format = 'newline_delimited', columns = {${columnSpec}})`;
 }

@@ -59,7 +59,10 @@ function portCondition(ports: readonly (number | string)[]): RawBuilder<SqlBool>
 function threatHit(side: Side, lists: readonly string[] | undefined): RawBuilder<SqlBool> {
   const col = sql.ref(`${side}_threat_lists`);
   if (!lists) return sql<SqlBool>`len(${col}) > 0`;
-  return sql<SqlBool>`(${sql.join(lists.map((list) => sql<SqlBool>`list_contains(${col}, ${list})`), sql` or `)})`;
+  return sql<SqlBool>`(${sql.join(
+    lists.map((list) => sql<SqlBool>`list_contains(${col}, ${list})`),
+    sql` or `,
+  )})`;
 }
 
 /** Exceptions are compared with the flow's start, so a rerun of an old hour gives the same verdicts. */
@@ -100,7 +103,10 @@ export function ruleBreach(rule: Rule): RawBuilder<SqlBool> | undefined {
     case 'deny':
       return undefined;
     case 'allow_only':
-      return sql<SqlBool>`not (${sql.join(rule.from.map((selector) => selectorCondition(selector, 'src')), sql` or `)})`;
+      return sql<SqlBool>`not (${sql.join(
+        rule.from.map((selector) => selectorCondition(selector, 'src')),
+        sql` or `,
+      )})`;
     case 'require_known':
       return sql<SqlBool>`(${unknownEndpoint('src', rule.scope)} or ${unknownEndpoint('dst', rule.scope)})`;
     case 'threat':
@@ -159,10 +165,14 @@ export function compileFlowsMart(rules: readonly Rule[], projection: string): Co
   const hits = rules.map((rule) => sql`case when ${ruleCondition(rule)} then cast(${rule.id} as varchar) end`);
   // The list is built only for a flow that breaks some rule (a few in a thousand): building,
   // filtering and sorting it for every flow cost more than the rules' conditions twice for those.
-  const breaksAny = sql.join(rules.map((rule) => sql`coalesce(${ruleCondition(rule)}, false)`), sql` or `);
-  const ruleIds = rules.length === 0
-    ? sql`cast([] as varchar[])`
-    : sql`case when ${breaksAny} then list_sort(list_filter([${sql.join(hits, sql`, `)}], rule_id -> rule_id is not null)) else cast([] as varchar[]) end`;
+  const breaksAny = sql.join(
+    rules.map((rule) => sql`coalesce(${ruleCondition(rule)}, false)`),
+    sql` or `,
+  );
+  const ruleIds =
+    rules.length === 0
+      ? sql`cast([] as varchar[])`
+      : sql`case when ${breaksAny} then list_sort(list_filter([${sql.join(hits, sql`, `)}], rule_id -> rule_id is not null)) else cast([] as varchar[]) end`;
   // A record no other observer reports is its connection's counted record (flows_enriched leaves the id to this scan).
   const query = sql`select ${sql.raw(projection)} from (
     select

@@ -24,10 +24,7 @@ export async function testRulesOnHour(session: DuckDbSession, rules: readonly Ru
   for (const macro of await loadMacroFiles()) await session.runScript(macro.sql);
   const end = new Date(hour.getTime() + 3_600_000);
   const ts = (date: Date) => date.toISOString().replace('Z', '');
-  await session.run(
-    `CREATE OR REPLACE TEMP TABLE flows_enriched AS SELECT * FROM flows WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`,
-    [ts(hour), ts(end)],
-  );
+  await session.run(`CREATE OR REPLACE TEMP TABLE flows_enriched AS SELECT * FROM flows WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`, [ts(hour), ts(end)]);
   const [{ n }] = (await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM flows_enriched`)) as [{ n: bigint }];
   const rows = await session.execute<Record<string, string | bigint>>(compileRuleEvaluation(rules, 'flows_enriched'));
   return {

@@ -34,9 +34,7 @@ export function compileEvaluation(rules: readonly Rule[], period: { from: Date; 
       where start_at >= cast(${ts(period.from)} as timestamp) and start_at < cast(${ts(period.to)} as timestamp) and ${ruleCondition(rule)}
       group by all`,
   );
-  const query = parts.length === 0
-    ? sql`select null as rule_id where false`
-    : sql`select * from (${sql.join(parts, sql` union all `)}) order by flows desc, rule_id, src, dst_port`;
+  const query = parts.length === 0 ? sql`select null as rule_id where false` : sql`select * from (${sql.join(parts, sql` union all `)}) order by flows desc, rule_id, src, dst_port`;
   const compiled = query.compile(createQueryBuilder<Record<string, never>>());
   return { sql: compiled.sql, parameters: compiled.parameters };
 }

@@ -91,9 +91,25 @@ export interface RecommendedSet {
 
 /** Ports whose exposure matters most: remote administration, file sharing, databases, caches, orchestration. */
 export const SENSITIVE_PORTS: Record<number, string> = {
-  22: 'ssh', 23: 'telnet', 135: 'msrpc', 139: 'netbios', 445: 'smb', 1433: 'mssql', 1521: 'oracle', 2375: 'docker', 2379: 'etcd',
-  3306: 'mysql', 3389: 'rdp', 5432: 'postgres', 5900: 'vnc', 5985: 'winrm', 5986: 'winrm', 6379: 'redis', 9200: 'elasticsearch',
-  11211: 'memcached', 27017: 'mongodb',
+  22: 'ssh',
+  23: 'telnet',
+  135: 'msrpc',
+  139: 'netbios',
+  445: 'smb',
+  1433: 'mssql',
+  1521: 'oracle',
+  2375: 'docker',
+  2379: 'etcd',
+  3306: 'mysql',
+  3389: 'rdp',
+  5432: 'postgres',
+  5900: 'vnc',
+  5985: 'winrm',
+  5986: 'winrm',
+  6379: 'redis',
+  9200: 'elasticsearch',
+  11211: 'memcached',
+  27017: 'mongodb',
 };
 
 const PROTOCOL_NAMES: Record<number, 'tcp' | 'udp' | 'sctp'> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
@@ -233,7 +249,14 @@ function portRuns(groups: readonly KeptGroup[]): KeptGroup[][] {
     members.sort((a, b) => a.dst_port - b.dst_port);
     for (const group of members) {
       const last = runs.at(-1);
-      if (last && last[0]!.dst_segment === group.dst_segment && last[0]!.protocol === group.protocol && last[0]!.sources.join(',') === group.sources.join(',') && last.at(-1)!.dst_port === group.dst_port - 1) last.push(group);
+      if (
+        last &&
+        last[0]!.dst_segment === group.dst_segment &&
+        last[0]!.protocol === group.protocol &&
+        last[0]!.sources.join(',') === group.sources.join(',') &&
+        last.at(-1)!.dst_port === group.dst_port - 1
+      )
+        last.push(group);
       else runs.push([group]);
     }
   }
@@ -286,19 +309,35 @@ function toRecommendation(run: KeptGroup[], period: { from: Date; to: Date }, ta
     last_seen_at: new Date(Math.max(...run.map((group) => group.last_seen_at.getTime()))),
     risk,
     risk_reasons: fromInternet && !reasons.includes('reached from the internet') ? [...reasons, 'reached from the internet'] : reasons,
-    sample_flow_ids: run.flatMap((group) => group.sample_flow_ids).sort().slice(0, 5),
+    sample_flow_ids: run
+      .flatMap((group) => group.sample_flow_ids)
+      .sort()
+      .slice(0, 5),
   };
 }
 
 /** One deny per destination segment with a recommendation, per protocol: every port below the ephemeral range that no allow rule opens. */
-async function defaultDenies(session: DuckDbSession, existing: readonly Rule[], recommendations: readonly Recommendation[], period: { from: Date; to: Date }, options: RecommendOptions, taken: Set<string>): Promise<DefaultDeny[]> {
-  const intra = (await session.execute<{ dst_segment: string; protocol: number; ports: number[] }>(compileIntraSegmentPortsQuery(period))) as unknown as { dst_segment: string; protocol: number; ports: number[] }[];
+async function defaultDenies(
+  session: DuckDbSession,
+  existing: readonly Rule[],
+  recommendations: readonly Recommendation[],
+  period: { from: Date; to: Date },
+  options: RecommendOptions,
+  taken: Set<string>,
+): Promise<DefaultDeny[]> {
+  const intra = (await session.execute<{ dst_segment: string; protocol: number; ports: number[] }>(compileIntraSegmentPortsQuery(period))) as unknown as {
+    dst_segment: string;
+    protocol: number;
+    ports: number[];
+  }[];
   const segments = [...new Set(recommendations.map((r) => r.dst_segment))].sort();
   const denies: DefaultDeny[] = [];
   for (const segment of segments) {
     for (const protocol of [6, 17]) {
       const name = PROTOCOL_NAMES[protocol]!;
-      const allowRules = existing.filter((rule) => rule.kind === 'allow_only' && 'segment' in rule.to && rule.to.segment === segment && (rule.protocol === undefined || rule.protocol === name || rule.protocol === protocol));
+      const allowRules = existing.filter(
+        (rule) => rule.kind === 'allow_only' && 'segment' in rule.to && rule.to.segment === segment && (rule.protocol === undefined || rule.protocol === name || rule.protocol === protocol),
+      );
       if (allowRules.some((rule) => !rule.ports || rule.ports.length === 0)) continue;
       const open: [number, number][] = [
         ...allowRules.flatMap((rule) => rule.ports!.map(portBounds)),
@@ -381,7 +420,12 @@ function riskOf(port: number, fromInternet: boolean, sources: number): { risk: n
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'segment';
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'segment'
+  );
 }
 
 /** The rules as YAML to paste under `rules:` of the rules file (validated against its schema before it is shown); the default denies come last. */

@@ -13,7 +13,19 @@ export const agentSource: SourceDefinition = {
   configKey: 'agent',
   cliName: 'agent',
   staging: () => 'lines',
-  layouts: [{ name: 'spool', steps: [{ date: (hour) => { const { y, m, d, h } = hourParts(hour); return `dt=${y}-${m}-${d}/hour=${h}/`; } }] }],
+  layouts: [
+    {
+      name: 'spool',
+      steps: [
+        {
+          date: (hour) => {
+            const { y, m, d, h } = hourParts(hour);
+            return `dt=${y}-${m}-${d}/hour=${h}/`;
+          },
+        },
+      ],
+    },
+  ],
   inWindow(object, sourcePrefix, window) {
     if (!object.key.startsWith(sourcePrefix) || !KEY_PATTERN.test(object.key)) return false;
     const g = HOUR_FOLDER.exec(object.key.slice(sourcePrefix.length))?.groups;

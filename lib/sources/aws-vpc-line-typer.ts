@@ -11,42 +11,81 @@ import type { LineTyper, TypedRow } from '../staging/stage-lines.ts';
  * (`action` as the log writes it).
  */
 export const AWS_VPC_TYPED_COLUMNS = [
-  ['source_version', 'VARCHAR'], ['account_id', 'VARCHAR'], ['interface_id', 'VARCHAR'],
-  ['src_ip', 'VARCHAR'], ['dst_ip', 'VARCHAR'], ['src_port', 'INTEGER'], ['dst_port', 'INTEGER'], ['protocol', 'INTEGER'],
-  ['packets', 'BIGINT'], ['bytes', 'BIGINT'], ['start_epoch_s', 'BIGINT'], ['end_epoch_s', 'BIGINT'], ['action', 'VARCHAR'],
-  ['vpc_id', 'VARCHAR'], ['subnet_id', 'VARCHAR'], ['instance_id', 'VARCHAR'], ['tcp_flags', 'INTEGER'], ['traffic_type', 'VARCHAR'],
-  ['pkt_src_ip', 'VARCHAR'], ['pkt_dst_ip', 'VARCHAR'], ['region', 'VARCHAR'], ['az_id', 'VARCHAR'], ['sublocation_type', 'VARCHAR'],
-  ['sublocation_id', 'VARCHAR'], ['pkt_src_aws_service', 'VARCHAR'], ['pkt_dst_aws_service', 'VARCHAR'], ['direction', 'VARCHAR'],
-  ['traffic_path', 'INTEGER'], ['ecs_cluster_arn', 'VARCHAR'], ['ecs_cluster_name', 'VARCHAR'], ['ecs_container_instance_arn', 'VARCHAR'],
-  ['ecs_container_instance_id', 'VARCHAR'], ['ecs_container_id', 'VARCHAR'], ['ecs_second_container_id', 'VARCHAR'],
-  ['ecs_service_name', 'VARCHAR'], ['ecs_task_definition_arn', 'VARCHAR'], ['ecs_task_arn', 'VARCHAR'], ['ecs_task_id', 'VARCHAR'],
-  ['reject_reason', 'VARCHAR'], ['resource_id', 'VARCHAR'], ['encryption_status', 'INTEGER'],
-  ['resource_type', 'VARCHAR'], ['tgw_id', 'VARCHAR'], ['tgw_attachment_id', 'VARCHAR'], ['tgw_src_vpc_account_id', 'VARCHAR'], ['tgw_dst_vpc_account_id', 'VARCHAR'],
-  ['tgw_src_vpc_id', 'VARCHAR'], ['tgw_dst_vpc_id', 'VARCHAR'], ['tgw_src_subnet_id', 'VARCHAR'], ['tgw_dst_subnet_id', 'VARCHAR'], ['tgw_src_eni', 'VARCHAR'],
-  ['tgw_dst_eni', 'VARCHAR'], ['tgw_src_az_id', 'VARCHAR'], ['tgw_dst_az_id', 'VARCHAR'], ['tgw_pair_attachment_id', 'VARCHAR'],
-  ['packets_lost_no_route', 'BIGINT'], ['packets_lost_blackhole', 'BIGINT'], ['packets_lost_mtu_exceeded', 'BIGINT'], ['packets_lost_ttl_expired', 'BIGINT'],
-  ['community_id', 'VARCHAR'], ['src_ip_is_public', 'BOOLEAN'], ['dst_ip_is_public', 'BOOLEAN'],
+  ['source_version', 'VARCHAR'],
+  ['account_id', 'VARCHAR'],
+  ['interface_id', 'VARCHAR'],
+  ['src_ip', 'VARCHAR'],
+  ['dst_ip', 'VARCHAR'],
+  ['src_port', 'INTEGER'],
+  ['dst_port', 'INTEGER'],
+  ['protocol', 'INTEGER'],
+  ['packets', 'BIGINT'],
+  ['bytes', 'BIGINT'],
+  ['start_epoch_s', 'BIGINT'],
+  ['end_epoch_s', 'BIGINT'],
+  ['action', 'VARCHAR'],
+  ['vpc_id', 'VARCHAR'],
+  ['subnet_id', 'VARCHAR'],
+  ['instance_id', 'VARCHAR'],
+  ['tcp_flags', 'INTEGER'],
+  ['traffic_type', 'VARCHAR'],
+  ['pkt_src_ip', 'VARCHAR'],
+  ['pkt_dst_ip', 'VARCHAR'],
+  ['region', 'VARCHAR'],
+  ['az_id', 'VARCHAR'],
+  ['sublocation_type', 'VARCHAR'],
+  ['sublocation_id', 'VARCHAR'],
+  ['pkt_src_aws_service', 'VARCHAR'],
+  ['pkt_dst_aws_service', 'VARCHAR'],
+  ['direction', 'VARCHAR'],
+  ['traffic_path', 'INTEGER'],
+  ['ecs_cluster_arn', 'VARCHAR'],
+  ['ecs_cluster_name', 'VARCHAR'],
+  ['ecs_container_instance_arn', 'VARCHAR'],
+  ['ecs_container_instance_id', 'VARCHAR'],
+  ['ecs_container_id', 'VARCHAR'],
+  ['ecs_second_container_id', 'VARCHAR'],
+  ['ecs_service_name', 'VARCHAR'],
+  ['ecs_task_definition_arn', 'VARCHAR'],
+  ['ecs_task_arn', 'VARCHAR'],
+  ['ecs_task_id', 'VARCHAR'],
+  ['reject_reason', 'VARCHAR'],
+  ['resource_id', 'VARCHAR'],
+  ['encryption_status', 'INTEGER'],
+  ['resource_type', 'VARCHAR'],
+  ['tgw_id', 'VARCHAR'],
+  ['tgw_attachment_id', 'VARCHAR'],
+  ['tgw_src_vpc_account_id', 'VARCHAR'],
+  ['tgw_dst_vpc_account_id', 'VARCHAR'],
+  ['tgw_src_vpc_id', 'VARCHAR'],
+  ['tgw_dst_vpc_id', 'VARCHAR'],
+  ['tgw_src_subnet_id', 'VARCHAR'],
+  ['tgw_dst_subnet_id', 'VARCHAR'],
+  ['tgw_src_eni', 'VARCHAR'],
+  ['tgw_dst_eni', 'VARCHAR'],
+  ['tgw_src_az_id', 'VARCHAR'],
+  ['tgw_dst_az_id', 'VARCHAR'],
+  ['tgw_pair_attachment_id', 'VARCHAR'],
+  ['packets_lost_no_route', 'BIGINT'],
+  ['packets_lost_blackhole', 'BIGINT'],
+  ['packets_lost_mtu_exceeded', 'BIGINT'],
+  ['packets_lost_ttl_expired', 'BIGINT'],
+  ['community_id', 'VARCHAR'],
+  ['src_ip_is_public', 'BOOLEAN'],
+  ['dst_ip_is_public', 'BOOLEAN'],
 ] as const;
 
 type TypedColumn = (typeof AWS_VPC_TYPED_COLUMNS)[number][0];
 
 /** The typed file's columns: `line_no` (the stager's), then AWS_VPC_TYPED_COLUMNS. */
-const TYPED_FILE_COLUMNS: readonly ParquetColumn[] = [
-  { name: 'line_no', type: 'BIGINT' },
-  ...AWS_VPC_TYPED_COLUMNS.map(([name, type]): ParquetColumn => ({ name, type })),
-];
+const TYPED_FILE_COLUMNS: readonly ParquetColumn[] = [{ name: 'line_no', type: 'BIGINT' }, ...AWS_VPC_TYPED_COLUMNS.map(([name, type]): ParquetColumn => ({ name, type }))];
 const columnIndex = (name: string): number => TYPED_FILE_COLUMNS.findIndex((column) => column.name === name);
 const COMMUNITY_ID_COLUMN = columnIndex('community_id');
 const SRC_IS_PUBLIC_COLUMN = columnIndex('src_ip_is_public');
 const DST_IS_PUBLIC_COLUMN = columnIndex('dst_ip_is_public');
 
 /** How a field is checked, as the normalize model checks it (its `checked` step). */
-type FieldRule =
-  | { kind: 'text' }
-  | { kind: 'integer'; min: number; max: number }
-  | { kind: 'address' }
-  | { kind: 'one-of'; values: readonly string[] }
-  | { kind: 'log-status' };
+type FieldRule = { kind: 'text' } | { kind: 'integer'; min: number; max: number } | { kind: 'address' } | { kind: 'one-of'; values: readonly string[] } | { kind: 'log-status' };
 
 const UNIX_SECONDS = { kind: 'integer', min: 946684800, max: 4102444800 } as const;
 const COUNTER = { kind: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER } as const;
@@ -323,4 +362,3 @@ function ipv4(line: Buffer, from: number, to: number, bytes: Uint8Array | undefi
   }
   return count === 4;
 }
-

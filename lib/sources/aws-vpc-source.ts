@@ -11,10 +11,8 @@ import { HOUR_MS, hourParts, type SourceDefinition } from './source-definition.t
  * Header-less text delivered by Firehose (`YYYY/MM/DD/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>[.gz]`)
  * is found under the same prefix and parsed with the configured format (`sources.aws_vpc.format`).
  */
-const S3_FILE =
-  /(?:^|\/)(?:vpcflowlogs|aws-service=vpcflowlogs)\/.*?(?:^|\/)(?<account>[^/_]+)_vpcflowlogs_(?<region>[a-z0-9-]+)_[^_/]+_(?<stamp>\d{8}T\d{4}Z)_[^/]*\.log(?<ext>\.gz|\.parquet)?$/;
-const FIREHOSE_FILE =
-  /(?:^|\/)\d{4}\/\d{2}\/\d{2}\/\d{2}\/[^/]+-\d+-(?<y>\d{4})-(?<m>\d{2})-(?<d>\d{2})-(?<h>\d{2})-(?<min>\d{2})-(?<s>\d{2})-[0-9a-f-]+(?:\.gz)?$/;
+const S3_FILE = /(?:^|\/)(?:vpcflowlogs|aws-service=vpcflowlogs)\/.*?(?:^|\/)(?<account>[^/_]+)_vpcflowlogs_(?<region>[a-z0-9-]+)_[^_/]+_(?<stamp>\d{8}T\d{4}Z)_[^/]*\.log(?<ext>\.gz|\.parquet)?$/;
+const FIREHOSE_FILE = /(?:^|\/)\d{4}\/\d{2}\/\d{2}\/\d{2}\/[^/]+-\d+-(?<y>\d{4})-(?<m>\d{2})-(?<d>\d{2})-(?<h>\d{2})-(?<min>\d{2})-(?<s>\d{2})-[0-9a-f-]+(?:\.gz)?$/;
 
 export interface AwsVpcKey {
   account: string | null;
@@ -54,7 +52,12 @@ export const awsVpcSource: SourceDefinition = {
     { name: 'default', steps: [{ any: /^\d+$/ }, { literal: 'vpcflowlogs' }, { any: /^[a-z0-9-]+$/ }, { date: (hour) => dayFolder(hour), earlierMs: HOUR_MS }] },
     {
       name: 'hive-compatible',
-      steps: [{ any: /^aws-account-id=\d+$/ }, { literal: 'aws-service=vpcflowlogs' }, { any: /^aws-region=[a-z0-9-]+$/ }, { date: (hour) => dayFolder(hour, ['year=', 'month=', 'day=']), earlierMs: HOUR_MS }],
+      steps: [
+        { any: /^aws-account-id=\d+$/ },
+        { literal: 'aws-service=vpcflowlogs' },
+        { any: /^aws-region=[a-z0-9-]+$/ },
+        { date: (hour) => dayFolder(hour, ['year=', 'month=', 'day=']), earlierMs: HOUR_MS },
+      ],
     },
     // Firehose writes to <prefix>YYYY/MM/DD/HH/ by the hour a batch began, named when it closed.
     { name: 'firehose', steps: [{ date: (hour) => hourFolder(hour), earlierMs: HOUR_MS }] },

@@ -32,8 +32,16 @@ export const azureNsgSource: SourceDefinition = {
     {
       name: 'nsg',
       steps: [
-        { literal: 'resourceId=' }, { literal: 'SUBSCRIPTIONS' }, { any: /^[^=]+$/ }, { literal: 'RESOURCEGROUPS' }, { any: /^[^=]+$/ },
-        { literal: 'PROVIDERS' }, { literal: 'MICROSOFT.NETWORK' }, { literal: 'NETWORKSECURITYGROUPS' }, { any: /^[^=]+$/ }, { date: azureHourFolder },
+        { literal: 'resourceId=' },
+        { literal: 'SUBSCRIPTIONS' },
+        { any: /^[^=]+$/ },
+        { literal: 'RESOURCEGROUPS' },
+        { any: /^[^=]+$/ },
+        { literal: 'PROVIDERS' },
+        { literal: 'MICROSOFT.NETWORK' },
+        { literal: 'NETWORKSECURITYGROUPS' },
+        { any: /^[^=]+$/ },
+        { date: azureHourFolder },
       ],
     },
   ],

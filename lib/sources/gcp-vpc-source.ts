@@ -22,7 +22,19 @@ export const gcpVpcSource: SourceDefinition = {
   cliName: 'gcp-vpc',
   staging: () => 'lines',
   // The batch's hour starts its name: `YYYY/MM/DD/HH:` is the prefix of an hour's shards.
-  layouts: [{ name: 'logging-sink', steps: [{ date: (hour) => { const { y, m, d, h } = hourParts(hour); return `${y}/${m}/${d}/${h}:`; } }] }],
+  layouts: [
+    {
+      name: 'logging-sink',
+      steps: [
+        {
+          date: (hour) => {
+            const { y, m, d, h } = hourParts(hour);
+            return `${y}/${m}/${d}/${h}:`;
+          },
+        },
+      ],
+    },
+  ],
   inWindow(object, _sourcePrefix, window) {
     const hour = parseGcpVpcKey(object.key);
     return hour !== undefined && hourInWindow(hour, window);

@@ -98,12 +98,7 @@ export function windowHoursOf(object: DiscoveredObject, around: Date, config: Pi
  * only (lib/sources/list-layout.ts), and returns the objects any of them holds, sorted by key,
  * each with the indexes of its windows. `options.cost` adds up the listing's requests and keys.
  */
-export async function discoverInWindows(
-  store: ObjectStore,
-  config: Config,
-  windows: readonly DeliveryWindow[],
-  options: ListOptions = {},
-): Promise<{ object: DiscoveredObject; windows: number[] }[]> {
+export async function discoverInWindows(store: ObjectStore, config: Config, windows: readonly DeliveryWindow[], options: ListOptions = {}): Promise<{ object: DiscoveredObject; windows: number[] }[]> {
   const found: { object: DiscoveredObject; windows: number[] }[] = [];
   if (windows.length === 0) return found;
   for (const source of SOURCES) {
@@ -127,7 +122,13 @@ export async function discoverInWindows(
  * accounting) the new object versions in the windows of the late hours it watches. One listing
  * serves both.
  */
-export async function discoverRunObjects(store: ObjectStore, config: Config, hour: Date, accounting?: LateAccounting, options: ListOptions = {}): Promise<{ window: DiscoveredObject[]; late: LateObject[] }> {
+export async function discoverRunObjects(
+  store: ObjectStore,
+  config: Config,
+  hour: Date,
+  accounting?: LateAccounting,
+  options: ListOptions = {},
+): Promise<{ window: DiscoveredObject[]; late: LateObject[] }> {
   const latenessMs = durationMs(config.lateness);
   const lateHours = accounting ? lateHoursOf(hour, config) : [];
   const accounted = lateHours.length > 0 ? await accounting!(lateHours) : new Map<string, AccountedObject[]>();
@@ -147,7 +148,11 @@ export async function discoverRunObjects(store: ObjectStore, config: Config, hou
  * The object versions in the windows of `lateHours` that no published run of the hour read and
  * no other run routed. Hours with no accounting entry (never published) are left alone.
  */
-export function newLateObjects(found: readonly { object: DiscoveredObject; windows: number[] }[], lateHours: readonly Date[], accounted: ReadonlyMap<string, readonly AccountedObject[]>): LateObject[] {
+export function newLateObjects(
+  found: readonly { object: DiscoveredObject; windows: number[] }[],
+  lateHours: readonly Date[],
+  accounted: ReadonlyMap<string, readonly AccountedObject[]>,
+): LateObject[] {
   const byHour = lateHours.map((hour) => {
     const versions = accounted.get(hourKeyOf(hour));
     return versions ? new Map(versions.map((version) => [version.key, version] as const)) : undefined;

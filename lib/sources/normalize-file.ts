@@ -154,9 +154,7 @@ export async function normalizeFiles(files: readonly LocalRawFile[], options: No
         skipdata: Number(count?.skipdata ?? 0),
         quarantined: Number(count?.invalid ?? 0) + rejectedLines,
         objectQuarantined: rejects.some((reject) => reject.raw_offset === null),
-        quarantine: quarantine
-          .filter((q) => q.key === object.key)
-          .map((q) => ({ raw_offset: q.raw_offset === null ? null : Number(q.raw_offset), reason: q.reason, raw_text: q.raw_text })),
+        quarantine: quarantine.filter((q) => q.key === object.key).map((q) => ({ raw_offset: q.raw_offset === null ? null : Number(q.raw_offset), reason: q.reason, raw_text: q.raw_text })),
         columns,
         columnTypes,
         ...(rows ? { rows: rows.filter((row) => row.raw_object_key === object.key) } : {}),

@@ -7,8 +7,7 @@ import { HOUR_MS, hourParts, utcDate, type SourceDefinition } from './source-def
  * (https://docs.oracle.com/iaas/Content/connector-hub/overview.htm). The batch's end time is
  * its delivery time, which the window filters on.
  */
-const KEY_PATTERN =
-  /(?:^|\/)ocid1\.serviceconnector\.[^/]+\/(?:.*\/)?\d{8}T\d{6}Z_(?<y>\d{4})(?<m>\d{2})(?<d>\d{2})T(?<h>\d{2})(?<min>\d{2})(?<s>\d{2})Z(?:\.\d+)?\.(?:log|json)(?:\.gz)?$/;
+const KEY_PATTERN = /(?:^|\/)ocid1\.serviceconnector\.[^/]+\/(?:.*\/)?\d{8}T\d{6}Z_(?<y>\d{4})(?<m>\d{2})(?<d>\d{2})T(?<h>\d{2})(?<min>\d{2})(?<s>\d{2})Z(?:\.\d+)?\.(?:log|json)(?:\.gz)?$/;
 
 export function parseOciVcnKey(key: string): Date | undefined {
   const g = KEY_PATTERN.exec(key)?.groups;
@@ -22,7 +21,21 @@ export const ociVcnSource: SourceDefinition = {
   staging: () => 'lines',
   // Connectors are found by a delimiter listing; a batch's name starts with its start time, up to
   // an hour before the end time the window filters on.
-  layouts: [{ name: 'connector-hub', steps: [{ any: /^ocid1\.serviceconnector\./ }, { date: (hour) => { const { y, m, d, h } = hourParts(hour); return `${y}${m}${d}T${h}`; }, earlierMs: HOUR_MS }] }],
+  layouts: [
+    {
+      name: 'connector-hub',
+      steps: [
+        { any: /^ocid1\.serviceconnector\./ },
+        {
+          date: (hour) => {
+            const { y, m, d, h } = hourParts(hour);
+            return `${y}${m}${d}T${h}`;
+          },
+          earlierMs: HOUR_MS,
+        },
+      ],
+    },
+  ],
   inWindow(object, _sourcePrefix, window) {
     const deliveredAt = parseOciVcnKey(object.key);
     return deliveredAt !== undefined && deliveredAt >= window.from && deliveredAt < window.to;

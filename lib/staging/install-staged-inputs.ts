@@ -25,8 +25,11 @@ export function stagedTypedRelation(source: SourceDefinition): string {
 /** Relations the normalize models read that exist before any model runs. */
 export function stagedRelations(): string[] {
   return [
-    'stg_objects', 'stg_rejects', ...SOURCES.map(stagedLinesRelation),
-    ...SOURCES.filter((s) => s.tuplePath).map(stagedTuplesRelation), ...SOURCES.filter((s) => s.typedColumns).map(stagedTypedRelation),
+    'stg_objects',
+    'stg_rejects',
+    ...SOURCES.map(stagedLinesRelation),
+    ...SOURCES.filter((s) => s.tuplePath).map(stagedTuplesRelation),
+    ...SOURCES.filter((s) => s.typedColumns).map(stagedTypedRelation),
   ];
 }
 
@@ -76,9 +79,15 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
     }
     // A view, as stg_typed__<source>: the source's model reads the tuples once, and copying them
     // into a table first cost about as much as reading them.
-    await session.run(`CREATE OR REPLACE VIEW ${relation} AS ${parts.map((part) => `
+    await session.run(
+      `CREATE OR REPLACE VIEW ${relation} AS ${parts
+        .map(
+          (part) => `
       SELECT ${OBJECT_IDX}, ${columnsOrNull(columns, Object.keys(part.read))}
-      FROM ${stagedFileReader(part.files, part.read, { delimiter: part.delimiter })}`).join('\n      UNION ALL')}`);
+      FROM ${stagedFileReader(part.files, part.read, { delimiter: part.delimiter })}`,
+        )
+        .join('\n      UNION ALL')}`,
+    );
   }
   for (const item of staged) {
     if (!item.parquetPath) continue;
@@ -88,8 +97,11 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
     } catch (error) {
       await session.run(`DELETE FROM ${relation} WHERE object_idx = ${item.objectIdx}`);
       rejects.push({
-        source_type: item.object.sourceType, raw_object_key: item.object.key, raw_offset: null,
-        reason: `object cannot be read: Parquet file is corrupt (${firstLine((error as Error).message)})`, raw_text: null,
+        source_type: item.object.sourceType,
+        raw_object_key: item.object.key,
+        raw_offset: null,
+        reason: `object cannot be read: Parquet file is corrupt (${firstLine((error as Error).message)})`,
+        raw_text: null,
       });
       delete item.parquetPath;
     }
@@ -104,12 +116,26 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
     region_hint: item.object.regionHint,
     format_hint: options.formatHints?.[item.object.sourceType] ?? null,
   }));
-  await session.run(`CREATE OR REPLACE TABLE stg_objects AS SELECT * FROM ${await ndjson(workDir, 'stg_objects', objects, {
-    object_idx: 'INTEGER', source_type: 'VARCHAR', object_key: 'VARCHAR', etag: 'VARCHAR', size: 'BIGINT', region_hint: 'VARCHAR', format_hint: 'VARCHAR',
-  })}`);
-  await session.run(`CREATE OR REPLACE TABLE stg_rejects AS SELECT * FROM ${await ndjson(workDir, 'stg_rejects', rejects, {
-    source_type: 'VARCHAR', raw_object_key: 'VARCHAR', raw_offset: 'BIGINT', reason: 'VARCHAR', raw_text: 'VARCHAR',
-  })}`);
+  await session.run(
+    `CREATE OR REPLACE TABLE stg_objects AS SELECT * FROM ${await ndjson(workDir, 'stg_objects', objects, {
+      object_idx: 'INTEGER',
+      source_type: 'VARCHAR',
+      object_key: 'VARCHAR',
+      etag: 'VARCHAR',
+      size: 'BIGINT',
+      region_hint: 'VARCHAR',
+      format_hint: 'VARCHAR',
+    })}`,
+  );
+  await session.run(
+    `CREATE OR REPLACE TABLE stg_rejects AS SELECT * FROM ${await ndjson(workDir, 'stg_rejects', rejects, {
+      source_type: 'VARCHAR',
+      raw_object_key: 'VARCHAR',
+      raw_offset: 'BIGINT',
+      reason: 'VARCHAR',
+      raw_text: 'VARCHAR',
+    })}`,
+  );
 }
 
 /**
@@ -152,7 +178,9 @@ function linesPathsOf(staged: StagedObject[], source: SourceDefinition): string[
 
 /** A staged relation of a source with nothing staged: empty, with the columns its model reads. */
 async function createEmpty(session: DuckDbSession, relation: string, columns: Record<string, string>): Promise<void> {
-  const definitions = Object.entries(columns).map(([name, type]) => `${sqlIdentifier(name)} ${type}`).join(', ');
+  const definitions = Object.entries(columns)
+    .map(([name, type]) => `${sqlIdentifier(name)} ${type}`)
+    .join(', ');
   await session.run(`CREATE OR REPLACE TABLE ${relation} (object_idx INTEGER, ${definitions})`);
 }
 
@@ -163,14 +191,12 @@ async function nonEmptyFiles(paths: string[]): Promise<string[]> {
 }
 
 /** read_csv over staged files of ours: 0x1f-separated (or `delimiter`), no quoting, every column named and typed. */
-function stagedFileReader(
-  files: string[],
-  columns: Record<string, string>,
-  { delimiter = FIELD_SEPARATOR }: { delimiter?: number } = {},
-): string {
+function stagedFileReader(files: string[], columns: Record<string, string>, { delimiter = FIELD_SEPARATOR }: { delimiter?: number } = {}): string {
   return `read_csv([${files.map(sqlString).join(', ')}],
     delim = ${sqlString(String.fromCharCode(delimiter))}, quote = '', escape = '', header = false,
-    auto_detect = false, columns = {${Object.entries(columns).map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ')}}, filename = true,
+    auto_detect = false, columns = {${Object.entries(columns)
+      .map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`)
+      .join(', ')}}, filename = true,
     max_line_size = ${DEFAULT_STAGE_LIMITS.maxLineBytes + 64})`;
 }
 

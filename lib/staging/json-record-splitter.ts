@@ -498,7 +498,7 @@ export class JsonRecordSplitter {
   private flush(chunk: Buffer, to: number): void {
     const from = this.segment;
     this.segment = to;
-    if (to <= from || this.target === SKIP && this.tupleDepth < 0) return;
+    if (to <= from || (this.target === SKIP && this.tupleDepth < 0)) return;
     this.recordBytes += to - from;
     if (this.target === SKIP || this.head !== undefined) return;
     if (this.target === TO_TUPLE) {

@@ -70,13 +70,7 @@ export function typedTuplesPathOf(linesPath: string): string {
  * with the line where it broke; a record larger than the line limit (its tuples counted) is
  * quarantined alone.
  */
-export async function stageJsonRecords(
-  inputPath: string,
-  outputPath: string,
-  limits: StageLimits,
-  tuplePaths: readonly TuplePath[] = [],
-  tupleTyper?: TupleTyper,
-): Promise<StagedLines> {
+export async function stageJsonRecords(inputPath: string, outputPath: string, limits: StageLimits, tuplePaths: readonly TuplePath[] = [], tupleTyper?: TupleTyper): Promise<StagedLines> {
   const rejected: RejectedLine[] = [];
   let stagedLines = 0;
   let bytesOut = 0;

@@ -100,7 +100,10 @@ export async function stageObjects(options: {
 }): Promise<StagingResult> {
   const { store, objects, workDir, limits } = options;
   const stagingKinds = objects.map((object) => sourceByType(object.sourceType).staging(object.key));
-  const threads = stagingThreads(objects.filter((_, index) => stagingKinds[index] !== 'parquet'), options.threads);
+  const threads = stagingThreads(
+    objects.filter((_, index) => stagingKinds[index] !== 'parquet'),
+    options.threads,
+  );
   const pool = new StagingPool({ workers: threads - 1, inThread: true, ...(options.logger ? { logger: options.logger } : {}) });
   const staged: StagedObject[] = new Array(objects.length);
   const rejects: StageReject[][] = objects.map(() => []);
@@ -148,7 +151,10 @@ export async function stageObjects(options: {
           options.onProgress?.(++done, objects.length);
           continue;
         }
-        const result: StagedLines = await pool.stage({ sourceType: object.sourceType, staging, formatHint: options.formatHints?.[object.sourceType], typeLines: options.typeLines, rawPath, linesPath, limits }, object.key);
+        const result: StagedLines = await pool.stage(
+          { sourceType: object.sourceType, staging, formatHint: options.formatHints?.[object.sourceType], typeLines: options.typeLines, rawPath, linesPath, limits },
+          object.key,
+        );
         for (const line of result.rejected) {
           rejects[objectIdx]!.push({ source_type: object.sourceType, raw_object_key: object.key, raw_offset: line.line, reason: line.reason, raw_text: line.text });
         }

@@ -25,7 +25,13 @@ export interface PostedError {
 export function postedError(error: unknown): PostedError {
   if (!(error instanceof Error)) return { unreadable: false, name: 'Error', message: String(error) };
   const code = (error as NodeJS.ErrnoException).code;
-  return { unreadable: error instanceof ObjectUnreadableError, name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}), ...(typeof code === 'string' ? { code } : {}) };
+  return {
+    unreadable: error instanceof ObjectUnreadableError,
+    name: error.name,
+    message: error.message,
+    ...(error.stack ? { stack: error.stack } : {}),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }
 
 /** The error a worker thread threw, with its message, name, code and stack, as the caller would have seen it in-thread. */

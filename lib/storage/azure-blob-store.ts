@@ -1,17 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  AnonymousCredential,
-  BlobServiceClient,
-  RestError,
-  StorageSharedKeyCredential,
-  type BlockBlobParallelUploadOptions,
-  type ContainerClient,
-} from '@azure/storage-blob';
+import { AnonymousCredential, BlobServiceClient, RestError, StorageSharedKeyCredential, type BlockBlobParallelUploadOptions, type ContainerClient } from '@azure/storage-blob';
 import type { AzureBlobStoreConfig } from '../../schemas/config.ts';
 import { redactSecrets } from '../log/redact.ts';
-import { assertSafeKey, InvalidKeyError, byListingKey, listedObject, ObjectChangedError, ObjectExistsError, ObjectNotFoundError, type FolderInfo, type GetOptions, type ListOptions, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
+import {
+  assertSafeKey,
+  InvalidKeyError,
+  byListingKey,
+  listedObject,
+  ObjectChangedError,
+  ObjectExistsError,
+  ObjectNotFoundError,
+  type FolderInfo,
+  type GetOptions,
+  type ListOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from './object-store.ts';
 
 const MIB = 1024 * 1024;
 
@@ -56,7 +63,10 @@ export class AzureBlobStore implements ObjectStore {
   private readonly blockThreshold: number;
   private readonly blockSize: number;
 
-  constructor(private readonly config: AzureBlobStoreConfig, options: AzureBlobStoreOptions = {}) {
+  constructor(
+    private readonly config: AzureBlobStoreConfig,
+    options: AzureBlobStoreOptions = {},
+  ) {
     this.prefix = config.prefix && !config.prefix.endsWith('/') ? `${config.prefix}/` : config.prefix;
     this.blockThreshold = config.block_upload_threshold_mb * MIB;
     this.blockSize = config.block_size_mb * MIB;
@@ -265,9 +275,7 @@ export function createServiceClient(config: AzureBlobStoreConfig, env: NodeJS.Pr
   if (key) service = new BlobServiceClient(url, new StorageSharedKeyCredential(accountName, key), { retryOptions });
   else if (sas) service = new BlobServiceClient(`${url}?${sas}`, new AnonymousCredential(), { retryOptions });
   else {
-    throw new Error(
-      `no credentials for ${url}: set AZURE_STORAGE_KEY (with AZURE_STORAGE_ACCOUNT), AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING`,
-    );
+    throw new Error(`no credentials for ${url}: set AZURE_STORAGE_KEY (with AZURE_STORAGE_ACCOUNT), AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING`);
   }
   return service;
 }

@@ -4,7 +4,8 @@ import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat
 import path from 'node:path';
 import {
   assertSafeKey,
-  byListingKey, listedObject,
+  byListingKey,
+  listedObject,
   ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,

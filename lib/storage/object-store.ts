@@ -88,14 +88,20 @@ export interface ObjectStore {
 }
 
 export class ObjectNotFoundError extends Error {
-  constructor(readonly key: string, options?: ErrorOptions) {
+  constructor(
+    readonly key: string,
+    options?: ErrorOptions,
+  ) {
     super(`object not found: ${key}`, options);
     this.name = 'ObjectNotFoundError';
   }
 }
 
 export class ObjectExistsError extends Error {
-  constructor(readonly key: string, options?: ErrorOptions) {
+  constructor(
+    readonly key: string,
+    options?: ErrorOptions,
+  ) {
     super(`object already exists: ${key}`, options);
     this.name = 'ObjectExistsError';
   }
@@ -103,14 +109,22 @@ export class ObjectExistsError extends Error {
 
 /** The object's ETag is no longer the one a download was pinned to (GetOptions.ifMatch). */
 export class ObjectChangedError extends Error {
-  constructor(readonly key: string, readonly expectedEtag: string, readonly actualEtag: string | undefined, options?: ErrorOptions) {
+  constructor(
+    readonly key: string,
+    readonly expectedEtag: string,
+    readonly actualEtag: string | undefined,
+    options?: ErrorOptions,
+  ) {
     super(`object changed since it was listed: ${key} (listed ETag ${expectedEtag}, now ${actualEtag ?? 'another'})`, options);
     this.name = 'ObjectChangedError';
   }
 }
 
 export class InvalidKeyError extends Error {
-  constructor(readonly key: string, readonly reason: string) {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
     super(`invalid object key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
     this.name = 'InvalidKeyError';
   }

@@ -24,7 +24,8 @@ import type { S3StoreConfig } from '../../schemas/config.ts';
 import {
   assertSafeKey,
   InvalidKeyError,
-  byListingKey, listedObject,
+  byListingKey,
+  listedObject,
   ObjectChangedError,
   ObjectExistsError,
   ObjectNotFoundError,
@@ -122,9 +123,7 @@ export class S3ObjectStore implements ObjectStore {
     do {
       let page;
       try {
-        page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token, Delimiter: delimiter }),
-        );
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token, Delimiter: delimiter }));
       } catch (error) {
         throw this.failure('list', prefix, error);
       }
@@ -296,9 +295,7 @@ export class S3ObjectStore implements ObjectStore {
     if (options.createOnly) await this.refuseExisting(key);
     let uploadId: string | undefined;
     try {
-      const created = await this.client.send(
-        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: fullKey, ContentType: options.contentType, ...this.encryption }),
-      );
+      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: fullKey, ContentType: options.contentType, ...this.encryption }));
       uploadId = created.UploadId;
     } catch (error) {
       throw this.failure('create multipart upload', key, error);
@@ -327,8 +324,7 @@ export class S3ObjectStore implements ObjectStore {
       if (options.createOnly && isConditionFailure(error)) {
         return this.resolveConflict(key, abortError ? new AggregateError([error, abortError]) : error, multipartEtag(parts), size);
       }
-      const failure =
-        error instanceof S3RequestError ? error : this.failure(completing ? 'complete multipart upload' : 'put', key, error);
+      const failure = error instanceof S3RequestError ? error : this.failure(completing ? 'complete multipart upload' : 'put', key, error);
       if (!abortError) throw failure;
       throw new S3RequestError('put', key, this.location(key), undefined, {
         cause: new AggregateError([failure, abortError]),
@@ -337,14 +333,7 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  private async uploadParts(
-    key: string,
-    fullKey: string,
-    uploadId: string,
-    localPath: string,
-    size: number,
-    partCount: number,
-  ): Promise<CompletedPart[]> {
+  private async uploadParts(key: string, fullKey: string, uploadId: string, localPath: string, size: number, partCount: number): Promise<CompletedPart[]> {
     const file = await open(localPath, 'r');
     try {
       const parts: CompletedPart[] = new Array(partCount);
@@ -468,9 +457,7 @@ export class S3ObjectStore implements ObjectStore {
 export function createS3Client(config: S3StoreConfig): S3Client {
   return new S3Client({
     ...(config.region ? { region: config.region } : {}),
-    ...(config.endpoint
-      ? { endpoint: config.endpoint, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
-      : {}),
+    ...(config.endpoint ? { endpoint: config.endpoint, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     forcePathStyle: config.force_path_style,
     maxAttempts: config.max_attempts,
     retryMode: 'standard',

@@ -9,7 +9,10 @@ import { z } from 'zod';
 export const inventoryInterfaceSchema = z.strictObject({
   /** Cloud interface id (AWS ENI id, Azure NIC id) or the agent's capture interface. */
   interface_id: z.string().min(1),
-  mac: z.string().regex(/^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$/, 'expected a MAC address').optional(),
+  mac: z
+    .string()
+    .regex(/^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$/, 'expected a MAC address')
+    .optional(),
   private_ips: z.array(z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4 or IPv6 address' })).min(1),
 });
 
@@ -47,7 +50,11 @@ export const inventorySnapshotSchema = z
       vm.interfaces.forEach((nic, nicIndex) => {
         const nicOwner = interfaces.get(nic.interface_id);
         if (nicOwner !== undefined && nicOwner !== vm.vm_id) {
-          ctx.addIssue({ code: 'custom', path: ['vms', vmIndex, 'interfaces', nicIndex, 'interface_id'], message: `interface ${nic.interface_id} is already attached to VM "${nicOwner}" in this snapshot` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['vms', vmIndex, 'interfaces', nicIndex, 'interface_id'],
+            message: `interface ${nic.interface_id} is already attached to VM "${nicOwner}" in this snapshot`,
+          });
         }
         interfaces.set(nic.interface_id, vm.vm_id);
         nic.private_ips.forEach((ip, ipIndex) => {

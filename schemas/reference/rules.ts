@@ -21,23 +21,11 @@ const selectorShapes = {
 export type SelectorKind = keyof typeof selectorShapes;
 
 export const selectorSchema = z.union(
-  (Object.keys(selectorShapes) as SelectorKind[]).map((kind) => z.strictObject({ [kind]: selectorShapes[kind] })) as unknown as [
-    z.ZodType<Selector>,
-    z.ZodType<Selector>,
-    ...z.ZodType<Selector>[],
-  ],
+  (Object.keys(selectorShapes) as SelectorKind[]).map((kind) => z.strictObject({ [kind]: selectorShapes[kind] })) as unknown as [z.ZodType<Selector>, z.ZodType<Selector>, ...z.ZodType<Selector>[]],
   { error: `a selector has exactly one of: ${Object.keys(selectorShapes).join(', ')}` },
 );
 
-export type Selector =
-  | { ip: string }
-  | { cidr: string }
-  | { vm: string }
-  | { tag: string }
-  | { segment: string }
-  | { account: string }
-  | { internet: true }
-  | { any: true };
+export type Selector = { ip: string } | { cidr: string } | { vm: string } | { tag: string } | { segment: string } | { account: string } | { internet: true } | { any: true };
 
 const portSpec = z.union([
   z.number().int().min(0).max(65535),

@@ -8,8 +8,21 @@ import { z } from 'zod';
  */
 export const NSG_TUPLE_FIELDS = {
   1: ['time (Unix s)', 'source IP', 'destination IP', 'source port', 'destination port', 'protocol (T/U)', 'direction (I/O)', 'decision (A/D)'],
-  2: ['time (Unix s)', 'source IP', 'destination IP', 'source port', 'destination port', 'protocol (T/U)', 'direction (I/O)', 'decision (A/D)',
-    'flow state (B/C/E)', 'packets src->dst', 'bytes src->dst', 'packets dst->src', 'bytes dst->src'],
+  2: [
+    'time (Unix s)',
+    'source IP',
+    'destination IP',
+    'source port',
+    'destination port',
+    'protocol (T/U)',
+    'direction (I/O)',
+    'decision (A/D)',
+    'flow state (B/C/E)',
+    'packets src->dst',
+    'bytes src->dst',
+    'packets dst->src',
+    'bytes dst->src',
+  ],
 } as const;
 
 export const nsgRecordSchema = z.object({
@@ -20,10 +33,12 @@ export const nsgRecordSchema = z.object({
   operationName: z.string(),
   properties: z.object({
     Version: z.union([z.literal(1), z.literal(2)]),
-    flows: z.array(z.object({
-      rule: z.string(),
-      flows: z.array(z.object({ mac: z.string().regex(/^[0-9A-F]{12}$/i), flowTuples: z.array(z.string()) })),
-    })),
+    flows: z.array(
+      z.object({
+        rule: z.string(),
+        flows: z.array(z.object({ mac: z.string().regex(/^[0-9A-F]{12}$/i), flowTuples: z.array(z.string()) })),
+      }),
+    ),
   }),
 });
 

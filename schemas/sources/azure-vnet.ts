@@ -7,8 +7,19 @@ import { z } from 'zod';
  * previous tuple (B rows carry zeros), so a flow's totals are the sums over its B/C/E tuples.
  */
 export const VNET_TUPLE_FIELDS = [
-  'time (Unix ms)', 'source IP', 'destination IP', 'source port', 'destination port', 'protocol (IANA number)', 'direction (I/O)',
-  'flow state (B/C/E/D, D = denied)', 'encryption (X, NX, NX_…)', 'packets src->dst', 'bytes src->dst', 'packets dst->src', 'bytes dst->src',
+  'time (Unix ms)',
+  'source IP',
+  'destination IP',
+  'source port',
+  'destination port',
+  'protocol (IANA number)',
+  'direction (I/O)',
+  'flow state (B/C/E/D, D = denied)',
+  'encryption (X, NX, NX_…)',
+  'packets src->dst',
+  'bytes src->dst',
+  'packets dst->src',
+  'bytes dst->src',
 ] as const;
 
 export const vnetRecordSchema = z.object({
@@ -21,10 +32,12 @@ export const vnetRecordSchema = z.object({
   targetResourceID: z.string(),
   operationName: z.string(),
   flowRecords: z.object({
-    flows: z.array(z.object({
-      aclID: z.string(),
-      flowGroups: z.array(z.object({ rule: z.string(), flowTuples: z.array(z.string()) })),
-    })),
+    flows: z.array(
+      z.object({
+        aclID: z.string(),
+        flowGroups: z.array(z.object({ rule: z.string(), flowTuples: z.array(z.string()) })),
+      }),
+    ),
   }),
 });
 

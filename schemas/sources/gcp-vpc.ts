@@ -16,21 +16,26 @@ export const gcpVpcFlowEntrySchema = z.object({
   logName: z.string().regex(/\/logs\/compute\.googleapis\.com%2Fvpc_flows$/),
   timestamp: z.string(),
   resource: z.object({ type: z.string(), labels: z.record(z.string(), z.string()) }).optional(),
-  jsonPayload: z.object({
-    connection: z.object({
-      src_ip: z.string(), dest_ip: z.string(), protocol: z.number().int().min(0).max(255),
-      src_port: z.number().int().min(0).max(65535).optional(), dest_port: z.number().int().min(0).max(65535).optional(),
-    }),
-    reporter: z.enum(['SRC', 'DEST', 'SRC_GATEWAY', 'DEST_GATEWAY']),
-    bytes_sent: int64String,
-    packets_sent: int64String,
-    rtt_msec: int64String.optional(),
-    start_time: z.string(),
-    end_time: z.string(),
-    src_instance: instance.optional(),
-    dest_instance: instance.optional(),
-    src_vpc: vpc.optional(),
-    dest_vpc: vpc.optional(),
-  }).loose(),
+  jsonPayload: z
+    .object({
+      connection: z.object({
+        src_ip: z.string(),
+        dest_ip: z.string(),
+        protocol: z.number().int().min(0).max(255),
+        src_port: z.number().int().min(0).max(65535).optional(),
+        dest_port: z.number().int().min(0).max(65535).optional(),
+      }),
+      reporter: z.enum(['SRC', 'DEST', 'SRC_GATEWAY', 'DEST_GATEWAY']),
+      bytes_sent: int64String,
+      packets_sent: int64String,
+      rtt_msec: int64String.optional(),
+      start_time: z.string(),
+      end_time: z.string(),
+      src_instance: instance.optional(),
+      dest_instance: instance.optional(),
+      src_vpc: vpc.optional(),
+      dest_vpc: vpc.optional(),
+    })
+    .loose(),
 });
 export type GcpVpcFlowEntry = z.infer<typeof gcpVpcFlowEntrySchema>;

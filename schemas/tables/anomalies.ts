@@ -17,8 +17,8 @@ export const anomaliesTable = defineTable({
     column('src_vm_id', 'VARCHAR', true, 'source VM'),
     column('src_vm_name', 'VARCHAR', true, 'source VM name'),
     column('src_segment', 'VARCHAR', true, 'source segment'),
-    column('dst_ip', 'VARCHAR', true, 'destination address (the scanned host, the exfiltration address, a new talker\'s first destination)'),
-    column('dst_port', 'INTEGER', true, 'destination port (the swept port, a new talker\'s first port)'),
+    column('dst_ip', 'VARCHAR', true, "destination address (the scanned host, the exfiltration address, a new talker's first destination)"),
+    column('dst_port', 'INTEGER', true, "destination port (the swept port, a new talker's first port)"),
     column('dst_segment', 'VARCHAR', true, 'destination segment'),
     column('protocol', 'INTEGER', true, 'IANA protocol number (new talker)'),
     column('window_start_at', 'TIMESTAMP', false, 'start of the window in which the anomaly was measured'),
@@ -38,7 +38,7 @@ export const anomaliesTable = defineTable({
     column('first_seen_at', 'TIMESTAMP', true, 'start of the earliest flow record behind the finding'),
     column('last_seen_at', 'TIMESTAMP', true, 'end of the latest flow record behind the finding'),
     column('member_count', 'BIGINT', true, 'what the one finding groups: new pairs of a new talker, hosts scanned, ports swept, hours of an exfiltration'),
-    column('history_hours', 'BIGINT', true, 'published hours in the detector\'s look-back when it ran (each detector needs its min_history_hours)'),
+    column('history_hours', 'BIGINT', true, "published hours in the detector's look-back when it ran (each detector needs its min_history_hours)"),
   ],
 });
 

@@ -5,7 +5,7 @@ export const capacityHourlyTable = defineTable({
   root: 'curated',
   schemaVersion: 1,
   orderBy: ['scope', 'entity_id'],
-  doc: 'Throughput per VM and per segment pair in the event hour: each flow record\'s bytes spread evenly over its start..end, summed per minute; p95 and maximum of the 60 minutes; utilization = p95 / capacity. Built by jobs/hourly-analytics.ts.',
+  doc: "Throughput per VM and per segment pair in the event hour: each flow record's bytes spread evenly over its start..end, summed per minute; p95 and maximum of the 60 minutes; utilization = p95 / capacity. Built by jobs/hourly-analytics.ts.",
   columns: [
     column('hour_at', 'TIMESTAMP', false, 'event hour (UTC)'),
     column('scope', 'VARCHAR', false, 'vm or segment_pair'),
@@ -14,7 +14,7 @@ export const capacityHourlyTable = defineTable({
     column('vm_name', 'VARCHAR', true, 'VM name (scope vm)'),
     column('src_segment', 'VARCHAR', true, 'segment of the VM, or source segment of the pair'),
     column('dst_segment', 'VARCHAR', true, 'destination segment of the pair (scope segment_pair)'),
-    column('capacity_mbps', 'DOUBLE', true, 'inventory capacity of the VM, or the link capacity (configured, else the smaller side\'s summed VM capacity); null when unknown'),
+    column('capacity_mbps', 'DOUBLE', true, "inventory capacity of the VM, or the link capacity (configured, else the smaller side's summed VM capacity); null when unknown"),
     column('active_minutes', 'INTEGER', false, 'minutes of the hour with any traffic'),
     column('bytes', 'BIGINT', false, 'bytes attributed to the hour'),
     column('bytes_in', 'BIGINT', false, 'bytes received by the VM (scope vm; equals bytes for a pair)'),

@@ -52,7 +52,12 @@ export const flowsTable = defineTable({
     column('raw_offset', 'BIGINT', false, 'line number of the record in that object (1-based)'),
     column('run_id', 'VARCHAR', false, 'run that published this row'),
     // Provider-specific fields (issue 3), added after the core columns; null where a source does not have them.
-    column('counts_in_totals', 'BOOLEAN', false, 'whether the record counts towards traffic totals: exactly one record of a connection and interval does (the destination\'s observation, else the source\'s; docs/sources.md "Counted once"); false for another observer\'s report of it (two agents, two ENIs, two NSGs, an agent and a cloud log of one VM, GCP SRC and DEST) and for an Azure NSG tuple of a NIC whose VNet flow log is read in the same run'),
+    column(
+      'counts_in_totals',
+      'BOOLEAN',
+      false,
+      "whether the record counts towards traffic totals: exactly one record of a connection and interval does (the destination's observation, else the source's; docs/sources.md \"Counted once\"); false for another observer's report of it (two agents, two ENIs, two NSGs, an agent and a cloud log of one VM, GCP SRC and DEST) and for an Azure NSG tuple of a NIC whose VNet flow log is read in the same run",
+    ),
     column('source_version', 'VARCHAR', true, "the record's format version as the source states it (AWS version, NSG Version, VNet flowLogVersion, OCI version, agent v)"),
     column('rule_name', 'VARCHAR', true, 'security rule that decided the flow (Azure NSG/VNet rule name)'),
     column('acl_id', 'VARCHAR', true, 'Azure VNet flow logs: the NSG or admin rule collection (aclID) that holds the rule'),
@@ -107,9 +112,19 @@ export const flowsTable = defineTable({
     column('packets_lost_mtu_exceeded', 'BIGINT', true, 'AWS packets-lost-mtu-exceeded: packets dropped for exceeding the MTU'),
     column('packets_lost_ttl_expired', 'BIGINT', true, 'AWS packets-lost-ttl-expired: packets dropped as their TTL expired'),
     // 4: each connection counted once (enrich/connection_observations.sql).
-    column('counted_flow_id', 'VARCHAR', true, 'flow_id of the record that counts this connection and interval in totals: this row\'s own when counts_in_totals; the records one connection merges share it (null for an NSG tuple set aside for its NIC\'s VNet flow log)'),
+    column(
+      'counted_flow_id',
+      'VARCHAR',
+      true,
+      "flow_id of the record that counts this connection and interval in totals: this row's own when counts_in_totals; the records one connection merges share it (null for an NSG tuple set aside for its NIC's VNet flow log)",
+    ),
     column('observed_by', 'VARCHAR[]', false, 'observers that reported this connection in overlapping intervals, as source_type:point (agent VM, ENI, NIC MAC, NSG/MAC, GCP reporter/VM), sorted'),
-    column('is_delivery_window', 'BOOLEAN', false, 'true when start_at and end_at are the delivery window of the record\'s object, not the traffic\'s (an AWS custom format without start and end: the 5 minutes its file name closes)'),
+    column(
+      'is_delivery_window',
+      'BOOLEAN',
+      false,
+      "true when start_at and end_at are the delivery window of the record's object, not the traffic's (an AWS custom format without start and end: the 5 minutes its file name closes)",
+    ),
   ],
 });
 

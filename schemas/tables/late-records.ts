@@ -13,12 +13,7 @@ export const lateRecordsTable = defineTable({
   columns: [
     column('run_hour_at', 'TIMESTAMP', false, "event hour of the run that found the record: the partition's hour"),
     column('event_hour_at', 'TIMESTAMP', false, 'hour the record belongs to (its start time), whose flows lack it'),
-    column(
-      'reason',
-      'VARCHAR',
-      false,
-      'beyond_lookback: its object reached the store after the rescan look-back of its hour; beyond_lateness: its object is outside the delivery window of its hour',
-    ),
+    column('reason', 'VARCHAR', false, 'beyond_lookback: its object reached the store after the rescan look-back of its hour; beyond_lateness: its object is outside the delivery window of its hour'),
     column('flow_id', 'VARCHAR', false, 'the id the record has in flows once its hour is rerun: hash of source type, raw object key and offset'),
     ...pickColumns(flowsTable, 'start_at', 'end_at', 'source_type', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'direction', 'action', 'packets', 'bytes'),
     ...pickColumns(flowsTable, 'observer_vm_id', 'interface_id', 'account_id', 'raw_object_key', 'raw_offset'),

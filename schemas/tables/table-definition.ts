@@ -41,9 +41,7 @@ type TsType<T extends ColumnType> = T extends 'VARCHAR'
 
 /** The row type of a table as DuckDB's JS reader returns it. */
 export type RowOf<Table extends TableDefinition> = {
-  [Column in Table['columns'][number] as Column['name']]: Column['nullable'] extends true
-    ? TsType<Column['type']> | null
-    : TsType<Column['type']>;
+  [Column in Table['columns'][number] as Column['name']]: Column['nullable'] extends true ? TsType<Column['type']> | null : TsType<Column['type']>;
 };
 
 export function column<const Name extends string, const Type extends ColumnType, const Nullable extends boolean>(

@@ -53,7 +53,7 @@ describe('crash safety', { timeout: 300_000 }, () => {
     };
     let runs = 0;
     let resumedRuns = 0;
-    for (let killed = 0; killed < KILLS; ) {
+    for (let killed = 0; killed < KILLS;) {
       const agent = new AgentProcess(args);
       runs++;
       const name = names[killed % names.length]!;

@@ -31,7 +31,26 @@ requireTools(liveCapture, tshark).describe('live capture on loopback with the re
     const reference = path.join(work, 'reference.pcap');
     const ref = await referenceCapture('lo', filter, reference);
     const config = await writeConfig('capture:\n  stats_interval: 500ms\n  restart_initial: 200ms\n');
-    const agent = new AgentProcess(['--config', config, '--vm-id', 'vm-live', '--interface', 'lo', '--filter', filter, '--interval', '1s', '--spool-dir', spool, '--out', out, '--metrics-port', String(metricsPort), '--log-level', 'debug']);
+    const agent = new AgentProcess([
+      '--config',
+      config,
+      '--vm-id',
+      'vm-live',
+      '--interface',
+      'lo',
+      '--filter',
+      filter,
+      '--interval',
+      '1s',
+      '--spool-dir',
+      spool,
+      '--out',
+      out,
+      '--metrics-port',
+      String(metricsPort),
+      '--log-level',
+      'debug',
+    ]);
     try {
       const started = await agent.waitForLog((l) => l.msg === 'capture started');
       const sizes4 = Array.from({ length: 40 }, (_, i) => 1 + i * 37);
@@ -101,7 +120,18 @@ requireTools(liveCapture, tshark).describe('live capture on loopback with the re
 
 describe('the agent without tcpdump', () => {
   it('fails fast with exit code 1 when tcpdump is missing', async () => {
-    const agent = new AgentProcess(['--vm-id', 'v', '--spool-dir', path.join(work, 's2'), '--out', path.join(work, 'l2'), '--metrics-port', '0', '--config', await writeConfig('capture:\n  tcpdump_path: /nonexistent/tcpdump\n')]);
+    const agent = new AgentProcess([
+      '--vm-id',
+      'v',
+      '--spool-dir',
+      path.join(work, 's2'),
+      '--out',
+      path.join(work, 'l2'),
+      '--metrics-port',
+      '0',
+      '--config',
+      await writeConfig('capture:\n  tcpdump_path: /nonexistent/tcpdump\n'),
+    ]);
     expect(await agent.exited).toEqual({ code: 1, signal: null });
     expect(agent.logs.some((l) => l.msg === 'tcpdump is not usable')).toBe(true);
   });

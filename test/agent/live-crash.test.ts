@@ -25,7 +25,24 @@ liveCapture.describe('crash safety of a live agent', () => {
     const receiver = await udpServer('udp4', '127.0.0.1');
     const config = path.join(work, 'agent.yaml');
     await writeFile(config, ['interval: 1s', 'spool:', '  segment_max_age: 1s', '  segment_max_size: 4KiB', 'shipper:', '  retry_initial: 100ms', ''].join('\n'));
-    const args = ['--config', config, '--vm-id', 'vm-live-crash', '--interface', 'lo', '--filter', `udp port ${receiver.port}`, '--spool-dir', path.join(work, 'spool'), '--out', path.join(work, 'lake'), '--metrics-port', '0', '--log-level', 'debug'];
+    const args = [
+      '--config',
+      config,
+      '--vm-id',
+      'vm-live-crash',
+      '--interface',
+      'lo',
+      '--filter',
+      `udp port ${receiver.port}`,
+      '--spool-dir',
+      path.join(work, 'spool'),
+      '--out',
+      path.join(work, 'lake'),
+      '--metrics-port',
+      '0',
+      '--log-level',
+      'debug',
+    ];
     const settled: SentFlow[] = [];
     const inFlight: SentFlow[] = [];
     // (Kills right after a batch write are the replay crash test's; here: closing and uploading.)
@@ -38,11 +55,25 @@ liveCapture.describe('crash safety of a live agent', () => {
         if (settled.length > 0) restarted.push(agent);
         const started = await agent.waitForLog((l) => l.msg === 'capture started');
         // A burst that is certainly written before the kill: one interval plus the 2 s close grace.
-        settled.push(await sendUdp('udp4', '127.0.0.1', receiver.port, Array.from({ length: 30 }, (_, i) => 40 + i)));
+        settled.push(
+          await sendUdp(
+            'udp4',
+            '127.0.0.1',
+            receiver.port,
+            Array.from({ length: 30 }, (_, i) => 40 + i),
+          ),
+        );
         await sleep(3_300);
         // Another burst, and the kill as soon as the agent writes, closes or uploads something.
         const marker = agent.logs.length;
-        inFlight.push(await sendUdp('udp4', '127.0.0.1', receiver.port, Array.from({ length: 30 }, (_, i) => 400 + i)));
+        inFlight.push(
+          await sendUdp(
+            'udp4',
+            '127.0.0.1',
+            receiver.port,
+            Array.from({ length: 30 }, (_, i) => 400 + i),
+          ),
+        );
         await agent.waitForLog((l) => l.msg === trigger && agent.logs.indexOf(l) >= marker, 10_000);
         await agent.stop('SIGKILL');
         // A killed agent's tcpdump would only notice at its next write; a supervisor kills it with the group.
@@ -69,8 +100,14 @@ liveCapture.describe('crash safety of a live agent', () => {
       for (const f of inFlight) expect(counts(f)[0]).toBeLessThanOrEqual(f.packets);
       expect(await readdir(path.join(work, 'spool', 'ready'))).toEqual([]);
       process.stdout.write(
-        `[live-crash] kills=${triggers.length} settled bursts exact=${settled.map(counts).map(([p]) => p).join(',')} ` +
-          `in-flight bursts kept=${inFlight.map(counts).map(([p]) => p).join(',')} of ${inFlight.map((f) => f.packets).join(',')} objects=${objects.length}\n`,
+        `[live-crash] kills=${triggers.length} settled bursts exact=${settled
+          .map(counts)
+          .map(([p]) => p)
+          .join(',')} ` +
+          `in-flight bursts kept=${inFlight
+            .map(counts)
+            .map(([p]) => p)
+            .join(',')} of ${inFlight.map((f) => f.packets).join(',')} objects=${objects.length}\n`,
       );
     } finally {
       receiver.close();

@@ -63,9 +63,7 @@ function inNetns(ns: string, program: string, onLine?: (line: string) => void): 
     lines.push(line);
     onLine?.(line);
   });
-  const done = new Promise<string[]>((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 || child.killed ? resolve(lines) : reject(new Error(`netns program failed (${code}): ${stderr}`)))),
-  );
+  const done = new Promise<string[]>((resolve, reject) => child.on('exit', (code) => (code === 0 || child.killed ? resolve(lines) : reject(new Error(`netns program failed (${code}): ${stderr}`)))));
   return { child, done };
 }
 
@@ -104,7 +102,10 @@ betweenNamespaces.describe('live capture between two network namespaces (veth)',
     const echo = inNetns(A, ECHO, (line) => {
       if (line.startsWith('ready') && ++readyCount === 2) echoReady();
     });
-    const agent = new AgentProcess(['--vm-id', 'vm-netns', '--interface', VETH_A, '--filter', 'udp port 7007', '--interval', '1s', '--spool-dir', path.join(work, 'spool'), '--out', out, '--metrics-port', '0'], { netns: A });
+    const agent = new AgentProcess(
+      ['--vm-id', 'vm-netns', '--interface', VETH_A, '--filter', 'udp port 7007', '--interval', '1s', '--spool-dir', path.join(work, 'spool'), '--out', out, '--metrics-port', '0'],
+      { netns: A },
+    );
     try {
       await ready;
       await agent.waitForLog((l) => l.msg === 'capture started');

@@ -45,9 +45,27 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { description: 'Ethernet IPv4 UDP', linkType: L.LINKTYPE_ETHERNET, frame: ethernet(udp4), status: DecodeStatus.ok, expect: { src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, srcPort: 5353, dstPort: 53, ipBytes: 58 } },
-  { description: 'Ethernet IPv6 TCP with flags', linkType: L.LINKTYPE_ETHERNET, frame: ethernet(tcp6), status: DecodeStatus.ok, expect: { src: '2001:db8::1', dst: '2001:db8::2', protocol: 6, srcPort: 443, dstPort: 50000, tcpFlags: 0x12, ipBytes: 65 } },
-  { description: 'Ethernet padding does not count: bytes are the IP total length', linkType: L.LINKTYPE_ETHERNET, frame: Buffer.concat([ethernet(ipPacket('10.0.0.1', '10.0.0.2', { protocol: 'udp', srcPort: 1, dstPort: 2 })), Buffer.alloc(18)]), status: DecodeStatus.ok, expect: { ipBytes: 28 } },
+  {
+    description: 'Ethernet IPv4 UDP',
+    linkType: L.LINKTYPE_ETHERNET,
+    frame: ethernet(udp4),
+    status: DecodeStatus.ok,
+    expect: { src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, srcPort: 5353, dstPort: 53, ipBytes: 58 },
+  },
+  {
+    description: 'Ethernet IPv6 TCP with flags',
+    linkType: L.LINKTYPE_ETHERNET,
+    frame: ethernet(tcp6),
+    status: DecodeStatus.ok,
+    expect: { src: '2001:db8::1', dst: '2001:db8::2', protocol: 6, srcPort: 443, dstPort: 50000, tcpFlags: 0x12, ipBytes: 65 },
+  },
+  {
+    description: 'Ethernet padding does not count: bytes are the IP total length',
+    linkType: L.LINKTYPE_ETHERNET,
+    frame: Buffer.concat([ethernet(ipPacket('10.0.0.1', '10.0.0.2', { protocol: 'udp', srcPort: 1, dstPort: 2 })), Buffer.alloc(18)]),
+    status: DecodeStatus.ok,
+    expect: { ipBytes: 28 },
+  },
   { description: '802.1Q VLAN', linkType: L.LINKTYPE_ETHERNET, frame: ethernet(udp4, [100]), status: DecodeStatus.ok, expect: { srcPort: 5353, dstPort: 53 } },
   { description: 'QinQ (802.1ad outer, 802.1Q inner)', linkType: L.LINKTYPE_ETHERNET, frame: ethernet(tcp6, [10, 20]), status: DecodeStatus.ok, expect: { protocol: 6, srcPort: 443 } },
   { description: 'ARP is counted as non-IP', linkType: L.LINKTYPE_ETHERNET, frame: ethernet(Buffer.alloc(28), [], 0x0806), status: DecodeStatus.nonIp },
@@ -75,19 +93,41 @@ const cases: Case[] = [
     status: DecodeStatus.ok,
     expect: { srcPort: 7, dstPort: 9, ipBytes: 32 },
   },
-  { description: 'ICMP echo: type and code in the port fields', linkType: L.LINKTYPE_RAW, frame: ipPacket('10.0.0.1', '10.0.0.2', { protocol: 'icmp', type: 8, code: 0, payload: 56 }), status: DecodeStatus.ok, expect: { protocol: 1, srcPort: 8, dstPort: 0, ipBytes: 84 } },
-  { description: 'ICMPv6 port unreachable', linkType: L.LINKTYPE_RAW, frame: ipPacket('::1', '::1', { protocol: 'icmpv6', type: 1, code: 4 }), status: DecodeStatus.ok, expect: { protocol: 58, srcPort: 1, dstPort: 4 } },
+  {
+    description: 'ICMP echo: type and code in the port fields',
+    linkType: L.LINKTYPE_RAW,
+    frame: ipPacket('10.0.0.1', '10.0.0.2', { protocol: 'icmp', type: 8, code: 0, payload: 56 }),
+    status: DecodeStatus.ok,
+    expect: { protocol: 1, srcPort: 8, dstPort: 0, ipBytes: 84 },
+  },
+  {
+    description: 'ICMPv6 port unreachable',
+    linkType: L.LINKTYPE_RAW,
+    frame: ipPacket('::1', '::1', { protocol: 'icmpv6', type: 1, code: 4 }),
+    status: DecodeStatus.ok,
+    expect: { protocol: 58, srcPort: 1, dstPort: 4 },
+  },
   {
     description: 'IPv6 hop-by-hop + destination options + routing before UDP',
     linkType: L.LINKTYPE_RAW,
-    frame: ipPacket('fe80::1', 'ff02::16', { protocol: 'udp', srcPort: 546, dstPort: 547 }, { protocolOverride: 0, ipv6Ext: Buffer.concat([ipv6ExtensionHeader(60), ipv6ExtensionHeader(43, 3), ipv6ExtensionHeader(17, 2)]) }),
+    frame: ipPacket(
+      'fe80::1',
+      'ff02::16',
+      { protocol: 'udp', srcPort: 546, dstPort: 547 },
+      { protocolOverride: 0, ipv6Ext: Buffer.concat([ipv6ExtensionHeader(60), ipv6ExtensionHeader(43, 3), ipv6ExtensionHeader(17, 2)]) },
+    ),
     status: DecodeStatus.ok,
     expect: { protocol: 17, srcPort: 546, dstPort: 547, src: 'fe80::1', dst: 'ff02::16' },
   },
   {
     description: 'IPv6 authentication header (4-octet units) before TCP',
     linkType: L.LINKTYPE_RAW,
-    frame: ipPacket('2001:db8::1', '2001:db8::2', { protocol: 'tcp', srcPort: 22, dstPort: 40000, tcpFlags: 0x18 }, { protocolOverride: 51, ipv6Ext: Buffer.concat([Buffer.from([6, 4]), Buffer.alloc(22)]) }),
+    frame: ipPacket(
+      '2001:db8::1',
+      '2001:db8::2',
+      { protocol: 'tcp', srcPort: 22, dstPort: 40000, tcpFlags: 0x18 },
+      { protocolOverride: 51, ipv6Ext: Buffer.concat([Buffer.from([6, 4]), Buffer.alloc(22)]) },
+    ),
     status: DecodeStatus.ok,
     expect: { protocol: 6, srcPort: 22, tcpFlags: 0x18 },
   },
@@ -99,8 +139,21 @@ const cases: Case[] = [
     status: DecodeStatus.ok,
     expect: { l4Missing: true, srcPort: 0, dstPort: 0 },
   },
-  { description: 'TCP header cut by the snap length', linkType: L.LINKTYPE_RAW, frame: ipPacket('10.0.0.1', '10.0.0.2', { protocol: 'tcp', srcPort: 1, dstPort: 2 }), capLen: 30, status: DecodeStatus.ok, expect: { l4Missing: true, srcPort: 0, ipBytes: 40 } },
-  { description: 'IPv4 first fragment keeps its ports', linkType: L.LINKTYPE_RAW, frame: fragment4(0, true, 77, Buffer.concat([udpHeader, Buffer.alloc(1472)])), status: DecodeStatus.ok, expect: { fragment: 1, srcPort: 5000, dstPort: 53 } },
+  {
+    description: 'TCP header cut by the snap length',
+    linkType: L.LINKTYPE_RAW,
+    frame: ipPacket('10.0.0.1', '10.0.0.2', { protocol: 'tcp', srcPort: 1, dstPort: 2 }),
+    capLen: 30,
+    status: DecodeStatus.ok,
+    expect: { l4Missing: true, srcPort: 0, ipBytes: 40 },
+  },
+  {
+    description: 'IPv4 first fragment keeps its ports',
+    linkType: L.LINKTYPE_RAW,
+    frame: fragment4(0, true, 77, Buffer.concat([udpHeader, Buffer.alloc(1472)])),
+    status: DecodeStatus.ok,
+    expect: { fragment: 1, srcPort: 5000, dstPort: 53 },
+  },
   {
     description: 'IPv4 later fragment: payload that looks like ports is never read as ports',
     linkType: L.LINKTYPE_RAW,
@@ -108,9 +161,27 @@ const cases: Case[] = [
     status: DecodeStatus.ok,
     expect: { fragment: 2, srcPort: 0, dstPort: 0, l4Missing: true, ipBytes: 28 },
   },
-  { description: 'IPv6 first fragment keeps its ports', linkType: L.LINKTYPE_RAW, frame: fragment6(0, true, 9, Buffer.concat([udpHeader, Buffer.alloc(100)])), status: DecodeStatus.ok, expect: { fragment: 1, protocol: 17, srcPort: 5000 } },
-  { description: 'IPv6 later fragment: no ports read', linkType: L.LINKTYPE_RAW, frame: fragment6(154, false, 9, Buffer.from([0xde, 0xad, 0xbe, 0xef])), status: DecodeStatus.ok, expect: { fragment: 2, protocol: 17, srcPort: 0, l4Missing: true } },
-  { description: 'IPv6 atomic fragment (offset 0, no more) is a whole packet', linkType: L.LINKTYPE_RAW, frame: fragment6(0, false, 9, udpHeader), status: DecodeStatus.ok, expect: { fragment: 0, srcPort: 5000 } },
+  {
+    description: 'IPv6 first fragment keeps its ports',
+    linkType: L.LINKTYPE_RAW,
+    frame: fragment6(0, true, 9, Buffer.concat([udpHeader, Buffer.alloc(100)])),
+    status: DecodeStatus.ok,
+    expect: { fragment: 1, protocol: 17, srcPort: 5000 },
+  },
+  {
+    description: 'IPv6 later fragment: no ports read',
+    linkType: L.LINKTYPE_RAW,
+    frame: fragment6(154, false, 9, Buffer.from([0xde, 0xad, 0xbe, 0xef])),
+    status: DecodeStatus.ok,
+    expect: { fragment: 2, protocol: 17, srcPort: 0, l4Missing: true },
+  },
+  {
+    description: 'IPv6 atomic fragment (offset 0, no more) is a whole packet',
+    linkType: L.LINKTYPE_RAW,
+    frame: fragment6(0, false, 9, udpHeader),
+    status: DecodeStatus.ok,
+    expect: { fragment: 0, srcPort: 5000 },
+  },
   {
     description: 'IPv4 total length 0 (GSO "BIG TCP" seen on the sender): bytes from the wire length',
     linkType: L.LINKTYPE_ETHERNET,
@@ -149,7 +220,17 @@ describe('decodePacket', () => {
     expect(decodePacket(buf, 7, capLen ?? frame.length, linkType, out, origLen ?? frame.length)).toBe(status);
     if (!expected) return;
     const text = (off: number): string => (out.version === 4 ? ipv4Text(out.buf, off) : ipv6Text(out.buf, off));
-    const actual = { src: text(out.srcOff), dst: text(out.dstOff), protocol: out.protocol, srcPort: out.srcPort, dstPort: out.dstPort, ipBytes: out.ipBytes, fragment: out.fragment, tcpFlags: out.tcpFlags, l4Missing: out.l4Missing };
+    const actual = {
+      src: text(out.srcOff),
+      dst: text(out.dstOff),
+      protocol: out.protocol,
+      srcPort: out.srcPort,
+      dstPort: out.dstPort,
+      ipBytes: out.ipBytes,
+      fragment: out.fragment,
+      tcpFlags: out.tcpFlags,
+      l4Missing: out.l4Missing,
+    };
     expect(actual).toMatchObject(expected);
   });
 });

@@ -94,7 +94,6 @@ tshark.describe('replay equals an independent per-packet reading (tshark)', () =
     const records = (await readAgentObjects(new LocalFolderStore(first.out))).flatMap((o) => o.records);
     expect(sorted(sumByFlow(records))).toEqual(sorted(tsharkFlows(capture)));
   });
-
 });
 
 describe('replay without an independent reader: synthetic truth and bad input', () => {

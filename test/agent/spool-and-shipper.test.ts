@@ -86,7 +86,10 @@ describe('spool', () => {
   it('a batch with a checkpoint (replay) stays whole, whatever its size', async () => {
     const s = spool(new AgentMetrics(), { segmentMaxBytes: 2_000 });
     await s.open();
-    await s.append(Array.from({ length: 100 }, (_, i) => record(i)), { packets: 100 });
+    await s.append(
+      Array.from({ length: 100 }, (_, i) => record(i)),
+      { packets: 100 },
+    );
     expect(s.readySegments().map((x) => x.records)).toEqual([100]);
     await s.close();
   });

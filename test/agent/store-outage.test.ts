@@ -69,13 +69,27 @@ liveCapture.describe('object store down for a while', () => {
     const metric = async (name: string): Promise<number> => (await scrapeMetrics(metricsPort)).get(name) ?? Number.NaN;
     try {
       await agent.waitForLog((l) => l.msg === 'capture started');
-      sent.push(await sendUdp('udp4', '127.0.0.1', receiver.port, Array.from({ length: 20 }, (_, i) => 10 + i)));
+      sent.push(
+        await sendUdp(
+          'udp4',
+          '127.0.0.1',
+          receiver.port,
+          Array.from({ length: 20 }, (_, i) => 10 + i),
+        ),
+      );
       await until('a first acknowledged upload', async () => (await metric('netflow_agent_uploads_ok_total')) >= 1);
 
       await s3.stop();
       const okBefore = await metric('netflow_agent_uploads_ok_total');
       for (let i = 0; i < 3; i++) {
-        sent.push(await sendUdp('udp4', '127.0.0.1', receiver.port, Array.from({ length: 10 }, (_, j) => 100 + i * 10 + j)));
+        sent.push(
+          await sendUdp(
+            'udp4',
+            '127.0.0.1',
+            receiver.port,
+            Array.from({ length: 10 }, (_, j) => 100 + i * 10 + j),
+          ),
+        );
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
       await until('failed uploads while the store is down', async () => (await metric('netflow_agent_uploads_failed_total')) >= 2);
@@ -90,7 +104,18 @@ liveCapture.describe('object store down for a while', () => {
       expect(agent.logs.some((l) => l.msg === 'upload failed, will retry')).toBe(true);
 
       const store = new S3ObjectStore(
-        { type: 's3', bucket: s3.bucket, prefix: '', endpoint: s3.endpoint, region: s3.region, force_path_style: true, max_attempts: 3, multipart_threshold_mb: 16, part_size_mb: 16, conditional_writes: false },
+        {
+          type: 's3',
+          bucket: s3.bucket,
+          prefix: '',
+          endpoint: s3.endpoint,
+          region: s3.region,
+          force_path_style: true,
+          max_attempts: 3,
+          multipart_threshold_mb: 16,
+          part_size_mb: 16,
+          conditional_writes: false,
+        },
         { client: new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }) },
       );
       const byFlow = sumByFlow((await readAgentObjects(store)).flatMap((o) => o.records));

@@ -48,14 +48,18 @@ describe('systemd unit', () => {
   });
 
   unprivilegedCapture.it("captures as an unprivileged user holding only the unit's capabilities (setpriv)", async () => {
-    const caps = unit.get('AmbientCapabilities')!.split(' ').map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',');
+    const caps = unit
+      .get('AmbientCapabilities')!
+      .split(' ')
+      .map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`)
+      .join(',');
     const receiver = await udpServer('udp4', '127.0.0.1');
     const out = path.join(work, 'lake');
     // setpriv lives in util-linux (always present on Debian); `nobody` stands in for netflow-agent.
-    const agent = new AgentProcess([
-      '--vm-id', 'vm-unprivileged', '--interface', 'lo', '--filter', `udp port ${receiver.port}`,
-      '--spool-dir', path.join(work, 'spool'), '--out', out, '--metrics-port', '0', '--interval', '1s',
-    ], { wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=-all,${caps}`, `--ambient-caps=-all,${caps}`, `--bounding-set=-all,${caps}`] });
+    const agent = new AgentProcess(
+      ['--vm-id', 'vm-unprivileged', '--interface', 'lo', '--filter', `udp port ${receiver.port}`, '--spool-dir', path.join(work, 'spool'), '--out', out, '--metrics-port', '0', '--interval', '1s'],
+      { wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=-all,${caps}`, `--ambient-caps=-all,${caps}`, `--bounding-set=-all,${caps}`] },
+    );
     try {
       await agent.waitForLog((l) => l.msg === 'capture started');
       const sent = await sendUdp('udp4', '127.0.0.1', receiver.port, [10, 20, 30]);

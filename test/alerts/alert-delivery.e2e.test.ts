@@ -48,11 +48,16 @@ describe('alert delivery over the sample hours: once per alert, nothing lost whi
     await lake.cleanup();
   });
 
-  it('publishes while the receiver is down and keeps the hour\'s alerts pending', async () => {
+  it("publishes while the receiver is down and keeps the hour's alerts pending", async () => {
     server.fallback = 'fail';
     const first = await run('2024-05-01T13');
     expect(first.error ?? first.status).toBe('published');
-    expect(first.alertDelivery!.soc).toMatchObject({ delivered: [], pending: 4, already_delivered: 0, error: expect.stringMatching(/^HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/…redacted…: failed by the test server after 2 attempt\(s\)$/) });
+    expect(first.alertDelivery!.soc).toMatchObject({
+      delivered: [],
+      pending: 4,
+      already_delivered: 0,
+      error: expect.stringMatching(/^HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/…redacted…: failed by the test server after 2 attempt\(s\)$/),
+    });
     expect(server.requests).toHaveLength(2);
     expect(server.accepted()).toEqual([]);
     expect(await pendingKeys()).toEqual(['alerts/_delivery/soc/pending/2024-05-01T13.json']);
@@ -112,7 +117,16 @@ describe('delivery state with the stdout sink', () => {
       expect(second.console).toEqual({ delivered: [], pending: 0, already_delivered: 2, error: null });
       const renamed = await deliverAlerts({ store: lake.store, sinks: [sink('console-2')], hour: '2024-05-01T13', alerts, logger });
       expect(renamed['console-2']!.delivered).toEqual(['a-high', 'a-critical']);
-      expect(configSchema.safeParse({ alerts: { sinks: [{ type: 'stdout', name: 'x' }, { type: 'stdout', name: 'x' }] } }).success).toBe(false);
+      expect(
+        configSchema.safeParse({
+          alerts: {
+            sinks: [
+              { type: 'stdout', name: 'x' },
+              { type: 'stdout', name: 'x' },
+            ],
+          },
+        }).success,
+      ).toBe(false);
     } finally {
       await lake.cleanup();
     }

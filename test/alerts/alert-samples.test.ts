@@ -42,10 +42,15 @@ describe('alert samples (sql/macros/40_alert_samples.sql)', () => {
     expect(rows.some((row) => row.n > 10n)).toBe(true);
     for (const row of rows) {
       const samples = JSON.parse(row.samples) as { flow_id: string; start_at: string }[];
-      expect(samples.map((sample) => sample.flow_id), `group ${row.g}`).toEqual(row.expected_samples);
+      expect(
+        samples.map((sample) => sample.flow_id),
+        `group ${row.g}`,
+      ).toEqual(row.expected_samples);
       expect(row.ids, `group ${row.g}`).toEqual(row.expected_ids);
     }
-    const [one] = await session.all<{ samples: string }>(`SELECT alert_samples(flow_id, start_at, end_at, src_port, protocol, action, packets, bytes, source_type, raw_object_key) AS samples FROM flows WHERE flow_id = (SELECT min(flow_id) FROM flows)`);
+    const [one] = await session.all<{ samples: string }>(
+      `SELECT alert_samples(flow_id, start_at, end_at, src_port, protocol, action, packets, bytes, source_type, raw_object_key) AS samples FROM flows WHERE flow_id = (SELECT min(flow_id) FROM flows)`,
+    );
     expect(Object.keys(JSON.parse(one!.samples)[0])).toEqual(['flow_id', 'start_at', 'end_at', 'src_port', 'protocol', 'action', 'packets', 'bytes', 'source_type', 'raw_object_key']);
   });
 });

@@ -94,14 +94,16 @@ describe('the webhook sink against a real local HTTP server', () => {
   it('fails without sending when the signing key named by secret_env is missing', async () => {
     const result = await sink({}, null).deliver([alertFixture('a1')]);
     expect(result).toMatchObject({ delivered: [], failed: ['a1'], requests: 0 });
-    expect(result.error).toBe('environment variable NETFLOW_TEST_SECRET (the webhook\'s signing key) is not set');
+    expect(result.error).toBe("environment variable NETFLOW_TEST_SECRET (the webhook's signing key) is not set");
     expect(server.requests).toEqual([]);
   });
 
   it('fails cleanly when nothing listens', async () => {
     const url = server.url;
     await server.stop();
-    const result = await new WebhookSink(webhookSinkSchema.parse({ type: 'webhook', name: 'soc', url, max_attempts: 2, backoff: '10ms', timeout: '1s' }), { sleep: async () => {} }).deliver([alertFixture('a1')]);
+    const result = await new WebhookSink(webhookSinkSchema.parse({ type: 'webhook', name: 'soc', url, max_attempts: 2, backoff: '10ms', timeout: '1s' }), { sleep: async () => {} }).deliver([
+      alertFixture('a1'),
+    ]);
     expect(result).toMatchObject({ delivered: [], failed: ['a1'], requests: 2 });
     expect(result.error).toMatch(/ECONNREFUSED/);
     await server.start();

@@ -17,7 +17,13 @@ describe('analytics and reports configuration', () => {
       capacity: { warning: 0.6, critical: 0.7, trend_weeks: 4, horizon_days: 90, links: [], min_trend_days: 5, min_slope_per_day: 0.0005, short_term_hours: 24, short_term_horizon_hours: 24 },
     });
     expect(config.reports).toEqual({ formats: ['html', 'json', 'csv'], top_offenders: 10, evidence_samples: 5, top_anomalies: 20, late_after: '1h' });
-    expect(config.recommend).toEqual({ min_flows: 10, min_hours: 3, high_risk_ports: [22, 23, 135, 137, 138, 139, 445, 2375, 2379, 3389, 5900, 5985, 5986], default_deny: true, ephemeral_from: 32768 });
+    expect(config.recommend).toEqual({
+      min_flows: 10,
+      min_hours: 3,
+      high_risk_ports: [22, 23, 135, 137, 138, 139, 445, 2375, 2379, 3389, 5900, 5985, 5986],
+      default_deny: true,
+      ephemeral_from: 32768,
+    });
   });
 
   test.each([

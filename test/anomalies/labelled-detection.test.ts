@@ -66,7 +66,7 @@ describe('anomaly detection on labelled traffic', () => {
     expect(scores.findingsPerEvent).toBeLessThanOrEqual(1.5);
   });
 
-  test('cold start: the lake\'s first hours report nothing and say which detectors lack history', () => {
+  test("cold start: the lake's first hours report nothing and say which detectors lack history", () => {
     expect(coldRun.error).toBeUndefined();
     expect(coldRun.hours.map((hour) => hour.status)).toEqual(['published', 'published', 'published']);
     expect(coldRun.alerts).toEqual([]);
@@ -78,7 +78,7 @@ describe('anomaly detection on labelled traffic', () => {
     expect(delivered.filter((alert) => alert.src_ip === COLD_START_SOURCE.ip)).toEqual([]);
   });
 
-  test('alerts follow the findings: one per finding of the sink\'s severity, none for the scans\' single ports', () => {
+  test("alerts follow the findings: one per finding of the sink's severity, none for the scans' single ports", () => {
     const alerting = run.alerts;
     expect(delivered.map((alert) => alert.alert_id).sort()).toEqual(alerting.map((alert) => `anomaly-${alert.anomaly_id}`).sort());
     expect(delivered.length).toBeLessThanOrEqual(Math.ceil(1.5 * traffic.events.length));
@@ -90,7 +90,9 @@ describe('anomaly detection on labelled traffic', () => {
   test('the hard negatives stay quiet: monitoring sweeps, the nightly backup, web responses', () => {
     expect(findings.filter((finding) => finding.src_ip === '10.0.9.10')).toEqual([]);
     expect(findings.filter((finding) => finding.hour.endsWith('T02') && finding.kind === 'volume_spike')).toEqual([]);
-    expect(findings.filter((finding) => ['fan_out', 'host_sweep'].includes(finding.kind) && finding.src_ip?.startsWith('10.0.1.') && !traffic.events.some((e) => e.src_ip === finding.src_ip))).toEqual([]);
+    expect(findings.filter((finding) => ['fan_out', 'host_sweep'].includes(finding.kind) && finding.src_ip?.startsWith('10.0.1.') && !traffic.events.some((e) => e.src_ip === finding.src_ip))).toEqual(
+      [],
+    );
   });
 
   test('every finding carries its evidence: hosts, ports, bytes, baseline, first and last seen', async () => {
@@ -101,7 +103,14 @@ describe('anomaly detection on labelled traffic', () => {
       expect((row.window_end_at as Date).getTime()).toBeGreaterThan((row.window_start_at as Date).getTime());
       expect(row.thresholds_version).toBe(run.thresholdsVersion);
       expect((row.sample_flow_ids as string[]).length).toBeGreaterThan(0);
-      expect(row).toMatchObject({ distinct_hosts: expect.any(BigInt), distinct_ports: expect.any(BigInt), member_count: expect.any(BigInt), history_hours: expect.any(BigInt), first_seen_at: expect.any(Date), last_seen_at: expect.any(Date) });
+      expect(row).toMatchObject({
+        distinct_hosts: expect.any(BigInt),
+        distinct_ports: expect.any(BigInt),
+        member_count: expect.any(BigInt),
+        history_hours: expect.any(BigInt),
+        first_seen_at: expect.any(Date),
+        last_seen_at: expect.any(Date),
+      });
       expect((row.last_seen_at as Date).getTime()).toBeGreaterThanOrEqual((row.first_seen_at as Date).getTime());
       if (row.kind === 'fan_out') expect(evidence).toMatchObject({ window_minutes: 5, distinct_hosts: row.observed, baseline_p95: row.baseline, sample_destinations: expect.any(Array) });
       if (row.kind === 'host_sweep') expect(evidence).toMatchObject({ window_minutes: 5, distinct_hosts: row.observed, port: row.dst_port, swept_ports: expect.any(Array) });
@@ -119,7 +128,10 @@ describe('anomaly detection on labelled traffic', () => {
 
   test('a compliance report over the last three days: daily trend, the anomalies, and publishes the ledger does not know flagged', async () => {
     const to = new Date(traffic.evalDay.getTime() + 86_400_000);
-    const report = await buildComplianceReport({ config: lake.config, baseDir: lake.dir, store: lake.store, ledger: runLedgerOf({ config: lake.config, baseDir: lake.dir }), logger: lake.logger }, { from: new Date(to.getTime() - 3 * 86_400_000), to });
+    const report = await buildComplianceReport(
+      { config: lake.config, baseDir: lake.dir, store: lake.store, ledger: runLedgerOf({ config: lake.config, baseDir: lake.dir }), logger: lake.logger },
+      { from: new Date(to.getTime() - 3 * 86_400_000), to },
+    );
     expect(report.summary).toMatchObject({ hours_expected: 72, hours_published: 72, hours_failed: 0, hours_missing: 0 });
     // Generated partitions were never run by the hourly job: the audit says the ledger does not know them.
     expect(report.coverage.every((hour) => !hour.in_ledger && hour.attempts === 0)).toBe(true);

@@ -32,9 +32,21 @@ type Vm = (typeof vms)[keyof typeof vms];
 
 function record(src: Vm, dst: Vm, start: string, end: string, bytes: number): GeneratedFlow {
   return {
-    start_at: start, end_at: end, src_ip: src.ip, src_port: 40000, dst_ip: dst.ip, dst_port: 5432, protocol: 6, bytes,
-    observer_vm_id: src.vm_id, src_vm_id: src.vm_id, src_vm_name: src.vm_name, src_segment: src.segment,
-    dst_vm_id: dst.vm_id, dst_vm_name: dst.vm_name, dst_segment: dst.segment,
+    start_at: start,
+    end_at: end,
+    src_ip: src.ip,
+    src_port: 40000,
+    dst_ip: dst.ip,
+    dst_port: 5432,
+    protocol: 6,
+    bytes,
+    observer_vm_id: src.vm_id,
+    src_vm_id: src.vm_id,
+    src_vm_name: src.vm_name,
+    src_segment: src.segment,
+    dst_vm_id: dst.vm_id,
+    dst_vm_name: dst.vm_name,
+    dst_segment: dst.segment,
   };
 }
 
@@ -48,7 +60,10 @@ beforeAll(async () => {
   await writeFile(
     inventory,
     `vms:\n${Object.values(vms)
-      .map((vm, index) => `  - { vm_id: ${vm.vm_id}, vm_name: ${vm.vm_name}, account_id: "1", segment: ${vm.segment}${vm.capacity_mbps ? `, capacity_mbps: ${vm.capacity_mbps}` : ''}, interfaces: [{ interface_id: eni-${index}, private_ips: [${vm.ip}] }] }`)
+      .map(
+        (vm, index) =>
+          `  - { vm_id: ${vm.vm_id}, vm_name: ${vm.vm_name}, account_id: "1", segment: ${vm.segment}${vm.capacity_mbps ? `, capacity_mbps: ${vm.capacity_mbps}` : ''}, interfaces: [{ interface_id: eni-${index}, private_ips: [${vm.ip}] }] }`,
+      )
       .join('\n')}\n`,
   );
   lake.config.reference.inventory = inventory;
@@ -75,9 +90,22 @@ beforeAll(async () => {
     // An Azure VNet tuple of the web VM's NIC: a client's request (10 Mbps for the minute) and, in
     // the same record, the VM's answer (300 Mbps), which is its outbound traffic.
     {
-      start_at: at(20), end_at: at(21), src_ip: '203.0.113.9', src_port: 40000, dst_ip: vms.azureWeb.ip, dst_port: 443, protocol: 6, source_type: 'azure_vnet',
-      bytes: 0.1 * MBPS_100, reverse_bytes: 3 * MBPS_100, observer_vm_id: vms.azureWeb.vm_id, src_segment: 'internet', src_is_public: true,
-      dst_vm_id: vms.azureWeb.vm_id, dst_vm_name: vms.azureWeb.vm_name, dst_segment: vms.azureWeb.segment,
+      start_at: at(20),
+      end_at: at(21),
+      src_ip: '203.0.113.9',
+      src_port: 40000,
+      dst_ip: vms.azureWeb.ip,
+      dst_port: 443,
+      protocol: 6,
+      source_type: 'azure_vnet',
+      bytes: 0.1 * MBPS_100,
+      reverse_bytes: 3 * MBPS_100,
+      observer_vm_id: vms.azureWeb.vm_id,
+      src_segment: 'internet',
+      src_is_public: true,
+      dst_vm_id: vms.azureWeb.vm_id,
+      dst_vm_name: vms.azureWeb.vm_name,
+      dst_segment: vms.azureWeb.segment,
     },
   ];
   await publishGeneratedFlows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, flows });
@@ -98,7 +126,17 @@ describe('capacity_hourly', () => {
   });
 
   test.each([
-    { case: 'records spread over their duration, across the hour boundary; p95 = the six 700 Mbps minutes; critical at 70 %', vm: 'i-app-big', p95: 700, max: 700, avg: 160, active: 60, bytes: 72e9, utilization: 0.7, status: 'critical' },
+    {
+      case: 'records spread over their duration, across the hour boundary; p95 = the six 700 Mbps minutes; critical at 70 %',
+      vm: 'i-app-big',
+      p95: 700,
+      max: 700,
+      avg: 160,
+      active: 60,
+      bytes: 72e9,
+      utilization: 0.7,
+      status: 'critical',
+    },
     { case: '650 Mbps all hour on 1000 Mbps: warning', vm: 'i-web-busy', p95: 650, max: 650, avg: 650, active: 60, bytes: 292.5e9, utilization: 0.65, status: 'warning' },
     { case: 'three busy minutes of sixty: idle minutes count as zero', vm: 'i-batch-bursty', p95: 25, max: 500, avg: 25, active: 3, bytes: 11.25e9, utilization: 0.0025, status: 'ok' },
     { case: 'a VM without inventory capacity is unknown, never ok', vm: 'i-nocap', p95: 0, max: 100, avg: 100 / 60, active: 1, bytes: 0.75e9, utilization: null, status: 'unknown' },
@@ -127,7 +165,7 @@ describe('capacity_hourly', () => {
     expect((row('vm', 'i-batch-bursty').peak_minute_at as Date).toISOString()).toBe('2024-06-03T13:07:00.000Z');
   });
 
-  test('segment pairs: configured link capacity, else the smaller side\'s summed VM capacity', () => {
+  test("segment pairs: configured link capacity, else the smaller side's summed VM capacity", () => {
     expect(row('segment_pair', 'web -> data')).toMatchObject({ src_segment: 'web', dst_segment: 'data', capacity_mbps: 2000, status: 'ok' });
     expect(row('segment_pair', 'web -> data').utilization as number).toBeCloseTo(650 / 2000, 9);
     // app: 1000 Mbps of VMs, data: 10000 → 1000 Mbps; the pair carries app-big's traffic.
@@ -154,7 +192,12 @@ describe('capacity_hourly', () => {
   });
 
   test('a new flows partition in the look-back changes the run id: the hour is rebuilt', async () => {
-    await publishGeneratedFlows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, flows: [record(vms.appBig, vms.dataBig, '2024-06-03T10:00:00', '2024-06-03T10:00:30', 1000)] });
+    await publishGeneratedFlows({
+      store: lake.store,
+      workDir: path.join(lake.dir, 'work'),
+      logger: lake.logger,
+      flows: [record(vms.appBig, vms.dataBig, '2024-06-03T10:00:00', '2024-06-03T10:00:30', 1000)],
+    });
     const after = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${H}:00:00Z`) });
     expect(after.hours[0]!.status).toBe('published');
     expect(after.hours[0]!.runId).not.toBe(run.hours[0]!.runId);

@@ -26,11 +26,21 @@ describe('capacity trend and projection', () => {
 
   const noisy = [0.3, 0.5, 0.28, 0.45, 0.31, 0.52, 0.29, 0.47, 0.33, 0.5];
   test.each([
-    { case: 'a nearly idle entity (3e-10 a day) has no trend and no date, never an invalid one', values: Array.from({ length: 30 }, (_, i) => 1e-9 + i * 3e-10), kind: 'none', reason: 'no significant trend' },
+    {
+      case: 'a nearly idle entity (3e-10 a day) has no trend and no date, never an invalid one',
+      values: Array.from({ length: 30 }, (_, i) => 1e-9 + i * 3e-10),
+      kind: 'none',
+      reason: 'no significant trend',
+    },
     { case: 'a flat line has no trend', values: Array(30).fill(0.4), kind: 'none', reason: 'no significant trend' },
     { case: 'noise with a slight upward drift is not significant', values: noisy, kind: 'none', reason: 'no significant trend' },
     { case: 'falling: stated as falling', values: [0.6, 0.5, 0.4, 0.3, 0.2, 0.1], kind: 'none', reason: 'falling' },
-    { case: 'a significant rise that crosses only after the horizon gets no date', values: Array.from({ length: 30 }, (_, i) => 0.1 + i * 0.001), kind: 'beyond_horizon', reason: 'rising, but not within the 90-day horizon' },
+    {
+      case: 'a significant rise that crosses only after the horizon gets no date',
+      values: Array.from({ length: 30 }, (_, i) => 0.1 + i * 0.001),
+      kind: 'beyond_horizon',
+      reason: 'rising, but not within the 90-day horizon',
+    },
     { case: 'too few points', values: [0.1, 0.2], kind: 'none', reason: 'too few points to fit a trend (2 of 5)' },
   ])('$case', ({ values, kind, reason }) => {
     const projection = projectCritical(days(values), 0.7, { minPoints: 5, horizon: 90, minSlope: 0.0005 });

@@ -15,8 +15,14 @@ const LOCATION = 's3://lake-bucket/netflow';
 
 describe('netflow ddl', () => {
   it.each([
-    { engine: 'athena', registration: (table: string, root: string) => `CREATE EXTERNAL TABLE \`netflow\`.\`${table}\`\nLOCATION '${LOCATION}/${root}/${table}/'\nTBLPROPERTIES ('table_type' = 'DELTA');` },
-    { engine: 'trino', registration: (table: string, root: string) => `CALL "delta".system.register_table(schema_name => 'netflow', table_name => '${table}', table_location => '${LOCATION}/${root}/${table}');` },
+    {
+      engine: 'athena',
+      registration: (table: string, root: string) => `CREATE EXTERNAL TABLE \`netflow\`.\`${table}\`\nLOCATION '${LOCATION}/${root}/${table}/'\nTBLPROPERTIES ('table_type' = 'DELTA');`,
+    },
+    {
+      engine: 'trino',
+      registration: (table: string, root: string) => `CALL "delta".system.register_table(schema_name => 'netflow', table_name => '${table}', table_location => '${LOCATION}/${root}/${table}');`,
+    },
     { engine: 'spark', registration: (table: string, root: string) => `USING DELTA\nPARTITIONED BY (\`dt\`, \`hour\`)\nLOCATION '${LOCATION}/${root}/${table}';` },
     { engine: 'duckdb', registration: (table: string, root: string) => `CREATE OR REPLACE VIEW "netflow"."${table}" AS SELECT * FROM delta_scan('${LOCATION}/${root}/${table}');` },
   ])('$engine: registers every curated table at its location, with every column documented', async ({ engine, registration }) => {
@@ -60,7 +66,10 @@ describe('netflow ddl', () => {
   it.each([
     { args: [], message: 'ddl needs --engine, one of athena, trino, spark, duckdb' },
     { args: ['--engine', 'hive'], message: '--engine must be one of athena, trino, spark, duckdb, got "hive"' },
-    { args: ['--engine', 'spark', '--table', 'flow'], message: '--table must be one of flows, violations, traffic_matrix, alerts, quarantine, late_records, anomalies, capacity_hourly, ocsf_network_activity, got "flow"' },
+    {
+      args: ['--engine', 'spark', '--table', 'flow'],
+      message: '--table must be one of flows, violations, traffic_matrix, alerts, quarantine, late_records, anomalies, capacity_hourly, ocsf_network_activity, got "flow"',
+    },
     { args: ['--engine', 'athena', '--location', '/data/lake'], message: 'athena reads tables on S3 only: give --location s3://bucket/prefix, got "/data/lake"' },
     { args: ['--engine', 'spark', '--location', 'lake'], message: '--location must be a URL such as s3://bucket/prefix or an absolute path, got "lake"' },
     { args: ['--engine', 'trino', '--schema', 'net flow'], message: '--schema must be a plain identifier (letters, digits, _), got "net flow"' },

@@ -43,8 +43,18 @@ async function publishLegacy(table: TableDefinition, root: string, hour: string,
   const info = await store.putFile(key, file);
   await store.putBytes(`${partition}_commits/000000000000.json`, JSON.stringify({ attempt_id: attempt }));
   const manifest: Manifest = {
-    manifest_version: 1, table: table.name, schema_version: table.schemaVersion, format, dt: hour.slice(0, 10), hour: hour.slice(11, 13), run_id: `legacy-${attempt}`,
-    attempt_id: attempt, committed_at: '2024-05-01T14:20:00.000Z', rows: 4, files: [{ key, rows: 4, bytes: info.size, sha256: await sha256File(file) }], previous_attempt_id: null,
+    manifest_version: 1,
+    table: table.name,
+    schema_version: table.schemaVersion,
+    format,
+    dt: hour.slice(0, 10),
+    hour: hour.slice(11, 13),
+    run_id: `legacy-${attempt}`,
+    attempt_id: attempt,
+    committed_at: '2024-05-01T14:20:00.000Z',
+    rows: 4,
+    files: [{ key, rows: 4, bytes: info.size, sha256: await sha256File(file) }],
+    previous_attempt_id: null,
   };
   await store.putBytes(`${partition}_manifest.json`, JSON.stringify(manifest));
 }
@@ -53,7 +63,12 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'netflow-migrate-'));
   store = new LocalFolderStore(path.join(dir, 'lake'));
   context = {
-    config: configSchema.parse({ store: { type: 'local', path: path.join(dir, 'lake') }, work_dir: path.join(dir, 'work'), duckdb: { memory_limit: '256MB', max_temp_directory_size: '256MB' }, publish: { grace_period: '1h' } }),
+    config: configSchema.parse({
+      store: { type: 'local', path: path.join(dir, 'lake') },
+      work_dir: path.join(dir, 'work'),
+      duckdb: { memory_limit: '256MB', max_temp_directory_size: '256MB' },
+      publish: { grace_period: '1h' },
+    }),
     configFile: undefined,
     baseDir: dir,
     store,
@@ -86,7 +101,9 @@ describe('netflow migrate', () => {
     expect(flows.version).toBe(1);
     expect([...flows.files.values()].map((add) => add.tags?.run_id).sort()).toEqual(['legacy-a13', 'legacy-a14']);
     expect(await query(`SELECT dt, hour, run_id, count(*) AS n, min(start_at) AS first FROM flows GROUP BY ALL ORDER BY hour`)).toEqual({
-      code: 0, err: '', out: 'dt,hour,run_id,n,first\n2024-05-01,13,legacy-a13,4,2024-05-01 13:00:00\n2024-05-01,14,legacy-a14,4,2024-05-01 14:00:00\n',
+      code: 0,
+      err: '',
+      out: 'dt,hour,run_id,n,first\n2024-05-01,13,legacy-a13,4,2024-05-01 13:00:00\n2024-05-01,14,legacy-a14,4,2024-05-01 14:00:00\n',
     });
     expect((await query(`SELECT count(*) AS n FROM alerts WHERE run_id = 'legacy-b13'`)).out).toBe('n\n4\n');
   });
@@ -104,16 +121,27 @@ describe('netflow history and query --as-of', () => {
     // A rerun of 13:00 replaces its partition.
     const { publishPartition } = await import('../../lib/publish/publish-partition.ts');
     const rerun = await writeSyntheticFile({ table: flowsTable, dir, name: 'rerun', rows: 2, hour: '2024-05-01T13', marker: 'rerun' });
-    await publishPartition({ store, partition: { dt: '2024-05-01', hour: '13' }, runId: 'rerun', attemptId: 'r1', tables: [{ table: flowsTable, files: [rerun] }], logger: context.logger, gracePeriodMs: 3_600_000 });
+    await publishPartition({
+      store,
+      partition: { dt: '2024-05-01', hour: '13' },
+      runId: 'rerun',
+      attemptId: 'r1',
+      tables: [{ table: flowsTable, files: [rerun] }],
+      logger: context.logger,
+      gracePeriodMs: 3_600_000,
+    });
     out.length = 0;
     expect(await historyCommand(context, 'flows', { format: 'csv' })).toBe(0);
     const lines = out.join('').trim().split('\n');
     expect(lines[0]).toBe('version,committed_at,operation,run_id,hour,files_added,files_removed,rows_added,rows_removed');
-    expect(lines.slice(1).map((line) => line.split(',').filter((_, index) => index !== 1).join(','))).toEqual([
-      '0,WRITE,legacy-a13,2024-05-01T13,1,0,4,0',
-      '1,WRITE,legacy-a14,2024-05-01T14,1,0,4,0',
-      '2,WRITE,rerun,2024-05-01T13,1,1,2,4',
-    ]);
+    expect(
+      lines.slice(1).map((line) =>
+        line
+          .split(',')
+          .filter((_, index) => index !== 1)
+          .join(','),
+      ),
+    ).toEqual(['0,WRITE,legacy-a13,2024-05-01T13,1,0,4,0', '1,WRITE,legacy-a14,2024-05-01T14,1,0,4,0', '2,WRITE,rerun,2024-05-01T13,1,1,2,4']);
     await expect(historyCommand(context, 'nope', {})).rejects.toThrow(/history needs a table: one of flows, /);
   });
 

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { netflow } from '../support/run-netflow.ts';
 
-
 // Each case spawns the real executable several times: generous timeouts for a loaded machine.
 describe('the netflow command', { timeout: 240_000 }, () => {
   let cwd: string;
@@ -62,7 +61,12 @@ describe('the netflow command', { timeout: 240_000 }, () => {
     expect(query.code).toBe(0);
     expect(query.stdout).toBe('dst_port,flows\n22,2\n1433,250\n');
     const json = await netflow(cwd, ['query', 'SELECT rule_id, flow_count FROM alerts ORDER BY rule_id, flow_count', '--format', 'json']);
-    expect(json.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
       { rule_id: 'datastore-only-from-vms', flow_count: 3 },
       { rule_id: 'known-endpoints-only', flow_count: 1 },
       { rule_id: 'no-admin-ports-from-internet', flow_count: 1 },

@@ -37,10 +37,11 @@ describe('configuration', () => {
     ['a wrong type', 'lateness: 15\n', ['line 1: lateness: Invalid input: expected string, received number']],
     ['a bad duration', 'lateness: soon\n', ['line 1: lateness: expected a duration such as "500ms", "30s", "15m", "2h" or "7d"']],
     ['an s3 store without a bucket', 'store:\n  type: s3\n  region: eu-west-1\n', ['line 1: store.bucket: Invalid input: expected string, received undefined']],
-    ['every problem at once', 'duckdb:\n  memory_limit: lots\nsources:\n  aws_vpc:\n    enabled: maybe\n    prefix: raw/\n', [
-      'line 2: duckdb.memory_limit: expected a size such as "2GB"',
-      'line 5: sources.aws_vpc.enabled: Invalid input: expected boolean, received string',
-    ]],
+    [
+      'every problem at once',
+      'duckdb:\n  memory_limit: lots\nsources:\n  aws_vpc:\n    enabled: maybe\n    prefix: raw/\n',
+      ['line 2: duckdb.memory_limit: expected a size such as "2GB"', 'line 5: sources.aws_vpc.enabled: Invalid input: expected boolean, received string'],
+    ],
     ['YAML syntax', 'store: [\n', [expect.stringMatching(/^line \d+, column \d+: /)]],
   ])('names the key path and what was expected: %s', async (_case, yaml, expected) => {
     expect(await problems(yaml)).toEqual(expected);

@@ -8,7 +8,11 @@ import { referenceOf, runEnrich, type FlowInput } from './enrich-harness.ts';
  * Each case is its own connection (its own addresses), so the cases run in one session.
  */
 const vm = (vm_id: string, ip: string, mac?: string): InventorySnapshot['vms'][number] => ({
-  vm_id, vm_name: vm_id, account_id: 'acct-1', segment: vm_id.split('-')[0]!, tags: [],
+  vm_id,
+  vm_name: vm_id,
+  account_id: 'acct-1',
+  segment: vm_id.split('-')[0]!,
+  tags: [],
   interfaces: [{ interface_id: `eni-${vm_id}`, ...(mac ? { mac } : {}), private_ips: [ip] }],
 });
 
@@ -17,16 +21,68 @@ const NSG_KEY = (nsg: string, name: string) =>
 
 const T = (minute: number, second = 0) => `2024-05-01T13:${String(minute).padStart(2, '0')}:${String(second).padStart(2, '0')}`;
 
-interface Expected { counts: boolean; countedAs: string | null; observedBy: string[] }
+interface Expected {
+  counts: boolean;
+  countedAs: string | null;
+  observedBy: string[];
+}
 
 const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected> }[] = [
   {
-    name: 'two agents: the destination VM\'s agent counts the request, the source VM\'s its answer',
+    name: "two agents: the destination VM's agent counts the request, the source VM's its answer",
     flows: [
-      { flow_id: 'agents/app-egress', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(1), end_at: T(1, 30), src_ip: '10.0.2.10', src_port: 40001, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 900 },
-      { flow_id: 'agents/sql-ingress', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(1), end_at: T(1, 30), src_ip: '10.0.2.10', src_port: 40001, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 900 },
-      { flow_id: 'agents/sql-egress', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(1), end_at: T(1, 30), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40001, bytes: 5000 },
-      { flow_id: 'agents/app-ingress', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(1), end_at: T(1, 30), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40001, bytes: 5000 },
+      {
+        flow_id: 'agents/app-egress',
+        source_type: 'agent',
+        observer_vm_id: 'app-1',
+        direction: 'egress',
+        start_at: T(1),
+        end_at: T(1, 30),
+        src_ip: '10.0.2.10',
+        src_port: 40001,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 900,
+      },
+      {
+        flow_id: 'agents/sql-ingress',
+        source_type: 'agent',
+        observer_vm_id: 'sql-1',
+        direction: 'ingress',
+        start_at: T(1),
+        end_at: T(1, 30),
+        src_ip: '10.0.2.10',
+        src_port: 40001,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 900,
+      },
+      {
+        flow_id: 'agents/sql-egress',
+        source_type: 'agent',
+        observer_vm_id: 'sql-1',
+        direction: 'egress',
+        start_at: T(1),
+        end_at: T(1, 30),
+        src_ip: '10.0.3.10',
+        src_port: 1433,
+        dst_ip: '10.0.2.10',
+        dst_port: 40001,
+        bytes: 5000,
+      },
+      {
+        flow_id: 'agents/app-ingress',
+        source_type: 'agent',
+        observer_vm_id: 'app-1',
+        direction: 'ingress',
+        start_at: T(1),
+        end_at: T(1, 30),
+        src_ip: '10.0.3.10',
+        src_port: 1433,
+        dst_ip: '10.0.2.10',
+        dst_port: 40001,
+        bytes: 5000,
+      },
     ],
     expect: {
       'agents/app-egress': { counts: false, countedAs: 'agents/sql-ingress', observedBy: ['agent:app-1', 'agent:sql-1'] },
@@ -47,19 +103,67 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
     },
   },
   {
-    name: 'two NSGs (the subnet\'s and the NIC\'s) log one tuple seconds apart: one counts, the smallest flow_id',
+    name: "two NSGs (the subnet's and the NIC's) log one tuple seconds apart: one counts, the smallest flow_id",
     flows: [
-      { flow_id: NSG_KEY('NSG-SUBNET', 'a'), source_type: 'azure_nsg', mac_address: '000D3A000002', direction: 'ingress', start_at: T(4, 10), end_at: T(4, 10), src_ip: '10.1.0.4', src_port: 40003, dst_ip: '10.1.0.5', dst_port: 443, bytes: 300 },
-      { flow_id: NSG_KEY('NSG-NIC', 'b'), source_type: 'azure_nsg', mac_address: '000D3A000002', direction: 'ingress', start_at: T(4, 40), end_at: T(4, 40), src_ip: '10.1.0.4', src_port: 40003, dst_ip: '10.1.0.5', dst_port: 443, bytes: 300 },
+      {
+        flow_id: NSG_KEY('NSG-SUBNET', 'a'),
+        source_type: 'azure_nsg',
+        mac_address: '000D3A000002',
+        direction: 'ingress',
+        start_at: T(4, 10),
+        end_at: T(4, 10),
+        src_ip: '10.1.0.4',
+        src_port: 40003,
+        dst_ip: '10.1.0.5',
+        dst_port: 443,
+        bytes: 300,
+      },
+      {
+        flow_id: NSG_KEY('NSG-NIC', 'b'),
+        source_type: 'azure_nsg',
+        mac_address: '000D3A000002',
+        direction: 'ingress',
+        start_at: T(4, 40),
+        end_at: T(4, 40),
+        src_ip: '10.1.0.4',
+        src_port: 40003,
+        dst_ip: '10.1.0.5',
+        dst_port: 443,
+        bytes: 300,
+      },
     ],
     // Filled in below: which of the two wins depends on their md5 flow ids only.
     expect: {},
   },
   {
-    name: 'an agent and the ENI flow log of one VM: the ENI\'s unsampled log counts',
+    name: "an agent and the ENI flow log of one VM: the ENI's unsampled log counts",
     flows: [
-      { flow_id: 'same-vm/agent', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(5), end_at: T(5, 50), src_ip: '10.0.2.10', src_port: 40005, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 1200 },
-      { flow_id: 'same-vm/eni', source_type: 'aws_vpc', interface_id: 'eni-sql-1', direction: 'ingress', start_at: T(5), end_at: T(6), src_ip: '10.0.2.10', src_port: 40005, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 1200 },
+      {
+        flow_id: 'same-vm/agent',
+        source_type: 'agent',
+        observer_vm_id: 'sql-1',
+        direction: 'ingress',
+        start_at: T(5),
+        end_at: T(5, 50),
+        src_ip: '10.0.2.10',
+        src_port: 40005,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 1200,
+      },
+      {
+        flow_id: 'same-vm/eni',
+        source_type: 'aws_vpc',
+        interface_id: 'eni-sql-1',
+        direction: 'ingress',
+        start_at: T(5),
+        end_at: T(6),
+        src_ip: '10.0.2.10',
+        src_port: 40005,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 1200,
+      },
     ],
     expect: {
       'same-vm/agent': { counts: false, countedAs: 'same-vm/eni', observedBy: ['agent:sql-1', 'aws_vpc:eni-sql-1'] },
@@ -67,17 +171,55 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
     },
   },
   {
-    name: 'one side missing: the source\'s observation counts when the destination reports nothing',
+    name: "one side missing: the source's observation counts when the destination reports nothing",
     flows: [
-      { flow_id: 'one-side/app-egress', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(7), end_at: T(7, 20), src_ip: '10.0.2.10', src_port: 40007, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 400 },
+      {
+        flow_id: 'one-side/app-egress',
+        source_type: 'agent',
+        observer_vm_id: 'app-1',
+        direction: 'egress',
+        start_at: T(7),
+        end_at: T(7, 20),
+        src_ip: '10.0.2.10',
+        src_port: 40007,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 400,
+      },
     ],
     expect: { 'one-side/app-egress': { counts: true, countedAs: 'one-side/app-egress', observedBy: ['agent:app-1'] } },
   },
   {
-    name: 'counters that disagree (a retransmission the destination did not see twice): the winner\'s counters, nothing added',
+    name: "counters that disagree (a retransmission the destination did not see twice): the winner's counters, nothing added",
     flows: [
-      { flow_id: 'disagree/src', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(8), end_at: T(8, 40), src_ip: '10.0.2.10', src_port: 40008, dst_ip: '10.0.3.10', dst_port: 1433, packets: 11, bytes: 1600 },
-      { flow_id: 'disagree/dst', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(8), end_at: T(8, 40), src_ip: '10.0.2.10', src_port: 40008, dst_ip: '10.0.3.10', dst_port: 1433, packets: 10, bytes: 1500 },
+      {
+        flow_id: 'disagree/src',
+        source_type: 'agent',
+        observer_vm_id: 'app-1',
+        direction: 'egress',
+        start_at: T(8),
+        end_at: T(8, 40),
+        src_ip: '10.0.2.10',
+        src_port: 40008,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        packets: 11,
+        bytes: 1600,
+      },
+      {
+        flow_id: 'disagree/dst',
+        source_type: 'agent',
+        observer_vm_id: 'sql-1',
+        direction: 'ingress',
+        start_at: T(8),
+        end_at: T(8, 40),
+        src_ip: '10.0.2.10',
+        src_port: 40008,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        packets: 10,
+        bytes: 1500,
+      },
     ],
     expect: {
       'disagree/src': { counts: false, countedAs: 'disagree/dst', observedBy: ['agent:app-1', 'agent:sql-1'] },
@@ -85,11 +227,47 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
     },
   },
   {
-    name: 'partly overlapping intervals: a 10-minute ENI record and the agent\'s minutes inside it merge; a later minute outside it does not',
+    name: "partly overlapping intervals: a 10-minute ENI record and the agent's minutes inside it merge; a later minute outside it does not",
     flows: [
-      { flow_id: 'partly/eni-src', source_type: 'aws_vpc', interface_id: 'eni-web-1', direction: 'egress', start_at: T(10), end_at: T(19, 59), src_ip: '10.0.1.10', src_port: 40010, dst_ip: '10.0.2.11', dst_port: 8080, bytes: 10_000 },
-      { flow_id: 'partly/agent-dst', source_type: 'agent', observer_vm_id: 'app-2', direction: 'ingress', start_at: T(18, 30), end_at: T(20, 30), src_ip: '10.0.1.10', src_port: 40010, dst_ip: '10.0.2.11', dst_port: 8080, bytes: 2_000 },
-      { flow_id: 'partly/agent-dst-later', source_type: 'agent', observer_vm_id: 'app-2', direction: 'ingress', start_at: T(25), end_at: T(25, 30), src_ip: '10.0.1.10', src_port: 40010, dst_ip: '10.0.2.11', dst_port: 8080, bytes: 500 },
+      {
+        flow_id: 'partly/eni-src',
+        source_type: 'aws_vpc',
+        interface_id: 'eni-web-1',
+        direction: 'egress',
+        start_at: T(10),
+        end_at: T(19, 59),
+        src_ip: '10.0.1.10',
+        src_port: 40010,
+        dst_ip: '10.0.2.11',
+        dst_port: 8080,
+        bytes: 10_000,
+      },
+      {
+        flow_id: 'partly/agent-dst',
+        source_type: 'agent',
+        observer_vm_id: 'app-2',
+        direction: 'ingress',
+        start_at: T(18, 30),
+        end_at: T(20, 30),
+        src_ip: '10.0.1.10',
+        src_port: 40010,
+        dst_ip: '10.0.2.11',
+        dst_port: 8080,
+        bytes: 2_000,
+      },
+      {
+        flow_id: 'partly/agent-dst-later',
+        source_type: 'agent',
+        observer_vm_id: 'app-2',
+        direction: 'ingress',
+        start_at: T(25),
+        end_at: T(25, 30),
+        src_ip: '10.0.1.10',
+        src_port: 40010,
+        dst_ip: '10.0.2.11',
+        dst_port: 8080,
+        bytes: 500,
+      },
     ],
     expect: {
       'partly/eni-src': { counts: false, countedAs: 'partly/agent-dst', observedBy: ['agent:app-2', 'aws_vpc:eni-web-1'] },
@@ -100,8 +278,32 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
   {
     name: 'IPv6: two spellings of one address are one endpoint',
     flows: [
-      { flow_id: 'v6/src', source_type: 'agent', observer_vm_id: 'web-1', direction: 'egress', start_at: T(30), end_at: T(30, 10), src_ip: '2600:1f18:1234:5600:0:0:0:10', src_port: 40030, dst_ip: '2600:1f18:1234:5600::20', dst_port: 443, bytes: 640 },
-      { flow_id: 'v6/dst', source_type: 'agent', observer_vm_id: 'app-6', direction: 'ingress', start_at: T(30), end_at: T(30, 10), src_ip: '2600:1F18:1234:5600::10', src_port: 40030, dst_ip: '2600:1f18:1234:5600::20', dst_port: 443, bytes: 640 },
+      {
+        flow_id: 'v6/src',
+        source_type: 'agent',
+        observer_vm_id: 'web-1',
+        direction: 'egress',
+        start_at: T(30),
+        end_at: T(30, 10),
+        src_ip: '2600:1f18:1234:5600:0:0:0:10',
+        src_port: 40030,
+        dst_ip: '2600:1f18:1234:5600::20',
+        dst_port: 443,
+        bytes: 640,
+      },
+      {
+        flow_id: 'v6/dst',
+        source_type: 'agent',
+        observer_vm_id: 'app-6',
+        direction: 'ingress',
+        start_at: T(30),
+        end_at: T(30, 10),
+        src_ip: '2600:1F18:1234:5600::10',
+        src_port: 40030,
+        dst_ip: '2600:1f18:1234:5600::20',
+        dst_port: 443,
+        bytes: 640,
+      },
     ],
     expect: {
       'v6/src': { counts: false, countedAs: 'v6/dst', observedBy: ['agent:app-6', 'agent:web-1'] },
@@ -109,21 +311,91 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
     },
   },
   {
-    name: 'GCP\'s SRC and DEST reports of one flow, and a gateway\'s: the destination\'s counts, as for any other observers',
+    name: "GCP's SRC and DEST reports of one flow, and a gateway's: the destination's counts, as for any other observers",
     flows: [
-      { flow_id: 'gcp/src', source_type: 'gcp_vpc', reporter: 'SRC', instance_id: 'vm-a', direction: 'egress', start_at: T(45), end_at: T(45, 20), src_ip: '10.128.0.4', src_port: 40045, dst_ip: '10.128.0.5', dst_port: 5432, bytes: 700 },
-      { flow_id: 'gcp/dest', source_type: 'gcp_vpc', reporter: 'DEST', instance_id: 'vm-b', direction: 'ingress', start_at: T(45, 1), end_at: T(45, 21), src_ip: '10.128.0.4', src_port: 40045, dst_ip: '10.128.0.5', dst_port: 5432, bytes: 690 },
-      { flow_id: 'gcp/gateway', source_type: 'gcp_vpc', reporter: 'DEST_GATEWAY', instance_id: 'vpn-gw', direction: 'ingress', start_at: T(45), end_at: T(45, 20), src_ip: '10.128.0.4', src_port: 40045, dst_ip: '10.128.0.5', dst_port: 5432, bytes: 700 },
+      {
+        flow_id: 'gcp/src',
+        source_type: 'gcp_vpc',
+        reporter: 'SRC',
+        instance_id: 'vm-a',
+        direction: 'egress',
+        start_at: T(45),
+        end_at: T(45, 20),
+        src_ip: '10.128.0.4',
+        src_port: 40045,
+        dst_ip: '10.128.0.5',
+        dst_port: 5432,
+        bytes: 700,
+      },
+      {
+        flow_id: 'gcp/dest',
+        source_type: 'gcp_vpc',
+        reporter: 'DEST',
+        instance_id: 'vm-b',
+        direction: 'ingress',
+        start_at: T(45, 1),
+        end_at: T(45, 21),
+        src_ip: '10.128.0.4',
+        src_port: 40045,
+        dst_ip: '10.128.0.5',
+        dst_port: 5432,
+        bytes: 690,
+      },
+      {
+        flow_id: 'gcp/gateway',
+        source_type: 'gcp_vpc',
+        reporter: 'DEST_GATEWAY',
+        instance_id: 'vpn-gw',
+        direction: 'ingress',
+        start_at: T(45),
+        end_at: T(45, 20),
+        src_ip: '10.128.0.4',
+        src_port: 40045,
+        dst_ip: '10.128.0.5',
+        dst_port: 5432,
+        bytes: 700,
+      },
     ],
-    expect: Object.fromEntries(['gcp/src', 'gcp/dest', 'gcp/gateway'].map((name) => [name, {
-      counts: name === 'gcp/dest', countedAs: 'gcp/dest', observedBy: ['gcp_vpc:DEST/vm-b', 'gcp_vpc:DEST_GATEWAY/vpn-gw', 'gcp_vpc:SRC/vm-a'],
-    }])),
+    expect: Object.fromEntries(
+      ['gcp/src', 'gcp/dest', 'gcp/gateway'].map((name) => [
+        name,
+        {
+          counts: name === 'gcp/dest',
+          countedAs: 'gcp/dest',
+          observedBy: ['gcp_vpc:DEST/vm-b', 'gcp_vpc:DEST_GATEWAY/vpn-gw', 'gcp_vpc:SRC/vm-a'],
+        },
+      ]),
+    ),
   },
   {
-    name: 'a NAT\'d connection: the VM\'s record and the NAT gateway\'s have different addresses and do not merge',
+    name: "a NAT'd connection: the VM's record and the NAT gateway's have different addresses and do not merge",
     flows: [
-      { flow_id: 'nat/vm', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(40), end_at: T(40, 30), src_ip: '10.0.2.10', src_port: 40040, dst_ip: '203.0.113.5', dst_port: 443, bytes: 800 },
-      { flow_id: 'nat/gateway', source_type: 'aws_vpc', interface_id: 'eni-nat-gateway', direction: 'egress', start_at: T(40), end_at: T(41), src_ip: '10.0.0.220', src_port: 61040, dst_ip: '203.0.113.5', dst_port: 443, bytes: 800 },
+      {
+        flow_id: 'nat/vm',
+        source_type: 'agent',
+        observer_vm_id: 'app-1',
+        direction: 'egress',
+        start_at: T(40),
+        end_at: T(40, 30),
+        src_ip: '10.0.2.10',
+        src_port: 40040,
+        dst_ip: '203.0.113.5',
+        dst_port: 443,
+        bytes: 800,
+      },
+      {
+        flow_id: 'nat/gateway',
+        source_type: 'aws_vpc',
+        interface_id: 'eni-nat-gateway',
+        direction: 'egress',
+        start_at: T(40),
+        end_at: T(41),
+        src_ip: '10.0.0.220',
+        src_port: 61040,
+        dst_ip: '203.0.113.5',
+        dst_port: 443,
+        bytes: 800,
+      },
     ],
     expect: {
       'nat/vm': { counts: true, countedAs: 'nat/vm', observedBy: ['agent:app-1'] },
@@ -147,10 +419,18 @@ describe('counted once: one record of a connection and interval counts in totals
       'SELECT flow_id, raw_object_key, counts_in_totals, counted_flow_id, observed_by, bytes FROM flows',
     );
     const nameOf = new Map(all.map((row) => [row.flow_id, row.raw_object_key]));
-    rows = new Map(all.map((row) => [row.raw_object_key, {
-      counts: row.counts_in_totals, countedAs: row.counted_flow_id === null ? null : nameOf.get(row.counted_flow_id) ?? row.counted_flow_id,
-      observedBy: [...row.observed_by], bytes: row.bytes, flowId: row.flow_id,
-    }]));
+    rows = new Map(
+      all.map((row) => [
+        row.raw_object_key,
+        {
+          counts: row.counts_in_totals,
+          countedAs: row.counted_flow_id === null ? null : (nameOf.get(row.counted_flow_id) ?? row.counted_flow_id),
+          observedBy: [...row.observed_by],
+          bytes: row.bytes,
+          flowId: row.flow_id,
+        },
+      ]),
+    );
   });
   afterAll(() => enriched.close());
 
@@ -161,7 +441,7 @@ describe('counted once: one record of a connection and interval counts in totals
     }
   });
 
-  it('two NSGs (the subnet\'s and the NIC\'s) of one NIC: exactly one tuple counts, the one with the smaller flow_id, and both name it', () => {
+  it("two NSGs (the subnet's and the NIC's) of one NIC: exactly one tuple counts, the one with the smaller flow_id, and both name it", () => {
     const [a, b] = [rows.get(NSG_KEY('NSG-SUBNET', 'a'))!, rows.get(NSG_KEY('NSG-NIC', 'b'))!];
     const winner = a.flowId < b.flowId ? NSG_KEY('NSG-SUBNET', 'a') : NSG_KEY('NSG-NIC', 'b');
     expect([a.counts, b.counts].filter(Boolean)).toHaveLength(1);
@@ -169,7 +449,7 @@ describe('counted once: one record of a connection and interval counts in totals
     expect(a.observedBy).toEqual(['azure_nsg:NSG-NIC/000D3A000002', 'azure_nsg:NSG-SUBNET/000D3A000002']);
   });
 
-  it('the totals count each connection once: the counted bytes are the connections\' bytes as their best-placed observer saw them', async () => {
+  it("the totals count each connection once: the counted bytes are the connections' bytes as their best-placed observer saw them", async () => {
     const [total] = await enriched.session.all<{ bytes: bigint }>(`SELECT sum(bytes)::BIGINT AS bytes FROM flows WHERE counts_in_totals AND raw_object_key LIKE 'disagree/%'`);
     expect(total!.bytes).toBe(1500n);
     const [matrixLike] = await enriched.session.all<{ bytes: bigint }>(`SELECT sum(bytes)::BIGINT AS bytes FROM flows WHERE counts_in_totals AND raw_object_key LIKE 'agents/%'`);

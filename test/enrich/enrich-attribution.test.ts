@@ -3,7 +3,13 @@ import type { InventorySnapshot } from '../../schemas/reference/inventory.ts';
 import { referenceOf, runEnrich } from './enrich-harness.ts';
 
 const vm = (vm_id: string, ip: string, extra: Partial<InventorySnapshot['vms'][number]> = {}) => ({
-  vm_id, vm_name: vm_id, account_id: 'acct-1', segment: 'app', tags: ['vm'], interfaces: [{ interface_id: `eni-${vm_id}`, private_ips: [ip] }], ...extra,
+  vm_id,
+  vm_name: vm_id,
+  account_id: 'acct-1',
+  segment: 'app',
+  tags: ['vm'],
+  interfaces: [{ interface_id: `eni-${vm_id}`, private_ips: [ip] }],
+  ...extra,
 });
 
 describe('enrichment: longest prefix over overlapping IPv4 and IPv6 ranges', () => {
@@ -114,11 +120,7 @@ describe('enrichment: dated inventory snapshots', () => {
   });
 
   it('knows no VM before the first dated snapshot', async () => {
-    const early = await runEnrich(
-      [{ flow_id: 'f', start_at: '2024-05-01T05:59:00', src_ip: '10.0.2.10', dst_ip: '10.0.9.5' }],
-      referenceOf({ snapshots: [before, after] }),
-      '2024-05-01T05:00:00',
-    );
+    const early = await runEnrich([{ flow_id: 'f', start_at: '2024-05-01T05:59:00', src_ip: '10.0.2.10', dst_ip: '10.0.9.5' }], referenceOf({ snapshots: [before, after] }), '2024-05-01T05:00:00');
     try {
       expect(await early.session.all(`SELECT src_vm_id, dst_vm_id FROM flows_enriched`)).toEqual([{ src_vm_id: null, dst_vm_id: null }]);
     } finally {

@@ -74,22 +74,46 @@ export async function runEnrich(flows: readonly FlowInput[], reference: Referenc
       dst_port INTEGER, protocol INTEGER, direction VARCHAR, action VARCHAR, packets BIGINT, bytes BIGINT, observer_vm_id VARCHAR, interface_id VARCHAR, raw_object_key VARCHAR, raw_offset BIGINT,
       counts_in_totals BOOLEAN, mac_address VARCHAR, reporter VARCHAR, instance_id VARCHAR, subnet_id VARCHAR, tgw_attachment_id VARCHAR, resource_id VARCHAR, reverse_packets BIGINT, reverse_bytes BIGINT)`);
     for (const [index, flow] of flows.entries()) {
-      await session.run(`INSERT INTO flows_in_hour VALUES (NULL, ip_is_public($3), ip_is_public($5), CAST($2 AS TIMESTAMP), coalesce(CAST($12 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND), $13, ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, $14, $15, $16, $10, $1, $11,
-        $17, $18, $19, $20, NULL, NULL, NULL, NULL, NULL)`, [
-        flow.flow_id, flow.start_at, flow.src_ip, flow.src_port ?? 40000, flow.dst_ip, flow.dst_port ?? 443, flow.protocol ?? 6,
-        flow.direction ?? null, flow.action === undefined ? 'accept' : flow.action, flow.interface_id ?? null, index + 1,
-        flow.end_at ?? null, flow.source_type ?? 'agent', flow.packets ?? 1, flow.bytes ?? 100, flow.observer_vm_id ?? null,
-        flow.counts_in_totals ?? true, flow.mac_address ?? null, flow.reporter ?? null, flow.instance_id ?? null,
-      ]);
+      await session.run(
+        `INSERT INTO flows_in_hour VALUES (NULL, ip_is_public($3), ip_is_public($5), CAST($2 AS TIMESTAMP), coalesce(CAST($12 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND), $13, ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, $14, $15, $16, $10, $1, $11,
+        $17, $18, $19, $20, NULL, NULL, NULL, NULL, NULL)`,
+        [
+          flow.flow_id,
+          flow.start_at,
+          flow.src_ip,
+          flow.src_port ?? 40000,
+          flow.dst_ip,
+          flow.dst_port ?? 443,
+          flow.protocol ?? 6,
+          flow.direction ?? null,
+          flow.action === undefined ? 'accept' : flow.action,
+          flow.interface_id ?? null,
+          index + 1,
+          flow.end_at ?? null,
+          flow.source_type ?? 'agent',
+          flow.packets ?? 1,
+          flow.bytes ?? 100,
+          flow.observer_vm_id ?? null,
+          flow.counts_in_totals ?? true,
+          flow.mac_address ?? null,
+          flow.reporter ?? null,
+          flow.instance_id ?? null,
+        ],
+      );
     }
     // The enrich models, then the rules as the job checks them: the flows mart (every column the
     // test flows have) and rule_violations read from it.
-    const models: ModelDefinition[] = (await loadModelFiles(SQL_DIR)).filter(
-      (model) => (model.stage === 'enrich' && model.name !== 'flows_in_hour') || model.name === 'rule_violations',
-    );
+    const models: ModelDefinition[] = (await loadModelFiles(SQL_DIR)).filter((model) => (model.stage === 'enrich' && model.name !== 'flows_in_hour') || model.name === 'rule_violations');
     models.push({
-      name: 'flows', stage: 'marts', origin: 'generated:test', grain: 'flow', keys: ['flow_id'],
-      upstream: ['flows_enriched'], materialized: 'table', tests: [], body: compileFlowsMart(reference.rules.rules, '*'),
+      name: 'flows',
+      stage: 'marts',
+      origin: 'generated:test',
+      grain: 'flow',
+      keys: ['flow_id'],
+      upstream: ['flows_enriched'],
+      materialized: 'table',
+      tests: [],
+      body: compileFlowsMart(reference.rules.rules, '*'),
     });
     const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(['flows_in_hour', ...REFERENCE_RELATIONS]));
     if (run.error) throw new Error(run.error);

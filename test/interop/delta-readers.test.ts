@@ -108,7 +108,10 @@ guards.any.describe('independent Delta readers read the lake exactly as netflow 
     await deliverSamples({ store: lake.store });
     const configFile = path.join(lake.dir, 'config.json');
     await writeFile(configFile, JSON.stringify(lake.config));
-    const analytics = async () => void analyzed.push(await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${HOUR_13}:00:00Z`), to: new Date('2024-05-01T15:00:00Z') }));
+    const analytics = async () =>
+      void analyzed.push(
+        await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(`${HOUR_13}:00:00Z`), to: new Date('2024-05-01T15:00:00Z') }),
+      );
 
     // The demo's hours and analytics, then a rerun of hour 13: its partitions replaced in one commit per table.
     for (const hour of [HOUR_13, HOUR_14]) expect((await lake.runHour(hour)).status).toBe('published');
@@ -152,10 +155,14 @@ guards.any.describe('independent Delta readers read the lake exactly as netflow 
   it('every table of the demo lake is a Delta table, the analytics tables included', () => {
     for (const run of analyzed) expect(run.status, [run.error, ...run.hours.map((hour) => hour.error)].filter(Boolean).join('; ')).toBe('published');
     expect(analyzed.length).toBeGreaterThanOrEqual(3);
-    for (const scenario of scenarios) expect(scenario.tables.map((table) => table.name), scenario.name).toEqual(QUERYABLE_TABLES.map((table) => table.name));
+    for (const scenario of scenarios)
+      expect(
+        scenario.tables.map((table) => table.name),
+        scenario.name,
+      ).toEqual(QUERYABLE_TABLES.map((table) => table.name));
   });
 
-  it('the scenarios hold what they are named for: a killed attempt\'s files, and checkpoints with commits after them', async () => {
+  it("the scenarios hold what they are named for: a killed attempt's files, and checkpoints with commits after them", async () => {
     const [, beforeKill, afterKill, last] = scenarios;
     const parquetOf = async (root: string) => (await readdir(path.join(root, 'curated', 'flows', 'dt=2024-05-01', 'hour=13'))).filter((file) => file.endsWith('.parquet')).length;
     expect(await parquetOf(afterKill!.root)).toBeGreaterThan(await parquetOf(beforeKill!.root));
@@ -170,7 +177,9 @@ guards.any.describe('independent Delta readers read the lake exactly as netflow 
   guards.deltalake.it('delta-rs reads every table of every scenario as netflow query does', async () => {
     const tables = Object.fromEntries(scenarios.flatMap((scenario) => scenario.tables.map((table) => [`${scenario.name}/${table.name}`, path.join(scenario.root, table.root, table.name)])));
     const result = await readWithPython(readers, work, { reader: 'deltalake', tables });
-    const problems = scenarios.flatMap((scenario) => scenario.tables.flatMap((table) => differences(`${scenario.name}/${table.name}`, scenario.netflow[table.name]!, result.tables[`${scenario.name}/${table.name}`])));
+    const problems = scenarios.flatMap((scenario) =>
+      scenario.tables.flatMap((table) => differences(`${scenario.name}/${table.name}`, scenario.netflow[table.name]!, result.tables[`${scenario.name}/${table.name}`])),
+    );
     expect(problems).toEqual([]);
   });
 

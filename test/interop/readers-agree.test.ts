@@ -32,7 +32,18 @@ guards.both.describe('delta-rs and Spark agree on a table delta-rs writes', { ti
     // Hour 13 was replaced by run2; hour 15 was added after the checkpoint.
     expect(fromDeltalake.rows.map((row) => row.flow_id).sort()).toEqual(['run1-0', 'run1-1', 'run1-2', 'run2-0', 'run2-1', 'run2-2', 'run3-0', 'run3-1', 'run3-2']);
     const first = fromDeltalake.rows.find((row) => row.flow_id === 'run2-0')!;
-    expect(first).toEqual({ flow_id: 'run2-0', start_at: '2024-05-01T13:00:00.123456Z', src_port: '443', bytes: '1099511627776', rate: 0.1, is_public: true, tags: '["a","b"]', note: "l'été", dt: '2024-05-01', hour: '13' });
+    expect(first).toEqual({
+      flow_id: 'run2-0',
+      start_at: '2024-05-01T13:00:00.123456Z',
+      src_port: '443',
+      bytes: '1099511627776',
+      rate: 0.1,
+      is_public: true,
+      tags: '["a","b"]',
+      note: "l'été",
+      dt: '2024-05-01',
+      hour: '13',
+    });
     expect(deltalake.versions.deltalake).toBe('1.1.4');
     expect(spark.versions.pyspark).toBe('3.5.5');
   });

@@ -7,14 +7,27 @@ import { queryLake } from '../support/read-lake.ts';
 const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
 const T = 1714568400; // 2024-05-01T13:00:00Z
 const good = (n: number) => `2 123456789012 eni-0web1000000000001 93.184.216.34 10.0.1.10 ${40000 + n} 443 6 10 5000 ${T + n} ${T + n + 30} ACCEPT OK`;
-const awsKey = (stamp: string, id: string) =>
-  `raw/aws_vpc/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0bad_20240501T${stamp}Z_${id}.log.gz`;
+const awsKey = (stamp: string, id: string) => `raw/aws_vpc/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0bad_20240501T${stamp}Z_${id}.log.gz`;
 const agentKey = (name: string) => `raw/agent/dt=2024-05-01/hour=13/vm=i-0app00000000001/${name}.ndjson.gz`;
 const agentRecord = (overrides: Record<string, unknown> = {}) =>
   JSON.stringify({
-    v: 1, vm_id: 'i-0app00000000001', interface_id: 'eth0', interval_start_at: '2024-05-01T13:10:00.000Z', interval_s: 60,
-    start_at: '2024-05-01T13:10:01.000Z', end_at: '2024-05-01T13:10:02.000Z', src_ip: '10.0.2.10', dst_ip: '10.0.3.10',
-    src_port: 50000, dst_port: 1433, protocol: 6, direction: 'egress', packets: 3, bytes: 180, tcp_flags: 24, ...overrides,
+    v: 1,
+    vm_id: 'i-0app00000000001',
+    interface_id: 'eth0',
+    interval_start_at: '2024-05-01T13:10:00.000Z',
+    interval_s: 60,
+    start_at: '2024-05-01T13:10:01.000Z',
+    end_at: '2024-05-01T13:10:02.000Z',
+    src_ip: '10.0.2.10',
+    dst_ip: '10.0.3.10',
+    src_port: 50000,
+    dst_port: 1433,
+    protocol: 6,
+    direction: 'egress',
+    packets: 3,
+    bytes: 180,
+    tcp_flags: 24,
+    ...overrides,
   });
 
 describe('bad input is quarantined with a reason and the run goes on', () => {
@@ -26,7 +39,20 @@ describe('bad input is quarantined with a reason and the run goes on', () => {
     lake = await createLakeFixture();
     const put = (key: string, body: Buffer | string) => lake.store.putBytes(key, body);
     // A healthy object with two malformed lines among good ones.
-    await put(awsKey('1305', '01'), gzipSync([HEADER, good(1), '2 123456789012 eni-x 1.2.3.4 5.6.7.8 notaport 22 6 20 4249 1714568410 1714568470 ACCEPT OK', good(2), '2 123456789012 eni-x 1.2.3.4', `2 123456789012 eni-x 1.2.3.999 5.6.7.8 1 70000 6 1 1 ${T} ${T} ACCEPT OK`, good(3)].join('\n') + '\n'));
+    await put(
+      awsKey('1305', '01'),
+      gzipSync(
+        [
+          HEADER,
+          good(1),
+          '2 123456789012 eni-x 1.2.3.4 5.6.7.8 notaport 22 6 20 4249 1714568410 1714568470 ACCEPT OK',
+          good(2),
+          '2 123456789012 eni-x 1.2.3.4',
+          `2 123456789012 eni-x 1.2.3.999 5.6.7.8 1 70000 6 1 1 ${T} ${T} ACCEPT OK`,
+          good(3),
+        ].join('\n') + '\n',
+      ),
+    );
     // A gzip file cut in half: unreadable as a whole.
     const full = gzipSync([HEADER, ...Array.from({ length: 200 }, (_, i) => good(i))].join('\n') + '\n');
     await put(awsKey('1310', '02'), full.subarray(0, Math.floor(full.length / 2)));
@@ -35,7 +61,10 @@ describe('bad input is quarantined with a reason and the run goes on', () => {
     // Plain (not gzip) text with bytes that are not UTF-8 and a line over 1 MiB.
     await put(awsKey('1320', '04'), Buffer.concat([Buffer.from(`${HEADER}\n${good(4)}\n`), Buffer.from([0x32, 0x20, 0xff, 0xfe, 0x0a]), Buffer.from(`${'x'.repeat(1024 * 1024 + 10)}\n${good(5)}\n`)]));
     // Agent records: valid, bad JSON, wrong types, unknown version.
-    await put(agentKey('i-0app00000000001-000000000001'), gzipSync([agentRecord(), '{"v":1,"vm_id":"i-0app', agentRecord({ src_port: 'http' }), agentRecord({ v: 7 }), agentRecord({ dst_ip: '999.1.1.1', bytes: -1 })].join('\n') + '\n'));
+    await put(
+      agentKey('i-0app00000000001-000000000001'),
+      gzipSync([agentRecord(), '{"v":1,"vm_id":"i-0app', agentRecord({ src_port: 'http' }), agentRecord({ v: 7 }), agentRecord({ dst_ip: '999.1.1.1', bytes: -1 })].join('\n') + '\n'),
+    );
     result = await lake.runHour('2024-05-01T13');
     quarantine = await queryLake(lake, `SELECT raw_object_key, raw_offset, reason, raw_text FROM quarantine ORDER BY raw_object_key, raw_offset NULLS FIRST`);
   });

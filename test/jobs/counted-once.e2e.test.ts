@@ -23,7 +23,16 @@ const VM = {
 } as const;
 type Endpoint = (typeof VM)[keyof typeof VM];
 
-interface Connection { client: Endpoint; server: Endpoint; clientPort: number; serverPort: number; minute: number; requestBytes: number; responseBytes: number; rejectedByServer?: true }
+interface Connection {
+  client: Endpoint;
+  server: Endpoint;
+  clientPort: number;
+  serverPort: number;
+  minute: number;
+  requestBytes: number;
+  responseBytes: number;
+  rejectedByServer?: true;
+}
 
 const HOUR_S = Date.parse('2024-05-01T13:00:00Z') / 1000;
 const pairs: [Endpoint, Endpoint, number][] = [
@@ -37,15 +46,31 @@ const pairs: [Endpoint, Endpoint, number][] = [
 const connections: Connection[] = [
   ...pairs.flatMap(([client, server, serverPort], p) =>
     Array.from({ length: 4 }, (_, i) => ({
-      client, server, serverPort, clientPort: 40000 + p * 100 + i, minute: 5 + p * 8 + i,
-      requestBytes: 1000 + 37 * p + 11 * i, responseBytes: 20_000 + 501 * p + 97 * i,
+      client,
+      server,
+      serverPort,
+      clientPort: 40000 + p * 100 + i,
+      minute: 5 + p * 8 + i,
+      requestBytes: 1000 + 37 * p + 11 * i,
+      responseBytes: 20_000 + 501 * p + 97 * i,
     })),
   ),
   // sql-1's security group rejects app-2: its ENI logs REJECT, its agent sees nothing, no answer.
   { client: VM.app2, server: VM.sql1, serverPort: 1433, clientPort: 41000, minute: 55, requestBytes: 120, responseBytes: 0, rejectedByServer: true },
 ];
 
-interface Observation { observer: Endpoint; kind: 'agent' | 'eni' | 'gcp'; src: Endpoint; dst: Endpoint; srcPort: number; dstPort: number; startS: number; endS: number; bytes: number; action?: 'REJECT' }
+interface Observation {
+  observer: Endpoint;
+  kind: 'agent' | 'eni' | 'gcp';
+  src: Endpoint;
+  dst: Endpoint;
+  srcPort: number;
+  dstPort: number;
+  startS: number;
+  endS: number;
+  bytes: number;
+  action?: 'REJECT';
+}
 
 /** Every observer on both ends of both directions of every connection. */
 function observations(): Observation[] {
@@ -82,33 +107,56 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
   beforeAll(async () => {
     lake = await createLakeFixture();
     for (const vm of Object.values(VM).filter((v) => v.agent)) {
-      const records: AgentRecord[] = all.filter((o) => o.kind === 'agent' && o.observer === vm).map((o) => ({
-        v: 1, vm_id: vm.id, interface_id: 'eth0', interval_start_at: iso(o.startS - (o.startS % 60)), interval_s: 60,
-        // The agent's clock and capture: a few milliseconds after the wire time the ENI logs.
-        start_at: iso(o.startS, 4), end_at: iso(o.endS, 4), src_ip: o.src.ip, dst_ip: o.dst.ip, src_port: o.srcPort, dst_port: o.dstPort,
-        protocol: 6, direction: o.dst === vm ? 'ingress' : 'egress', packets: Math.ceil(o.bytes / 1000), bytes: o.bytes, tcp_flags: 0x1b,
-      }));
+      const records: AgentRecord[] = all
+        .filter((o) => o.kind === 'agent' && o.observer === vm)
+        .map((o) => ({
+          v: 1,
+          vm_id: vm.id,
+          interface_id: 'eth0',
+          interval_start_at: iso(o.startS - (o.startS % 60)),
+          interval_s: 60,
+          // The agent's clock and capture: a few milliseconds after the wire time the ENI logs.
+          start_at: iso(o.startS, 4),
+          end_at: iso(o.endS, 4),
+          src_ip: o.src.ip,
+          dst_ip: o.dst.ip,
+          src_port: o.srcPort,
+          dst_port: o.dstPort,
+          protocol: 6,
+          direction: o.dst === vm ? 'ingress' : 'egress',
+          packets: Math.ceil(o.bytes / 1000),
+          bytes: o.bytes,
+          tcp_flags: 0x1b,
+        }));
       await lake.store.putBytes(`raw/agent/dt=2024-05-01/hour=13/vm=${vm.id}/${vm.id}-000000000001.ndjson.gz`, gzipSync(records.map((r) => JSON.stringify(r)).join('\n') + '\n'));
     }
-    const awsLines = all.filter((o) => o.kind === 'eni').map((o) =>
-      `2 123456789012 ${o.observer.eni} ${o.src.ip} ${o.dst.ip} ${o.srcPort} ${o.dstPort} 6 ${Math.ceil(o.bytes / 1000)} ${o.bytes} ${o.startS} ${o.endS} ${o.action ?? 'ACCEPT'} OK`);
+    const awsLines = all
+      .filter((o) => o.kind === 'eni')
+      .map((o) => `2 123456789012 ${o.observer.eni} ${o.src.ip} ${o.dst.ip} ${o.srcPort} ${o.dstPort} 6 ${Math.ceil(o.bytes / 1000)} ${o.bytes} ${o.startS} ${o.endS} ${o.action ?? 'ACCEPT'} OK`);
     await lake.store.putBytes(
       'raw/aws_vpc/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1355Z_aa11bb22.log.gz',
       gzipSync(['version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status', ...awsLines].join('\n') + '\n'),
     );
-    const gcpLines = all.filter((o) => o.kind === 'gcp').map((o) => {
-      const reporter = o.src === o.observer ? 'SRC' : 'DEST';
-      const instance = { vm_name: o.observer.name, project_id: 'p', region: 'us-central1', zone: 'us-central1-a' };
-      return JSON.stringify({
-        logName: 'projects/p/logs/compute.googleapis.com%2Fvpc_flows', timestamp: iso(o.endS + 10),
-        resource: { type: 'gce_subnetwork', labels: { project_id: 'p', location: 'us-central1-a', subnetwork_name: 'default' } },
-        jsonPayload: {
-          connection: { src_ip: o.src.ip, src_port: o.srcPort, dest_ip: o.dst.ip, dest_port: o.dstPort, protocol: 6 },
-          bytes_sent: String(o.bytes), packets_sent: String(Math.ceil(o.bytes / 1000)), start_time: iso(o.startS), end_time: iso(o.endS), reporter,
-          ...(reporter === 'SRC' ? { src_instance: instance } : { dest_instance: instance }),
-        },
+    const gcpLines = all
+      .filter((o) => o.kind === 'gcp')
+      .map((o) => {
+        const reporter = o.src === o.observer ? 'SRC' : 'DEST';
+        const instance = { vm_name: o.observer.name, project_id: 'p', region: 'us-central1', zone: 'us-central1-a' };
+        return JSON.stringify({
+          logName: 'projects/p/logs/compute.googleapis.com%2Fvpc_flows',
+          timestamp: iso(o.endS + 10),
+          resource: { type: 'gce_subnetwork', labels: { project_id: 'p', location: 'us-central1-a', subnetwork_name: 'default' } },
+          jsonPayload: {
+            connection: { src_ip: o.src.ip, src_port: o.srcPort, dest_ip: o.dst.ip, dest_port: o.dstPort, protocol: 6 },
+            bytes_sent: String(o.bytes),
+            packets_sent: String(Math.ceil(o.bytes / 1000)),
+            start_time: iso(o.startS),
+            end_time: iso(o.endS),
+            reporter,
+            ...(reporter === 'SRC' ? { src_instance: instance } : { dest_instance: instance }),
+          },
+        });
       });
-    });
     await lake.store.putBytes('raw/gcp_vpc/compute.googleapis.com/vpc_flows/2024/05/01/13:00:00_13:59:59_S0.json', gcpLines.join('\n') + '\n');
     result = await lake.runHour('2024-05-01T13');
   }, 120_000);
@@ -124,12 +172,15 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
   });
 
   it('counts exactly one observation per direction of each connection', async () => {
-    const rows = await queryLake(lake, `SELECT src_ip, src_port, dst_ip, dst_port, count(*) FILTER (WHERE counts_in_totals) AS counted, count(DISTINCT counted_flow_id) AS ids FROM flows GROUP BY ALL`);
+    const rows = await queryLake(
+      lake,
+      `SELECT src_ip, src_port, dst_ip, dst_port, count(*) FILTER (WHERE counts_in_totals) AS counted, count(DISTINCT counted_flow_id) AS ids FROM flows GROUP BY ALL`,
+    );
     expect(rows).toHaveLength(2 * connections.length - 1);
     for (const row of rows) expect(row, `${row.src_ip}:${row.src_port} -> ${row.dst_ip}:${row.dst_port}`).toMatchObject({ counted: 1n, ids: 1n });
   });
 
-  it('the traffic matrix holds each connection\'s bytes once per segment pair, as generated', async () => {
+  it("the traffic matrix holds each connection's bytes once per segment pair, as generated", async () => {
     const expected = new Map<string, number>();
     const add = (src: string, dst: string, bytes: number) => expected.set(`${src} -> ${dst}`, (expected.get(`${src} -> ${dst}`) ?? 0) + bytes);
     for (const c of connections) {
@@ -147,12 +198,14 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
     const [alert] = await queryLake(lake, `SELECT flow_count, observation_count, bytes, observed_by FROM alerts WHERE rule_id = 'sql-only-from-app-1' AND src_ip = '10.0.5.20'`);
     const batchToSql = connections.filter((c) => c.client === VM.batch1 && c.server === VM.sql1);
     expect(alert).toEqual({
-      flow_count: BigInt(batchToSql.length), observation_count: BigInt(3 * batchToSql.length), bytes: BigInt(batchToSql.reduce((n, c) => n + c.requestBytes, 0)),
+      flow_count: BigInt(batchToSql.length),
+      observation_count: BigInt(3 * batchToSql.length),
+      bytes: BigInt(batchToSql.reduce((n, c) => n + c.requestBytes, 0)),
       observed_by: ['agent:i-0sql00000000001', 'aws_vpc:eni-0sql1000000000001', 'gcp_vpc:SRC/batch-1'],
     });
   });
 
-  it('a connection the destination rejected: the ENI\'s REJECT counts, and the alert (the rule looks at any action) reports one connection of two records', async () => {
+  it("a connection the destination rejected: the ENI's REJECT counts, and the alert (the rule looks at any action) reports one connection of two records", async () => {
     const [counted] = await queryLake(lake, `SELECT source_type, action FROM flows WHERE src_port = 41000 AND counts_in_totals`);
     expect(counted).toEqual({ source_type: 'aws_vpc', action: 'reject' });
     const [alert] = await queryLake(lake, `SELECT flow_count, observation_count, bytes, observed_by FROM alerts WHERE rule_id = 'sql-only-from-app-1' AND src_ip = '10.0.2.11'`);

@@ -25,7 +25,7 @@ describe('a model that fails', () => {
   });
   afterAll(() => lake.cleanup());
 
-  it('reports the model file and DuckDB\'s message, and leaves the published partition untouched', async () => {
+  it("reports the model file and DuckDB's message, and leaves the published partition untouched", async () => {
     const good = await lake.runHour('2024-05-01T13');
     expect(good.status).toBe('published');
     const versionBefore = await versionOf(flowsTable);

@@ -56,10 +56,18 @@ describe('the hourly job on the bundled samples', () => {
     expect(rows('2024-05-01T14')).toEqual({ flows: 421, violations: 1, traffic_matrix: expect.any(Number), alerts: 1, quarantine: 0, late_records: 0 });
   });
 
-  it('reconciles: every record read is published, another hour\'s, a status record or quarantined', () => {
+  it("reconciles: every record read is published, another hour's, a status record or quarantined", () => {
     const hour13 = results['2024-05-01T13']!.counts;
     expect(hour13).toEqual({
-      objects: 48, objects_quarantined: 0, records_read: 708, flows_published: 436, other_hour: 270, late: 0, nodata: 1, skipdata: 1, quarantined: 0,
+      objects: 48,
+      objects_quarantined: 0,
+      records_read: 708,
+      flows_published: 436,
+      other_hour: 270,
+      late: 0,
+      nodata: 1,
+      skipdata: 1,
+      quarantined: 0,
     });
     for (const result of Object.values(results)) {
       const c = result.counts;
@@ -71,16 +79,30 @@ describe('the hourly job on the bundled samples', () => {
     const [counts] = await queryLake(lake, `SELECT count(*) AS flows, count(DISTINCT flow_id) AS ids, count(*) FILTER (WHERE verdict = 'non_conformant') AS bad FROM flows`);
     expect(counts).toEqual({ flows: 857n, ids: 857n, bad: 16n });
     const bySource = await queryLake(lake, `SELECT source_type, count(*) AS n FROM flows GROUP BY 1 ORDER BY 1`);
-    expect(bySource).toEqual([{ source_type: 'agent', n: 614n }, { source_type: 'aws_vpc', n: 243n }]);
+    expect(bySource).toEqual([
+      { source_type: 'agent', n: 614n },
+      { source_type: 'aws_vpc', n: 243n },
+    ]);
   });
 
   it('enriches both ends from the inventory and the ranges', async () => {
     const [ssh] = await queryLake(lake, `SELECT * FROM flows WHERE dst_port = 22 AND start_at < TIMESTAMP '2024-05-01 14:00:00'`);
     expect(ssh).toMatchObject({
-      source_type: 'aws_vpc', src_ip: '185.220.101.45', dst_ip: '10.0.1.10', direction: 'ingress', action: 'accept',
-      observer_vm_id: 'i-0web00000000001', dst_vm_id: 'i-0web00000000001', dst_vm_name: 'web-1', dst_segment: 'web',
-      dst_tags: ['internal', 'vm', 'web'], dst_cidr: '10.0.1.0/24', src_is_public: true, src_segment: 'internet',
-      verdict: 'non_conformant', violated_rule_ids: ['no-admin-ports-from-internet'],
+      source_type: 'aws_vpc',
+      src_ip: '185.220.101.45',
+      dst_ip: '10.0.1.10',
+      direction: 'ingress',
+      action: 'accept',
+      observer_vm_id: 'i-0web00000000001',
+      dst_vm_id: 'i-0web00000000001',
+      dst_vm_name: 'web-1',
+      dst_segment: 'web',
+      dst_tags: ['internal', 'vm', 'web'],
+      dst_cidr: '10.0.1.0/24',
+      src_is_public: true,
+      src_segment: 'internet',
+      verdict: 'non_conformant',
+      violated_rule_ids: ['no-admin-ports-from-internet'],
     });
     expect(ssh!.community_id).toMatch(/^1:[A-Za-z0-9+/]{27}=$/);
     const [datastore] = await queryLake(lake, `SELECT dst_cidr, dst_range_name, dst_tags, dst_segment FROM flows WHERE dst_ip = '10.0.4.50' LIMIT 1`);
@@ -90,7 +112,10 @@ describe('the hourly job on the bundled samples', () => {
   });
 
   it('builds the hourly traffic matrix by segment and by tag', async () => {
-    const rows = await queryLake(lake, `SELECT src_group, dst_group, flows FROM traffic_matrix WHERE dimension = 'segment' AND hour_at = TIMESTAMP '2024-05-01 13:00:00' AND src_group = 'app' AND dst_group = 'data'`);
+    const rows = await queryLake(
+      lake,
+      `SELECT src_group, dst_group, flows FROM traffic_matrix WHERE dimension = 'segment' AND hour_at = TIMESTAMP '2024-05-01 13:00:00' AND src_group = 'app' AND dst_group = 'data'`,
+    );
     // app → sql-1 (60 + 5 connections, each reported by both ends' agents, counted once) and
     // app-1 → the datastore (60): 125 connections of the 190 records.
     expect(rows).toEqual([{ src_group: 'app', dst_group: 'data', flows: 125n }]);
@@ -103,7 +128,13 @@ describe('the hourly job on the bundled samples', () => {
     const entry = entries.find((e) => e.hour === '2024-05-01T13')!;
     expect(entry.status).toBe('published');
     expect(entry.inputs).toHaveLength(48);
-    expect(entry.inputs[0]).toEqual({ source_type: 'agent', key: expect.stringMatching(/^raw\/agent\/dt=2024-05-01\/hour=13\//), etag: expect.any(String), size: expect.any(Number), last_offset: expect.any(Number) });
+    expect(entry.inputs[0]).toEqual({
+      source_type: 'agent',
+      key: expect.stringMatching(/^raw\/agent\/dt=2024-05-01\/hour=13\//),
+      etag: expect.any(String),
+      size: expect.any(Number),
+      last_offset: expect.any(Number),
+    });
     expect(entry.reference_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(entry.rules_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(entry.models.map((m) => m.name)).toEqual(expect.arrayContaining(['aws_vpc__records', 'agent__records', 'flows_enriched', 'rule_violations', 'flows', 'alerts']));

@@ -47,7 +47,15 @@ describe('late_records', () => {
       const start = Date.UTC(2024, 6, 1, hour, minute) / 1000;
       return `2 123456789012 eni-0web1000000000001 10.0.1.10 10.0.2.20 ${port} 443 6 10 1000 ${start} ${start + 30} ACCEPT OK`;
     };
-    const body = ['version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status', line(10, 30, 40001), line(10, 40, 40002), line(10, 50, 40003), line(11, 10, 40004), line(11, 20, 40005), line(12, 5, 40006)];
+    const body = [
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+      line(10, 30, 40001),
+      line(10, 40, 40002),
+      line(10, 50, 40003),
+      line(11, 10, 40004),
+      line(11, 20, 40005),
+      line(12, 5, 40006),
+    ];
     await lake.store.putBytes(AWS_KEY, gzipSync(`${body.join('\n')}\n`));
     const deliveredAt = new Date('2024-07-01T12:10:00Z');
     await utimes(lake.store.localPathOf!(AWS_KEY)!, deliveredAt, deliveredAt);
@@ -81,7 +89,10 @@ describe('late_records', () => {
     const grow = async () => {
       const growth = blob.length / records.length;
       for (const record of records) {
-        const text = JSON.stringify({ ...record, time: `2018-11-13T12:${String(2 + growth * 5).padStart(2, '0')}:00.0000000Z` }).replace(/"(154\d{7}),/g, (_m, epoch: string) => `"${Number(epoch) + (2 + growth * 5) * 60 + growth},`);
+        const text = JSON.stringify({ ...record, time: `2018-11-13T12:${String(2 + growth * 5).padStart(2, '0')}:00.0000000Z` }).replace(
+          /"(154\d{7}),/g,
+          (_m, epoch: string) => `"${Number(epoch) + (2 + growth * 5) * 60 + growth},`,
+        );
         blob.push(JSON.parse(text));
       }
       await lake.store.putBytes(NSG_KEY, JSON.stringify({ records: blob }));
@@ -98,10 +109,7 @@ describe('late_records', () => {
     expect(fourteen.lateInputs).toEqual([expect.objectContaining({ hour: '2018-11-13T12', key: NSG_KEY })]);
     expect(fourteen.alerts.map((a) => [a.rule_id, a.hour_at.toISOString(), a.flow_count])).toEqual([['late_data_beyond_lookback', '2018-11-13T12:00:00.000Z', BigInt(perGrowth)]]);
     expect(fourteen.alerts[0]!.description).toContain('after the rescan look-back (2h) of the hour had passed');
-    const routed = await queryLake<{ n: bigint; published: bigint }>(
-      lake,
-      `SELECT count(*) AS n, count(*) FILTER (WHERE flow_id IN (SELECT flow_id FROM flows)) AS published FROM late_records`,
-    );
+    const routed = await queryLake<{ n: bigint; published: bigint }>(lake, `SELECT count(*) AS n, count(*) FILTER (WHERE flow_id IN (SELECT flow_id FROM flows)) AS published FROM late_records`);
     expect(routed).toEqual([{ n: BigInt(perGrowth), published: 0n }]);
 
     // The run of 14 again (same late object: same run id, skipped) and the run of 15 (sees it routed by 14): nothing twice.

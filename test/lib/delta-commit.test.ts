@@ -75,7 +75,12 @@ describe.each([localFolder, s3, azure])('Delta commits on $name', (adapter) => {
     expect(protocol.protocol).toEqual({ minReaderVersion: 1, minWriterVersion: 2 });
     expect(metaData.metaData).toMatchObject({ format: { provider: 'parquet', options: {} }, schemaString: schemaStringOf(table), partitionColumns: ['dt', 'hour'] });
     const file = await fileOf('2024-05-01T13', 'run-1');
-    expect(add.add).toMatchObject({ path: 'dt=2024-05-01/hour=13/part-00000-a-run-1.parquet', partitionValues: { dt: '2024-05-01', hour: '13' }, dataChange: true, tags: { sha256: published!.files[0]!.sha256, run_id: 'run-1' } });
+    expect(add.add).toMatchObject({
+      path: 'dt=2024-05-01/hour=13/part-00000-a-run-1.parquet',
+      partitionValues: { dt: '2024-05-01', hour: '13' },
+      dataChange: true,
+      tags: { sha256: published!.files[0]!.sha256, run_id: 'run-1' },
+    });
     const stats = JSON.parse(add.add.stats);
     expect(stats).toMatchObject({ numRecords: 3, nullCount: { run_id: 0 }, minValues: { hour_at: '2024-05-01T13:00:00.000Z', run_id: 'run-1' }, maxValues: { hour_at: '2024-05-01T13:00:02.000Z' } });
     expect(add.add.size).toBe((await store.head('curated/traffic_matrix/dt=2024-05-01/hour=13/part-00000-a-run-1.parquet'))!.size);

@@ -8,7 +8,11 @@ import { defineTable, column } from '../../schemas/tables/table-definition.ts';
 
 /** The add action's stats come from the Parquet footer; they must bound the file's values exactly as a scan would. */
 const table = defineTable({
-  name: 'stats_case', root: 'curated', schemaVersion: 1, orderBy: [], doc: 'test',
+  name: 'stats_case',
+  root: 'curated',
+  schemaVersion: 1,
+  orderBy: [],
+  doc: 'test',
   columns: [
     column('at', 'TIMESTAMP', false, 'microseconds: the max rounds up to the next millisecond'),
     column('name', 'VARCHAR', true, 'NULLs counted; a long max is left out'),

@@ -44,10 +44,27 @@ beforeAll(async () => {
     const relative = `dt=${partition.dt}/hour=${partition.hour}/part-00000-y${version}.parquet`;
     // Only the queried day's files exist.
     if (partition.dt === DAY) await store.putFile(`curated/${table.name}/${relative}`, file.localPath);
-    const add: AddAction = { path: relative, partitionValues: partition, size, modificationTime: Date.parse(hour), dataChange: true, stats: JSON.stringify(file.stats), tags: { sha256, run_id: `run-${version}`, rows: '3' } };
+    const add: AddAction = {
+      path: relative,
+      partitionValues: partition,
+      size,
+      modificationTime: Date.parse(hour),
+      dataChange: true,
+      stats: JSON.stringify(file.stats),
+      tags: { sha256, run_id: `run-${version}`, rows: '3' },
+    };
     const committed = await commitPartition(store, {
-      table, partition, adds: [add], runId: `run-${version}`, attemptId: `y${version}`, operation: 'WRITE', now: () => new Date(hour),
-      gracePeriodMs: HOUR_MS, logRetentionMs: 30 * 24 * HOUR_MS, checkpointInterval: CHECKPOINT_INTERVAL, snapshot,
+      table,
+      partition,
+      adds: [add],
+      runId: `run-${version}`,
+      attemptId: `y${version}`,
+      operation: 'WRITE',
+      now: () => new Date(hour),
+      gracePeriodMs: HOUR_MS,
+      logRetentionMs: 30 * 24 * HOUR_MS,
+      checkpointInterval: CHECKPOINT_INTERVAL,
+      snapshot,
     });
     snapshot = committed.snapshot;
     // The writer checkpoints every 10 versions; the ones a reader of the latest version needs are enough here.
@@ -77,14 +94,20 @@ describe(`a table with ${COMMITS} hourly commits`, () => {
       // Commits after the checkpoint were read from JSON, the rest came from the checkpoint.
       expect([...snapshot.commits.keys()]).toEqual([8_751, 8_752, 8_753, 8_754, 8_755, 8_756, 8_757, 8_758, 8_759]);
     }
-    console.info(`[figures] delta-log-scale: latest snapshot of ${COMMITS} commits loads in ${timings.map((ms) => Math.round(ms)).join(' / ')} ms (checkpoint ${checkpointBytes} bytes, ${lastCheckpoint.size} actions)`);
+    console.info(
+      `[figures] delta-log-scale: latest snapshot of ${COMMITS} commits loads in ${timings.map((ms) => Math.round(ms)).join(' / ')} ms (checkpoint ${checkpointBytes} bytes, ${lastCheckpoint.size} actions)`,
+    );
   });
 
-  it('a --from/--to query over one day opens only that day\'s files', async () => {
+  it("a --from/--to query over one day opens only that day's files", async () => {
     const range = partitionRange(`${DAY}T00`, `${DAY}T23`)!;
     const lake = await openLakeSession({
-      store, workDir: path.join(dir, 'work'), memoryLimit: '256MB', maxTempDirectorySize: '256MB',
-      includePartition: (_table, partition) => range(partition), dates: datesOfRange(`${DAY}T00`, `${DAY}T23`)!,
+      store,
+      workDir: path.join(dir, 'work'),
+      memoryLimit: '256MB',
+      maxTempDirectorySize: '256MB',
+      includePartition: (_table, partition) => range(partition),
+      dates: datesOfRange(`${DAY}T00`, `${DAY}T23`)!,
     });
     try {
       const opened = lake.files[table.name]!;

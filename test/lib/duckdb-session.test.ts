@@ -36,12 +36,9 @@ describe('the locked-down DuckDB session', () => {
     );
   });
 
-  it.each(['SET enable_external_access = true', "SET allowed_directories = ['/']", "SET memory_limit = '100GB'", 'SET lock_configuration = false'])(
-    'cannot lift its limits: %s',
-    async (sql) => {
-      await expect(session.run(sql)).rejects.toThrow(/configuration has been locked/);
-    },
-  );
+  it.each(['SET enable_external_access = true', "SET allowed_directories = ['/']", "SET memory_limit = '100GB'", 'SET lock_configuration = false'])('cannot lift its limits: %s', async (sql) => {
+    await expect(session.run(sql)).rejects.toThrow(/configuration has been locked/);
+  });
 
   it('has the configured limits in force', async () => {
     const [row] = await session.all(`SELECT current_setting('memory_limit') AS memory, current_setting('max_temp_directory_size') AS temp, current_setting('enable_external_access') AS external`);

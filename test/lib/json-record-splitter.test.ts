@@ -25,23 +25,28 @@ const widestProbe: TupleProbe = (text, from, to) => {
 function split(bytes: Buffer, chunkSizes: number[] = [], maxRecordBytes = 1 << 20, paths: readonly TuplePath[] = [], probe?: TupleProbe): Split {
   const result: Split = { records: [], tuples: [], refused: [], probed: [] };
   let pending: [number, string][] = [];
-  const splitter = new JsonRecordSplitter(maxRecordBytes, {
-    tuple: (index, group, text, from, to, probed) => {
-      expect(index).toBe(result.records.length + result.refused.length + 1);
-      pending.push([group, text.toString('utf8', from, to)]);
-      if (probed > 0) result.probed.push(text.toString('utf8', from, to));
+  const splitter = new JsonRecordSplitter(
+    maxRecordBytes,
+    {
+      tuple: (index, group, text, from, to, probed) => {
+        expect(index).toBe(result.records.length + result.refused.length + 1);
+        pending.push([group, text.toString('utf8', from, to)]);
+        if (probed > 0) result.probed.push(text.toString('utf8', from, to));
+      },
+      record: (index, pieces) => {
+        expect(index).toBe(result.records.length + result.refused.length + 1);
+        result.records.push(Buffer.concat(pieces).toString('utf8'));
+        result.tuples.push(pending);
+        pending = [];
+      },
+      refused: (index, reason, head) => {
+        result.refused.push({ index, reason, head: head.toString('utf8') });
+        pending = [];
+      },
     },
-    record: (index, pieces) => {
-      expect(index).toBe(result.records.length + result.refused.length + 1);
-      result.records.push(Buffer.concat(pieces).toString('utf8'));
-      result.tuples.push(pending);
-      pending = [];
-    },
-    refused: (index, reason, head) => {
-      result.refused.push({ index, reason, head: head.toString('utf8') });
-      pending = [];
-    },
-  }, paths, probe);
+    paths,
+    probe,
+  );
   let at = 0;
   for (const size of chunkSizes) {
     if (at >= bytes.length) break;
@@ -85,7 +90,11 @@ const recordValue = fc.oneof({ weight: 4, arbitrary: fc.object({ maxDepth: 3 }) 
 const documentText = fc
   .record({
     records: fc.array(recordValue, { maxLength: 6 }),
-    before: fc.dictionary(fc.string({ maxLength: 6 }).filter((key) => key !== 'records'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }),
+    before: fc.dictionary(
+      fc.string({ maxLength: 6 }).filter((key) => key !== 'records'),
+      fc.jsonValue({ maxDepth: 2 }),
+      { maxKeys: 2 },
+    ),
     indent: fc.constantFrom(undefined, 1, 2, '\t'),
   })
   .map(({ records, before, indent }) => JSON.stringify({ ...before, records }, null, indent));
@@ -129,9 +138,47 @@ describe('JsonRecordSplitter: a records document split record by record as it st
   // Every corner of the grammar of numbers, literals and escapes, as a record and inside one, fed
   // whole and byte by byte: valid exactly when JSON.parse says so.
   const TOKENS = [
-    '0', '-0', '7', '-12', '01', '-01', '+1', '1.', '.5', '1.5', '1.5.2', '1e5', '1E+5', '1e-05', '1e', '1e+', '-', '--1', '0x10', '1_0', 'Infinity', 'NaN',
-    'true', 'false', 'null', 'tru', 'nulll', 'True', 'nul',
-    '"a"', '""', '"\\u00e9"', '"\\u00E9\\uD83D\\uDE00"', '"\\u00e"', '"\\u00eg"', '"\\x41"', '"\\/"', '"\\b\\f\\n\\r\\t\\"\\\\"', '"\\"', '"a', "'a'",
+    '0',
+    '-0',
+    '7',
+    '-12',
+    '01',
+    '-01',
+    '+1',
+    '1.',
+    '.5',
+    '1.5',
+    '1.5.2',
+    '1e5',
+    '1E+5',
+    '1e-05',
+    '1e',
+    '1e+',
+    '-',
+    '--1',
+    '0x10',
+    '1_0',
+    'Infinity',
+    'NaN',
+    'true',
+    'false',
+    'null',
+    'tru',
+    'nulll',
+    'True',
+    'nul',
+    '"a"',
+    '""',
+    '"\\u00e9"',
+    '"\\u00E9\\uD83D\\uDE00"',
+    '"\\u00e"',
+    '"\\u00eg"',
+    '"\\x41"',
+    '"\\/"',
+    '"\\b\\f\\n\\r\\t\\"\\\\"',
+    '"\\"',
+    '"a',
+    "'a'",
   ];
   it.each(TOKENS.flatMap((token) => [`{"records": [${token}]}`, `{"records": [{"a": ${token}, "b": [${token}]}]}`, `{"x": ${token}, "records": []}`]))('%s', (text) => {
     const want = reference(Buffer.from(text));
@@ -141,7 +188,7 @@ describe('JsonRecordSplitter: a records document split record by record as it st
 
   it.each([
     { name: 'cut off', text: '{"records": [\n{"a": 1},\n{"b": [1, 2', error: 'JSON document is cut off at line 3' },
-    { name: 'a bad token', text: '{"records": [\n{"a": tru}\n]}', error: "JSON document is not valid JSON at line 2: '}' in what should be \"true\"" },
+    { name: 'a bad token', text: '{"records": [\n{"a": tru}\n]}', error: 'JSON document is not valid JSON at line 2: \'}\' in what should be "true"' },
     { name: 'a mismatched bracket', text: '{"records": [{"a": [1}]}', error: "JSON document is not valid JSON at line 1: unexpected '}'" },
     { name: 'a raw control character in a string', text: '{"records": ["a\tb"]}', error: 'JSON document is not valid JSON at line 1: control character 0x09 in a string' },
     { name: 'data after the document', text: '{"records": []}\n{"records": []}', error: "JSON document is not valid JSON at line 2: unexpected '{'" },
@@ -182,9 +229,23 @@ describe('JsonRecordSplitter: a records document split record by record as it st
         for (const element of value) tuples.push([group, typeof element === 'string' ? element : JSON.stringify(element)]);
         return [];
       }
-      if (Array.isArray(value)) return value.map((element) => walk(element, rest.filter((path) => path[0] === '*').map((path) => path.slice(1))));
+      if (Array.isArray(value))
+        return value.map((element) =>
+          walk(
+            element,
+            rest.filter((path) => path[0] === '*').map((path) => path.slice(1)),
+          ),
+        );
       if (typeof value === 'object' && value !== null) {
-        return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, walk(child, rest.filter((path) => path[0] === key).map((path) => path.slice(1)))]));
+        return Object.fromEntries(
+          Object.entries(value).map(([key, child]) => [
+            key,
+            walk(
+              child,
+              rest.filter((path) => path[0] === key).map((path) => path.slice(1)),
+            ),
+          ]),
+        );
       }
       return value;
     };
@@ -194,31 +255,40 @@ describe('JsonRecordSplitter: a records document split record by record as it st
   const tupleText = fc.oneof(fc.constant('1714568400,10.0.1.10,10.0.2.20,40000,443,T,O,A,C,10,5000,8,4000'), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 6 }));
   const tupleElement = fc.oneof({ weight: 6, arbitrary: tupleText }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) });
   const tupleArray = fc.oneof({ weight: 8, arbitrary: fc.array(tupleElement, { maxLength: 5 }) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) });
-  const nsgRecord = fc.record({
-    category: fc.constant('NetworkSecurityGroupFlowEvent'),
-    properties: fc.record({
-      Version: fc.constantFrom(1, 2),
-      flows: fc.array(fc.record({ rule: fc.string({ maxLength: 5 }), flows: fc.array(fc.record({ mac: fc.string({ maxLength: 4 }), flowTuples: tupleArray }), { maxLength: 3 }) }), { maxLength: 3 }),
-    }),
-    // The other layout's arrays, and look-alikes off every path, stay in the record.
-    flowRecords: fc.option(fc.record({ flows: fc.array(fc.record({ flowGroups: fc.array(fc.record({ flowTuples: tupleArray }), { maxLength: 2 }) }), { maxLength: 2 }) }), { nil: undefined }),
-    flowTuples: fc.option(tupleArray, { nil: undefined }),
-  }, { requiredKeys: ['category', 'properties'] });
+  const nsgRecord = fc.record(
+    {
+      category: fc.constant('NetworkSecurityGroupFlowEvent'),
+      properties: fc.record({
+        Version: fc.constantFrom(1, 2),
+        flows: fc.array(fc.record({ rule: fc.string({ maxLength: 5 }), flows: fc.array(fc.record({ mac: fc.string({ maxLength: 4 }), flowTuples: tupleArray }), { maxLength: 3 }) }), { maxLength: 3 }),
+      }),
+      // The other layout's arrays, and look-alikes off every path, stay in the record.
+      flowRecords: fc.option(fc.record({ flows: fc.array(fc.record({ flowGroups: fc.array(fc.record({ flowTuples: tupleArray }), { maxLength: 2 }) }), { maxLength: 2 }) }), { nil: undefined }),
+      flowTuples: fc.option(tupleArray, { nil: undefined }),
+    },
+    { requiredKeys: ['category', 'properties'] },
+  );
 
   it('takes the elements of arrays at the tuple paths apart, in document order, and leaves the rest of each record as it was', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof({ weight: 5, arbitrary: nsgRecord }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }), { maxLength: 4 }), fc.constantFrom(undefined, 2), chunking, fc.constantFrom([NSG_PATH], [NSG_PATH, VNET_PATH]), (records, indent, chunks, paths) => {
-        const result = split(Buffer.from(JSON.stringify({ records }, null, indent)), chunks, 1 << 20, paths);
-        const expected = records.map((record) => takeApart(JSON.parse(JSON.stringify(record)), paths));
-        expect(result.refused).toEqual([]);
-        expect(result.records.map((text) => JSON.parse(text) as unknown)).toEqual(expected.map((e) => e.header));
-        // Control characters never reach the staged text: such a string keeps its escapes.
-        expect(result.tuples).toEqual(expected.map((e) => e.tuples.map(([group, text]) => [group, /[\u0000-\u001f]/.test(text) ? JSON.stringify(text).slice(1, -1) : text])));
-        // A probe skips the tokenizing of the tuples it accepts, and changes nothing else.
-        const probed = split(Buffer.from(JSON.stringify({ records }, null, indent)), chunks, 1 << 20, paths, widestProbe);
-        expect({ ...probed, probed: [] }).toEqual(result);
-        for (const text of probed.probed) expect(text).toMatch(/^[A-Za-z0-9.,_]+$/);
-      }),
+      fc.property(
+        fc.array(fc.oneof({ weight: 5, arbitrary: nsgRecord }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }), { maxLength: 4 }),
+        fc.constantFrom(undefined, 2),
+        chunking,
+        fc.constantFrom([NSG_PATH], [NSG_PATH, VNET_PATH]),
+        (records, indent, chunks, paths) => {
+          const result = split(Buffer.from(JSON.stringify({ records }, null, indent)), chunks, 1 << 20, paths);
+          const expected = records.map((record) => takeApart(JSON.parse(JSON.stringify(record)), paths));
+          expect(result.refused).toEqual([]);
+          expect(result.records.map((text) => JSON.parse(text) as unknown)).toEqual(expected.map((e) => e.header));
+          // Control characters never reach the staged text: such a string keeps its escapes.
+          expect(result.tuples).toEqual(expected.map((e) => e.tuples.map(([group, text]) => [group, /[\u0000-\u001f]/.test(text) ? JSON.stringify(text).slice(1, -1) : text])));
+          // A probe skips the tokenizing of the tuples it accepts, and changes nothing else.
+          const probed = split(Buffer.from(JSON.stringify({ records }, null, indent)), chunks, 1 << 20, paths, widestProbe);
+          expect({ ...probed, probed: [] }).toEqual(result);
+          for (const text of probed.probed) expect(text).toMatch(/^[A-Za-z0-9.,_]+$/);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -245,11 +315,19 @@ describe('JsonRecordSplitter: a records document split record by record as it st
   });
 
   it('refuses a record with a key on the tuple path twice in one object, and decodes escaped keys and tuples', () => {
-    const doc = '{"records": [{"properties": {"flows": [{"flows": [{"flowTuples": ["a"], "flowTuples": ["b"]}]}]}}, {"prop\\u0065rties": {"flows": [{"flows": [{"flowTuples": ["\\u0031,2", "x\\ty"]}]}]}}]}';
+    const doc =
+      '{"records": [{"properties": {"flows": [{"flows": [{"flowTuples": ["a"], "flowTuples": ["b"]}]}]}}, {"prop\\u0065rties": {"flows": [{"flows": [{"flowTuples": ["\\u0031,2", "x\\ty"]}]}]}}]}';
     const result = split(Buffer.from(doc), [], 1 << 20, [NSG_PATH]);
-    expect(result.refused).toEqual([{ index: 1, reason: 'record 1: key "flowTuples" appears twice in one object on the path to its flow tuples', head: '{"properties":{"flows":[{"flows":[{"flowTuples":[],"flowTuples":[]}]}]}}' }]);
+    expect(result.refused).toEqual([
+      { index: 1, reason: 'record 1: key "flowTuples" appears twice in one object on the path to its flow tuples', head: '{"properties":{"flows":[{"flows":[{"flowTuples":[],"flowTuples":[]}]}]}}' },
+    ]);
     expect(result.records).toEqual(['{"prop\\u0065rties":{"flows":[{"flows":[{"flowTuples":[]}]}]}}']);
-    expect(result.tuples).toEqual([[[1, '1,2'], [1, 'x\\ty']]]);
+    expect(result.tuples).toEqual([
+      [
+        [1, '1,2'],
+        [1, 'x\\ty'],
+      ],
+    ]);
   });
 
   it('refuses a record over the limit, naming its compact size (tuples counted), keeps its head, and goes on', () => {

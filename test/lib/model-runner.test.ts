@@ -41,7 +41,11 @@ describe('ModelRunner: parquet materialization', () => {
       [
         parseModelFile('wide_parquet.sql', 'normalize', model('wide_parquet', 'parquet', WIDE, 'not_null(id, key); unique(id)')),
         parseModelFile('wide_table.sql', 'normalize', model('wide_table', 'table', WIDE)),
-        parseModelFile('downstream.sql', 'enrich', model('downstream', 'table', 'select key as id, count(*) as n from wide_parquet group by key').replace('-- upstream: none', '-- upstream: wide_parquet')),
+        parseModelFile(
+          'downstream.sql',
+          'enrich',
+          model('downstream', 'table', 'select key as id, count(*) as n from wide_parquet group by key').replace('-- upstream: none', '-- upstream: wide_parquet'),
+        ),
       ],
       new Set(),
     );

@@ -73,7 +73,9 @@ describe('ocsf_network_activity', { timeout: 240_000 }, () => {
 
   it('the DuckDB DDL of `netflow ddl` builds the same view (delta_scan stood in for by a macro over the Parquet files)', async () => {
     const ddl = ['flows', 'ocsf_network_activity']
-      .map((name) => engineDdl({ engine: 'duckdb', location: path.join(lake.dir, 'lake'), schema: 'netflow', catalog: 'delta', tables: name === 'flows' ? [flowsTable] : [], ocsfView: name !== 'flows' }))
+      .map((name) =>
+        engineDdl({ engine: 'duckdb', location: path.join(lake.dir, 'lake'), schema: 'netflow', catalog: 'delta', tables: name === 'flows' ? [flowsTable] : [], ocsfView: name !== 'flows' }),
+      )
       .join('\n')
       .replace(/^(INSTALL|LOAD) delta;$/gm, '');
     const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
@@ -81,9 +83,7 @@ describe('ocsf_network_activity', { timeout: 240_000 }, () => {
     try {
       // Our own stand-in for the extension's table function: every Parquet file of the table (the lake
       // holds one run per hour here), with the dt/hour partition columns from the folder names.
-      await connection.run(
-        `CREATE MACRO delta_scan(location) AS TABLE SELECT * FROM read_parquet(location || '/dt=*/hour=*/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
-      );
+      await connection.run(`CREATE MACRO delta_scan(location) AS TABLE SELECT * FROM read_parquet(location || '/dt=*/hour=*/*.parquet', hive_partitioning = true, hive_types_autocast = false)`);
       await connection.run(ddl);
       const all = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
       const fromDdl = await canonicalDuckDbRows({ all }, 'netflow.ocsf_network_activity');

@@ -30,7 +30,7 @@ describe('parquetNullCounts: NULL counts from a Parquet footer, where it has the
     expect(Object.fromEntries(counts)).toEqual({ a: 0, b: Math.ceil(25000 / 7), c: 0 });
   });
 
-  it('gives nothing for a file written without statistics (staging\'s own writer)', async () => {
+  it("gives nothing for a file written without statistics (staging's own writer)", async () => {
     const writer = new ParquetWriter([{ name: 'n', type: 'BIGINT' }]);
     const parts: Uint8Array[] = [];
     const values = new Float64Array([42]);

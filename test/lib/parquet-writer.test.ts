@@ -79,7 +79,14 @@ describe('ParquetWriter: files DuckDB reads back exactly', () => {
     const written = await write('random.parquet', rows, 997);
     expect(await read('random.parquet')).toEqual(written);
     const types = await connection.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${path.join(dir, 'random.parquet')}'))`);
-    expect(types.getRows()).toEqual([['line_no', 'BIGINT'], ['port', 'INTEGER'], ['label', 'VARCHAR'], ['flag', 'BOOLEAN'], ['counter', 'BIGINT'], ['never_set', 'VARCHAR']]);
+    expect(types.getRows()).toEqual([
+      ['line_no', 'BIGINT'],
+      ['port', 'INTEGER'],
+      ['label', 'VARCHAR'],
+      ['flag', 'BOOLEAN'],
+      ['counter', 'BIGINT'],
+      ['never_set', 'VARCHAR'],
+    ]);
     const groups = await connection.runAndReadAll(`SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${path.join(dir, 'random.parquet')}')`);
     expect(Number(groups.getRows()[0]![0])).toBe(Math.ceil(written.length / 997));
   });

@@ -21,7 +21,10 @@ const logger = createLogger({ level: 'error', write: () => {} });
 /** A real local-folder store whose uploads of one table fail, and whose others finish late. */
 class FlakyStore extends LocalFolderStore {
   readonly settled: string[] = [];
-  constructor(root: string, private readonly failing: string) {
+  constructor(
+    root: string,
+    private readonly failing: string,
+  ) {
     super(root);
   }
   override async putFile(key: string, localPath: string, options?: PutOptions) {
@@ -56,7 +59,10 @@ describe('publishPartition: every file at once', () => {
   it('commits each table with its files, their sizes and SHA-256', async () => {
     const store = new LocalFolderStore(path.join(dir, 'lake-ok'));
     await publishPartition({ store, partition: PARTITION, runId: 'run-ok', attemptId: 'a-ok', tables: tables(), logger });
-    for (const [table, file] of [[flowsTable, files.flows], [violationsTable, files.violations]] as const) {
+    for (const [table, file] of [
+      [flowsTable, files.flows],
+      [violationsTable, files.violations],
+    ] as const) {
       const manifest = (await readPublishedPartition(store, table, PARTITION))!;
       expect(manifest.files).toEqual([{ key: expect.stringContaining(`/${table.name}/`), rows: table === flowsTable ? 3 : 1, bytes: (await stat(file)).size, sha256: await sha256File(file) }]);
       expect(await store.getBytes(manifest.files[0]!.key)).toEqual(await readFile(file));
@@ -74,4 +80,3 @@ describe('publishPartition: every file at once', () => {
     expect(await readPublishedPartition(store, violationsTable, PARTITION)).toBeUndefined();
   });
 });
-

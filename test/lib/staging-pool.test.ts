@@ -44,9 +44,27 @@ const CASES: Case[] = [
   { name: 'Azure NSG PT1H.json (records and tuples)', sourceType: 'azure_nsg', staging: 'json-records', bytes: () => fixture('azure-nsg/v2-documented-example.json') },
   { name: 'Azure VNet PT1H.json, gzip', sourceType: 'azure_vnet', staging: 'json-records', bytes: async () => gzipSync(await fixture('azure-vnet/v4-documented-example.json')) },
   { name: 'GCP JSON lines (no line typer)', sourceType: 'gcp_vpc', staging: 'lines', bytes: () => Buffer.from('{"a":1}\n\n{"b":2}\n') },
-  { name: 'truncated gzip: unreadable', sourceType: 'aws_vpc', staging: 'lines', bytes: () => truncated(gzipSync(`${AWS_HEADER}\n${Array.from({ length: 500 }, (_, i) => awsLine(i)).join('\n')}\n`)), unreadable: /^gzip stream is corrupt or truncated/ },
-  { name: 'Azure document cut off: unreadable', sourceType: 'azure_nsg', staging: 'json-records', bytes: async () => truncated(await fixture('azure-nsg/v2-documented-example.json')), unreadable: /./ },
-  { name: 'too many refused lines: unreadable', sourceType: 'aws_vpc', staging: 'lines', bytes: () => Buffer.concat(Array.from({ length: 10_001 }, () => Buffer.from([0xff, 0x0a]))), unreadable: /^more than 10000 lines rejected/ },
+  {
+    name: 'truncated gzip: unreadable',
+    sourceType: 'aws_vpc',
+    staging: 'lines',
+    bytes: () => truncated(gzipSync(`${AWS_HEADER}\n${Array.from({ length: 500 }, (_, i) => awsLine(i)).join('\n')}\n`)),
+    unreadable: /^gzip stream is corrupt or truncated/,
+  },
+  {
+    name: 'Azure document cut off: unreadable',
+    sourceType: 'azure_nsg',
+    staging: 'json-records',
+    bytes: async () => truncated(await fixture('azure-nsg/v2-documented-example.json')),
+    unreadable: /./,
+  },
+  {
+    name: 'too many refused lines: unreadable',
+    sourceType: 'aws_vpc',
+    staging: 'lines',
+    bytes: () => Buffer.concat(Array.from({ length: 10_001 }, () => Buffer.from([0xff, 0x0a]))),
+    unreadable: /^more than 10000 lines rejected/,
+  },
 ];
 
 type Outcome = { result: StagedLines; staged: string[] } | { error: { unreadable: boolean; name: string; message: string; code: unknown } };
@@ -92,7 +110,14 @@ describe('StagingPool: a worker thread stages an object as the main thread does'
     await mkdir(folder, { recursive: true });
     const rawPath = path.join(folder, 'raw.bin');
     await writeFile(rawPath, await testCase.bytes());
-    const task = (name: string): StageObjectTask => ({ sourceType: testCase.sourceType, staging: testCase.staging, formatHint: testCase.formatHint, rawPath, linesPath: path.join(folder, `${name}.txt`), limits: DEFAULT_STAGE_LIMITS });
+    const task = (name: string): StageObjectTask => ({
+      sourceType: testCase.sourceType,
+      staging: testCase.staging,
+      formatHint: testCase.formatHint,
+      rawPath,
+      linesPath: path.join(folder, `${name}.txt`),
+      limits: DEFAULT_STAGE_LIMITS,
+    });
     const inThread = await outcomeOf(stageObjectFile, task('in-thread'));
     const inWorker = await outcomeOf((t) => pool.stage(t, `${testCase.name}.log`), task('in-worker'));
     expect(inWorker).toEqual(inThread);
@@ -146,7 +171,9 @@ describe('StagingPool: worker threads start from the bundled script, through tsx
       expect(warnings).toEqual([
         {
           msg: 'staging worker threads start through tsx: their script could not be bundled',
-          fields: { error: expect.stringMatching(/^bundling .*import-meta-staging-worker\.ts gave 1 warning\(s\): test\/lib\/support\/import-meta-staging-worker\.ts:6: "import\.meta" is not available/) },
+          fields: {
+            error: expect.stringMatching(/^bundling .*import-meta-staging-worker\.ts gave 1 warning\(s\): test\/lib\/support\/import-meta-staging-worker\.ts:6: "import\.meta" is not available/),
+          },
         },
       ]);
       const inThread = await outcomeOf(stageObjectFile, await awsTask('fallback-in-thread'));
@@ -269,7 +296,12 @@ describe('stageObjects in worker threads', () => {
     expect(await staged(path.join(dir, 'work-3'), 3)).toEqual(inThread);
     // The mix covers what it claims to: staged lines, refused lines, objects refused whole, Parquet.
     expect(inThread.objects.map((o) => o.stagedLines)).toEqual([expect.any(Number), expect.any(Number), 3, 0, 0, 0, expect.any(Number), expect.any(Number), 20_001]);
-    expect(inThread.rejects.map((r) => [r.raw_object_key, r.raw_offset])).toEqual([['aws/bad-lines.log.gz', 3], ['aws/bad-lines.log.gz', 4], ['aws/truncated.log.gz', null], ['aws/empty.log', null]]);
+    expect(inThread.rejects.map((r) => [r.raw_object_key, r.raw_offset])).toEqual([
+      ['aws/bad-lines.log.gz', 3],
+      ['aws/bad-lines.log.gz', 4],
+      ['aws/truncated.log.gz', null],
+      ['aws/empty.log', null],
+    ]);
     expect(inThread.objects[5]!.parquetPath).toBe(path.join('parquet', '5.parquet'));
   });
 
@@ -279,7 +311,10 @@ describe('stageObjects in worker threads', () => {
       await rm(workDir, { recursive: true, force: true });
       // The staged file of object 2 cannot be written: a folder is in the way.
       await mkdir(path.join(workDir, 'lines', 'aws_vpc', '2.txt'), { recursive: true });
-      const error = await stageObjects({ store, objects, workDir, limits: DEFAULT_STAGE_LIMITS, threads }).then(() => undefined, (caught: NodeJS.ErrnoException) => caught);
+      const error = await stageObjects({ store, objects, workDir, limits: DEFAULT_STAGE_LIMITS, threads }).then(
+        () => undefined,
+        (caught: NodeJS.ErrnoException) => caught,
+      );
       return error && { unreadable: error instanceof ObjectUnreadableError, name: error.name, message: error.message, code: error.code };
     };
     const inThread = await failure(1);

@@ -152,11 +152,15 @@ describe('cachedWorkerScript: a cache that cannot be used is bundled over, never
     { name: 'truncated (a half-written file from another tool)', damage: async (file: string) => truncate(file, Math.floor((await stat(file)).size / 2)), reason: /^unreadable: / },
     { name: 'not JSON', damage: (file: string) => writeFile(file, 'garbage'), reason: /^unreadable: / },
     { name: 'JSON of something else', damage: (file: string) => writeFile(file, '{"format":1,"key":"another script","inputs":[],"script":"evil()"}'), reason: /^not a cache file of this script$/ },
-    { name: 'an input listed that no longer exists', damage: async (file: string) => {
-      const cache = JSON.parse(await readFile(file, 'utf8')) as { inputs: { path: string }[] };
-      cache.inputs[0]!.path = path.join(dir, 'gone.ts');
-      await writeFile(file, JSON.stringify(cache));
-    }, reason: /^changed: .*gone\.ts$/ },
+    {
+      name: 'an input listed that no longer exists',
+      damage: async (file: string) => {
+        const cache = JSON.parse(await readFile(file, 'utf8')) as { inputs: { path: string }[] };
+        cache.inputs[0]!.path = path.join(dir, 'gone.ts');
+        await writeFile(file, JSON.stringify(cache));
+      },
+      reason: /^changed: .*gone\.ts$/,
+    },
   ];
   it.each(DAMAGES)('$name: ignored, rebuilt and rewritten', async ({ name, damage, reason }) => {
     const { script, cacheDir, logs } = await project(slug(name));
@@ -198,6 +202,9 @@ describe('cachedWorkerScript: a cache that cannot be used is bundled over, never
     const file = await cacheFileIn(cacheDir);
     await chmod(cacheDir, 0o777);
     expect(await script()).toEqual(built);
-    expect(logs[1]).toMatchObject({ msg: 'bundled script', fields: { missed: { [file]: `${cacheDir} belongs to another user or is world-writable` }, notCached: { [cacheDir]: `${cacheDir} belongs to another user or is world-writable` } } });
+    expect(logs[1]).toMatchObject({
+      msg: 'bundled script',
+      fields: { missed: { [file]: `${cacheDir} belongs to another user or is world-writable` }, notCached: { [cacheDir]: `${cacheDir} belongs to another user or is world-writable` } },
+    });
   });
 });

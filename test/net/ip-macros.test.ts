@@ -22,7 +22,11 @@ async function ipMacros(inputs: (string | null)[]): Promise<IpRow[]> {
   return db.all<IpRow & { i: number }>(`
     SELECT i, ip_canonical(t) AS canonical, ip_family(t) AS family, ip_to_hex(t) AS hex,
            ip_to_uhugeint(t)::VARCHAR AS value, ip_is_public(t) AS is_public
-    FROM ${valuesTable('cases', ['t'], inputs.map((input) => [input]))}
+    FROM ${valuesTable(
+      'cases',
+      ['t'],
+      inputs.map((input) => [input]),
+    )}
     ORDER BY i`);
 }
 
@@ -51,7 +55,11 @@ async function cidrMacros(inputs: (string | null)[]): Promise<CidrRow[]> {
   return db.all<CidrRow & { i: number }>(`
     SELECT i, cidr_family(c) AS family, cidr_prefix_len(c) AS prefix_len,
            cidr_start(c)::VARCHAR AS start, cidr_end(c)::VARCHAR AS "end"
-    FROM ${valuesTable('cases', ['c'], inputs.map((input) => [input]))}
+    FROM ${valuesTable(
+      'cases',
+      ['c'],
+      inputs.map((input) => [input]),
+    )}
     ORDER BY i`);
 }
 
@@ -59,9 +67,7 @@ const cidrBatch = new CaseBatch<string | null, CidrRow>(cidrMacros);
 
 function cidrReference(input: string | null): CidrRow {
   const cidr = parseCidr(input);
-  return cidr
-    ? { family: cidr.family, prefix_len: cidr.prefixLen, start: cidr.start.toString(), end: cidr.end.toString() }
-    : { family: null, prefix_len: null, start: null, end: null };
+  return cidr ? { family: cidr.family, prefix_len: cidr.prefixLen, start: cidr.start.toString(), end: cidr.end.toString() } : { family: null, prefix_len: null, start: null, end: null };
 }
 
 function withoutOrdinal<T extends object>(rows: (T & { i?: number })[]): T[] {

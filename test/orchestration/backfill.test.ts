@@ -16,8 +16,14 @@ describe('backfill over the sample hours', () => {
     lake = await createLakeFixture();
     await deliverSamples({ store: lake.store });
     options = {
-      config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger,
-      from: new Date('2024-05-01T13:00:00Z'), to: new Date('2024-05-01T14:00:00Z'), parallel: 2, force: false,
+      config: lake.config,
+      baseDir: lake.dir,
+      store: lake.store,
+      logger: lake.logger,
+      from: new Date('2024-05-01T13:00:00Z'),
+      to: new Date('2024-05-01T14:00:00Z'),
+      parallel: 2,
+      force: false,
     };
   });
   afterAll(() => lake?.cleanup());
@@ -54,8 +60,12 @@ describe('backfill over the sample hours', () => {
 
     const entries = await new RunLedger(lake.config.ledger.path).entries();
     expect(entries.map((entry) => `${entry.hour} ${entry.status} ${entry.trigger}`).sort()).toEqual([
-      '2024-05-01T13 published backfill', '2024-05-01T13 published backfill', '2024-05-01T13 skipped backfill',
-      '2024-05-01T14 published backfill', '2024-05-01T14 published backfill', '2024-05-01T14 skipped backfill',
+      '2024-05-01T13 published backfill',
+      '2024-05-01T13 published backfill',
+      '2024-05-01T13 skipped backfill',
+      '2024-05-01T14 published backfill',
+      '2024-05-01T14 published backfill',
+      '2024-05-01T14 skipped backfill',
     ]);
     // Same inputs, same run id: the ledger can tell that the forced rerun reproduced the first.
     const runIds = (hour: string) => new Set(entries.filter((entry) => entry.hour === hour).map((entry) => entry.run_id));
@@ -71,7 +81,21 @@ describe('backfill over the sample hours', () => {
       runHour: async (run) => {
         const hour = run.hour.toISOString().slice(0, 13);
         if (hour === '2024-05-01T12') throw new Error('ledger disk full');
-        const result = { status: 'failed' as const, hour, runId: '', attemptId: '', inputs: [], referenceHash: null, rulesHash: null, counts: {} as never, countsBySource: {}, models: [], tables: [], alerts: [], durationsMs: {} };
+        const result = {
+          status: 'failed' as const,
+          hour,
+          runId: '',
+          attemptId: '',
+          inputs: [],
+          referenceHash: null,
+          rulesHash: null,
+          counts: {} as never,
+          countsBySource: {},
+          models: [],
+          tables: [],
+          alerts: [],
+          durationsMs: {},
+        };
         return hour === '2024-05-01T14' ? { ...result, error: 'model flows_enriched failed' } : { ...result, status: 'skipped' as const };
       },
     });
@@ -83,10 +107,28 @@ describe('backfill over the sample hours', () => {
 
     const controller = new AbortController();
     const stopped = await backfill({
-      ...options, from: new Date('2024-05-01T12:00:00Z'), to: new Date('2024-05-01T15:00:00Z'), parallel: 1, signal: controller.signal,
+      ...options,
+      from: new Date('2024-05-01T12:00:00Z'),
+      to: new Date('2024-05-01T15:00:00Z'),
+      parallel: 1,
+      signal: controller.signal,
       runHour: async (run) => {
         controller.abort();
-        return { status: 'skipped', hour: run.hour.toISOString().slice(0, 13), runId: '', attemptId: '', inputs: [], referenceHash: null, rulesHash: null, counts: {} as never, countsBySource: {}, models: [], tables: [], alerts: [], durationsMs: {} };
+        return {
+          status: 'skipped',
+          hour: run.hour.toISOString().slice(0, 13),
+          runId: '',
+          attemptId: '',
+          inputs: [],
+          referenceHash: null,
+          rulesHash: null,
+          counts: {} as never,
+          countsBySource: {},
+          models: [],
+          tables: [],
+          alerts: [],
+          durationsMs: {},
+        };
       },
     });
     expect(stopped).toMatchObject({ skipped: ['2024-05-01T12'], notStarted: ['2024-05-01T13', '2024-05-01T14', '2024-05-01T15'] });

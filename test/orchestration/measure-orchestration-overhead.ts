@@ -43,14 +43,33 @@ try {
 
   const ledger = new RunLedger(path.join(scratch, 'ledger.ndjson'));
   const entry: LedgerEntry = {
-    ledger_version: 1, run_id: '20240501T13-0123456789abcdef', attempt_id: '20261128T043000Z-01234567', hour: '2024-05-01T13', status: 'published',
-    started_at: new Date().toISOString(), finished_at: new Date().toISOString(), duration_ms: 2500,
-    inputs: Array.from({ length: 48 }, (_, i) => ({ source_type: 'agent', key: `raw/agent/dt=2024-05-01/hour=13/vm=i-0app0000000000${i % 3}/segment-${String(i).padStart(12, '0')}.ndjson.gz`, etag: '"0123456789abcdef0123456789abcdef"', size: 4096 + i })),
-    reference_hash: 'a'.repeat(64), rules_hash: 'b'.repeat(64),
-    outputs: ['flows', 'violations', 'traffic_matrix', 'alerts', 'quarantine'].map((table) => ({ table, manifest_key: `curated/${table}/dt=2024-05-01/hour=13/_manifest.json`, rows: 436, files: [`curated/${table}/dt=2024-05-01/hour=13/version=x/part-00000.parquet`] })),
+    ledger_version: 1,
+    run_id: '20240501T13-0123456789abcdef',
+    attempt_id: '20261128T043000Z-01234567',
+    hour: '2024-05-01T13',
+    status: 'published',
+    started_at: new Date().toISOString(),
+    finished_at: new Date().toISOString(),
+    duration_ms: 2500,
+    inputs: Array.from({ length: 48 }, (_, i) => ({
+      source_type: 'agent',
+      key: `raw/agent/dt=2024-05-01/hour=13/vm=i-0app0000000000${i % 3}/segment-${String(i).padStart(12, '0')}.ndjson.gz`,
+      etag: '"0123456789abcdef0123456789abcdef"',
+      size: 4096 + i,
+    })),
+    reference_hash: 'a'.repeat(64),
+    rules_hash: 'b'.repeat(64),
+    outputs: ['flows', 'violations', 'traffic_matrix', 'alerts', 'quarantine'].map((table) => ({
+      table,
+      manifest_key: `curated/${table}/dt=2024-05-01/hour=13/_manifest.json`,
+      rows: 436,
+      files: [`curated/${table}/dt=2024-05-01/hour=13/version=x/part-00000.parquet`],
+    })),
     counts: { objects: 48, objects_quarantined: 0, records_read: 708, flows_published: 436, other_hour: 270, nodata: 1, skipdata: 1, quarantined: 0 },
-    counts_by_source: {}, models: Array.from({ length: 20 }, (_, i) => ({ name: `model_${i}`, status: 'ok', rows: 100, duration_ms: 12 })),
-    durations_ms: { reference: 20, discover: 5, stage: 300, transform: 1500, export: 300, publish: 200, total: 2500 }, error: null,
+    counts_by_source: {},
+    models: Array.from({ length: 20 }, (_, i) => ({ name: `model_${i}`, status: 'ok', rows: 100, duration_ms: 12 })),
+    durations_ms: { reference: 20, discover: 5, stage: 300, transform: 1500, export: 300, publish: 200, total: 2500 },
+    error: null,
   };
   const appends: number[] = [];
   for (let i = 0; i < 2000; i++) {

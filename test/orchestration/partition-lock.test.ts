@@ -50,7 +50,13 @@ describe('the partition lock', () => {
     let polls = 0;
     const waitingFor: string[] = [];
     const b = new PartitionLock({
-      store, partition: PARTITION, leaseMs: 60_000, waitMs: 10_000, owner: 'b', now: () => clock, onWait: (holder) => waitingFor.push(holder.owner),
+      store,
+      partition: PARTITION,
+      leaseMs: 60_000,
+      waitMs: 10_000,
+      owner: 'b',
+      now: () => clock,
+      onWait: (holder) => waitingFor.push(holder.owner),
       sleep: async () => {
         if (++polls === 3) await a.release();
       },
@@ -117,13 +123,29 @@ describe('the partition lock', () => {
 
   it('a lock held by a process of this machine that no longer exists is free at once', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    const body: LockBody = { owner: 'dead', host: hostname(), pid: Number(dead.stdout.toString()), generation: 7, acquired_at: clock.toISOString(), expires_at: new Date(clock.getTime() + 3_600_000).toISOString(), released: false };
+    const body: LockBody = {
+      owner: 'dead',
+      host: hostname(),
+      pid: Number(dead.stdout.toString()),
+      generation: 7,
+      acquired_at: clock.toISOString(),
+      expires_at: new Date(clock.getTime() + 3_600_000).toISOString(),
+      released: false,
+    };
     await store.putBytes(lockKey(PARTITION, 7), JSON.stringify(body));
     expect(await lock('b').acquire()).toMatchObject({ acquired: true, generation: 8, tookOver: { owner: 'dead' } });
   });
 
   it('a lock of a live process on another machine is honoured until its lease ends', async () => {
-    const body: LockBody = { owner: 'far', host: 'another-host', pid: 1, generation: 3, acquired_at: clock.toISOString(), expires_at: new Date(clock.getTime() + 30_000).toISOString(), released: false };
+    const body: LockBody = {
+      owner: 'far',
+      host: 'another-host',
+      pid: 1,
+      generation: 3,
+      acquired_at: clock.toISOString(),
+      expires_at: new Date(clock.getTime() + 30_000).toISOString(),
+      released: false,
+    };
     await store.putBytes(lockKey(PARTITION, 3), JSON.stringify(body));
     expect((await lock('b').acquire()).acquired).toBe(false);
     clock = new Date(clock.getTime() + 30_000);

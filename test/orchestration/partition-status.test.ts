@@ -33,14 +33,36 @@ describe('partitionStatus from manifests and ledger entries', () => {
   const publish = async (runId: string, tables = PUBLISHED_TABLES) => {
     const at = new Date('2024-05-01T14:20:00.000Z');
     for (const table of tables) {
-      const add = { path: `dt=2024-05-01/hour=13/part-00000-a-${runId}.parquet`, partitionValues: partition, size: 1, modificationTime: at.getTime(), dataChange: true, tags: { run_id: runId, attempt_id: `a-${runId}`, rows: '3' } };
+      const add = {
+        path: `dt=2024-05-01/hour=13/part-00000-a-${runId}.parquet`,
+        partitionValues: partition,
+        size: 1,
+        modificationTime: at.getTime(),
+        dataChange: true,
+        tags: { run_id: runId, attempt_id: `a-${runId}`, rows: '3' },
+      };
       await commitPartition(store, { table, partition, adds: [add], runId, attemptId: `a-${runId}`, operation: 'WRITE', now: () => at, gracePeriodMs: 0, logRetentionMs: 0, checkpointInterval: 10 });
     }
   };
   const entry = (status: LedgerEntry['status'], runId: string, overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({
-    ledger_version: 1, run_id: runId, attempt_id: `a-${runId}`, hour: '2024-05-01T13', status, started_at: '', finished_at: '2024-05-01T14:21:00.000Z', duration_ms: 1,
-    inputs: [], reference_hash: 'ref', rules_hash: 'rules', outputs: [], counts: { objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, nodata: 0, skipdata: 0, quarantined: 0 },
-    counts_by_source: {}, models: [], durations_ms: {}, error: status === 'failed' ? 'boom' : null, ...overrides,
+    ledger_version: 1,
+    run_id: runId,
+    attempt_id: `a-${runId}`,
+    hour: '2024-05-01T13',
+    status,
+    started_at: '',
+    finished_at: '2024-05-01T14:21:00.000Z',
+    duration_ms: 1,
+    inputs: [],
+    reference_hash: 'ref',
+    rules_hash: 'rules',
+    outputs: [],
+    counts: { objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, nodata: 0, skipdata: 0, quarantined: 0 },
+    counts_by_source: {},
+    models: [],
+    durations_ms: {},
+    error: status === 'failed' ? 'boom' : null,
+    ...overrides,
   });
   const stateOf = async (entries: LedgerEntry[], currentReference?: { referenceHash: string; rulesHash: string }) =>
     (await partitionStatus({ store, config, hour, entries, compareInputs: true, ...(currentReference ? { currentReference } : {}) })).state;

@@ -11,7 +11,6 @@ import { SAMPLE_REFERENCE } from '../support/lake-fixture.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
 import { NETFLOW_BIN, netflow } from '../support/run-netflow.ts';
 
-
 // The demo, SQL, status, backfill and the scheduler process, end to end through the real
 // `netflow` executable against a real S3 server (s3rver over HTTP, SigV4, path-style), with the
 // credentials coming from the SDK's default chain (environment).
@@ -64,13 +63,33 @@ describe('netflow against an S3 server', () => {
   it('status tells published, late, outdated and missing hours apart; backfill reruns the late one, skips the unchanged one and lists the failure', { timeout: 240_000 }, async () => {
     const before = await netflow(cwd, ['status', '--from', '2024-05-01T12', '--to', '2024-05-01T14', '--json']);
     expect(before.code).toBe(1);
-    expect(before.stdout.trim().split('\n').map((line) => `${JSON.parse(line).hour} ${JSON.parse(line).state}`)).toEqual([
-      '2024-05-01T12 missing', '2024-05-01T13 published', '2024-05-01T14 published',
-    ]);
+    expect(
+      before.stdout
+        .trim()
+        .split('\n')
+        .map((line) => `${JSON.parse(line).hour} ${JSON.parse(line).state}`),
+    ).toEqual(['2024-05-01T12 missing', '2024-05-01T13 published', '2024-05-01T14 published']);
 
     // A late agent segment of the 15:00 folder (in 14:00's delivery window, not 13:00's) with a
     // record of 14:00, and hour 12 held by another runner for the whole backfill.
-    const late = { v: 1, vm_id: 'i-0batch000000001', interface_id: 'eth0', interval_start_at: '2024-05-01T14:59:00.000Z', interval_s: 60, start_at: '2024-05-01T14:59:30.000Z', end_at: '2024-05-01T14:59:31.000Z', src_ip: '10.0.5.20', dst_ip: '10.0.4.51', src_port: 40001, dst_port: 6379, protocol: 6, direction: 'egress', packets: 2, bytes: 120, tcp_flags: 2 };
+    const late = {
+      v: 1,
+      vm_id: 'i-0batch000000001',
+      interface_id: 'eth0',
+      interval_start_at: '2024-05-01T14:59:00.000Z',
+      interval_s: 60,
+      start_at: '2024-05-01T14:59:30.000Z',
+      end_at: '2024-05-01T14:59:31.000Z',
+      src_ip: '10.0.5.20',
+      dst_ip: '10.0.4.51',
+      src_port: 40001,
+      dst_port: 6379,
+      protocol: 6,
+      direction: 'egress',
+      packets: 2,
+      bytes: 120,
+      tcp_flags: 2,
+    };
     await store.putBytes('raw/agent/dt=2024-05-01/hour=15/vm=i-0batch000000001/i-0batch000000001-000000000099.ndjson.gz', gzipSync(`${JSON.stringify(late)}\n`));
     const status = await netflow(cwd, ['status', '--from', '2024-05-01T12', '--to', '2024-05-01T14']);
     expect(status.stdout).toMatch(/2024-05-01T14 │ late .*1 added, 0 changed, 0 removed/);
@@ -96,7 +115,12 @@ describe('netflow against an S3 server', () => {
     await writeFile(path.join(cwd, 'rules.yaml'), `${await readFile(path.join(SAMPLE_REFERENCE, 'rules.yaml'), 'utf8')}\n# reviewed\n`);
     const changedRules = await netflow(cwd, ['status', '--from', '2024-05-01T13', '--to', '2024-05-01T14', '--config', 'rules-changed.yaml', '--json']);
     expect(changedRules.code, changedRules.stderr).toBe(0);
-    expect(changedRules.stdout.trim().split('\n').map((line) => JSON.parse(line).state)).toEqual(['outdated', 'outdated']);
+    expect(
+      changedRules.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).state),
+    ).toEqual(['outdated', 'outdated']);
 
     const runs = await netflow(cwd, ['runs', '--from', '2024-05-01T12', '--to', '2024-05-01T12', '--status', 'failed']);
     expect(runs.stdout).toMatch(/2024-05-01T12 │ failed +│ backfill/);

@@ -53,7 +53,13 @@ describe('the scheduler', () => {
     clock = new Date('2024-05-01T15:20:00Z');
     const reports: DailyJob = { name: 'compliance', run: async (day) => (daily.push(day.toISOString().slice(0, 10)), { status: 'ok' }) };
     scheduler = new Scheduler({
-      config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, cron, now: () => clock, dailyJobs: [reports],
+      config: lake.config,
+      baseDir: lake.dir,
+      store: lake.store,
+      logger: lake.logger,
+      cron,
+      now: () => clock,
+      dailyJobs: [reports],
       followUps: [async ({ from, to }) => (followUps.push(`${from.toISOString().slice(0, 13)}..${to.toISOString().slice(0, 13)}`), { status: 'ok' })],
       runHour: async (options) => {
         maxConcurrent = Math.max(maxConcurrent, ++concurrent);
@@ -62,7 +68,21 @@ describe('the scheduler', () => {
             const hour = options.hour.toISOString().slice(0, 13);
             fakeRuns.push(`${hour} ${options.trigger}`);
             await new Promise((resolve) => setTimeout(resolve, 200));
-            return { status: 'published', hour, runId: 'r', attemptId: 'a', inputs: [], referenceHash: null, rulesHash: null, counts: {} as never, countsBySource: {}, models: [], tables: [], alerts: [], durationsMs: {} };
+            return {
+              status: 'published',
+              hour,
+              runId: 'r',
+              attemptId: 'a',
+              inputs: [],
+              referenceHash: null,
+              rulesHash: null,
+              counts: {} as never,
+              countsBySource: {},
+              models: [],
+              tables: [],
+              alerts: [],
+              durationsMs: {},
+            };
           }
           return await runHourAndRecord(options);
         } finally {
@@ -78,10 +98,7 @@ describe('the scheduler', () => {
     expect(cron.schedules).toEqual(['hourly 20 * * * *', 'rescan 45 * * * *', 'daily 30 1 * * *']);
     await scheduler.idle();
     // 15:20 with 15m lateness: 14:00 is due; a 2h catch-up covers 13:00 and 14:00.
-    expect((await ledger()).map((entry) => `${entry.hour} ${entry.status} ${entry.trigger}`)).toEqual([
-      '2024-05-01T13 published catch-up',
-      '2024-05-01T14 published catch-up',
-    ]);
+    expect((await ledger()).map((entry) => `${entry.hour} ${entry.status} ${entry.trigger}`)).toEqual(['2024-05-01T13 published catch-up', '2024-05-01T14 published catch-up']);
     // The analytics job follows each published hour.
     expect(followUps).toEqual(['2024-05-01T13..2024-05-01T14', '2024-05-01T14..2024-05-01T15']);
   });
@@ -105,9 +122,22 @@ describe('the scheduler', () => {
     expect(await scheduler.rescanTick()).toEqual([]);
     // A late agent segment for 13:00, delivered within 13:00's window but after its run.
     const late = {
-      v: 1, vm_id: 'i-0batch000000001', interface_id: 'eth0', interval_start_at: '2024-05-01T13:59:00.000Z', interval_s: 60,
-      start_at: '2024-05-01T13:59:30.000Z', end_at: '2024-05-01T13:59:31.000Z', src_ip: '10.0.5.20', dst_ip: '10.0.4.51',
-      src_port: 40000, dst_port: 6379, protocol: 6, direction: 'egress', packets: 2, bytes: 120, tcp_flags: 2,
+      v: 1,
+      vm_id: 'i-0batch000000001',
+      interface_id: 'eth0',
+      interval_start_at: '2024-05-01T13:59:00.000Z',
+      interval_s: 60,
+      start_at: '2024-05-01T13:59:30.000Z',
+      end_at: '2024-05-01T13:59:31.000Z',
+      src_ip: '10.0.5.20',
+      dst_ip: '10.0.4.51',
+      src_port: 40000,
+      dst_port: 6379,
+      protocol: 6,
+      direction: 'egress',
+      packets: 2,
+      bytes: 120,
+      tcp_flags: 2,
     };
     const key = 'raw/agent/dt=2024-05-01/hour=13/vm=i-0batch000000001/i-0batch000000001-000000000099.ndjson.gz';
     await lake.store.putBytes(key, gzipSync(`${JSON.stringify(late)}\n`));

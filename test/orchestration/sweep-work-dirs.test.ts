@@ -18,7 +18,11 @@ describe('sweeping the work folders of runs that did not end', () => {
 
   it('removes run folders untouched for the age given, keeps recent ones and other files', async () => {
     const now = new Date();
-    for (const [name, ageMs] of [['killed-2-days-ago', 2 * DAY], ['running-now', 60_000], ['killed-25-hours-ago', 25 * 3_600_000]] as const) {
+    for (const [name, ageMs] of [
+      ['killed-2-days-ago', 2 * DAY],
+      ['running-now', 60_000],
+      ['killed-25-hours-ago', 25 * 3_600_000],
+    ] as const) {
       const folder = path.join(workDir, 'runs', name);
       await mkdir(folder, { recursive: true });
       await writeFile(path.join(folder, 'lines.txt'), 'x');

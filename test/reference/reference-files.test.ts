@@ -23,7 +23,10 @@ async function file(name: string, text: string): Promise<string> {
 }
 
 async function problemsOf(work: Promise<unknown>): Promise<string[]> {
-  const error = await work.then(() => undefined, (e: unknown) => e);
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error, 'expected a ValidationError').toBeInstanceOf(ValidationError);
   return (error as ValidationError).problems;
 }
@@ -36,8 +39,15 @@ describe('inventory snapshots from CSV, JSON and YAML', () => {
       ['2024-05-02T00:00:00Z', ['i-0web00000000001', 'i-0app00000000009']],
     ]);
     expect(fromCsv[0]!.vms[0]).toEqual({
-      vm_id: 'i-0web00000000001', vm_name: 'web-1', account_id: '123456789012', region: 'us-east-1', sku: 'm5.large', capacity_mbps: 10000,
-      owner_team: 'storefront', segment: 'web', tags: ['vm', 'web'],
+      vm_id: 'i-0web00000000001',
+      vm_name: 'web-1',
+      account_id: '123456789012',
+      region: 'us-east-1',
+      sku: 'm5.large',
+      capacity_mbps: 10000,
+      owner_team: 'storefront',
+      segment: 'web',
+      tags: ['vm', 'web'],
       interfaces: [{ interface_id: 'eni-0web1000000000001', mac: '0a:1b:2c:00:01:01', private_ips: ['10.0.1.10', '2600:1f18:1234:5600::10'] }],
     });
     const yamlFile = await file('inventory.yaml', stringify({ snapshots: fromCsv }));
@@ -55,15 +65,18 @@ describe('inventory snapshots from CSV, JSON and YAML', () => {
   });
 
   it('names the line and the column of every CSV problem', async () => {
-    const csv = await file('bad.csv', [
-      'snapshot_at,vm_id,vm_name,account_id,segment,tags,interface_id,private_ips,capacity_mbps',
-      '2024-05-01T00:00:00Z,i-1,web-1,acct,web,vm,eni-1,10.0.0.1,100',
-      '2024-05-01T00:00:00Z,i-2,web-2,acct,web,vm,eni-2,10.0.0.300,fast',
-      '2024-05-01T00:00:00Z,i-3,web-3,acct,,vm,eni-3,10.0.0.3,100',
-      'not-a-time,i-4,web-4,acct,web,vm,eni-4,10.0.0.4,100',
-      '2024-05-02T00:00:00Z,i-5,web-5,acct,web,vm,eni-5,10.0.0.5,100',
-      '2024-05-02T00:00:00Z,i-6,web-6,acct,web,vm,eni-6,10.0.0.5,100',
-    ].join('\n'));
+    const csv = await file(
+      'bad.csv',
+      [
+        'snapshot_at,vm_id,vm_name,account_id,segment,tags,interface_id,private_ips,capacity_mbps',
+        '2024-05-01T00:00:00Z,i-1,web-1,acct,web,vm,eni-1,10.0.0.1,100',
+        '2024-05-01T00:00:00Z,i-2,web-2,acct,web,vm,eni-2,10.0.0.300,fast',
+        '2024-05-01T00:00:00Z,i-3,web-3,acct,,vm,eni-3,10.0.0.3,100',
+        'not-a-time,i-4,web-4,acct,web,vm,eni-4,10.0.0.4,100',
+        '2024-05-02T00:00:00Z,i-5,web-5,acct,web,vm,eni-5,10.0.0.5,100',
+        '2024-05-02T00:00:00Z,i-6,web-6,acct,web,vm,eni-6,10.0.0.5,100',
+      ].join('\n'),
+    );
     expect(await problemsOf(readInventoryFile(csv))).toEqual([
       'line 3: capacity_mbps: Invalid input: expected number, received string',
       'line 3: private_ips: expected an IPv4 or IPv6 address',
@@ -78,16 +91,19 @@ describe('inventory snapshots from CSV, JSON and YAML', () => {
   });
 
   it('names the line and key path of YAML and JSON problems', async () => {
-    const yaml = await file('bad.yaml', [
-      'snapshot_at: "2024-05-01T00:00:00Z"',
-      'vms:',
-      '  - vm_id: i-1',
-      '    vm_name: a',
-      '    account_id: acct',
-      '    segment: web',
-      '    interfaces:',
-      '      - { interface_id: eni-1, private_ips: [10.0.0.1], mac: nonsense }',
-    ].join('\n'));
+    const yaml = await file(
+      'bad.yaml',
+      [
+        'snapshot_at: "2024-05-01T00:00:00Z"',
+        'vms:',
+        '  - vm_id: i-1',
+        '    vm_name: a',
+        '    account_id: acct',
+        '    segment: web',
+        '    interfaces:',
+        '      - { interface_id: eni-1, private_ips: [10.0.0.1], mac: nonsense }',
+      ].join('\n'),
+    );
     expect(await problemsOf(readInventoryFile(yaml))).toEqual(['line 8: vms.0.interfaces.0.mac: expected a MAC address']);
     const json = await file('bad.json', '{\n  "snapshots": [\n    { "snapshot_at": "2024-05-01T00:00:00Z",\n      "vms": [ { "vm_id": "i-1" } ] }\n  ]\n}\n');
     const problems = await problemsOf(readInventoryFile(json));
@@ -103,13 +119,16 @@ describe('inventory snapshots from CSV, JSON and YAML', () => {
   });
 });
 
-describe('IP ranges from YAML, CSV and the providers\' published files', () => {
+describe("IP ranges from YAML, CSV and the providers' published files", () => {
   it('imports AWS ip-ranges.json, one range per prefix with every service as a tag', async () => {
     const { format, ranges } = await readRangeFile({ path: path.join(SAMPLE_REFERENCE, 'providers', 'aws-ip-ranges.sample.json') });
     expect(format).toBe('aws');
     expect(ranges).toHaveLength(8);
     expect(ranges.find((r) => r.cidr === '52.216.0.0/15')).toEqual({
-      cidr: '52.216.0.0/15', name: 'aws-s3-us-east-1', tags: ['aws', 'region:us-east-1', 'service:amazon', 'service:s3'], segment: 'aws-services',
+      cidr: '52.216.0.0/15',
+      name: 'aws-s3-us-east-1',
+      tags: ['aws', 'region:us-east-1', 'service:amazon', 'service:s3'],
+      segment: 'aws-services',
     });
     expect(ranges.find((r) => r.cidr === '15.230.56.104/31')!.name).toBe('aws-amazon-us-east-1');
     expect(ranges.find((r) => r.cidr === '2a05:d018::/36')).toMatchObject({ name: 'aws-s3-eu-west-1', tags: ['aws', 'region:eu-west-1', 'service:s3'] });
@@ -119,12 +138,19 @@ describe('IP ranges from YAML, CSV and the providers\' published files', () => {
     const { format, ranges } = await readRangeFile({ path: path.join(SAMPLE_REFERENCE, 'providers', 'azure-service-tags.sample.json'), segment: 'azure', tags: ['cloud'] });
     expect(format).toBe('azure');
     expect(ranges.find((r) => r.cidr === '20.50.0.0/18')).toEqual({
-      cidr: '20.50.0.0/18', name: 'azure-storage-westeurope', segment: 'azure',
+      cidr: '20.50.0.0/18',
+      name: 'azure-storage-westeurope',
+      segment: 'azure',
       tags: ['azure', 'cloud', 'region:westeurope', 'servicetag:azurecloud.westeurope', 'servicetag:storage', 'servicetag:storage.westeurope'],
     });
     expect(ranges.find((r) => r.cidr === '20.60.0.0/24')!.name).toBe('azure-storage');
     expect(ranges.find((r) => r.cidr === '13.69.0.0/17')!.name).toBe('azure-azurecloud-westeurope');
-    expect(ranges.filter((r) => r.cidr.includes(':')).map((r) => r.cidr).sort()).toEqual(['2603:1020:206::/48', '2a01:111:f100:2000::/52']);
+    expect(
+      ranges
+        .filter((r) => r.cidr.includes(':'))
+        .map((r) => r.cidr)
+        .sort(),
+    ).toEqual(['2603:1020:206::/48', '2a01:111:f100:2000::/52']);
   });
 
   it('reads CSV ranges and reports bad rows with line and column', async () => {
@@ -156,7 +182,10 @@ describe('threat lists', () => {
     const netset = await readThreatList({ name: 'firehol_level1', path: path.join(SAMPLE_REFERENCE, 'threat-lists', 'firehol_level1.netset'), format: 'netset', delimiter: ',' });
     expect(netset.map((e) => e.cidr)).toEqual(['0.0.0.0/8', '185.220.100.0/22', '192.0.2.0/24', '203.0.113.0/24']);
     const csv = await readThreatList({ name: 'c2', path: path.join(SAMPLE_REFERENCE, 'threat-lists', 'c2-indicators.csv'), format: 'csv', column: 'indicator', delimiter: ',' });
-    expect(csv).toEqual([{ list: 'c2', cidr: '198.51.100.23' }, { list: 'c2', cidr: '2001:db8:bad::/48' }]);
+    expect(csv).toEqual([
+      { list: 'c2', cidr: '198.51.100.23' },
+      { list: 'c2', cidr: '2001:db8:bad::/48' },
+    ]);
   });
 
   it('refuses entries that are not addresses, with their line', async () => {
@@ -173,7 +202,14 @@ describe('threat lists', () => {
 describe('CSV reader', () => {
   it.each([
     ['quoted delimiters, doubled quotes and CRLF', 'a,b\r\n"x,1","say ""hi"""\r\n', [['x,1', 'say "hi"']]],
-    ['a quoted field across lines keeps the record\'s first line', 'a,b\n"multi\nline",2\n3,4\n', [['multi\nline', '2'], ['3', '4']]],
+    [
+      "a quoted field across lines keeps the record's first line",
+      'a,b\n"multi\nline",2\n3,4\n',
+      [
+        ['multi\nline', '2'],
+        ['3', '4'],
+      ],
+    ],
     ['a BOM and blank lines', '\uFEFFa,b\n\n1,2\n', [['1', '2']]],
   ])('%s', (_case, text, expected) => {
     const table = parseCsvText(text);

@@ -92,7 +92,13 @@ async function killOnce(args: string[], trigger: string, random: () => number): 
       await agent.stop('SIGKILL');
       return 'finished';
     }
-    if (exit.code !== 0) throw new Error(`agent exited with ${JSON.stringify(exit)} before a kill: ${agent.logs.slice(-5).map((l) => JSON.stringify(l)).join('\n')}`);
+    if (exit.code !== 0)
+      throw new Error(
+        `agent exited with ${JSON.stringify(exit)} before a kill: ${agent.logs
+          .slice(-5)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
     return 'finished';
   }
   await new Promise((resolve) => setTimeout(resolve, trigger === 'at a random time' ? 50 + random() * 900 : random() * 40));
@@ -105,60 +111,75 @@ async function killOnce(args: string[], trigger: string, random: () => number): 
 const recordKey = (r: object) => createHash('sha256').update(JSON.stringify(r)).digest('hex');
 
 describe('agent: kill -9 under steady traffic', () => {
-  it(`${KILLS} SIGKILLs: acknowledged records lost 0, counted twice 0`, async () => {
-    const random = seededRandom(seed);
-    await writeAgentConfig('kills', 4000);
-    const names = Object.keys(TRIGGERS);
-    const kills: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
-    let killed = 0;
-    let runs = 0;
-    let epochs = 0;
-    const totals = { objects: 0, records: 0, packetsLost: 0, duplicates: 0, flowsWrong: 0, seqReused: 0 };
-    const started = Date.now();
-    // An epoch replays the whole capture into a fresh spool and lake, killing the agent until the
-    // replay completes; each epoch is checked exactly against the capture's truth. Epochs repeat
-    // until the kill count is reached, so the count does not depend on how fast the machine is.
-    while (killed < KILLS) {
-      const { args, out, spool } = agentArgs(`kills-${epochs}`, 4000);
-      args[1] = path.join(work, 'kills.yaml');
-      epochs++;
+  it(
+    `${KILLS} SIGKILLs: acknowledged records lost 0, counted twice 0`,
+    async () => {
+      const random = seededRandom(seed);
+      await writeAgentConfig('kills', 4000);
+      const names = Object.keys(TRIGGERS);
+      const kills: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+      let killed = 0;
+      let runs = 0;
+      let epochs = 0;
+      const totals = { objects: 0, records: 0, packetsLost: 0, duplicates: 0, flowsWrong: 0, seqReused: 0 };
+      const started = Date.now();
+      // An epoch replays the whole capture into a fresh spool and lake, killing the agent until the
+      // replay completes; each epoch is checked exactly against the capture's truth. Epochs repeat
+      // until the kill count is reached, so the count does not depend on how fast the machine is.
       while (killed < KILLS) {
-        const trigger = names[killed % names.length]!;
+        const { args, out, spool } = agentArgs(`kills-${epochs}`, 4000);
+        args[1] = path.join(work, 'kills.yaml');
+        epochs++;
+        while (killed < KILLS) {
+          const trigger = names[killed % names.length]!;
+          runs++;
+          if ((await killOnce(args, trigger, random)) === 'finished') break;
+          kills[trigger]!++;
+          killed++;
+        }
+        const final = new AgentProcess(await drainArgs(args, 'kills'));
         runs++;
-        if ((await killOnce(args, trigger, random)) === 'finished') break;
-        kills[trigger]!++;
-        killed++;
+        expect(await final.exited).toEqual({ code: 0, signal: null });
+        expect(JSON.parse(final.stdout.at(-1)!)).toMatchObject({ complete: true, segmentsPending: 0 });
+        const objects = await readAgentObjects(new LocalFolderStore(out));
+        const records = objects.flatMap((o) => o.records);
+        const byFlow = sumByFlow(records);
+        totals.objects += objects.length;
+        totals.records += records.length;
+        totals.packetsLost += truth.packets - records.reduce((sum, r) => sum + r.packets, 0);
+        totals.duplicates += records.length - new Set(records.map(recordKey)).size;
+        for (const [key, expected] of truth.flows) {
+          const got = byFlow.get(key);
+          if (got?.packets !== expected.packets || got.bytes !== expected.bytes) totals.flowsWrong++;
+        }
+        const seqs = objects.map((o) => /-(\d{12})\.ndjson\.gz$/.exec(o.key)![1]);
+        totals.seqReused += seqs.length - new Set(seqs).size;
+        expect(await readdir(path.join(spool, 'ready'))).toEqual([]);
       }
-      const final = new AgentProcess(await drainArgs(args, 'kills'));
-      runs++;
-      expect(await final.exited).toEqual({ code: 0, signal: null });
-      expect(JSON.parse(final.stdout.at(-1)!)).toMatchObject({ complete: true, segmentsPending: 0 });
-      const objects = await readAgentObjects(new LocalFolderStore(out));
-      const records = objects.flatMap((o) => o.records);
-      const byFlow = sumByFlow(records);
-      totals.objects += objects.length;
-      totals.records += records.length;
-      totals.packetsLost += truth.packets - records.reduce((sum, r) => sum + r.packets, 0);
-      totals.duplicates += records.length - new Set(records.map(recordKey)).size;
-      for (const [key, expected] of truth.flows) {
-        const got = byFlow.get(key);
-        if (got?.packets !== expected.packets || got.bytes !== expected.bytes) totals.flowsWrong++;
-      }
-      const seqs = objects.map((o) => /-(\d{12})\.ndjson\.gz$/.exec(o.key)![1]);
-      totals.seqReused += seqs.length - new Set(seqs).size;
-      expect(await readdir(path.join(spool, 'ready'))).toEqual([]);
-    }
-    reportFigures('agent-kill9/kills', {
-      seed, kills: killed, by_trigger: kills, epochs, runs, objects: totals.objects, records: totals.records, packets_generated_per_epoch: truth.packets,
-      packets_lost: totals.packetsLost, duplicate_records: totals.duplicates, flows_per_epoch: truth.flows.size, flows_wrong: totals.flowsWrong,
-      sequence_numbers_reused: totals.seqReused, elapsed_s: Math.round((Date.now() - started) / 1000),
-    });
-    expect(killed).toBe(KILLS);
-    expect(totals.packetsLost).toBe(0);
-    expect(totals.flowsWrong).toBe(0);
-    expect(totals.duplicates).toBe(0);
-    expect(totals.seqReused).toBe(0);
-  }, 3 * 3600_000);
+      reportFigures('agent-kill9/kills', {
+        seed,
+        kills: killed,
+        by_trigger: kills,
+        epochs,
+        runs,
+        objects: totals.objects,
+        records: totals.records,
+        packets_generated_per_epoch: truth.packets,
+        packets_lost: totals.packetsLost,
+        duplicate_records: totals.duplicates,
+        flows_per_epoch: truth.flows.size,
+        flows_wrong: totals.flowsWrong,
+        sequence_numbers_reused: totals.seqReused,
+        elapsed_s: Math.round((Date.now() - started) / 1000),
+      });
+      expect(killed).toBe(KILLS);
+      expect(totals.packetsLost).toBe(0);
+      expect(totals.flowsWrong).toBe(0);
+      expect(totals.duplicates).toBe(0);
+      expect(totals.seqReused).toBe(0);
+    },
+    3 * 3600_000,
+  );
 });
 
 describe('agent: damaged spool files are quarantined, never crash-loop the agent', () => {
@@ -216,7 +237,12 @@ describe('agent: damaged spool files are quarantined, never crash-loop the agent
       }
       // The very next start must come up (no crash loop): it logs that replay started or resumed.
       const probe = new AgentProcess(blocked);
-      const up = await probe.waitForLog((l) => l.msg === 'replay started' || l.msg === 'replay resumes after committed packets', AGENT_WAIT_MS).then(() => true, () => false);
+      const up = await probe
+        .waitForLog((l) => l.msg === 'replay started' || l.msg === 'replay resumes after committed packets', AGENT_WAIT_MS)
+        .then(
+          () => true,
+          () => false,
+        );
       // Not up in time: crashed (exited non-zero) or hung; either is a failed start.
       if (!up && (await Promise.race([probe.exited, sleep(1000)]))?.code !== 0) failedStarts++;
       if (probe.child.exitCode === null) await probe.stop('SIGKILL');
@@ -272,10 +298,22 @@ describe('agent: damaged spool files are quarantined, never crash-loop the agent
       else closedSilentlyChanged++;
     }
     reportFigures('agent-kill9/damaged-spool', {
-      seed, rounds, rounds_done: roundsDone, damaged: damaged.length, by_kind: damaged.reduce<Record<string, number>>((acc, d) => ((acc[d.kind] = (acc[d.kind] ?? 0) + 1), acc), {}),
-      quarantined_files: quarantined.length, failed_starts: failedStarts, final_exit: exit, shipped_records: shipped, shipped_bad_lines: badLines,
-      unreadable_objects_shipped: unreadableObjects.length, malformed_keys: malformedKeys.length, closed_quarantined: closedQuarantined, closed_shipped_intact: closedShippedIntact,
-      closed_silently_changed: closedSilentlyChanged, quarantine_logs: logsQuarantined,
+      seed,
+      rounds,
+      rounds_done: roundsDone,
+      damaged: damaged.length,
+      by_kind: damaged.reduce<Record<string, number>>((acc, d) => ((acc[d.kind] = (acc[d.kind] ?? 0) + 1), acc), {}),
+      quarantined_files: quarantined.length,
+      failed_starts: failedStarts,
+      final_exit: exit,
+      shipped_records: shipped,
+      shipped_bad_lines: badLines,
+      unreadable_objects_shipped: unreadableObjects.length,
+      malformed_keys: malformedKeys.length,
+      closed_quarantined: closedQuarantined,
+      closed_shipped_intact: closedShippedIntact,
+      closed_silently_changed: closedSilentlyChanged,
+      quarantine_logs: logsQuarantined,
     });
     // Every round ran: the capture lasts (a damaged state.json restarts the replay), so none is skipped.
     expect(roundsDone).toBe(rounds);

@@ -157,8 +157,12 @@ describe.each(STORES)('Azure PT1H.json growing during the hour: $name', (storeCa
     const total = blob.length / records.length;
     expect(await lakeFlows()).toEqual({ flows: perGrowth * total, distinct: perGrowth * total });
     reportFigures('late-data/azure-growing-blob', {
-      store: storeCase.name, appends: GROWTHS, flows_after_each_run: perRun, raced_run_flows: raced.counts.flows_published,
-      restless_listings: restless.appended(), flows_in_lake: perGrowth * total,
+      store: storeCase.name,
+      appends: GROWTHS,
+      flows_after_each_run: perRun,
+      raced_run_flows: raced.counts.flows_published,
+      restless_listings: restless.appended(),
+      flows_in_lake: perGrowth * total,
     });
   }, 600_000);
 });

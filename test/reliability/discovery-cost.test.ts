@@ -30,9 +30,12 @@ function keysOfDay(day: Date): string[] {
   const m = p(day.getUTCMonth() + 1);
   const d = p(day.getUTCDate());
   const stamp = `${y}${m}${d}`;
-  const aws = [['111111111111', 'us-east-1'], ['111111111111', 'eu-west-1'], ['222222222222', 'us-east-1'], ['222222222222', 'eu-west-1']].map(
-    ([account, region]) => `raw/aws_vpc/AWSLogs/${account}/vpcflowlogs/${region}/${y}/${m}/${d}/${account}_vpcflowlogs_${region}_fl-0a1b_${stamp}T1405Z_abcd1234.log.gz`,
-  );
+  const aws = [
+    ['111111111111', 'us-east-1'],
+    ['111111111111', 'eu-west-1'],
+    ['222222222222', 'us-east-1'],
+    ['222222222222', 'eu-west-1'],
+  ].map(([account, region]) => `raw/aws_vpc/AWSLogs/${account}/vpcflowlogs/${region}/${y}/${m}/${d}/${account}_vpcflowlogs_${region}_fl-0a1b_${stamp}T1405Z_abcd1234.log.gz`);
   return [
     ...aws,
     `raw/azure_nsg/insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/SUB-1/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WEB-NSG/y=${y}/m=${m}/d=${d}/h=14/m=00/macAddress=000D3AF87856/PT1H.json`,
@@ -70,7 +73,7 @@ class CountingStore {
 /** The ledger's accounting with every watched late hour published (the rescan's largest listing). */
 const everyLateHourPublished = async (hours: readonly Date[]) => new Map<string, AccountedObject[]>(hours.map((hour) => [hourKeyOf(hour), []]));
 
-describe('discovery over three years of daily-partitioned objects lists only the hour\'s window', () => {
+describe("discovery over three years of daily-partitioned objects lists only the hour's window", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'netflow-discovery-cost-'));
@@ -85,7 +88,7 @@ describe('discovery over three years of daily-partitioned objects lists only the
   }, 300_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('local folder: the window\'s objects, from a few dozen requests and keys, whatever the history', async () => {
+  it("local folder: the window's objects, from a few dozen requests and keys, whatever the history", async () => {
     const counting = new CountingStore(new LocalFolderStore(dir));
     const cost: ListingCost = { requests: 0, keys: 0 };
     const found = await discoverRunObjects(counting as unknown as ObjectStore, config, HOUR, undefined, { cost });
@@ -105,9 +108,15 @@ describe('discovery over three years of daily-partitioned objects lists only the
     expect(late.late.length).toBe(6 * keysOfDay(HOUR).length);
     expect(lateCounting.requests).toBeLessThanOrEqual(8 * (watched + 2));
     reportFigures('reliability/discovery-cost local', {
-      objects_in_store: ALL_KEYS.length + 1, window_objects: found.window.length,
-      list_calls: counting.requests, entries_listed: counting.entries, adapter_requests: cost.requests, adapter_keys: cost.keys,
-      rescan_watched_hours: watched, rescan_list_calls: lateCounting.requests, rescan_entries_listed: lateCounting.entries,
+      objects_in_store: ALL_KEYS.length + 1,
+      window_objects: found.window.length,
+      list_calls: counting.requests,
+      entries_listed: counting.entries,
+      adapter_requests: cost.requests,
+      adapter_keys: cost.keys,
+      rescan_watched_hours: watched,
+      rescan_list_calls: lateCounting.requests,
+      rescan_entries_listed: lateCounting.entries,
     });
   }, 120_000);
 
@@ -129,7 +138,18 @@ describe('discovery over three years of daily-partitioned objects lists only the
     });
 
     it('lists the AWS day folder of the window and the account and region levels, nothing else', async () => {
-      const store = new S3ObjectStore({ type: 's3', bucket: server.bucket, prefix: '', region: server.region, endpoint: server.endpoint, force_path_style: true, max_attempts: 3, multipart_threshold_mb: 16, part_size_mb: 16, conditional_writes: true });
+      const store = new S3ObjectStore({
+        type: 's3',
+        bucket: server.bucket,
+        prefix: '',
+        region: server.region,
+        endpoint: server.endpoint,
+        force_path_style: true,
+        max_attempts: 3,
+        multipart_threshold_mb: 16,
+        part_size_mb: 16,
+        conditional_writes: true,
+      });
       const awsOnly = { ...config, sources: Object.fromEntries(Object.entries(config.sources).map(([name, source]) => [name, { ...source, enabled: name === 'aws_vpc' }])) } as typeof config;
       server.listRequests.length = 0;
       const cost: ListingCost = { requests: 0, keys: 0 };
@@ -147,8 +167,10 @@ describe('discovery over three years of daily-partitioned objects lists only the
       ]);
       expect(cost.requests).toBe(server.listRequests.length);
       reportFigures('reliability/discovery-cost s3', {
-        objects_in_bucket: awsKeys.length + 1, window_objects: found.window.length,
-        list_requests: server.listRequests.length, entries_returned: server.listRequests.reduce((sum, request) => sum + request.entries, 0),
+        objects_in_bucket: awsKeys.length + 1,
+        window_objects: found.window.length,
+        list_requests: server.listRequests.length,
+        entries_returned: server.listRequests.reduce((sum, request) => sum + request.entries, 0),
       });
     }, 120_000);
   });

@@ -41,7 +41,10 @@ async function stage(bytes: Buffer, limits: StageLimits = DEFAULT_STAGE_LIMITS):
   await writeFile(input, bytes);
   try {
     const result = await stageLines(input, output, limits);
-    const staged = (await readFile(output, 'utf8')).split('\n').filter(Boolean).map((line) => line.slice(line.indexOf('\x1f') + 1));
+    const staged = (await readFile(output, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(line.indexOf('\x1f') + 1));
     return { unreadable: null, staged, rejected: result.rejected.length };
   } catch (error) {
     if (!(error instanceof ObjectUnreadableError)) throw error;
@@ -74,7 +77,13 @@ describe('hostile input: damaged gzip is never read as a shorter file', () => {
   it('concatenated members are read whole; cut anywhere else than a member boundary, refused', async () => {
     const members = [text(0, 10), text(100, 10), text(200, 10)].map((part) => gzipSync(part));
     const file = Buffer.concat(members);
-    const all = members.map((_, i) => text(i * 100, 10).trimEnd().split('\n')).flat();
+    const all = members
+      .map((_, i) =>
+        text(i * 100, 10)
+          .trimEnd()
+          .split('\n'),
+      )
+      .flat();
     expect((await stage(file)).staged).toEqual(all);
     const boundaries = new Map<number, number>();
     let offset = 0;
@@ -134,7 +143,8 @@ describe('hostile input: damaged gzip is never read as a shorter file', () => {
       bytes[at]! ^= 1 << randomInt(random, 8);
       const outcome = await stage(bytes);
       if (outcome.unreadable) refused++;
-      else if (outcome.staged.join('\n') === original.trimEnd()) identical++; // header fields outside the CRC (mtime, OS, XFL)
+      else if (outcome.staged.join('\n') === original.trimEnd())
+        identical++; // header fields outside the CRC (mtime, OS, XFL)
       else if (outcome.staged.length > 0 || outcome.rejected === 0) silentlyDifferent++;
     }
     expect(silentlyDifferent).toBe(0);
@@ -290,8 +300,16 @@ describe('hostile input in a real hourly run: healthy objects published 100 %', 
       expect(result.error ?? result.status).toBe('published');
       const { queryLake } = await import('../support/read-lake.ts');
       const published = await queryLake<{ id: string; n: bigint }>(lake, `SELECT regexp_extract(raw_object_key, '_([a-z0-9]+)\\.log\\.gz$', 1) AS id, count(*) AS n FROM flows GROUP BY 1 ORDER BY 1`);
-      const whole = await queryLake<{ id: string; reason: string }>(lake, `SELECT regexp_extract(raw_object_key, '_([a-z0-9]+)\\.log\\.gz$', 1) AS id, reason FROM quarantine WHERE raw_offset IS NULL ORDER BY 1`);
-      reportFigures('hostile-input/hourly-run', { seed, published: Object.fromEntries(published.map((r) => [r.id, Number(r.n)])), quarantined_whole: whole.map((w) => `${w.id}: ${w.reason.slice(0, 60)}`), counts: result.counts });
+      const whole = await queryLake<{ id: string; reason: string }>(
+        lake,
+        `SELECT regexp_extract(raw_object_key, '_([a-z0-9]+)\\.log\\.gz$', 1) AS id, reason FROM quarantine WHERE raw_offset IS NULL ORDER BY 1`,
+      );
+      reportFigures('hostile-input/hourly-run', {
+        seed,
+        published: Object.fromEntries(published.map((r) => [r.id, Number(r.n)])),
+        quarantined_whole: whole.map((w) => `${w.id}: ${w.reason.slice(0, 60)}`),
+        counts: result.counts,
+      });
       expect(Object.fromEntries(published.map((r) => [r.id, Number(r.n)]))).toMatchObject({ h0: 300, h1: 300, h2: 300, giant: 1 });
       expect(whole.map((w) => w.id)).toEqual(['bomb', 'cut', 'garbage']);
       const c = result.counts;
@@ -329,7 +347,11 @@ describe('hostile input: keys and entries of a listing (discovery through the re
     { why: 'a backslash in the window', key: `${AGENT}vm=a\\b/x-1.ndjson.gz`, outcome: 'quarantined' },
     { why: 'a backslash years before the window', key: 'raw/agent/dt=2021-01-01/hour=13/vm=a\\b/x-2.ndjson.gz', outcome: 'ignored' },
     { why: 'a key past 1,024 bytes (nested folders)', key: `${AGENT}${`${'d'.repeat(200)}/`.repeat(5)}dt=2024-05-01/hour=13/vm=v/x-3.ndjson.gz`, outcome: 'quarantined' },
-    { why: 'a backslash in an account folder above the dates', key: 'raw/aws_vpc/AWSLogs/12\\34/vpcflowlogs/us-east-1/2024/05/01/1234_vpcflowlogs_us-east-1_fl-1_20240501T1305Z_h.log.gz', outcome: 'skipped' },
+    {
+      why: 'a backslash in an account folder above the dates',
+      key: 'raw/aws_vpc/AWSLogs/12\\34/vpcflowlogs/us-east-1/2024/05/01/1234_vpcflowlogs_us-east-1_fl-1_20240501T1305Z_h.log.gz',
+      outcome: 'skipped',
+    },
     { why: 'a newline and a bidi override (safe text, read as data)', key: `${AGENT}vm=n\nl\u202e/x-4.ndjson.gz`, outcome: 'read' },
     { why: 'a percent-encoded dot-dot segment', key: `${AGENT}%2e%2e/dt=2024-05-01/hour=13/vm=v/x-5.ndjson.gz`, outcome: 'quarantined' },
     { why: 'a dot-dot inside a name (only text)', key: `${AGENT}vm=%2e%2e/x-7.ndjson.gz`, outcome: 'read' },

@@ -66,7 +66,13 @@ describe('late data and clock skew', () => {
     const latenessMs = durationMs(LATENESS);
     const vms = Array.from({ length: 6 }, (_, i) => ({ id: `i-0late000000000${i}`, skewMs: Math.round((random() * 2 - 1) * 5 * MINUTE) }));
     // One segment per VM per minute of its (skewed) clock; records start within that minute.
-    interface Segment { key: string; body: Buffer; arrivesAt: number; ports: number[]; beyondLookback: boolean }
+    interface Segment {
+      key: string;
+      body: Buffer;
+      arrivesAt: number;
+      ports: number[];
+      beyondLookback: boolean;
+    }
     const segments: Segment[] = [];
     const expected = new Map<number, Expected>();
     let port = 1;
@@ -80,9 +86,22 @@ describe('late data and clock skew', () => {
         const minute = Math.floor(start / MINUTE) * MINUTE;
         const srcPort = port++;
         const record = JSON.stringify({
-          v: 1, vm_id: vm.id, interface_id: 'eth0', interval_start_at: new Date(minute).toISOString(), interval_s: 60,
-          start_at: new Date(start).toISOString(), end_at: new Date(start + 500).toISOString(), src_ip: '10.0.2.10', dst_ip: '10.0.3.10',
-          src_port: srcPort % 65536, dst_port: 1433 + Math.floor(srcPort / 65536), protocol: 6, direction: 'egress', packets: 1, bytes: 60, tcp_flags: 2,
+          v: 1,
+          vm_id: vm.id,
+          interface_id: 'eth0',
+          interval_start_at: new Date(minute).toISOString(),
+          interval_s: 60,
+          start_at: new Date(start).toISOString(),
+          end_at: new Date(start + 500).toISOString(),
+          src_ip: '10.0.2.10',
+          dst_ip: '10.0.3.10',
+          src_port: srcPort % 65536,
+          dst_port: 1433 + Math.floor(srcPort / 65536),
+          protocol: 6,
+          direction: 'egress',
+          packets: 1,
+          bytes: 60,
+          tcp_flags: 2,
         });
         byMinute.set(minute, [...(byMinute.get(minute) ?? []), record]);
         expected.set(srcPort, { hour: Math.floor(start / HOUR) * HOUR, late: false, arrivesAt: 0 });
@@ -96,7 +115,13 @@ describe('late data and clock skew', () => {
           const parsed = JSON.parse(line) as { src_port: number; dst_port: number };
           return parsed.src_port + (parsed.dst_port - 1433) * 65536;
         });
-        segments.push({ key: agentSegmentKey(vm.id, seq++, new Date(closedAt)), body: gzipSync(`${records.join('\n')}\n`), arrivesAt: Math.round(closedAt + delay), ports, beyondLookback: roll >= 0.99 });
+        segments.push({
+          key: agentSegmentKey(vm.id, seq++, new Date(closedAt)),
+          body: gzipSync(`${records.join('\n')}\n`),
+          arrivesAt: Math.round(closedAt + delay),
+          ports,
+          beyondLookback: roll >= 0.99,
+        });
       }
     }
 
@@ -108,7 +133,11 @@ describe('late data and clock skew', () => {
 
     let clock = new Date(H0);
     const scheduler = new Scheduler({
-      config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, now: () => clock,
+      config: lake.config,
+      baseDir: lake.dir,
+      store: lake.store,
+      logger: lake.logger,
+      now: () => clock,
       cron: { schedule: () => ({ stop: () => undefined }) },
     });
     const pending = [...segments].sort((a, b) => a.arrivesAt - b.arrivesAt);
@@ -144,9 +173,12 @@ describe('late data and clock skew', () => {
 
     const check = async (stage: string) => {
       const flows = new Map(
-        (await queryLake<{ port: number; start_at: Date; n: bigint }>(lake, `SELECT src_port + (dst_port - 1433) * 65536 AS port, min(start_at) AS start_at, count(*) AS n FROM flows WHERE dst_ip = '10.0.3.10' GROUP BY 1`)).map(
-          (r) => [Number(r.port), { hour: Math.floor(r.start_at.getTime() / HOUR) * HOUR, n: Number(r.n) }],
-        ),
+        (
+          await queryLake<{ port: number; start_at: Date; n: bigint }>(
+            lake,
+            `SELECT src_port + (dst_port - 1433) * 65536 AS port, min(start_at) AS start_at, count(*) AS n FROM flows WHERE dst_ip = '10.0.3.10' GROUP BY 1`,
+          )
+        ).map((r) => [Number(r.port), { hour: Math.floor(r.start_at.getTime() / HOUR) * HOUR, n: Number(r.n) }]),
       );
       const late = new Map(
         (
@@ -216,17 +248,30 @@ describe('late data and clock skew', () => {
       scheduler.hourlyTick();
       await scheduler.idle();
       afterFold = await check(`after rerunning ${folded}`);
-      const [foldedFlows] = await queryLake<{ n: bigint }>(lake, `SELECT count(*) AS n FROM flows WHERE dst_ip = '10.0.3.10' AND date_trunc('hour', start_at) = TIMESTAMP '${folded.replace('T', ' ')}:00:00'`);
+      const [foldedFlows] = await queryLake<{ n: bigint }>(
+        lake,
+        `SELECT count(*) AS n FROM flows WHERE dst_ip = '10.0.3.10' AND date_trunc('hour', start_at) = TIMESTAMP '${folded.replace('T', ' ')}:00:00'`,
+      );
       const inHour = [...expected.values()].filter((want) => hourText(want.hour) === folded).length;
       expect(Number(foldedFlows!.n)).toBe(inHour);
     }
 
     reportFigures('late-data', {
-      seed, hours: HOURS, records: expected.size, segments: segments.length, vm_skews_s: vms.map((v) => Math.round(v.skewMs / 1000)),
-      ...after.figures, right_hour_pct: Number(((100 * after.figures.right_hour) / after.figures.within_lookback).toFixed(3)),
-      late_alerts: lateAlerts.length, late_hours: lateByHour.size, scheduled_runs: scheduler.completed.length,
-      publishes: scheduler.completed.filter((c) => c.status === 'published').length, routing_runs_rerun: routingHours.length,
-      after_reruns: afterReruns.figures, folded_hour: folded ?? null, full: FULL,
+      seed,
+      hours: HOURS,
+      records: expected.size,
+      segments: segments.length,
+      vm_skews_s: vms.map((v) => Math.round(v.skewMs / 1000)),
+      ...after.figures,
+      right_hour_pct: Number(((100 * after.figures.right_hour) / after.figures.within_lookback).toFixed(3)),
+      late_alerts: lateAlerts.length,
+      late_hours: lateByHour.size,
+      scheduled_runs: scheduler.completed.length,
+      publishes: scheduler.completed.filter((c) => c.status === 'published').length,
+      routing_runs_rerun: routingHours.length,
+      after_reruns: afterReruns.figures,
+      folded_hour: folded ?? null,
+      full: FULL,
     });
     expect(after.figures.duplicated).toBe(0);
     expect(after.figures.lost).toBe(0);

@@ -106,7 +106,18 @@ describe('parsers under generated input', () => {
   it(`AWS VPC text: ${RECORDS} records round-trip, damaged lines quarantined, deterministic`, async () => {
     const random = seededRandom(seed);
     const records = fc.sample(
-      fc.record({ src: ip, dst: ip, srcPort: port, dstPort: port, protocol: fc.integer({ min: 0, max: 255 }), packets: counter, bytes: counter, start: fc.integer({ min: T, max: T + 3599 }), duration: fc.integer({ min: 0, max: 900 }), accept: fc.boolean() }),
+      fc.record({
+        src: ip,
+        dst: ip,
+        srcPort: port,
+        dstPort: port,
+        protocol: fc.integer({ min: 0, max: 255 }),
+        packets: counter,
+        bytes: counter,
+        start: fc.integer({ min: T, max: T + 3599 }),
+        duration: fc.integer({ min: 0, max: 900 }),
+        accept: fc.boolean(),
+      }),
       { numRuns: RECORDS, seed },
     );
     const header = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
@@ -115,7 +126,22 @@ describe('parsers under generated input', () => {
     const expected: Expected = { byOffset: new Map() };
     records.forEach((r, index) => {
       const line = index + 2;
-      const fields = ['2', '123456789012', 'eni-0a1b2c3d4e5f60718', r.src, r.dst, String(r.srcPort), String(r.dstPort), String(r.protocol), String(r.packets), String(r.bytes), String(r.start), String(r.start + r.duration), r.accept ? 'ACCEPT' : 'REJECT', 'OK'];
+      const fields = [
+        '2',
+        '123456789012',
+        'eni-0a1b2c3d4e5f60718',
+        r.src,
+        r.dst,
+        String(r.srcPort),
+        String(r.dstPort),
+        String(r.protocol),
+        String(r.packets),
+        String(r.bytes),
+        String(r.start),
+        String(r.start + r.duration),
+        r.accept ? 'ACCEPT' : 'REJECT',
+        'OK',
+      ];
       const roll = random();
       if (roll < 0.05) {
         lines.push(damage(fields, random, positions));
@@ -127,8 +153,15 @@ describe('parsers under generated input', () => {
       } else {
         lines.push(fields.join(' '));
         expected.byOffset.set(line, {
-          src_ip: ipCanonical(r.src), dst_ip: ipCanonical(r.dst), src_port: r.srcPort, dst_port: r.dstPort, protocol: r.protocol,
-          packets: r.packets, bytes: r.bytes, start_at: r.start * 1000, end_at: (r.start + r.duration) * 1000,
+          src_ip: ipCanonical(r.src),
+          dst_ip: ipCanonical(r.dst),
+          src_port: r.srcPort,
+          dst_port: r.dstPort,
+          protocol: r.protocol,
+          packets: r.packets,
+          bytes: r.bytes,
+          start_at: r.start * 1000,
+          end_at: (r.start + r.duration) * 1000,
         });
       }
     });
@@ -140,7 +173,19 @@ describe('parsers under generated input', () => {
   it(`agent NDJSON: ${RECORDS} records round-trip, damaged lines quarantined, deterministic`, async () => {
     const random = seededRandom(seed ^ 0xa9e7);
     const records = fc.sample(
-      fc.record({ src: ip, dst: ip, srcPort: port, dstPort: port, protocol: fc.constantFrom(6, 17, 1, 58, 132), packets: counter, bytes: counter, startMs: fc.integer({ min: T * 1000, max: T * 1000 + 3_599_999 }), durationMs: fc.integer({ min: 0, max: 59_000 }), egress: fc.boolean(), flags: fc.integer({ min: 0, max: 255 }) }),
+      fc.record({
+        src: ip,
+        dst: ip,
+        srcPort: port,
+        dstPort: port,
+        protocol: fc.constantFrom(6, 17, 1, 58, 132),
+        packets: counter,
+        bytes: counter,
+        startMs: fc.integer({ min: T * 1000, max: T * 1000 + 3_599_999 }),
+        durationMs: fc.integer({ min: 0, max: 59_000 }),
+        egress: fc.boolean(),
+        flags: fc.integer({ min: 0, max: 255 }),
+      }),
       { numRuns: RECORDS, seed },
     );
     const lines: string[] = [];
@@ -148,9 +193,22 @@ describe('parsers under generated input', () => {
     records.forEach((r, index) => {
       const line = index + 1;
       const record: Record<string, unknown> = {
-        v: 1, vm_id: 'i-0app00000000001', interface_id: 'eth0', interval_start_at: new Date(Math.floor(r.startMs / 60_000) * 60_000).toISOString(), interval_s: 60,
-        start_at: new Date(r.startMs).toISOString(), end_at: new Date(r.startMs + r.durationMs).toISOString(), src_ip: r.src, dst_ip: r.dst,
-        src_port: r.srcPort, dst_port: r.dstPort, protocol: r.protocol, direction: r.egress ? 'egress' : 'ingress', packets: r.packets, bytes: r.bytes, tcp_flags: r.flags,
+        v: 1,
+        vm_id: 'i-0app00000000001',
+        interface_id: 'eth0',
+        interval_start_at: new Date(Math.floor(r.startMs / 60_000) * 60_000).toISOString(),
+        interval_s: 60,
+        start_at: new Date(r.startMs).toISOString(),
+        end_at: new Date(r.startMs + r.durationMs).toISOString(),
+        src_ip: r.src,
+        dst_ip: r.dst,
+        src_port: r.srcPort,
+        dst_port: r.dstPort,
+        protocol: r.protocol,
+        direction: r.egress ? 'egress' : 'ingress',
+        packets: r.packets,
+        bytes: r.bytes,
+        tcp_flags: r.flags,
       };
       if (random() < 0.05) {
         const damaged = { ...record };
@@ -165,8 +223,15 @@ describe('parsers under generated input', () => {
       } else {
         lines.push(JSON.stringify(record));
         expected.byOffset.set(line, {
-          src_ip: ipCanonical(r.src), dst_ip: ipCanonical(r.dst), src_port: r.srcPort, dst_port: r.dstPort, protocol: r.protocol,
-          packets: r.packets, bytes: r.bytes, start_at: r.startMs, end_at: r.startMs + r.durationMs,
+          src_ip: ipCanonical(r.src),
+          dst_ip: ipCanonical(r.dst),
+          src_port: r.srcPort,
+          dst_port: r.dstPort,
+          protocol: r.protocol,
+          packets: r.packets,
+          bytes: r.bytes,
+          start_at: r.startMs,
+          end_at: r.startMs + r.durationMs,
         });
       }
     });
@@ -184,57 +249,79 @@ describe('parsers under generated input', () => {
     { source: 'gcp_vpc', fixture: 'gcp-vpc/src-and-dest-reports.json', shape: 'json-lines' },
     { source: 'oci_vcn', fixture: 'oci-vcn/connector-hub-batch.log', shape: 'json-lines' },
   ];
-  it.each(CLONED)(`$source: ${RECORDS} cloned and mutated records, accounted for, clean clones identical, deterministic`, async ({ source, fixture, shape }) => {
-    const random = seededRandom(seed ^ source.length * 7919);
-    const text = await readFile(path.join(FIXTURES, fixture), 'utf8');
-    const originals: unknown[] = shape === 'records-document' ? (JSON.parse(text) as { records: unknown[] }).records : text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    // What each original record gives on its own.
-    const [baseline] = await normalizeFiles([{ file: path.join(FIXTURES, fixture), sourceType: source, objectKey: `baseline/${path.basename(fixture)}` }], { collectRows: true, threads: 2 });
-    // The record a flow came from: its line, or for a records document its record index (raw_offset = record * 1,000,000 + tuple).
-    const recordOf = (row: Record<string, unknown>) => (shape === 'records-document' ? Math.floor(Number(row.raw_offset) / 1_000_000) : Number(row.raw_offset));
-    const flowsOf = (index: number) => (baseline!.rows ?? []).filter((row) => recordOf(row) === index + 1).map((row) => FIELDS.map((f) => String(row[f] instanceof Date ? (row[f]).getTime() : row[f])).join('|')).sort();
-    const mutations = fc.sample(fc.jsonValue({ maxDepth: 2 }), { numRuns: RECORDS, seed });
-    const cloned: unknown[] = [];
-    const cleanFrom = new Map<number, number>();
-    for (let index = 0; index < RECORDS; index++) {
-      const from = randomInt(random, originals.length);
-      const copy = structuredClone(originals[from]) as Record<string, unknown>;
-      if (random() < 0.3) mutateLeaf(copy, mutations[index], random);
-      else cleanFrom.set(index + 1, from);
-      cloned.push(copy);
-    }
-    const file = path.join(dir, `${source}-${path.basename(fixture)}`);
-    await writeFile(file, shape === 'records-document' ? JSON.stringify({ records: cloned }) : `${cloned.map((r) => JSON.stringify(r)).join('\n')}\n`);
-    const started = Date.now();
-    const [first] = await normalizeFiles([{ file, sourceType: source, objectKey: `generated/${path.basename(file)}` }], { collectRows: true, threads: 2 });
-    const byOffset = new Map<number, string[]>();
-    for (const row of first!.rows ?? []) {
-      const offset = recordOf(row);
-      byOffset.set(offset, [...(byOffset.get(offset) ?? []), FIELDS.map((f) => String(row[f] instanceof Date ? (row[f]).getTime() : row[f])).join('|')]);
-    }
-    // One run's rows at a time: 100,000 Azure records are ~500,000 flow rows, and two sets of them
-    // held together exhausted the worker's 4 GB heap.
-    const firstDigest = digest(first!.rows!);
-    first!.rows = undefined;
-    const [second] = await normalizeFiles([{ file, sourceType: source, objectKey: `generated/${path.basename(file)}` }], { collectRows: true, threads: 2 });
-    const secondDigest = digest(second!.rows!);
-    second!.rows = undefined;
-    let cleanMismatches = 0;
-    let cleanFlows = 0;
-    for (const [offset, from] of cleanFrom) {
-      if (JSON.stringify((byOffset.get(offset) ?? []).sort()) !== JSON.stringify(flowsOf(from))) cleanMismatches++;
-      cleanFlows += flowsOf(from).length;
-    }
-    reportFigures(`parser-properties/${source}`, {
-      seed, records: RECORDS, mutated: RECORDS - cleanFrom.size, records_read: first!.recordsRead, flows: first!.flows, quarantined: first!.quarantined,
-      object_quarantined: first!.objectQuarantined, clean_clone_mismatches: cleanMismatches, deterministic: firstDigest === secondDigest, elapsed_ms: Date.now() - started,
-    });
-    expect(first!.objectQuarantined).toBe(false);
-    expect(first!.recordsRead).toBe(first!.flows + first!.nodata + first!.skipdata + first!.quarantined);
-    expect(cleanMismatches).toBe(0);
-    expect(cleanFlows).toBeGreaterThan(0);
-    expect(secondDigest).toBe(firstDigest);
-  }, 1800_000);
+  it.each(CLONED)(
+    `$source: ${RECORDS} cloned and mutated records, accounted for, clean clones identical, deterministic`,
+    async ({ source, fixture, shape }) => {
+      const random = seededRandom(seed ^ (source.length * 7919));
+      const text = await readFile(path.join(FIXTURES, fixture), 'utf8');
+      const originals: unknown[] =
+        shape === 'records-document'
+          ? (JSON.parse(text) as { records: unknown[] }).records
+          : text
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l));
+      // What each original record gives on its own.
+      const [baseline] = await normalizeFiles([{ file: path.join(FIXTURES, fixture), sourceType: source, objectKey: `baseline/${path.basename(fixture)}` }], { collectRows: true, threads: 2 });
+      // The record a flow came from: its line, or for a records document its record index (raw_offset = record * 1,000,000 + tuple).
+      const recordOf = (row: Record<string, unknown>) => (shape === 'records-document' ? Math.floor(Number(row.raw_offset) / 1_000_000) : Number(row.raw_offset));
+      const flowsOf = (index: number) =>
+        (baseline!.rows ?? [])
+          .filter((row) => recordOf(row) === index + 1)
+          .map((row) => FIELDS.map((f) => String(row[f] instanceof Date ? row[f].getTime() : row[f])).join('|'))
+          .sort();
+      const mutations = fc.sample(fc.jsonValue({ maxDepth: 2 }), { numRuns: RECORDS, seed });
+      const cloned: unknown[] = [];
+      const cleanFrom = new Map<number, number>();
+      for (let index = 0; index < RECORDS; index++) {
+        const from = randomInt(random, originals.length);
+        const copy = structuredClone(originals[from]) as Record<string, unknown>;
+        if (random() < 0.3) mutateLeaf(copy, mutations[index], random);
+        else cleanFrom.set(index + 1, from);
+        cloned.push(copy);
+      }
+      const file = path.join(dir, `${source}-${path.basename(fixture)}`);
+      await writeFile(file, shape === 'records-document' ? JSON.stringify({ records: cloned }) : `${cloned.map((r) => JSON.stringify(r)).join('\n')}\n`);
+      const started = Date.now();
+      const [first] = await normalizeFiles([{ file, sourceType: source, objectKey: `generated/${path.basename(file)}` }], { collectRows: true, threads: 2 });
+      const byOffset = new Map<number, string[]>();
+      for (const row of first!.rows ?? []) {
+        const offset = recordOf(row);
+        byOffset.set(offset, [...(byOffset.get(offset) ?? []), FIELDS.map((f) => String(row[f] instanceof Date ? row[f].getTime() : row[f])).join('|')]);
+      }
+      // One run's rows at a time: 100,000 Azure records are ~500,000 flow rows, and two sets of them
+      // held together exhausted the worker's 4 GB heap.
+      const firstDigest = digest(first!.rows!);
+      first!.rows = undefined;
+      const [second] = await normalizeFiles([{ file, sourceType: source, objectKey: `generated/${path.basename(file)}` }], { collectRows: true, threads: 2 });
+      const secondDigest = digest(second!.rows!);
+      second!.rows = undefined;
+      let cleanMismatches = 0;
+      let cleanFlows = 0;
+      for (const [offset, from] of cleanFrom) {
+        if (JSON.stringify((byOffset.get(offset) ?? []).sort()) !== JSON.stringify(flowsOf(from))) cleanMismatches++;
+        cleanFlows += flowsOf(from).length;
+      }
+      reportFigures(`parser-properties/${source}`, {
+        seed,
+        records: RECORDS,
+        mutated: RECORDS - cleanFrom.size,
+        records_read: first!.recordsRead,
+        flows: first!.flows,
+        quarantined: first!.quarantined,
+        object_quarantined: first!.objectQuarantined,
+        clean_clone_mismatches: cleanMismatches,
+        deterministic: firstDigest === secondDigest,
+        elapsed_ms: Date.now() - started,
+      });
+      expect(first!.objectQuarantined).toBe(false);
+      expect(first!.recordsRead).toBe(first!.flows + first!.nodata + first!.skipdata + first!.quarantined);
+      expect(cleanMismatches).toBe(0);
+      expect(cleanFlows).toBeGreaterThan(0);
+      expect(secondDigest).toBe(firstDigest);
+    },
+    1800_000,
+  );
 });
 
 function mutateLeaf(record: Record<string, unknown>, value: unknown, random: () => number): void {
@@ -249,7 +336,7 @@ function mutateLeaf(record: Record<string, unknown>, value: unknown, random: () 
       node = child as Record<string, unknown>;
       continue;
     }
-    if (random() < 0.15 && !Array.isArray(node)) delete (node)[key as string];
+    if (random() < 0.15 && !Array.isArray(node)) delete node[key as string];
     else (node as Record<string | number, unknown>)[key] = value;
     return;
   }
@@ -263,9 +350,16 @@ async function expectSource(source: SourceType, file: string, expected: Expected
   const outcome = check(first!, expected, FIELDS);
   const wanted = [...expected.byOffset.values()];
   reportFigures(`parser-properties/${source}`, {
-    seed, records, expected_flows: wanted.filter((w) => typeof w === 'object').length, expected_quarantined: wanted.filter((w) => w === 'quarantined').length,
-    flows: outcome.flows, quarantined: outcome.quarantined, nodata: first!.nodata, mismatches: outcome.mismatches.length,
-    deterministic: digest(first!.rows!) === digest(second!.rows!), elapsed_ms: elapsedMs,
+    seed,
+    records,
+    expected_flows: wanted.filter((w) => typeof w === 'object').length,
+    expected_quarantined: wanted.filter((w) => w === 'quarantined').length,
+    flows: outcome.flows,
+    quarantined: outcome.quarantined,
+    nodata: first!.nodata,
+    mismatches: outcome.mismatches.length,
+    deterministic: digest(first!.rows!) === digest(second!.rows!),
+    elapsed_ms: elapsedMs,
   });
   expect(outcome.mismatches).toEqual([]);
   expect(first!.recordsRead).toBe(first!.flows + first!.nodata + first!.skipdata + first!.quarantined);

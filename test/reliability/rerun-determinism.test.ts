@@ -89,16 +89,30 @@ describe('rerun and backfill determinism over the samples', () => {
     }
     // Unchanged inputs: an unforced rerun and an unforced backfill do nothing.
     const manifestsBefore = await Promise.all(HOURS.map((hour) => readPublishedPartition(lake.store, PUBLISHED_TABLES[0]!, { dt: hour.slice(0, 10), hour: hour.slice(11) })));
-    const rerun = await runHourAndRecord({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, hour: new Date(`${HOURS.at(-1)}:00:00Z`), trigger: 'test', skipWhenPublished: true });
+    const rerun = await runHourAndRecord({
+      config: lake.config,
+      baseDir: lake.dir,
+      store: lake.store,
+      logger: lake.logger,
+      hour: new Date(`${HOURS.at(-1)}:00:00Z`),
+      trigger: 'test',
+      skipWhenPublished: true,
+    });
     const quiet = await backfill({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from, to, parallel: 2, force: false });
     const manifestsAfter = await Promise.all(HOURS.map((hour) => readPublishedPartition(lake.store, PUBLISHED_TABLES[0]!, { dt: hour.slice(0, 10), hour: hour.slice(11) })));
     reportFigures('rerun-determinism', {
-      hours: HOURS.length, forced_runs_per_hour: RUNS, backfills: BACKFILLS, digests_compared: compared, digests_differing: differing,
+      hours: HOURS.length,
+      forced_runs_per_hour: RUNS,
+      backfills: BACKFILLS,
+      digests_compared: compared,
+      digests_differing: differing,
       run_ids_per_hour: Object.fromEntries(Object.entries(runIds).map(([h, ids]) => [h, ids.size])),
       flows_per_hour: Object.fromEntries(HOURS.map((h) => [h, byHour[h]![0]!.flows])),
       differences: differences.slice(0, 12),
       byte_identical_files: Object.fromEntries(Object.entries(fileDigests).map(([k, v]) => [k, v.size === 1])),
-      unforced_rerun: rerun.status, unforced_backfill_skipped: quiet.skipped.length, unforced_backfill_published: quiet.published.length,
+      unforced_rerun: rerun.status,
+      unforced_backfill_skipped: quiet.skipped.length,
+      unforced_backfill_published: quiet.published.length,
     });
     expect(differing).toBe(0);
     for (const hour of HOURS) expect(runIds[hour]!.size, hour).toBe(1);

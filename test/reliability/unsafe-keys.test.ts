@@ -72,7 +72,19 @@ const s3: Backend = (() => {
       raw.destroy();
       await server.stop();
     },
-    store: () => new S3ObjectStore({ type: 's3', bucket: server.bucket, prefix: '', region: server.region, endpoint: server.endpoint, force_path_style: true, max_attempts: 3, multipart_threshold_mb: 16, part_size_mb: 16, conditional_writes: true }),
+    store: () =>
+      new S3ObjectStore({
+        type: 's3',
+        bucket: server.bucket,
+        prefix: '',
+        region: server.region,
+        endpoint: server.endpoint,
+        force_path_style: true,
+        max_attempts: 3,
+        multipart_threshold_mb: 16,
+        part_size_mb: 16,
+        conditional_writes: true,
+      }),
     async plant(_lake, key, body) {
       await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: key, Body: body }));
     },
@@ -93,7 +105,8 @@ const azure: Backend = (() => {
     async stop() {
       await server.stop();
     },
-    store: () => new AzureBlobStore({ type: 'azure_blob', account_url: server.accountUrl, container: 'lake', prefix: '', max_attempts: 3, block_upload_threshold_mb: 16, block_size_mb: 8 }, { env: server.env }),
+    store: () =>
+      new AzureBlobStore({ type: 'azure_blob', account_url: server.accountUrl, container: 'lake', prefix: '', max_attempts: 3, block_upload_threshold_mb: 16, block_size_mb: 8 }, { env: server.env }),
     async plant(_lake, key, body) {
       const container = new ContainerClient(`${server.accountUrl}/lake`, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
       await container.getBlockBlobClient(key).upload(body, body.length);
@@ -131,15 +144,21 @@ describe.each([local, s3, azure])('an unsafe key through the real adapter: $name
   });
 
   it('quarantines each unsafe key inside the window by a safe rendering of its name, counted, unread', async () => {
-    const rows = await queryLake<{ raw_object_key: string; reason: string }>(lake, `SELECT raw_object_key, reason FROM quarantine WHERE raw_offset IS NULL AND reason LIKE 'object key is unsafe%' ORDER BY 1`);
+    const rows = await queryLake<{ raw_object_key: string; reason: string }>(
+      lake,
+      `SELECT raw_object_key, reason FROM quarantine WHERE raw_offset IS NULL AND reason LIKE 'object key is unsafe%' ORDER BY 1`,
+    );
     const listedAs = await listedKeys(lake.store);
     expect(rows.map((row) => row.raw_object_key)).toEqual(backend.insideKeys.map((key) => listedAs.get(key) ?? renderUnsafeKey(key)).sort());
     for (const row of rows) expect(row.raw_object_key).not.toMatch(/[\\\n\u0000]|(^|\/)\.\.?(\/|$)/);
     expect(result.countsBySource['aws_vpc']!.objects_quarantined).toBe(backend.insideKeys.length);
     expect(lake.logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
     reportFigures(`reliability/unsafe-keys ${backend.name}`, {
-      status: result.status, quarantined_whole: result.counts.objects_quarantined, unsafe_inside: rows.length,
-      list_requests: result.listing?.requests, keys_listed: result.listing?.keys,
+      status: result.status,
+      quarantined_whole: result.counts.objects_quarantined,
+      unsafe_inside: rows.length,
+      list_requests: result.listing?.requests,
+      keys_listed: result.listing?.keys,
     });
   });
 

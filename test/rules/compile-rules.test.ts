@@ -77,7 +77,10 @@ describe('rules compile to parameterised SQL with kysely', () => {
         const compiled = compileFlowsMart(rulesFor(selector), '*');
         // The SQL text does not depend on the value at all: it is the same as for a harmless one.
         expect(compiled.sql).toBe(compileFlowsMart(rulesFor(selectorsOf('harmless')[position]!), '*').sql);
-        const rows = await session.execute<{ flow_id: string; rule_id: string }>({ sql: `SELECT raw_object_key AS flow_id, unnest(violated_rule_ids) AS rule_id FROM (${compiled.sql}) ORDER BY rule_id, flow_id`, parameters: compiled.parameters });
+        const rows = await session.execute<{ flow_id: string; rule_id: string }>({
+          sql: `SELECT raw_object_key AS flow_id, unnest(violated_rule_ids) AS rule_id FROM (${compiled.sql}) ORDER BY rule_id, flow_id`,
+          parameters: compiled.parameters,
+        });
         const others = ['f-plain', ...HOSTILE.map((_t, i) => `f-hostile-${i}`).filter((id) => id !== `f-hostile-${index}`)];
         expect(rows, JSON.stringify(selector)).toEqual([
           ...others.map((flow_id) => ({ flow_id, rule_id: 'allow-only' })).sort((a, b) => a.flow_id.localeCompare(b.flow_id)),

@@ -6,9 +6,7 @@ import { RunLedger } from '../../orchestration/run-ledger.ts';
 import type { HourlyEtlResult } from '../../jobs/hourly-etl.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
-import {
-  BACKUP_TARGET, C2, deliverScenarioTraffic, HOURS, INVENTORY_YAML, RANGES_CSV, REUSED_IP, RULES_YAML, SCANNER, THREAT_FILES, TOR_EXIT, VM,
-} from './scenario-traffic.ts';
+import { BACKUP_TARGET, C2, deliverScenarioTraffic, HOURS, INVENTORY_YAML, RANGES_CSV, REUSED_IP, RULES_YAML, SCANNER, THREAT_FILES, TOR_EXIT, VM } from './scenario-traffic.ts';
 
 /**
  * The design's conformance cases as end-to-end runs of the hourly job over realistic traffic
@@ -88,8 +86,11 @@ describe('conformance scenarios end to end', () => {
   });
 
   it('SQL server from one source only, and the datastore range only from VMs tagged vm', async () => {
-    const rows = await queryLake(lake, `SELECT src_vm_id, dst_ip, count(*) AS n, list_distinct(flatten(list(violated_rule_ids))) AS rules
-      FROM flows WHERE dst_port IN (1433, 6379) GROUP BY ALL ORDER BY ALL`);
+    const rows = await queryLake(
+      lake,
+      `SELECT src_vm_id, dst_ip, count(*) AS n, list_distinct(flatten(list(violated_rule_ids))) AS rules
+      FROM flows WHERE dst_port IN (1433, 6379) GROUP BY ALL ORDER BY ALL`,
+    );
     expect(rows).toEqual([
       { src_vm_id: VM.app1.id, dst_ip: VM.sql1.ip, n: 120n, rules: [] },
       { src_vm_id: VM.app1.id, dst_ip: '10.0.4.50', n: 120n, rules: [] },
@@ -112,7 +113,13 @@ describe('conformance scenarios end to end', () => {
     const alert = results['2024-06-03T11']!.alerts.find((a) => a.rule_id === 'no-threat-endpoints')!;
     expect(alert).toMatchObject({ dst_threat_lists: ['c2-feed'], src_vm_id: VM.app2.id, owner: 'security', rule_kind: 'threat' });
     expect(JSON.parse(alert.sample_flows)).toEqual([
-      expect.objectContaining({ source_type: 'agent', action: null, protocol: 6, flow_id: alert.sample_flow_ids[0], raw_object_key: expect.stringMatching(/^raw\/agent\/dt=2024-06-03\/hour=11\/vm=i-0app2\//) }),
+      expect.objectContaining({
+        source_type: 'agent',
+        action: null,
+        protocol: 6,
+        flow_id: alert.sample_flow_ids[0],
+        raw_object_key: expect.stringMatching(/^raw\/agent\/dt=2024-06-03\/hour=11\/vm=i-0app2\//),
+      }),
     ]);
   });
 
@@ -124,8 +131,11 @@ describe('conformance scenarios end to end', () => {
     ]);
   });
 
-  it('attributes a reused address to the VM that held it at the flow\'s time', async () => {
-    const rows = await queryLake<{ minute: string; dst_vm_id: string; dst_segment: string }>(lake, `SELECT strftime(start_at, '%H:%M') AS minute, dst_vm_id, dst_segment FROM flows WHERE dst_ip = '${REUSED_IP}' ORDER BY start_at`);
+  it("attributes a reused address to the VM that held it at the flow's time", async () => {
+    const rows = await queryLake<{ minute: string; dst_vm_id: string; dst_segment: string }>(
+      lake,
+      `SELECT strftime(start_at, '%H:%M') AS minute, dst_vm_id, dst_segment FROM flows WHERE dst_ip = '${REUSED_IP}' ORDER BY start_at`,
+    );
     const owner = (minute: string) => rows.find((r) => r.minute === minute)!;
     expect(owner('10:55')).toMatchObject({ dst_vm_id: 'i-0legacy', dst_segment: 'data' });
     expect(owner('11:10')).toMatchObject({ dst_vm_id: 'i-0legacy', dst_segment: 'data' });
@@ -135,7 +145,9 @@ describe('conformance scenarios end to end', () => {
   });
 
   it('records the rules version on every violation and alert, and in the ledger', async () => {
-    const version = `sha256:${createHash('sha256').update(await readFile(rulesFile)).digest('hex')}`;
+    const version = `sha256:${createHash('sha256')
+      .update(await readFile(rulesFile))
+      .digest('hex')}`;
     const [counts] = await queryLake(lake, `SELECT count(*) AS n, count(DISTINCT rules_version) AS versions, min(rules_version) AS version FROM violations`);
     expect(counts).toEqual({ n: 12n, versions: 1n, version });
     expect(results['2024-06-03T10']!.alerts.every((a) => a.rules_version === version)).toBe(true);
@@ -144,8 +156,11 @@ describe('conformance scenarios end to end', () => {
   });
 
   it('gives every flow a verdict, and only violating flows name rules', async () => {
-    const [row] = await queryLake(lake, `SELECT count(*) AS flows, count(*) FILTER (WHERE verdict = 'non_conformant') AS bad,
-      count(*) FILTER (WHERE (verdict = 'non_conformant') <> (len(violated_rule_ids) > 0)) AS inconsistent FROM flows`);
+    const [row] = await queryLake(
+      lake,
+      `SELECT count(*) AS flows, count(*) FILTER (WHERE verdict = 'non_conformant') AS bad,
+      count(*) FILTER (WHERE (verdict = 'non_conformant') <> (len(violated_rule_ids) > 0)) AS inconsistent FROM flows`,
+    );
     expect(row).toMatchObject({ bad: 12n, inconsistent: 0n });
   });
 });

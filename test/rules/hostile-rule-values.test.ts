@@ -19,12 +19,13 @@ describe('hostile strings in exceptions, threat lists and rule ids are matched a
     dir = await mkdtemp(path.join(tmpdir(), 'netflow-hostile-'));
     session = await DuckDbSession.open({ workDir: dir, memoryLimit: '256MB', maxTempDirectorySize: '64MB' });
     for (const macro of await loadMacroFiles()) await session.runScript(macro.sql);
-    const rows = HOSTILE.map((text, index) =>
-      `('f-${index}', TIMESTAMP '2024-05-01 13:00:00', '10.0.1.${index + 1}', '10.0.2.${index + 1}', 443, 6, 'egress', 'accept', ${sqlText(text)}, ${sqlText(text)}, [${sqlText(text)}], [${sqlText(text)}], ${sqlText(text)}, ${sqlText(text)}, ${sqlText(text)}, ${sqlText(text)}, false, false, '10.0.0.0/8', '10.0.0.0/8', [${sqlText(text)}], CAST([] AS VARCHAR[]))`,
+    const rows = HOSTILE.map(
+      (text, index) =>
+        `('f-${index}', TIMESTAMP '2024-05-01 13:00:00', '10.0.1.${index + 1}', '10.0.2.${index + 1}', 443, 6, 'egress', 'accept', ${sqlText(text)}, ${sqlText(text)}, [${sqlText(text)}], [${sqlText(text)}], ${sqlText(text)}, ${sqlText(text)}, ${sqlText(text)}, ${sqlText(text)}, false, false, '10.0.0.0/8', '10.0.0.0/8', [${sqlText(text)}], CAST([] AS VARCHAR[]))`,
     );
     // flows_enriched has no flow_id (the marts derive it from the record's lineage): the test's
-      // flow names go in raw_object_key, which the queries below read back as the flow.
-      await session.run(`CREATE TABLE flows_enriched AS SELECT 'test' AS source_type, flow_id AS raw_object_key, 0 AS raw_offset, true AS counts_in_totals, NULL::VARCHAR AS counted_flow_id, * EXCLUDE (flow_id) FROM (VALUES
+    // flow names go in raw_object_key, which the queries below read back as the flow.
+    await session.run(`CREATE TABLE flows_enriched AS SELECT 'test' AS source_type, flow_id AS raw_object_key, 0 AS raw_offset, true AS counts_in_totals, NULL::VARCHAR AS counted_flow_id, * EXCLUDE (flow_id) FROM (VALUES
       ('f-plain', TIMESTAMP '2024-05-01 13:00:00', '10.0.0.1', '10.0.0.2', 443, 6, 'egress', 'accept', 'vm-a', 'vm-b', ['web'], ['db'], 'app', 'data', 'acct-1', 'acct-2', false, false, '10.0.0.0/8', '10.0.0.0/8', CAST([] AS VARCHAR[]), CAST([] AS VARCHAR[])),
       ${rows.join(',\n')}
     ) AS t(flow_id, start_at, src_ip, dst_ip, dst_port, protocol, direction, action, src_vm_id, dst_vm_id, src_tags, dst_tags, src_segment, dst_segment, src_account_id, dst_account_id, src_is_public, dst_is_public, src_cidr, dst_cidr, src_threat_lists, dst_threat_lists)`);
@@ -48,10 +49,16 @@ describe('hostile strings in exceptions, threat lists and rule ids are matched a
       const compiled = compileFlowsMart(rulesFor(text, { [kind]: text }), '*');
       expect(compiled.sql).toBe(compileFlowsMart(rulesFor('harmless', { [kind]: 'harmless' }), '*').sql);
       expect(compiled.parameters).toContain(text);
-      const rows = await session.execute<{ flow_id: string; rule_id: string }>({ sql: `SELECT raw_object_key AS flow_id, unnest(violated_rule_ids) AS rule_id FROM (${compiled.sql}) ORDER BY rule_id, flow_id`, parameters: compiled.parameters });
+      const rows = await session.execute<{ flow_id: string; rule_id: string }>({
+        sql: `SELECT raw_object_key AS flow_id, unnest(violated_rule_ids) AS rule_id FROM (${compiled.sql}) ORDER BY rule_id, flow_id`,
+        parameters: compiled.parameters,
+      });
       const excused = `f-${index}`;
       expect(rows, kind).toEqual([
-        ...['f-plain', ...HOSTILE.map((_t, i) => `f-${i}`)].filter((id) => id !== excused).sort().map((flow_id) => ({ flow_id, rule_id: 'deny-all-but' })),
+        ...['f-plain', ...HOSTILE.map((_t, i) => `f-${i}`)]
+          .filter((id) => id !== excused)
+          .sort()
+          .map((flow_id) => ({ flow_id, rule_id: 'deny-all-but' })),
         { flow_id: excused, rule_id: 'threat-list' },
       ]);
       const evaluation = compileRuleEvaluation(rulesFor(text, { [kind]: text }));

@@ -6,7 +6,12 @@ import { referenceOf, runEnrich } from '../enrich/enrich-harness.ts';
  * over enriched flows (the real enrich models and the compiled rules in DuckDB).
  */
 const vm = (vm_id: string, ip: string, segment: string, tags: string[], account = 'acct-prod') => ({
-  vm_id, vm_name: vm_id, account_id: account, segment, tags, interfaces: [{ interface_id: `eni-${vm_id}`, private_ips: [ip] }],
+  vm_id,
+  vm_name: vm_id,
+  account_id: account,
+  segment,
+  tags,
+  interfaces: [{ interface_id: `eni-${vm_id}`, private_ips: [ip] }],
 });
 
 const FLOWS = [
@@ -35,7 +40,11 @@ const RULES = [
   { id: 'deny-dev-account', kind: 'deny', severity: 'medium', from: { account: 'acct-dev' }, to: { account: 'acct-prod' } },
   { id: 'deny-ip-v6', kind: 'deny', severity: 'medium', from: { cidr: '2001:db8:1::/48' }, to: { ip: '2001:db8:aaaa:0::10' }, ports: [22] },
   {
-    id: 'sql-allow-only', kind: 'allow_only', severity: 'high', to: { vm: 'sql-1' }, ports: [1433],
+    id: 'sql-allow-only',
+    kind: 'allow_only',
+    severity: 'high',
+    to: { vm: 'sql-1' },
+    ports: [1433],
     from: [{ vm: 'app-1' }, { cidr: '10.0.8.0/24' }],
     exceptions: [{ reason: 'CHG-1 nightly backup migration', expires: '2024-05-01T13:30:00Z', from: { vm: 'batch-1' }, ports: [1433] }],
   },
@@ -52,15 +61,27 @@ describe('rule kinds, selectors and filters', () => {
     enriched = await runEnrich(
       FLOWS,
       referenceOf({
-        snapshots: [{
-          vms: [
-            vm('web-1', '10.0.1.10', 'web', ['vm', 'web']), vm('app-1', '10.0.2.10', 'app', ['vm']), vm('app-2', '10.0.2.11', 'app', ['vm']),
-            vm('sql-1', '10.0.3.10', 'data', ['sqlserver']), vm('batch-1', '10.0.5.20', 'batch', ['batch']), vm('dev-1', '10.9.0.5', 'dev', ['vm'], 'acct-dev'),
-            vm('web-v6', '2001:db8:aaaa::10', 'web', ['web']),
-          ],
-        }],
-        ranges: [{ cidr: '10.0.0.0/16', name: 'vpc', tags: ['internal'] }, { cidr: '2001:db8::/32', name: 'v6', tags: [] }],
-        threats: [{ list: 'c2', cidr: '91.240.118.0/24' }, { list: 'tor-exits', cidr: '185.220.101.45' }],
+        snapshots: [
+          {
+            vms: [
+              vm('web-1', '10.0.1.10', 'web', ['vm', 'web']),
+              vm('app-1', '10.0.2.10', 'app', ['vm']),
+              vm('app-2', '10.0.2.11', 'app', ['vm']),
+              vm('sql-1', '10.0.3.10', 'data', ['sqlserver']),
+              vm('batch-1', '10.0.5.20', 'batch', ['batch']),
+              vm('dev-1', '10.9.0.5', 'dev', ['vm'], 'acct-dev'),
+              vm('web-v6', '2001:db8:aaaa::10', 'web', ['web']),
+            ],
+          },
+        ],
+        ranges: [
+          { cidr: '10.0.0.0/16', name: 'vpc', tags: ['internal'] },
+          { cidr: '2001:db8::/32', name: 'v6', tags: [] },
+        ],
+        threats: [
+          { list: 'c2', cidr: '91.240.118.0/24' },
+          { list: 'tor-exits', cidr: '185.220.101.45' },
+        ],
         rules: RULES,
       }),
     );

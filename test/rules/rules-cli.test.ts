@@ -24,7 +24,10 @@ describe('netflow rules check', () => {
   it('explains a valid file, rule by rule, with its version and exceptions', async () => {
     const file = path.join(dir, 'rules.yaml');
     const text = await readFile(path.join(SAMPLE_REFERENCE, 'rules.yaml'), 'utf8');
-    await writeFile(file, `${text}  - id: no-c2\n    kind: threat\n    severity: critical\n    side: dst\n    exceptions:\n      - { reason: "INC-42 sinkhole test", expires: "2024-05-01T13:30:00Z", from: { vm: i-0app00000000001 } }\n`);
+    await writeFile(
+      file,
+      `${text}  - id: no-c2\n    kind: threat\n    severity: critical\n    side: dst\n    exceptions:\n      - { reason: "INC-42 sinkhole test", expires: "2024-05-01T13:30:00Z", from: { vm: i-0app00000000001 } }\n`,
+    );
     const { code, stdout } = await cli(['rules', 'check', file], dir);
     expect(code).toBe(0);
     expect(stdout).toContain(`${file}: 5 rule(s), version 2024-05-01, sha256:`);
@@ -37,30 +40,38 @@ describe('netflow rules check', () => {
 
   it('reports every problem with its line and key', async () => {
     const file = path.join(dir, 'bad-rules.yaml');
-    await writeFile(file, [
-      'rules:', //                                   1
-      '  - id: ssh', //                              2
-      '    kind: deny', //                           3
-      '    severity: urgent', //                     4
-      '    from: { internet: true }', //             5
-      '    to: { vm: web-1, tag: web }', //          6
-      '    ports: [22, "3000-2000"]', //             7
-      '  - id: ssh', //                              8
-      '    kind: allow_only', //                     9
-      '    severity: low', //                        10
-      '    to: { cidr: 10.0.0.0/33 }', //            11
-      '    from: []', //                             12
-      '    exceptions:', //                          13
-      '      - { reason: x, expires: tomorrow }', // 14
-      '  - id: bad-threat', //                       15
-      '    kind: threat', //                         16
-      '    severity: high', //                       17
-      '    lists: [not-configured]', //              18
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'rules:', //                                   1
+        '  - id: ssh', //                              2
+        '    kind: deny', //                           3
+        '    severity: urgent', //                     4
+        '    from: { internet: true }', //             5
+        '    to: { vm: web-1, tag: web }', //          6
+        '    ports: [22, "3000-2000"]', //             7
+        '  - id: ssh', //                              8
+        '    kind: allow_only', //                     9
+        '    severity: low', //                        10
+        '    to: { cidr: 10.0.0.0/33 }', //            11
+        '    from: []', //                             12
+        '    exceptions:', //                          13
+        '      - { reason: x, expires: tomorrow }', // 14
+        '  - id: bad-threat', //                       15
+        '    kind: threat', //                         16
+        '    severity: high', //                       17
+        '    lists: [not-configured]', //              18
+      ].join('\n'),
+    );
     const { code, stdout } = await cli(['rules', 'check', file], dir);
     expect(code).toBe(1);
     const lineNo = (text: string) => Number(/^line (\d+)/.exec(text)?.[1]);
-    const lines = stdout.trim().split('\n').slice(1).map((line) => line.replace(`${file}: `, '').trim()).sort((a, b) => lineNo(a) - lineNo(b));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.replace(`${file}: `, '').trim())
+      .sort((a, b) => lineNo(a) - lineNo(b));
     expect(lines).toEqual([
       'line 4: rules.0.severity: Invalid option: expected one of "low"|"medium"|"high"|"critical"',
       'line 6: rules.0.to: a selector has exactly one of: ip, cidr, vm, tag, segment, account, internet, any',
@@ -91,13 +102,16 @@ describe('netflow rules test --hour and netflow ref check over a lake', () => {
     await deliverSamples({ store: lake.store });
     expect((await lake.runHour('2024-05-01T13')).status).toBe('published');
     configFile = path.join(lake.dir, 'netflow.config.yaml');
-    await writeFile(configFile, stringify({
-      store: { type: 'local', path: path.join(lake.dir, 'lake') },
-      ledger: { path: lake.config.ledger.path },
-      work_dir: lake.config.work_dir,
-      reference: { ...lake.config.reference, threat_lists: [{ name: 'tor-exits', path: path.join(SAMPLE_REFERENCE, 'threat-lists', 'tor-exits.txt') }] },
-      rules: lake.config.rules,
-    }));
+    await writeFile(
+      configFile,
+      stringify({
+        store: { type: 'local', path: path.join(lake.dir, 'lake') },
+        ledger: { path: lake.config.ledger.path },
+        work_dir: lake.config.work_dir,
+        reference: { ...lake.config.reference, threat_lists: [{ name: 'tor-exits', path: path.join(SAMPLE_REFERENCE, 'threat-lists', 'tor-exits.txt') }] },
+        rules: lake.config.rules,
+      }),
+    );
   });
   afterAll(() => lake.cleanup());
 
@@ -123,7 +137,13 @@ describe('netflow rules test --hour and netflow ref check over a lake', () => {
     // A draft: the SQL server's exception for app-2 until 13:23 excuses part of its 10 flows.
     const draft = path.join(lake.dir, 'draft.yaml');
     const text = await readFile(path.join(SAMPLE_REFERENCE, 'rules.yaml'), 'utf8');
-    await writeFile(draft, text.replace('    from:\n      - { vm: i-0app00000000001 }', '    from:\n      - { vm: i-0app00000000001 }\n    exceptions:\n      - { reason: CHG-7 app-2 cut-over, expires: "2024-05-01T13:23:00Z", from: { vm: i-0app00000000002 } }'));
+    await writeFile(
+      draft,
+      text.replace(
+        '    from:\n      - { vm: i-0app00000000001 }',
+        '    from:\n      - { vm: i-0app00000000001 }\n    exceptions:\n      - { reason: CHG-7 app-2 cut-over, expires: "2024-05-01T13:23:00Z", from: { vm: i-0app00000000002 } }',
+      ),
+    );
     const dry = await cli(['rules', 'test', '--hour', '2024-05-01T13', '--rules', draft, '--config', configFile], lake.dir);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/^dry run of .*draft\.yaml \(sha256:[0-9a-f]{12}…\) over 436 published flow\(s\) of 2024-05-01T13; nothing is published\n/);
@@ -152,11 +172,18 @@ describe('netflow rules test --hour and netflow ref check over a lake', () => {
     const badList = path.join(lake.dir, 'list.netset');
     await writeFile(badList, '# feed\n1.2.3.4\nnot-an-ip\n');
     const badConfig = path.join(lake.dir, 'bad.config.yaml');
-    await writeFile(badConfig, stringify({
-      store: { type: 'local', path: path.join(lake.dir, 'lake') },
-      reference: { inventory: [lake.config.reference.inventory, badInventory], ip_ranges: [{ path: path.join(SAMPLE_REFERENCE, 'providers', 'aws-ip-ranges.sample.json'), format: 'aws' }], threat_lists: [{ name: 'feed', path: badList, format: 'netset' }] },
-      rules: lake.config.rules,
-    }));
+    await writeFile(
+      badConfig,
+      stringify({
+        store: { type: 'local', path: path.join(lake.dir, 'lake') },
+        reference: {
+          inventory: [lake.config.reference.inventory, badInventory],
+          ip_ranges: [{ path: path.join(SAMPLE_REFERENCE, 'providers', 'aws-ip-ranges.sample.json'), format: 'aws' }],
+          threat_lists: [{ name: 'feed', path: badList, format: 'netset' }],
+        },
+        rules: lake.config.rules,
+      }),
+    );
     const bad = await cli(['ref', 'check', '--config', badConfig], lake.dir);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain(`${badInventory}: line 3: private_ips: expected an IPv4 or IPv6 address`);

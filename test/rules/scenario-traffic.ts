@@ -153,10 +153,22 @@ export async function deliverScenarioTraffic(store: ObjectStore): Promise<void> 
           const first = intervalStart + between(0, 20_000);
           const list = byVm.get(vm.id) ?? [];
           list.push({
-            v: 1, vm_id: vm.id, interface_id: 'eth0', interval_start_at: new Date(intervalStart).toISOString(), interval_s: 60,
-            start_at: new Date(first).toISOString(), end_at: new Date(first + between(1_000, 39_000)).toISOString(),
-            src_ip: src, dst_ip: dst, src_port: between(49152, 65535), dst_port: dport, protocol, direction,
-            packets: between(4, 60), bytes: between(400, 30_000), tcp_flags: protocol === 6 ? 0x1b : 0,
+            v: 1,
+            vm_id: vm.id,
+            interface_id: 'eth0',
+            interval_start_at: new Date(intervalStart).toISOString(),
+            interval_s: 60,
+            start_at: new Date(first).toISOString(),
+            end_at: new Date(first + between(1_000, 39_000)).toISOString(),
+            src_ip: src,
+            dst_ip: dst,
+            src_port: between(49152, 65535),
+            dst_port: dport,
+            protocol,
+            direction,
+            packets: between(4, 60),
+            bytes: between(400, 30_000),
+            tcp_flags: protocol === 6 ? 0x1b : 0,
           });
           byVm.set(vm.id, list);
         };

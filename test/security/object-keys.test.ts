@@ -17,9 +17,22 @@ import { queryLake } from '../support/read-lake.ts';
 const PREFIX = 'raw/agent/dt=2024-05-01/hour=13/';
 const record = (port: number) =>
   JSON.stringify({
-    v: 1, vm_id: 'i-0app00000000001', interface_id: 'eth0', interval_start_at: '2024-05-01T13:10:00.000Z', interval_s: 60,
-    start_at: '2024-05-01T13:10:01.000Z', end_at: '2024-05-01T13:10:02.000Z', src_ip: '10.0.2.10', dst_ip: '10.0.3.10',
-    src_port: port, dst_port: 1433, protocol: 6, direction: 'egress', packets: 3, bytes: 180, tcp_flags: 24,
+    v: 1,
+    vm_id: 'i-0app00000000001',
+    interface_id: 'eth0',
+    interval_start_at: '2024-05-01T13:10:00.000Z',
+    interval_s: 60,
+    start_at: '2024-05-01T13:10:01.000Z',
+    end_at: '2024-05-01T13:10:02.000Z',
+    src_ip: '10.0.2.10',
+    dst_ip: '10.0.3.10',
+    src_port: port,
+    dst_port: 1433,
+    protocol: 6,
+    direction: 'egress',
+    packets: 3,
+    bytes: 180,
+    tcp_flags: 24,
   });
 
 /** The agent source reads keys ending `dt=…/hour=…/vm=<vm>/<name>.ndjson.gz`; the hostile part sits before that tail. */

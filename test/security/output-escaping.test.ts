@@ -52,7 +52,26 @@ function parseCsv(text: string): string[][] {
 const hostile = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('=HYPERLINK("http://x","y")', '+cmd|/C calc!A0', '-2+3', '@SUM(A1)', '\t=1', '\r=1', '=1\n=2', '"=1"', "'=1", '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "' onmouseover='x", '&lt;', ']]><svg onload=alert(1)>', '\u001b]0;pwned\u0007', '\u001b[2J', '\u202eexe.txt', 'a\u0000b'),
+  fc.constantFrom(
+    '=HYPERLINK("http://x","y")',
+    '+cmd|/C calc!A0',
+    '-2+3',
+    '@SUM(A1)',
+    '\t=1',
+    '\r=1',
+    '=1\n=2',
+    '"=1"',
+    "'=1",
+    '<script>alert(1)</script>',
+    '"><img src=x onerror=alert(1)>',
+    "' onmouseover='x",
+    '&lt;',
+    ']]><svg onload=alert(1)>',
+    '\u001b]0;pwned\u0007',
+    '\u001b[2J',
+    '\u202eexe.txt',
+    'a\u0000b',
+  ),
   fc.tuple(fc.constantFrom('=', '+', '-', '@', '\t', '\r'), fc.string({ maxLength: 20 })).map(([a, b]) => a + b),
 );
 
@@ -90,7 +109,11 @@ describe('terminal: control characters are shown, never sent', () => {
   it('the table format escapes C0, C1, DEL and bidi overrides', () => {
     fc.assert(
       fc.property(fc.array(hostile, { maxLength: 6 }), (values) => {
-        const out = formatRows(values.map((v) => ({ raw_text: v })), ['raw_text'], 'table');
+        const out = formatRows(
+          values.map((v) => ({ raw_text: v })),
+          ['raw_text'],
+          'table',
+        );
         const body = out.replaceAll('\n', '');
         expect(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(body)).toBe(false);
         expect(out.split('\n').length).toBe(values.length + 4);
@@ -123,7 +146,21 @@ describe('HTML and SVG in reports: values never become markup', () => {
         const plain = rows.map(() => ['x', 'y']);
         expect(tags(table(['host', 'tag'], rows))).toEqual(tags(table(['host', 'tag'], plain)));
         const chart = (name: string, label: string) =>
-          lineChart({ title: label, series: [{ name, points: [{ x: 0, y: 1 }, { x: 1, y: 2 }] }], thresholds: [{ y: 1.5, label, color: '#c00' }], xFormat: () => label, yFormat: (y: number) => String(y) });
+          lineChart({
+            title: label,
+            series: [
+              {
+                name,
+                points: [
+                  { x: 0, y: 1 },
+                  { x: 1, y: 2 },
+                ],
+              },
+            ],
+            thresholds: [{ y: 1.5, label, color: '#c00' }],
+            xFormat: () => label,
+            yFormat: (y: number) => String(y),
+          });
         expect(tags(chart(rows[0]![0], title))).toEqual(tags(chart('x', 'x')));
       }),
       { numRuns: Math.ceil(runs / 10), seed },

@@ -135,8 +135,14 @@ afterAll(async () => {
 
 describe('secrets never appear in logs or outputs', () => {
   it('ran the job through faults, published, and delivered alerts', () => {
-    const runs = outputs.filter((o) => o.command.startsWith("run "));
-    if (runs.some((o) => o.code === 2)) throw new Error(runs.map((o) => o.stderr).join("\n").slice(0, 3000));
+    const runs = outputs.filter((o) => o.command.startsWith('run '));
+    if (runs.some((o) => o.code === 2))
+      throw new Error(
+        runs
+          .map((o) => o.stderr)
+          .join('\n')
+          .slice(0, 3000),
+      );
     expect(runs.map((o) => o.code)).toEqual([0, 0, 1]);
     expect(outputs.find((o) => o.command.startsWith('query'))!.stdout.split('\n').length).toBeGreaterThan(5);
     expect(proxy.counters.requests).toBeGreaterThan(20);

@@ -73,7 +73,15 @@ async function receiver(answer: (req: IncomingMessage, res: ServerResponse, body
 
 function sinksYaml(ports: { p401: number; p500: number; reset: number; ok: number }): string {
   const sink = (name: string, url: string, secretEnv?: string) =>
-    [`    - type: webhook`, `      name: ${name}`, `      url: "${url}"`, ...(secretEnv ? [`      secret_env: ${secretEnv}`] : []), '      max_attempts: 2', '      backoff: 10ms', '      timeout: 2s'].join('\n');
+    [
+      `    - type: webhook`,
+      `      name: ${name}`,
+      `      url: "${url}"`,
+      ...(secretEnv ? [`      secret_env: ${secretEnv}`] : []),
+      '      max_attempts: 2',
+      '      backoff: 10ms',
+      '      timeout: 2s',
+    ].join('\n');
   return [
     'alerts:',
     '  sinks:',
@@ -110,8 +118,12 @@ beforeAll(async () => {
   await azurite.createContainer('lake');
   const ports = {
     // A receiver that refuses, quoting what it refused: the credentials, the URL, the signature.
-    p401: await receiver((req, res) => res.writeHead(401, { 'content-type': 'text/plain' }).end(`unauthorized: ${req.headers.authorization} for ${req.url} signature ${req.headers['x-netflow-signature']}`)),
-    p500: await receiver((req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'boom', url: req.url, trace: `POST ${req.url}\n\u001b[31mstack\u001b[0m` }))),
+    p401: await receiver((req, res) =>
+      res.writeHead(401, { 'content-type': 'text/plain' }).end(`unauthorized: ${req.headers.authorization} for ${req.url} signature ${req.headers['x-netflow-signature']}`),
+    ),
+    p500: await receiver((req, res) =>
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'boom', url: req.url, trace: `POST ${req.url}\n\u001b[31mstack\u001b[0m` })),
+    ),
     reset: await receiver((req) => req.socket.destroy()),
     ok: await receiver((_req, res) => res.writeHead(200).end('ok')),
   };
@@ -127,7 +139,10 @@ beforeAll(async () => {
     'log: { level: debug }',
     '',
   ];
-  await writeFile(path.join(dir, 's3.yaml'), ['store:', '  type: s3', `  bucket: ${s3.bucket}`, `  region: ${s3.region}`, `  endpoint: ${s3.endpoint}`, '  force_path_style: true', '  max_attempts: 2', ...common].join('\n'));
+  await writeFile(
+    path.join(dir, 's3.yaml'),
+    ['store:', '  type: s3', `  bucket: ${s3.bucket}`, `  region: ${s3.region}`, `  endpoint: ${s3.endpoint}`, '  force_path_style: true', '  max_attempts: 2', ...common].join('\n'),
+  );
   await writeFile(path.join(dir, 'azure.yaml'), ['store:', '  type: azure_blob', `  account_url: ${azurite.accountUrl}`, '  container: lake', '  max_attempts: 2', ...common].join('\n'));
 
   const env = {
@@ -144,7 +159,12 @@ beforeAll(async () => {
   };
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
   await deliverSamples({ store: new S3ObjectStore(s3StoreSchema.parse({ type: 's3', bucket: s3.bucket, region: s3.region, endpoint: s3.endpoint, force_path_style: true })) });
-  await deliverSamples({ store: new AzureBlobStore({ type: 'azure_blob', account_url: azurite.accountUrl, container: 'lake', prefix: '', max_attempts: 2, block_upload_threshold_mb: 16, block_size_mb: 8 }, { env: azurite.env }) });
+  await deliverSamples({
+    store: new AzureBlobStore(
+      { type: 'azure_blob', account_url: azurite.accountUrl, container: 'lake', prefix: '', max_attempts: 2, block_upload_threshold_mb: 16, block_size_mb: 8 },
+      { env: azurite.env },
+    ),
+  });
   for (const config of ['s3.yaml', 'azure.yaml']) {
     const withConfig = { ...env, NETFLOW_CONFIG: path.join(dir, config) };
     await netflow(['config', '--dump'], withConfig);
@@ -168,7 +188,10 @@ afterAll(async () => {
 describe('secrets planted in every configurable secret appear in no output', () => {
   it('ran both stores, published, delivered to the accepting sink and failed every other one', () => {
     const runs = outputs.filter((o) => / run --hour/.test(o.command));
-    expect(runs.map((o) => o.code), runs.map((o) => o.stderr.slice(-2000)).join('\n')).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(
+      runs.map((o) => o.code),
+      runs.map((o) => o.stderr.slice(-2000)).join('\n'),
+    ).toEqual([0, 0, 0, 0, 1, 1]);
     const summaries = runs.map((o) => o.stdout).join('\n');
     for (const sink of ['refuses', 'fails', 'resets', 'nowhere']) expect(summaries).toMatch(new RegExp(`alert sink ${sink}: delivered 0, .*pending [1-9]`));
     expect(summaries).toMatch(/alert sink accepts: delivered [1-9]/);
@@ -201,8 +224,12 @@ describe('secrets planted in every configurable secret appear in no output', () 
       for (const [name, value] of needles) if (text.includes(value) || text.includes(value.slice(-16))) findings.push(`${name} in ${where}`);
     }
     reportFigures('security/secrets-sweep', {
-      secrets_planted: needles.length, commands: outputs.length, files_and_objects: haystacks.length - outputs.length * 2 - received.length,
-      azure_blobs: blobs, receiver_requests: received.length, findings: findings.length,
+      secrets_planted: needles.length,
+      commands: outputs.length,
+      files_and_objects: haystacks.length - outputs.length * 2 - received.length,
+      azure_blobs: blobs,
+      receiver_requests: received.length,
+      findings: findings.length,
     });
     expect(findings).toEqual([]);
     expect(received.length).toBeGreaterThan(8);

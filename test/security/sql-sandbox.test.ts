@@ -31,7 +31,10 @@ let publishedSha: string;
 
 async function treeOf(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 beforeAll(async () => {
@@ -76,7 +79,10 @@ describe('the query command cannot leave the lake', () => {
   const attacks: [string, () => string][] = [
     ['read_text of a file outside', () => `SELECT content FROM read_text(${sqlString(secretFile)})`],
     ['read_csv of a file outside', () => `SELECT * FROM read_csv(${sqlString(secretFile)})`],
-    ['climbing out of a readable version folder with ..', () => `SELECT content FROM read_text(${sqlString(path.join(path.dirname(publishedFile), '..', '..', '..', '..', '..', '..', 'outside', 'secret.csv'))})`],
+    [
+      'climbing out of a readable version folder with ..',
+      () => `SELECT content FROM read_text(${sqlString(path.join(path.dirname(publishedFile), '..', '..', '..', '..', '..', '..', 'outside', 'secret.csv'))})`,
+    ],
     ['a glob over the filesystem', () => `SELECT file FROM glob('/etc/*')`],
     ['system files', () => `SELECT content FROM read_text('/etc/passwd')`],
     ['a file URL', () => `SELECT content FROM read_text(${sqlString(`file://${secretFile}`)})`],
@@ -123,18 +129,24 @@ describe('the query command cannot leave the lake', () => {
     err.length = 0;
     const code = await queryCommand(context, sqlOf(), { format: 'csv' });
     expect(code).toBe(1);
-    expect(err.join('')).toMatch(/query failed: .*(Permission Error|disabled|not allowed|locked|only a query|EXPLAIN may only explain a query|exactly one SQL statement|Cannot access|Parser Error|Catalog Error)/s);
+    expect(err.join('')).toMatch(
+      /query failed: .*(Permission Error|disabled|not allowed|locked|only a query|EXPLAIN may only explain a query|exactly one SQL statement|Cannot access|Parser Error|Catalog Error)/s,
+    );
     const printed = out.join('') + err.join('');
     expect(printed).not.toContain(SECRET);
     expect(printed).not.toMatch(/root:x:0:0/);
-    expect(createHash('sha256').update(await readFile(publishedFile)).digest('hex')).toBe(publishedSha);
+    expect(
+      createHash('sha256')
+        .update(await readFile(publishedFile))
+        .digest('hex'),
+    ).toBe(publishedSha);
     expect((await treeOf(dir)).filter((f) => !f.startsWith('work/'))).toEqual(before);
   });
 });
 
 describe('configuration values cannot widen the session', () => {
   it.each([
-    ["a quote in the work directory", "wd-'], enable_external_access = true, x = ['"],
+    ['a quote in the work directory', "wd-'], enable_external_access = true, x = ['"],
     ['a bracket and comma list in the work directory', "wd', '/"],
     ['a comment marker in the work directory', "wd'-- "],
   ])('%s', async (_name, folder) => {
@@ -174,4 +186,3 @@ describe('a tampered published file', () => {
     expect(err.join('')).toMatch(/part-00000-a1\.parquet does not match the Delta log: \d+ bytes, the log says \d+/);
   });
 });
-

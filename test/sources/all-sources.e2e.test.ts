@@ -9,39 +9,93 @@ const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 const T = 1714568400; // 2024-05-01T13:00:00Z
 
 const nsgRecord = (mac: string, tuples: string[]) => ({
-  time: '2024-05-01T13:05:00.0000000Z', category: 'NetworkSecurityGroupFlowEvent', operationName: 'NetworkSecurityGroupFlowEvents',
+  time: '2024-05-01T13:05:00.0000000Z',
+  category: 'NetworkSecurityGroupFlowEvent',
+  operationName: 'NetworkSecurityGroupFlowEvents',
   resourceId: '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WEB-NSG',
   properties: { Version: 2, flows: [{ rule: 'UserRule_allow-https', flows: [{ mac, flowTuples: tuples }] }] },
 });
 // web NIC (MAC ...01) is logged by NSG and VNet flow logs; app NIC (MAC ...02) by the NSG only.
-const NSG = JSON.stringify({ records: [
-  nsgRecord('000D3A000001', [`${T + 60},198.51.100.9,10.1.0.4,50001,443,T,I,A,B,,,,`, `${T + 120},198.51.100.9,10.1.0.4,50001,443,T,I,A,E,10,2000,8,9000`]),
-  nsgRecord('000D3A000002', [`${T + 180},10.1.0.5,10.1.0.6,50002,5432,T,O,A,E,4,400,4,800`]),
-] });
-const VNET = JSON.stringify({ records: [{
-  time: '2024-05-01T13:05:00.0000000Z', flowLogVersion: 4, macAddress: '000D3A000001', category: 'FlowLogFlowEvent', operationName: 'FlowLogFlowEvent',
-  flowLogResourceID: '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_EASTUS/FLOWLOGS/WEB',
-  targetResourceID: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/web-vnet',
-  flowRecords: { flows: [{ aclID: 'acl-1', flowGroups: [{ rule: 'allow-https', flowTuples: [
-    `${(T + 60) * 1000},198.51.100.9,10.1.0.4,50001,443,6,I,B,NX,0,0,0,0`, `${(T + 120) * 1000},198.51.100.9,10.1.0.4,50001,443,6,I,E,NX,10,2000,8,9000`,
-  ] }] }] },
-}] });
-const gcpEntry = (reporter: string, srcIp: string, dstIp: string, bytes: string) => JSON.stringify({
-  logName: 'projects/p/logs/compute.googleapis.com%2Fvpc_flows', timestamp: '2024-05-01T13:10:00Z', resource: { type: 'gce_subnetwork', labels: { project_id: 'p', location: 'us-central1-a', subnetwork_name: 'default' } },
-  jsonPayload: { connection: { src_ip: srcIp, src_port: 40000, dest_ip: dstIp, dest_port: 443, protocol: 6 }, bytes_sent: bytes, packets_sent: '5', start_time: '2024-05-01T13:09:00Z', end_time: '2024-05-01T13:09:05Z', reporter },
+const NSG = JSON.stringify({
+  records: [
+    nsgRecord('000D3A000001', [`${T + 60},198.51.100.9,10.1.0.4,50001,443,T,I,A,B,,,,`, `${T + 120},198.51.100.9,10.1.0.4,50001,443,T,I,A,E,10,2000,8,9000`]),
+    nsgRecord('000D3A000002', [`${T + 180},10.1.0.5,10.1.0.6,50002,5432,T,O,A,E,4,400,4,800`]),
+  ],
 });
-const GCP = [gcpEntry('SRC', '10.128.0.4', '10.128.0.5', '700'), gcpEntry('DEST', '10.128.0.4', '10.128.0.5', '690'), gcpEntry('DEST', '35.235.241.46', '10.128.0.5', '300'), '{"jsonPayload": {"bytes_sent": "1'].join('\n');
-const ociEntry = (start: number, src: string) => JSON.stringify({
-  type: 'com.oraclecloud.vcn.flowlogs.DataEvent', oracle: { vnicocid: 'ocid1.vnic.oc1.phx.x', tenantid: 'ocid1.tenancy.oc1..x', vnicsubnetocid: 'ocid1.subnet.oc1.phx.x' },
-  data: { action: 'ACCEPT', bytesOut: 1000, destinationAddress: '10.2.0.2', destinationPort: 443, startTime: start, endTime: start + 10, packets: 4, protocol: 6, sourceAddress: src, sourcePort: 51000, status: 'OK', version: '2' },
+const VNET = JSON.stringify({
+  records: [
+    {
+      time: '2024-05-01T13:05:00.0000000Z',
+      flowLogVersion: 4,
+      macAddress: '000D3A000001',
+      category: 'FlowLogFlowEvent',
+      operationName: 'FlowLogFlowEvent',
+      flowLogResourceID: '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_EASTUS/FLOWLOGS/WEB',
+      targetResourceID: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/web-vnet',
+      flowRecords: {
+        flows: [
+          {
+            aclID: 'acl-1',
+            flowGroups: [
+              {
+                rule: 'allow-https',
+                flowTuples: [`${(T + 60) * 1000},198.51.100.9,10.1.0.4,50001,443,6,I,B,NX,0,0,0,0`, `${(T + 120) * 1000},198.51.100.9,10.1.0.4,50001,443,6,I,E,NX,10,2000,8,9000`],
+              },
+            ],
+          },
+        ],
+      },
+    },
+  ],
 });
+const gcpEntry = (reporter: string, srcIp: string, dstIp: string, bytes: string) =>
+  JSON.stringify({
+    logName: 'projects/p/logs/compute.googleapis.com%2Fvpc_flows',
+    timestamp: '2024-05-01T13:10:00Z',
+    resource: { type: 'gce_subnetwork', labels: { project_id: 'p', location: 'us-central1-a', subnetwork_name: 'default' } },
+    jsonPayload: {
+      connection: { src_ip: srcIp, src_port: 40000, dest_ip: dstIp, dest_port: 443, protocol: 6 },
+      bytes_sent: bytes,
+      packets_sent: '5',
+      start_time: '2024-05-01T13:09:00Z',
+      end_time: '2024-05-01T13:09:05Z',
+      reporter,
+    },
+  });
+const GCP = [
+  gcpEntry('SRC', '10.128.0.4', '10.128.0.5', '700'),
+  gcpEntry('DEST', '10.128.0.4', '10.128.0.5', '690'),
+  gcpEntry('DEST', '35.235.241.46', '10.128.0.5', '300'),
+  '{"jsonPayload": {"bytes_sent": "1',
+].join('\n');
+const ociEntry = (start: number, src: string) =>
+  JSON.stringify({
+    type: 'com.oraclecloud.vcn.flowlogs.DataEvent',
+    oracle: { vnicocid: 'ocid1.vnic.oc1.phx.x', tenantid: 'ocid1.tenancy.oc1..x', vnicsubnetocid: 'ocid1.subnet.oc1.phx.x' },
+    data: {
+      action: 'ACCEPT',
+      bytesOut: 1000,
+      destinationAddress: '10.2.0.2',
+      destinationPort: 443,
+      startTime: start,
+      endTime: start + 10,
+      packets: 4,
+      protocol: 6,
+      sourceAddress: src,
+      sourcePort: 51000,
+      status: 'OK',
+      version: '2',
+    },
+  });
 const OCI = [ociEntry(T + 300, '203.0.113.7'), ociEntry(T - 120, '203.0.113.8')].join('\n');
 
 const KEYS = {
   awsText: 'raw/aws_vpc/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_aa11bb22.log.gz',
-  awsParquet: 'raw/aws_vpc/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=05/day=01/hour=13/123456789012_vpcflowlogs_us-east-1_fl-0e1f2a3b_20240501T1310Z_cc33dd44.log.parquet',
+  awsParquet:
+    'raw/aws_vpc/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=05/day=01/hour=13/123456789012_vpcflowlogs_us-east-1_fl-0e1f2a3b_20240501T1310Z_cc33dd44.log.parquet',
   nsg: 'raw/azure_nsg/insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WEB-NSG/y=2024/m=05/d=01/h=13/m=00/macAddress=000D3A000001/PT1H.json',
-  nsgCut: 'raw/azure_nsg/insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/APP-NSG/y=2024/m=05/d=01/h=13/m=00/macAddress=000D3A000009/PT1H.json',
+  nsgCut:
+    'raw/azure_nsg/insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/APP-NSG/y=2024/m=05/d=01/h=13/m=00/macAddress=000D3A000009/PT1H.json',
   vnet: 'raw/azure_vnet/insights-logs-flowlogflowevent/flowLogResourceID=/00000000-0000-0000-0000-000000000000/NETWORKWATCHERRG/NETWORKWATCHER_EASTUS_WEB/y=2024/m=05/d=01/h=13/m=00/macAddress=000D3A000001/PT1H.json',
   gcp: 'raw/gcp_vpc/compute.googleapis.com/vpc_flows/2024/05/01/13:00:00_13:59:59_S0.json',
   oci: 'raw/oci_vcn/ocid1.serviceconnector.oc1.phx.amaaaaaaexample/20240501T130500Z_20240501T131000Z.0.log',
@@ -70,7 +124,9 @@ describe('the hourly job reads every source from its native layout', () => {
   it('publishes, with every source counted and reconciled', () => {
     expect(result.error ?? result.status).toBe('published');
     expect(result.inputs.map((input) => input.source_type).sort()).toEqual(['agent', 'aws_vpc', 'aws_vpc', 'azure_nsg', 'azure_nsg', 'azure_vnet', 'gcp_vpc', 'oci_vcn']);
-    const counts = Object.fromEntries(Object.entries(result.countsBySource).map(([source, c]) => [source, [c.records_read, c.flows_published, c.other_hour, c.nodata, c.quarantined, c.objects_quarantined]]));
+    const counts = Object.fromEntries(
+      Object.entries(result.countsBySource).map(([source, c]) => [source, [c.records_read, c.flows_published, c.other_hour, c.nodata, c.quarantined, c.objects_quarantined]]),
+    );
     expect(counts).toEqual({
       aws_vpc: [4 + 3, 4 + 2, 0, 1, 0, 0],
       azure_nsg: [3, 3, 0, 0, 0, 1],
@@ -104,11 +160,14 @@ describe('the hourly job reads every source from its native layout', () => {
       // The destination's report counts (the one rule of docs/sources.md), the source's does not.
       { source_type: 'gcp_vpc', reporter: 'SRC', mac_address: null, bytes: 700n },
     ]);
-    const [totals] = await queryLake(lake, `SELECT
+    const [totals] = await queryLake(
+      lake,
+      `SELECT
         (SELECT sum(bytes) FROM traffic_matrix WHERE dimension = 'segment') AS matrix_bytes,
         (SELECT sum(bytes + coalesce(reverse_bytes, 0)) FROM flows WHERE counts_in_totals) AS counted_bytes,
         (SELECT sum(bytes) FROM flows) - (SELECT sum(bytes) FROM flows WHERE counts_in_totals) AS uncounted_bytes,
-        (SELECT sum(reverse_bytes) FROM flows WHERE counts_in_totals) AS answer_bytes`);
+        (SELECT sum(reverse_bytes) FROM flows WHERE counts_in_totals) AS answer_bytes`,
+    );
     // Both directions of a record that counts both (Azure's reverse counters) are in the matrix.
     expect(totals!.answer_bytes).toBeGreaterThan(0n);
     expect(totals!.matrix_bytes).toBe(totals!.counted_bytes);
@@ -116,9 +175,14 @@ describe('the hourly job reads every source from its native layout', () => {
   });
 
   it("counts an Azure tuple's answer (reverse_bytes) in the opposite pair of the traffic matrix, as a record of its own would", async () => {
-    const vnet = await queryLake(lake, `SELECT coalesce(src_segment, 'unknown') AS src, coalesce(dst_segment, 'unknown') AS dst, bytes, reverse_bytes FROM flows WHERE source_type = 'azure_vnet' AND reverse_bytes > 0`);
+    const vnet = await queryLake(
+      lake,
+      `SELECT coalesce(src_segment, 'unknown') AS src, coalesce(dst_segment, 'unknown') AS dst, bytes, reverse_bytes FROM flows WHERE source_type = 'azure_vnet' AND reverse_bytes > 0`,
+    );
     expect(vnet.length).toBeGreaterThan(0);
-    const matrix = new Map((await queryLake(lake, `SELECT src_group, dst_group, bytes, flows FROM traffic_matrix WHERE dimension = 'segment'`)).map((row) => [`${row.src_group} -> ${row.dst_group}`, row]));
+    const matrix = new Map(
+      (await queryLake(lake, `SELECT src_group, dst_group, bytes, flows FROM traffic_matrix WHERE dimension = 'segment'`)).map((row) => [`${row.src_group} -> ${row.dst_group}`, row]),
+    );
     for (const row of vnet) expect((matrix.get(`${row.dst} -> ${row.src}`)?.bytes as bigint) >= (row.reverse_bytes as bigint)).toBe(true);
   });
 

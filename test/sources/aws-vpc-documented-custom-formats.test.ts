@@ -35,7 +35,10 @@ describe('AWS documented custom formats', () => {
     expect(result.stderr).toMatch(new RegExp(`flows: ${flows}\\b`));
     expect(result.stderr).toMatch(/quarantined: 0\b/);
     expect(result.code).toBe(0);
-    const rows = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows).toHaveLength(flows);
     for (const row of rows) {
       expect(row.is_delivery_window).toBe(window !== null);
@@ -70,17 +73,32 @@ describe('AWS documented custom formats', () => {
         expect(result.error ?? result.status, hour).toBe('published');
         const aws = result.countsBySource.aws_vpc!;
         expect({ hour, read: aws.records_read, published: aws.flows_published, quarantined: aws.quarantined }).toEqual({
-          hour, read: CASES.filter((c) => c.hour === hour).reduce((n, c) => n + c.flows, 0), published: aws.records_read, quarantined: 0,
+          hour,
+          read: CASES.filter((c) => c.hour === hour).reduce((n, c) => n + c.flows, 0),
+          published: aws.records_read,
+          quarantined: 0,
         });
       }
     });
 
-    it('keeps what the format has and leaves the rest NULL; the times are the delivery window\'s', async () => {
-      const rows = await queryLake(lake, `SELECT src_ip, dst_ip, protocol, packets, bytes, action, start_at, end_at, is_delivery_window, pkt_dst_ip, counts_in_totals
-        FROM flows WHERE interface_id = 'eni-1235b8ca123456789' AND start_at < TIMESTAMP '2024-05-01 14:00:00' AND start_at >= TIMESTAMP '2024-05-01 13:00:00' ORDER BY src_ip, dst_ip`);
+    it("keeps what the format has and leaves the rest NULL; the times are the delivery window's", async () => {
+      const rows = await queryLake(
+        lake,
+        `SELECT src_ip, dst_ip, protocol, packets, bytes, action, start_at, end_at, is_delivery_window, pkt_dst_ip, counts_in_totals
+        FROM flows WHERE interface_id = 'eni-1235b8ca123456789' AND start_at < TIMESTAMP '2024-05-01 14:00:00' AND start_at >= TIMESTAMP '2024-05-01 13:00:00' ORDER BY src_ip, dst_ip`,
+      );
       expect(rows[0]).toEqual({
-        src_ip: '10.0.0.220', dst_ip: '10.0.1.5', protocol: null, packets: null, bytes: null, action: null,
-        start_at: new Date('2024-05-01T13:05:00Z'), end_at: new Date('2024-05-01T13:10:00Z'), is_delivery_window: true, pkt_dst_ip: '10.0.1.5', counts_in_totals: true,
+        src_ip: '10.0.0.220',
+        dst_ip: '10.0.1.5',
+        protocol: null,
+        packets: null,
+        bytes: null,
+        action: null,
+        start_at: new Date('2024-05-01T13:05:00Z'),
+        end_at: new Date('2024-05-01T13:10:00Z'),
+        is_delivery_window: true,
+        pkt_dst_ip: '10.0.1.5',
+        counts_in_totals: true,
       });
       const [v5] = await queryLake(lake, `SELECT packets, bytes, is_delivery_window, direction, traffic_path FROM flows WHERE dst_ip = '52.95.128.179'`);
       expect(v5).toEqual({ packets: 7n, bytes: 471n, is_delivery_window: false, direction: 'egress', traffic_path: 8 });

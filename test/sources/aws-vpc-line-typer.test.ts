@@ -22,8 +22,7 @@ const address = fc.oneof(
   fc.ipV4().map((v4) => v4.replace(/^(\d)\./, '0$1.')),
   fc.constantFrom('-', '10.0.0.256', '1.2.3', '2001:db8::1::2', 'fe80::1%eth0', '2001:DB8::A', '2001:db8:0:0:0:0:0:1'),
 );
-const integerText = (min: number, max: number, wrong: string[]) =>
-  fc.oneof({ arbitrary: fc.integer({ min, max }).map(String), weight: 30 }, fc.constantFrom('-', ...wrong));
+const integerText = (min: number, max: number, wrong: string[]) => fc.oneof({ arbitrary: fc.integer({ min, max }).map(String), weight: 30 }, fc.constantFrom('-', ...wrong));
 const FIELD_VALUES: Record<AwsVpcField, fc.Arbitrary<string>> = {
   version: fc.oneof({ arbitrary: fc.constantFrom('2', '3', '5', '10'), weight: 30 }, fc.constantFrom('-', '02', '1', '11', 'v2')),
   'account-id': fc.oneof({ arbitrary: fc.constant('123456789012'), weight: 30 }, fc.constantFrom('-', 'unknown')),
@@ -108,8 +107,29 @@ function recordsOf(format: readonly AwsVpcField[], seed: number): string[] {
 }
 
 const V2 = AWS_VPC_FIELDS.slice(0, 14);
-const V5_CUSTOM: AwsVpcField[] = ['version', 'vpc-id', 'srcport', 'dstport', 'flow-direction', 'start', 'end', 'packets', 'bytes', 'action', 'log-status',
-  'interface-id', 'dstaddr', 'srcaddr', 'pkt-srcaddr', 'pkt-dstaddr', 'tcp-flags', 'type', 'traffic-path', 'region', 'protocol'];
+const V5_CUSTOM: AwsVpcField[] = [
+  'version',
+  'vpc-id',
+  'srcport',
+  'dstport',
+  'flow-direction',
+  'start',
+  'end',
+  'packets',
+  'bytes',
+  'action',
+  'log-status',
+  'interface-id',
+  'dstaddr',
+  'srcaddr',
+  'pkt-srcaddr',
+  'pkt-dstaddr',
+  'tcp-flags',
+  'type',
+  'traffic-path',
+  'region',
+  'protocol',
+];
 const NO_VERSION: AwsVpcField[] = ['srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'end'];
 
 /** The files both paths read: header or configured format, every field, fields missing, an unknown one. */
@@ -122,7 +142,16 @@ function layouts(): { name: string; text: string }[] {
     { name: 'configured-format.log', text: recordsOf(V5_CUSTOM, SEED + 3).join('\n') },
     { name: 'no-version.log', text: [NO_VERSION.join(' '), ...recordsOf(NO_VERSION, SEED + 4)].join('\r\n') },
     { name: 'unknown-field.log', text: [`${V2.join(' ')} colour`, ...recordsOf(V2, SEED + 5).map((line) => `${line} red`)].join('\n') },
-    { name: 'no-dstaddr.log', text: [V2.filter((f) => f !== 'dstaddr').join(' '), ...recordsOf(V2.filter((f) => f !== 'dstaddr'), SEED + 6)].join('\n') },
+    {
+      name: 'no-dstaddr.log',
+      text: [
+        V2.filter((f) => f !== 'dstaddr').join(' '),
+        ...recordsOf(
+          V2.filter((f) => f !== 'dstaddr'),
+          SEED + 6,
+        ),
+      ].join('\n'),
+    },
   ];
 }
 
@@ -271,6 +300,8 @@ class Collected implements TypedRow {
 
 /** The typed file's column of each V2 field. */
 const V2_COLUMNS = V2.map((field) => {
-  const name = ({ version: 'source_version', srcaddr: 'src_ip', dstaddr: 'dst_ip', srcport: 'src_port', dstport: 'dst_port', start: 'start_epoch_s', end: 'end_epoch_s' } as Record<string, string>)[field] ?? field.replaceAll('-', '_');
+  const name =
+    ({ version: 'source_version', srcaddr: 'src_ip', dstaddr: 'dst_ip', srcport: 'src_port', dstport: 'dst_port', start: 'start_epoch_s', end: 'end_epoch_s' } as Record<string, string>)[field] ??
+    field.replaceAll('-', '_');
   return new AwsVpcLineTyper().columns.findIndex((column) => column.name === name);
 });

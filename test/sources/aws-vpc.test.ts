@@ -17,15 +17,28 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'netflow-aws-'));
     // A CloudWatch Logs export: each record after an ISO timestamp, no header (the configured format applies).
-    await writeFile(path.join(dir, 'cloudwatch-export.log'), [
-      '2024-05-01T13:00:31.000Z 5 123456789012 eni-0a1b2c3d4e5f6a7b8 10.0.1.10 10.0.2.20 49201 8080 6 3 300 1714568431 1714568431 ACCEPT OK egress 1',
-      // One field short of the configured format: an error, never a misparse.
-      '2024-05-01T13:00:32.000Z 5 123456789012 eni-0a1b2c3d4e5f6a7b8 10.0.1.10 10.0.2.20 49202 8080 6 3 300 1714568432 1714568432 ACCEPT OK egress',
-    ].join('\n'));
+    await writeFile(
+      path.join(dir, 'cloudwatch-export.log'),
+      [
+        '2024-05-01T13:00:31.000Z 5 123456789012 eni-0a1b2c3d4e5f6a7b8 10.0.1.10 10.0.2.20 49201 8080 6 3 300 1714568431 1714568431 ACCEPT OK egress 1',
+        // One field short of the configured format: an error, never a misparse.
+        '2024-05-01T13:00:32.000Z 5 123456789012 eni-0a1b2c3d4e5f6a7b8 10.0.1.10 10.0.2.20 49202 8080 6 3 300 1714568432 1714568432 ACCEPT OK egress',
+      ].join('\n'),
+    );
     // A header that names a field no version defines.
-    await writeFile(path.join(dir, 'unknown-field.log'), 'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status colour\n2 10.0.0.1 10.0.0.2 1 2 6 1 1 1714568431 1714568431 ACCEPT OK blue\n');
-    const files = ['v2-default-documented.log', 'v3-tcp-flags-custom-order.log', 'v5-custom-order.log.gz', 'v6-transit-gateway.log', 'v8-reject-reason-ecs.log', 'headerless-firehose.log', 'v5-parquet-delivery.log.parquet']
-      .map((name) => ({ file: path.join(FIXTURES, name), sourceType: 'aws_vpc' as const, objectKey: name }));
+    await writeFile(
+      path.join(dir, 'unknown-field.log'),
+      'version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status colour\n2 10.0.0.1 10.0.0.2 1 2 6 1 1 1714568431 1714568431 ACCEPT OK blue\n',
+    );
+    const files = [
+      'v2-default-documented.log',
+      'v3-tcp-flags-custom-order.log',
+      'v5-custom-order.log.gz',
+      'v6-transit-gateway.log',
+      'v8-reject-reason-ecs.log',
+      'headerless-firehose.log',
+      'v5-parquet-delivery.log.parquet',
+    ].map((name) => ({ file: path.join(FIXTURES, name), sourceType: 'aws_vpc' as const, objectKey: name }));
     // Transit Gateway flow logs in AWS's Parquet delivery: underscore column names, Parquet types.
     const db = await DuckDBInstance.create(':memory:');
     const connection = await db.connect();
@@ -47,9 +60,22 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
     const v2 = r['v2-default-documented.log']!;
     expect({ read: v2.recordsRead, flows: v2.flows, nodata: v2.nodata, skipdata: v2.skipdata }).toEqual({ read: 7, flows: 5, nodata: 1, skipdata: 1 });
     expect(v2.rows![0]).toMatchObject({
-      raw_offset: 2n, src_ip: '172.31.16.139', dst_ip: '172.31.16.21', src_port: 20641, dst_port: 22, protocol: 6, packets: 20n, bytes: 4249n,
-      action: 'accept', account_id: '123456789010', interface_id: 'eni-1235b8ca123456789', source_version: '2', direction: null, tcp_flags: null,
-      start_at: new Date('2014-12-14T04:06:50Z'), end_at: new Date('2014-12-14T04:07:50Z'),
+      raw_offset: 2n,
+      src_ip: '172.31.16.139',
+      dst_ip: '172.31.16.21',
+      src_port: 20641,
+      dst_port: 22,
+      protocol: 6,
+      packets: 20n,
+      bytes: 4249n,
+      action: 'accept',
+      account_id: '123456789010',
+      interface_id: 'eni-1235b8ca123456789',
+      source_version: '2',
+      direction: null,
+      tcp_flags: null,
+      start_at: new Date('2014-12-14T04:06:50Z'),
+      end_at: new Date('2014-12-14T04:07:50Z'),
     });
     expect(v2.rows!.find((row) => row.protocol === 1 && row.action === 'reject')).toMatchObject({ src_port: 0, dst_port: 0 });
     // The documented ping (ports written 0 0) and the IPv6 SSH record: the IDs Elastic's AWS
@@ -63,7 +89,18 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
   it('locates every field through the header, whatever the order', () => {
     const v3 = r['v3-tcp-flags-custom-order.log']!.rows!;
     expect(v3.map((row) => row.tcp_flags)).toEqual([2, 18, 2, 1]);
-    expect(v3[1]).toMatchObject({ src_ip: '10.0.0.62', src_port: 5001, bytes: 376n, packets: 7n, vpc_id: 'vpc-abcdefab012345678', subnet_id: 'subnet-aaaaaaaa012345678', instance_id: 'i-01234567890123456', traffic_type: 'IPv4', pkt_src_ip: '10.0.0.62', pkt_dst_ip: '52.213.180.42' });
+    expect(v3[1]).toMatchObject({
+      src_ip: '10.0.0.62',
+      src_port: 5001,
+      bytes: 376n,
+      packets: 7n,
+      vpc_id: 'vpc-abcdefab012345678',
+      subnet_id: 'subnet-aaaaaaaa012345678',
+      instance_id: 'i-01234567890123456',
+      traffic_type: 'IPv4',
+      pkt_src_ip: '10.0.0.62',
+      pkt_dst_ip: '52.213.180.42',
+    });
     const v5 = r['v5-custom-order.log.gz']!.rows!;
     expect(v5[0]).toMatchObject({ direction: 'egress', traffic_path: 8, pkt_dst_aws_service: 'S3', pkt_src_aws_service: null, region: 'us-east-1', az_id: 'use1-az1', source_version: '5' });
     expect(v5[1]).toMatchObject({ direction: 'ingress', pkt_src_aws_service: 'AMAZON', traffic_path: null });
@@ -77,18 +114,50 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
     expect({ read: tgw.recordsRead, flows: tgw.flows, nodata: tgw.nodata, quarantined: tgw.quarantined }).toEqual({ read: 3, flows: 2, nodata: 1, quarantined: 0 });
     const [attachment, noRoute] = tgw.rows!;
     expect(attachment).toMatchObject({
-      source_version: '6', resource_type: 'TransitGatewayAttachment', tgw_id: 'tgw-0a1b2c3d4e5f6a7b8', tgw_attachment_id: 'tgw-attach-0a1b2c3d4e5f6a7b8',
-      tgw_src_vpc_account_id: '123456789012', tgw_dst_vpc_account_id: '210987654321', tgw_src_vpc_id: 'vpc-0a1b2c3d4e5f6a7b8', tgw_dst_vpc_id: 'vpc-0c2d3e4f5a6b7c8d9',
-      tgw_src_subnet_id: 'subnet-0a1b2c3d4e5f6a7b8', tgw_dst_subnet_id: 'subnet-0c2d3e4f5a6b7c8d9', tgw_src_eni: 'eni-0a1b2c3d4e5f6a7b8', tgw_dst_eni: 'eni-0c2d3e4f5a6b7c8d9',
-      tgw_src_az_id: 'use1-az1', tgw_dst_az_id: 'use1-az2', tgw_pair_attachment_id: 'tgw-attach-0c2d3e4f5a6b7c8d9',
-      packets_lost_no_route: 0n, packets_lost_blackhole: 0n, packets_lost_mtu_exceeded: 0n, packets_lost_ttl_expired: 0n,
-      src_ip: '10.1.0.10', dst_ip: '10.2.0.20', dst_port: 443, protocol: 6, packets: 12n, bytes: 4200n, tcp_flags: 19, direction: 'ingress',
-      action: null, interface_id: null, account_id: '123456789012', region: 'us-east-1',
+      source_version: '6',
+      resource_type: 'TransitGatewayAttachment',
+      tgw_id: 'tgw-0a1b2c3d4e5f6a7b8',
+      tgw_attachment_id: 'tgw-attach-0a1b2c3d4e5f6a7b8',
+      tgw_src_vpc_account_id: '123456789012',
+      tgw_dst_vpc_account_id: '210987654321',
+      tgw_src_vpc_id: 'vpc-0a1b2c3d4e5f6a7b8',
+      tgw_dst_vpc_id: 'vpc-0c2d3e4f5a6b7c8d9',
+      tgw_src_subnet_id: 'subnet-0a1b2c3d4e5f6a7b8',
+      tgw_dst_subnet_id: 'subnet-0c2d3e4f5a6b7c8d9',
+      tgw_src_eni: 'eni-0a1b2c3d4e5f6a7b8',
+      tgw_dst_eni: 'eni-0c2d3e4f5a6b7c8d9',
+      tgw_src_az_id: 'use1-az1',
+      tgw_dst_az_id: 'use1-az2',
+      tgw_pair_attachment_id: 'tgw-attach-0c2d3e4f5a6b7c8d9',
+      packets_lost_no_route: 0n,
+      packets_lost_blackhole: 0n,
+      packets_lost_mtu_exceeded: 0n,
+      packets_lost_ttl_expired: 0n,
+      src_ip: '10.1.0.10',
+      dst_ip: '10.2.0.20',
+      dst_port: 443,
+      protocol: 6,
+      packets: 12n,
+      bytes: 4200n,
+      tcp_flags: 19,
+      direction: 'ingress',
+      action: null,
+      interface_id: null,
+      account_id: '123456789012',
+      region: 'us-east-1',
     });
     expect(noRoute).toMatchObject({ resource_type: 'TransitGateway', packets_lost_no_route: 3n, tgw_dst_vpc_id: null, tgw_pair_attachment_id: null, dst_port: 5432 });
-     // The same fields from the Parquet delivery.
+    // The same fields from the Parquet delivery.
     expect(r['tgw.log.parquet']!.rows).toEqual([
-      expect.objectContaining({ source_version: '6', resource_type: 'TransitGateway', tgw_id: 'tgw-0a1b', tgw_attachment_id: 'tgw-attach-0a1b', tgw_src_vpc_id: 'vpc-0a1b', packets_lost_blackhole: 5n, dst_port: 443 }),
+      expect.objectContaining({
+        source_version: '6',
+        resource_type: 'TransitGateway',
+        tgw_id: 'tgw-0a1b',
+        tgw_attachment_id: 'tgw-attach-0a1b',
+        tgw_src_vpc_id: 'vpc-0a1b',
+        packets_lost_blackhole: 5n,
+        dst_port: 443,
+      }),
     ]);
   });
 
@@ -96,20 +165,27 @@ describe('AWS VPC Flow Logs: every version, any field order, text and Parquet', 
     const [bpa, ecs] = r['v8-reject-reason-ecs.log']!.rows!;
     expect(bpa).toMatchObject({ reject_reason: 'BPA', action: 'reject', source_version: '8', ecs_cluster_name: null });
     expect(ecs).toMatchObject({
-      ecs_cluster_arn: 'arn:aws:ecs:us-east-1:123456789012:cluster/prod', ecs_cluster_name: 'prod', ecs_container_instance_id: '0a1b2c3d4e5f',
-      ecs_container_id: '3c4d5e6f7a8b9c0d', ecs_second_container_id: null, ecs_service_name: 'checkout', ecs_task_id: '1a2b3c4d5e6f',
-      ecs_task_definition_arn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7', reject_reason: null,
+      ecs_cluster_arn: 'arn:aws:ecs:us-east-1:123456789012:cluster/prod',
+      ecs_cluster_name: 'prod',
+      ecs_container_instance_id: '0a1b2c3d4e5f',
+      ecs_container_id: '3c4d5e6f7a8b9c0d',
+      ecs_second_container_id: null,
+      ecs_service_name: 'checkout',
+      ecs_task_id: '1a2b3c4d5e6f',
+      ecs_task_definition_arn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/checkout:7',
+      reject_reason: null,
     });
   });
 
   it('parses header-less records (Firehose, CloudWatch exports) with the configured format, and refuses a field-count mismatch', () => {
-    expect(r['headerless-firehose.log']!.rows!.map((row) => [row.raw_offset, row.direction, row.traffic_path])).toEqual([[1n, 'egress', 1], [2n, 'ingress', null]]);
+    expect(r['headerless-firehose.log']!.rows!.map((row) => [row.raw_offset, row.direction, row.traffic_path])).toEqual([
+      [1n, 'egress', 1],
+      [2n, 'ingress', null],
+    ]);
     const export_ = r['cloudwatch-export.log']!;
     expect(export_.rows!).toHaveLength(1);
     expect(export_.rows![0]).toMatchObject({ src_port: 49201, start_at: new Date('2024-05-01T13:00:31Z') });
-    expect(export_.quarantine).toEqual([
-      { raw_offset: 2, reason: 'expected 16 fields as the configured format says, found 15', raw_text: expect.stringContaining('49202') },
-    ]);
+    expect(export_.quarantine).toEqual([{ raw_offset: 2, reason: 'expected 16 fields as the configured format says, found 15', raw_text: expect.stringContaining('49202') }]);
     expect(r['unknown-field.log']!.quarantine.map((q) => q.reason)).toEqual(['header names unknown fields: colour']);
   });
 

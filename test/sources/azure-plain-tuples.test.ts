@@ -31,29 +31,54 @@ const ipv4 = fc.ipV4();
 function field(plain: fc.Arbitrary<string>, others: fc.Arbitrary<string>): fc.Arbitrary<string> {
   return fc.oneof({ arbitrary: plain, weight: 30 }, { arbitrary: others, weight: 1 });
 }
-const address = field(ipv4, fc.oneof(
-  fc.ipV6(),
-  ipv4.map((v4) => `::ffff:${v4}`),
-  ipv4.map((v4) => v4.replace(/^(\d)\./, '0$1.')),
-  fc.constantFrom('', '10.0.0.256', '1.2.3', '1.2.3.4.5', ' 10.0.0.1', '10.0.0.1 ', '2001:DB8::A', 'fe80::1%eth0', '1..2.3', '0.0.0.0', '255.255.255.255', '1234.0.0.1'),
-));
+const address = field(
+  ipv4,
+  fc.oneof(
+    fc.ipV6(),
+    ipv4.map((v4) => `::ffff:${v4}`),
+    ipv4.map((v4) => v4.replace(/^(\d)\./, '0$1.')),
+    fc.constantFrom('', '10.0.0.256', '1.2.3', '1.2.3.4.5', ' 10.0.0.1', '10.0.0.1 ', '2001:DB8::A', 'fe80::1%eth0', '1..2.3', '0.0.0.0', '255.255.255.255', '1234.0.0.1'),
+  ),
+);
 const port = field(fc.integer({ min: 0, max: 65535 }).map(String), fc.constantFrom('', '00443', '0', '65535', '65536', '-1', '+80', '1e3', '0x10', '80.0', ' 80', '99999'));
-const seconds = field(fc.integer({ min: 946684800, max: 4102444800 }).map(String), fc.constantFrom('', '946684799', '4102444801', '0946684800', '+1714568400', '1714568400.0', '1.7e9', '1714568400000', 'yesterday', ' 1714568400'));
-const millis = field(fc.integer({ min: 946684800000, max: 4102444800000 }).map(String), fc.constantFrom('', '946684799999', '4102444800001', '01714568400000', '1714568400', '1714568400000.5', '-1714568400000'));
-const counter = field(fc.oneof(fc.constant(''), fc.bigInt({ min: 0n, max: 10n ** 18n - 1n }).map(String), fc.nat(100000).map(String)),
-  fc.constantFrom('007', '-1', '1.5', '1e3', '9223372036854775807', '9223372036854775808', '99999999999999999999', ' 1', 'many'));
+const seconds = field(
+  fc.integer({ min: 946684800, max: 4102444800 }).map(String),
+  fc.constantFrom('', '946684799', '4102444801', '0946684800', '+1714568400', '1714568400.0', '1.7e9', '1714568400000', 'yesterday', ' 1714568400'),
+);
+const millis = field(
+  fc.integer({ min: 946684800000, max: 4102444800000 }).map(String),
+  fc.constantFrom('', '946684799999', '4102444800001', '01714568400000', '1714568400', '1714568400000.5', '-1714568400000'),
+);
+const counter = field(
+  fc.oneof(fc.constant(''), fc.bigInt({ min: 0n, max: 10n ** 18n - 1n }).map(String), fc.nat(100000).map(String)),
+  fc.constantFrom('007', '-1', '1.5', '1e3', '9223372036854775807', '9223372036854775808', '99999999999999999999', ' 1', 'many'),
+);
 const letter = (letters: string) => field(fc.constantFrom(...letters), fc.constantFrom('', 'x', 'Z', letters.toLowerCase()[0]!, `${letters[0]}${letters[0]}`, ' '));
 const encryption = field(fc.constantFrom('X', 'NX', 'NX_HW_NOT_SUPPORTED', 'NX_SW_NOT_READY', ''), fc.constantFrom('a b', 'NX-1', 'é', '%'));
 
 /** A tuple's fields joined, sometimes with one field too few or too many. */
 function tuple(fields: fc.Arbitrary<string>[]): fc.Arbitrary<string> {
-  return fc.tuple(fc.tuple(...fields), fc.integer({ min: 0, max: 29 })).map(([values, shape]) =>
-    shape === 0 ? values.slice(0, -1).join(',') : shape === 1 ? [...values, '1'].join(',') : values.join(','));
+  return fc
+    .tuple(fc.tuple(...fields), fc.integer({ min: 0, max: 29 }))
+    .map(([values, shape]) => (shape === 0 ? values.slice(0, -1).join(',') : shape === 1 ? [...values, '1'].join(',') : values.join(',')));
 }
 const nsgV1Tuple = tuple([seconds, address, address, port, port, letter('TU'), letter('IO'), letter('AD')]);
 const nsgV2Tuple = tuple([seconds, address, address, port, port, letter('TU'), letter('IO'), letter('AD'), letter('BCED'), counter, counter, counter, counter]);
-const vnetTuple = tuple([millis, address, address, port, port, field(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('', '006', '256', '-1', 'T', '6.0')),
-  letter('IO'), letter('BCED'), encryption, counter, counter, counter, counter]);
+const vnetTuple = tuple([
+  millis,
+  address,
+  address,
+  port,
+  port,
+  field(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('', '006', '256', '-1', 'T', '6.0')),
+  letter('IO'),
+  letter('BCED'),
+  encryption,
+  counter,
+  counter,
+  counter,
+  counter,
+]);
 /** Now and then a tuple of the other version's shape, an empty one, or a number instead of a string. */
 function tuples(own: fc.Arbitrary<string>, other: fc.Arbitrary<string>): fc.Arbitrary<unknown[]> {
   return fc.array(fc.oneof({ arbitrary: own, weight: 30 }, { arbitrary: other, weight: 3 }, { arbitrary: fc.constantFrom('', 1714568400), weight: 1 }), { minLength: 0, maxLength: 12 });
@@ -61,22 +86,37 @@ function tuples(own: fc.Arbitrary<string>, other: fc.Arbitrary<string>): fc.Arbi
 const mac = fc.constantFrom('000D3AF87856', '00-0D-3A-F8-78-57', '00224871C205');
 
 const nsgRecord = fc.record({ version: fc.constantFrom(1, 2, 2, 2), macs: fc.array(mac, { minLength: 1, maxLength: 2 }), rules: fc.integer({ min: 1, max: 2 }) }).chain(({ version, macs, rules }) =>
-  fc.array(fc.array(version === 1 ? tuples(nsgV1Tuple, nsgV2Tuple) : tuples(nsgV2Tuple, nsgV1Tuple), { minLength: macs.length, maxLength: macs.length }), { minLength: rules, maxLength: rules }).map((groups) => ({
-    time: '2024-05-01T13:00:00.0000000Z', systemId: 's', category: 'NetworkSecurityGroupFlowEvent', operationName: 'NetworkSecurityGroupFlowEvents',
-    resourceId: '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG',
-    properties: { Version: version, flows: groups.map((byMac, rule) => ({ rule: `Rule_${rule}`, flows: byMac.map((flowTuples, index) => ({ mac: macs[index], flowTuples })) })) },
-  })));
+  fc
+    .array(fc.array(version === 1 ? tuples(nsgV1Tuple, nsgV2Tuple) : tuples(nsgV2Tuple, nsgV1Tuple), { minLength: macs.length, maxLength: macs.length }), { minLength: rules, maxLength: rules })
+    .map((groups) => ({
+      time: '2024-05-01T13:00:00.0000000Z',
+      systemId: 's',
+      category: 'NetworkSecurityGroupFlowEvent',
+      operationName: 'NetworkSecurityGroupFlowEvents',
+      resourceId: '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG',
+      properties: { Version: version, flows: groups.map((byMac, rule) => ({ rule: `Rule_${rule}`, flows: byMac.map((flowTuples, index) => ({ mac: macs[index], flowTuples })) })) },
+    })),
+);
 const vnetRecord = fc.record({ mac, acls: fc.integer({ min: 1, max: 2 }), rules: fc.integer({ min: 1, max: 2 }) }).chain(({ mac, acls, rules }) =>
   fc.array(fc.array(tuples(vnetTuple, nsgV2Tuple), { minLength: rules, maxLength: rules }), { minLength: acls, maxLength: acls }).map((groups) => ({
-    time: '2024-05-01T13:00:00.0000000Z', flowLogVersion: 4, flowLogGUID: 'g', macAddress: mac, category: 'FlowLogFlowEvent', operationName: 'FlowLogFlowEvent',
+    time: '2024-05-01T13:00:00.0000000Z',
+    flowLogVersion: 4,
+    flowLogGUID: 'g',
+    macAddress: mac,
+    category: 'FlowLogFlowEvent',
+    operationName: 'FlowLogFlowEvent',
     flowLogResourceID: '/SUBSCRIPTIONS/S/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_EASTUS/FLOWLOGS/FL',
     targetResourceID: '/subscriptions/S/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default',
     flowRecords: { flows: groups.map((byRule, acl) => ({ aclID: `acl-${acl}`, flowGroups: byRule.map((flowTuples, rule) => ({ rule: `Rule_${rule}`, flowTuples })) })) },
-  })));
+  })),
+);
 
 /** A first record of one plain tuple, which normalize() also stages under a group the record does not have. */
 function withFirst<T>(records: T[], first: string): T[] {
-  const record = structuredClone(records[0]!) as { properties?: { Version: number; flows: { flows: { flowTuples: unknown[] }[] }[] }; flowRecords?: { flows: { flowGroups: { flowTuples: unknown[] }[] }[] } };
+  const record = structuredClone(records[0]!) as {
+    properties?: { Version: number; flows: { flows: { flowTuples: unknown[] }[] }[] };
+    flowRecords?: { flows: { flowGroups: { flowTuples: unknown[] }[] }[] };
+  };
   if (record.properties) {
     record.properties.Version = 2;
     record.properties.flows = [{ ...record.properties.flows[0]!, flows: [{ ...record.properties.flows[0]!.flows[0]!, flowTuples: [first] }] }];
@@ -119,11 +159,20 @@ describe('Azure flow tuples typed while staging', () => {
       tuples += (await lines(typedTuplesPathOf(linesPath))) + (await lines(tuplesPathOf(linesPath)));
       // Record 1's tuple once more, as if in a group 99 the record does not have: whether staged
       // typed or as text, the model quarantines it with its text.
-      for (const [file, separator] of [[tuplesPathOf(linesPath), '\x1f'], [typedTuplesPathOf(linesPath), ',']] as const) {
+      for (const [file, separator] of [
+        [tuplesPathOf(linesPath), '\x1f'],
+        [typedTuplesPathOf(linesPath), ','],
+      ] as const) {
         const first = (await readFile(file, 'utf8').catch(() => '')).split('\n').find((line) => line.startsWith(`1000001${separator}`));
         if (first) await appendFile(file, `${['1999999', '99', ...first.split(separator).slice(2)].join(separator)}\n`);
       }
-      staged.push({ objectIdx, object: { key: `${sourceType}/PT1H.json`, etag: '', size: 0, lastModified: new Date(0), sourceType, regionHint: null }, staging: 'json-records', linesPath, stagedLines: result.stagedLines });
+      staged.push({
+        objectIdx,
+        object: { key: `${sourceType}/PT1H.json`, etag: '', size: 0, lastModified: new Date(0), sourceType, regionHint: null },
+        staging: 'json-records',
+        linesPath,
+        stagedLines: result.stagedLines,
+      });
     }
     const session = await DuckDbSession.open({ workDir, memoryLimit: '512MB', maxTempDirectorySize: '256MB', threads: 2 });
     try {
@@ -174,7 +223,10 @@ describe('Azure flow tuples typed while staging', () => {
     // Some NSG tuples are of a NIC whose VNet flow log is read too: not counted twice.
     expect(staged.rows.azure_nsg!.some((row) => row.record_status === 'flow' && row.counts_in_totals === false)).toBe(true);
     for (const sourceType of ['azure_nsg', 'azure_vnet']) {
-      expect(staged.rows[sourceType]!.find((row) => row.raw_offset === 1_999_999n), sourceType).toMatchObject({ record_status: 'invalid', invalid_reason: expect.stringMatching(/^record 1, tuple 999999: the record has no (MAC|rule) group 99$/) });
+      expect(
+        staged.rows[sourceType]!.find((row) => row.raw_offset === 1_999_999n),
+        sourceType,
+      ).toMatchObject({ record_status: 'invalid', invalid_reason: expect.stringMatching(/^record 1, tuple 999999: the record has no (MAC|rule) group 99$/) });
     }
   });
 
@@ -192,7 +244,12 @@ describe('Azure flow tuples typed while staging', () => {
 
   it('stages a plain tuple in the typed file, its fields as columns, and any other as text', async () => {
     const file = path.join(dir, 'two-tuples.json');
-    await writeFile(file, JSON.stringify({ records: [{ properties: { flows: [{ flows: [{ flowTuples: ['1542110377,10.5.16.4,13.67.143.118,59831,443,T,O,A,B,,,,', '1542110377,10.5.16.4,13.67.143.118,059831,443,T,O,A,B,,,,'] }] }] } }] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        records: [{ properties: { flows: [{ flows: [{ flowTuples: ['1542110377,10.5.16.4,13.67.143.118,59831,443,T,O,A,B,,,,', '1542110377,10.5.16.4,13.67.143.118,059831,443,T,O,A,B,,,,'] }] }] } }],
+      }),
+    );
     const linesPath = path.join(dir, 'two-tuples', '0.txt');
     await mkdir(path.dirname(linesPath), { recursive: true });
     await stageJsonRecords(file, linesPath, DEFAULT_STAGE_LIMITS, [sourceByType('azure_nsg').tuplePath!], NSG_PLAIN_TUPLES);

@@ -19,20 +19,66 @@ function definitionDates(source: SourceType, window: ReturnType<typeof deliveryW
 const object = (key: string) => ({ key, etag: 'e', size: 1, lastModified: new Date(0) });
 
 const AWS = 'raw/aws_vpc/AWSLogs/';
-const NSG = 'raw/azure_nsg/insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WEB-NSG/';
+const NSG =
+  'raw/azure_nsg/insights-logs-networksecuritygroupflowevent/resourceId=/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WEB-NSG/';
 const VNET = 'raw/azure_vnet/insights-logs-flowlogflowevent/flowLogResourceID=/00000000-0000-0000-0000-000000000000/NETWORKWATCHERRG/NETWORKWATCHER_EASTUS_VNETFLOWLOG/';
 const GCP = 'raw/gcp_vpc/compute.googleapis.com/vpc_flows/';
 const OCI = 'raw/oci_vcn/ocid1.serviceconnector.oc1.phx.amaaaaaaexample/';
 
 const CASES: { source: SourceType; key: string; inWindow: boolean; staging?: string; why: string }[] = [
-  { source: 'aws_vpc', key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_a1b2c3d4.log.gz`, inWindow: true, staging: 'lines', why: 'default layout, delivered in the hour' },
-  { source: 'aws_vpc', key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1410Z_a1b2c3d4.log.gz`, inWindow: true, why: 'delivered within the lateness' },
-  { source: 'aws_vpc', key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1415Z_a1b2c3d4.log.gz`, inWindow: false, why: 'delivered after the lateness' },
-  { source: 'aws_vpc', key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1255Z_a1b2c3d4.log.gz`, inWindow: false, why: 'delivered before the hour' },
-  { source: 'aws_vpc', key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/13/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_a1b2c3d4.log.parquet`, inWindow: true, staging: 'parquet', why: 'per-hour partitions, Parquet' },
-  { source: 'aws_vpc', key: `${AWS}aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=05/day=01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_a1b2c3d4.log.parquet`, inWindow: true, staging: 'parquet', why: 'Hive-compatible prefixes' },
-  { source: 'aws_vpc', key: `${AWS}aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=05/day=01/hour=13/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_a1b2c3d4.log.gz`, inWindow: true, staging: 'lines', why: 'Hive-compatible prefixes with per-hour partitions' },
-  { source: 'aws_vpc', key: `${AWS}firehose/2024/05/01/13/vpc-flows-1-2024-05-01-13-05-00-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d.gz`, inWindow: true, staging: 'lines', why: 'Firehose delivery (header-less)' },
+  {
+    source: 'aws_vpc',
+    key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_a1b2c3d4.log.gz`,
+    inWindow: true,
+    staging: 'lines',
+    why: 'default layout, delivered in the hour',
+  },
+  {
+    source: 'aws_vpc',
+    key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1410Z_a1b2c3d4.log.gz`,
+    inWindow: true,
+    why: 'delivered within the lateness',
+  },
+  {
+    source: 'aws_vpc',
+    key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1415Z_a1b2c3d4.log.gz`,
+    inWindow: false,
+    why: 'delivered after the lateness',
+  },
+  {
+    source: 'aws_vpc',
+    key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1255Z_a1b2c3d4.log.gz`,
+    inWindow: false,
+    why: 'delivered before the hour',
+  },
+  {
+    source: 'aws_vpc',
+    key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/13/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_a1b2c3d4.log.parquet`,
+    inWindow: true,
+    staging: 'parquet',
+    why: 'per-hour partitions, Parquet',
+  },
+  {
+    source: 'aws_vpc',
+    key: `${AWS}aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=05/day=01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_a1b2c3d4.log.parquet`,
+    inWindow: true,
+    staging: 'parquet',
+    why: 'Hive-compatible prefixes',
+  },
+  {
+    source: 'aws_vpc',
+    key: `${AWS}aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=05/day=01/hour=13/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_20240501T1305Z_a1b2c3d4.log.gz`,
+    inWindow: true,
+    staging: 'lines',
+    why: 'Hive-compatible prefixes with per-hour partitions',
+  },
+  {
+    source: 'aws_vpc',
+    key: `${AWS}firehose/2024/05/01/13/vpc-flows-1-2024-05-01-13-05-00-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d.gz`,
+    inWindow: true,
+    staging: 'lines',
+    why: 'Firehose delivery (header-less)',
+  },
   { source: 'aws_vpc', key: `${AWS}123456789012/vpcflowlogs/us-east-1/2024/05/01/notes.txt`, inWindow: false, why: 'another object under the prefix' },
   { source: 'azure_nsg', key: `${NSG}y=2024/m=05/d=01/h=13/m=00/macAddress=000D3AF87856/PT1H.json`, inWindow: true, staging: 'json-records', why: 'the blob of the hour' },
   { source: 'azure_nsg', key: `${NSG}y=2024/m=05/d=01/h=14/m=00/macAddress=000D3AF87856/PT1H.json`, inWindow: true, why: 'the next hour overlaps the lateness' },

@@ -10,7 +10,11 @@ const hours = (list: Date[]) => list.map((hour) => hour.toISOString().slice(0, 1
 const AWS = 'raw/aws_vpc/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/07/01/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d_';
 const agent = (folderHour: string, seq: number, etag = 'e1', size = 100): DiscoveredObject => ({
   key: `raw/agent/dt=${folderHour.slice(0, 10)}/hour=${folderHour.slice(11)}/vm=i-1/i-1-${String(seq).padStart(12, '0')}.ndjson.gz`,
-  etag, size, lastModified: new Date('2024-07-05T00:00:00Z'), sourceType: 'agent', regionHint: null,
+  etag,
+  size,
+  lastModified: new Date('2024-07-05T00:00:00Z'),
+  sourceType: 'agent',
+  regionHint: null,
 });
 const aws = (stamp: string): DiscoveredObject => ({ key: `${AWS}${stamp}_a1b2c3d4.log.gz`, etag: 'e', size: 1, lastModified: new Date(0), sourceType: 'aws_vpc', regionHint: 'us-east-1' });
 
@@ -46,7 +50,16 @@ describe('newLateObjects: object versions no published run read and no other run
   ];
   const accounted = (versions: AccountedObject[]) => new Map([['2024-07-01T13', versions]]);
   it.each([
-    ['a new key is late, from its first record', [], [{ seq: 1, after: 0 }, { seq: 2, after: 0 }, { seq: 3, after: 0 }, { seq: 4, after: 0 }]],
+    [
+      'a new key is late, from its first record',
+      [],
+      [
+        { seq: 1, after: 0 },
+        { seq: 2, after: 0 },
+        { seq: 3, after: 0 },
+        { seq: 4, after: 0 },
+      ],
+    ],
     [
       'the published version is not; a changed version only after what the old one held; unknown old end: all of it',
       [
@@ -55,7 +68,10 @@ describe('newLateObjects: object versions no published run read and no other run
         { key: found[2]!.object.key, etag: 'old', size: 250 },
         { key: found[3]!.object.key, etag: 'e4', size: 400 },
       ],
-      [{ seq: 2, after: 7 }, { seq: 3, after: 0 }],
+      [
+        { seq: 2, after: 7 },
+        { seq: 3, after: 0 },
+      ],
     ],
   ])('%s', (_why, versions, expected) => {
     const late = newLateObjects(found, [E], accounted(versions));
@@ -81,8 +97,13 @@ describe('objectRouting: who routes the records no window of their hour holds', 
     const late: LateObject = { ...segment, lateHours: [at('2024-07-01T12'), at('2024-07-01T13')], afterOffset: 4 };
     const [row] = objectRouting(at('2024-07-04T00'), [], [late], config);
     expect(row).toEqual({
-      object_key: segment.key, etag: 'e1', delivered_at: '2024-07-05 00:00:00.000', window_hours: ['2024-07-01 12:00:00.000', '2024-07-01 13:00:00.000'],
-      late_hours: ['2024-07-01 12:00:00.000', '2024-07-01 13:00:00.000'], routes_orphans: true, after_offset: 4,
+      object_key: segment.key,
+      etag: 'e1',
+      delivered_at: '2024-07-05 00:00:00.000',
+      window_hours: ['2024-07-01 12:00:00.000', '2024-07-01 13:00:00.000'],
+      late_hours: ['2024-07-01 12:00:00.000', '2024-07-01 13:00:00.000'],
+      routes_orphans: true,
+      after_offset: 4,
     });
     // Late only for 12: hour 13's run read it, so 13 (the last window holding it) owns its orphans.
     const [onlyTwelve] = objectRouting(at('2024-07-04T00'), [], [{ ...late, lateHours: [at('2024-07-01T12')] }], config);

@@ -9,7 +9,11 @@ import { ociVcnLineSchema } from '../../schemas/sources/oci-vcn.ts';
 import { REPO_ROOT } from '../support/lake-fixture.ts';
 
 const fixture = (name: string) => readFile(path.join(REPO_ROOT, 'test', 'fixtures', name), 'utf8');
-const lines = async (name: string) => (await fixture(name)).trim().split('\n').map((line) => JSON.parse(line) as unknown);
+const lines = async (name: string) =>
+  (await fixture(name))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as unknown);
 
 describe('the raw-format schemas match the documented examples, and the models know every field', () => {
   it('AWS: every header in the fixtures is a valid format, and the model locates every documented field', async () => {

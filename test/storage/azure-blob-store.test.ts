@@ -18,7 +18,16 @@ describe('the Azure Blob Storage adapter', () => {
   let server: AzuriteServer;
   let scratch: string;
   const storeFor = (overrides: Partial<AzureBlobStoreConfig> = {}, options: { listPageSize?: number; accountUrl?: string } = {}): ObjectStore => {
-    const config: AzureBlobStoreConfig = { type: 'azure_blob', account_url: options.accountUrl ?? server.accountUrl, container: 'lake', prefix: '', max_attempts: 4, block_upload_threshold_mb: 1, block_size_mb: 1, ...overrides };
+    const config: AzureBlobStoreConfig = {
+      type: 'azure_blob',
+      account_url: options.accountUrl ?? server.accountUrl,
+      container: 'lake',
+      prefix: '',
+      max_attempts: 4,
+      block_upload_threshold_mb: 1,
+      block_size_mb: 1,
+      ...overrides,
+    };
     return new AzureBlobStore(config, { serviceClient: createServiceClient(config, server.env), ...(options.listPageSize ? { listPageSize: options.listPageSize } : {}) });
   };
 
@@ -74,10 +83,13 @@ describe('the Azure Blob Storage adapter', () => {
   it('spans the account without a container: NSG flow logs are discovered where Azure writes them, curated objects get their own container', async () => {
     const store = storeFor({ container: undefined });
     await server.createContainer('insights-logs-networksecuritygroupflowevent');
-    const blob = 'resourceId=/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WEB-NSG/y=2024/m=05/d=01/h=13/m=00/macAddress=000D3AF87856/PT1H.json';
+    const blob =
+      'resourceId=/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WEB-NSG/y=2024/m=05/d=01/h=13/m=00/macAddress=000D3AF87856/PT1H.json';
     // Written the way Azure writes it: straight into the account's flow log container.
     await createServiceClient({ type: 'azure_blob', account_url: server.accountUrl, prefix: '', max_attempts: 1, block_upload_threshold_mb: 16, block_size_mb: 8 }, server.env)
-      .getContainerClient('insights-logs-networksecuritygroupflowevent').getBlockBlobClient(blob).upload('{"records":[]}', 14);
+      .getContainerClient('insights-logs-networksecuritygroupflowevent')
+      .getBlockBlobClient(blob)
+      .upload('{"records":[]}', 14);
     const config = configSchema.parse({ sources: { azure_nsg: { enabled: true, prefix: 'insights-logs-networksecuritygroupflowevent/resourceId=/' } } });
     const found = await discoverObjects(store, config, new Date('2024-05-01T13:00:00Z'));
     expect(found.map((object) => `${object.sourceType} ${object.key}`)).toEqual([`azure_nsg insights-logs-networksecuritygroupflowevent/${blob}`]);

@@ -2,14 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import {
-  InvalidKeyError,
-  ObjectChangedError,
-  ObjectExistsError,
-  ObjectNotFoundError,
-  type ObjectInfo,
-  type ObjectStore,
-} from '../../lib/storage/object-store.ts';
+import { InvalidKeyError, ObjectChangedError, ObjectExistsError, ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '../../lib/storage/object-store.ts';
 import { azure, localFolder, s3, storeCount } from '../support/store-adapters.ts';
 
 /**
@@ -111,9 +104,7 @@ describe.each([localFolder, s3, azure])('object store contract: $name', (adapter
 
     const infos: ObjectInfo[] = [];
     for await (const info of store.list('b/')) infos.push(info);
-    expect(infos).toEqual([
-      { key: 'b/2', size: Buffer.byteLength('body of b/2'), etag: (await store.head('b/2'))?.etag, lastModified: expect.any(Date) },
-    ]);
+    expect(infos).toEqual([{ key: 'b/2', size: Buffer.byteLength('body of b/2'), etag: (await store.head('b/2'))?.etag, lastModified: expect.any(Date) }]);
   });
 
   test('list with a prefix that is not on a folder boundary matches key prefixes, not folders', async () => {

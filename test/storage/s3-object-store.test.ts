@@ -3,12 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import {
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { s3StoreSchema, type S3StoreConfig } from '../../schemas/config.ts';
 import { createObjectStore } from '../../lib/storage/create-object-store.ts';
@@ -54,10 +49,7 @@ beforeEach(() => {
 });
 
 /** A store through the fault proxy (or straight to s3rver), under a prefix no other test uses. */
-function newStore(
-  overrides: Partial<S3StoreConfig> = {},
-  options: S3ObjectStoreOptions & { direct?: boolean } = {},
-): S3ObjectStore {
+function newStore(overrides: Partial<S3StoreConfig> = {}, options: S3ObjectStoreOptions & { direct?: boolean } = {}): S3ObjectStore {
   prefixCount += 1;
   const config = s3StoreSchema.parse({
     type: 's3',
@@ -75,10 +67,7 @@ function newStore(
 }
 
 /** A store through the proxy, and one on the same prefix straight to s3rver (no faults). */
-function storePair(
-  overrides: Partial<S3StoreConfig> = {},
-  options: S3ObjectStoreOptions = {},
-): { store: S3ObjectStore; direct: S3ObjectStore; prefix: string } {
+function storePair(overrides: Partial<S3StoreConfig> = {}, options: S3ObjectStoreOptions = {}): { store: S3ObjectStore; direct: S3ObjectStore; prefix: string } {
   const store = newStore(overrides, options);
   const prefix = `case-${prefixCount}/`;
   const direct = newStore({ ...overrides, prefix }, { ...options, direct: true });
@@ -400,11 +389,7 @@ describe('server-side encryption', () => {
     await store.putBytes('raw/small.json', '{}');
     await store.putFile('raw/large.bin', file);
 
-    const seen = proxy.requests.map((request) => [
-      request.kind,
-      request.headers['x-amz-server-side-encryption'],
-      request.headers['x-amz-server-side-encryption-aws-kms-key-id'],
-    ]);
+    const seen = proxy.requests.map((request) => [request.kind, request.headers['x-amz-server-side-encryption'], request.headers['x-amz-server-side-encryption-aws-kms-key-id']]);
     expect(seen).toEqual([
       ['put', algorithm, keyId],
       ['create-multipart', algorithm, keyId],

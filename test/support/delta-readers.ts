@@ -26,14 +26,15 @@ export function findDeltaReaders(): DeltaReaders {
   const venvPython = path.join(READERS_DIR, 'venv', 'bin', 'python');
   const python = process.env.NETFLOW_READERS_PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3');
   const jarsDir = process.env.NETFLOW_DELTA_JARS ?? path.join(READERS_DIR, 'jars');
-  const sparkJars = existsSync(jarsDir) ? readdirSync(jarsDir).filter((name) => name.endsWith('.jar')).map((name) => path.join(jarsDir, name)) : [];
+  const sparkJars = existsSync(jarsDir)
+    ? readdirSync(jarsDir)
+        .filter((name) => name.endsWith('.jar'))
+        .map((name) => path.join(jarsDir, name))
+    : [];
   // Synchronous on purpose: skipIf needs the answer when the suite is declared.
   const importable = (module: string) => spawnSync(python, ['-c', `import ${module}`]).status === 0;
   const deltalakeMissing = importable('deltalake') ? null : `deltalake (delta-rs) not found for ${python}: ${INSTALL_HINT}`;
-  const sparkMissing =
-    (importable('pyspark') && importable('delta') && sparkJars.length > 0)
-      ? null
-      : `pyspark with delta-spark jars not found (${python}, ${jarsDir}): ${INSTALL_HINT}`;
+  const sparkMissing = importable('pyspark') && importable('delta') && sparkJars.length > 0 ? null : `pyspark with delta-spark jars not found (${python}, ${jarsDir}): ${INSTALL_HINT}`;
   return { python, deltalakeMissing, sparkMissing, sparkJars };
 }
 
@@ -78,7 +79,14 @@ export async function readWithPython(readers: DeltaReaders, workDir: string, req
     });
   } catch (error) {
     const { stderr } = error as { stderr?: string };
-    throw new Error(`${request.reader} reader failed: ${(stderr ?? String(error)).split('\n').filter((line) => !line.includes(' WARN ')).slice(-25).join('\n')}`, { cause: error });
+    throw new Error(
+      `${request.reader} reader failed: ${(stderr ?? String(error))
+        .split('\n')
+        .filter((line) => !line.includes(' WARN '))
+        .slice(-25)
+        .join('\n')}`,
+      { cause: error },
+    );
   }
   return JSON.parse(await readFile(outputFile, 'utf8')) as ReaderResult;
 }
@@ -90,7 +98,12 @@ export function rowKey(row: Record<string, unknown>): string {
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    );
   return value;
 }
 
@@ -108,10 +121,7 @@ function nested(value: unknown): unknown {
  * timestamps formatted by DuckDB as UTC ISO with microseconds (a JS Date has milliseconds only),
  * integers as strings, lists and structs as sorted-key JSON text, doubles as numbers.
  */
-export async function canonicalDuckDbRows(
-  session: { all(sql: string): Promise<Record<string, unknown>[]> },
-  relation: string,
-): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
+export async function canonicalDuckDbRows(session: { all(sql: string): Promise<Record<string, unknown>[]> }, relation: string): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
   const described = await session.all(`DESCRIBE SELECT * FROM ${relation}`);
   const columns = described.map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
   const select = columns.map(({ name, type }) => {

@@ -19,18 +19,7 @@ import { sendError } from './s3-server.ts';
  */
 export type Fault = 'internal-error' | 'slow-down' | 'reset' | 'reset-after-forward' | 'truncate-body';
 
-export type RequestKind =
-  | 'list'
-  | 'list-uploads'
-  | 'head'
-  | 'get'
-  | 'put'
-  | 'create-multipart'
-  | 'upload-part'
-  | 'complete-multipart'
-  | 'abort-multipart'
-  | 'delete'
-  | 'other';
+export type RequestKind = 'list' | 'list-uploads' | 'head' | 'get' | 'put' | 'create-multipart' | 'upload-part' | 'complete-multipart' | 'abort-multipart' | 'delete' | 'other';
 
 export interface ProxiedRequest {
   method: string;

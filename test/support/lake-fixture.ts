@@ -44,8 +44,7 @@ export async function createLakeFixture(options: { store?: ObjectStore; config?:
     store,
     logger,
     logs,
-    runHour: (hour, overrides = {}) =>
-      runHourAndRecord({ config, baseDir: dir, store, logger, hour: new Date(`${hour}:00:00Z`), ...(overrides.sqlDir ? { sqlDir: overrides.sqlDir } : {}) }),
+    runHour: (hour, overrides = {}) => runHourAndRecord({ config, baseDir: dir, store, logger, hour: new Date(`${hour}:00:00Z`), ...(overrides.sqlDir ? { sqlDir: overrides.sqlDir } : {}) }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

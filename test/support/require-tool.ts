@@ -98,7 +98,12 @@ export function describeMissing(m: MissingTool): string {
 
 /** Whether an executable named `command` is on PATH (or at that path, if it has a slash). */
 export function onPath(command: string): true | string {
-  const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, command));
+  const candidates = command.includes('/')
+    ? [command]
+    : (process.env.PATH ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, command));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);

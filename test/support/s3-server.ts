@@ -96,10 +96,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
       return abortUpload(res, bucketName, key, query.get('uploadId') ?? '');
     }
     const isObjectWrite =
-      key !== '' &&
-      ((method === 'PUT' && !query.has('uploadId') && !query.has('tagging') && !query.has('acl')) ||
-        (method === 'POST' && query.has('uploadId')) ||
-        method === 'DELETE');
+      key !== '' && ((method === 'PUT' && !query.has('uploadId') && !query.has('tagging') && !query.has('acl')) || (method === 'POST' && query.has('uploadId')) || method === 'DELETE');
     // A read of an object waits for a write of it in progress: s3rver writes the content and its
     // metadata in steps, so a GET in between sees an empty or partial object, which S3 never shows.
     if (!isObjectWrite) return key !== '' && (method === 'GET' || method === 'HEAD') ? locks.run(`${bucketName}/${key}`, () => forward(req, res)) : forward(req, res);
@@ -201,10 +198,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
       const uploadKey = await readFile(path.join(uploadsDir, id, 'key'), 'utf8').catch(() => undefined);
       if (uploadKey === undefined || !uploadKey.startsWith(prefix)) continue;
       const initiated = (await stat(path.join(uploadsDir, id))).mtime.toISOString();
-      uploads.push(
-        `<Upload><Key>${xml(uploadKey)}</Key><UploadId>${xml(id)}</UploadId><Initiated>${initiated}</Initiated>` +
-          '<StorageClass>STANDARD</StorageClass></Upload>',
-      );
+      uploads.push(`<Upload><Key>${xml(uploadKey)}</Key><UploadId>${xml(id)}</UploadId><Initiated>${initiated}</Initiated>` + '<StorageClass>STANDARD</StorageClass></Upload>');
     }
     sendXml(
       res,
@@ -330,13 +324,7 @@ async function drain(req: IncomingMessage): Promise<void> {
   await once(req, 'end');
 }
 
-export function sendError(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  detail: Record<string, string> = {},
-): void {
+export function sendError(res: ServerResponse, status: number, code: string, message: string, detail: Record<string, string> = {}): void {
   const extra = Object.entries(detail)
     .map(([name, value]) => `<${name}>${xml(value)}</${name}>`)
     .join('');

@@ -85,7 +85,15 @@ export const azure: Adapter = (() => {
     async newStore() {
       if (!server) throw new Error('azurite is not running');
       storeCount += 1;
-      const config = { type: 'azure_blob' as const, account_url: server.accountUrl, container: 'contract', prefix: `contract-${storeCount}/`, max_attempts: 3, block_upload_threshold_mb: 16, block_size_mb: 8 };
+      const config = {
+        type: 'azure_blob' as const,
+        account_url: server.accountUrl,
+        container: 'contract',
+        prefix: `contract-${storeCount}/`,
+        max_attempts: 3,
+        block_upload_threshold_mb: 16,
+        block_size_mb: 8,
+      };
       return new AzureBlobStore(config, { serviceClient: createServiceClient(config, server.env) });
     },
   };

@@ -20,7 +20,14 @@ const VALUE: Record<ColumnType, (hour: string) => string> = {
  * Delta types, no partition columns), and returns the file's stats. For volume and protocol
  * tests, whose rows need not mean anything: a column with declared values gets its first one.
  */
-export async function writeSyntheticFile(options: { table: TableDefinition; dir: string; name: string; rows: number; hour: string; marker?: string }): Promise<{ localPath: string; rows: number; stats: FileStats }> {
+export async function writeSyntheticFile(options: {
+  table: TableDefinition;
+  dir: string;
+  name: string;
+  rows: number;
+  hour: string;
+  marker?: string;
+}): Promise<{ localPath: string; rows: number; stats: FileStats }> {
   const file = path.resolve(options.dir, `${options.name}.parquet`);
   const session = await DuckDbSession.open({ workDir: options.dir, memoryLimit: '256MB', maxTempDirectorySize: '256MB', threads: 1 });
   try {

@@ -48,7 +48,14 @@ export class AgentProcess {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`agent log never matched within ${timeoutMs} ms; last lines:\n${this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(
+          new Error(
+            `agent log never matched within ${timeoutMs} ms; last lines:\n${this.logs
+              .slice(-15)
+              .map((l) => JSON.stringify(l))
+              .join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.push({
         predicate,
@@ -59,7 +66,14 @@ export class AgentProcess {
       });
       void this.exited.then(({ code, signal }) => {
         clearTimeout(timer);
-        reject(new Error(`agent exited (code ${code}, signal ${signal}) before the expected log; last lines:\n${this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(
+          new Error(
+            `agent exited (code ${code}, signal ${signal}) before the expected log; last lines:\n${this.logs
+              .slice(-15)
+              .map((l) => JSON.stringify(l))
+              .join('\n')}`,
+          ),
+        );
       });
     });
   }

@@ -84,17 +84,7 @@ export function pcapngFile(interfaces: PcapngInterfaceSpec[], frames: Iterable<F
     const resol = iface.tsresol ?? 6;
     const ticks = resol & 0x80 ? BigInt(Math.round((frame.tsUs / 1e6) * 2 ** (resol & 0x7f))) : (BigInt(frame.tsUs) * 10n ** BigInt(resol)) / 1_000_000n;
     parts.push(
-      block(
-        6,
-        Buffer.concat([
-          u32(frame.interfaceIndex ?? 0),
-          u32(Number(ticks >> 32n)),
-          u32(Number(ticks & 0xffffffffn)),
-          u32(frame.data.length),
-          u32(frame.origLen ?? frame.data.length),
-          data,
-        ]),
-      ),
+      block(6, Buffer.concat([u32(frame.interfaceIndex ?? 0), u32(Number(ticks >> 32n)), u32(Number(ticks & 0xffffffffn)), u32(frame.data.length), u32(frame.origLen ?? frame.data.length), data])),
     );
   }
   return Buffer.concat(parts);

@@ -25,7 +25,7 @@ export function convertEthernetPcap(file: string, conversion: Conversion): Buffe
     header.writeUInt32LE(linkType, 20);
   }
   const parts: Buffer[] = [header];
-  for (let at = 24; at + 16 <= input.length; ) {
+  for (let at = 24; at + 16 <= input.length;) {
     const capLen = input.readUInt32LE(at + 8);
     const origLen = input.readUInt32LE(at + 12);
     const frame = input.subarray(at + 16, at + 16 + capLen);

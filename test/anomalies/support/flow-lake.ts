@@ -62,7 +62,33 @@ export async function publishGeneratedFlows(options: { store: ObjectStore; workD
       )
       .join('\n') + '\n',
   );
-  const given = ['flow_id', 'start_at', 'end_at', 'source_type', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'action', 'packets', 'bytes', 'observer_vm_id', 'src_vm_id', 'src_vm_name', 'src_segment', 'src_is_public', 'dst_vm_id', 'dst_vm_name', 'dst_segment', 'dst_is_public', 'raw_object_key', 'raw_offset', 'reverse_bytes', 'counts_in_totals'];
+  const given = [
+    'flow_id',
+    'start_at',
+    'end_at',
+    'source_type',
+    'src_ip',
+    'src_port',
+    'dst_ip',
+    'dst_port',
+    'protocol',
+    'action',
+    'packets',
+    'bytes',
+    'observer_vm_id',
+    'src_vm_id',
+    'src_vm_name',
+    'src_segment',
+    'src_is_public',
+    'dst_vm_id',
+    'dst_vm_name',
+    'dst_segment',
+    'dst_is_public',
+    'raw_object_key',
+    'raw_offset',
+    'reverse_bytes',
+    'counts_in_totals',
+  ];
   const session = await DuckDbSession.open({ workDir, memoryLimit: '1GB', maxTempDirectorySize: '1GB', threads: 2 });
   try {
     const columnTypes = flowsTable.columns.filter((col) => given.includes(col.name)).map((col) => `${sqlString(col.name)}: ${sqlString(col.type)}`);
@@ -81,13 +107,19 @@ export async function publishGeneratedFlows(options: { store: ObjectStore; workD
     const hours = await session.all<{ h: string }>(`SELECT DISTINCT strftime(date_trunc('hour', start_at), '%Y-%m-%dT%H') AS h FROM g ORDER BY 1`);
     for (const { h } of hours) {
       const file = path.join(workDir, `flows-${h}.parquet`);
-      await session.run(
-        `COPY (SELECT ${select} FROM g WHERE date_trunc('hour', start_at) = CAST($1 AS TIMESTAMP) ORDER BY start_at, flow_id) TO ${sqlString(file)} (FORMAT parquet)`,
-        [`${h.replace('T', ' ')}:00:00`],
-      );
+      await session.run(`COPY (SELECT ${select} FROM g WHERE date_trunc('hour', start_at) = CAST($1 AS TIMESTAMP) ORDER BY start_at, flow_id) TO ${sqlString(file)} (FORMAT parquet)`, [
+        `${h.replace('T', ' ')}:00:00`,
+      ]);
       const rows = Number((await session.all<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`))[0]!.n);
       const hour = new Date(`${h}:00:00Z`);
-      await publishPartition({ store: options.store, partition: partitionOf(hour), runId: `generated-${h}`, attemptId: `g${h.replace(/[-T]/g, '')}`, tables: [{ table: flowsTable, files: [{ localPath: file, rows }] }], logger: options.logger });
+      await publishPartition({
+        store: options.store,
+        partition: partitionOf(hour),
+        runId: `generated-${h}`,
+        attemptId: `g${h.replace(/[-T]/g, '')}`,
+        tables: [{ table: flowsTable, files: [{ localPath: file, rows }] }],
+        logger: options.logger,
+      });
     }
     return hours.length;
   } finally {

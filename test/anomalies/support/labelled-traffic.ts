@@ -85,9 +85,30 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
         ? { [`${side}_vm_id`]: v.id, [`${side}_vm_name`]: v.name, [`${side}_segment`]: v.segment, [`${side}_is_public`]: false }
         : { [`${side}_vm_id`]: null, [`${side}_vm_name`]: null, [`${side}_segment`]: 'internet', [`${side}_is_public`]: true };
     const observer = srcVm?.id ?? dstVm?.id ?? null;
-    flows.push({ ...common, src_ip: srcIp, src_port: sport, dst_ip: dstIp, dst_port: port, bytes: Math.round(bytes * 0.3), observer_vm_id: observer, ...endpoint('src', srcVm), ...endpoint('dst', dstVm), ...extra });
+    flows.push({
+      ...common,
+      src_ip: srcIp,
+      src_port: sport,
+      dst_ip: dstIp,
+      dst_port: port,
+      bytes: Math.round(bytes * 0.3),
+      observer_vm_id: observer,
+      ...endpoint('src', srcVm),
+      ...endpoint('dst', dstVm),
+      ...extra,
+    });
     if (response && extra.action !== 'reject') {
-      flows.push({ ...common, src_ip: dstIp, src_port: port, dst_ip: srcIp, dst_port: sport, bytes: Math.round(bytes * 0.7), observer_vm_id: observer, ...endpoint('src', dstVm), ...endpoint('dst', srcVm) });
+      flows.push({
+        ...common,
+        src_ip: dstIp,
+        src_port: port,
+        dst_ip: srcIp,
+        dst_port: sport,
+        bytes: Math.round(bytes * 0.7),
+        observer_vm_id: observer,
+        ...endpoint('src', dstVm),
+        ...endpoint('dst', srcVm),
+      });
     }
   };
   const diurnal = (hour: number) => (hour >= 6 && hour <= 18 ? 0.4 + 0.6 * Math.sin((Math.PI * (hour - 6)) / 12) : 0.4);
@@ -123,7 +144,8 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
 
   // The first hour of the lake: a deployment tool inventories 60 hosts on mixed ports. Nobody has history yet, so this is
   // no finding (cold start) — it is not an event, and no test may see it alerted.
-  for (let n = 0; n < COLD_START_HOSTS; n++) connect(firstHour.getTime() + 3_600_000, 10 + Math.floor(n / 20), COLD_START_SOURCE, `10.0.${1 + (n % 5)}.${200 + Math.floor(n / 5)}`, [22, 443, 5985][n % 3]!, 500, {}, false);
+  for (let n = 0; n < COLD_START_HOSTS; n++)
+    connect(firstHour.getTime() + 3_600_000, 10 + Math.floor(n / 20), COLD_START_SOURCE, `10.0.${1 + (n % 5)}.${200 + Math.floor(n / 5)}`, [22, 443, 5985][n % 3]!, 500, {}, false);
 
   const events: InjectedEvent[] = [];
   const at = (hour: number) => evalDay.getTime() + hour * 3_600_000;
@@ -143,7 +165,17 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
   const nextHour = () => hours.shift() ?? between(0, 23);
   const rejected = { action: 'reject' as const, dst_segment: 'unknown', dst_is_public: false };
   // Drawn without replacement: a pair reached once is no longer new.
-  const newPairs = ([[APP[2]!, DATA[1]!, 22], [BATCH[0]!, APP[0]!, 8080], [WEB[2]!, DATA[0]!, 5432], [DATA[2]!, WEB[0]!, 8443], [APP[5]!, BATCH[1]!, 9000]] as const).slice().sort(() => random() - 0.5);
+  const newPairs = (
+    [
+      [APP[2]!, DATA[1]!, 22],
+      [BATCH[0]!, APP[0]!, 8080],
+      [WEB[2]!, DATA[0]!, 5432],
+      [DATA[2]!, WEB[0]!, 8443],
+      [APP[5]!, BATCH[1]!, 9000],
+    ] as const
+  )
+    .slice()
+    .sort(() => random() - 0.5);
 
   for (let e = 0; e < perKind; e++) {
     // Fan-out (lateral movement): one VM reaches 55–80 hosts on a mix of admin ports within four minutes.
@@ -162,10 +194,13 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
       const srcIp = src?.ip ?? scanner(20 + e);
       const count = between(40, 150);
       const port = pick([445, 22, 23, 3389]);
-      inject({ kind: 'host_sweep', hourOfDay: nextHour(), src_ip: srcIp, pair: `${src?.segment ?? 'internet'} -> unknown`, description: `${srcIp} sweeps ${count} hosts on port ${port}` }, (hourMs) => {
-        const minute = between(5, 50);
-        for (let n = 0; n < count; n++) connect(hourMs, minute + Math.floor((n / count) * 3), src ?? srcIp, unknownHost(n), port, 120, rejected, false);
-      });
+      inject(
+        { kind: 'host_sweep', hourOfDay: nextHour(), src_ip: srcIp, pair: `${src?.segment ?? 'internet'} -> unknown`, description: `${srcIp} sweeps ${count} hosts on port ${port}` },
+        (hourMs) => {
+          const minute = between(5, 50);
+          for (let n = 0; n < count; n++) connect(hourMs, minute + Math.floor((n / count) * 3), src ?? srcIp, unknownHost(n), port, 120, rejected, false);
+        },
+      );
     }
     // Vertical scan (port scan): 25–500 ports of one host.
     {
@@ -174,18 +209,24 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
       const srcIp = src?.ip ?? scanner(e);
       const dst = fromInside ? pick(DATA) : pick(WEB);
       const ports = e === 0 ? 500 : between(25, 200);
-      inject({ kind: 'port_scan', hourOfDay: nextHour(), src_ip: srcIp, pair: `${src?.segment ?? 'internet'} -> ${dst.segment}`, description: `${srcIp} probes ${ports} ports of ${dst.name}` }, (hourMs) => {
-        const minute = between(5, 50);
-        for (let n = 0; n < ports; n++) connect(hourMs, minute + Math.floor((n / ports) * 3), src ?? srcIp, dst, 1 + n * 7, 120, { action: 'reject' }, false);
-      });
+      inject(
+        { kind: 'port_scan', hourOfDay: nextHour(), src_ip: srcIp, pair: `${src?.segment ?? 'internet'} -> ${dst.segment}`, description: `${srcIp} probes ${ports} ports of ${dst.name}` },
+        (hourMs) => {
+          const minute = between(5, 50);
+          for (let n = 0; n < ports; n++) connect(hourMs, minute + Math.floor((n / ports) * 3), src ?? srcIp, dst, 1 + n * 7, 120, { action: 'reject' }, false);
+        },
+      );
     }
     // New talker: a pair never seen, quiet; the second one reaches two new ports of its target in the hour (one finding).
     {
       const [src, dst, port] = newPairs[e % newPairs.length]!;
-      inject({ kind: 'new_talker', hourOfDay: nextHour(), src_ip: src.ip, pair: `${src.segment} -> ${dst.segment}`, description: `${src.name} reaches ${dst.name}:${port} for the first time` }, (hourMs) => {
-        for (let k = 0; k < 3; k++) connect(hourMs, 10 + k * 7, src, dst, port, 20_000);
-        if (e % 2 === 1) connect(hourMs, 40, src, dst, port + 1, 20_000);
-      });
+      inject(
+        { kind: 'new_talker', hourOfDay: nextHour(), src_ip: src.ip, pair: `${src.segment} -> ${dst.segment}`, description: `${src.name} reaches ${dst.name}:${port} for the first time` },
+        (hourMs) => {
+          for (let k = 0; k < 3; k++) connect(hourMs, 10 + k * 7, src, dst, port, 20_000);
+          if (e % 2 === 1) connect(hourMs, 40, src, dst, port + 1, 20_000);
+        },
+      );
     }
     // Volume spike on a pair that talks every hour: 3–8 × its normal hour.
     {
@@ -202,11 +243,21 @@ export function generateLabelledTraffic(options: { start?: string; days?: number
       const address = `203.0.113.${10 + e}`;
       const hourly = between(500, 700) * 1000;
       const start = Math.min(nextHour(), 19);
-      inject({ kind: 'slow_exfiltration', hourOfDay: start, hours: 5, src_ip: src.ip, pair: `${src.segment} -> internet`, description: `${src.name} sends ${hourly / 1000} kB an hour to ${address} for 5 hours` }, (hourMs) => {
-        // The upload is the opening side's bytes: a few small answers only.
-        // connect() gives the opening side 30 % of a connection's bytes.
-        for (let k = 0; k < 3; k++) connect(hourMs, 5 + k * 20, src, address, 443, hourly / 3 / 0.3, {}, false);
-      });
+      inject(
+        {
+          kind: 'slow_exfiltration',
+          hourOfDay: start,
+          hours: 5,
+          src_ip: src.ip,
+          pair: `${src.segment} -> internet`,
+          description: `${src.name} sends ${hourly / 1000} kB an hour to ${address} for 5 hours`,
+        },
+        (hourMs) => {
+          // The upload is the opening side's bytes: a few small answers only.
+          // connect() gives the opening side 30 % of a connection's bytes.
+          for (let k = 0; k < 3; k++) connect(hourMs, 5 + k * 20, src, address, 443, hourly / 3 / 0.3, {}, false);
+        },
+      );
     }
   }
   return { flows, events, evalDay, firstHour };

@@ -4,6 +4,9 @@
 import { parentPort } from 'node:worker_threads';
 
 parentPort.on('message', ({ task }) => {
-  if (task.sourceType === 'throw') setImmediate(() => { throw new Error('the worker broke down'); });
+  if (task.sourceType === 'throw')
+    setImmediate(() => {
+      throw new Error('the worker broke down');
+    });
   else process.exit(Number(task.sourceType.slice('exit:'.length)));
 });

@@ -26,28 +26,37 @@ export interface ChildFileOutcome {
 
 const { files, outDir, limits } = JSON.parse(process.argv[2]!) as { files: string[]; outDir: string; limits: StageLimits };
 const pool = new StagingPool({ workers: 1, inThread: true });
-const outcomes = await Promise.all(files.map(async (file, index): Promise<ChildFileOutcome> => {
-  const out = path.join(outDir, `${index}.txt`);
-  try {
-    // A source staged as plain lines, with nothing computed per line: the files test the stager.
-    const result = await pool.stage({ sourceType: 'gcp_vpc', staging: 'lines', formatHint: undefined, rawPath: file, linesPath: out, limits }, file);
-    const staged = result.bytesOut < 1 << 20 ? await readFile(out, 'utf8') : null;
-    return {
-      file,
-      unreadable: null,
-      stagedLines: result.stagedLines,
-      rejected: result.rejected.slice(0, 20).map((r) => ({ line: r.line, reason: r.reason, textBytes: Buffer.byteLength(r.text) })),
-      stagedText: staged === null ? null : staged.split('\n').filter(Boolean).map((line) => line.slice(line.indexOf('\x1f') + 1)).join('\n'),
-      bytesIn: result.bytesIn,
-      bytesOut: result.bytesOut,
-    };
-  } catch (error) {
-    if (!(error instanceof ObjectUnreadableError)) throw error;
-    return { file, unreadable: error.message, stagedLines: 0, rejected: [], stagedText: null, bytesIn: 0, bytesOut: 0 };
-  } finally {
-    await rm(out, { force: true });
-  }
-}));
+const outcomes = await Promise.all(
+  files.map(async (file, index): Promise<ChildFileOutcome> => {
+    const out = path.join(outDir, `${index}.txt`);
+    try {
+      // A source staged as plain lines, with nothing computed per line: the files test the stager.
+      const result = await pool.stage({ sourceType: 'gcp_vpc', staging: 'lines', formatHint: undefined, rawPath: file, linesPath: out, limits }, file);
+      const staged = result.bytesOut < 1 << 20 ? await readFile(out, 'utf8') : null;
+      return {
+        file,
+        unreadable: null,
+        stagedLines: result.stagedLines,
+        rejected: result.rejected.slice(0, 20).map((r) => ({ line: r.line, reason: r.reason, textBytes: Buffer.byteLength(r.text) })),
+        stagedText:
+          staged === null
+            ? null
+            : staged
+                .split('\n')
+                .filter(Boolean)
+                .map((line) => line.slice(line.indexOf('\x1f') + 1))
+                .join('\n'),
+        bytesIn: result.bytesIn,
+        bytesOut: result.bytesOut,
+      };
+    } catch (error) {
+      if (!(error instanceof ObjectUnreadableError)) throw error;
+      return { file, unreadable: error.message, stagedLines: 0, rejected: [], stagedText: null, bytesIn: 0, bytesOut: 0 };
+    } finally {
+      await rm(out, { force: true });
+    }
+  }),
+);
 await pool.close();
 process.stdout.write(JSON.stringify({ outcomes, peakRssBytes: peakRssOfThisProgram() }));
 
