@@ -32,6 +32,33 @@ interface_addresses as (
     inner join inventory_epochs_in_hour as e on va.epoch = e.epoch
 ),
 
+-- Each record's observation point, and the tuples that more than one point reports: only their
+-- records can have a rival, so the ranking and the self-join below run on those alone (an hour of
+-- one-sided traffic repeats its 5-tuples many times at one point, which a self-join on the tuple
+-- would pair with each other only to drop every pair).
+points as (
+    select
+        f.*,
+        observer_point(f.source_type, f.observer_vm_id, f.interface_id, f.mac_address, f.reporter, f.instance_id, f.subnet_id, f.tgw_attachment_id, f.resource_id, f.raw_object_key) as point
+    from flows_in_hour as f
+    where f.counts_in_totals
+),
+
+shared_tuples as (
+    select src_ip, dst_ip, protocol, src_port, dst_port
+    from points
+    group by src_ip, dst_ip, protocol, src_port, dst_port
+    having count(distinct point) > 1
+),
+
+candidates as (
+    select p.*
+    from points as p
+    semi join shared_tuples as t
+        on p.src_ip = t.src_ip and p.dst_ip = t.dst_ip and p.protocol = t.protocol
+        and p.src_port is not distinct from t.src_port and p.dst_port is not distinct from t.dst_port
+),
+
 observations as (
     select
         f.source_type,
@@ -48,7 +75,7 @@ observations as (
             when f.source_type in ('azure_nsg', 'azure_vnet') then f.start_at + interval 1 minute
             else f.end_at + interval 1 second
         end as window_end,
-        observer_point(f.source_type, f.observer_vm_id, f.interface_id, f.mac_address, f.reporter, f.instance_id, f.subnet_id, f.tgw_attachment_id, f.resource_id, f.raw_object_key) as point,
+        f.point,
         case
             -- A GCP gateway reporter (a VPN, an interconnect) is on the path, not an end.
             when f.reporter in ('SRC_GATEWAY', 'DEST_GATEWAY') then 2
@@ -58,12 +85,11 @@ observations as (
         end as side_rank,
         case f.source_type when 'azure_nsg' then 2 when 'agent' then 3 when 'gcp_vpc' then 4 else 1 end as kind_rank,
         flow_id_of(f.source_type, f.raw_object_key, f.raw_offset) as flow_id
-    from flows_in_hour as f
+    from candidates as f
     left join interface_addresses as d
         on f.direction is null and f.interface_id = d.interface_id and f.dst_ip = d.ip and f.start_at >= d.valid_from and f.start_at < d.valid_to
     left join interface_addresses as s
         on f.direction is null and f.interface_id = s.interface_id and f.src_ip = s.ip and f.start_at >= s.valid_from and f.start_at < s.valid_to
-    where f.counts_in_totals
 ),
 
 ranked as (
