@@ -174,7 +174,7 @@ guards.any.describe('independent Delta readers read the lake exactly as netflow 
     }
   });
 
-  guards.deltalake.it('delta-rs reads every table of every scenario as netflow query does', async () => {
+  guards.deltalake.it('delta-rs reads every table of every scenario as netflow query does', { timeout: 600_000 }, async () => {
     const tables = Object.fromEntries(scenarios.flatMap((scenario) => scenario.tables.map((table) => [`${scenario.name}/${table.name}`, path.join(scenario.root, table.root, table.name)])));
     const result = await readWithPython(readers, work, { reader: 'deltalake', tables });
     const problems = scenarios.flatMap((scenario) =>
@@ -183,7 +183,7 @@ guards.any.describe('independent Delta readers read the lake exactly as netflow 
     expect(problems).toEqual([]);
   });
 
-  guards.spark.it('Spark reads them too, and runs the Spark DDL of netflow ddl, tables and OCSF view', async () => {
+  guards.spark.it('Spark reads them too, and runs the Spark DDL of netflow ddl, tables and OCSF view', { timeout: 1_200_000 }, async () => {
     const last = scenarios.at(-1)!;
     const byPath = scenarios.slice(0, -1).flatMap((scenario) => scenario.tables.map((table) => [`${scenario.name}/${table.name}`, path.join(scenario.root, table.root, table.name)]));
     const byName = [...last.tables.map((table) => table.name), OCSF_VIEW_NAME].map((name) => [`${last.name}/${name}`, `netflow.${name}`]);

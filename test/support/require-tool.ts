@@ -84,7 +84,9 @@ function guard(missing: MissingTool[]): ToolGuard {
       else describe(name, { ...options, skip: true, meta: { missingTools: missing } }, body);
     },
     it(name: string, optionsOrBody: GuardOptions | TestBody, bodyOrTimeout?: TestBody | number): void {
-      const [options, body] = typeof optionsOrBody === 'function' ? [{ timeout: bodyOrTimeout as number | undefined }, optionsOrBody] : [optionsOrBody, bodyOrTimeout as TestBody];
+      // No `timeout: undefined`: it would override the timeout of the enclosing describe with the default.
+      const [options, body]: [GuardOptions, TestBody] =
+        typeof optionsOrBody === 'function' ? [typeof bodyOrTimeout === 'number' ? { timeout: bodyOrTimeout } : {}, optionsOrBody] : [optionsOrBody, bodyOrTimeout as TestBody];
       if (available) it(name, options, body);
       else if (REQUIRE_SYSTEM_TESTS) it(`${name} (${failingTestName})`, options, failure);
       else it(name, { ...options, skip: true, meta: { missingTools: missing } }, body);
