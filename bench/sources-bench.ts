@@ -31,6 +31,7 @@ import type { SourceDefinition } from '../lib/sources/source-definition.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
 import { DEFAULT_STAGE_LIMITS } from '../lib/staging/stage-lines.ts';
 import { stageObjects, type DiscoveredObject } from '../lib/staging/stage-objects.ts';
+import { STAGING_SOURCES } from '../lib/sources/staging-sources.ts';
 
 const T = 1714568400; // 2024-05-01T13:00:00Z
 
@@ -208,6 +209,7 @@ async function benchSource(
     const started = performance.now();
     const stageCpuStarted = process.cpuUsage();
     const staging = await stageObjects({
+      sources: STAGING_SOURCES,
       store: {
         getToFile: async (key, localPath) => {
           await mkdir(path.dirname(localPath), { recursive: true });
@@ -232,7 +234,7 @@ async function benchSource(
       for (const macro of await loadMacroFiles(path.join(DEFAULT_SQL_DIR, 'macros'))) await session.runScript(macro.sql);
       const loading = performance.now();
       const duckCpuStarted = process.cpuUsage();
-      await installStagedInputs(session, workDir, staging.objects, staging.rejects);
+      await installStagedInputs(session, workDir, staging.objects, staging.rejects, { sources: STAGING_SOURCES.all });
       const loaded = performance.now();
       loadMs = loaded - loading;
       const normalize = (await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize');
@@ -240,7 +242,7 @@ async function benchSource(
       for (const model of normalize) if (needed.has(model.name)) for (const upstream of model.upstream) needed.add(upstream);
       const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(
         normalize.filter((model) => needed.has(model.name)),
-        new Set(stagedRelations()),
+        new Set(stagedRelations(STAGING_SOURCES.all)),
       );
       if (run.error) throw new Error(run.error);
       // A model that is a view (AWS: the typed files and the parsed records) is read by the

@@ -27,6 +27,7 @@ import { unionOfSources } from '../lib/sources/all-sources-model.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
 import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMNS, objectRouting, type LateAccounting, type ObjectRouting } from '../lib/sources/late-objects.ts';
 import { deliveryWindow } from '../lib/sources/source-definition.ts';
+import { STAGING_SOURCES } from '../lib/sources/staging-sources.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
 import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject, type StagingResult } from '../lib/staging/stage-objects.ts';
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
@@ -229,6 +230,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
         staging = await phase('stage', () =>
           stageObjects({
             store,
+            sources: STAGING_SOURCES,
             objects: discovered,
             workDir: listing === 1 ? workDir : path.join(workDir, `listing-${listing}`),
             limits: stageLimitsOf(config.staging),
@@ -385,7 +387,7 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
   for (const [name, value] of Object.entries(input.variables)) await session.run(`SET VARIABLE ${sqlIdentifier(name)} = CAST($1 AS VARCHAR)`, [value]);
 
   await installReferenceData(session, input.workDir, input.reference);
-  await installStagedInputs(session, input.workDir, input.staged, input.rejects, { formatHints: input.formatHints });
+  await installStagedInputs(session, input.workDir, input.staged, input.rejects, { sources: STAGING_SOURCES.all, formatHints: input.formatHints });
   await session.run(`CREATE OR REPLACE TABLE stg_object_routing AS SELECT * FROM ${await ndjson(input.workDir, 'stg_object_routing', input.routing, OBJECT_ROUTING_COLUMNS)}`);
 
   const models: ModelDefinition[] = [
@@ -406,7 +408,7 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
       body: compileFlowsMart(input.reference.rules.rules, dataFileProjectionSql(flowsTable)),
     },
   ];
-  const external = new Set<string>([...stagedRelations(), 'stg_object_routing', ...REFERENCE_RELATIONS]);
+  const external = new Set<string>([...stagedRelations(STAGING_SOURCES.all), 'stg_object_routing', ...REFERENCE_RELATIONS]);
   const run = await new ModelRunner(session, input.logger).run(models, external);
   return { models: run.models, ...(run.error ? { error: run.error } : {}) };
 }
