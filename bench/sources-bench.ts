@@ -26,6 +26,7 @@ import { loadModelFiles } from '../lib/models/model-definition.ts';
 import { ModelRunner } from '../lib/models/model-runner.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import { DEFAULT_SQL_DIR } from '../lib/sources/normalize-file.ts';
+import { generatedSourceModels } from '../lib/sources/all-sources-model.ts';
 import { SOURCES, sourceByCliName } from '../lib/sources/registry.ts';
 import type { SourceDefinition } from '../lib/sources/source-definition.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
@@ -237,7 +238,7 @@ async function benchSource(
       await installStagedInputs(session, workDir, staging.objects, staging.rejects, { sources: STAGING_SOURCES.all });
       const loaded = performance.now();
       loadMs = loaded - loading;
-      const normalize = (await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize');
+      const normalize = [...(await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize'), ...generatedSourceModels(SOURCES)];
       const needed = new Set([`${source.sourceType}__records`]);
       for (const model of normalize) if (needed.has(model.name)) for (const upstream of model.upstream) needed.add(upstream);
       const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(

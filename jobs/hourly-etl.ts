@@ -23,7 +23,7 @@ import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable } from '../lib/publish/publish-partition.ts';
 import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
 import { compileFlowsMart } from '../lib/rules/compile-rules.ts';
-import { unionOfSources } from '../lib/sources/all-sources-model.ts';
+import { generatedSourceModels } from '../lib/sources/all-sources-model.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
 import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMNS, objectRouting, type LateAccounting, type ObjectRouting } from '../lib/sources/late-objects.ts';
 import { deliveryWindow } from '../lib/sources/source-definition.ts';
@@ -392,7 +392,7 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
 
   const models: ModelDefinition[] = [
     ...(await loadModelFiles(input.sqlDir)),
-    unionOfSources(SOURCES),
+    ...generatedSourceModels(SOURCES),
     {
       name: 'flows',
       stage: 'marts',

@@ -10,7 +10,7 @@ import { loadMacroFiles } from '../net/sql-macros.ts';
 import { installStagedInputs, stagedRelations } from '../staging/install-staged-inputs.ts';
 import { DEFAULT_STAGE_LIMITS, type StageLimits } from '../staging/stage-lines.ts';
 import { stageObjects, type DiscoveredObject } from '../staging/stage-objects.ts';
-import { unionOfSources } from './all-sources-model.ts';
+import { generatedSourceModels } from './all-sources-model.ts';
 import { SOURCES, sourceByType } from './registry.ts';
 import { STAGING_SOURCES } from './staging-sources.ts';
 import type { SourceType } from './source-definition.ts';
@@ -114,7 +114,7 @@ export async function normalizeFiles(files: readonly LocalRawFile[], options: No
     await session.run(`SET VARIABLE run_id = 'inspect'`);
     await installStagedInputs(session, workDir, staging.objects, staging.rejects, { sources: STAGING_SOURCES.all, formatHints: { aws_vpc: options.awsVpcFormat } });
     const modelFiles = await loadModelFiles(sqlDir);
-    const models = [...modelFiles.filter((model) => model.stage === 'normalize'), unionOfSources(SOURCES), ...modelFiles.filter((model) => model.name === 'flows_in_hour')];
+    const models = [...modelFiles.filter((model) => model.stage === 'normalize'), ...generatedSourceModels(SOURCES), ...modelFiles.filter((model) => model.name === 'flows_in_hour')];
     const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(stagedRelations(STAGING_SOURCES.all)));
     if (run.error) throw new Error(run.error);
 

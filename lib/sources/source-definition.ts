@@ -1,4 +1,5 @@
 import type { StagingKind, StagingSource } from '../staging/staging-source.ts';
+import type { ModelDefinition } from '../models/model-definition.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
 import type { SourceLayout } from './list-layout.ts';
 
@@ -40,6 +41,8 @@ export interface SourceDefinition extends StagingSource {
   inWindow(object: ObjectInfo, sourcePrefix: string, window: DeliveryWindow): boolean;
   /** Facts the key itself tells (AWS: region), passed to the normalize model. */
   regionHint?(key: string): string | undefined;
+  /** Normalize models generated from the source's schema instead of written in sql/normalize/ (AWS: aws_vpc__parsed_records). */
+  generatedModels?(): ModelDefinition[];
 }
 
 export function deliveryWindow(hourStart: Date, latenessMs: number): DeliveryWindow {
