@@ -14,7 +14,7 @@ import { deliverRunAlerts, type SinkDelivery } from '../lib/alerts/deliver-alert
 import { DuckDbSession, sqlIdentifier } from '../lib/duckdb/duckdb-session.ts';
 import { cpuMsSince } from '../lib/log/cpu-time.ts';
 import { claimWorkDir } from '../lib/process/work-dir-owner.ts';
-import type { Logger } from '../lib/log/logger.ts';
+import { errorCauses, type Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import { loadModelFiles, type ModelDefinition } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
@@ -118,6 +118,8 @@ export interface HourlyEtlResult {
    */
   cpuMs?: Record<string, number>;
   error?: string;
+  /** What caused `error`, outermost first (errorCauses): the ledger keeps them, redacted. */
+  errorCauses?: string[];
 }
 
 const EMPTY_COUNTS: SourceCounts = {
@@ -171,11 +173,16 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
   const cpuMs: Record<string, number> = {};
   result.cpuMs = cpuMs;
   const workDir = path.resolve(options.baseDir, config.work_dir, 'runs', attemptId);
+  /** The phase that failed, for the log. */
+  let failedPhase: string | undefined;
   const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const phaseStart = performance.now();
     const cpuStart = process.cpuUsage();
     try {
       return await work();
+    } catch (error) {
+      failedPhase ??= name;
+      throw error;
     } finally {
       result.durationsMs[name] = Math.round(performance.now() - phaseStart);
       cpuMs[name] = Math.round(cpuMsSince(cpuStart));
@@ -321,8 +328,11 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
       }),
     );
   } catch (error) {
-    result.error = (error as Error).message;
-    logger.error('run failed', { error: result.error });
+    result.error = error instanceof Error ? error.message : String(error);
+    const causes = errorCauses(error);
+    if (causes.length > 0) result.errorCauses = causes;
+    // The error itself, not its message: the log keeps its cause chain (errorJson), redacted.
+    logger.error('run failed', { ...(failedPhase ? { phase: failedPhase } : {}), error });
   } finally {
     session?.close();
     await rm(workDir, { recursive: true, force: true });
