@@ -26,11 +26,13 @@ import { loadModelFiles } from '../lib/models/model-definition.ts';
 import { ModelRunner } from '../lib/models/model-runner.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import { DEFAULT_SQL_DIR } from '../lib/sources/normalize-file.ts';
+import { generatedSourceModels } from '../lib/sources/all-sources-model.ts';
 import { SOURCES, sourceByCliName } from '../lib/sources/registry.ts';
 import type { SourceDefinition } from '../lib/sources/source-definition.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
 import { DEFAULT_STAGE_LIMITS } from '../lib/staging/stage-lines.ts';
 import { stageObjects, type DiscoveredObject } from '../lib/staging/stage-objects.ts';
+import { STAGING_SOURCES } from '../lib/sources/staging-sources.ts';
 
 const T = 1714568400; // 2024-05-01T13:00:00Z
 
@@ -208,6 +210,7 @@ async function benchSource(
     const started = performance.now();
     const stageCpuStarted = process.cpuUsage();
     const staging = await stageObjects({
+      sources: STAGING_SOURCES,
       store: {
         getToFile: async (key, localPath) => {
           await mkdir(path.dirname(localPath), { recursive: true });
@@ -232,15 +235,15 @@ async function benchSource(
       for (const macro of await loadMacroFiles(path.join(DEFAULT_SQL_DIR, 'macros'))) await session.runScript(macro.sql);
       const loading = performance.now();
       const duckCpuStarted = process.cpuUsage();
-      await installStagedInputs(session, workDir, staging.objects, staging.rejects);
+      await installStagedInputs(session, workDir, staging.objects, staging.rejects, { sources: STAGING_SOURCES.all });
       const loaded = performance.now();
       loadMs = loaded - loading;
-      const normalize = (await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize');
+      const normalize = [...(await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize'), ...generatedSourceModels(SOURCES)];
       const needed = new Set([`${source.sourceType}__records`]);
       for (const model of normalize) if (needed.has(model.name)) for (const upstream of model.upstream) needed.add(upstream);
       const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(
         normalize.filter((model) => needed.has(model.name)),
-        new Set(stagedRelations()),
+        new Set(stagedRelations(STAGING_SOURCES.all)),
       );
       if (run.error) throw new Error(run.error);
       // A model that is a view (AWS: the typed files and the parsed records) is read by the

@@ -14,7 +14,7 @@ import { deliverRunAlerts, type SinkDelivery } from '../lib/alerts/deliver-alert
 import { DuckDbSession, sqlIdentifier } from '../lib/duckdb/duckdb-session.ts';
 import { cpuMsSince } from '../lib/log/cpu-time.ts';
 import { claimWorkDir } from '../lib/process/work-dir-owner.ts';
-import type { Logger } from '../lib/log/logger.ts';
+import { errorCauses, type Logger } from '../lib/log/logger.ts';
 import { loadMacroFiles } from '../lib/net/sql-macros.ts';
 import { loadModelFiles, type ModelDefinition } from '../lib/models/model-definition.ts';
 import { ModelRunner, type ModelResult } from '../lib/models/model-runner.ts';
@@ -23,10 +23,11 @@ import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { publishPartition, type PublishedTable } from '../lib/publish/publish-partition.ts';
 import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
 import { compileFlowsMart } from '../lib/rules/compile-rules.ts';
-import { unionOfSources } from '../lib/sources/all-sources-model.ts';
+import { generatedSourceModels } from '../lib/sources/all-sources-model.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
 import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMNS, objectRouting, type LateAccounting, type ObjectRouting } from '../lib/sources/late-objects.ts';
 import { deliveryWindow } from '../lib/sources/source-definition.ts';
+import { STAGING_SOURCES } from '../lib/sources/staging-sources.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
 import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject, type StagingResult } from '../lib/staging/stage-objects.ts';
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
@@ -117,6 +118,8 @@ export interface HourlyEtlResult {
    */
   cpuMs?: Record<string, number>;
   error?: string;
+  /** What caused `error`, outermost first (errorCauses): the ledger keeps them, redacted. */
+  errorCauses?: string[];
 }
 
 const EMPTY_COUNTS: SourceCounts = {
@@ -170,11 +173,16 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
   const cpuMs: Record<string, number> = {};
   result.cpuMs = cpuMs;
   const workDir = path.resolve(options.baseDir, config.work_dir, 'runs', attemptId);
+  /** The phase that failed, for the log. */
+  let failedPhase: string | undefined;
   const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const phaseStart = performance.now();
     const cpuStart = process.cpuUsage();
     try {
       return await work();
+    } catch (error) {
+      failedPhase ??= name;
+      throw error;
     } finally {
       result.durationsMs[name] = Math.round(performance.now() - phaseStart);
       cpuMs[name] = Math.round(cpuMsSince(cpuStart));
@@ -229,6 +237,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
         staging = await phase('stage', () =>
           stageObjects({
             store,
+            sources: STAGING_SOURCES,
             objects: discovered,
             workDir: listing === 1 ? workDir : path.join(workDir, `listing-${listing}`),
             limits: stageLimitsOf(config.staging),
@@ -319,8 +328,11 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
       }),
     );
   } catch (error) {
-    result.error = (error as Error).message;
-    logger.error('run failed', { error: result.error });
+    result.error = error instanceof Error ? error.message : String(error);
+    const causes = errorCauses(error);
+    if (causes.length > 0) result.errorCauses = causes;
+    // The error itself, not its message: the log keeps its cause chain (errorJson), redacted.
+    logger.error('run failed', { ...(failedPhase ? { phase: failedPhase } : {}), error });
   } finally {
     session?.close();
     await rm(workDir, { recursive: true, force: true });
@@ -385,12 +397,12 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
   for (const [name, value] of Object.entries(input.variables)) await session.run(`SET VARIABLE ${sqlIdentifier(name)} = CAST($1 AS VARCHAR)`, [value]);
 
   await installReferenceData(session, input.workDir, input.reference);
-  await installStagedInputs(session, input.workDir, input.staged, input.rejects, { formatHints: input.formatHints });
+  await installStagedInputs(session, input.workDir, input.staged, input.rejects, { sources: STAGING_SOURCES.all, formatHints: input.formatHints });
   await session.run(`CREATE OR REPLACE TABLE stg_object_routing AS SELECT * FROM ${await ndjson(input.workDir, 'stg_object_routing', input.routing, OBJECT_ROUTING_COLUMNS)}`);
 
   const models: ModelDefinition[] = [
     ...(await loadModelFiles(input.sqlDir)),
-    unionOfSources(SOURCES),
+    ...generatedSourceModels(SOURCES),
     {
       name: 'flows',
       stage: 'marts',
@@ -406,7 +418,7 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
       body: compileFlowsMart(input.reference.rules.rules, dataFileProjectionSql(flowsTable)),
     },
   ];
-  const external = new Set<string>([...stagedRelations(), 'stg_object_routing', ...REFERENCE_RELATIONS]);
+  const external = new Set<string>([...stagedRelations(STAGING_SOURCES.all), 'stg_object_routing', ...REFERENCE_RELATIONS]);
   const run = await new ModelRunner(session, input.logger).run(models, external);
   return { models: run.models, ...(run.error ? { error: run.error } : {}) };
 }

@@ -1,3 +1,4 @@
+import { errorCauses } from '../lib/log/logger.ts';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { durationMs, type Config } from '../schemas/config.ts';
@@ -66,7 +67,7 @@ export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyE
       }
     }
   } catch (error) {
-    result = failedResult(options.hour, `partition lock: ${(error as Error).message}`);
+    result = { ...failedResult(options.hour, `partition lock: ${(error as Error).message}`), errorCauses: errorCauses(error) };
   }
   await ledger.append({
     ...ledgerEntryOf(result, startedAt, new Date()),

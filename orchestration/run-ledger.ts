@@ -76,5 +76,6 @@ export function ledgerEntryOf(result: HourlyEtlResult, startedAt: Date, finished
     ...(result.listing ? { listing: result.listing } : {}),
     // Errors are redacted where they are made; this is the last line before the ledger.
     error: result.error === undefined ? null : redactSecrets(result.error),
+    ...(result.errorCauses && result.errorCauses.length > 0 ? { error_causes: result.errorCauses.map((cause) => redactSecrets(cause)) } : {}),
   };
 }

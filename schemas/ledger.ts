@@ -49,6 +49,8 @@ export const ledgerEntrySchema = z.object({
   /** What discovery's listings cost: requests to the store, keys and folders returned, entries skipped (absent in older entries). */
   listing: z.object({ requests: z.number(), keys: z.number(), skipped: z.number() }).optional(),
   error: z.string().nullable(),
+  /** What caused `error`, outermost first, redacted (absent when it had no cause, and in older entries). */
+  error_causes: z.array(z.string()).optional(),
 });
 
 export type LedgerEntry = z.infer<typeof ledgerEntrySchema>;

@@ -61,6 +61,25 @@ function jsonSafe(_key: string, value: unknown): unknown {
 const MAX_CAUSES = 8;
 
 /**
+ * What caused an error, outermost first, one line each (`name: message`, with a system error's
+ * code): for records that hold text, such as the run ledger. Not redacted: the caller redacts.
+ */
+export function errorCauses(error: unknown): string[] {
+  const causes: string[] = [];
+  let cause = error instanceof Error ? error.cause : undefined;
+  while (cause !== undefined && causes.length < MAX_CAUSES) {
+    if (!(cause instanceof Error)) {
+      causes.push(typeof cause === 'string' ? cause : (JSON.stringify(cause) ?? String(cause)));
+      break;
+    }
+    const code = (cause as NodeJS.ErrnoException).code;
+    causes.push(`${cause.name}: ${cause.message}${code !== undefined ? ` (${code})` : ''}`);
+    cause = cause.cause;
+  }
+  return causes;
+}
+
+/**
  * An error as the log keeps it: name, message, a system error's code, and its `cause` chain, so
  * that "publish failed" still says which upload failed and why. Stacks stay out of the log.
  */

@@ -2,6 +2,11 @@ import { sqlIdentifier } from '../duckdb/duckdb-session.ts';
 import type { ModelDefinition } from '../models/model-definition.ts';
 import type { SourceDefinition } from './source-definition.ts';
 
+/** The normalize models generated from the registry: each source's own (SourceDefinition.generatedModels) and their union. */
+export function generatedSourceModels(sources: readonly SourceDefinition[]): ModelDefinition[] {
+  return [...sources.flatMap((source) => source.generatedModels?.() ?? []), unionOfSources(sources)];
+}
+
 /** The one flow schema: every source's normalized records side by side (columns matched by name). */
 export function unionOfSources(sources: readonly SourceDefinition[]): ModelDefinition {
   return {

@@ -1,4 +1,5 @@
 import { AWS_VPC_TYPED_COLUMNS, AwsVpcLineTyper } from './aws-vpc-line-typer.ts';
+import { awsVpcParsedRecordsModel } from './aws-vpc-parsed-model.ts';
 import { HOUR_MS, hourParts, type SourceDefinition } from './source-definition.ts';
 
 /**
@@ -43,6 +44,7 @@ export const awsVpcSource: SourceDefinition = {
   sourceType: 'aws_vpc',
   configKey: 'aws_vpc',
   cliName: 'aws-vpc',
+  generatedModels: () => [awsVpcParsedRecordsModel()],
   staging: (key) => (parseAwsVpcKey(key)?.format === 'parquet' || key.endsWith('.parquet') ? 'parquet' : 'lines'),
   lineTyper: (formatHint) => new AwsVpcLineTyper(formatHint),
   typedColumns: AWS_VPC_TYPED_COLUMNS,

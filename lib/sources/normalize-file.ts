@@ -10,8 +10,9 @@ import { loadMacroFiles } from '../net/sql-macros.ts';
 import { installStagedInputs, stagedRelations } from '../staging/install-staged-inputs.ts';
 import { DEFAULT_STAGE_LIMITS, type StageLimits } from '../staging/stage-lines.ts';
 import { stageObjects, type DiscoveredObject } from '../staging/stage-objects.ts';
-import { unionOfSources } from './all-sources-model.ts';
+import { generatedSourceModels } from './all-sources-model.ts';
 import { SOURCES, sourceByType } from './registry.ts';
+import { STAGING_SOURCES } from './staging-sources.ts';
 import type { SourceType } from './source-definition.ts';
 
 export const DEFAULT_SQL_DIR = path.resolve(import.meta.dirname, '..', '..', 'sql');
@@ -87,6 +88,7 @@ export async function normalizeFiles(files: readonly LocalRawFile[], options: No
   let session: DuckDbSession | undefined;
   try {
     const staging = await stageObjects({
+      sources: STAGING_SOURCES,
       store: {
         getToFile: async (key, localPath) => {
           const object = byKey.get(key)!;
@@ -110,10 +112,10 @@ export async function normalizeFiles(files: readonly LocalRawFile[], options: No
     await session.run(`SET VARIABLE hour_start = CAST('-infinity' AS TIMESTAMP)`);
     await session.run(`SET VARIABLE hour_end = CAST('infinity' AS TIMESTAMP)`);
     await session.run(`SET VARIABLE run_id = 'inspect'`);
-    await installStagedInputs(session, workDir, staging.objects, staging.rejects, { formatHints: { aws_vpc: options.awsVpcFormat } });
+    await installStagedInputs(session, workDir, staging.objects, staging.rejects, { sources: STAGING_SOURCES.all, formatHints: { aws_vpc: options.awsVpcFormat } });
     const modelFiles = await loadModelFiles(sqlDir);
-    const models = [...modelFiles.filter((model) => model.stage === 'normalize'), unionOfSources(SOURCES), ...modelFiles.filter((model) => model.name === 'flows_in_hour')];
-    const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(stagedRelations()));
+    const models = [...modelFiles.filter((model) => model.stage === 'normalize'), ...generatedSourceModels(SOURCES), ...modelFiles.filter((model) => model.name === 'flows_in_hour')];
+    const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(stagedRelations(STAGING_SOURCES.all)));
     if (run.error) throw new Error(run.error);
 
     const counts = await session.all<{ key: string; records: bigint; flows: bigint; nodata: bigint; skipdata: bigint; invalid: bigint }>(`SELECT

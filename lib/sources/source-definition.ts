@@ -1,6 +1,5 @@
-import type { TuplePath } from '../staging/json-record-splitter.ts';
-import type { TupleTyper } from '../staging/stage-json-records.ts';
-import type { LineTyper } from '../staging/stage-lines.ts';
+import type { StagingKind, StagingSource } from '../staging/staging-source.ts';
+import type { ModelDefinition } from '../models/model-definition.ts';
 import type { ObjectInfo } from '../storage/object-store.ts';
 import type { SourceLayout } from './list-layout.ts';
 
@@ -21,26 +20,15 @@ export interface DeliveryWindow {
 export const SOURCE_TYPES = ['aws_vpc', 'azure_nsg', 'azure_vnet', 'gcp_vpc', 'oci_vcn', 'agent'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 
-/**
- * How a raw object is handed to the normalize model (lib/staging):
- * - `lines`: text, one record per line (plain or gzip), staged as `<line_no>\x1f<line>`;
- * - `json-records`: one JSON document `{"records": [...]}` (Azure), staged one record per line,
- *   the record's 1-based index in place of the line number, and the flow tuples at `tuplePath`
- *   taken out of each record into a relation of their own (lib/staging/stage-json-records.ts);
- * - `parquet`: a Parquet file (AWS Parquet delivery), rendered by DuckDB as the same text lines
- *   as the text delivery: a header line 0 of the column names, then one line per row.
- */
-export type StagingKind = 'lines' | 'json-records' | 'parquet';
+export type { StagingKind };
 
-export interface SourceDefinition {
+export interface SourceDefinition extends StagingSource {
   /** The `flows.source_type` value and the normalize model's prefix. */
   sourceType: SourceType;
   /** Key of the source in the configuration's `sources` section. */
   configKey: SourceType;
   /** The name `netflow inspect --source` takes (kebab-case). */
   cliName: string;
-  /** How a staged object is handed to the normalize model (may depend on the key, e.g. `.parquet`). */
-  staging(key: string): StagingKind;
   /**
    * The provider's key layouts below the source prefix, down to the date prefixes a window is
    * listed by (lib/sources/list-layout.ts): a run lists only those, never the prefix's history.
@@ -53,25 +41,8 @@ export interface SourceDefinition {
   inWindow(object: ObjectInfo, sourcePrefix: string, window: DeliveryWindow): boolean;
   /** Facts the key itself tells (AWS: region), passed to the normalize model. */
   regionHint?(key: string): string | undefined;
-  /**
-   * For `lines` staging: types the plain records while staging reads them (lib/staging/
-   * stage-lines.ts, LineTyper); they reach the model as `stg_typed__<source>` with `typedColumns`,
-   * the other lines as text in `stg_lines__<source>`. `formatHint` is the source's configured
-   * format for objects without a header.
-   */
-  lineTyper?(formatHint: string | undefined): LineTyper;
-  /** The typed rows' columns after object_idx and line_no, with their DuckDB types (with `lineTyper`). */
-  typedColumns?: readonly (readonly [name: string, type: string])[];
-  /**
-   * For `json-records` staging: where a record holds its flow tuples (object keys, '*' for every
-   * element of an array). Staging takes them out into `stg_tuples__<source>`, one row each.
-   */
-  tuplePath?: TuplePath;
-  /**
-   * For `json-records` staging: types the plain flow tuples while staging reads them (lib/staging/
-   * stage-json-records.ts, TupleTyper); they reach the model as typed columns of `stg_tuples__<source>`.
-   */
-  tupleTyper?: TupleTyper;
+  /** Normalize models generated from the source's schema instead of written in sql/normalize/ (AWS: aws_vpc__parsed_records). */
+  generatedModels?(): ModelDefinition[];
 }
 
 export function deliveryWindow(hourStart: Date, latenessMs: number): DeliveryWindow {

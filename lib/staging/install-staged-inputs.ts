@@ -2,38 +2,39 @@ import { stat } from 'node:fs/promises';
 import type { DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { sqlIdentifier, sqlString } from '../duckdb/duckdb-session.ts';
 import { ndjson } from '../reference/reference-data.ts';
-import { SOURCES } from '../sources/registry.ts';
-import type { SourceDefinition } from '../sources/source-definition.ts';
 import { tuplesPathOf, typedTuplesPathOf } from './stage-json-records.ts';
 import { DEFAULT_STAGE_LIMITS, FIELD_SEPARATOR, typedPathOf } from './stage-lines.ts';
 import type { StagedObject, StageReject } from './stage-objects.ts';
+import type { StagingSource } from './staging-source.ts';
 
-export function stagedLinesRelation(source: SourceDefinition): string {
+export function stagedLinesRelation(source: StagingSource): string {
   return `stg_lines__${source.sourceType}`;
 }
 
-/** The flow tuples staging took out of a `json-records` source's records (SourceDefinition.tuplePath). */
-export function stagedTuplesRelation(source: SourceDefinition): string {
+/** The flow tuples staging took out of a `json-records` source's records (StagingSource.tuplePath). */
+export function stagedTuplesRelation(source: StagingSource): string {
   return `stg_tuples__${source.sourceType}`;
 }
 
-/** The records staging typed for a source with a line typer (SourceDefinition.lineTyper). */
-export function stagedTypedRelation(source: SourceDefinition): string {
+/** The records staging typed for a source with a line typer (StagingSource.lineTyper). */
+export function stagedTypedRelation(source: StagingSource): string {
   return `stg_typed__${source.sourceType}`;
 }
 
 /** Relations the normalize models read that exist before any model runs. */
-export function stagedRelations(): string[] {
+export function stagedRelations(sources: readonly StagingSource[]): string[] {
   return [
     'stg_objects',
     'stg_rejects',
-    ...SOURCES.map(stagedLinesRelation),
-    ...SOURCES.filter((s) => s.tuplePath).map(stagedTuplesRelation),
-    ...SOURCES.filter((s) => s.typedColumns).map(stagedTypedRelation),
+    ...sources.map(stagedLinesRelation),
+    ...sources.filter((s) => s.tuplePath).map(stagedTuplesRelation),
+    ...sources.filter((s) => s.typedColumns).map(stagedTypedRelation),
   ];
 }
 
 export interface InstallOptions {
+  /** Every source, whether it staged objects or not: each gets its relations (lib/sources/staging-sources.ts). */
+  sources: readonly StagingSource[];
   /** Per source type: a format the normalize model applies to objects that do not state theirs (AWS: the configured format string). */
   formatHints?: Partial<Record<string, string | undefined>>;
 }
@@ -47,8 +48,8 @@ export interface InstallOptions {
  * rendered here as the text lines their source's model reads; one that DuckDB cannot read is
  * added to `rejects` (quarantined whole) before `stg_rejects` is built.
  */
-export async function installStagedInputs(session: DuckDbSession, workDir: string, staged: StagedObject[], rejects: StageReject[], options: InstallOptions = {}): Promise<void> {
-  for (const source of SOURCES) {
+export async function installStagedInputs(session: DuckDbSession, workDir: string, staged: StagedObject[], rejects: StageReject[], options: InstallOptions): Promise<void> {
+  for (const source of options.sources) {
     const relation = sqlIdentifier(stagedLinesRelation(source));
     const files = linesPathsOf(staged, source);
     if (files.length === 0) {
@@ -61,7 +62,7 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
     }
     if (source.typedColumns) await installTypedRows(session, source, staged);
   }
-  for (const source of SOURCES.filter((s) => s.tuplePath)) {
+  for (const source of options.sources.filter((s) => s.tuplePath)) {
     const relation = sqlIdentifier(stagedTuplesRelation(source));
     const linesPaths = linesPathsOf(staged, source);
     // One relation of the tuples staged as text and those typed while staging (TupleTyper): the
@@ -139,12 +140,12 @@ export async function installStagedInputs(session: DuckDbSession, workDir: strin
 }
 
 /**
- * `stg_typed__<source>`: the records staging typed (SourceDefinition.lineTyper), a view over the
+ * `stg_typed__<source>`: the records staging typed (StagingSource.lineTyper), a view over the
  * typed Parquet files, which the source's model reads with the columns it needs: at millions of
  * records, a table of them would hold as much memory as the model's own. Every file has the
  * typer's columns (`line_no`, then `typedColumns`).
  */
-async function installTypedRows(session: DuckDbSession, source: SourceDefinition, staged: StagedObject[]): Promise<void> {
+async function installTypedRows(session: DuckDbSession, source: StagingSource, staged: StagedObject[]): Promise<void> {
   const relation = sqlIdentifier(stagedTypedRelation(source));
   const columns: Record<string, string> = { line_no: 'BIGINT', ...Object.fromEntries(source.typedColumns!) };
   const files = await nonEmptyFiles(linesPathsOf(staged, source).map(typedPathOf));
@@ -172,7 +173,7 @@ function columnsOrNull(columns: Record<string, string>, present: readonly string
 }
 
 /** The staged line files of a source's objects (those not quarantined whole). */
-function linesPathsOf(staged: StagedObject[], source: SourceDefinition): string[] {
+function linesPathsOf(staged: StagedObject[], source: StagingSource): string[] {
   return staged.filter((item) => item.object.sourceType === source.sourceType && item.linesPath).map((item) => item.linesPath!);
 }
 

@@ -1,6 +1,6 @@
-import { sourceByType } from '../sources/registry.ts';
 import { stageJsonRecords } from './stage-json-records.ts';
 import { stageLines, type StagedLines, type StageLimits } from './stage-lines.ts';
+import type { StagingSourceByType } from './staging-source.ts';
 
 /**
  * The CPU work of staging one downloaded object, as plain data so that it can be posted to a
@@ -19,9 +19,9 @@ export interface StageObjectTask {
   limits: StageLimits;
 }
 
-/** Stages one raw file as its source stages it; throws ObjectUnreadableError for an object to quarantine whole. */
-export function stageObjectFile(task: StageObjectTask): Promise<StagedLines> {
-  const source = sourceByType(task.sourceType);
+/** Stages one raw file as its source (found by `byType`) stages it; throws ObjectUnreadableError for an object to quarantine whole. */
+export function stageObjectFile(task: StageObjectTask, byType: StagingSourceByType): Promise<StagedLines> {
+  const source = byType(task.sourceType);
   return task.staging === 'json-records'
     ? stageJsonRecords(task.rawPath, task.linesPath, task.limits, source.tuplePath ? [source.tuplePath] : [], task.typeLines === false ? undefined : source.tupleTyper)
     : stageLines(task.rawPath, task.linesPath, task.limits, task.typeLines === false ? undefined : source.lineTyper?.(task.formatHint));

@@ -2,12 +2,11 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log/logger.ts';
-import { sourceByType } from '../sources/registry.ts';
-import type { StagingKind } from '../sources/source-definition.ts';
 import { unsafeKeyReason, type ObjectInfo, type ObjectStore } from '../storage/object-store.ts';
 import { hasParquetMagic } from './stage-json-records.ts';
 import { ObjectUnreadableError, type StagedLines, type StageLimits } from './stage-lines.ts';
 import { StagingPool } from './staging-pool.ts';
+import type { StagingKind, StagingSources } from './staging-source.ts';
 
 export interface DiscoveredObject extends ObjectInfo {
   sourceType: string;
@@ -79,6 +78,8 @@ export function stagingThreads(toStage: readonly Pick<ObjectInfo, 'key' | 'size'
 export async function stageObjects(options: {
   /** Only downloads are needed, so a single local file can be staged too (netflow inspect). */
   store: Pick<ObjectStore, 'getToFile'>;
+  /** The sources the objects belong to (lib/sources/staging-sources.ts), handed down by the caller. */
+  sources: StagingSources;
   objects: DiscoveredObject[];
   workDir: string;
   limits: StageLimits;
@@ -98,13 +99,13 @@ export async function stageObjects(options: {
   /** Told when worker threads start through tsx because their script could not be bundled (StagingPool). */
   logger?: Pick<Logger, 'warn'>;
 }): Promise<StagingResult> {
-  const { store, objects, workDir, limits } = options;
-  const stagingKinds = objects.map((object) => sourceByType(object.sourceType).staging(object.key));
+  const { store, sources, objects, workDir, limits } = options;
+  const stagingKinds = objects.map((object) => sources.byType(object.sourceType).staging(object.key));
   const threads = stagingThreads(
     objects.filter((_, index) => stagingKinds[index] !== 'parquet'),
     options.threads,
   );
-  const pool = new StagingPool({ workers: threads - 1, inThread: true, ...(options.logger ? { logger: options.logger } : {}) });
+  const pool = new StagingPool({ sources, workers: threads - 1, inThread: true, ...(options.logger ? { logger: options.logger } : {}) });
   const staged: StagedObject[] = new Array(objects.length);
   const rejects: StageReject[][] = objects.map(() => []);
   let bytesDownloaded = 0;

@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../log/logger.ts';
 import { stageObjectFile, type StageObjectTask } from './stage-object-file.ts';
 import type { StagedLines } from './stage-lines.ts';
 import { revivedError, type StagingReply, type StagingRequest } from './staging-messages.ts';
+import type { StagingSources } from './staging-source.ts';
 import { stagingWorkerScript } from './staging-worker-script.ts';
 
 /** A staging worker thread died (crash, out of memory, failed to load): the run fails. */
@@ -60,10 +61,11 @@ export type WorkerLaunch = 'bundle' | 'tsx' | 'entry' | 'none';
  * (StagingWorkerError): the pool does not replace it, the run fails with the reason.
  */
 export class StagingPool {
+  private readonly sources: StagingSources;
   private readonly workers: number;
   private readonly inThread: boolean;
   private readonly entry: URL | undefined;
-  private readonly script: (logger: Pick<Logger, 'debug'>) => Promise<string>;
+  private readonly script: (workerModule: string, logger: Pick<Logger, 'debug'>) => Promise<string>;
   private readonly logger: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'debug'>>;
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
@@ -74,18 +76,21 @@ export class StagingPool {
   private closed = false;
 
   constructor(options: {
+    /** The sources staged, in this thread and (through their workerModule) in the worker threads. */
+    sources: StagingSources;
     workers: number;
     /** Also stage one object at a time in the calling thread. */
     inThread?: boolean;
     /** The worker threads' entry module instead of the bundled script; tests pass one that crashes. */
     entry?: URL;
     /** The worker threads' bundled script (default: stagingWorkerScript); tests pass one that fails. */
-    script?: (logger: Pick<Logger, 'debug'>) => Promise<string>;
+    script?: (workerModule: string, logger: Pick<Logger, 'debug'>) => Promise<string>;
     /** Told when the worker threads start through tsx because the script could not be bundled; at debug, where the script came from. */
     logger?: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'debug'>>;
   }) {
     if (!Number.isInteger(options.workers) || options.workers < 0) throw new Error(`staging pool workers must be a non-negative integer, got ${options.workers}`);
     if (options.workers === 0 && !options.inThread) throw new Error('a staging pool needs a worker thread or the calling thread');
+    this.sources = options.sources;
     this.workers = options.workers;
     this.inThread = options.inThread ?? false;
     this.entry = options.entry;
@@ -134,7 +139,7 @@ export class StagingPool {
       } else if (this.inThread && !this.inThreadBusy) {
         const pending = this.queue.shift()!;
         this.inThreadBusy = true;
-        stageObjectFile(pending.task)
+        stageObjectFile(pending.task, this.sources.byType)
           .then(pending.resolve, pending.reject)
           .finally(() => {
             this.inThreadBusy = false;
@@ -158,13 +163,13 @@ export class StagingPool {
       create = (name) => new Worker(entry, { execArgv: [], name });
     } else {
       try {
-        const script = await this.script({ debug: (msg, fields) => this.logger.debug?.(msg, fields) });
+        const script = await this.script(this.sources.workerModule, { debug: (msg, fields) => this.logger.debug?.(msg, fields) });
         launch = 'bundle';
         create = (name) => new Worker(script, { eval: true, execArgv: [], name });
       } catch (error) {
         this.logger.warn('staging worker threads start through tsx: their script could not be bundled', { error: error instanceof Error ? error.message : String(error) });
         launch = 'tsx';
-        create = (name) => new Worker(TSX_WORKER_ENTRY, { execArgv: [], name });
+        create = (name) => new Worker(TSX_WORKER_ENTRY, { execArgv: [], name, workerData: { workerModule: this.sources.workerModule } });
       }
     }
     // Closed while the script was bundled: no thread to end later.

@@ -4,9 +4,6 @@ import path from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { cachedBundle, type Bundle, type BundleSource } from './cached-bundle.ts';
 
-/** The staging worker thread's module; its imports are bundled with it. */
-export const STAGING_WORKER_SOURCE = path.join(import.meta.dirname, 'staging-worker.ts');
-
 /** The name stack frames of the bundled worker carry (its `//# sourceURL`). */
 export const STAGING_WORKER_SCRIPT_NAME = 'netflow-staging-worker.bundle.cjs';
 
@@ -25,11 +22,13 @@ export const STAGING_WORKER_CACHE_DIRS = [path.join(REPO_ROOT, 'node_modules', '
  */
 const BUNDLE_SETTINGS = [import.meta.filename, path.join(REPO_ROOT, 'tsconfig.json'), createRequire(import.meta.url).resolve('esbuild/package.json')];
 
-let memo: Promise<string> | undefined;
+/** Per worker module, its script once asked for in this process. */
+const memo = new Map<string, Promise<string>>();
 
 /**
  * The staging worker thread's code as one CommonJS script, for `new Worker(script, { eval: true })`:
- * bundled from lib/staging/staging-worker.ts, cached across processes (STAGING_WORKER_CACHE_DIRS)
+ * bundled from `workerModule` (StagingSources.workerModule: lib/sources/staging-worker.ts, which
+ * serves the registry's sources with lib/staging/staging-worker.ts), cached across processes (STAGING_WORKER_CACHE_DIRS)
  * until one of its ~120 inputs changes, and kept in memory for the process on first use.
  *
  * Why: a worker thread that loads the TypeScript through tsx's hooks (staging-worker.mjs) spends
@@ -44,9 +43,13 @@ let memo: Promise<string> | undefined;
  * CommonJS bundle of a module that reads import.meta would run wrong) rejects; the pool then falls
  * back to tsx. A cache that cannot be read or written does not (cachedBundle).
  */
-export function stagingWorkerScript(logger?: Pick<Logger, 'debug'>): Promise<string> {
-  memo ??= cachedWorkerScript(STAGING_WORKER_SOURCE, { dirs: STAGING_WORKER_CACHE_DIRS, ...(logger ? { logger } : {}) }).then((cached) => cached.script);
-  return memo;
+export function stagingWorkerScript(workerModule: string, logger?: Pick<Logger, 'debug'>): Promise<string> {
+  let script = memo.get(workerModule);
+  if (!script) {
+    script = cachedWorkerScript(workerModule, { dirs: STAGING_WORKER_CACHE_DIRS, ...(logger ? { logger } : {}) }).then((cached) => cached.script);
+    memo.set(workerModule, script);
+  }
+  return script;
 }
 
 /** `source` bundled (bundleWorkerScript), through the cache in `dirs`; not memoized. */
@@ -95,11 +98,13 @@ async function bundle(source: string): Promise<Bundle> {
   }
 }
 
-// `npm ci` runs this (package.json "prepare") so that the first run after an install finds the
-// cache; a failure must not fail the install, the first run bundles instead.
+// `npm ci` runs this with the worker module (package.json "prepare") so that the first run after
+// an install finds the cache; a failure must not fail the install, the first run bundles instead.
 if (process.argv[1] === import.meta.filename) {
   try {
-    await stagingWorkerScript();
+    const workerModule = process.argv[2];
+    if (!workerModule) throw new Error('usage: staging-worker-script.ts <worker module>');
+    await stagingWorkerScript(path.resolve(workerModule));
   } catch (error) {
     process.stderr.write(`netflow-lake: the staging worker script was not prebuilt (the first run will bundle it): ${error instanceof Error ? error.message : String(error)}\n`);
   }

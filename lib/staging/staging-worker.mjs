@@ -2,6 +2,8 @@
 // not be made: a Worker cannot load TypeScript by itself, whether the process runs under
 // `node --import tsx`, bin/netflow.mjs or vitest, so it registers tsx first. Slow to start
 // (~0.3-0.4 s of a core: tsx's hooks compile every module of the graph on a thread of their own).
+import { pathToFileURL } from 'node:url';
+import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 // zod (imported by the AWS format's schema, which the AWS line typer reads its default format
@@ -9,4 +11,5 @@ import { register } from 'tsx/esm/api';
 // of their own and see every file. Loaded first, the module map serves it afterwards.
 await import('zod');
 register();
-await import('./staging-worker.ts');
+// The sources' worker module (StagingSources.workerModule), which the pool passes along.
+await import(pathToFileURL(workerData.workerModule).href);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_STAGE_LIMITS, ObjectUnreadableError, type StagedLines } from '../../lib/staging/stage-lines.ts';
 import { stageObjectFile, type StageObjectTask } from '../../lib/staging/stage-object-file.ts';
 import { MIN_BYTES_FOR_WORKER_THREADS, stageObjects, stagingThreads, type DiscoveredObject } from '../../lib/staging/stage-objects.ts';
+import { STAGING_SOURCES } from '../../lib/sources/staging-sources.ts';
 import { StagingPool, StagingWorkerError } from '../../lib/staging/staging-pool.ts';
 import { bundleWorkerScript, STAGING_WORKER_SCRIPT_NAME, stagingWorkerScript } from '../../lib/staging/staging-worker-script.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
@@ -95,7 +96,7 @@ afterAll(async () => {
 describe('StagingPool: a worker thread stages an object as the main thread does', () => {
   let pool: StagingPool;
   beforeAll(() => {
-    pool = new StagingPool({ workers: 2 });
+    pool = new StagingPool({ sources: STAGING_SOURCES, workers: 2 });
   });
   afterAll(async () => {
     await pool.close();
@@ -118,7 +119,7 @@ describe('StagingPool: a worker thread stages an object as the main thread does'
       linesPath: path.join(folder, `${name}.txt`),
       limits: DEFAULT_STAGE_LIMITS,
     });
-    const inThread = await outcomeOf(stageObjectFile, task('in-thread'));
+    const inThread = await outcomeOf((t) => stageObjectFile(t, STAGING_SOURCES.byType), task('in-thread'));
     const inWorker = await outcomeOf((t) => pool.stage(t, `${testCase.name}.log`), task('in-worker'));
     expect(inWorker).toEqual(inThread);
     if (testCase.unreadable) {
@@ -139,7 +140,7 @@ describe('StagingPool: a worker thread stages an object as the main thread does'
     const linesPath = path.join(dir, 'unexpected-is-a-folder');
     await mkdir(linesPath);
     const task: StageObjectTask = { sourceType: 'aws_vpc', staging: 'lines', formatHint: undefined, rawPath, linesPath, limits: DEFAULT_STAGE_LIMITS };
-    const inThread = await outcomeOf(stageObjectFile, task);
+    const inThread = await outcomeOf((t) => stageObjectFile(t, STAGING_SOURCES.byType), task);
     expect(inThread).toMatchObject({ error: { unreadable: false, message: expect.stringContaining(linesPath) } });
     expect(await outcomeOf((t) => pool.stage(t, 'unexpected.log'), task)).toEqual(inThread);
   });
@@ -155,7 +156,7 @@ describe('StagingPool: worker threads start from the bundled script, through tsx
   };
 
   it('the bundled script loads nothing but Node built-ins (no tsx, no package from node_modules), and names itself in stacks', async () => {
-    const script = await stagingWorkerScript();
+    const script = await stagingWorkerScript(STAGING_SOURCES.workerModule);
     const required = new Set([...script.matchAll(/\brequire\(["']([^"']+)["']\)/g)].map((match) => match[1]!));
     expect(required.size).toBeGreaterThan(0);
     expect([...required].filter((name) => !builtinModules.includes(name.replace(/^node:/, '')))).toEqual([]);
@@ -165,7 +166,12 @@ describe('StagingPool: worker threads start from the bundled script, through tsx
   it('a script that cannot be bundled (a module reading import.meta) is reported, and the threads start through tsx', async () => {
     const warnings: { msg: string; fields?: Record<string, unknown> }[] = [];
     const source = path.join(import.meta.dirname, 'support', 'import-meta-staging-worker.ts');
-    const pool = new StagingPool({ workers: 1, script: () => bundleWorkerScript(source).then((bundle) => bundle.script), logger: { warn: (msg, fields) => warnings.push({ msg, fields }) } });
+    const pool = new StagingPool({
+      sources: STAGING_SOURCES,
+      workers: 1,
+      script: () => bundleWorkerScript(source).then((bundle) => bundle.script),
+      logger: { warn: (msg, fields) => warnings.push({ msg, fields }) },
+    });
     try {
       expect(await pool.start()).toBe('tsx');
       expect(warnings).toEqual([
@@ -176,7 +182,7 @@ describe('StagingPool: worker threads start from the bundled script, through tsx
           },
         },
       ]);
-      const inThread = await outcomeOf(stageObjectFile, await awsTask('fallback-in-thread'));
+      const inThread = await outcomeOf((t) => stageObjectFile(t, STAGING_SOURCES.byType), await awsTask('fallback-in-thread'));
       expect(await outcomeOf((t) => pool.stage(t, 'fallback.log'), await awsTask('fallback-in-worker'))).toEqual(inThread);
     } finally {
       await pool.close();
@@ -185,10 +191,10 @@ describe('StagingPool: worker threads start from the bundled script, through tsx
 
   it('a pool closed while its script is bundled starts no thread', async () => {
     let release!: (script: string) => void;
-    const pool = new StagingPool({ workers: 1, script: () => new Promise((resolve) => (release = resolve)) });
+    const pool = new StagingPool({ sources: STAGING_SOURCES, workers: 1, script: () => new Promise((resolve) => (release = resolve)) });
     const launched = pool.start();
     await pool.close();
-    release(await stagingWorkerScript());
+    release(await stagingWorkerScript(STAGING_SOURCES.workerModule));
     expect(await launched).toBe('none');
   });
 });
@@ -199,7 +205,7 @@ describe('StagingPool: a worker thread that dies fails the run with the reason, 
     { how: 'throw', message: /^a staging worker thread exited with code 1 while staging crash\.log: the worker broke down$/ },
   ];
   it.each(CRASHES)('$how', async ({ how, message }) => {
-    const pool = new StagingPool({ workers: 1, entry: new URL('./support/crashing-staging-worker.mjs', import.meta.url) });
+    const pool = new StagingPool({ sources: STAGING_SOURCES, workers: 1, entry: new URL('./support/crashing-staging-worker.mjs', import.meta.url) });
     const task: StageObjectTask = { sourceType: how, staging: 'lines', formatHint: undefined, rawPath: '/nonexistent', linesPath: '/nonexistent', limits: DEFAULT_STAGE_LIMITS };
     try {
       // The object waiting for the thread, and any object after, get the same error.
@@ -215,13 +221,14 @@ describe('StagingPool: a worker thread that dies fails the run with the reason, 
 
   it('an idle worker thread does not hold the process open (a pool started and never closed)', async () => {
     const pool = new URL('../../lib/staging/staging-pool.ts', import.meta.url).href;
-    const script = `import { StagingPool } from ${JSON.stringify(pool)}; new StagingPool({ workers: 1 }).start(); console.log('started');`;
+    const sources = new URL('../../lib/sources/staging-sources.ts', import.meta.url).href;
+    const script = `import { StagingPool } from ${JSON.stringify(pool)}; import { STAGING_SOURCES } from ${JSON.stringify(sources)}; new StagingPool({ sources: STAGING_SOURCES, workers: 1 }).start(); console.log('started');`;
     const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 });
     expect(stdout).toBe('started\n');
   });
 
   it('refuses objects once closed', async () => {
-    const pool = new StagingPool({ workers: 1 });
+    const pool = new StagingPool({ sources: STAGING_SOURCES, workers: 1 });
     await pool.close();
     const task: StageObjectTask = { sourceType: 'aws_vpc', staging: 'lines', formatHint: undefined, rawPath: '/nonexistent', linesPath: '/nonexistent', limits: DEFAULT_STAGE_LIMITS };
     await expect(pool.stage(task, 'late.log')).rejects.toThrow('the staging pool is closed');
@@ -275,7 +282,7 @@ describe('stageObjects in worker threads', () => {
 
   /** Every staged object, reject and file of a staging, with paths relative to its work folder. */
   async function staged(workDir: string, threads: number) {
-    const result = await stageObjects({ store, objects, workDir, limits: DEFAULT_STAGE_LIMITS, threads, formatHints: { aws_vpc: FIREHOSE_FORMAT } });
+    const result = await stageObjects({ store, sources: STAGING_SOURCES, objects, workDir, limits: DEFAULT_STAGE_LIMITS, threads, formatHints: { aws_vpc: FIREHOSE_FORMAT } });
     const relative = (file?: string) => file && path.relative(workDir, file);
     const files: Record<string, string> = {};
     for (const entry of await readdir(workDir, { recursive: true, withFileTypes: true })) {
@@ -311,7 +318,7 @@ describe('stageObjects in worker threads', () => {
       await rm(workDir, { recursive: true, force: true });
       // The staged file of object 2 cannot be written: a folder is in the way.
       await mkdir(path.join(workDir, 'lines', 'aws_vpc', '2.txt'), { recursive: true });
-      const error = await stageObjects({ store, objects, workDir, limits: DEFAULT_STAGE_LIMITS, threads }).then(
+      const error = await stageObjects({ store, sources: STAGING_SOURCES, objects, workDir, limits: DEFAULT_STAGE_LIMITS, threads }).then(
         () => undefined,
         (caught: NodeJS.ErrnoException) => caught,
       );

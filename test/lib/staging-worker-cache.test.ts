@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STAGING_SOURCES } from '../../lib/sources/staging-sources.ts';
 import { StagingPool } from '../../lib/staging/staging-pool.ts';
 import { cachedWorkerScript } from '../../lib/staging/staging-worker-script.ts';
 
@@ -70,7 +71,7 @@ describe("a pool's staging worker script", () => {
 
   it("a pool tells its logger, at debug, where its threads' script came from (the default cache folders)", async () => {
     const logs: DebugLine[] = [];
-    const pool = new StagingPool({ workers: 1, logger: { warn: () => {}, debug: (msg, fields) => logs.push({ msg, fields }) } });
+    const pool = new StagingPool({ sources: STAGING_SOURCES, workers: 1, logger: { warn: () => {}, debug: (msg, fields) => logs.push({ msg, fields }) } });
     try {
       expect(await pool.start()).toBe('bundle');
     } finally {

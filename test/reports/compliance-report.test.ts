@@ -54,7 +54,7 @@ beforeAll(async () => {
   for (const hour of ['2024-05-01T13', '2024-05-01T14']) expect((await lake.runHour(hour)).status).toBe('published');
   const broken = path.join(lake.dir, 'sql');
   await cp(path.join(REPO_ROOT, 'sql'), broken, { recursive: true });
-  const alerts = path.join(broken, 'marts', 'alerts.sql');
+  const alerts = path.join(broken, 'marts', 'rule_alerts.sql');
   await writeFile(alerts, (await readFile(alerts, 'utf8')).replace('count(*) as flow_count', 'count(no_such_column) as flow_count'));
   expect((await lake.runHour('2024-05-01T15', { sqlDir: broken })).status).toBe('failed');
   await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date('2024-05-01T13:00:00Z'), to: new Date('2024-05-01T15:00:00Z') });
@@ -100,7 +100,7 @@ describe('compliance audit report', () => {
       ['2024-05-01T15', 'failed', 1],
       ['2024-05-01T16', 'missing', 0],
     ]);
-    expect(report.coverage[3]!.last_error).toMatch(/model alerts .* failed/);
+    expect(report.coverage[3]!.last_error).toMatch(/model rule_alerts .* failed/);
     expect(report.coverage[1]).toMatchObject({ in_ledger: true, flows: 436 });
   });
 

@@ -15,6 +15,7 @@ import { installStagedInputs, stagedRelations } from '../../lib/staging/install-
 import { stageJsonRecords, tuplesPathOf, typedTuplesPathOf, type TupleTyper } from '../../lib/staging/stage-json-records.ts';
 import { DEFAULT_STAGE_LIMITS } from '../../lib/staging/stage-lines.ts';
 import type { StagedObject } from '../../lib/staging/stage-objects.ts';
+import { STAGING_SOURCES } from '../../lib/sources/staging-sources.ts';
 
 /**
  * Staging types the plain Azure flow tuples (lib/sources/azure-plain-tuples.ts) and the models
@@ -177,10 +178,10 @@ describe('Azure flow tuples typed while staging', () => {
     const session = await DuckDbSession.open({ workDir, memoryLimit: '512MB', maxTempDirectorySize: '256MB', threads: 2 });
     try {
       for (const macro of await loadMacroFiles(path.join(DEFAULT_SQL_DIR, 'macros'))) await session.runScript(macro.sql);
-      await installStagedInputs(session, workDir, staged, []);
+      await installStagedInputs(session, workDir, staged, [], { sources: STAGING_SOURCES.all });
       // Only the Azure models: the other sources' models would build empty tables on every run.
       const models = (await loadModelFiles(DEFAULT_SQL_DIR)).filter((model) => model.stage === 'normalize' && model.name.startsWith('azure_'));
-      const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(stagedRelations()));
+      const run = await new ModelRunner(session, createLogger({ level: 'error', write: () => {} })).run(models, new Set(stagedRelations(STAGING_SOURCES.all)));
       expect(run.error).toBeUndefined();
       const rows: Record<string, Record<string, unknown>[]> = {};
       for (const sourceType of ['azure_nsg', 'azure_vnet']) rows[sourceType] = await session.all(`SELECT * FROM ${sourceType}__records ORDER BY raw_offset`);

@@ -7,6 +7,7 @@ import { vnetDocumentSchema, VNET_TUPLE_FIELDS } from '../../schemas/sources/azu
 import { gcpVpcFlowEntrySchema } from '../../schemas/sources/gcp-vpc.ts';
 import { ociVcnLineSchema } from '../../schemas/sources/oci-vcn.ts';
 import { REPO_ROOT } from '../support/lake-fixture.ts';
+import { awsVpcParsedRecordsModel } from '../../lib/sources/aws-vpc-parsed-model.ts';
 
 const fixture = (name: string) => readFile(path.join(REPO_ROOT, 'test', 'fixtures', name), 'utf8');
 const lines = async (name: string) =>
@@ -21,7 +22,7 @@ describe('the raw-format schemas match the documented examples, and the models k
       const header = (await fixture(`aws-vpc/${name}`)).split('\n')[0]!;
       expect(awsVpcFormatSchema.safeParse(header).success, name).toBe(true);
     }
-    const model = await readFile(path.join(REPO_ROOT, 'sql', 'normalize', 'aws_vpc__parsed_records.sql'), 'utf8');
+    const model = awsVpcParsedRecordsModel().body.sql;
     for (const field of AWS_VPC_FIELDS) expect(model, field).toContain(`list_position(header_fields, '${field}')`);
     expect(awsVpcFormatSchema.safeParse('version srcaddr colour').success).toBe(false);
   });

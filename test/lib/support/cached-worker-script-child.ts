@@ -9,16 +9,18 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_STAGE_LIMITS } from '../../../lib/staging/stage-lines.ts';
 import { StagingPool } from '../../../lib/staging/staging-pool.ts';
-import { cachedWorkerScript, STAGING_WORKER_SOURCE } from '../../../lib/staging/staging-worker-script.ts';
+import { cachedWorkerScript } from '../../../lib/staging/staging-worker-script.ts';
 import type { BundleSource } from '../../../lib/staging/cached-bundle.ts';
+import { STAGING_SOURCES } from '../../../lib/sources/staging-sources.ts';
 
 const { cacheDir, rawPath, linesPath } = JSON.parse(process.argv[2]!) as { cacheDir: string; rawPath: string; linesPath: string };
 let from: BundleSource | undefined;
 let sha256: string | undefined;
 const pool = new StagingPool({
+  sources: STAGING_SOURCES,
   workers: 1,
   script: async () => {
-    const cached = await cachedWorkerScript(STAGING_WORKER_SOURCE, { dirs: [cacheDir] });
+    const cached = await cachedWorkerScript(STAGING_SOURCES.workerModule, { dirs: [cacheDir] });
     from = cached.from;
     sha256 = createHash('sha256').update(cached.script).digest('hex');
     return cached.script;

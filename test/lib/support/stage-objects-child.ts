@@ -10,10 +10,12 @@ import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_STAGE_LIMITS } from '../../../lib/staging/stage-lines.ts';
 import { stageObjects, type DiscoveredObject } from '../../../lib/staging/stage-objects.ts';
+import { STAGING_SOURCES } from '../../../lib/sources/staging-sources.ts';
 
 const { rawDir, workDir, sourceType, threads } = JSON.parse(process.argv[2]!) as { rawDir: string; workDir: string; sourceType: string; threads: number };
 const objects: DiscoveredObject[] = (await readdir(rawDir)).sort().map((key) => ({ key, etag: '', size: 0, lastModified: new Date(0), sourceType, regionHint: null }));
 const result = await stageObjects({
+  sources: STAGING_SOURCES,
   store: {
     getToFile: async (key, localPath) => {
       await mkdir(path.dirname(localPath), { recursive: true });

@@ -12,6 +12,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ObjectUnreadableError, type StageLimits } from '../../../lib/staging/stage-lines.ts';
 import { StagingPool } from '../../../lib/staging/staging-pool.ts';
+import { STAGING_SOURCES } from '../../../lib/sources/staging-sources.ts';
 
 export interface ChildFileOutcome {
   file: string;
@@ -25,7 +26,7 @@ export interface ChildFileOutcome {
 }
 
 const { files, outDir, limits } = JSON.parse(process.argv[2]!) as { files: string[]; outDir: string; limits: StageLimits };
-const pool = new StagingPool({ workers: 1, inThread: true });
+const pool = new StagingPool({ sources: STAGING_SOURCES, workers: 1, inThread: true });
 const outcomes = await Promise.all(
   files.map(async (file, index): Promise<ChildFileOutcome> => {
     const out = path.join(outDir, `${index}.txt`);
