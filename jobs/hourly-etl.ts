@@ -29,7 +29,7 @@ import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMN
 import { deliveryWindow } from '../lib/sources/source-definition.ts';
 import { STAGING_SOURCES } from '../lib/sources/staging-sources.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
-import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject, type StagingResult } from '../lib/staging/stage-objects.ts';
+import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject } from '../lib/staging/stage-objects.ts';
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
 import { ObjectChangedError, renderUnsafeKey, unsafeKeyReason, type ObjectStore } from '../lib/storage/object-store.ts';
 
@@ -201,7 +201,6 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
 
     let discovered: DiscoveredObject[] = [];
     let routing: ObjectRouting[] = [];
-    let staging: StagingResult | undefined;
     const listingCost = { requests: 0, keys: 0, skipped: 0 };
     result.listing = listingCost;
     // Each entry that is not an object (a local symlink, a folder with an unsafe name) is logged once per run.
@@ -212,29 +211,25 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
       listingCost.skipped++;
       logger.warn('listing skipped an entry', { key: unsafeKeyReason(key) === undefined ? key : renderUnsafeKey(key), why });
     };
-    for (let listing = 1; !staging; listing++) {
-      const found = await phase('discover', () => discoverRunObjects(store, config, hour, options.lateAccounting, { cost: listingCost, onSkipped }));
-      const inWindow = new Set(found.window.map((object) => object.key));
-      discovered = [...found.window, ...found.late.filter((object) => !inWindow.has(object.key))];
-      routing = objectRouting(hour, found.window, found.late, config);
-      result.inputs = found.window.map(inputOf);
-      result.lateInputs = found.late.flatMap((object) => object.lateHours.map((late) => ({ hour: hourKeyOf(late), ...inputOf(object) })));
-      result.runId = deterministicRunId(hour, result.inputs, reference, result.lateInputs);
-      logger.info('objects discovered', {
-        objects: found.window.length,
-        late_objects: found.late.length,
-        unsafe_keys: discovered.filter((object) => object.unsafeKey !== undefined).length,
-        list_requests: listingCost.requests,
-        keys_listed: listingCost.keys,
-        run_id: result.runId,
-      });
-      if (options.skipWhenPublished && (await publishedRunIds(store, partitionOf(hour))).every((id) => id === result.runId)) {
-        logger.info('partition already published from the same inputs', { run_id: result.runId });
-        result.status = 'skipped';
-        return result;
-      }
-      try {
-        staging = await phase('stage', () =>
+    const listed = await stageUntilListingHolds(
+      async (listing) => {
+        const found = await phase('discover', () => discoverRunObjects(store, config, hour, options.lateAccounting, { cost: listingCost, onSkipped }));
+        const inWindow = new Set(found.window.map((object) => object.key));
+        discovered = [...found.window, ...found.late.filter((object) => !inWindow.has(object.key))];
+        routing = objectRouting(hour, found.window, found.late, config);
+        result.inputs = found.window.map(inputOf);
+        result.lateInputs = found.late.flatMap((object) => object.lateHours.map((late) => ({ hour: hourKeyOf(late), ...inputOf(object) })));
+        result.runId = deterministicRunId(hour, result.inputs, reference, result.lateInputs);
+        logger.info('objects discovered', {
+          objects: found.window.length,
+          late_objects: found.late.length,
+          unsafe_keys: discovered.filter((object) => object.unsafeKey !== undefined).length,
+          list_requests: listingCost.requests,
+          keys_listed: listingCost.keys,
+          run_id: result.runId,
+        });
+        if (options.skipWhenPublished && (await publishedRunIds(store, partitionOf(hour))).every((id) => id === result.runId)) return 'published';
+        return phase('stage', () =>
           stageObjects({
             store,
             sources: STAGING_SOURCES,
@@ -247,13 +242,15 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
             onProgress: (done, total) => options.onProgress?.('stage', done, total),
           }),
         );
-      } catch (error) {
-        // The run id names the listed versions: one that changed since (a PT1H.json still being
-        // appended to) is never read under it. List again, and give up cleanly if it keeps changing.
-        if (!(error instanceof ObjectChangedError) || listing >= MAX_LISTINGS) throw error;
-        logger.warn('an object changed between listing and download; listing again', { key: error.key, listing });
-      }
+      },
+      (error, listing) => logger.warn('an object changed between listing and download; listing again', { key: error.key, listing }),
+    );
+    if (listed === 'published') {
+      logger.info('partition already published from the same inputs', { run_id: result.runId });
+      result.status = 'skipped';
+      return result;
     }
+    const staging = listed;
 
     session = await DuckDbSession.open({
       workDir,
@@ -339,6 +336,22 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.durationsMs.total = Math.round(performance.now() - started);
   }
   return result;
+}
+
+/**
+ * Lists and stages until no object changed between its listing and its download: the run id names
+ * the listed versions, so one that changed since (a PT1H.json still being appended to) is never
+ * read under it. Lists again on ObjectChangedError, up to MAX_LISTINGS listings, then fails with it.
+ */
+async function stageUntilListingHolds<T>(listAndStage: (listing: number) => Promise<T>, onChanged: (error: ObjectChangedError, listing: number) => void): Promise<T> {
+  for (let listing = 1; ; listing++) {
+    try {
+      return await listAndStage(listing);
+    } catch (error) {
+      if (!(error instanceof ObjectChangedError) || listing >= MAX_LISTINGS) throw error;
+      onChanged(error, listing);
+    }
+  }
 }
 
 /** The run id in each published table's manifest of the partition (undefined where unpublished). */
