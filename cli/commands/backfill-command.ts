@@ -1,6 +1,7 @@
 import { backfill } from '../../orchestration/backfill.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
+import { EXIT, exitCodeOfRuns } from '../exit-codes.ts';
 import { createProgress } from '../progress.ts';
 
 const BACKFILL_HELP = `netflow backfill --from <YYYY-MM-DDTHH> --to <YYYY-MM-DDTHH> [--parallel N] [--force] [--config FILE]
@@ -13,7 +14,8 @@ Each hour runs under its partition lock and is recorded in the run ledger (trigg
 A progress bar (hours done / total, rate, ETA) is drawn on stderr when it is a terminal.
 SIGINT/SIGTERM stop taking new hours; hours already running finish.
 Prints published, skipped and failed hours, each failure with its error.
-Exit code 0 when no hour failed, 1 otherwise.`;
+Exit code 0 when no hour failed (skipped hours included), 3 when the only failures are partition
+locks held by live runners, 1 otherwise.`;
 
 export async function backfillCommand(context: CliContext, options: { from?: string; to?: string; parallel?: string; force: boolean }): Promise<number> {
   if (!options.from || !options.to) throw new UsageError('backfill needs --from and --to, for example --from 2024-05-01T00 --to 2024-05-07T23');
@@ -22,7 +24,7 @@ export async function backfillCommand(context: CliContext, options: { from?: str
   if (to < from) throw new UsageError(`--to (${options.to}) is before --from (${options.from})`);
   const parallel = options.parallel === undefined ? 1 : Number(options.parallel);
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new UsageError(`--parallel must be a whole number from 1 to 64, got "${options.parallel}"`);
-  const progress = createProgress('hours');
+  const progress = createProgress('hours', context);
   const controller = new AbortController();
   const stop = () => {
     context.logger.warn('backfill stopping: no new hours, waiting for the running ones');
@@ -59,7 +61,8 @@ export async function backfillCommand(context: CliContext, options: { from?: str
   }
   if (result.notStarted.length > 0) lines.push(`not started: ${result.notStarted[0]} .. ${result.notStarted.at(-1)}`);
   context.stdout(`${lines.join('\n')}\n`);
-  return result.failed.length === 0 && result.notStarted.length === 0 ? 0 : 1;
+  if (result.notStarted.length > 0) return EXIT.failed;
+  return exitCodeOfRuns(result.failed.map((failure) => ({ status: 'failed', ...failure })));
 }
 
 export const backfillCommandDefinition: CommandDefinition = {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { runHourAndRecord } from '../../orchestration/run-hour.ts';
 import type { CliContext } from '../cli-context.ts';
 import type { CommandDefinition } from '../command-definition.ts';
+import { exitCodeOfRuns } from '../exit-codes.ts';
 import { formatRunSummary } from '../run-summary.ts';
 
 export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'data', 'samples');
@@ -31,7 +32,7 @@ export async function deliverSamples(context: Pick<CliContext, 'store'>): Promis
 export async function demoCommand(context: CliContext): Promise<number> {
   const delivered = await deliverSamples(context);
   context.stdout(`delivered ${delivered} sample object(s) to ${context.store.description}\n\n`);
-  let failed = 0;
+  const outcomes: { status: string; lockHeld?: boolean }[] = [];
   for (const hour of SAMPLE_HOURS) {
     const result = await runHourAndRecord({
       config: context.config,
@@ -41,7 +42,7 @@ export async function demoCommand(context: CliContext): Promise<number> {
       hour: new Date(`${hour}:00:00Z`),
     });
     context.stdout(`${formatRunSummary(result)}\n`);
-    if (result.status !== 'published') failed++;
+    outcomes.push(result);
   }
   context.stdout(
     [
@@ -54,7 +55,7 @@ export async function demoCommand(context: CliContext): Promise<number> {
       '',
     ].join('\n'),
   );
-  return failed === 0 ? 0 : 1;
+  return exitCodeOfRuns(outcomes);
 }
 
 async function listFiles(dir: string): Promise<string[]> {
