@@ -1,4 +1,4 @@
-import { runHourAndRecord } from '../../orchestration/run-hour.ts';
+import { runHourAndRecord, type RunHourResult } from '../../orchestration/run-hour.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 import { exitCodeOfRuns } from '../exit-codes.ts';
@@ -14,20 +14,28 @@ Exit code 0 when the partition was published, or skipped because another runner 
 it from the same inputs (said on stderr); 1 when the run failed; 3 when the partition's lock is
 held by a live runner past locks.wait.`;
 
+/** One hourly run, recorded in the ledger, with its staging progress drawn on a terminal. */
+export async function runHourWithProgress(context: CliContext, hour: Date, trigger?: string): Promise<RunHourResult> {
+  const progress = createProgress(`objects staged (${hour.toISOString().slice(0, 13)})`, context);
+  try {
+    return await runHourAndRecord({
+      config: context.config,
+      baseDir: context.baseDir,
+      store: context.store,
+      logger: context.logger,
+      hour,
+      ...(trigger ? { trigger } : {}),
+      onProgress: (_phase, done, total) => progress.update(done, total),
+    });
+  } finally {
+    progress.done();
+  }
+}
+
 export async function runCommand(context: CliContext, options: { hour?: string; json?: boolean }): Promise<number> {
   if (!options.hour) throw new UsageError('run needs --hour, for example --hour 2024-05-01T13');
   const hour = parseHour(options.hour);
-  const progress = createProgress('objects staged', context);
-  const result = await runHourAndRecord({
-    config: context.config,
-    baseDir: context.baseDir,
-    store: context.store,
-    logger: context.logger,
-    hour,
-    trigger: 'run',
-    onProgress: (_phase, done, total) => progress.update(done, total),
-  });
-  progress.done();
+  const result = await runHourWithProgress(context, hour, 'run');
   context.stdout(options.json ? `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n` : formatRunSummary(result));
   if (result.status === 'skipped') context.stderr(`netflow run: hour ${result.hour} skipped: another runner already published it from the same inputs\n`);
   return exitCodeOfRuns([result]);
