@@ -88,8 +88,17 @@ describe('exit codes', { timeout: 300_000 }, () => {
     expect(backfill.code, backfill.stderr).toBe(0);
     expect(backfill.stdout).toContain('0 published, 2 skipped');
 
-    const analytics = await netflowHere(['analytics', '--from', '2024-05-01T13', '--to', '2024-05-01T14']);
+    // One summary line of counts, skips with their reason, then only the hours that need attention.
+    const analytics = await netflowHere(['analytics', '--from', '2024-05-01T12', '--to', '2024-05-01T14']);
     expect(analytics.code, analytics.stderr).toBe(0);
+    expect(analytics.stdout).toMatch(
+      /^analytics 2024-05-01T12 \.\. 2024-05-01T14: 3 hour\(s\): 2 published \(\d+ anomalies\), 1 skipped \(no published flows\), 0 failed\nneeds attention:\n {2}2024-05-01T13 {2}cold start, no findings from: fan_out \(0\/24 h of history\)/,
+    );
+    expect(analytics.stdout).not.toContain('2024-05-01T12  ');
+    const analyticsAgain = await netflowHere(['analytics', '--from', '2024-05-01T12', '--to', '2024-05-01T14']);
+    expect(analyticsAgain.code).toBe(0);
+    expect(analyticsAgain.stdout).toContain('0 published (0 anomalies), 2 current (already published from the same inputs; --force rebuilds), 1 skipped (no published flows), 0 failed\n');
+    expect(analyticsAgain.stdout).not.toContain('needs attention');
     expect((await netflowHere(['query', 'SELECT count(*) AS n FROM flows'])).code).toBe(0);
     expect((await netflowHere(['runs'])).code).toBe(0);
     expect((await netflowHere(['status', '--from', '2024-05-01T13', '--to', '2024-05-01T14'])).code).toBe(0);
@@ -109,6 +118,8 @@ describe('exit codes', { timeout: 300_000 }, () => {
     const lockedBackfill = await netflowHere(['backfill', '--from', '2024-05-01T13', '--to', '2024-05-01T14', '--force', '--config', 'short-wait.yaml']);
     expect(lockedBackfill.code, lockedBackfill.stdout).toBe(3);
     expect(lockedBackfill.stdout).toContain('1 published, 0 skipped (unchanged), 1 failed');
+    expect(lockedBackfill.stdout).toMatch(/needs attention:\n {2}2024-05-01T13 {2}failed: partition 2024-05-01T13 is locked by another-runner/);
+    expect(lockedBackfill.stdout).not.toContain('2024-05-01T14  ');
     expect((await netflowHere(['demo', '--config', 'short-wait.yaml'])).code).toBe(3);
 
     expect((await netflowHere(['query', 'SELECT * FROM no_such_table'])).code).toBe(1);
