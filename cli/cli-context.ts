@@ -1,8 +1,9 @@
 import type { Config } from '../schemas/config.ts';
 import { loadConfig } from '../lib/config/load-config.ts';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../lib/log/logger.ts';
-import { createObjectStore } from '../lib/storage/create-object-store.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
+import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
+import path from 'node:path';
 import { redactSecrets, secretsOf } from '../lib/log/redact.ts';
 
 /** What every command needs: the validated configuration, its base folder, the store and a logger. */
@@ -56,12 +57,19 @@ export async function createContext(io: CliIo, configFile: string | undefined, l
     config: loaded.config,
     configFile: loaded.file,
     baseDir: loaded.baseDir,
-    store: createObjectStore(loaded.config.store, { baseDir: loaded.baseDir }),
+    store: await objectStoreOf(loaded.config, loaded.baseDir),
     logger,
     stdout: io.stdout,
     stderr: io.stderr,
     showProgress: io.stderrIsTerminal === true && !logging.quiet,
   };
+}
+
+/** The configured store; the S3 and Azure SDKs load only when the store is theirs (they cost about a second of start-up). */
+async function objectStoreOf(config: Config, baseDir: string): Promise<ObjectStore> {
+  if (config.store.type === 'local') return new LocalFolderStore(path.resolve(baseDir, config.store.path));
+  const { createObjectStore } = await import('../lib/storage/create-object-store.ts');
+  return createObjectStore(config.store, { baseDir });
 }
 
 export class UsageError extends Error {

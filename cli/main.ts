@@ -40,16 +40,17 @@ Run "netflow <command> --help" for a command's options.`;
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const name = commandName(argv);
   if (name === undefined || name === 'help') {
-    const topic = COMMANDS.find((command) => command.name === argv[argv.indexOf('help') + 1]);
+    const topic = await COMMANDS.find((command) => command.name === argv[argv.indexOf('help') + 1])?.load();
     const asked = argv.includes('--help') || argv.includes('-h') || name === 'help' || argv.length === 0;
     (asked ? io.stdout : io.stderr)(`${topic?.help ?? mainHelp()}\n`);
     return asked ? 0 : 2;
   }
-  const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((candidate) => candidate.name === name);
+  if (!entry) {
     io.stderr(`netflow: unknown command "${name}"\n\n${mainHelp()}\n`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, ...command.options } });

@@ -64,7 +64,6 @@ export async function analyticsCommand(context: CliContext, options: { from?: st
 
 export const analyticsCommandDefinition: CommandDefinition = {
   name: 'analytics',
-  summary: 'anomalies and capacity_hourly for event hours (reads the trailing days of flows)',
   help: ANALYTICS_HELP,
   options: { from: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' } },
   run: (context, args) => {

@@ -74,7 +74,6 @@ export async function backfillCommand(context: CliContext, options: { from?: str
 
 export const backfillCommandDefinition: CommandDefinition = {
   name: 'backfill',
-  summary: 'rerun a range of event hours, N at a time, skipping unchanged published hours',
   help: BACKFILL_HELP,
   options: { from: { type: 'string' }, to: { type: 'string' }, parallel: { type: 'string' }, force: { type: 'boolean' } },
   run: (context, args) => {

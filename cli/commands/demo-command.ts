@@ -64,7 +64,6 @@ async function listFiles(dir: string): Promise<string[]> {
 
 export const demoCommandDefinition: CommandDefinition = {
   name: 'demo',
-  summary: 'deliver the bundled samples into the store and run their two hours',
   help: DEMO_HELP,
   options: {},
   run: (context) => demoCommand(context),

@@ -65,7 +65,6 @@ export async function reportCommand(context: CliContext, kind: string | undefine
 
 export const reportCommandDefinition: CommandDefinition = {
   name: 'report',
-  summary: "compliance audit or capacity report for a period (HTML, JSON, CSV); verify: check the reports' hash chains",
   help: REPORT_HELP,
   options: {
     from: { type: 'string' },

@@ -43,7 +43,6 @@ export async function runCommand(context: CliContext, options: { hour?: string; 
 
 export const runCommandDefinition: CommandDefinition = {
   name: 'run',
-  summary: 'run the hourly job for one event hour (UTC, e.g. --hour 2024-05-01T13)',
   help: RUN_HELP,
   options: { hour: { type: 'string' }, json: { type: 'boolean' } },
   run: (context, args) => {

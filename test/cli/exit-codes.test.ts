@@ -64,6 +64,7 @@ describe('exit codes', { timeout: 300_000 }, () => {
   it('exits 2 on bad usage, for every command', async () => {
     for (const command of COMMANDS) {
       const result = await netflowHere([command.name, '--no-such-option']);
+      expect((await command.load()).name).toBe(command.name);
       expect(result.code, command.name).toBe(2);
       expect(result.stderr, command.name).toContain('no-such-option');
     }
