@@ -11,7 +11,7 @@ Runs the analytics job for the event hours of the period (both ends inclusive; -
 and publishes the anomalies (one finding per kind, source and hour: fan-out, host sweeps, port
 scans, new talkers, volume spikes, slow exfiltration) and capacity_hourly partitions of each hour.
 A detector whose look-back holds less than its min_history_hours reports nothing (cold start); the
-line of the hour names it. Hours without published flows are skipped; hours whose published
+summary lists the hour under "needs attention". Hours without published flows are skipped; hours whose published
 partitions were made from the same inputs are current and left alone (--force rebuilds them). Thresholds: analytics.* in the
 configuration. Prints how many hours were published (with their anomalies), current, skipped (no\npublished flows) and failed, the hours that need attention (failures, cold starts), then the\nanomalies of severity medium and above. A progress line (hours, ETA) is drawn on a terminal.`;
 
