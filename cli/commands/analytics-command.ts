@@ -11,9 +11,12 @@ Runs the analytics job for the event hours of the period (both ends inclusive; -
 and publishes the anomalies (one finding per kind, source and hour: fan-out, host sweeps, port
 scans, new talkers, volume spikes, slow exfiltration) and capacity_hourly partitions of each hour.
 A detector whose look-back holds less than its min_history_hours reports nothing (cold start); the
-summary lists the hour under "needs attention". Hours without published flows are skipped; hours whose published
-partitions were made from the same inputs are current and left alone (--force rebuilds them). Thresholds: analytics.* in the
-configuration. Prints how many hours were published (with their anomalies), current, skipped (no\npublished flows) and failed, the hours that need attention (failures, cold starts), then the\nanomalies of severity medium and above. A progress line (hours, ETA) is drawn on a terminal.`;
+summary lists the hour under "needs attention". Hours without published flows are skipped; hours
+whose published partitions were made from the same inputs are current and left alone (--force
+rebuilds them). Thresholds: analytics.* in the configuration. Prints how many hours were published
+(with their anomalies), current, skipped (no published flows) and failed, the hours that need
+attention (failures, cold starts), then the anomalies of severity medium and above. A progress
+line (hours, ETA) is drawn on a terminal.`;
 
 export async function analyticsCommand(context: CliContext, options: { from?: string; to?: string; force?: boolean }): Promise<number> {
   if (!options.from) throw new UsageError('analytics needs --from, for example --from 2024-05-01T13');
