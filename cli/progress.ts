@@ -9,7 +9,7 @@ export interface Progress {
 
 export function createProgress(label: string, context: { showProgress?: boolean; stderr: (text: string) => void }): Progress {
   if (!context.showProgress) return { update: () => {}, done: () => {} };
-  const started = Date.now();
+  let started = Date.now();
   let drawn = false;
   return {
     update(done, total, current = label) {
@@ -25,6 +25,8 @@ export function createProgress(label: string, context: { showProgress?: boolean;
     done() {
       if (drawn) context.stderr('\n');
       drawn = false;
+      // The next line (the next phase) measures its own rate.
+      started = Date.now();
     },
   };
 }

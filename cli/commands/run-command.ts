@@ -14,9 +14,13 @@ Exit code 0 when the partition was published, or skipped because another runner 
 it from the same inputs (said on stderr); 1 when the run failed; 3 when the partition's lock is
 held by a live runner past locks.wait.`;
 
+const PHASE_LABELS: Record<string, string> = { stage: 'objects staged', models: 'models built', publish: 'tables published' };
+
 /** One hourly run, recorded in the ledger, with its staging progress drawn on a terminal. */
 export async function runHourWithProgress(context: CliContext, hour: Date, trigger?: string): Promise<RunHourResult> {
-  const progress = createProgress(`objects staged (${hour.toISOString().slice(0, 13)})`, context);
+  const label = hour.toISOString().slice(0, 13);
+  const progress = createProgress(`objects staged (${label})`, context);
+  let drawing = 'stage';
   try {
     return await runHourAndRecord({
       config: context.config,
@@ -25,7 +29,12 @@ export async function runHourWithProgress(context: CliContext, hour: Date, trigg
       logger: context.logger,
       hour,
       ...(trigger ? { trigger } : {}),
-      onProgress: (_phase, done, total) => progress.update(done, total),
+      onProgress: (phase, done, total) => {
+        // Each phase keeps its own line: staging ends before the models start.
+        if (phase !== drawing) progress.done();
+        drawing = phase;
+        progress.update(done, total, `${PHASE_LABELS[phase] ?? phase} (${label})`);
+      },
     });
   } finally {
     progress.done();

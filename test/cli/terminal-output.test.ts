@@ -46,6 +46,8 @@ describe('logs and progress on a terminal and off it', { timeout: 300_000 }, () 
     expect(demo.lines.filter((line) => line.startsWith('{'))).toEqual([]);
     expect(demo.lines.some((line) => /^INFO {2}\d\d:\d\d:\d\d objects discovered {2}hour=2024-05-01T13 .*objects=48 /.test(line))).toBe(true);
     expect(demo.lines.some((line) => /^\[#+\.*\] \d+\/\d+ objects staged \(2024-05-01T13\)/.test(line))).toBe(true);
+    expect(demo.lines.some((line) => /^\[#{30}\] (\d+)\/\1 models built \(2024-05-01T13\)/.test(line))).toBe(true);
+    expect(demo.lines.some((line) => /^\[#{30}\] 6\/6 tables published \(2024-05-01T14\)/.test(line))).toBe(true);
     expect(demo.lines.some((line) => line.startsWith('hour 2024-05-01T14  PUBLISHED'))).toBe(true);
 
     const quiet = await onTerminal(cwd, ['run', '--hour', '2024-05-01T13', '--quiet']);
