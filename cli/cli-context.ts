@@ -1,8 +1,9 @@
 import type { Config } from '../schemas/config.ts';
 import { loadConfig } from '../lib/config/load-config.ts';
-import { createLogger, type Logger } from '../lib/log/logger.ts';
-import { createObjectStore } from '../lib/storage/create-object-store.ts';
+import { createLogger, type LogFormat, type Logger, type LogLevel } from '../lib/log/logger.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
+import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
+import path from 'node:path';
 import { redactSecrets, secretsOf } from '../lib/log/redact.ts';
 
 /** What every command needs: the validated configuration, its base folder, the store and a logger. */
@@ -14,37 +15,61 @@ export interface CliContext {
   logger: Logger;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Progress on stderr: only on a terminal, and not with --quiet. */
+  showProgress?: boolean;
 }
+
+/** Clears a progress line drawn on the terminal before a log line is written over it. */
+const CLEAR_LINE = '\r\x1b[K';
 
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Whether stderr is a terminal: human log lines and progress then; JSON lines otherwise. */
+  stderrIsTerminal?: boolean;
+}
+
+/** What the common options chose for the logs; unset parts come from the configuration and the terminal. */
+export interface LoggingChoice {
+  level?: LogLevel;
+  format?: LogFormat;
+  quiet?: boolean;
 }
 
 export const processIo = (): CliIo => ({
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stderrIsTerminal: process.stderr.isTTY === true,
   cwd: process.cwd(),
   env: process.env,
 });
 
-export async function createContext(io: CliIo, configFile: string | undefined, logLevel?: string): Promise<CliContext> {
+export async function createContext(io: CliIo, configFile: string | undefined, logging: LoggingChoice = {}): Promise<CliContext> {
   const loaded = await loadConfig({ ...(configFile ? { file: configFile } : {}), cwd: io.cwd, env: io.env });
-  const level = (logLevel ?? loaded.config.log.level) as Config['log']['level'];
+  const level = logging.level ?? loaded.config.log.level;
+  const format = logging.format ?? (io.stderrIsTerminal ? 'human' : 'json');
   // Every log line is scrubbed of the secret values this process can hold (store credentials, sinks' URLs and keys).
   const secrets = secretsOf(loaded.config.alerts.sinks, io.env);
-  const logger = createLogger({ level, write: io.stderr, redact: (text) => redactSecrets(text, secrets) });
+  const logger = createLogger({ level, format, write: io.stderrIsTerminal ? (line) => io.stderr(`${CLEAR_LINE}${line}`) : io.stderr, redact: (text) => redactSecrets(text, secrets) });
   return {
     config: loaded.config,
     configFile: loaded.file,
     baseDir: loaded.baseDir,
-    store: createObjectStore(loaded.config.store, { baseDir: loaded.baseDir }),
+    store: await objectStoreOf(loaded.config, loaded.baseDir),
     logger,
     stdout: io.stdout,
     stderr: io.stderr,
+    showProgress: io.stderrIsTerminal === true && !logging.quiet,
   };
+}
+
+/** The configured store; the S3 and Azure SDKs load only when the store is theirs (they cost about a second of start-up). */
+async function objectStoreOf(config: Config, baseDir: string): Promise<ObjectStore> {
+  if (config.store.type === 'local') return new LocalFolderStore(path.resolve(baseDir, config.store.path));
+  const { createObjectStore } = await import('../lib/storage/create-object-store.ts');
+  return createObjectStore(config.store, { baseDir });
 }
 
 export class UsageError extends Error {

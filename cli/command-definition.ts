@@ -12,12 +12,10 @@ export interface CommandArgs {
 
 /**
  * One `netflow` command: a module under cli/commands/ exports one of these and is listed in
- * cli/commands/index.ts. main.ts parses the options, builds the context and calls run().
+ * cli/commands/index.ts with its one-line summary. main.ts parses the options, builds the context and calls run().
  */
 export interface CommandDefinition {
   name: string;
-  /** One line for `netflow --help`. */
-  summary: string;
   /** The full text of `netflow <name> --help`, starting with its usage line. */
   help: string;
   options: CommandOptions;

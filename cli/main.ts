@@ -1,12 +1,17 @@
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../lib/config/yaml-file.ts';
-import { createContext, processIo, UsageError, type CliIo } from './cli-context.ts';
+import { createContext, processIo, UsageError, type CliIo, type LoggingChoice } from './cli-context.ts';
+import type { LogLevel } from '../lib/log/logger.ts';
 import type { CommandOptions } from './command-definition.ts';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
 import { COMMANDS } from './commands/index.ts';
 
 const COMMON_OPTIONS: CommandOptions = {
   config: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -21,10 +26,13 @@ ${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}
 
 Options for every command:
   --config FILE      configuration file (default: ./netflow.config.yaml if present, else built-in defaults)
-  --log-level LEVEL  debug, info, warn or error (JSON logs on stderr)
+  --log-level LEVEL  debug, info, warn or error (logs go to stderr)
+  --log-format FMT   human (short lines; the default on a terminal) or json (JSON lines; the default otherwise)
+  -q, --quiet        errors only, and no progress
+  -v, --verbose      debug logs too
   -h, --help         help for netflow or for one command
 
-Exit codes: 0 success, 1 the work failed (a run, a query), 2 bad usage or configuration.
+${EXIT_CODES_HELP}
 Run "netflow <command> --help" for a command's options.`;
 }
 
@@ -32,51 +40,67 @@ Run "netflow <command> --help" for a command's options.`;
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const name = commandName(argv);
   if (name === undefined || name === 'help') {
-    const topic = COMMANDS.find((command) => command.name === argv[argv.indexOf('help') + 1]);
+    const topic = await COMMANDS.find((command) => command.name === argv[argv.indexOf('help') + 1])?.load();
     const asked = argv.includes('--help') || argv.includes('-h') || name === 'help' || argv.length === 0;
     (asked ? io.stdout : io.stderr)(`${topic?.help ?? mainHelp()}\n`);
     return asked ? 0 : 2;
   }
-  const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((candidate) => candidate.name === name);
+  if (!entry) {
     io.stderr(`netflow: unknown command "${name}"\n\n${mainHelp()}\n`);
-    return 2;
+    return EXIT.usage;
   }
+  const command = await entry.load();
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, ...command.options } });
   } catch (error) {
     io.stderr(`netflow ${command.name}: ${(error as Error).message}\n\n${command.help}\n`);
-    return 2;
+    return EXIT.usage;
   }
   if (parsed.values.help) {
     io.stdout(`${command.help}\n`);
     return 0;
   }
-  const logLevel = parsed.values['log-level'];
-  if (logLevel !== undefined && (typeof logLevel !== 'string' || !['debug', 'info', 'warn', 'error'].includes(logLevel))) {
-    io.stderr(`netflow: --log-level must be debug, info, warn or error, got "${String(logLevel)}"\n`);
-    return 2;
+  let logging;
+  try {
+    logging = loggingOptions(parsed.values);
+  } catch (error) {
+    io.stderr(`netflow: ${(error as Error).message}\n`);
+    return EXIT.usage;
   }
   try {
     const configFile = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
-    const context = await createContext(io, configFile, logLevel);
+    const context = await createContext(io, configFile, logging);
     return await command.run(context, { values: parsed.values, positionals: parsed.positionals.slice(1) });
   } catch (error) {
     if (error instanceof ValidationError || error instanceof UsageError) {
       io.stderr(`netflow: ${error.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     io.stderr(`netflow: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
+    return EXIT.failed;
   }
+}
+
+/** --log-level, --log-format, --quiet and --verbose, checked; throws a usage message. */
+function loggingOptions(values: Record<string, unknown>): LoggingChoice {
+  const level = values['log-level'];
+  if (level !== undefined && (typeof level !== 'string' || !['debug', 'info', 'warn', 'error'].includes(level))) {
+    throw new Error(`--log-level must be debug, info, warn or error, got "${String(level)}"`);
+  }
+  const format = values['log-format'];
+  if (format !== undefined && format !== 'json' && format !== 'human') throw new Error(`--log-format must be human or json, got "${String(format)}"`);
+  if (values.quiet && values.verbose) throw new Error('--quiet and --verbose contradict each other: give one');
+  const chosenLevel = (level as LogLevel | undefined) ?? (values.quiet ? 'error' : values.verbose ? 'debug' : undefined);
+  return { ...(chosenLevel ? { level: chosenLevel } : {}), ...(format ? { format } : {}), quiet: values.quiet === true };
 }
 
 /** The first positional argument, skipping the values of common options given before it. */
 function commandName(argv: string[]): string | undefined {
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
-    if (arg === '--config' || arg === '--log-level') index++;
+    if (arg === '--config' || arg === '--log-level' || arg === '--log-format') index++;
     else if (!arg.startsWith('-')) return arg;
   }
   return undefined;

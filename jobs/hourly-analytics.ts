@@ -48,6 +48,8 @@ export interface HourlyAnalyticsOptions {
   stdout?: (text: string) => void;
   /** Rebuild and republish hours that are up to date too. */
   force?: boolean;
+  /** Told after each hour that had work to do (done of the hours to build), for a progress line. */
+  onHourDone?: (done: number, total: number) => void;
 }
 
 export interface AnalyticsHourResult {
@@ -174,7 +176,8 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
       result.durationsMs.prepare = Math.round(performance.now() - prepStarted);
       if (prepRun.error) throw new Error(prepRun.error);
     }
-    for (const { hour, label, hourMs, hourResult } of planned) {
+    for (const plannedHour of planned) {
+      const { hour, label, hourMs, hourResult } = plannedHour;
       const attemptId = hourResult.attemptId;
       try {
         await session.run(`SET VARIABLE hour_start = CAST($1 AS TIMESTAMP)`, [hour.toISOString().replace('Z', '')]);
@@ -229,6 +232,7 @@ export async function runHourlyAnalytics(options: HourlyAnalyticsOptions): Promi
         hourResult.error = (error as Error).message;
         logger.error('analytics hour failed', { hour: label, error: hourResult.error });
       }
+      options.onHourDone?.(planned.indexOf(plannedHour) + 1, planned.length);
     }
     const failed = result.hours.filter((hour) => hour.status === 'failed');
     result.status = failed.length === 0 ? 'published' : 'failed';

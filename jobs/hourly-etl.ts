@@ -48,6 +48,7 @@ export interface HourlyEtlOptions {
   hour: Date;
   sqlDir?: string;
   now?: () => Date;
+  /** Progress of the long phases: `stage` (objects), `models` (built), `publish` (tables committed). */
   onProgress?: (phase: string, done: number, total: number) => void;
   /** Publish protocol hook (orchestration's partition lock): runs before each manifest commit, throws to stop it. */
   beforeCommit?: () => Promise<void>;
@@ -272,6 +273,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
         sqlDir: options.sqlDir ?? DEFAULT_SQL_DIR,
         logger,
         formatHints: { aws_vpc: config.sources.aws_vpc.format },
+        onModelBuilt: (done, total) => options.onProgress?.('models', done, total),
       }),
     );
     result.models = transform.models;
@@ -303,6 +305,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
         tables: outputs,
         logger,
         now,
+        onTablePublished: (done, total) => options.onProgress?.('publish', done, total),
         gracePeriodMs: durationMs(config.publish.grace_period),
         checkpointInterval: config.publish.checkpoint_interval,
         logRetentionMs: durationMs(config.publish.log_retention),
@@ -392,6 +395,7 @@ interface TransformInput {
   logger: Logger;
   /** Per source type, the format applied to objects that do not state theirs (schemas/config.ts). */
   formatHints: Record<string, string | undefined>;
+  onModelBuilt?: (done: number, total: number) => void;
 }
 
 async function transformHour(session: DuckDbSession, input: TransformInput): Promise<{ models: ModelResult[]; error?: string }> {
@@ -432,7 +436,7 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
     },
   ];
   const external = new Set<string>([...stagedRelations(STAGING_SOURCES.all), 'stg_object_routing', ...REFERENCE_RELATIONS]);
-  const run = await new ModelRunner(session, input.logger).run(models, external);
+  const run = await new ModelRunner(session, input.logger, input.onModelBuilt).run(models, external);
   return { models: run.models, ...(run.error ? { error: run.error } : {}) };
 }
 

@@ -3,7 +3,7 @@ import type { HourlyEtlResult } from '../jobs/hourly-etl.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 import { hourKey, hoursBetween } from './partition-status.ts';
-import { runHourAndRecord } from './run-hour.ts';
+import { runHourAndRecord, type RunHourResult } from './run-hour.ts';
 
 export interface BackfillOptions {
   config: Config;
@@ -27,7 +27,7 @@ export interface BackfillResult {
   total: number;
   published: string[];
   skipped: string[];
-  failed: { hour: string; error: string }[];
+  failed: { hour: string; error: string; lockHeld?: boolean }[];
   /** Hours never started because the backfill was stopped. */
   notStarted: string[];
 }
@@ -48,7 +48,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
     while (next < hours.length) {
       if (options.signal?.aborted) break;
       const hour = hours[next++]!;
-      let outcome: HourlyEtlResult;
+      let outcome: RunHourResult;
       try {
         outcome = await run({
           config: options.config,
@@ -68,7 +68,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       }
       if (outcome.status === 'published') result.published.push(outcome.hour);
       else if (outcome.status === 'skipped') result.skipped.push(outcome.hour);
-      else result.failed.push({ hour: outcome.hour, error: outcome.error ?? 'failed' });
+      else result.failed.push({ hour: outcome.hour, error: outcome.error ?? 'failed', ...(outcome.lockHeld ? { lockHeld: true } : {}) });
       done++;
       options.onHourDone?.(done, hours.length, outcome);
     }

@@ -18,6 +18,11 @@ export interface RunHourOptions extends HourlyEtlOptions {
   trigger?: string;
 }
 
+/** A run's result; `lockHeld` marks a failure that is only a live runner holding the partition's lock. */
+export interface RunHourResult extends HourlyEtlResult {
+  lockHeld?: boolean;
+}
+
 /**
  * Runs the hourly job for one event hour under the partition's lock and records the attempt in
  * the run ledger. One runner at a time per partition, across processes and machines sharing the
@@ -25,7 +30,7 @@ export interface RunHourOptions extends HourlyEtlOptions {
  * runner, and that runner published the same inputs, it records `skipped` instead of publishing
  * the same rows again. A runner that cannot get the lock records a failed run.
  */
-export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyEtlResult> {
+export async function runHourAndRecord(options: RunHourOptions): Promise<RunHourResult> {
   const ledger = new RunLedger(path.resolve(options.baseDir, options.config.ledger.path));
   const startedAt = new Date();
   for (const folder of await sweepStaleWorkDirs(path.resolve(options.baseDir, options.config.work_dir), STALE_WORK_DIR_MS)) {
@@ -40,7 +45,7 @@ export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyE
     onWait: (holder) =>
       options.logger.info('waiting for the partition lock', { hour: options.hour.toISOString().slice(0, 13), holder: holder.owner, expires_at: holder.expires_at, wait: options.config.locks.wait }),
   });
-  let result: HourlyEtlResult;
+  let result: RunHourResult;
   let lockMs = 0;
   try {
     const acquired = await lock.acquire();
@@ -48,6 +53,7 @@ export async function runHourAndRecord(options: RunHourOptions): Promise<HourlyE
     if (!acquired.acquired) {
       const holder = acquired.holder ? `${acquired.holder.owner} until ${acquired.holder.expires_at}` : 'another runner';
       result = failedResult(options.hour, `partition ${options.hour.toISOString().slice(0, 13)} is locked by ${holder}; gave up after ${Math.round(acquired.waitedMs / 1000)} s`);
+      result.lockHeld = true;
     } else {
       if (acquired.tookOver) options.logger.warn('took over a stale partition lock', { hour: options.hour.toISOString().slice(0, 13), previous_owner: acquired.tookOver.owner });
       try {

@@ -18,7 +18,6 @@ export async function configCommand(context: CliContext, options: { dump?: boole
 
 export const configCommandDefinition: CommandDefinition = {
   name: 'config',
-  summary: 'validate (--check) or print (--dump) the effective configuration',
   help: CONFIG_HELP,
   options: { check: { type: 'boolean' }, dump: { type: 'boolean' } },
   run: (context, args) => configCommand(context, { dump: booleanOption(args, 'dump') }),

@@ -78,7 +78,6 @@ function defaultLocation(store: StoreConfig, baseDir: string): string {
 
 export const ddlCommandDefinition: CommandDefinition = {
   name: 'ddl',
-  summary: 'DDL that registers the curated Delta tables and the OCSF view in Athena, Trino, Spark or DuckDB',
   help: DDL_HELP,
   options: { engine: { type: 'string' }, location: { type: 'string' }, table: { type: 'string' }, schema: { type: 'string' }, catalog: { type: 'string' } },
   run: async (context, args) => {

@@ -1,9 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { runHourAndRecord } from '../../orchestration/run-hour.ts';
 import type { CliContext } from '../cli-context.ts';
 import type { CommandDefinition } from '../command-definition.ts';
+import { exitCodeOfRuns } from '../exit-codes.ts';
 import { formatRunSummary } from '../run-summary.ts';
+import { runHourWithProgress } from './run-command.ts';
 
 export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'data', 'samples');
 export const SAMPLE_HOURS = ['2024-05-01T13', '2024-05-01T14'];
@@ -31,17 +32,11 @@ export async function deliverSamples(context: Pick<CliContext, 'store'>): Promis
 export async function demoCommand(context: CliContext): Promise<number> {
   const delivered = await deliverSamples(context);
   context.stdout(`delivered ${delivered} sample object(s) to ${context.store.description}\n\n`);
-  let failed = 0;
+  const outcomes: { status: string; lockHeld?: boolean }[] = [];
   for (const hour of SAMPLE_HOURS) {
-    const result = await runHourAndRecord({
-      config: context.config,
-      baseDir: context.baseDir,
-      store: context.store,
-      logger: context.logger,
-      hour: new Date(`${hour}:00:00Z`),
-    });
+    const result = await runHourWithProgress(context, new Date(`${hour}:00:00Z`));
     context.stdout(`${formatRunSummary(result)}\n`);
-    if (result.status !== 'published') failed++;
+    outcomes.push(result);
   }
   context.stdout(
     [
@@ -54,7 +49,7 @@ export async function demoCommand(context: CliContext): Promise<number> {
       '',
     ].join('\n'),
   );
-  return failed === 0 ? 0 : 1;
+  return exitCodeOfRuns(outcomes);
 }
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -69,7 +64,6 @@ async function listFiles(dir: string): Promise<string[]> {
 
 export const demoCommandDefinition: CommandDefinition = {
   name: 'demo',
-  summary: 'deliver the bundled samples into the store and run their two hours',
   help: DEMO_HELP,
   options: {},
   run: (context) => demoCommand(context),

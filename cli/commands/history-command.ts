@@ -40,7 +40,6 @@ export async function historyCommand(context: CliContext, tableName: string | un
 
 export const historyCommandDefinition: CommandDefinition = {
   name: 'history',
-  summary: "list a curated table's commits (version, time, run, hour, files and rows added and removed)",
   help: HISTORY_HELP,
   options: { limit: { type: 'string' }, format: { type: 'string' } },
   run: (context, args) => {

@@ -1,39 +1,62 @@
 import type { CommandDefinition } from '../command-definition.ts';
-import { analyticsCommandDefinition } from './analytics-command.ts';
-import { configCommandDefinition } from './config-command.ts';
-import { backfillCommandDefinition } from './backfill-command.ts';
-import { ddlCommandDefinition } from './ddl-command.ts';
-import { demoCommandDefinition } from './demo-command.ts';
-import { historyCommandDefinition } from './history-command.ts';
-import { inspectCommandDefinition } from './inspect-command.ts';
-import { migrateCommandDefinition } from './migrate-command.ts';
-import { queryCommandDefinition } from './query-command.ts';
-import { recommendCommandDefinition } from './recommend-command.ts';
-import { refCommandDefinition } from './ref-command.ts';
-import { reportCommandDefinition } from './report-command.ts';
-import { rulesCommandDefinition } from './rules-command.ts';
-import { runCommandDefinition } from './run-command.ts';
-import { runsCommandDefinition } from './runs-command.ts';
-import { schedulerCommandDefinition } from './scheduler-command.ts';
-import { statusCommandDefinition } from './status-command.ts';
+
+/** A command as `netflow --help` lists it; its module (and what it imports: DuckDB, the cloud SDKs) loads only when it runs or shows its help. */
+export interface CommandEntry {
+  name: string;
+  /** One line for `netflow --help`. */
+  summary: string;
+  load(): Promise<CommandDefinition>;
+}
 
 /** Every `netflow` command, in the order `netflow --help` lists them. Adding one: a module and a line here. */
-export const COMMANDS: readonly CommandDefinition[] = [
-  runCommandDefinition,
-  demoCommandDefinition,
-  queryCommandDefinition,
-  historyCommandDefinition,
-  ddlCommandDefinition,
-  inspectCommandDefinition,
-  runsCommandDefinition,
-  statusCommandDefinition,
-  backfillCommandDefinition,
-  schedulerCommandDefinition,
-  refCommandDefinition,
-  rulesCommandDefinition,
-  analyticsCommandDefinition,
-  reportCommandDefinition,
-  recommendCommandDefinition,
-  configCommandDefinition,
-  migrateCommandDefinition,
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'run', summary: 'run the hourly job for one event hour (UTC, e.g. --hour 2024-05-01T13)', load: async () => (await import('./run-command.ts')).runCommandDefinition },
+  { name: 'demo', summary: 'deliver the bundled samples into the store and run their two hours', load: async () => (await import('./demo-command.ts')).demoCommandDefinition },
+  {
+    name: 'query',
+    summary: 'SQL over the curated tables (flows, violations, traffic_matrix, alerts, quarantine, late_records, anomalies, capacity_hourly)',
+    load: async () => (await import('./query-command.ts')).queryCommandDefinition,
+  },
+  {
+    name: 'history',
+    summary: "list a curated table's commits (version, time, run, hour, files and rows added and removed)",
+    load: async () => (await import('./history-command.ts')).historyCommandDefinition,
+  },
+  {
+    name: 'ddl',
+    summary: 'DDL that registers the curated Delta tables and the OCSF view in Athena, Trino, Spark or DuckDB',
+    load: async () => (await import('./ddl-command.ts')).ddlCommandDefinition,
+  },
+  { name: 'inspect', summary: 'normalize one raw flow-log file and print its flows as NDJSON (summary on stderr)', load: async () => (await import('./inspect-command.ts')).inspectCommandDefinition },
+  { name: 'runs', summary: 'list the runs recorded in the run ledger', load: async () => (await import('./runs-command.ts')).runsCommandDefinition },
+  {
+    name: 'status',
+    summary: 'per event hour: published, late (inputs changed), outdated (reference/rules changed), incomplete, failed or missing',
+    load: async () => (await import('./status-command.ts')).statusCommandDefinition,
+  },
+  { name: 'backfill', summary: 'rerun a range of event hours, N at a time, skipping unchanged published hours', load: async () => (await import('./backfill-command.ts')).backfillCommandDefinition },
+  {
+    name: 'scheduler',
+    summary: 'run the hourly job, the late-data rescan and the daily reports on schedule (UTC)',
+    load: async () => (await import('./scheduler-command.ts')).schedulerCommandDefinition,
+  },
+  { name: 'ref', summary: 'check the reference data: inventory, IP ranges, threat lists, rules (netflow ref check)', load: async () => (await import('./ref-command.ts')).refCommandDefinition },
+  {
+    name: 'rules',
+    summary: 'validate and explain a rules file (rules check [FILE]); dry-run rules over a published hour (rules test --hour H)',
+    load: async () => (await import('./rules-command.ts')).rulesCommandDefinition,
+  },
+  {
+    name: 'analytics',
+    summary: 'anomalies and capacity_hourly for event hours (reads the trailing days of flows)',
+    load: async () => (await import('./analytics-command.ts')).analyticsCommandDefinition,
+  },
+  {
+    name: 'report',
+    summary: "compliance audit or capacity report for a period (HTML, JSON, CSV); verify: check the reports' hash chains",
+    load: async () => (await import('./report-command.ts')).reportCommandDefinition,
+  },
+  { name: 'recommend', summary: 'segmentation recommendations as ready-to-paste allow_only rules', load: async () => (await import('./recommend-command.ts')).recommendCommandDefinition },
+  { name: 'config', summary: 'validate (--check) or print (--dump) the effective configuration', load: async () => (await import('./config-command.ts')).configCommandDefinition },
+  { name: 'migrate', summary: 'convert a lake published with manifests into Delta tables (once)', load: async () => (await import('./migrate-command.ts')).migrateCommandDefinition },
 ];

@@ -87,7 +87,6 @@ function summary(file: string, source: string, how: string, result: NormalizeFil
 
 export const inspectCommandDefinition: CommandDefinition = {
   name: 'inspect',
-  summary: 'normalize one raw flow-log file and print its flows as NDJSON (summary on stderr)',
   help: INSPECT_HELP,
   options: { source: { type: 'string' } },
   run: (context, args) => {

@@ -32,7 +32,6 @@ export async function migrateCommand(context: CliContext): Promise<number> {
 
 export const migrateCommandDefinition: CommandDefinition = {
   name: 'migrate',
-  summary: 'convert a lake published with manifests into Delta tables (once)',
   help: MIGRATE_HELP,
   options: {},
   run: (context) => migrateCommand(context),

@@ -71,7 +71,6 @@ export async function queryCommand(context: CliContext, sql: string | undefined,
 
 export const queryCommandDefinition: CommandDefinition = {
   name: 'query',
-  summary: 'SQL over the curated tables (flows, violations, traffic_matrix, alerts, quarantine, late_records, anomalies, capacity_hourly)',
   help: QUERY_HELP,
   options: { format: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'as-of': { type: 'string' } },
   run: (context, args) => {

@@ -98,7 +98,6 @@ export async function recommendCommand(context: CliContext, options: RecommendCo
 
 export const recommendCommandDefinition: CommandDefinition = {
   name: 'recommend',
-  summary: 'segmentation recommendations as ready-to-paste allow_only rules',
   help: RECOMMEND_HELP,
   options: {
     from: { type: 'string' },

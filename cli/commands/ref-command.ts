@@ -20,7 +20,6 @@ export async function refCommand(context: CliContext, subcommand: string | undef
 
 export const refCommandDefinition: CommandDefinition = {
   name: 'ref',
-  summary: 'check the reference data: inventory, IP ranges, threat lists, rules (netflow ref check)',
   help: REF_HELP,
   options: { json: { type: 'boolean' } },
   run: (context, args) => refCommand(context, args.positionals[0], { json: booleanOption(args, 'json') }),

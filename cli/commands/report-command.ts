@@ -3,6 +3,7 @@ import { parseReportPeriod } from '../../lib/reports/report-period.ts';
 import type { ReportFormat } from '../../lib/reports/write-report.ts';
 import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 import { UsageError, type CliContext } from '../cli-context.ts';
+import { EXIT } from '../exit-codes.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
 import { REPORT_VERIFY_HELP, reportVerifyCommand } from './report-verify.ts';
 
@@ -28,7 +29,7 @@ yet due hours; stated on the report's first page and on stderr); 1 failed; 2 bad
 ${REPORT_VERIFY_HELP}`;
 
 /** Exit code of a report written over an empty or partly missing period. */
-export const REPORT_INCOMPLETE_EXIT = 4;
+export const REPORT_INCOMPLETE_EXIT = EXIT.incomplete;
 
 export async function reportCommand(context: CliContext, kind: string | undefined, options: { from?: string; to?: string; format?: string; out?: string }): Promise<number> {
   if (kind !== 'compliance' && kind !== 'capacity') throw new UsageError(`report needs a kind: compliance or capacity (or verify), got ${kind === undefined ? 'nothing' : `"${kind}"`}`);
@@ -64,7 +65,6 @@ export async function reportCommand(context: CliContext, kind: string | undefine
 
 export const reportCommandDefinition: CommandDefinition = {
   name: 'report',
-  summary: "compliance audit or capacity report for a period (HTML, JSON, CSV); verify: check the reports' hash chains",
   help: REPORT_HELP,
   options: {
     from: { type: 'string' },

@@ -108,7 +108,6 @@ async function test(context: CliContext, options: { hour?: string | undefined; r
 
 export const rulesCommandDefinition: CommandDefinition = {
   name: 'rules',
-  summary: 'validate and explain a rules file (rules check [FILE]); dry-run rules over a published hour (rules test --hour H)',
   help: RULES_HELP,
   options: { hour: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' } },
   run: (context, args) => {

@@ -1,6 +1,7 @@
-import { runHourAndRecord } from '../../orchestration/run-hour.ts';
+import { runHourAndRecord, type RunHourResult } from '../../orchestration/run-hour.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
+import { exitCodeOfRuns } from '../exit-codes.ts';
 import { createProgress } from '../progress.ts';
 import { formatRunSummary } from '../run-summary.ts';
 
@@ -9,29 +10,48 @@ const RUN_HELP = `netflow run --hour <YYYY-MM-DDTHH> [--config FILE] [--json]
 Runs the hourly job for one event hour (UTC): discovers the raw objects delivered in the hour's
 window, normalizes, enriches and checks them, publishes the curated partition atomically and
 records the run in the ledger. Prints a summary (or the full result as JSON with --json).
-Exit code 0 when the partition was published, 1 when the run failed.`;
+Exit code 0 when the partition was published, or skipped because another runner already published
+it from the same inputs (said on stderr); 1 when the run failed; 3 when the partition's lock is
+held by a live runner past locks.wait.`;
+
+const PHASE_LABELS: Record<string, string> = { stage: 'objects staged', models: 'models built', publish: 'tables published' };
+
+/** One hourly run, recorded in the ledger, with its staging progress drawn on a terminal. */
+export async function runHourWithProgress(context: CliContext, hour: Date, trigger?: string): Promise<RunHourResult> {
+  const label = hour.toISOString().slice(0, 13);
+  const progress = createProgress(`objects staged (${label})`, context);
+  let drawing = 'stage';
+  try {
+    return await runHourAndRecord({
+      config: context.config,
+      baseDir: context.baseDir,
+      store: context.store,
+      logger: context.logger,
+      hour,
+      ...(trigger ? { trigger } : {}),
+      onProgress: (phase, done, total) => {
+        // Each phase keeps its own line: staging ends before the models start.
+        if (phase !== drawing) progress.done();
+        drawing = phase;
+        progress.update(done, total, `${PHASE_LABELS[phase] ?? phase} (${label})`);
+      },
+    });
+  } finally {
+    progress.done();
+  }
+}
 
 export async function runCommand(context: CliContext, options: { hour?: string; json?: boolean }): Promise<number> {
   if (!options.hour) throw new UsageError('run needs --hour, for example --hour 2024-05-01T13');
   const hour = parseHour(options.hour);
-  const progress = createProgress('staging objects');
-  const result = await runHourAndRecord({
-    config: context.config,
-    baseDir: context.baseDir,
-    store: context.store,
-    logger: context.logger,
-    hour,
-    trigger: 'run',
-    onProgress: (_phase, done, total) => progress.update(done, total),
-  });
-  progress.done();
+  const result = await runHourWithProgress(context, hour, 'run');
   context.stdout(options.json ? `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n` : formatRunSummary(result));
-  return result.status === 'published' ? 0 : 1;
+  if (result.status === 'skipped') context.stderr(`netflow run: hour ${result.hour} skipped: another runner already published it from the same inputs\n`);
+  return exitCodeOfRuns([result]);
 }
 
 export const runCommandDefinition: CommandDefinition = {
   name: 'run',
-  summary: 'run the hourly job for one event hour (UTC, e.g. --hour 2024-05-01T13)',
   help: RUN_HELP,
   options: { hour: { type: 'string' }, json: { type: 'boolean' } },
   run: (context, args) => {

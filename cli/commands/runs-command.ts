@@ -40,7 +40,6 @@ export async function runsCommand(context: CliContext, options: { status?: strin
 
 export const runsCommandDefinition: CommandDefinition = {
   name: 'runs',
-  summary: 'list the runs recorded in the run ledger',
   help: RUNS_HELP,
   options: { status: { type: 'string' }, json: { type: 'boolean' }, from: { type: 'string' }, to: { type: 'string' } },
   run: (context, args) => {

@@ -67,7 +67,6 @@ export async function schedulerCommand(context: CliContext): Promise<number> {
 
 export const schedulerCommandDefinition: CommandDefinition = {
   name: 'scheduler',
-  summary: 'run the hourly job, the late-data rescan and the daily reports on schedule (UTC)',
   help: SCHEDULER_HELP,
   options: {},
   run: (context) => schedulerCommand(context),

@@ -84,7 +84,6 @@ export async function statusCommand(context: CliContext, options: { from?: strin
 
 export const statusCommandDefinition: CommandDefinition = {
   name: 'status',
-  summary: 'per event hour: published, late (inputs changed), outdated (reference/rules changed), incomplete, failed or missing',
   help: STATUS_HELP,
   options: { from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
   run: (context, args) => {

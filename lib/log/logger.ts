@@ -1,12 +1,17 @@
 import { redactSecrets } from './redact.ts';
 
 /**
- * Structured JSON logs, one object per line on stderr, so stdout stays free for a command's
+ * Logs on stderr: JSON lines (one object per line) off a terminal, or short human lines on one
+ * (`INFO  15:23:06 objects discovered  objects=3 run_id=…`). The format is chosen when the logger is
+ * created. JSON lines, so stdout stays free for a command's
  * output (query results, NDJSON). Messages are lowercase; details go in fields; every string
  * goes through the redaction (lib/log/redact.ts, which imports nothing either). The one logger of
  * the jobs, the CLI and the agent (it imports no DuckDB, so the agent may use it).
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** `json` for machines (the default), `human` for a person at a terminal. */
+export type LogFormat = 'json' | 'human';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -22,6 +27,7 @@ export interface LoggerOptions {
   level?: LogLevel;
   write?: (line: string) => void;
   fields?: Record<string, unknown>;
+  format?: LogFormat;
   /** Applied to every string of every line (lib/log/redact.ts); default: URLs' user info and query, credential shapes. */
   redact?: (text: string) => string;
 }
@@ -37,7 +43,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < threshold) return;
-    write(`${JSON.stringify({ ts: new Date().toISOString(), level, msg, ...base, ...fields }, replacer)}\n`);
+    const now = new Date();
+    if (options.format === 'human') write(`${redact(humanLine(now, level, msg, { ...base, ...fields }))}\n`);
+    else write(`${JSON.stringify({ ts: now.toISOString(), level, msg, ...base, ...fields }, replacer)}\n`);
   };
   return {
     debug: (msg, fields) => emit('debug', msg, fields),
@@ -50,6 +58,31 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** A logger that drops everything, for tests and library callers that pass none. */
 export const silentLogger: Logger = createLogger({ write: () => {} });
+
+/** `WARN  15:23:06 message  key=value …`: time in UTC, like the hours it names; the whole line is redacted by the caller. */
+function humanLine(now: Date, level: LogLevel, msg: string, fields: Record<string, unknown>): string {
+  const pairs = Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${humanValue(value)}`);
+  return `${level.toUpperCase().padEnd(5)} ${now.toISOString().slice(11, 19)} ${msg}${pairs.length ? `  ${pairs.join(' ')}` : ''}`;
+}
+
+function humanValue(value: unknown): string {
+  if (typeof value === 'string') return /[\s"=]/.test(value) || value === '' ? JSON.stringify(value) : value;
+  if (value instanceof Error) return JSON.stringify(errorText(value));
+  return JSON.stringify(value, jsonSafe) ?? String(value);
+}
+
+/** An error and its causes on one line: `publish failed: upload x: ECONNRESET`. */
+function errorText(error: Error): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && depth <= MAX_CAUSES; depth++) {
+    parts.push(current instanceof Error ? current.message : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
+}
 
 function jsonSafe(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);

@@ -42,6 +42,8 @@ export class ModelRunner {
   constructor(
     private readonly session: DuckDbSession,
     private readonly logger: Logger,
+    /** Told after each model built (done of all models to build), for a progress line. */
+    private readonly onModelBuilt?: (done: number, total: number) => void,
   ) {}
 
   async run(models: ModelDefinition[], external: ReadonlySet<string>): Promise<ModelRunResult> {
@@ -69,6 +71,7 @@ export class ModelRunner {
         const cpuMs = Math.round(cpuMsSince(cpuStarted));
         this.logger.info('model built', { model: model.name, stage: model.stage, rows, duration_ms: durationMs, tests_ms: testsMs, cpu_ms: cpuMs });
         results.push({ name: model.name, stage: model.stage, origin: model.origin, status: 'built', rows, durationMs, testsMs, cpuMs, ...(file ? { file } : {}) });
+        this.onModelBuilt?.(results.length, ordered.length);
       } catch (error) {
         const message = error instanceof DataTestFailure ? error.message : `DuckDB: ${(error as Error).message}`;
         failure = `model ${model.name} (${model.origin}) failed: ${message}`;

@@ -54,6 +54,8 @@ export interface PublishOptions {
   beforeCommit?: () => Promise<void>;
   /** Durations of the publishing steps (files, stats, commits, housekeeping), added to. */
   durationsMs?: Record<string, number>;
+  /** Told after each table committed (done of all tables), for a progress line. */
+  onTablePublished?: (done: number, total: number) => void;
 }
 
 /** Relative to the table root: the Hive partition folder and a name unique to the attempt. */
@@ -156,6 +158,7 @@ export async function publishPartition(options: PublishOptions): Promise<Publish
         return { deletedFiles: [], deletedLogFiles: [], checkpoint: undefined };
       }),
     );
+    options.onTablePublished?.(tableIndex + 1, options.tables.length);
     const files = entries.map(({ upload }) => upload.file);
     const rows = files.reduce((sum, file) => sum + file.rows, 0);
     logger.info('partition published', {

@@ -30,3 +30,14 @@ describe('the JSON logger', () => {
     expect(depth).toBe(9);
   });
 });
+
+describe('the human logger', () => {
+  it('writes level, UTC time, message and key=value fields on one line, redacted like the JSON lines', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'human', write: (line) => lines.push(line), redact: (text) => text.replaceAll('s3cr3t-token', '…redacted…') }).child({ hour: '2024-05-01T13' });
+    logger.warn('alert sink failed', { sink: 'https://hooks.example/s3cr3t-token', attempts: 3, error: new Error('refused', { cause: new Error('ECONNRESET') }), note: 'two words' });
+    logger.debug('not shown at info');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^WARN {2}\d\d:\d\d:\d\d alert sink failed {2}hour=2024-05-01T13 sink=https:\/\/hooks\.example\/…redacted… attempts=3 error="refused: ECONNRESET" note="two words"\n$/);
+  });
+});
