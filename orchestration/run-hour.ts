@@ -6,7 +6,7 @@ import { runHourlyEtl, type HourlyEtlOptions, type HourlyEtlResult } from '../jo
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { PartitionLock } from '../lib/publish/partition-lock.ts';
 import { ledgerLateAccounting } from './late-accounting.ts';
-import { ledgerEntryOf, RunLedger } from './run-ledger.ts';
+import { ledgerEntryOf, runLedgerOf } from './run-ledger.ts';
 import { sweepStaleWorkDirs } from './sweep-work-dirs.ts';
 
 /** Run folders untouched this long were left by killed runs. */
@@ -31,7 +31,7 @@ export interface RunHourResult extends HourlyEtlResult {
  * the same rows again. A runner that cannot get the lock records a failed run.
  */
 export async function runHourAndRecord(options: RunHourOptions): Promise<RunHourResult> {
-  const ledger = new RunLedger(path.resolve(options.baseDir, options.config.ledger.path));
+  const ledger = runLedgerOf(options);
   const startedAt = new Date();
   for (const folder of await sweepStaleWorkDirs(path.resolve(options.baseDir, options.config.work_dir), STALE_WORK_DIR_MS)) {
     options.logger.warn('removed the work folder of a run that did not end', { folder });

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { durationMs, type Config } from '../schemas/config.ts';
 import type { HourlyEtlResult } from '../jobs/hourly-etl.ts';
 import type { Logger } from '../lib/log/logger.ts';
@@ -7,7 +6,7 @@ import type { DailyJob } from './daily-jobs.ts';
 import type { HourlyFollowUp } from './hourly-follow-ups.ts';
 import { entriesByHour, hourKey, hoursBetween, partitionStatus, publishedSnapshots, type PartitionState } from './partition-status.ts';
 import { runHourAndRecord } from './run-hour.ts';
-import { RunLedger } from './run-ledger.ts';
+import { RunLedger, runLedgerOf } from './run-ledger.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -63,7 +62,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? (() => new Date());
     this.latenessMs = durationMs(options.config.lateness);
-    this.ledger = new RunLedger(path.resolve(options.baseDir, options.config.ledger.path));
+    this.ledger = runLedgerOf(options);
   }
 
   /** Registers the timers and queues the catch-up; returns once the catch-up is queued. */

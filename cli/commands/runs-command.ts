@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { RunLedger } from '../../orchestration/run-ledger.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 import { ndjsonLines } from '../../lib/format/text-cells.ts';
 import { formatRows } from '../format-rows.ts';
 import type { CliContext } from '../cli-context.ts';
@@ -16,7 +15,7 @@ export async function runsCommand(context: CliContext, options: { status?: strin
   if (options.status && !['published', 'failed', 'skipped'].includes(options.status)) throw new UsageError(`--status must be published, failed or skipped, got "${options.status}"`);
   const from = options.from ? parseHour(options.from).toISOString().slice(0, 13) : undefined;
   const to = options.to ? parseHour(options.to).toISOString().slice(0, 13) : undefined;
-  const ledger = new RunLedger(path.resolve(context.baseDir, context.config.ledger.path));
+  const ledger = runLedgerOf(context);
   const entries = (await ledger.entries()).filter((entry) => (!options.status || entry.status === options.status) && (!from || entry.hour >= from) && (!to || entry.hour <= to));
   if (options.json) {
     context.stdout(ndjsonLines(entries));

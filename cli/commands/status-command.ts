@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { entriesByHour, hourKey, hoursBetween, partitionStatus, publishedSnapshots, type PartitionState } from '../../orchestration/partition-status.ts';
-import { RunLedger } from '../../orchestration/run-ledger.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 import { loadReferenceData, referenceFilesOf } from '../../lib/reference/reference-data.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
@@ -38,7 +37,7 @@ export async function statusCommand(context: CliContext, options: { from?: strin
   if (to < from) throw new UsageError(`--to (${options.to}) is before --from (${options.from})`);
   const hours = hoursBetween(from, to);
   if (hours.length > 24 * 366) throw new UsageError(`status covers at most a year of hours at once, asked for ${hours.length}`);
-  const byHour = entriesByHour(await new RunLedger(path.resolve(context.baseDir, context.config.ledger.path)).entries());
+  const byHour = entriesByHour(await runLedgerOf(context).entries());
   const reference = await currentReference(context);
   // One snapshot of each table for every hour asked about.
   const snapshots = await publishedSnapshots(context.store);

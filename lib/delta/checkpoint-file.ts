@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDbSession, sqlString } from '../duckdb/duckdb-session.ts';
-import type { DeltaAction } from './delta-actions.ts';
+import { commitText, type DeltaAction } from './delta-actions.ts';
 import type { Snapshot } from './snapshot.ts';
 
 /**
@@ -49,7 +49,7 @@ export async function writeCheckpointFile(actions: readonly DeltaAction[], uploa
   await withScratch(async (dir, session) => {
     const lines = path.join(dir, 'actions.ndjson');
     const file = path.join(dir, 'checkpoint.parquet');
-    await writeFile(lines, actions.map((action) => JSON.stringify(action)).join('\n') + '\n');
+    await writeFile(lines, commitText(actions));
     const columns = Object.entries(CHECKPOINT_COLUMNS)
       .map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`)
       .join(', ');
@@ -68,7 +68,7 @@ export async function readCheckpointFile(download: (file: string) => Promise<voi
     const file = path.join(dir, 'checkpoint.parquet');
     await download(file);
     const present = new Set((await session.all<{ name: string }>(`SELECT name FROM parquet_schema(${sqlString(file)})`)).map((row) => row.name));
-    const wanted = ['protocol', 'metaData', 'txn', 'add', 'remove'].filter((name) => present.has(name));
+    const wanted = Object.keys(CHECKPOINT_COLUMNS).filter((name) => present.has(name));
     const rows = await session.all<Record<string, string | null>>(`SELECT ${wanted.map((name) => `to_json("${name}") AS "${name}"`).join(', ')} FROM read_parquet(${sqlString(file)})`);
     const actions: DeltaAction[] = [];
     for (const row of rows) {

@@ -1,4 +1,4 @@
-import type { DeltaAction } from './delta-actions.ts';
+import { rowsOfAdd, type DeltaAction } from './delta-actions.ts';
 
 export interface HistoryRow {
   version: number;
@@ -31,7 +31,7 @@ export function commitHistory(commits: readonly { version: number; actions: read
     }
     let rowsAdded = 0;
     for (const add of adds) {
-      const rows = Number(add.tags?.rows ?? (JSON.parse(add.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0);
+      const rows = rowsOfAdd(add);
       rowsOfPath.set(add.path, rows);
       rowsAdded += rows;
     }

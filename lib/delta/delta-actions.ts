@@ -74,6 +74,16 @@ export type DeltaAction = { protocol: ProtocolAction } | { metaData: MetaDataAct
 export const PROTOCOL: ProtocolAction = { minReaderVersion: 1, minWriterVersion: 2 };
 
 /** Serialises a commit: newline-delimited JSON, one action per line. */
+/** Rows of a data file: the row count we tag, else the stats' numRecords (another writer's file), else 0 (no stats, or stats that do not parse). */
+export function rowsOfAdd(add: AddAction): number {
+  if (add.tags?.rows !== undefined) return Number(add.tags.rows);
+  try {
+    return Number((JSON.parse(add.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 export function commitText(actions: readonly DeltaAction[]): string {
   return actions.map((action) => JSON.stringify(action)).join('\n') + '\n';
 }

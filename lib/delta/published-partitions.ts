@@ -1,7 +1,7 @@
 import type { Manifest } from '../../schemas/manifest.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import type { AddAction } from './delta-actions.ts';
+import { rowsOfAdd, type AddAction } from './delta-actions.ts';
 import { loadSnapshot } from './delta-log.ts';
 import { dataFileKey } from './log-keys.ts';
 import { filesOf, type Snapshot } from './snapshot.ts';
@@ -19,7 +19,7 @@ export function publishedPartitions(snapshot: Snapshot, table: TableDefinition, 
   return [...byPartition.keys()].sort().map((id) => {
     const adds = byPartition.get(id)!;
     const first = adds[0]!;
-    const files = adds.map((add) => ({ key: dataFileKey(table, add.path), rows: Number(add.tags?.rows ?? rowsOfStats(add)), bytes: add.size, sha256: add.tags?.sha256 ?? '' }));
+    const files = adds.map((add) => ({ key: dataFileKey(table, add.path), rows: rowsOfAdd(add), bytes: add.size, sha256: add.tags?.sha256 ?? '' }));
     return {
       manifest_version: 1,
       table: table.name,
@@ -35,14 +35,6 @@ export function publishedPartitions(snapshot: Snapshot, table: TableDefinition, 
       previous_attempt_id: null,
     } satisfies Manifest;
   });
-}
-
-function rowsOfStats(add: AddAction): number {
-  try {
-    return Number((JSON.parse(add.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /** The partition as the table's latest snapshot has it; undefined when never published. */

@@ -21,10 +21,6 @@ export function emptySnapshot(): Snapshot {
   return { version: -1, files: new Map(), tombstones: new Map(), txns: new Map(), commits: new Map() };
 }
 
-export function cloneSnapshot(snapshot: Snapshot): Snapshot {
-  return { ...snapshot, files: new Map(snapshot.files), tombstones: new Map(snapshot.tombstones), txns: new Map(snapshot.txns), commits: new Map(snapshot.commits) };
-}
-
 /** Replays one commit (or a checkpoint's rows) onto the snapshot, in place. */
 export function applyActions(snapshot: Snapshot, version: number, actions: readonly DeltaAction[]): Snapshot {
   for (const action of actions) {

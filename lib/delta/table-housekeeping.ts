@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../storage/object-store.ts';
 import { checkpointActions, writeCheckpointFile } from './checkpoint-file.ts';
-import { readLastCheckpoint, listLog } from './delta-log.ts';
-import { checkpointKey, commitKey, dataFileKey, lastCheckpointKey, tableRoot, type TableRef } from './log-keys.ts';
+import { readLastCheckpoint } from './delta-log.ts';
+import { checkpointKey, dataFileKey, lastCheckpointKey, logPrefix, parseLogKey, tableRoot, type TableRef } from './log-keys.ts';
 import type { Snapshot } from './snapshot.ts';
 
 export interface HousekeepingOptions {
@@ -86,22 +86,12 @@ export async function writeCheckpoint(store: ObjectStore, table: TableRef, snaps
  */
 async function expireLog(store: ObjectStore, table: TableRef, checkpointVersion: number, before: number): Promise<string[]> {
   const deleted: string[] = [];
-  const log = await listLog(store, table);
-  for (const version of log.commits) {
-    if (version >= checkpointVersion) continue;
-    const key = commitKey(table, version);
-    const info = await store.head(key);
-    if (!info || info.lastModified.getTime() >= before) continue;
-    await store.delete(key);
-    deleted.push(key);
-  }
-  for (const version of log.checkpoints) {
-    if (version >= checkpointVersion) continue;
-    const key = checkpointKey(table, version);
-    const info = await store.head(key);
-    if (!info || info.lastModified.getTime() >= before) continue;
-    await store.delete(key);
-    deleted.push(key);
+  // One listing gives each log file's version and age: no request per file.
+  for await (const object of store.list(logPrefix(table))) {
+    const parsed = parseLogKey(object.key);
+    if (!parsed || parsed.version >= checkpointVersion || object.lastModified.getTime() >= before) continue;
+    await store.delete(object.key);
+    deleted.push(object.key);
   }
   return deleted;
 }

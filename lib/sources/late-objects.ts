@@ -3,7 +3,7 @@ import type { DiscoveredObject } from '../staging/stage-objects.ts';
 import type { ListOptions, ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { listLayouts } from './list-layout.ts';
 import { SOURCES } from './registry.ts';
-import { deliveryWindow, type DeliveryWindow, type SourceDefinition } from './source-definition.ts';
+import { deliveryWindow, HOUR_MS, type DeliveryWindow, type SourceDefinition } from './source-definition.ts';
 
 /**
  * Late data, the part a run decides from keys and the run ledger (docs/operations.md, "Late data").
@@ -57,8 +57,6 @@ export interface ObjectRouting {
   after_offset: number;
 }
 
-const HOUR = 3_600_000;
-
 export function hourKeyOf(hour: Date): string {
   return hour.toISOString().slice(0, 13);
 }
@@ -68,7 +66,7 @@ export function lateHoursOf(hour: Date, config: Pick<Config, 'scheduler'>): Date
   const newest = hour.getTime() - durationMs(config.scheduler.rescan_lookback);
   const oldest = hour.getTime() - durationMs(config.scheduler.late_horizon);
   const hours: Date[] = [];
-  for (let time = Math.ceil(oldest / HOUR) * HOUR; time <= newest; time += HOUR) hours.push(new Date(time));
+  for (let time = Math.ceil(oldest / HOUR_MS) * HOUR_MS; time <= newest; time += HOUR_MS) hours.push(new Date(time));
   return hours;
 }
 
@@ -85,9 +83,9 @@ export function windowHoursOf(object: DiscoveredObject, around: Date, config: Pi
   const source = SOURCES.find((s) => s.sourceType === object.sourceType)!;
   const prefix = config.sources[source.configKey].prefix;
   const latenessMs = durationMs(config.lateness);
-  const reach = Math.ceil((HOUR + latenessMs) / HOUR) * HOUR;
+  const reach = Math.ceil((HOUR_MS + latenessMs) / HOUR_MS) * HOUR_MS;
   const hours: Date[] = [];
-  for (let time = around.getTime() - reach; time <= around.getTime() + reach; time += HOUR) {
+  for (let time = around.getTime() - reach; time <= around.getTime() + reach; time += HOUR_MS) {
     if (objectInWindow(source, prefix, object, deliveryWindow(new Date(time), latenessMs))) hours.push(new Date(time));
   }
   return hours;

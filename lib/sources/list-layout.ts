@@ -129,7 +129,7 @@ async function childFolders(store: Pick<ObjectStore, 'list' | 'listChildren'>, p
 }
 
 /** Every UTC hour that overlaps [from, to), as Date objects at the start of each hour. */
-export function hoursOverlapping(from: Date, to: Date): Date[] {
+function hoursOverlapping(from: Date, to: Date): Date[] {
   const hours: Date[] = [];
   const first = Math.floor(from.getTime() / 3_600_000) * 3_600_000;
   for (let time = first; time < to.getTime(); time += 3_600_000) hours.push(new Date(time));

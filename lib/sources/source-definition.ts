@@ -46,13 +46,13 @@ export interface SourceDefinition extends StagingSource {
 }
 
 export function deliveryWindow(hourStart: Date, latenessMs: number): DeliveryWindow {
-  return { hourStart, from: hourStart, to: new Date(hourStart.getTime() + 3_600_000 + latenessMs) };
+  return { hourStart, from: hourStart, to: new Date(hourStart.getTime() + HOUR_MS + latenessMs) };
 }
 
 /** Whether the hour starting at `hourStart` overlaps the window: objects named by an hour they cover. */
 export function hourInWindow(hourStart: Date, window: DeliveryWindow): boolean {
   const start = hourStart.getTime();
-  return start < window.to.getTime() && start + 3_600_000 > window.from.getTime();
+  return start < window.to.getTime() && start + HOUR_MS > window.from.getTime();
 }
 
 export const HOUR_MS = 3_600_000;
