@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// The container's entry point: turns the index that Kubernetes Indexed Jobs or AWS Batch array
+// jobs give each worker into `netflow run --hour H --shard i/N` (or `netflow commit`), and passes
+// netflow's exit code through. Plain Node, no dependencies: it runs before anything is loaded.
+//
+// Environment (consumed here and not passed on: netflow reads NETFLOW_* variables as
+// configuration overrides, and these are not configuration keys):
+//   NETFLOW_MODE            shard (default) or commit
+//   NETFLOW_SHARDS          N, the shards of an hour (required)
+//   NETFLOW_HOUR            YYYY-MM-DDTHH; unset: the last hour whose delivery window has closed
+//                           (now - 1 h - NETFLOW_LATENESS_MINUTES, floored to the hour), for a CronJob
+//   NETFLOW_LATENESS_MINUTES  default 15, the configuration's `lateness`
+//   NETFLOW_BACKFILL_FROM, NETFLOW_BACKFILL_TO   a range of hours (both included) instead of one hour:
+//                           shard mode maps index k to hour FROM + floor(k / N), shard k mod N;
+//                           commit mode maps index k to hour FROM + k
+//   NETFLOW_COMMIT_WAIT_MINUTES   commit mode: retry a commit that exits 1 or 3 (a shard not
+//                           finished yet, a lock held) until this many minutes have passed (default 0: once)
+//   NETFLOW_COMMIT_RETRY_SECONDS  pause between those attempts (default 60)
+//   NETFLOW_BIN             the netflow executable (default: bin/netflow.mjs beside this folder)
+//   JOB_COMPLETION_INDEX (Kubernetes) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch): the index; none is index 0
+// Any other argument is passed on to netflow (for example --log-format json).
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import path from 'node:path';
+
+const HOUR_MS = 3_600_000;
+const USAGE = 2;
+const OWN_VARIABLES = [
+  'NETFLOW_MODE',
+  'NETFLOW_SHARDS',
+  'NETFLOW_HOUR',
+  'NETFLOW_LATENESS_MINUTES',
+  'NETFLOW_BACKFILL_FROM',
+  'NETFLOW_BACKFILL_TO',
+  'NETFLOW_COMMIT_WAIT_MINUTES',
+  'NETFLOW_COMMIT_RETRY_SECONDS',
+  'NETFLOW_BIN',
+];
+
+class UsageError extends Error {}
+
+function integerOf(env, name, fallback, min) {
+  const text = env[name];
+  if (text === undefined || text === '') {
+    if (fallback === undefined) throw new UsageError(`${name} is required`);
+    return fallback;
+  }
+  if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`${name} must be an integer of at least ${min}, got "${text}"`);
+  return Number(text);
+}
+
+function hourOf(name, text) {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2})$/.exec(text);
+  const time = match ? Date.parse(`${match[1]}T${match[2]}:00:00Z`) : NaN;
+  if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 13) !== text) throw new UsageError(`${name} must be a UTC hour such as 2024-05-01T13, got "${text}"`);
+  return time;
+}
+
+const hourText = (time) => new Date(time).toISOString().slice(0, 13);
+
+/** The worker's index: Kubernetes' completion index, else AWS Batch's array index, else 0 (a single job). */
+function indexOf(env) {
+  for (const name of ['JOB_COMPLETION_INDEX', 'AWS_BATCH_JOB_ARRAY_INDEX']) {
+    if (env[name] !== undefined && env[name] !== '') return integerOf(env, name, undefined, 0);
+  }
+  return 0;
+}
+
+/** The netflow arguments this worker runs, from its environment and the current time. */
+export function planOf(env, now) {
+  const mode = env.NETFLOW_MODE || 'shard';
+  if (mode !== 'shard' && mode !== 'commit') throw new UsageError(`NETFLOW_MODE must be shard or commit, got "${mode}"`);
+  const shards = integerOf(env, 'NETFLOW_SHARDS', undefined, 1);
+  const index = indexOf(env);
+  let hour;
+  let shard = index;
+  if (env.NETFLOW_BACKFILL_FROM || env.NETFLOW_BACKFILL_TO) {
+    if (env.NETFLOW_HOUR) throw new UsageError('give NETFLOW_HOUR or NETFLOW_BACKFILL_FROM/TO, not both');
+    const from = hourOf('NETFLOW_BACKFILL_FROM', env.NETFLOW_BACKFILL_FROM ?? '');
+    const to = hourOf('NETFLOW_BACKFILL_TO', env.NETFLOW_BACKFILL_TO ?? '');
+    if (to < from) throw new UsageError(`NETFLOW_BACKFILL_TO (${env.NETFLOW_BACKFILL_TO}) is before NETFLOW_BACKFILL_FROM (${env.NETFLOW_BACKFILL_FROM})`);
+    const hourIndex = mode === 'shard' ? Math.floor(index / shards) : index;
+    shard = index % shards;
+    hour = from + hourIndex * HOUR_MS;
+    if (hour > to) throw new UsageError(`index ${index} is past the backfill's last hour ${env.NETFLOW_BACKFILL_TO} (${(to - from) / HOUR_MS + 1} hours${mode === 'shard' ? ` × ${shards} shards` : ''})`);
+  } else if (env.NETFLOW_HOUR) {
+    hour = hourOf('NETFLOW_HOUR', env.NETFLOW_HOUR);
+  } else {
+    const latenessMs = integerOf(env, 'NETFLOW_LATENESS_MINUTES', 15, 0) * 60_000;
+    hour = Math.floor((now - HOUR_MS - latenessMs) / HOUR_MS) * HOUR_MS;
+  }
+  if (mode === 'commit') return { mode, args: ['commit', '--hour', hourText(hour), '--shards', String(shards)] };
+  if (shard >= shards) throw new UsageError(`index ${index} is not a shard of ${shards} (0 to ${shards - 1}): completions or the array size must equal NETFLOW_SHARDS`);
+  return { mode, args: ['run', '--hour', hourText(hour), '--shard', `${shard}/${shards}`] };
+}
+
+/** Runs netflow once; resolves with its exit code (128 + the signal's number when a signal ended it). */
+function runNetflow(bin, args, env) {
+  return new Promise((resolve) => {
+    const command = bin.endsWith('.mjs') || bin.endsWith('.js') ? [process.execPath, [bin, ...args]] : [bin, args];
+    const child = spawn(command[0], command[1], { stdio: 'inherit', env });
+    // Kubernetes and Batch stop a worker with SIGTERM: netflow gets it and cleans up its attempt.
+    const forward = (signal) => child.kill(signal);
+    process.on('SIGTERM', forward);
+    process.on('SIGINT', forward);
+    child.on('error', (error) => {
+      process.stderr.write(`netflow entrypoint: cannot start ${bin}: ${error.message}\n`);
+      resolve(127);
+    });
+    child.on('exit', (code, signal) => {
+      process.off('SIGTERM', forward);
+      process.off('SIGINT', forward);
+      resolve(code ?? 128 + (constants.signals[signal] ?? 0));
+    });
+  });
+}
+
+async function main() {
+  let plan;
+  try {
+    plan = planOf(process.env, Date.now());
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`netflow entrypoint: ${error.message}\n`);
+    return USAGE;
+  }
+  const bin = process.env.NETFLOW_BIN || path.resolve(import.meta.dirname, '..', '..', 'bin', 'netflow.mjs');
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !OWN_VARIABLES.includes(name)));
+  const args = [...plan.args, ...process.argv.slice(2)];
+  const waitMs = plan.mode === 'commit' ? integerOf(process.env, 'NETFLOW_COMMIT_WAIT_MINUTES', 0, 0) * 60_000 : 0;
+  const pauseMs = integerOf(process.env, 'NETFLOW_COMMIT_RETRY_SECONDS', 60, 0) * 1000;
+  const deadline = Date.now() + waitMs;
+  process.stderr.write(`netflow entrypoint: netflow ${args.join(' ')}\n`);
+  for (;;) {
+    const code = await runNetflow(bin, args, env);
+    // 1: a shard has not finished (or failed: its retries may still fix it); 3: another commit holds the lock.
+    if ((code !== 1 && code !== 3) || Date.now() + pauseMs > deadline) return code;
+    process.stderr.write(`netflow entrypoint: commit exited ${code}; trying again in ${pauseMs / 1000} s (until ${new Date(deadline).toISOString()})\n`);
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) process.exitCode = await main();
