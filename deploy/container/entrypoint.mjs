@@ -22,6 +22,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const HOUR_MS = 3_600_000;
 const USAGE = 2;
@@ -82,7 +83,8 @@ export function planOf(env, now) {
     const hourIndex = mode === 'shard' ? Math.floor(index / shards) : index;
     shard = index % shards;
     hour = from + hourIndex * HOUR_MS;
-    if (hour > to) throw new UsageError(`index ${index} is past the backfill's last hour ${env.NETFLOW_BACKFILL_TO} (${(to - from) / HOUR_MS + 1} hours${mode === 'shard' ? ` × ${shards} shards` : ''})`);
+    if (hour > to)
+      throw new UsageError(`index ${index} is past the backfill's last hour ${env.NETFLOW_BACKFILL_TO} (${(to - from) / HOUR_MS + 1} hours${mode === 'shard' ? ` × ${shards} shards` : ''})`);
   } else if (env.NETFLOW_HOUR) {
     hour = hourOf('NETFLOW_HOUR', env.NETFLOW_HOUR);
   } else {
@@ -136,7 +138,7 @@ async function main() {
     // 1: a shard has not finished (or failed: its retries may still fix it); 3: another commit holds the lock.
     if ((code !== 1 && code !== 3) || Date.now() + pauseMs > deadline) return code;
     process.stderr.write(`netflow entrypoint: commit exited ${code}; trying again in ${pauseMs / 1000} s (until ${new Date(deadline).toISOString()})\n`);
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    await sleep(pauseMs);
   }
 }
 

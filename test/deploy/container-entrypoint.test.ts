@@ -62,7 +62,14 @@ async function withStub(env: Record<string, string>, args: string[] = []): Promi
   const log = path.join(dir, `calls-${++runs}.ndjson`);
   const { code, stderr } = await runEntrypoint({ NETFLOW_BIN: stub, STUB_LOG: log, ...env }, args);
   const text = await readFile(log, 'utf8').catch(() => '');
-  return { code, stderr, calls: text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Outcome['calls'][number]) };
+  return {
+    code,
+    stderr,
+    calls: text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Outcome['calls'][number]),
+  };
 }
 
 describe('container entry point: index → netflow arguments', () => {
@@ -105,7 +112,10 @@ describe('container entry point: index → netflow arguments', () => {
   });
 
   it('passes extra arguments on, and keeps its own variables from netflow (they are not configuration keys)', async () => {
-    const outcome = await withStub({ JOB_COMPLETION_INDEX: '0', NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T13', NETFLOW_CONFIG: '/etc/netflow/netflow.yaml', NETFLOW_STORE__BUCKET: 'flows' }, ['--log-format', 'json']);
+    const outcome = await withStub({ JOB_COMPLETION_INDEX: '0', NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T13', NETFLOW_CONFIG: '/etc/netflow/netflow.yaml', NETFLOW_STORE__BUCKET: 'flows' }, [
+      '--log-format',
+      'json',
+    ]);
     expect(outcome.calls[0]!.argv).toEqual(['run', '--hour', '2024-05-01T13', '--shard', '0/2', '--log-format', 'json']);
     expect(outcome.calls[0]!.env).toEqual({ NETFLOW_CONFIG: '/etc/netflow/netflow.yaml', NETFLOW_STORE__BUCKET: 'flows' });
   });
@@ -134,20 +144,34 @@ describe('container entry point: index → netflow arguments', () => {
   });
 
   it('commit mode retries a commit refused for a missing shard until it succeeds, within NETFLOW_COMMIT_WAIT_MINUTES', async () => {
-    const outcome = await withStub({ NETFLOW_MODE: 'commit', NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T13', NETFLOW_COMMIT_WAIT_MINUTES: '1', NETFLOW_COMMIT_RETRY_SECONDS: '0', STUB_EXITS: '1,3,0' });
+    const outcome = await withStub({
+      NETFLOW_MODE: 'commit',
+      NETFLOW_SHARDS: '2',
+      NETFLOW_HOUR: '2024-05-01T13',
+      NETFLOW_COMMIT_WAIT_MINUTES: '1',
+      NETFLOW_COMMIT_RETRY_SECONDS: '0',
+      STUB_EXITS: '1,3,0',
+    });
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(outcome.calls).toHaveLength(3);
     expect(outcome.stderr).toContain('commit exited 1; trying again');
   });
 
   it('commit mode does not retry a usage error, and without a wait tries once', async () => {
-    const usage = await withStub({ NETFLOW_MODE: 'commit', NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T13', NETFLOW_COMMIT_WAIT_MINUTES: '1', NETFLOW_COMMIT_RETRY_SECONDS: '0', STUB_EXITS: '2,0' });
+    const usage = await withStub({
+      NETFLOW_MODE: 'commit',
+      NETFLOW_SHARDS: '2',
+      NETFLOW_HOUR: '2024-05-01T13',
+      NETFLOW_COMMIT_WAIT_MINUTES: '1',
+      NETFLOW_COMMIT_RETRY_SECONDS: '0',
+      STUB_EXITS: '2,0',
+    });
     expect([usage.code, usage.calls.length]).toEqual([2, 1]);
     const once = await withStub({ NETFLOW_MODE: 'commit', NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T13', STUB_EXITS: '1,0' });
     expect([once.code, once.calls.length]).toEqual([1, 1]);
   });
 
-  it.each([
+  it.each<{ name: string; env: Record<string, string>; message: string }>([
     { name: 'an index past the shards', env: { JOB_COMPLETION_INDEX: '4', NETFLOW_SHARDS: '4', NETFLOW_HOUR: '2024-05-01T13' }, message: 'index 4 is not a shard of 4' },
     { name: 'no shard count', env: { NETFLOW_HOUR: '2024-05-01T13' }, message: 'NETFLOW_SHARDS is required' },
     { name: 'a bad hour', env: { NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T24' }, message: 'NETFLOW_HOUR must be a UTC hour' },
@@ -195,7 +219,10 @@ describe('container entry point with the real netflow over the demo hour', () =>
     }
     const shardOutputs = (await listTree(path.join(lake, 'lake'))).filter((key) => !before.has(key));
     expect(shardOutputs.length, 'objects the shards wrote to the store').toBeGreaterThan(0);
-    expect(shardOutputs.filter((key) => key.includes('/_delta_log/')), 'a shard commits nothing').toEqual([]);
+    expect(
+      shardOutputs.filter((key) => key.includes('/_delta_log/')),
+      'a shard commits nothing',
+    ).toEqual([]);
     const commit = await runEntrypoint({ ...env, NETFLOW_MODE: 'commit' });
     expect(commit.code, commit.stderr).toBe(0);
     expect(await listTree(path.join(lake, 'lake', 'curated', 'flows', '_delta_log'))).not.toEqual([]);
