@@ -273,6 +273,20 @@ export const configSchema = z.strictObject({
       });
     })
     .default({ sinks: [] }),
+  /** Splitting an hour across workers (`netflow run --shard`, `netflow plan`); sizing in docs/scale-out.md. */
+  scale_out: z
+    .strictObject({
+      /**
+       * Raw input (compressed, as listed) per shard: `netflow plan` gives an hour ceil(bytes / this) shards.
+       * 128MB is ~5 M flows of AWS VPC Flow Logs v2 (~26.5 gzip bytes a flow): the largest hour the bench
+       * measured on one 2-core worker, ~45 s and ~1.3 GiB peak RSS with DuckDB at 1GB.
+       */
+      bytes_per_shard: z
+        .string()
+        .regex(/^\d+(B|KiB|MiB|GiB|KB|MB|GB)$/, 'expected a size such as "128MB" or "1GiB"')
+        .default('128MB'),
+    })
+    .default({ bytes_per_shard: '128MB' }),
   /** Anomaly detection and capacity thresholds; see schemas/analytics-config.ts and docs/reports.md. */
   analytics: analyticsConfigSchema.default(DEFAULT_ANALYTICS_CONFIG),
   /** What the compliance and capacity reports show (their daily time is scheduler.daily_at). */

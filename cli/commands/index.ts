@@ -34,6 +34,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'per event hour: published, late (inputs changed), outdated (reference/rules changed), incomplete, failed or missing',
     load: async () => (await import('./status-command.ts')).statusCommandDefinition,
   },
+  {
+    name: 'plan',
+    summary: 'the hours × shards plan of a range of hours on W workers, with its expected wall time (no downloads)',
+    load: async () => (await import('./plan-command.ts')).planCommandDefinition,
+  },
   { name: 'backfill', summary: 'rerun a range of event hours, N at a time, skipping unchanged published hours', load: async () => (await import('./backfill-command.ts')).backfillCommandDefinition },
   {
     name: 'scheduler',
