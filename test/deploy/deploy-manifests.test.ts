@@ -108,6 +108,14 @@ describe('AWS Batch job definition and submissions', () => {
     expect(definition.retryStrategy.evaluateOnExit[0]).toEqual({ onExitCode: '2', action: 'EXIT' });
   });
 
+  it.each([
+    { file: 'compute-environment.json', operation: 'CreateComputeEnvironment' },
+    { file: 'job-queue.json', operation: 'CreateJobQueue' },
+  ])('$file is a valid $operation request', async ({ file, operation }) => {
+    const request = JSON.parse(await readFile(path.join(REPO_ROOT, 'deploy', 'aws-batch', file), 'utf8'));
+    expect(batch.validate(operation, request)).toEqual([]);
+  });
+
   const submissions = [
     { name: 'one hour of 4 shards', hours: { hour: '2024-05-01T13' }, shards: 4, arraySize: 4, commitArraySize: undefined },
     { name: 'one hour of 1 shard (a plain job: Batch arrays have 2 children at least)', hours: { hour: '2024-05-01T13' }, shards: 1, arraySize: undefined, commitArraySize: undefined },
