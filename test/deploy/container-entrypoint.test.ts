@@ -21,8 +21,13 @@ try { calls = readFileSync(log, 'utf8').split('\\n').filter(Boolean).length; } c
 const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('NETFLOW_')));
 appendFileSync(log, JSON.stringify({ argv: process.argv.slice(2), env }) + '\\n');
 if (process.env.STUB_SIGNAL) process.kill(process.pid, process.env.STUB_SIGNAL);
+if (process.env.STUB_AWAIT_SIGTERM) {
+  process.on('SIGTERM', () => { appendFileSync(log + '.signals', 'SIGTERM\\n'); process.exit(0); });
+  setTimeout(() => process.exit(9), 20000);
+} else {
 const codes = (process.env.STUB_EXITS ?? '0').split(',').map(Number);
 process.exit(codes[Math.min(calls, codes.length - 1)]);
+}
 `;
 
 interface Outcome {
@@ -141,6 +146,20 @@ describe('container entry point: index → netflow arguments', () => {
   it('a netflow ended by a signal ends the worker with 128 + the signal number', async () => {
     const outcome = await withStub({ NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T13', STUB_SIGNAL: 'SIGKILL' });
     expect(outcome.code).toBe(137);
+  });
+
+  it('forwards SIGTERM (a pod deleted, a Batch job terminated) to netflow, and exits as netflow does', async () => {
+    const log = path.join(dir, 'sigterm.ndjson');
+    const child = spawn(process.execPath, [ENTRYPOINT], {
+      env: workerEnv({ NETFLOW_BIN: stub, STUB_LOG: log, STUB_AWAIT_SIGTERM: '1', NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T13' }),
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Once netflow has started (it logged its call), stop the worker as Kubernetes does.
+    while (!(await readFile(log, 'utf8').catch(() => ''))) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await readFile(`${log}.signals`, 'utf8')).toBe('SIGTERM\n');
   });
 
   it('commit mode retries a commit refused for a missing shard until it succeeds, within NETFLOW_COMMIT_WAIT_MINUTES', async () => {
