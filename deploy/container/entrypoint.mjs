@@ -91,9 +91,13 @@ export function planOf(env, now) {
     const latenessMs = integerOf(env, 'NETFLOW_LATENESS_MINUTES', 15, 0) * 60_000;
     hour = Math.floor((now - HOUR_MS - latenessMs) / HOUR_MS) * HOUR_MS;
   }
-  if (mode === 'commit') return { mode, args: ['commit', '--hour', hourText(hour), '--shards', String(shards)] };
+  if (mode === 'commit') {
+    const waitMs = integerOf(env, 'NETFLOW_COMMIT_WAIT_MINUTES', 0, 0) * 60_000;
+    const pauseMs = integerOf(env, 'NETFLOW_COMMIT_RETRY_SECONDS', 60, 0) * 1000;
+    return { mode, args: ['commit', '--hour', hourText(hour), '--shards', String(shards)], waitMs, pauseMs };
+  }
   if (shard >= shards) throw new UsageError(`index ${index} is not a shard of ${shards} (0 to ${shards - 1}): completions or the array size must equal NETFLOW_SHARDS`);
-  return { mode, args: ['run', '--hour', hourText(hour), '--shard', `${shard}/${shards}`] };
+  return { mode, args: ['run', '--hour', hourText(hour), '--shard', `${shard}/${shards}`], waitMs: 0, pauseMs: 0 };
 }
 
 /** Runs netflow once; resolves with its exit code (128 + the signal's number when a signal ended it). */
@@ -129,14 +133,13 @@ async function main() {
   const bin = process.env.NETFLOW_BIN || path.resolve(import.meta.dirname, '..', '..', 'bin', 'netflow.mjs');
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !OWN_VARIABLES.includes(name)));
   const args = [...plan.args, ...process.argv.slice(2)];
-  const waitMs = plan.mode === 'commit' ? integerOf(process.env, 'NETFLOW_COMMIT_WAIT_MINUTES', 0, 0) * 60_000 : 0;
-  const pauseMs = integerOf(process.env, 'NETFLOW_COMMIT_RETRY_SECONDS', 60, 0) * 1000;
+  const { waitMs, pauseMs } = plan;
   const deadline = Date.now() + waitMs;
   process.stderr.write(`netflow entrypoint: netflow ${args.join(' ')}\n`);
   for (;;) {
     const code = await runNetflow(bin, args, env);
     // 1: a shard has not finished (or failed: its retries may still fix it); 3: another commit holds the lock.
-    if ((code !== 1 && code !== 3) || Date.now() + pauseMs > deadline) return code;
+    if (plan.mode !== 'commit' || (code !== 1 && code !== 3) || Date.now() + pauseMs > deadline) return code;
     process.stderr.write(`netflow entrypoint: commit exited ${code}; trying again in ${pauseMs / 1000} s (until ${new Date(deadline).toISOString()})\n`);
     await sleep(pauseMs);
   }

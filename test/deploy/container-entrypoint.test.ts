@@ -196,6 +196,11 @@ describe('container entry point: index → netflow arguments', () => {
     { name: 'a bad hour', env: { NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T24' }, message: 'NETFLOW_HOUR must be a UTC hour' },
     { name: 'a bad mode', env: { NETFLOW_SHARDS: '2', NETFLOW_MODE: 'merge' }, message: 'NETFLOW_MODE must be shard or commit' },
     {
+      name: 'a commit wait that is not a number',
+      env: { NETFLOW_SHARDS: '2', NETFLOW_MODE: 'commit', NETFLOW_COMMIT_WAIT_MINUTES: 'long' },
+      message: 'NETFLOW_COMMIT_WAIT_MINUTES must be an integer',
+    },
+    {
       name: 'a backfill index past its last hour',
       env: { JOB_COMPLETION_INDEX: '8', NETFLOW_SHARDS: '4', NETFLOW_BACKFILL_FROM: '2024-05-01T13', NETFLOW_BACKFILL_TO: '2024-05-01T14' },
       message: 'index 8 is past the backfill',
