@@ -7,7 +7,7 @@ import { formatRunSummary } from '../run-summary.ts';
 import { runHourWithProgress } from './run-command.ts';
 
 export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'data', 'samples');
-export const SAMPLE_HOURS = ['2024-05-01T13', '2024-05-01T14'];
+export const SAMPLE_HOURS = ['2024-05-01T13', '2024-05-01T14', '2024-05-02T13'];
 
 const DEMO_HELP = `netflow demo [--config FILE]
 

@@ -1,6 +1,7 @@
 /**
- * Writes the bundled sample raw files (data/samples/raw/…) for two event hours,
- * 2024-05-01T13 and T14, deterministically. Run it again after changing it:
+ * Writes the bundled sample raw files (data/samples/raw/…) deterministically: AWS VPC Flow Logs
+ * and agent segments for 2024-05-01T13 and T14, and Azure NSG and VNet, GCP and OCI flow logs for
+ * 2024-05-02T13 (multi-cloud-samples.ts). Run it again after changing it:
  *   node --import tsx data/samples/generate-samples.ts
  * data/samples/README.md lists what the demo must find in them.
  */
@@ -8,6 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { agentSegmentKey, type AgentRecord } from '../../schemas/agent-record.ts';
+import { writeMultiCloudSamples } from './multi-cloud-samples.ts';
 
 const ROOT = import.meta.dirname;
 const ACCOUNT = '123456789012';
@@ -37,10 +39,11 @@ const random = () => {
 };
 const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
 
-function writeObject(key: string, body: string): void {
+/** Writes one sample object, gzip-compressed unless the provider writes it plain (Azure's PT1H.json, GCP's sink shards). */
+function writeObject(key: string, body: string, { gzip = true }: { gzip?: boolean } = {}): void {
   const file = path.join(ROOT, key);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, gzipSync(Buffer.from(body), { level: 9, mtime: 0 } as never));
+  writeFileSync(file, gzip ? gzipSync(Buffer.from(body), { level: 9, mtime: 0 } as never) : body);
 }
 
 function awsStamp(time: number): string {
@@ -133,3 +136,4 @@ function agentRecords(): void {
 rmSync(path.join(ROOT, 'raw'), { recursive: true, force: true });
 awsLines();
 agentRecords();
+writeMultiCloudSamples(writeObject);
