@@ -2,7 +2,8 @@
  * Writes the bundled sample raw files (data/samples/raw/…) deterministically: AWS VPC Flow Logs
  * and agent segments for 2024-05-01T13 and T14, and Azure NSG and VNet, GCP and OCI flow logs for
  * 2024-05-02T13 (multi-cloud-samples.ts). Run it again after changing it:
- *   node --import tsx data/samples/generate-samples.ts
+ *   node --import tsx data/samples/generate-samples.ts [OUTPUT_FOLDER]
+ * (data/samples/ by default; test/samples/generated-samples.test.ts writes elsewhere and compares).
  * data/samples/README.md lists what the demo must find in them.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { agentSegmentKey, type AgentRecord } from '../../schemas/agent-record.ts';
 import { writeMultiCloudSamples } from './multi-cloud-samples.ts';
 
-const ROOT = import.meta.dirname;
+const ROOT = path.resolve(process.argv[2] ?? import.meta.dirname);
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 const FLOW_LOG = 'fl-0a1b2c3d4e5f67890';
