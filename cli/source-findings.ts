@@ -18,7 +18,18 @@ export interface SourceFindings {
   alerts: number;
 }
 
-export const SOURCE_FINDINGS_COLUMNS: readonly (keyof SourceFindings)[] = ['source', 'objects', 'objects_quarantined', 'records_read', 'flows_published', 'other_hours', 'nodata_skipdata', 'quarantined', 'violations', 'alerts'];
+export const SOURCE_FINDINGS_COLUMNS: readonly (keyof SourceFindings)[] = [
+  'source',
+  'objects',
+  'objects_quarantined',
+  'records_read',
+  'flows_published',
+  'other_hours',
+  'nodata_skipdata',
+  'quarantined',
+  'violations',
+  'alerts',
+];
 
 const emptyFindings = (source: string): SourceFindings => ({
   source,

@@ -47,7 +47,15 @@ export async function demoCommand(context: CliContext, options: { json?: boolean
   }
   const findings = sourceFindingsOf(results, await violationsBySource(context, results));
   if (options.json) {
-    const hours = results.map((r) => ({ hour: r.hour, status: r.status, run_id: r.runId, counts: r.counts, tables: r.tables.map((t) => ({ table: t.table, rows: t.rows })), alerts: r.alerts.length, error: r.error }));
+    const hours = results.map((r) => ({
+      hour: r.hour,
+      status: r.status,
+      run_id: r.runId,
+      counts: r.counts,
+      tables: r.tables.map((t) => ({ table: t.table, rows: t.rows })),
+      alerts: r.alerts.length,
+      error: r.error,
+    }));
     context.stdout(`${JSON.stringify({ delivered, hours, sources: findings }, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`);
     return exitCodeOfRuns(results);
   }

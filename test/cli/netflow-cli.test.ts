@@ -60,7 +60,12 @@ describe('the netflow command', { timeout: 240_000 }, () => {
     // The per-source summary: one row per source, then the total (figures: data/samples/README.md, test/samples/demo-expectations.e2e.test.ts).
     const summary = demo.stdout.slice(demo.stdout.indexOf('read and found, per source'));
     expect(summary.split('\n')[1]).toMatch(/^source +│ objects +│ objects_quarantined +│ records_read +│ flows_published +│ other_hours +│ nodata_skipdata +│ quarantined +│ violations +│ alerts/);
-    expect(summary.split('\n').slice(3, 10).map((line) => line.split(' ')[0])).toEqual(['aws_vpc', 'azure_nsg', 'azure_vnet', 'gcp_vpc', 'oci_vcn', 'agent', 'total']);
+    expect(
+      summary
+        .split('\n')
+        .slice(3, 10)
+        .map((line) => line.split(' ')[0]),
+    ).toEqual(['aws_vpc', 'azure_nsg', 'azure_vnet', 'gcp_vpc', 'oci_vcn', 'agent', 'total']);
     expect((await readdir(cwd)).sort()).toEqual(['.netflow', 'bad.yaml', 'lake']);
 
     const query = await netflow(cwd, ['query', "SELECT dst_port, count(*) AS flows FROM flows WHERE dst_port IN (22, 1433) AND dt = '2024-05-01' GROUP BY 1 ORDER BY 1", '--format', 'csv']);

@@ -49,7 +49,10 @@ describe('the bundled samples', () => {
       expect(mine.length, source.sourceType).toBeGreaterThan(0);
       for (const key of mine) {
         const object = { key, size: 1, etag: 'x', lastModified: new Date(0) };
-        expect(hours.some((window) => source.inWindow(object, prefix, window)), key).toBe(true);
+        expect(
+          hours.some((window) => source.inWindow(object, prefix, window)),
+          key,
+        ).toBe(true);
       }
     }
   });
@@ -65,9 +68,20 @@ describe('the bundled samples', () => {
     for (const vm of estate) {
       const listed = vms.get(vm.id);
       expect(listed, vm.name).toMatchObject({ vm_name: vm.name, account_id: vm.account });
-      expect(listed!.interfaces.flatMap((nic) => nic.private_ips), vm.name).toContain(vm.ip);
-      if (vm.mac) expect(listed!.interfaces.map((nic) => nic.mac?.replace(/[:-]/g, '').toUpperCase()), vm.name).toContain(vm.mac);
-      if (vm.interface) expect(listed!.interfaces.map((nic) => nic.interface_id), vm.name).toContain(vm.interface);
+      expect(
+        listed!.interfaces.flatMap((nic) => nic.private_ips),
+        vm.name,
+      ).toContain(vm.ip);
+      if (vm.mac)
+        expect(
+          listed!.interfaces.map((nic) => nic.mac?.replace(/[:-]/g, '').toUpperCase()),
+          vm.name,
+        ).toContain(vm.mac);
+      if (vm.interface)
+        expect(
+          listed!.interfaces.map((nic) => nic.interface_id),
+          vm.name,
+        ).toContain(vm.interface);
     }
     const rules = rulesFileSchema.parse(parse(await readFile(path.join(SAMPLES_DIR, 'reference', 'rules.yaml'), 'utf8')));
     expect(rules.rules.find((rule) => rule.id === 'azure-sql-only-from-az-app-1')).toMatchObject({ to: { vm: AZURE.vms.sql1.id }, from: [{ vm: AZURE.vms.app1.id }] });
