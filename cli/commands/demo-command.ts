@@ -15,13 +15,13 @@ export const SAMPLE_HOURS = ['2024-05-01T13', '2024-05-01T14', '2024-05-02T13'];
 const DEMO_HELP = `netflow demo [--json] [--config FILE]
 
 Delivers the bundled sample raw files (data/samples/raw) into the object store, as the clouds and
-agents would: AWS VPC Flow Logs and agent segments for 2024-05-01T13 and T14, Azure NSG and VNet,
-GCP VPC and OCI VCN flow logs for 2024-05-02T13. Then runs the hourly job for those hours
-(${SAMPLE_HOURS.join(', ')}) and prints what each found, and per source the objects and records
-read, flows published, records quarantined, violations and alerts (data/samples/README.md lists
-the expected figures). With --json, one JSON document of the hours and the sources instead.
-With no configuration file the store is ./lake and the ledger .netflow/ledger.ndjson.
-Then try: netflow query "SELECT * FROM alerts"`;
+agents would: AWS VPC Flow Logs and agent segments for 2024-05-01T13 and T14; Azure NSG and VNet,
+GCP VPC and OCI VCN flow logs for 2024-05-02T13. Then runs the hourly job for each of those hours,
+prints what each found, and ends with one row per source: objects and records read, flows
+published, records of other hours, NODATA/SKIPDATA, quarantined, violations and alerts
+(data/samples/README.md lists the expected figures). With --json, one JSON document of the hours
+and the sources instead. With no configuration file the store is ./lake and the ledger
+.netflow/ledger.ndjson. Then try: netflow query "SELECT * FROM alerts"`;
 
 /** Copies the sample raw objects into the store under their native keys; returns how many were new. */
 export async function deliverSamples(context: Pick<CliContext, 'store'>): Promise<number> {
