@@ -64,7 +64,7 @@ export async function demoCommand(context: CliContext, options: { json?: boolean
     [
       'next:',
       '  npx netflow query "SELECT rule_id, src_ip, dst_ip, dst_port, flow_count, observed_by FROM alerts ORDER BY hour_at, rule_id"',
-      '  npx netflow query "SELECT source_type, src_vm_name, dst_vm_name, dst_port, count(*) AS flows FROM flows WHERE verdict = \'non_conformant\' GROUP BY ALL"',
+      '  npx netflow query "SELECT source_type, src_vm_name, dst_vm_name, dst_port, count(*) AS flows FROM flows WHERE verdict = \'non_conformant\' GROUP BY ALL ORDER BY ALL"',
       '  npx netflow query "SELECT dimension, src_group, dst_group, flows, bytes FROM traffic_matrix WHERE dimension = \'segment\'"',
       '  npx netflow runs',
       '  npx netflow analytics --from 2024-05-01T13 --to 2024-05-01T14',
