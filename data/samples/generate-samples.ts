@@ -1,15 +1,18 @@
 /**
- * Writes the bundled sample raw files (data/samples/raw/…) for two event hours,
- * 2024-05-01T13 and T14, deterministically. Run it again after changing it:
- *   node --import tsx data/samples/generate-samples.ts
+ * Writes the bundled sample raw files (data/samples/raw/…) deterministically: AWS VPC Flow Logs
+ * and agent segments for 2024-05-01T13 and T14, and Azure NSG and VNet, GCP and OCI flow logs for
+ * 2024-05-02T13 (multi-cloud-samples.ts). Run it again after changing it:
+ *   node --import tsx data/samples/generate-samples.ts [OUTPUT_FOLDER]
+ * (data/samples/ by default; test/samples/generated-samples.test.ts writes elsewhere and compares).
  * data/samples/README.md lists what the demo must find in them.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { agentSegmentKey, type AgentRecord } from '../../schemas/agent-record.ts';
+import { writeMultiCloudSamples } from './multi-cloud-samples.ts';
 
-const ROOT = import.meta.dirname;
+const ROOT = path.resolve(process.argv[2] ?? import.meta.dirname);
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 const FLOW_LOG = 'fl-0a1b2c3d4e5f67890';
@@ -37,10 +40,11 @@ const random = () => {
 };
 const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
 
-function writeObject(key: string, body: string): void {
+/** Writes one sample object, gzip-compressed unless the provider writes it plain (Azure's PT1H.json, GCP's sink shards). */
+function writeObject(key: string, body: string, { gzip = true }: { gzip?: boolean } = {}): void {
   const file = path.join(ROOT, key);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, gzipSync(Buffer.from(body), { level: 9, mtime: 0 } as never));
+  writeFileSync(file, gzip ? gzipSync(Buffer.from(body), { level: 9, mtime: 0 } as never) : body);
 }
 
 function awsStamp(time: number): string {
@@ -133,3 +137,4 @@ function agentRecords(): void {
 rmSync(path.join(ROOT, 'raw'), { recursive: true, force: true });
 awsLines();
 agentRecords();
+writeMultiCloudSamples(writeObject);

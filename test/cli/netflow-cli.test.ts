@@ -54,10 +54,21 @@ describe('the netflow command', { timeout: 240_000 }, () => {
     expect(demo.code).toBe(0);
     expect(demo.stdout).toContain('hour 2024-05-01T13  PUBLISHED');
     expect(demo.stdout).toContain('hour 2024-05-01T14  PUBLISHED');
+    expect(demo.stdout).toContain('hour 2024-05-02T13  PUBLISHED');
     expect(demo.stdout).toMatch(/no-admin-ports-from-internet\s+185\.220\.101\.45 -> 10\.0\.1\.10:22/);
+    expect(demo.stdout).toMatch(/azure-sql-only-from-az-app-1\s+10\.1\.2\.5 -> 10\.1\.3\.4:1433 .*seen by azure_nsg:NSG-SQL\/000D3A2B3001/);
+    // The per-source summary: one row per source, then the total (figures: data/samples/README.md, test/samples/demo-expectations.e2e.test.ts).
+    const summary = demo.stdout.slice(demo.stdout.indexOf('read and found, per source'));
+    expect(summary.split('\n')[1]).toMatch(/^source +│ objects +│ objects_quarantined +│ records_read +│ flows_published +│ other_hours +│ nodata_skipdata +│ quarantined +│ violations +│ alerts/);
+    expect(
+      summary
+        .split('\n')
+        .slice(3, 10)
+        .map((line) => line.split(' ')[0]),
+    ).toEqual(['aws_vpc', 'azure_nsg', 'azure_vnet', 'gcp_vpc', 'oci_vcn', 'agent', 'total']);
     expect((await readdir(cwd)).sort()).toEqual(['.netflow', 'bad.yaml', 'lake']);
 
-    const query = await netflow(cwd, ['query', 'SELECT dst_port, count(*) AS flows FROM flows WHERE dst_port IN (22, 1433) GROUP BY 1 ORDER BY 1', '--format', 'csv']);
+    const query = await netflow(cwd, ['query', "SELECT dst_port, count(*) AS flows FROM flows WHERE dst_port IN (22, 1433) AND dt = '2024-05-01' GROUP BY 1 ORDER BY 1", '--format', 'csv']);
     expect(query.code).toBe(0);
     expect(query.stdout).toBe('dst_port,flows\n22,2\n1433,250\n');
     const json = await netflow(cwd, ['query', 'SELECT rule_id, flow_count FROM alerts ORDER BY rule_id, flow_count', '--format', 'json']);
@@ -67,8 +78,11 @@ describe('the netflow command', { timeout: 240_000 }, () => {
         .split('\n')
         .map((line) => JSON.parse(line)),
     ).toEqual([
+      { rule_id: 'azure-sql-only-from-az-app-1', flow_count: 10 },
       { rule_id: 'datastore-only-from-vms', flow_count: 3 },
+      { rule_id: 'datastore-only-from-vms', flow_count: 5 },
       { rule_id: 'known-endpoints-only', flow_count: 1 },
+      { rule_id: 'no-admin-ports-from-internet', flow_count: 1 },
       { rule_id: 'no-admin-ports-from-internet', flow_count: 1 },
       { rule_id: 'no-admin-ports-from-internet', flow_count: 1 },
       { rule_id: 'sql-only-from-app-1', flow_count: 5 },

@@ -7,7 +7,8 @@ import type { HourlyEtlResult } from '../../jobs/hourly-etl.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
 
-// The violations data/samples/README.md promises the demo finds, per hour.
+// The violations data/samples/README.md promises the demo finds in the AWS and agent hours (every
+// hour and source: test/samples/demo-expectations.e2e.test.ts).
 const EXPECTED_ALERTS: Record<string, string[]> = {
   '2024-05-01T13': [
     'no-admin-ports-from-internet 185.220.101.45 -> 10.0.1.10:22 flows=1',

@@ -55,9 +55,9 @@ describe('netflow against an S3 server', () => {
     expect(demo.stdout).toContain('hour 2024-05-01T14  PUBLISHED');
     expect(demo.stdout).toMatch(/no-admin-ports-from-internet\s+185\.220\.101\.45 -> 10\.0\.1\.10:22/);
     const query = await netflow(cwd, ['query', 'SELECT source_type, count(*) AS n FROM flows GROUP BY 1 ORDER BY 1', '--format', 'csv']);
-    expect(query.stdout).toBe('source_type,n\nagent,614\naws_vpc,243\n');
+    expect(query.stdout).toBe('source_type,n\nagent,614\naws_vpc,243\nazure_nsg,72\nazure_vnet,241\ngcp_vpc,160\noci_vcn,86\n');
     const alerts = await netflow(cwd, ['query', 'SELECT count(*) AS n FROM alerts', '--format', 'csv']);
-    expect(alerts.stdout).toBe('n\n5\n');
+    expect(alerts.stdout).toBe('n\n8\n');
   });
 
   it('status tells published, late, outdated and missing hours apart; backfill reruns the late one, skips the unchanged one and lists the failure', { timeout: 240_000 }, async () => {
@@ -109,7 +109,7 @@ describe('netflow against an S3 server', () => {
     const after = await netflow(cwd, ['status', '--from', '2024-05-01T13', '--to', '2024-05-01T14']);
     expect(after.code).toBe(0);
     expect(after.stdout).toContain('published 2, late 0');
-    const flows = await netflow(cwd, ['query', "SELECT count(*) AS n FROM flows WHERE start_at >= TIMESTAMP '2024-05-01 14:00:00'", '--format', 'csv']);
+    const flows = await netflow(cwd, ['query', "SELECT count(*) AS n FROM flows WHERE start_at >= TIMESTAMP '2024-05-01 14:00:00' AND dt = '2024-05-01'", '--format', 'csv']);
     expect(flows.stdout).toBe('n\n422\n');
 
     // A rules change makes every published hour outdated (a backfill would rerun them).

@@ -30,12 +30,12 @@ describe('netflow rules check', () => {
     );
     const { code, stdout } = await cli(['rules', 'check', file], dir);
     expect(code).toBe(0);
-    expect(stdout).toContain(`${file}: 5 rule(s), version 2024-05-01, sha256:`);
+    expect(stdout).toContain(`${file}: 6 rule(s), version 2024-05-01, sha256:`);
     expect(stdout).toContain('  no-admin-ports-from-internet [deny, high, owner security]: no traffic from the internet to anything (tcp; port 22, 3389; accepted flows only)');
     expect(stdout).toContain('  sql-only-from-app-1 [allow_only, high, owner data]: vm "i-0sql00000000001" may be reached only from vm "i-0app00000000001" (port 1433)');
     expect(stdout).toContain('  no-c2 [threat, critical]: no destination endpoint on any threat list');
     expect(stdout).toContain('    except from {"vm":"i-0app00000000001"} until 2024-05-01T13:30:00Z: INC-42 sinkhole test');
-    expect(stdout).toMatch(/warning: rules\.4\.exceptions\.0: exception "INC-42 sinkhole test" of rule "no-c2" expired at 2024-05-01T13:30:00Z/);
+    expect(stdout).toMatch(/warning: rules\.5\.exceptions\.0: exception "INC-42 sinkhole test" of rule "no-c2" expired at 2024-05-01T13:30:00Z/);
   });
 
   it('reports every problem with its line and key', async () => {
@@ -133,6 +133,7 @@ describe('netflow rules test --hour and netflow ref check over a lake', () => {
       { rule_id: 'sql-only-from-app-1', matched: expect.any(Number), breaching: 10, excused: 0, violating: 10 },
       { rule_id: 'datastore-only-from-vms', matched: expect.any(Number), breaching: 3, excused: 0, violating: 3 },
       { rule_id: 'known-endpoints-only', matched: 436, breaching: 1, excused: 0, violating: 1 },
+      { rule_id: 'azure-sql-only-from-az-app-1', matched: 0, breaching: 0, excused: 0, violating: 0 },
     ]);
     // A draft: the SQL server's exception for app-2 until 13:23 excuses part of its 10 flows.
     const draft = path.join(lake.dir, 'draft.yaml');
@@ -165,7 +166,7 @@ describe('netflow rules test --hour and netflow ref check over a lake', () => {
   it('ref check validates every configured file and names the file, line and field of each problem', async () => {
     const ok = await cli(['ref', 'check', '--config', configFile], lake.dir);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/ok +inventory .*inventory\.yaml\n +2024-05-01T00:00:00Z: 6 VM\(s\), 7 address\(es\)/);
+    expect(ok.stdout).toMatch(/ok +inventory .*inventory\.yaml\n +2024-05-01T00:00:00Z: 15 VM\(s\), 16 address\(es\)/);
     expect(ok.stdout).toMatch(/ok +threat_list .*tor-exits\.txt\n +tor-exits \(plain\): 2 entr\(ies\)/);
     const badInventory = path.join(lake.dir, 'inventory.csv');
     await writeFile(badInventory, 'vm_id,vm_name,account_id,segment,interface_id,private_ips\ni-1,a,acct,web,eni-1,10.0.0.1\ni-2,b,acct,web,eni-2,10.0.0.999\n');
