@@ -402,6 +402,149 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
       'nat/gateway': { counts: true, countedAs: 'nat/gateway', observedBy: ['aws_vpc:eni-nat-gateway'] },
     },
   },
+  {
+    name: "an Azure VNet tuple at the server's NIC and the client's agent: the tuple counts both directions, the agent's record of the answer does not",
+    flows: [
+      {
+        flow_id: 'answer/vnet-server',
+        source_type: 'azure_vnet',
+        mac_address: 'MAC-SQL',
+        direction: 'ingress',
+        start_at: T(50, 5),
+        src_ip: '10.0.2.10',
+        src_port: 40050,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 900,
+        reverse_packets: 8,
+        reverse_bytes: 5000,
+      },
+      { flow_id: 'answer/agent-request', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(50), end_at: T(50, 40), src_ip: '10.0.2.10', src_port: 40050, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 900 },
+      { flow_id: 'answer/agent-answer', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(50), end_at: T(50, 40), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40050, bytes: 5000 },
+    ],
+    expect: Object.fromEntries(
+      ['answer/vnet-server', 'answer/agent-request', 'answer/agent-answer'].map((name) => [
+        name,
+        { counts: name === 'answer/vnet-server', countedAs: 'answer/vnet-server', observedBy: ['agent:app-1', 'azure_vnet:MAC-SQL'] },
+      ]),
+    ),
+  },
+  {
+    name: "an Azure VNet tuple at the client's NIC and the server's agent: the agent's two records count, the tuple neither direction",
+    flows: [
+      {
+        flow_id: 'answer/vnet-client',
+        source_type: 'azure_vnet',
+        mac_address: 'MAC-APP',
+        direction: 'egress',
+        start_at: T(51, 5),
+        src_ip: '10.0.2.10',
+        src_port: 40051,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 900,
+        reverse_packets: 8,
+        reverse_bytes: 5000,
+      },
+      { flow_id: 'answer/server-request', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(51), end_at: T(51, 40), src_ip: '10.0.2.10', src_port: 40051, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 900 },
+      { flow_id: 'answer/server-answer', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(51), end_at: T(51, 40), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40051, bytes: 5000 },
+    ],
+    expect: {
+      'answer/vnet-client': { counts: false, countedAs: 'answer/server-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+      'answer/server-request': { counts: true, countedAs: 'answer/server-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+      'answer/server-answer': { counts: true, countedAs: 'answer/server-answer', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+    },
+  },
+  {
+    name: 'the agent and the VNet flow log of one VM: the VNet tuple counts the request and the answer, the agent neither',
+    flows: [
+      {
+        flow_id: 'same-vm-answer/vnet',
+        source_type: 'azure_vnet',
+        mac_address: 'MAC-SQL',
+        direction: 'ingress',
+        start_at: T(52, 5),
+        src_ip: '10.0.2.10',
+        src_port: 40052,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 900,
+        reverse_packets: 8,
+        reverse_bytes: 5000,
+      },
+      { flow_id: 'same-vm-answer/agent-request', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(52), end_at: T(52, 40), src_ip: '10.0.2.10', src_port: 40052, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 900 },
+      { flow_id: 'same-vm-answer/agent-answer', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(52), end_at: T(52, 40), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40052, bytes: 5000 },
+    ],
+    expect: Object.fromEntries(
+      ['same-vm-answer/vnet', 'same-vm-answer/agent-request', 'same-vm-answer/agent-answer'].map((name) => [
+        name,
+        { counts: name === 'same-vm-answer/vnet', countedAs: 'same-vm-answer/vnet', observedBy: ['agent:sql-1', 'azure_vnet:MAC-SQL'] },
+      ]),
+    ),
+  },
+  {
+    name: "an Azure tuple's answer and a later record of the reversed tuple outside its minute: the later one still counts",
+    flows: [
+      {
+        flow_id: 'answer-later/vnet',
+        source_type: 'azure_vnet',
+        mac_address: 'MAC-SQL',
+        direction: 'ingress',
+        start_at: T(53, 5),
+        src_ip: '10.0.2.10',
+        src_port: 40053,
+        dst_ip: '10.0.3.10',
+        dst_port: 1433,
+        bytes: 900,
+        reverse_packets: 8,
+        reverse_bytes: 5000,
+      },
+      { flow_id: 'answer-later/agent-answer', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(55), end_at: T(55, 40), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40053, bytes: 700 },
+    ],
+    expect: {
+      'answer-later/vnet': { counts: true, countedAs: 'answer-later/vnet', observedBy: ['azure_vnet:MAC-SQL'] },
+      'answer-later/agent-answer': { counts: true, countedAs: 'answer-later/agent-answer', observedBy: ['agent:app-1'] },
+    },
+  },
+  {
+    name: 'two Azure tuples whose requests are each other\'s answers: the first ranked counts both directions',
+    flows: [
+      {
+        flow_id: 'crossed/vnet-a',
+        source_type: 'azure_vnet',
+        mac_address: 'MAC-A',
+        direction: 'ingress',
+        start_at: T(54, 5),
+        src_ip: '10.0.2.10',
+        src_port: 5060,
+        dst_ip: '10.0.3.10',
+        dst_port: 5060,
+        protocol: 17,
+        bytes: 300,
+        reverse_packets: 2,
+        reverse_bytes: 400,
+      },
+      {
+        flow_id: 'crossed/vnet-b',
+        source_type: 'azure_vnet',
+        mac_address: 'MAC-B',
+        direction: 'egress',
+        start_at: T(54, 6),
+        src_ip: '10.0.3.10',
+        src_port: 5060,
+        dst_ip: '10.0.2.10',
+        dst_port: 5060,
+        protocol: 17,
+        bytes: 400,
+        reverse_packets: 2,
+        reverse_bytes: 300,
+      },
+    ],
+    expect: {
+      'crossed/vnet-a': { counts: true, countedAs: 'crossed/vnet-a', observedBy: ['azure_vnet:MAC-A', 'azure_vnet:MAC-B'] },
+      'crossed/vnet-b': { counts: false, countedAs: 'crossed/vnet-a', observedBy: ['azure_vnet:MAC-A', 'azure_vnet:MAC-B'] },
+    },
+  },
 ];
 
 describe('counted once: one record of a connection and interval counts in totals', () => {
@@ -454,5 +597,18 @@ describe('counted once: one record of a connection and interval counts in totals
     expect(total!.bytes).toBe(1500n);
     const [matrixLike] = await enriched.session.all<{ bytes: bigint }>(`SELECT sum(bytes)::BIGINT AS bytes FROM flows WHERE counts_in_totals AND raw_object_key LIKE 'agents/%'`);
     expect(matrixLike!.bytes).toBe(5900n);
+  });
+
+  it("an Azure tuple's answer is counted once: request and answer bytes (bytes + reverse_bytes of the counting records) are the connection's, whichever end the tuple is at", async () => {
+    const totals = await enriched.session.all<{ connection: string; bytes: bigint }>(
+      `SELECT split_part(raw_object_key, '/', 1) AS connection, sum(coalesce(bytes, 0) + coalesce(reverse_bytes, 0))::BIGINT AS bytes
+       FROM flows WHERE counts_in_totals AND split_part(raw_object_key, '/', 1) IN ('answer', 'same-vm-answer', 'crossed') GROUP BY 1 ORDER BY 1`,
+    );
+    // "answer" holds two connections (ports 40050 and 40051), 900 + 5000 bytes each.
+    expect(totals.map((row) => [row.connection, row.bytes])).toEqual([
+      ['answer', 11_800n],
+      ['crossed', 700n],
+      ['same-vm-answer', 5900n],
+    ]);
   });
 });

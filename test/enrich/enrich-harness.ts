@@ -37,6 +37,9 @@ export interface FlowInput {
   reporter?: string | null;
   instance_id?: string | null;
   counts_in_totals?: boolean;
+  /** The destination's answer in the same record (Azure NSG version 2 and VNet tuples); null for one-way records. */
+  reverse_packets?: number | null;
+  reverse_bytes?: number | null;
 }
 
 export function referenceOf(parts: { snapshots?: InventorySnapshot[]; ranges?: IpRange[]; threats?: ThreatEntry[]; rules?: unknown[] }): ReferenceData {
@@ -76,7 +79,7 @@ export async function runEnrich(flows: readonly FlowInput[], reference: Referenc
     for (const [index, flow] of flows.entries()) {
       await session.run(
         `INSERT INTO flows_in_hour VALUES (NULL, ip_is_public($3), ip_is_public($5), CAST($2 AS TIMESTAMP), coalesce(CAST($12 AS TIMESTAMP), CAST($2 AS TIMESTAMP) + INTERVAL 1 SECOND), $13, ip_canonical($3), $4, ip_canonical($5), $6, $7, $8, $9, $14, $15, $16, $10, $1, $11,
-        $17, $18, $19, $20, NULL, NULL, NULL, NULL, NULL)`,
+        $17, $18, $19, $20, NULL, NULL, NULL, $21, $22)`,
         [
           flow.flow_id,
           flow.start_at,
@@ -98,6 +101,8 @@ export async function runEnrich(flows: readonly FlowInput[], reference: Referenc
           flow.mac_address ?? null,
           flow.reporter ?? null,
           flow.instance_id ?? null,
+          flow.reverse_packets ?? null,
+          flow.reverse_bytes ?? null,
         ],
       );
     }
