@@ -21,6 +21,23 @@ const NSG_KEY = (nsg: string, name: string) =>
 
 const T = (minute: number, second = 0) => `2024-05-01T13:${String(minute).padStart(2, '0')}:${String(second).padStart(2, '0')}`;
 
+/** app-1 (10.0.2.10) to sql-1 (10.0.3.10:1433) from a client port, and sql-1's answer. */
+const sqlRequest = (clientPort: number) => ({ src_ip: '10.0.2.10', src_port: clientPort, dst_ip: '10.0.3.10', dst_port: 1433 });
+const sqlAnswer = (clientPort: number) => ({ src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: clientPort });
+
+/** An Azure VNet tuple of app-1's request to sql-1 (900 bytes) carrying sql-1's answer (5000 bytes). */
+const vnetTuple = (flow_id: string, mac: string, direction: 'ingress' | 'egress', start_at: string, clientPort: number): FlowInput => ({
+  flow_id,
+  source_type: 'azure_vnet',
+  mac_address: mac,
+  direction,
+  start_at,
+  ...sqlRequest(clientPort),
+  bytes: 900,
+  reverse_packets: 8,
+  reverse_bytes: 5000,
+});
+
 interface Expected {
   counts: boolean;
   countedAs: string | null;
@@ -405,22 +422,9 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
   {
     name: "an Azure VNet tuple at the server's NIC and the client's agent: the tuple counts both directions, the agent's record of the answer does not",
     flows: [
-      {
-        flow_id: 'answer/vnet-server',
-        source_type: 'azure_vnet',
-        mac_address: 'MAC-SQL',
-        direction: 'ingress',
-        start_at: T(50, 5),
-        src_ip: '10.0.2.10',
-        src_port: 40050,
-        dst_ip: '10.0.3.10',
-        dst_port: 1433,
-        bytes: 900,
-        reverse_packets: 8,
-        reverse_bytes: 5000,
-      },
-      { flow_id: 'answer/agent-request', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(50), end_at: T(50, 40), src_ip: '10.0.2.10', src_port: 40050, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 900 },
-      { flow_id: 'answer/agent-answer', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(50), end_at: T(50, 40), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40050, bytes: 5000 },
+      vnetTuple('answer/vnet-server', 'MAC-SQL', 'ingress', T(50, 5), 40050),
+      { flow_id: 'answer/agent-request', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(50), end_at: T(50, 40), ...sqlRequest(40050), bytes: 900 },
+      { flow_id: 'answer/agent-answer', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(50), end_at: T(50, 40), ...sqlAnswer(40050), bytes: 5000 },
     ],
     expect: Object.fromEntries(
       ['answer/vnet-server', 'answer/agent-request', 'answer/agent-answer'].map((name) => [
@@ -432,22 +436,9 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
   {
     name: "an Azure VNet tuple at the client's NIC and the server's agent: the agent's two records count, the tuple neither direction",
     flows: [
-      {
-        flow_id: 'answer/vnet-client',
-        source_type: 'azure_vnet',
-        mac_address: 'MAC-APP',
-        direction: 'egress',
-        start_at: T(51, 5),
-        src_ip: '10.0.2.10',
-        src_port: 40051,
-        dst_ip: '10.0.3.10',
-        dst_port: 1433,
-        bytes: 900,
-        reverse_packets: 8,
-        reverse_bytes: 5000,
-      },
-      { flow_id: 'answer/server-request', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(51), end_at: T(51, 40), src_ip: '10.0.2.10', src_port: 40051, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 900 },
-      { flow_id: 'answer/server-answer', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(51), end_at: T(51, 40), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40051, bytes: 5000 },
+      vnetTuple('answer/vnet-client', 'MAC-APP', 'egress', T(51, 5), 40051),
+      { flow_id: 'answer/server-request', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(51), end_at: T(51, 40), ...sqlRequest(40051), bytes: 900 },
+      { flow_id: 'answer/server-answer', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(51), end_at: T(51, 40), ...sqlAnswer(40051), bytes: 5000 },
     ],
     expect: {
       'answer/vnet-client': { counts: false, countedAs: 'answer/server-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
@@ -458,22 +449,9 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
   {
     name: 'the agent and the VNet flow log of one VM: the VNet tuple counts the request and the answer, the agent neither',
     flows: [
-      {
-        flow_id: 'same-vm-answer/vnet',
-        source_type: 'azure_vnet',
-        mac_address: 'MAC-SQL',
-        direction: 'ingress',
-        start_at: T(52, 5),
-        src_ip: '10.0.2.10',
-        src_port: 40052,
-        dst_ip: '10.0.3.10',
-        dst_port: 1433,
-        bytes: 900,
-        reverse_packets: 8,
-        reverse_bytes: 5000,
-      },
-      { flow_id: 'same-vm-answer/agent-request', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(52), end_at: T(52, 40), src_ip: '10.0.2.10', src_port: 40052, dst_ip: '10.0.3.10', dst_port: 1433, bytes: 900 },
-      { flow_id: 'same-vm-answer/agent-answer', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(52), end_at: T(52, 40), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40052, bytes: 5000 },
+      vnetTuple('same-vm-answer/vnet', 'MAC-SQL', 'ingress', T(52, 5), 40052),
+      { flow_id: 'same-vm-answer/agent-request', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(52), end_at: T(52, 40), ...sqlRequest(40052), bytes: 900 },
+      { flow_id: 'same-vm-answer/agent-answer', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(52), end_at: T(52, 40), ...sqlAnswer(40052), bytes: 5000 },
     ],
     expect: Object.fromEntries(
       ['same-vm-answer/vnet', 'same-vm-answer/agent-request', 'same-vm-answer/agent-answer'].map((name) => [
@@ -485,21 +463,8 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
   {
     name: "an Azure tuple's answer and a later record of the reversed tuple outside its minute: the later one still counts",
     flows: [
-      {
-        flow_id: 'answer-later/vnet',
-        source_type: 'azure_vnet',
-        mac_address: 'MAC-SQL',
-        direction: 'ingress',
-        start_at: T(53, 5),
-        src_ip: '10.0.2.10',
-        src_port: 40053,
-        dst_ip: '10.0.3.10',
-        dst_port: 1433,
-        bytes: 900,
-        reverse_packets: 8,
-        reverse_bytes: 5000,
-      },
-      { flow_id: 'answer-later/agent-answer', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(55), end_at: T(55, 40), src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: 40053, bytes: 700 },
+      vnetTuple('answer-later/vnet', 'MAC-SQL', 'ingress', T(53, 5), 40053),
+      { flow_id: 'answer-later/agent-answer', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(55), end_at: T(55, 40), ...sqlAnswer(40053), bytes: 700 },
     ],
     expect: {
       'answer-later/vnet': { counts: true, countedAs: 'answer-later/vnet', observedBy: ['azure_vnet:MAC-SQL'] },
@@ -507,38 +472,10 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
     },
   },
   {
-    name: 'two Azure tuples whose requests are each other\'s answers: the first ranked counts both directions',
+    name: "two Azure tuples whose requests are each other's answers: the first ranked counts both directions",
     flows: [
-      {
-        flow_id: 'crossed/vnet-a',
-        source_type: 'azure_vnet',
-        mac_address: 'MAC-A',
-        direction: 'ingress',
-        start_at: T(54, 5),
-        src_ip: '10.0.2.10',
-        src_port: 5060,
-        dst_ip: '10.0.3.10',
-        dst_port: 5060,
-        protocol: 17,
-        bytes: 300,
-        reverse_packets: 2,
-        reverse_bytes: 400,
-      },
-      {
-        flow_id: 'crossed/vnet-b',
-        source_type: 'azure_vnet',
-        mac_address: 'MAC-B',
-        direction: 'egress',
-        start_at: T(54, 6),
-        src_ip: '10.0.3.10',
-        src_port: 5060,
-        dst_ip: '10.0.2.10',
-        dst_port: 5060,
-        protocol: 17,
-        bytes: 400,
-        reverse_packets: 2,
-        reverse_bytes: 300,
-      },
+      { ...vnetTuple('crossed/vnet-a', 'MAC-A', 'ingress', T(54, 5), 5060), dst_port: 5060, protocol: 17, bytes: 300, reverse_bytes: 400 },
+      { ...vnetTuple('crossed/vnet-b', 'MAC-B', 'egress', T(54, 6), 5060), ...sqlAnswer(5060), src_port: 5060, protocol: 17, bytes: 400, reverse_bytes: 300 },
     ],
     expect: {
       'crossed/vnet-a': { counts: true, countedAs: 'crossed/vnet-a', observedBy: ['azure_vnet:MAC-A', 'azure_vnet:MAC-B'] },
