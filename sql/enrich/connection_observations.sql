@@ -59,9 +59,7 @@ keyed as not materialized (
     where f.counts_in_totals
 ),
 
--- The tuples that more than one point reports (a request's, or an answer's): only their records can
--- have a rival. A hash of the tuple groups 8 bytes a record; two tuples sharing a hash only add
--- candidates, which the exact comparison below tells apart.
+-- Each record's point as a hash, beside its tuples'.
 point_keys as not materialized (
     select
         tuple_key,
@@ -71,6 +69,9 @@ point_keys as not materialized (
     from keyed
 ),
 
+-- The tuples that more than one point reports (a request's, or an answer's): only their records can
+-- have a rival. Hashes group 8 bytes a key; two tuples sharing a hash only add candidates, which
+-- the exact comparison below tells apart.
 shared_tuples as (
     select tuple_key
     from (
@@ -141,7 +142,8 @@ directions as (
 ),
 
 in_minutes as (
-    select d.*, unnest(generate_series(date_trunc('minute', d.window_start), date_trunc('minute', d.window_end), interval 1 minute)) as minute_at
+    -- (At least the first minute: a record that ends before it starts still overlaps what spans it.)
+    select d.*, unnest(generate_series(date_trunc('minute', d.window_start), date_trunc('minute', greatest(d.window_start, d.window_end)), interval 1 minute)) as minute_at
     from directions as d
 ),
 
