@@ -83,7 +83,9 @@ describe('anomaly aggregates: each connection counted once', () => {
   });
 
   it('talker pairs, egress pairs and the per-minute destinations of the scans: one flow a connection', async () => {
-    const talkers = await session.all<{ src_key: string; dst_key: string; flow_count: bigint; bytes: bigint }>(`SELECT src_key, dst_key, flow_count, bytes::BIGINT AS bytes FROM an_talker_pairs_hourly ORDER BY ALL`);
+    const talkers = await session.all<{ src_key: string; dst_key: string; flow_count: bigint; bytes: bigint }>(
+      `SELECT src_key, dst_key, flow_count, bytes::BIGINT AS bytes FROM an_talker_pairs_hourly ORDER BY ALL`,
+    );
     expect(talkers.map((row) => [row.src_key, row.dst_key, row.flow_count, row.bytes])).toEqual([
       ['10.0.1.10', '10.0.2.10', 1n, 300n],
       ['10.0.2.10', '10.0.3.10', 1n, 900n],

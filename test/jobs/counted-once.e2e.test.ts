@@ -166,7 +166,10 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
     await lake.store.putBytes('raw/gcp_vpc/compute.googleapis.com/vpc_flows/2024/05/01/13:00:00_13:59:59_S0.json', gcpLines.join('\n') + '\n');
     const vnetTuples = all
       .filter((o) => o.kind === 'vnet')
-      .map((o) => `${o.startS * 1000},${o.src.ip},${o.dst.ip},${o.srcPort},${o.dstPort},6,${o.dst === o.observer ? 'I' : 'O'},E,NX,${Math.ceil(o.bytes / 1000)},${o.bytes},${Math.ceil(o.answerBytes! / 1000)},${o.answerBytes}`);
+      .map(
+        (o) =>
+          `${o.startS * 1000},${o.src.ip},${o.dst.ip},${o.srcPort},${o.dstPort},6,${o.dst === o.observer ? 'I' : 'O'},E,NX,${Math.ceil(o.bytes / 1000)},${o.bytes},${Math.ceil(o.answerBytes! / 1000)},${o.answerBytes}`,
+      );
     const vnetRecord = {
       time: '2024-05-01T13:59:00.0000000Z',
       flowLogVersion: 4,
