@@ -44,6 +44,25 @@ interface Expected {
   observedBy: string[];
 }
 
+/** An agent's records of both directions of that connection, 40 seconds from a minute: `<prefix>/agent-request` and `<prefix>/agent-answer`. */
+const agentOfBothDirections = (prefix: string, vm: string, requestDirection: 'ingress' | 'egress', minute: number, clientPort: number): FlowInput[] => [
+  { flow_id: `${prefix}/agent-request`, source_type: 'agent', observer_vm_id: vm, direction: requestDirection, start_at: T(minute), end_at: T(minute, 40), ...sqlRequest(clientPort), bytes: 900 },
+  {
+    flow_id: `${prefix}/agent-answer`,
+    source_type: 'agent',
+    observer_vm_id: vm,
+    direction: requestDirection === 'ingress' ? 'egress' : 'ingress',
+    start_at: T(minute),
+    end_at: T(minute, 40),
+    ...sqlAnswer(clientPort),
+    bytes: 5000,
+  },
+];
+
+/** The expectation when `<prefix>/vnet` counts both directions and the agent's two records neither. */
+const answeredByTuple = (prefix: string, observedBy: string[]): Record<string, Expected> =>
+  Object.fromEntries(['vnet', 'agent-request', 'agent-answer'].map((name) => [`${prefix}/${name}`, { counts: name === 'vnet', countedAs: `${prefix}/vnet`, observedBy }]));
+
 const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected> }[] = [
   {
     name: "two agents: the destination VM's agent counts the request, the source VM's its answer",
@@ -421,44 +440,22 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
   },
   {
     name: "an Azure VNet tuple at the server's NIC and the client's agent: the tuple counts both directions, the agent's record of the answer does not",
-    flows: [
-      vnetTuple('answer/vnet-server', 'MAC-SQL', 'ingress', T(50, 5), 40050),
-      { flow_id: 'answer/agent-request', source_type: 'agent', observer_vm_id: 'app-1', direction: 'egress', start_at: T(50), end_at: T(50, 40), ...sqlRequest(40050), bytes: 900 },
-      { flow_id: 'answer/agent-answer', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(50), end_at: T(50, 40), ...sqlAnswer(40050), bytes: 5000 },
-    ],
-    expect: Object.fromEntries(
-      ['answer/vnet-server', 'answer/agent-request', 'answer/agent-answer'].map((name) => [
-        name,
-        { counts: name === 'answer/vnet-server', countedAs: 'answer/vnet-server', observedBy: ['agent:app-1', 'azure_vnet:MAC-SQL'] },
-      ]),
-    ),
+    flows: [vnetTuple('answer/vnet', 'MAC-SQL', 'ingress', T(50, 5), 40050), ...agentOfBothDirections('answer', 'app-1', 'egress', 50, 40050)],
+    expect: answeredByTuple('answer', ['agent:app-1', 'azure_vnet:MAC-SQL']),
   },
   {
     name: "an Azure VNet tuple at the client's NIC and the server's agent: the agent's two records count, the tuple neither direction",
-    flows: [
-      vnetTuple('answer/vnet-client', 'MAC-APP', 'egress', T(51, 5), 40051),
-      { flow_id: 'answer/server-request', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(51), end_at: T(51, 40), ...sqlRequest(40051), bytes: 900 },
-      { flow_id: 'answer/server-answer', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(51), end_at: T(51, 40), ...sqlAnswer(40051), bytes: 5000 },
-    ],
+    flows: [vnetTuple('answer-at-client/vnet', 'MAC-APP', 'egress', T(51, 5), 40051), ...agentOfBothDirections('answer-at-client', 'sql-1', 'ingress', 51, 40051)],
     expect: {
-      'answer/vnet-client': { counts: false, countedAs: 'answer/server-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
-      'answer/server-request': { counts: true, countedAs: 'answer/server-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
-      'answer/server-answer': { counts: true, countedAs: 'answer/server-answer', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+      'answer-at-client/vnet': { counts: false, countedAs: 'answer-at-client/agent-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+      'answer-at-client/agent-request': { counts: true, countedAs: 'answer-at-client/agent-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+      'answer-at-client/agent-answer': { counts: true, countedAs: 'answer-at-client/agent-answer', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
     },
   },
   {
     name: 'the agent and the VNet flow log of one VM: the VNet tuple counts the request and the answer, the agent neither',
-    flows: [
-      vnetTuple('same-vm-answer/vnet', 'MAC-SQL', 'ingress', T(52, 5), 40052),
-      { flow_id: 'same-vm-answer/agent-request', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'ingress', start_at: T(52), end_at: T(52, 40), ...sqlRequest(40052), bytes: 900 },
-      { flow_id: 'same-vm-answer/agent-answer', source_type: 'agent', observer_vm_id: 'sql-1', direction: 'egress', start_at: T(52), end_at: T(52, 40), ...sqlAnswer(40052), bytes: 5000 },
-    ],
-    expect: Object.fromEntries(
-      ['same-vm-answer/vnet', 'same-vm-answer/agent-request', 'same-vm-answer/agent-answer'].map((name) => [
-        name,
-        { counts: name === 'same-vm-answer/vnet', countedAs: 'same-vm-answer/vnet', observedBy: ['agent:sql-1', 'azure_vnet:MAC-SQL'] },
-      ]),
-    ),
+    flows: [vnetTuple('same-vm-answer/vnet', 'MAC-SQL', 'ingress', T(52, 5), 40052), ...agentOfBothDirections('same-vm-answer', 'sql-1', 'ingress', 52, 40052)],
+    expect: answeredByTuple('same-vm-answer', ['agent:sql-1', 'azure_vnet:MAC-SQL']),
   },
   {
     name: "an Azure tuple's answer and a later record of the reversed tuple outside its minute: the later one still counts",
@@ -539,11 +536,11 @@ describe('counted once: one record of a connection and interval counts in totals
   it("an Azure tuple's answer is counted once: request and answer bytes (bytes + reverse_bytes of the counting records) are the connection's, whichever end the tuple is at", async () => {
     const totals = await enriched.session.all<{ connection: string; bytes: bigint }>(
       `SELECT split_part(raw_object_key, '/', 1) AS connection, sum(coalesce(bytes, 0) + coalesce(reverse_bytes, 0))::BIGINT AS bytes
-       FROM flows WHERE counts_in_totals AND split_part(raw_object_key, '/', 1) IN ('answer', 'same-vm-answer', 'crossed') GROUP BY 1 ORDER BY 1`,
+       FROM flows WHERE counts_in_totals AND split_part(raw_object_key, '/', 1) IN ('answer', 'answer-at-client', 'same-vm-answer', 'crossed') GROUP BY 1 ORDER BY 1`,
     );
-    // "answer" holds two connections (ports 40050 and 40051), 900 + 5000 bytes each.
     expect(totals.map((row) => [row.connection, row.bytes])).toEqual([
-      ['answer', 11_800n],
+      ['answer', 5900n],
+      ['answer-at-client', 5900n],
       ['crossed', 700n],
       ['same-vm-answer', 5900n],
     ]);
