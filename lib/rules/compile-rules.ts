@@ -136,7 +136,7 @@ export function ruleCondition(rule: Rule): RawBuilder<SqlBool> {
  * aside for its NIC's VNet flow log belongs to none (null).
  */
 export const CONNECTION_OF_RECORD_SQL = 'coalesce(counted_flow_id, case when counts_in_totals then flow_id end)';
-const CONNECTION_OF_RECORD = sql.raw(CONNECTION_OF_RECORD_SQL);
+export const CONNECTION_OF_RECORD = sql.raw<string>(CONNECTION_OF_RECORD_SQL);
 
 /**
  * For `netflow rules test`: per rule, how many flows it looks at (matched), how many breach it,
