@@ -1,7 +1,7 @@
 import { durationMs } from '../../schemas/config.ts';
 import type { LedgerEntry } from '../../schemas/ledger.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
-import { compileRuleEvaluation } from '../rules/compile-rules.ts';
+import { compileRuleEvaluation, CONNECTION_OF_RECORD_SQL } from '../rules/compile-rules.ts';
 import { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, type DefaultDeny, type Recommendation } from '../segmentation/recommend-rules.ts';
 import { assessControls, ruleStatus, type AssessmentStatus, type ControlAssessment } from './assess-controls.ts';
 import { loadControlMapping, loadRulesFile } from './reference-files.ts';
@@ -123,18 +123,30 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
     for (const macro of await loadMacroFiles()) await session.runScript(macro.sql);
     const ts = (date: Date) => date.toISOString().replace('Z', '');
     await session.run(
-      `CREATE OR REPLACE TEMP TABLE flows_in_period AS SELECT * FROM flows WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`,
+      `CREATE OR REPLACE TEMP TABLE flows_in_period AS SELECT *, ${CONNECTION_OF_RECORD_SQL} AS connection_id FROM flows WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`,
       [ts(period.from), ts(period.to)],
     );
+    // One violation per rule and connection, not one per observer's record of it (two agents, an
+    // agent and a flow log: flows.counted_flow_id): shown by the record that counts the connection
+    // in totals, or, when that one does not break the rule (a destination that rejected what its
+    // source let out), by the one that does with the smallest flow_id; as the alerts count them.
     await session.run(
-      `CREATE OR REPLACE TEMP TABLE violations_in_period AS SELECT * FROM violations WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`,
+      `CREATE OR REPLACE TEMP TABLE violations_in_period AS
+       SELECT v.* FROM violations AS v LEFT JOIN flows_in_period AS f USING (flow_id)
+       WHERE v.start_at >= CAST($1 AS TIMESTAMP) AND v.start_at < CAST($2 AS TIMESTAMP)
+       QUALIFY row_number() OVER (PARTITION BY v.rule_id, coalesce(f.connection_id, v.flow_id) ORDER BY f.counts_in_totals DESC NULLS LAST, v.flow_id) = 1`,
       [ts(period.from), ts(period.to)],
     );
     const [totals] = plain<{ flows: number; non_conformant: number; violations: number }>(
-      // Connections, each counted once (flows.counts_in_totals), not one per observer's record.
-      await session.all(`SELECT (SELECT count(*) FROM flows_in_period WHERE counts_in_totals) AS flows, (SELECT count(*) FROM flows_in_period WHERE verdict <> 'conformant' AND counts_in_totals) AS non_conformant, (SELECT count(*) FROM violations_in_period) AS violations`),
+      // Connections, each counted once (flows.counts_in_totals), not one per observer's record; a
+      // connection is non-conformant when any of its records is.
+      await session.all(`SELECT (SELECT count(*) FROM flows_in_period WHERE counts_in_totals) AS flows,
+          (SELECT count(*) FROM flows_in_period WHERE counts_in_totals AND flow_id IN (SELECT connection_id FROM flows_in_period WHERE verdict <> 'conformant')) AS non_conformant,
+          (SELECT count(*) FROM violations_in_period) AS violations`),
     );
-    const evaluation = plain<{ rule_id: string; matched: number; breaching: number; excused: number; violating: number }>(await session.execute(compileRuleEvaluation(rulesFile.rules.rules, 'flows_in_period')));
+    const evaluation = plain<{ rule_id: string; matched: number; breaching: number; excused: number; violating: number }>(
+      await session.execute(compileRuleEvaluation(rulesFile.rules.rules, 'flows_in_period', 'connections')),
+    );
     const published = plain<{ rule_id: string; severity: string; rule_kind: string; violating: number }>(
       await session.all(`SELECT rule_id, any_value(severity) AS severity, any_value(rule_kind) AS rule_kind, count(*) AS violating FROM violations_in_period GROUP BY rule_id`),
     );

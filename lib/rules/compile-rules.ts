@@ -130,22 +130,35 @@ export function ruleCondition(rule: Rule): RawBuilder<SqlBool> {
 }
 
 /**
+ * The connection a curated flow record belongs to: the record that counts it in totals
+ * (enrich/connection_observations.sql). A record no other observer reports is its own; so is one
+ * of a partition written before flows schema 4 (no counted_flow_id), if it counts; an NSG tuple set
+ * aside for its NIC's VNet flow log belongs to none (null).
+ */
+export const CONNECTION_OF_RECORD_SQL = 'coalesce(counted_flow_id, case when counts_in_totals then flow_id end)';
+export const CONNECTION_OF_RECORD = sql.raw<string>(CONNECTION_OF_RECORD_SQL);
+
+/**
  * For `netflow rules test`: per rule, how many flows it looks at (matched), how many breach it,
  * how many of those an exception excuses, and how many violate. One row per rule, in file order.
+ * `unit: 'connections'` (over the curated flows, for reports) counts each connection once: the
+ * records one connection merges (flows.counted_flow_id) are one, and a connection breaches when
+ * any of its records does (a rejecting destination and a source that let it out disagree).
  */
-export function compileRuleEvaluation(rules: readonly Rule[], relation = 'flows_enriched'): CompiledSql {
+export function compileRuleEvaluation(rules: readonly Rule[], relation = 'flows_enriched', unit: 'records' | 'connections' = 'records'): CompiledSql {
   if (rules.length === 0) {
     return { sql: 'select cast(null as varchar) as rule_id, 0::bigint as matched, 0::bigint as breaching, 0::bigint as excused, 0::bigint as violating where false', parameters: [] };
   }
+  const counted = unit === 'records' ? sql`count(*)` : sql`count(distinct ${CONNECTION_OF_RECORD})`;
   const parts = rules.map((rule, index) => {
     const scope = allOf(ruleScope(rule));
     const breach = ruleBreach(rule) ?? TRUE;
     const excused = rule.exceptions.length > 0 ? sql<SqlBool>`(${sql.join(rule.exceptions.map(exceptionCondition), sql` or `)})` : sql<SqlBool>`false`;
     return sql`select ${index} as position, cast(${rule.id} as varchar) as rule_id,
-      count(*) filter (where ${scope}) as matched,
-      count(*) filter (where ${scope} and ${breach}) as breaching,
-      count(*) filter (where ${scope} and ${breach} and ${excused}) as excused,
-      count(*) filter (where ${ruleCondition(rule)}) as violating
+      ${counted} filter (where ${scope}) as matched,
+      ${counted} filter (where ${scope} and ${breach}) as breaching,
+      ${counted} filter (where ${scope} and ${breach} and ${excused}) as excused,
+      ${counted} filter (where ${ruleCondition(rule)}) as violating
       from ${sql.table(relation)}`;
   });
   const query = sql`select rule_id, matched, breaching, excused, violating from (${sql.join(parts, sql` union all `)}) order by position`;
@@ -176,7 +189,7 @@ export function compileFlowsMart(rules: readonly Rule[], projection: string): Co
   // A record no other observer reports is its connection's counted record (flows_enriched leaves the id to this scan).
   const query = sql`select ${sql.raw(projection)} from (
     select
-      * replace (coalesce(counted_flow_id, case when counts_in_totals then flow_id end) as counted_flow_id),
+      * replace (${CONNECTION_OF_RECORD} as counted_flow_id),
       case when len(violated_rule_ids) = 0 then 'conformant' else 'non_conformant' end as verdict,
       getvariable('run_id') as run_id
     from (

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Rule } from '../../schemas/reference/rules.ts';
 import type { CompiledSql, DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
-import { ruleCondition } from '../rules/compile-rules.ts';
+import { CONNECTION_OF_RECORD, ruleCondition } from '../rules/compile-rules.ts';
 import { createQueryBuilder } from '../sql/query-builder.ts';
 
 /** Traffic of a later period the recommended set would have flagged, grouped per rule, source, destination and port. */
@@ -23,13 +23,14 @@ export interface FlaggedTraffic {
 /**
  * The recommended rules (only them: the rules file's own rules already report what they flag)
  * over the published flows of `period`, as the hourly job would evaluate them. Values bound.
+ * `flows` counts connections: two observers' records of one connection are one.
  */
 export function compileEvaluation(rules: readonly Rule[], period: { from: Date; to: Date }): CompiledSql {
   const ts = (date: Date) => date.toISOString().replace('Z', '');
   const parts = rules.map(
     (rule) => sql`select cast(${rule.id} as varchar) as rule_id, cast(${rule.kind === 'deny' ? 'new port' : 'new source'} as varchar) as reason,
       coalesce(src_segment, case when src_is_public and src_vm_id is null then 'internet' end, src_ip) as src, dst_segment, protocol, dst_port,
-      count(*) as flows, min(start_at) as first_seen_at, max(end_at) as last_seen_at, list_sort(list(flow_id))[1:5] as sample_flow_ids
+      count(distinct ${CONNECTION_OF_RECORD}) as flows, min(start_at) as first_seen_at, max(end_at) as last_seen_at, list_sort(list(flow_id))[1:5] as sample_flow_ids
       from flows
       where start_at >= cast(${ts(period.from)} as timestamp) and start_at < cast(${ts(period.to)} as timestamp) and ${ruleCondition(rule)}
       group by all`,

@@ -5,7 +5,7 @@ import type { Rule, RulesFile, Selector } from '../../schemas/reference/rules.ts
 import { rulesFileSchema } from '../../schemas/reference/rules.ts';
 import type { CompiledSql, DuckDbSession } from '../duckdb/duckdb-session.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
-import { ruleScope } from '../rules/compile-rules.ts';
+import { CONNECTION_OF_RECORD, ruleScope } from '../rules/compile-rules.ts';
 import { createQueryBuilder } from '../sql/query-builder.ts';
 
 /**
@@ -160,7 +160,8 @@ export function compileRecommendationQuery(rules: readonly Rule[], period: { fro
     )
     select
       t.dst_segment, t.dst_port, t.protocol,
-      count(*) filter (where not t.is_covered and t.src_segment is distinct from t.dst_segment) as uncovered_flows,
+      -- Connections, as flows below: two observers' records of one connection are one.
+      count(distinct ${CONNECTION_OF_RECORD}) filter (where not t.is_covered and t.src_segment is distinct from t.dst_segment) as uncovered_flows,
       -- Connections once: the record that counts each in totals (two observers' records are one connection).
       count(*) filter (where t.counts_in_totals) as flows,
       count(distinct date_trunc('hour', t.start_at)) as hours,

@@ -4,7 +4,8 @@ export const violationsTable = defineTable({
   name: 'violations',
   root: 'curated',
   // 2: protocol, packets and bytes may be null (AWS custom formats without them, as in flows).
-  schemaVersion: 2,
+  // 3: counted_flow_id, so that violations count connections, not observer records.
+  schemaVersion: 3,
   orderBy: ['rule_id', 'start_at', 'flow_id'],
   doc: 'One row per (flow, violated rule) in the event hour.',
   columns: [
@@ -31,6 +32,12 @@ export const violationsTable = defineTable({
     column('src_threat_lists', 'VARCHAR[]', false, 'threat lists naming the source address'),
     column('dst_threat_lists', 'VARCHAR[]', false, 'threat lists naming the destination address'),
     column('rule_owner', 'VARCHAR', true, 'team that owns the rule'),
+    column(
+      'counted_flow_id',
+      'VARCHAR',
+      true,
+      "the connection this record is one observer's view of (flows.counted_flow_id): rows of one rule sharing it are one violating connection, so count distinct (rule_id, counted_flow_id); null before schema 3",
+    ),
   ],
 });
 

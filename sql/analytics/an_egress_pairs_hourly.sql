@@ -3,7 +3,8 @@
 -- upstream: an_flows
 -- materialized: table
 -- tests: not_null(hour_at, src_ip, dst_ip, bytes); unique(hour_at, src_ip, dst_ip)
--- Bytes are the opening side's records only: what the source sent, which is what leaves the estate.
+-- Bytes are the opening side's records only: what the source sent, which is what leaves the estate;
+-- a connection two observers report (the VM's agent and its ENI flow log) counts once.
 select
     hour_at,
     src_ip,
@@ -18,5 +19,5 @@ select
     max(end_at) as last_seen_at,
     min(flow_id, 5) as sample_flow_ids
 from an_flows
-where is_initiator and src_key <> 'internet' and dst_key = 'internet'
+where is_initiator and counts_in_totals and src_key <> 'internet' and dst_key = 'internet'
 group by hour_at, src_ip, dst_ip

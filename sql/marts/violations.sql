@@ -29,6 +29,8 @@ select distinct on (f.flow_id, f.rule_id)
     getvariable('run_id') as run_id,
     f.src_threat_lists,
     f.dst_threat_lists,
-    r.owner as rule_owner
+    r.owner as rule_owner,
+    -- Two observers' records of one connection are two rows here (each its evidence) and one violating connection.
+    f.counted_flow_id
 from rule_violations as f
 inner join ref_rules as r on f.rule_id = r.rule_id

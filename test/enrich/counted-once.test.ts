@@ -21,11 +21,47 @@ const NSG_KEY = (nsg: string, name: string) =>
 
 const T = (minute: number, second = 0) => `2024-05-01T13:${String(minute).padStart(2, '0')}:${String(second).padStart(2, '0')}`;
 
+/** app-1 (10.0.2.10) to sql-1 (10.0.3.10:1433) from a client port, and sql-1's answer. */
+const sqlRequest = (clientPort: number) => ({ src_ip: '10.0.2.10', src_port: clientPort, dst_ip: '10.0.3.10', dst_port: 1433 });
+const sqlAnswer = (clientPort: number) => ({ src_ip: '10.0.3.10', src_port: 1433, dst_ip: '10.0.2.10', dst_port: clientPort });
+
+/** An Azure VNet tuple of app-1's request to sql-1 (900 bytes) carrying sql-1's answer (5000 bytes). */
+const vnetTuple = (flow_id: string, mac: string, direction: 'ingress' | 'egress', start_at: string, clientPort: number): FlowInput => ({
+  flow_id,
+  source_type: 'azure_vnet',
+  mac_address: mac,
+  direction,
+  start_at,
+  ...sqlRequest(clientPort),
+  bytes: 900,
+  reverse_packets: 8,
+  reverse_bytes: 5000,
+});
+
 interface Expected {
   counts: boolean;
   countedAs: string | null;
   observedBy: string[];
 }
+
+/** An agent's records of both directions of that connection, 40 seconds from a minute: `<prefix>/agent-request` and `<prefix>/agent-answer`. */
+const agentOfBothDirections = (prefix: string, vm: string, requestDirection: 'ingress' | 'egress', minute: number, clientPort: number): FlowInput[] => [
+  { flow_id: `${prefix}/agent-request`, source_type: 'agent', observer_vm_id: vm, direction: requestDirection, start_at: T(minute), end_at: T(minute, 40), ...sqlRequest(clientPort), bytes: 900 },
+  {
+    flow_id: `${prefix}/agent-answer`,
+    source_type: 'agent',
+    observer_vm_id: vm,
+    direction: requestDirection === 'ingress' ? 'egress' : 'ingress',
+    start_at: T(minute),
+    end_at: T(minute, 40),
+    ...sqlAnswer(clientPort),
+    bytes: 5000,
+  },
+];
+
+/** The expectation when `<prefix>/vnet` counts both directions and the agent's two records neither. */
+const answeredByTuple = (prefix: string, observedBy: string[]): Record<string, Expected> =>
+  Object.fromEntries(['vnet', 'agent-request', 'agent-answer'].map((name) => [`${prefix}/${name}`, { counts: name === 'vnet', countedAs: `${prefix}/vnet`, observedBy }]));
 
 const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected> }[] = [
   {
@@ -402,6 +438,47 @@ const cases: { name: string; flows: FlowInput[]; expect: Record<string, Expected
       'nat/gateway': { counts: true, countedAs: 'nat/gateway', observedBy: ['aws_vpc:eni-nat-gateway'] },
     },
   },
+  {
+    name: "an Azure VNet tuple at the server's NIC and the client's agent: the tuple counts both directions, the agent's record of the answer does not",
+    flows: [vnetTuple('answer/vnet', 'MAC-SQL', 'ingress', T(50, 5), 40050), ...agentOfBothDirections('answer', 'app-1', 'egress', 50, 40050)],
+    expect: answeredByTuple('answer', ['agent:app-1', 'azure_vnet:MAC-SQL']),
+  },
+  {
+    name: "an Azure VNet tuple at the client's NIC and the server's agent: the agent's two records count, the tuple neither direction",
+    flows: [vnetTuple('answer-at-client/vnet', 'MAC-APP', 'egress', T(51, 5), 40051), ...agentOfBothDirections('answer-at-client', 'sql-1', 'ingress', 51, 40051)],
+    expect: {
+      'answer-at-client/vnet': { counts: false, countedAs: 'answer-at-client/agent-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+      'answer-at-client/agent-request': { counts: true, countedAs: 'answer-at-client/agent-request', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+      'answer-at-client/agent-answer': { counts: true, countedAs: 'answer-at-client/agent-answer', observedBy: ['agent:sql-1', 'azure_vnet:MAC-APP'] },
+    },
+  },
+  {
+    name: 'the agent and the VNet flow log of one VM: the VNet tuple counts the request and the answer, the agent neither',
+    flows: [vnetTuple('same-vm-answer/vnet', 'MAC-SQL', 'ingress', T(52, 5), 40052), ...agentOfBothDirections('same-vm-answer', 'sql-1', 'ingress', 52, 40052)],
+    expect: answeredByTuple('same-vm-answer', ['agent:sql-1', 'azure_vnet:MAC-SQL']),
+  },
+  {
+    name: "an Azure tuple's answer and a later record of the reversed tuple outside its minute: the later one still counts",
+    flows: [
+      vnetTuple('answer-later/vnet', 'MAC-SQL', 'ingress', T(53, 5), 40053),
+      { flow_id: 'answer-later/agent-answer', source_type: 'agent', observer_vm_id: 'app-1', direction: 'ingress', start_at: T(55), end_at: T(55, 40), ...sqlAnswer(40053), bytes: 700 },
+    ],
+    expect: {
+      'answer-later/vnet': { counts: true, countedAs: 'answer-later/vnet', observedBy: ['azure_vnet:MAC-SQL'] },
+      'answer-later/agent-answer': { counts: true, countedAs: 'answer-later/agent-answer', observedBy: ['agent:app-1'] },
+    },
+  },
+  {
+    name: "two Azure tuples whose requests are each other's answers: the first ranked counts both directions",
+    flows: [
+      { ...vnetTuple('crossed/vnet-a', 'MAC-A', 'ingress', T(54, 5), 5060), dst_port: 5060, protocol: 17, bytes: 300, reverse_bytes: 400 },
+      { ...vnetTuple('crossed/vnet-b', 'MAC-B', 'egress', T(54, 6), 5060), ...sqlAnswer(5060), src_port: 5060, protocol: 17, bytes: 400, reverse_bytes: 300 },
+    ],
+    expect: {
+      'crossed/vnet-a': { counts: true, countedAs: 'crossed/vnet-a', observedBy: ['azure_vnet:MAC-A', 'azure_vnet:MAC-B'] },
+      'crossed/vnet-b': { counts: false, countedAs: 'crossed/vnet-a', observedBy: ['azure_vnet:MAC-A', 'azure_vnet:MAC-B'] },
+    },
+  },
 ];
 
 describe('counted once: one record of a connection and interval counts in totals', () => {
@@ -454,5 +531,18 @@ describe('counted once: one record of a connection and interval counts in totals
     expect(total!.bytes).toBe(1500n);
     const [matrixLike] = await enriched.session.all<{ bytes: bigint }>(`SELECT sum(bytes)::BIGINT AS bytes FROM flows WHERE counts_in_totals AND raw_object_key LIKE 'agents/%'`);
     expect(matrixLike!.bytes).toBe(5900n);
+  });
+
+  it("an Azure tuple's answer is counted once: request and answer bytes (bytes + reverse_bytes of the counting records) are the connection's, whichever end the tuple is at", async () => {
+    const totals = await enriched.session.all<{ connection: string; bytes: bigint }>(
+      `SELECT split_part(raw_object_key, '/', 1) AS connection, sum(coalesce(bytes, 0) + coalesce(reverse_bytes, 0))::BIGINT AS bytes
+       FROM flows WHERE counts_in_totals AND split_part(raw_object_key, '/', 1) IN ('answer', 'answer-at-client', 'same-vm-answer', 'crossed') GROUP BY 1 ORDER BY 1`,
+    );
+    expect(totals.map((row) => [row.connection, row.bytes])).toEqual([
+      ['answer', 5900n],
+      ['answer-at-client', 5900n],
+      ['crossed', 700n],
+      ['same-vm-answer', 5900n],
+    ]);
   });
 });

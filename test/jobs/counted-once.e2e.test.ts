@@ -7,19 +7,21 @@ import { queryLake } from '../support/read-lake.ts';
 
 /**
  * One hour of traffic between the sample inventory's VMs, each connection reported by every
- * observer on its path: agents (app-1, app-2, sql-1), AWS ENI flow logs (web-1, web-2, sql-1) and
- * GCP VPC flow logs (batch-1, as if it ran there). Every observer reports the same packets; the
+ * observer on its path: agents (app-1, app-2, sql-1), AWS ENI flow logs (web-1, web-2, sql-1),
+ * GCP VPC flow logs (batch-1, as if it ran there) and an Azure VNet flow log (the datastore's NIC,
+ * whose tuples carry the answers). Every observer reports the same packets; the
  * traffic matrix must hold each connection's bytes once per segment pair, as generated.
  */
 const VM = {
-  web1: { id: 'i-0web00000000001', name: 'web-1', ip: '10.0.1.10', segment: 'web', eni: 'eni-0web1000000000001', agent: false, gcp: false },
-  web2: { id: 'i-0web00000000002', name: 'web-2', ip: '10.0.1.11', segment: 'web', eni: 'eni-0web2000000000002', agent: false, gcp: false },
-  app1: { id: 'i-0app00000000001', name: 'app-1', ip: '10.0.2.10', segment: 'app', eni: null, agent: true, gcp: false },
-  app2: { id: 'i-0app00000000002', name: 'app-2', ip: '10.0.2.11', segment: 'app', eni: null, agent: true, gcp: false },
-  sql1: { id: 'i-0sql00000000001', name: 'sql-1', ip: '10.0.3.10', segment: 'data', eni: 'eni-0sql1000000000001', agent: true, gcp: false },
-  batch1: { id: 'i-0batch000000001', name: 'batch-1', ip: '10.0.5.20', segment: 'batch', eni: null, agent: false, gcp: true },
-  // In the datastore subnet (segment data), no VM: only the other end observes.
-  datastore: { id: null, name: null, ip: '10.0.4.50', segment: 'data', eni: null, agent: false, gcp: false },
+  web1: { id: 'i-0web00000000001', name: 'web-1', ip: '10.0.1.10', segment: 'web', eni: 'eni-0web1000000000001', agent: false, gcp: false, vnet: null },
+  web2: { id: 'i-0web00000000002', name: 'web-2', ip: '10.0.1.11', segment: 'web', eni: 'eni-0web2000000000002', agent: false, gcp: false, vnet: null },
+  app1: { id: 'i-0app00000000001', name: 'app-1', ip: '10.0.2.10', segment: 'app', eni: null, agent: true, gcp: false, vnet: null },
+  app2: { id: 'i-0app00000000002', name: 'app-2', ip: '10.0.2.11', segment: 'app', eni: null, agent: true, gcp: false, vnet: null },
+  sql1: { id: 'i-0sql00000000001', name: 'sql-1', ip: '10.0.3.10', segment: 'data', eni: 'eni-0sql1000000000001', agent: true, gcp: false, vnet: null },
+  batch1: { id: 'i-0batch000000001', name: 'batch-1', ip: '10.0.5.20', segment: 'batch', eni: null, agent: false, gcp: true, vnet: null },
+  // In the datastore subnet (segment data), no VM: the other end observes, and an Azure VNet flow
+  // log of the datastore's NIC, each of its tuples carrying the connection's answer.
+  datastore: { id: null, name: null, ip: '10.0.4.50', segment: 'data', eni: null, agent: false, gcp: false, vnet: '000D3A0000D5' },
 } as const;
 type Endpoint = (typeof VM)[keyof typeof VM];
 
@@ -40,7 +42,7 @@ const pairs: [Endpoint, Endpoint, number][] = [
   [VM.web1, VM.app2, 8080], // ENI ↔ agent
   [VM.batch1, VM.sql1, 1433], // GCP ↔ agent + ENI
   [VM.web2, VM.batch1, 9000], // ENI ↔ GCP
-  [VM.app2, VM.datastore, 6379], // agent alone
+  [VM.app2, VM.datastore, 6379], // agent ↔ Azure VNet tuple with the answer
   [VM.web1, VM.web2, 443], // ENI ↔ ENI
 ];
 const connections: Connection[] = [
@@ -61,7 +63,7 @@ const connections: Connection[] = [
 
 interface Observation {
   observer: Endpoint;
-  kind: 'agent' | 'eni' | 'gcp';
+  kind: 'agent' | 'eni' | 'gcp' | 'vnet';
   src: Endpoint;
   dst: Endpoint;
   srcPort: number;
@@ -69,6 +71,8 @@ interface Observation {
   startS: number;
   endS: number;
   bytes: number;
+  /** An Azure tuple's answer: bytes from destination to source in the same record. */
+  answerBytes?: number;
   action?: 'REJECT';
 }
 
@@ -86,6 +90,8 @@ function observations(): Observation[] {
       { src: c.client, dst: c.server, srcPort: c.clientPort, dstPort: c.serverPort, bytes: c.requestBytes },
       { src: c.server, dst: c.client, srcPort: c.serverPort, dstPort: c.clientPort, bytes: c.responseBytes },
     ];
+    // An Azure NIC logs one tuple a connection, its answer in the same record.
+    for (const end of [c.client, c.server].filter((e) => e.vnet)) out.push({ observer: end, kind: 'vnet', ...directions[0]!, answerBytes: c.responseBytes, startS, endS: startS + 30 });
     for (const d of directions) {
       for (const end of [c.client, c.server]) {
         if (end.agent) out.push({ observer: end, kind: 'agent', ...d, startS, endS: startS + 30 });
@@ -99,7 +105,7 @@ function observations(): Observation[] {
 
 const iso = (s: number, ms = 0) => new Date(s * 1000 + ms).toISOString();
 
-describe('each connection counts once: an hour of both-ends traffic from agents, AWS and GCP', () => {
+describe('each connection counts once: an hour of both-ends traffic from agents, AWS, GCP and Azure', () => {
   let lake: LakeFixture;
   let result: HourlyEtlResult;
   const all = observations();
@@ -158,6 +164,26 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
         });
       });
     await lake.store.putBytes('raw/gcp_vpc/compute.googleapis.com/vpc_flows/2024/05/01/13:00:00_13:59:59_S0.json', gcpLines.join('\n') + '\n');
+    const vnetTuples = all
+      .filter((o) => o.kind === 'vnet')
+      .map(
+        (o) =>
+          `${o.startS * 1000},${o.src.ip},${o.dst.ip},${o.srcPort},${o.dstPort},6,${o.dst === o.observer ? 'I' : 'O'},E,NX,${Math.ceil(o.bytes / 1000)},${o.bytes},${Math.ceil(o.answerBytes! / 1000)},${o.answerBytes}`,
+      );
+    const vnetRecord = {
+      time: '2024-05-01T13:59:00.0000000Z',
+      flowLogVersion: 4,
+      macAddress: VM.datastore.vnet,
+      category: 'FlowLogFlowEvent',
+      operationName: 'FlowLogFlowEvent',
+      flowLogResourceID: '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NETWORKWATCHER_EASTUS/FLOWLOGS/DATA',
+      targetResourceID: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/data-vnet',
+      flowRecords: { flows: [{ aclID: 'acl-1', flowGroups: [{ rule: 'allow-redis', flowTuples: vnetTuples }] }] },
+    };
+    await lake.store.putBytes(
+      `raw/azure_vnet/insights-logs-flowlogflowevent/flowLogResourceID=/00000000-0000-0000-0000-000000000000/NETWORKWATCHERRG/NETWORKWATCHER_EASTUS_DATA/y=2024/m=05/d=01/h=13/m=00/macAddress=${VM.datastore.vnet}/PT1H.json`,
+      JSON.stringify({ records: [vnetRecord] }),
+    );
     result = await lake.runHour('2024-05-01T13');
   }, 120_000);
   afterAll(() => lake.cleanup());
@@ -171,10 +197,15 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
     expect(all.length).toBeGreaterThan(2 * connections.length * 2 - 8);
   });
 
-  it('counts exactly one observation per direction of each connection', async () => {
+  it('counts exactly one observation per direction of each connection (an Azure tuple observes both)', async () => {
     const rows = await queryLake(
       lake,
-      `SELECT src_ip, src_port, dst_ip, dst_port, count(*) FILTER (WHERE counts_in_totals) AS counted, count(DISTINCT counted_flow_id) AS ids FROM flows GROUP BY ALL`,
+      `WITH directions AS (
+         SELECT src_ip, src_port, dst_ip, dst_port, counts_in_totals, counted_flow_id FROM flows
+         UNION ALL
+         SELECT dst_ip, dst_port, src_ip, src_port, counts_in_totals, counted_flow_id FROM flows WHERE reverse_bytes IS NOT NULL
+       )
+       SELECT src_ip, src_port, dst_ip, dst_port, count(*) FILTER (WHERE counts_in_totals) AS counted, count(DISTINCT counted_flow_id) AS ids FROM directions GROUP BY ALL`,
     );
     expect(rows).toHaveLength(2 * connections.length - 1);
     for (const row of rows) expect(row, `${row.src_ip}:${row.src_port} -> ${row.dst_ip}:${row.dst_port}`).toMatchObject({ counted: 1n, ids: 1n });

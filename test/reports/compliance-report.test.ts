@@ -148,20 +148,24 @@ describe('compliance audit report', () => {
 
   test('per rule: evaluated, conformant and violating counts; totals; trend per hour', () => {
     const rules = Object.fromEntries(report.rules.map((rule) => [rule.rule_id, [rule.violating, rule.alerts]]));
-    expect(rules).toEqual({ 'no-admin-ports-from-internet': [2, 2], 'sql-only-from-app-1': [10, 1], 'datastore-only-from-vms': [3, 1], 'known-endpoints-only': [1, 1], 'azure-sql-only-from-az-app-1': [0, 0] });
+    // Connections, not observer records: app-2's five connections to sql-1 are reported by both
+    // agents (10 records, 10 rows of violations) and are five violations, as the alert's flow_count.
+    expect(rules).toEqual({ 'no-admin-ports-from-internet': [2, 2], 'sql-only-from-app-1': [5, 1], 'datastore-only-from-vms': [3, 1], 'known-endpoints-only': [1, 1], 'azure-sql-only-from-az-app-1': [0, 0] });
     for (const rule of report.rules) expect(rule.conformant + rule.violating).toBe(rule.evaluated);
     // 857 records, of which 125 are the second agent's report of an app → sql-1 connection: 732 connections.
-    expect(report.summary).toMatchObject({ flows: 732, violations: 16, alerts: 5 });
+    expect(report.summary).toMatchObject({ flows: 732, violations: 11, alerts: 5 });
     const sqlTrend = report.trend.filter((t) => t.rule_id === 'sql-only-from-app-1').map((t) => [t.bucket, t.violating]);
-    expect(sqlTrend).toEqual([['2024-05-01T13', 10], ['2024-05-01T14', 0]]);
+    expect(sqlTrend).toEqual([['2024-05-01T13', 5], ['2024-05-01T14', 0]]);
   });
 
   test('top offenders and evidence samples lead back to the raw records', () => {
-    expect(report.top_offenders[0]).toMatchObject({ src_ip: '10.0.2.11', vm_name: HOSTILE_HTML, violations: 10, rules: ['sql-only-from-app-1'] });
+    expect(report.top_offenders[0]).toMatchObject({ src_ip: '10.0.2.11', vm_name: HOSTILE_HTML, violations: 5, rules: ['sql-only-from-app-1'] });
     expect(report.top_offenders[0]!.tags).toEqual(expect.arrayContaining([HOSTILE_TAG, FORMULA_TAG, 'vm', 'app']));
     expect(report.top_offenders[1]).toMatchObject({ src_ip: '10.0.5.20', vm_name: HOSTILE_FORMULA, violations: 3 });
     const sql = report.evidence.filter((e) => e.rule_id === 'sql-only-from-app-1');
     expect(sql).toHaveLength(5);
+    // Five connections, each shown once (by the record that counts it: sql-1's agent), not one connection by both agents.
+    expect(new Set(sql.map((e) => `${e.src_ip}:${e.src_port}`)).size).toBe(5);
     for (const e of report.evidence) expect(e.raw_object_key).toMatch(/^raw\//);
   });
 
@@ -210,7 +214,7 @@ describe('compliance audit report', () => {
     expect(dom).not.toMatch(/<script|<img/);
     expect(dom).toMatch(/<title>Compliance audit 2024-05-01T12/);
     const stat = (id: string) => new RegExp(`id="${id}"><div class="value">([^<]*)</div>`).exec(dom)?.[1];
-    expect([stat('hours-expected'), stat('hours-published'), stat('hours-late'), stat('hours-failed'), stat('hours-missing'), stat('flows'), stat('violations'), stat('alerts')]).toEqual(['5', '2', '2', '1', '2', '732', '16', '5']);
+    expect([stat('hours-expected'), stat('hours-published'), stat('hours-late'), stat('hours-failed'), stat('hours-missing'), stat('flows'), stat('violations'), stat('alerts')]).toEqual(['5', '2', '2', '1', '2', '732', '11', '5']);
     const text = visibleText(dom);
     expect(dom.match(/<svg /g)?.length).toBe(7);
     for (const needle of ['sql-only-from-app-1', '10.0.2.11', HOSTILE_HTML, HOSTILE_FORMULA, HOSTILE_TAG, FORMULA_TAG, 'failed', 'missing', report.rules_in_force.current.sha256, report.inputs[0]!.sha256]) expect(text).toContain(needle);

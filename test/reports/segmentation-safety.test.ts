@@ -72,7 +72,9 @@ beforeAll(async () => {
   // The later day: a new port on data-1, and batch-1 (a segment never seen) reaching the app tier.
   for (const hour of [50, 51, 52]) {
     flows.push(...[3, 33].map((m) => flow(hour, m, APP, DATA, 9999)));
-    flows.push(...[7, 37].map((m) => flow(hour, m, BATCH, APP, 8080)));
+    const batchToApp = [7, 37].map((m) => flow(hour, m, BATCH, APP, 8080));
+    // app-1's ENI flow log reports them too: each connection is flagged once, not per observer.
+    flows.push(...batchToApp, ...batchToApp.map((f) => ({ ...f, source_type: 'aws_vpc', counts_in_totals: false })));
   }
   await publishGeneratedFlows({ store: lake.store, workDir: path.join(lake.dir, 'work'), logger: lake.logger, flows });
   const analytics = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date(FIRST + 30 * 3_600_000), to: new Date(FIRST + 34 * 3_600_000), alertSinks: [] });
