@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ValidationError } from '../lib/config/yaml-file.ts';
-import { createContext, processIo, UsageError, type CliIo, type LoggingChoice } from './cli-context.ts';
+import type { LoggingChoice } from './cli-context.ts';
+import { processIo, type CliIo } from './cli-io.ts';
 import type { LogLevel } from '../lib/log/logger.ts';
 import type { CommandOptions } from './command-definition.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
@@ -69,6 +69,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stderr(`netflow: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
+  // Loaded here, not at the top: the configuration's schemas (zod, yaml) are not needed by --help.
+  const [{ createContext, UsageError }, { ValidationError }] = await Promise.all([import('./cli-context.ts'), import('../lib/config/yaml-file.ts')]);
   try {
     const configFile = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
     const context = await createContext(io, configFile, logging);

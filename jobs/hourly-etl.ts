@@ -32,11 +32,12 @@ import { installStagedInputs, stagedRelations } from '../lib/staging/install-sta
 import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject } from '../lib/staging/stage-objects.ts';
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
 import { ObjectChangedError, renderUnsafeKey, unsafeKeyReason, type ObjectStore } from '../lib/storage/object-store.ts';
+import { packagePath } from '../lib/process/package-root.ts';
 
 /** Bumped whenever a change to parsing or models changes published rows for the same inputs. */
 export const PIPELINE_VERSION = '1';
 
-export const DEFAULT_SQL_DIR = path.resolve(import.meta.dirname, '..', 'sql');
+export const DEFAULT_SQL_DIR = packagePath('sql');
 
 export interface HourlyEtlOptions {
   config: Config;

@@ -5,8 +5,9 @@ import type { CommandDefinition } from '../command-definition.ts';
 import { exitCodeOfRuns } from '../exit-codes.ts';
 import { formatRunSummary } from '../run-summary.ts';
 import { runHourWithProgress } from './run-command.ts';
+import { packagePath } from '../../lib/process/package-root.ts';
 
-export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'data', 'samples');
+export const SAMPLES_DIR = packagePath('data', 'samples');
 export const SAMPLE_HOURS = ['2024-05-01T13', '2024-05-01T14'];
 
 const DEMO_HELP = `netflow demo [--config FILE]
