@@ -66,6 +66,7 @@ async function listFiles(dir: string): Promise<string[]> {
 export const demoCommandDefinition: CommandDefinition = {
   name: 'demo',
   help: DEMO_HELP,
+  maxPositionals: 0,
   options: {},
   run: (context) => demoCommand(context),
 };
