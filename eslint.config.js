@@ -13,7 +13,7 @@ import tseslint from 'typescript-eslint';
  * Tests may also pass unbound methods (vitest spies) and interpolate unknown values in messages.
  */
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'test/fixtures/', 'lake/', '.netflow/', 'reports/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', 'test/fixtures/', 'lake/', '.netflow/', 'reports/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -30,7 +30,8 @@ export default defineConfig({
   test: {
     testTimeout: 180_000,
     hookTimeout: 180_000,
-    env: { TZ: 'UTC' },
+    // NETFLOW_DEV=1: every `netflow` a test spawns runs this checkout's sources, never a dist/ build (bin/run-entry.mjs); test/cli/compiled-cli.test.ts runs a build.
+    env: { TZ: 'UTC', NETFLOW_DEV: '1' },
     pool: 'forks',
     // vitest's default is one worker less than the cores: on this 2-core machine the suite ran one
     // file at a time, while most files wait on child processes, servers and throttled replays.

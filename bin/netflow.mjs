@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx so that `npx netflow` works in a fresh clone with no build step.
-import { register } from 'tsx/esm/api';
+// `netflow`: the compiled CLI in dist/ when it is current, else the TypeScript sources through tsx (run-entry.mjs).
+import { loadMain } from './run-entry.mjs';
 
-register();
-const { main } = await import('../cli/main.ts');
+const main = await loadMain('netflow', 'cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -5,6 +5,7 @@ import type { ObjectStore } from '../lib/storage/object-store.ts';
 import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
 import path from 'node:path';
 import { redactSecrets, secretsOf } from '../lib/log/redact.ts';
+import type { CliIo } from './cli-io.ts';
 
 /** What every command needs: the validated configuration, its base folder, the store and a logger. */
 export interface CliContext {
@@ -22,29 +23,12 @@ export interface CliContext {
 /** Clears a progress line drawn on the terminal before a log line is written over it. */
 const CLEAR_LINE = '\r\x1b[K';
 
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  /** Whether stderr is a terminal: human log lines and progress then; JSON lines otherwise. */
-  stderrIsTerminal?: boolean;
-}
-
 /** What the common options chose for the logs; unset parts come from the configuration and the terminal. */
 export interface LoggingChoice {
   level?: LogLevel;
   format?: LogFormat;
   quiet?: boolean;
 }
-
-export const processIo = (): CliIo => ({
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  stderrIsTerminal: process.stderr.isTTY === true,
-  cwd: process.cwd(),
-  env: process.env,
-});
 
 export async function createContext(io: CliIo, configFile: string | undefined, logging: LoggingChoice = {}): Promise<CliContext> {
   const loaded = await loadConfig({ ...(configFile ? { file: configFile } : {}), cwd: io.cwd, env: io.env });

@@ -19,6 +19,8 @@ export interface CommandDefinition {
   /** The full text of `netflow <name> --help`, starting with its usage line. */
   help: string;
   options: CommandOptions;
+  /** When set, more positional arguments than this (after the command's name) are bad usage, instead of being ignored. */
+  maxPositionals?: number;
   run(context: CliContext, args: CommandArgs): Promise<number>;
 }
 

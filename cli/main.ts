@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ValidationError } from '../lib/config/yaml-file.ts';
-import { createContext, processIo, UsageError, type CliIo, type LoggingChoice } from './cli-context.ts';
+import type { LoggingChoice } from './cli-context.ts';
+import { processIo, type CliIo } from './cli-io.ts';
 import type { LogLevel } from '../lib/log/logger.ts';
 import type { CommandOptions } from './command-definition.ts';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts';
@@ -28,7 +28,7 @@ Options for every command:
   --config FILE      configuration file (default: ./netflow.config.yaml if present, else built-in defaults)
   --log-level LEVEL  debug, info, warn or error (logs go to stderr)
   --log-format FMT   human (short lines; the default on a terminal) or json (JSON lines; the default otherwise)
-  -q, --quiet        errors only, and no progress
+  -q, --quiet        warnings and errors only, and no progress
   -v, --verbose      debug logs too
   -h, --help         help for netflow or for one command
 
@@ -58,6 +58,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stderr(`netflow ${command.name}: ${(error as Error).message}\n\n${command.help}\n`);
     return EXIT.usage;
   }
+  const positionals = parsed.positionals.slice(1);
+  if (command.maxPositionals !== undefined && positionals.length > command.maxPositionals) {
+    io.stderr(`netflow ${command.name}: unexpected argument "${positionals[command.maxPositionals]}"\n\n${command.help}\n`);
+    return EXIT.usage;
+  }
   if (parsed.values.help) {
     io.stdout(`${command.help}\n`);
     return 0;
@@ -69,10 +74,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stderr(`netflow: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
+  // Loaded here, not at the top: the configuration's schemas (zod, yaml) are not needed by --help.
+  const [{ createContext, UsageError }, { ValidationError }] = await Promise.all([import('./cli-context.ts'), import('../lib/config/yaml-file.ts')]);
   try {
     const configFile = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
     const context = await createContext(io, configFile, logging);
-    return await command.run(context, { values: parsed.values, positionals: parsed.positionals.slice(1) });
+    // Every command logs at least this at debug, so --verbose always says which configuration and store ran.
+    context.logger.debug('command starting', { command: command.name, config: context.configFile ?? 'defaults and environment', store: context.config.store.type });
+    return await command.run(context, { values: parsed.values, positionals });
   } catch (error) {
     if (error instanceof ValidationError || error instanceof UsageError) {
       io.stderr(`netflow: ${error.message}\n`);
@@ -92,7 +101,7 @@ function loggingOptions(values: Record<string, unknown>): LoggingChoice {
   const format = values['log-format'];
   if (format !== undefined && format !== 'json' && format !== 'human') throw new Error(`--log-format must be human or json, got "${String(format)}"`);
   if (values.quiet && values.verbose) throw new Error('--quiet and --verbose contradict each other: give one');
-  const chosenLevel = (level as LogLevel | undefined) ?? (values.quiet ? 'error' : values.verbose ? 'debug' : undefined);
+  const chosenLevel = (level as LogLevel | undefined) ?? (values.quiet ? 'warn' : values.verbose ? 'debug' : undefined);
   return { ...(chosenLevel ? { level: chosenLevel } : {}), ...(format ? { format } : {}), quiet: values.quiet === true };
 }
 

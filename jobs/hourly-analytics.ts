@@ -23,11 +23,12 @@ import { openLakeSession } from '../lib/query/lake-session.ts';
 import { loadVmCapacities, type VmCapacity } from '../lib/reports/reference-files.ts';
 import { datesOf } from '../lib/reports/report-period.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
+import { packagePath } from '../lib/process/package-root.ts';
 
 /** Bumped whenever a change to the analytics models changes published rows for the same inputs. */
 export const ANALYTICS_VERSION = '2';
 
-export const ANALYTICS_SQL_DIR = path.resolve(import.meta.dirname, '..', 'sql', 'analytics');
+export const ANALYTICS_SQL_DIR = packagePath('sql', 'analytics');
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

@@ -32,11 +32,12 @@ import { installStagedInputs, stagedRelations } from '../lib/staging/install-sta
 import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject } from '../lib/staging/stage-objects.ts';
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
 import { ObjectChangedError, renderUnsafeKey, unsafeKeyReason, type ObjectStore } from '../lib/storage/object-store.ts';
+import { packagePath } from '../lib/process/package-root.ts';
 
 /** Bumped whenever a change to parsing or models changes published rows for the same inputs. */
 export const PIPELINE_VERSION = '1';
 
-export const DEFAULT_SQL_DIR = path.resolve(import.meta.dirname, '..', 'sql');
+export const DEFAULT_SQL_DIR = packagePath('sql');
 
 export interface HourlyEtlOptions {
   config: Config;
@@ -48,8 +49,8 @@ export interface HourlyEtlOptions {
   hour: Date;
   sqlDir?: string;
   now?: () => Date;
-  /** Progress of the long phases: `stage` (objects), `models` (built), `publish` (tables committed). */
-  onProgress?: (phase: string, done: number, total: number) => void;
+  /** Progress of the long phases: `stage` (objects, with their bytes as listed), `models` (built), `publish` (tables committed). */
+  onProgress?: (phase: string, done: number, total: number, bytes?: { done: number; total: number }) => void;
   /** Publish protocol hook (orchestration's partition lock): runs before each manifest commit, throws to stop it. */
   beforeCommit?: () => Promise<void>;
   /** Stop with status `skipped` when every table's manifest already holds this run id (same inputs). */
@@ -240,7 +241,7 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
             threads: config.staging.threads,
             logger,
             formatHints: { aws_vpc: config.sources.aws_vpc.format },
-            onProgress: (done, total) => options.onProgress?.('stage', done, total),
+            onProgress: (done, total, bytes) => options.onProgress?.('stage', done, total, bytes),
           }),
         );
       },

@@ -68,6 +68,7 @@ export async function analyticsCommand(context: CliContext, options: { from?: st
 export const analyticsCommandDefinition: CommandDefinition = {
   name: 'analytics',
   help: ANALYTICS_HELP,
+  maxPositionals: 0,
   options: { from: { type: 'string' }, to: { type: 'string' }, force: { type: 'boolean' } },
   run: (context, args) => {
     const from = stringOption(args, 'from');

@@ -75,6 +75,7 @@ export async function backfillCommand(context: CliContext, options: { from?: str
 export const backfillCommandDefinition: CommandDefinition = {
   name: 'backfill',
   help: BACKFILL_HELP,
+  maxPositionals: 0,
   options: { from: { type: 'string' }, to: { type: 'string' }, parallel: { type: 'string' }, force: { type: 'boolean' } },
   run: (context, args) => {
     const [from, to, parallel] = [stringOption(args, 'from'), stringOption(args, 'to'), stringOption(args, 'parallel')];

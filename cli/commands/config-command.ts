@@ -19,6 +19,7 @@ export async function configCommand(context: CliContext, options: { dump?: boole
 export const configCommandDefinition: CommandDefinition = {
   name: 'config',
   help: CONFIG_HELP,
+  maxPositionals: 0,
   options: { check: { type: 'boolean' }, dump: { type: 'boolean' } },
   run: (context, args) => configCommand(context, { dump: booleanOption(args, 'dump') }),
 };

@@ -79,9 +79,9 @@ function defaultLocation(store: StoreConfig, baseDir: string): string {
 export const ddlCommandDefinition: CommandDefinition = {
   name: 'ddl',
   help: DDL_HELP,
+  maxPositionals: 0,
   options: { engine: { type: 'string' }, location: { type: 'string' }, table: { type: 'string' }, schema: { type: 'string' }, catalog: { type: 'string' } },
   run: async (context, args) => {
-    if (args.positionals.length > 0) throw new UsageError(`ddl takes no arguments, got "${args.positionals.join(' ')}"`);
     const options: DdlCommandOptions = {};
     for (const name of ['engine', 'location', 'table', 'schema', 'catalog'] as const) {
       const value = stringOption(args, name);

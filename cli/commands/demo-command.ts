@@ -8,8 +8,9 @@ import { exitCodeOfRuns } from '../exit-codes.ts';
 import { formatRunSummary } from '../run-summary.ts';
 import { formatSourceFindings, sourceFindingsOf } from '../source-findings.ts';
 import { runHourWithProgress } from './run-command.ts';
+import { packagePath } from '../../lib/process/package-root.ts';
 
-export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'data', 'samples');
+export const SAMPLES_DIR = packagePath('data', 'samples');
 export const SAMPLE_HOURS = ['2024-05-01T13', '2024-05-01T14', '2024-05-02T13'];
 
 const DEMO_HELP = `netflow demo [--json] [--config FILE]
@@ -108,6 +109,7 @@ async function listFiles(dir: string): Promise<string[]> {
 export const demoCommandDefinition: CommandDefinition = {
   name: 'demo',
   help: DEMO_HELP,
+  maxPositionals: 0,
   options: { json: { type: 'boolean' } },
   run: (context, args) => demoCommand(context, { json: booleanOption(args, 'json') }),
 };

@@ -41,6 +41,7 @@ export async function historyCommand(context: CliContext, tableName: string | un
 export const historyCommandDefinition: CommandDefinition = {
   name: 'history',
   help: HISTORY_HELP,
+  maxPositionals: 1,
   options: { limit: { type: 'string' }, format: { type: 'string' } },
   run: (context, args) => {
     const [limit, format] = [stringOption(args, 'limit'), stringOption(args, 'format')];

@@ -88,6 +88,7 @@ function summary(file: string, source: string, how: string, result: NormalizeFil
 export const inspectCommandDefinition: CommandDefinition = {
   name: 'inspect',
   help: INSPECT_HELP,
+  maxPositionals: 1,
   options: { source: { type: 'string' } },
   run: (context, args) => {
     const source = stringOption(args, 'source');

@@ -33,6 +33,7 @@ export async function migrateCommand(context: CliContext): Promise<number> {
 export const migrateCommandDefinition: CommandDefinition = {
   name: 'migrate',
   help: MIGRATE_HELP,
+  maxPositionals: 0,
   options: {},
   run: (context) => migrateCommand(context),
 };

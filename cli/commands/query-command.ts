@@ -72,6 +72,7 @@ export async function queryCommand(context: CliContext, sql: string | undefined,
 export const queryCommandDefinition: CommandDefinition = {
   name: 'query',
   help: QUERY_HELP,
+  maxPositionals: 1,
   options: { format: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'as-of': { type: 'string' } },
   run: (context, args) => {
     const options: QueryOptions = {};

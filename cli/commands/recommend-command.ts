@@ -99,6 +99,7 @@ export async function recommendCommand(context: CliContext, options: RecommendCo
 export const recommendCommandDefinition: CommandDefinition = {
   name: 'recommend',
   help: RECOMMEND_HELP,
+  maxPositionals: 0,
   options: {
     from: { type: 'string' },
     to: { type: 'string' },

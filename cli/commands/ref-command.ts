@@ -21,6 +21,7 @@ export async function refCommand(context: CliContext, subcommand: string | undef
 export const refCommandDefinition: CommandDefinition = {
   name: 'ref',
   help: REF_HELP,
+  maxPositionals: 1,
   options: { json: { type: 'boolean' } },
   run: (context, args) => refCommand(context, args.positionals[0], { json: booleanOption(args, 'json') }),
 };

@@ -66,6 +66,7 @@ export async function reportCommand(context: CliContext, kind: string | undefine
 export const reportCommandDefinition: CommandDefinition = {
   name: 'report',
   help: REPORT_HELP,
+  maxPositionals: 1,
   options: {
     from: { type: 'string' },
     to: { type: 'string' },

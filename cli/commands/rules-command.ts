@@ -109,6 +109,7 @@ async function test(context: CliContext, options: { hour?: string | undefined; r
 export const rulesCommandDefinition: CommandDefinition = {
   name: 'rules',
   help: RULES_HELP,
+  maxPositionals: 2,
   options: { hour: { type: 'string' }, rules: { type: 'string' }, json: { type: 'boolean' } },
   run: (context, args) => {
     const [subcommand, file] = args.positionals;

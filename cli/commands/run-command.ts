@@ -1,3 +1,4 @@
+import { formatBytes } from '../../lib/format/format-bytes.ts';
 import { runHourAndRecord, type RunHourResult } from '../../orchestration/run-hour.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
@@ -29,11 +30,11 @@ export async function runHourWithProgress(context: CliContext, hour: Date, trigg
       logger: context.logger,
       hour,
       ...(trigger ? { trigger } : {}),
-      onProgress: (phase, done, total) => {
+      onProgress: (phase, done, total, bytes) => {
         // Each phase keeps its own line: staging ends before the models start.
         if (phase !== drawing) progress.done();
         drawing = phase;
-        progress.update(done, total, `${PHASE_LABELS[phase] ?? phase} (${label})`);
+        progress.update(done, total, `${PHASE_LABELS[phase] ?? phase} (${label})`, bytes ? `${formatBytes(bytes.done)} of ${formatBytes(bytes.total)}` : undefined);
       },
     });
   } finally {
@@ -53,6 +54,7 @@ export async function runCommand(context: CliContext, options: { hour?: string; 
 export const runCommandDefinition: CommandDefinition = {
   name: 'run',
   help: RUN_HELP,
+  maxPositionals: 0,
   options: { hour: { type: 'string' }, json: { type: 'boolean' } },
   run: (context, args) => {
     const hour = stringOption(args, 'hour');

@@ -40,6 +40,7 @@ export async function runsCommand(context: CliContext, options: { status?: strin
 export const runsCommandDefinition: CommandDefinition = {
   name: 'runs',
   help: RUNS_HELP,
+  maxPositionals: 0,
   options: { status: { type: 'string' }, json: { type: 'boolean' }, from: { type: 'string' }, to: { type: 'string' } },
   run: (context, args) => {
     const [status, from, to] = [stringOption(args, 'status'), stringOption(args, 'from'), stringOption(args, 'to')];

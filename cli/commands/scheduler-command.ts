@@ -68,6 +68,7 @@ export async function schedulerCommand(context: CliContext): Promise<number> {
 export const schedulerCommandDefinition: CommandDefinition = {
   name: 'scheduler',
   help: SCHEDULER_HELP,
+  maxPositionals: 0,
   options: {},
   run: (context) => schedulerCommand(context),
 };

@@ -84,6 +84,7 @@ export async function statusCommand(context: CliContext, options: { from?: strin
 export const statusCommandDefinition: CommandDefinition = {
   name: 'status',
   help: STATUS_HELP,
+  maxPositionals: 0,
   options: { from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
   run: (context, args) => {
     const [from, to] = [stringOption(args, 'from'), stringOption(args, 'to')];

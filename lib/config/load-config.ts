@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configSchema, type Config } from '../../schemas/config.ts';
 import { parseYamlText, ValidationError } from './yaml-file.ts';
+import { packagePath } from '../process/package-root.ts';
 
 export const DEFAULT_CONFIG_FILE = 'netflow.config.yaml';
 const ENV_PREFIX = 'NETFLOW_';
-/** NETFLOW_ variables that are not configuration keys: the file to read, and the test suites' switches. */
-const NOT_CONFIGURATION = /^NETFLOW_(CONFIG|REQUIRE_SYSTEM_TESTS|CHROMIUM|TEST_[A-Z_]*|RELIABILITY_[A-Z_]*)$/;
+/** NETFLOW_ variables that are not configuration keys: the file to read, running the sources (bin/run-entry.mjs), and the test suites' switches. */
+const NOT_CONFIGURATION = /^NETFLOW_(CONFIG|DEV|REQUIRE_SYSTEM_TESTS|CHROMIUM|TEST_[A-Z_]*|RELIABILITY_[A-Z_]*)$/;
 
 export interface LoadedConfig {
   config: Config;
@@ -67,7 +68,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'data', 'samples');
+const SAMPLES_DIR = packagePath('data', 'samples');
 
 /** Resolves a path from the configuration: relative to its file's folder, `@samples/…` to the bundled samples. */
 export function resolveConfigPath(baseDir: string, value: string): string {

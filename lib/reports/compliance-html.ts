@@ -1,6 +1,7 @@
 import type { ComplianceReport } from './compliance-report.ts';
 import { badge, banner, escapeHtml, page, section, stats, table, type Cell } from './html.ts';
-import { barChart, formatBytes, heatMap, hourStrip, lineChart } from './svg-charts.ts';
+import { formatBytes } from '../format/format-bytes.ts';
+import { barChart, heatMap, hourStrip, lineChart } from './svg-charts.ts';
 
 const STATUS_COLORS: Record<string, string> = { published: '#2f855a', late: '#d69e2e', failed: '#c53030', missing: '#4a5568', pending: '#cbd5e0' };
 const STATUS_TONE = { published: 'ok', late: 'warn', failed: 'bad', missing: 'bad', pending: 'info' } as const;

@@ -8,6 +8,7 @@ import type { ComplianceReport } from './compliance-report.ts';
 import { appendToChain, generationPrefix, REPORT_MANIFEST_NAME, sha256Hex, type ChainHead } from './report-chain.ts';
 import { capacityCsv, complianceCsv } from './report-csv.ts';
 import { periodFolderDate, periodLabel, type ReportPeriod } from './report-period.ts';
+import { packagePath } from '../process/package-root.ts';
 
 export type ReportFormat = 'html' | 'json' | 'csv';
 export type AnyReport = ComplianceReport | CapacityReport;
@@ -72,7 +73,7 @@ export async function writeReport(options: { store: ObjectStore; report: AnyRepo
 let tool: Promise<{ name: string; version: string }> | undefined;
 
 function toolVersion(): Promise<{ name: string; version: string }> {
-  tool ??= readFile(new URL('../../package.json', import.meta.url), 'utf8').then((text) => {
+  tool ??= readFile(packagePath('package.json'), 'utf8').then((text) => {
     const { name, version } = JSON.parse(text) as { name: string; version: string };
     return { name, version };
   });

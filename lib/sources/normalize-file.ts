@@ -14,8 +14,9 @@ import { generatedSourceModels } from './all-sources-model.ts';
 import { SOURCES, sourceByType } from './registry.ts';
 import { STAGING_SOURCES } from './staging-sources.ts';
 import type { SourceType } from './source-definition.ts';
+import { packagePath } from '../process/package-root.ts';
 
-export const DEFAULT_SQL_DIR = path.resolve(import.meta.dirname, '..', '..', 'sql');
+export const DEFAULT_SQL_DIR = packagePath('sql');
 
 export interface LocalRawFile {
   file: string;

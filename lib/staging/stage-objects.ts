@@ -91,7 +91,8 @@ export async function stageObjects(options: {
    * objects of MIN_BYTES_FOR_WORKER_THREADS or more in all (estimatedStagingBytes).
    */
   threads?: number;
-  onProgress?: (done: number, total: number) => void;
+  /** Told after each object staged or quarantined: objects done of all, and their bytes (as listed) done of all. */
+  onProgress?: (done: number, total: number, bytes: { done: number; total: number }) => void;
   /** Per source type, the configured format for objects without a header (line annotators). */
   formatHints?: Partial<Record<string, string | undefined>>;
   /** False stages every record as text for its model, none typed (SourceDefinition.lineTyper): tests compare both paths. */
@@ -111,6 +112,12 @@ export async function stageObjects(options: {
   let bytesDownloaded = 0;
   let next = 0;
   let done = 0;
+  let bytesDone = 0;
+  const bytesTotal = objects.reduce((sum, object) => sum + object.size, 0);
+  const objectDone = (object: DiscoveredObject) => {
+    bytesDone += object.size;
+    options.onProgress?.(++done, objects.length, { done: bytesDone, total: bytesTotal });
+  };
   let failure: { error: unknown } | undefined;
   const lane = async () => {
     while (next < objects.length && !failure) {
@@ -131,7 +138,7 @@ export async function stageObjects(options: {
       const unsafe = object.unsafeKey ?? unsafeKeyReason(object.key);
       if (unsafe !== undefined) {
         rejectWhole(`object key is unsafe (${unsafe}), object not read`);
-        options.onProgress?.(++done, objects.length);
+        objectDone(object);
         continue;
       }
       // Pinned to the listed ETag, which the run id names: an object rewritten since the listing
@@ -149,7 +156,7 @@ export async function stageObjects(options: {
             await rename(rawPath, parquetPath);
             staged[objectIdx] = { objectIdx, object, staging, parquetPath, stagedLines: 0 };
           }
-          options.onProgress?.(++done, objects.length);
+          objectDone(object);
           continue;
         }
         const result: StagedLines = await pool.stage(
@@ -176,7 +183,7 @@ export async function stageObjects(options: {
       } finally {
         await rm(rawPath, { force: true });
       }
-      options.onProgress?.(++done, objects.length);
+      objectDone(object);
     }
   };
   // On a failure the other lanes finish the object in hand and stop, and all have stopped before

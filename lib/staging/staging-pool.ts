@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { stageObjectFile, type StageObjectTask } from './stage-object-file.ts';
@@ -5,6 +6,7 @@ import type { StagedLines } from './stage-lines.ts';
 import { revivedError, type StagingReply, type StagingRequest } from './staging-messages.ts';
 import type { StagingSources } from './staging-source.ts';
 import { stagingWorkerScript } from './staging-worker-script.ts';
+import { packagePath } from '../process/package-root.ts';
 
 /** A staging worker thread died (crash, out of memory, failed to load): the run fails. */
 export class StagingWorkerError extends Error {
@@ -30,7 +32,7 @@ interface Slot {
 }
 
 /** The worker entry that loads the TypeScript through tsx, when the bundle cannot be made. */
-const TSX_WORKER_ENTRY = new URL('./staging-worker.mjs', import.meta.url);
+const TSX_WORKER_ENTRY = pathToFileURL(packagePath('lib', 'staging', 'staging-worker.mjs'));
 
 /**
  * How a pool's worker threads started: from the bundled script (staging-worker-script.ts),

@@ -3,24 +3,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { cachedBundle, type Bundle, type BundleSource } from './cached-bundle.ts';
+import { packagePath, PACKAGE_ROOT } from '../process/package-root.ts';
 
 /** The name stack frames of the bundled worker carry (its `//# sourceURL`). */
 export const STAGING_WORKER_SCRIPT_NAME = 'netflow-staging-worker.bundle.cjs';
-
-const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /**
  * Where the bundled script is cached, in order: beside the installed packages (what `npm ci`'s
  * prepare fills), else a folder of this user's in the OS temp dir, for installs whose
  * node_modules cannot be written.
  */
-export const STAGING_WORKER_CACHE_DIRS = [path.join(REPO_ROOT, 'node_modules', '.cache', 'netflow-lake'), path.join(tmpdir(), `netflow-lake-${process.getuid?.() ?? 'user'}`)];
+export const STAGING_WORKER_CACHE_DIRS = [path.join(PACKAGE_ROOT, 'node_modules', '.cache', 'netflow-lake'), path.join(tmpdir(), `netflow-lake-${process.getuid?.() ?? 'user'}`)];
 
 /**
  * Files the script depends on besides the modules esbuild reads: this module (the esbuild options,
  * the sourceURL), the tsconfig esbuild reads, and esbuild's own version.
  */
-const BUNDLE_SETTINGS = [import.meta.filename, path.join(REPO_ROOT, 'tsconfig.json'), createRequire(import.meta.url).resolve('esbuild/package.json')];
+const BUNDLE_SETTINGS = [packagePath('lib', 'staging', 'staging-worker-script.ts'), path.join(PACKAGE_ROOT, 'tsconfig.json'), createRequire(import.meta.url).resolve('esbuild/package.json')];
 
 /** Per worker module, its script once asked for in this process. */
 const memo = new Map<string, Promise<string>>();
@@ -72,7 +71,7 @@ async function bundle(source: string): Promise<Bundle> {
   try {
     const result = await esbuild.build({
       entryPoints: [source],
-      absWorkingDir: REPO_ROOT,
+      absWorkingDir: PACKAGE_ROOT,
       bundle: true,
       platform: 'node',
       format: 'cjs',
@@ -87,7 +86,7 @@ async function bundle(source: string): Promise<Bundle> {
     }
     const [output] = result.outputFiles;
     if (!output) throw new Error(`bundling ${source} gave no output`);
-    const inputs = Object.keys(result.metafile.inputs).map((input) => path.resolve(REPO_ROOT, input));
+    const inputs = Object.keys(result.metafile.inputs).map((input) => path.resolve(PACKAGE_ROOT, input));
     return { script: `${output.text}\n//# sourceURL=${STAGING_WORKER_SCRIPT_NAME}\n`, inputs: [...inputs, ...BUNDLE_SETTINGS] };
   } finally {
     // esbuild's service process (~40 MiB) would otherwise idle until this process exits; the next

@@ -1,16 +1,17 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
-import { COMMANDS } from '../../cli/commands/index.ts';
-import { lockKey } from '../../lib/publish/partition-lock.ts';
+import { holdLock } from '../support/hold-lock.ts';
 import { SAMPLE_REFERENCE } from '../support/lake-fixture.ts';
 
 /**
- * Every command's exit code: 0 done or nothing to do, 1 failed, 2 bad usage, 3 a lock held by a
- * live runner. Through main() in this process (a real lake, real DuckDB), because a spawn costs
- * seconds of module loading; test/cli/netflow-cli.test.ts covers the spawned executable.
+ * The exit codes along one operator's story (a run, a backfill and analytics with nothing to do,
+ * a lock taken over, a lock held, a broken store) and what the summaries say meanwhile; every
+ * command's row of exit codes is test/cli/command-matrix.test.ts. Through main() in this process
+ * (a real lake, real DuckDB), because a spawn costs seconds of module loading;
+ * test/cli/netflow-cli.test.ts covers the spawned executable.
  */
 describe('exit codes', { timeout: 300_000 }, () => {
   let cwd: string;
@@ -40,41 +41,6 @@ describe('exit codes', { timeout: 300_000 }, () => {
     const code = await main(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), cwd, env: { NETFLOW_CONFIG: '' } });
     return { code, stdout, stderr };
   }
-
-  /** A lock generation of hour 2024-05-01T13 held by this (live) process until `expiresInMs` from now. */
-  async function holdLock(generation: number, expiresInMs: number): Promise<void> {
-    const key = lockKey({ dt: '2024-05-01', hour: '13' }, generation);
-    const file = path.join(cwd, 'lake', ...key.split('/'));
-    await mkdir(path.dirname(file), { recursive: true });
-    const now = Date.now();
-    await writeFile(
-      file,
-      JSON.stringify({
-        owner: 'another-runner',
-        host: hostname(),
-        pid: process.pid,
-        generation,
-        acquired_at: new Date(now).toISOString(),
-        expires_at: new Date(now + expiresInMs).toISOString(),
-        released: false,
-      }),
-    );
-  }
-
-  it('exits 2 on bad usage, for every command', async () => {
-    for (const command of COMMANDS) {
-      const result = await netflowHere([command.name, '--no-such-option']);
-      expect((await command.load()).name).toBe(command.name);
-      expect(result.code, command.name).toBe(2);
-      expect(result.stderr, command.name).toContain('no-such-option');
-    }
-    expect((await netflowHere(['run'])).code).toBe(2);
-    expect((await netflowHere(['backfill', '--from', '2024-05-01T14', '--to', '2024-05-01T13'])).code).toBe(2);
-    expect((await netflowHere(['analytics'])).code).toBe(2);
-    expect((await netflowHere(['query', 'SELECT 1', '--quiet', '--verbose'])).stderr).toContain('--quiet and --verbose contradict each other');
-    expect((await netflowHere(['query', 'SELECT 1', '--log-format', 'xml'])).code).toBe(2);
-    expect((await netflowHere(['frobnicate'])).code).toBe(2);
-  });
 
   it('exits 0 when done, 0 with a word on stderr when skipped, 1 when failed, 3 when the lock is held', async () => {
     const demo = await netflowHere(['demo']);
@@ -106,13 +72,13 @@ describe('exit codes', { timeout: 300_000 }, () => {
 
     // Another runner holds the hour and lets its lease run out: this runner waits, takes over, and
     // finds the partition already published from the same inputs.
-    await holdLock(1_000_000, 1_500);
+    await holdLock(path.join(cwd, 'lake'), 1_000_000, 1_500);
     const skipped = await netflowHere(['run', '--hour', '2024-05-01T13']);
     expect(skipped.code, skipped.stderr).toBe(0);
     expect(skipped.stderr).toContain('hour 2024-05-01T13 skipped: another runner already published it from the same inputs');
 
     // A live runner holds the hour past locks.wait.
-    await holdLock(2_000_000, 600_000);
+    await holdLock(path.join(cwd, 'lake'), 2_000_000, 600_000);
     const locked = await netflowHere(['run', '--hour', '2024-05-01T13', '--config', 'short-wait.yaml']);
     expect(locked.code, locked.stdout).toBe(3);
     expect(locked.stdout).toContain('is locked by another-runner');

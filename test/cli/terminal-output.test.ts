@@ -45,10 +45,18 @@ describe('logs and progress on a terminal and off it', { timeout: 300_000 }, () 
     expect(demo.code, demo.lines.join('\n')).toBe(0);
     expect(demo.lines.filter((line) => line.startsWith('{'))).toEqual([]);
     expect(demo.lines.some((line) => /^INFO {2}\d\d:\d\d:\d\d objects discovered {2}hour=2024-05-01T13 .*objects=48 /.test(line))).toBe(true);
-    expect(demo.lines.some((line) => /^\[#+\.*\] \d+\/\d+ objects staged \(2024-05-01T13\)/.test(line))).toBe(true);
+    // Staging counts objects and their bytes; every progress line has a rate and an ETA.
+    expect(demo.lines.some((line) => /^\[#+\.*\] \d+\/48 objects staged \(2024-05-01T13\) {2}[\d.]+ k?B of [\d.]+ kB {2}[\d.]+\/s {2}eta \d+s$/.test(line))).toBe(true);
     expect(demo.lines.some((line) => /^\[#{30}\] (\d+)\/\1 models built \(2024-05-01T13\)/.test(line))).toBe(true);
     expect(demo.lines.some((line) => /^\[#{30}\] 6\/6 tables published \(2024-05-01T14\)/.test(line))).toBe(true);
     expect(demo.lines.some((line) => line.startsWith('hour 2024-05-01T14  PUBLISHED'))).toBe(true);
+
+    const backfill = await onTerminal(cwd, ['backfill', '--from', '2024-05-01T13', '--to', '2024-05-01T14', '--force']);
+    expect(backfill.code, backfill.lines.join('\n')).toBe(0);
+    expect(backfill.lines.some((line) => /^\[#{30}\] 2\/2 hours {2}[\d.]+\/s {2}eta 0s$/.test(line))).toBe(true);
+    const analytics = await onTerminal(cwd, ['analytics', '--from', '2024-05-01T13', '--to', '2024-05-01T14']);
+    expect(analytics.code, analytics.lines.join('\n')).toBe(0);
+    expect(analytics.lines.some((line) => /^\[#{30}\] 2\/2 hours analysed {2}[\d.]+\/s {2}eta 0s$/.test(line))).toBe(true);
 
     const quiet = await onTerminal(cwd, ['run', '--hour', '2024-05-01T13', '--quiet']);
     expect(quiet.code).toBe(0);
@@ -61,7 +69,7 @@ describe('logs and progress on a terminal and off it', { timeout: 300_000 }, () 
     expect(json.lines.some((line) => line.startsWith('{"ts":') && line.includes('"msg":"objects discovered"'))).toBe(true);
   });
 
-  it('off a terminal, stderr holds JSON lines only; --quiet keeps errors only', async () => {
+  it('off a terminal, stderr holds JSON lines only; --quiet keeps warnings and errors only', async () => {
     const result = await netflow(cwd, ['demo', '--verbose']);
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stderr.split('\n').filter((line) => line !== '');

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DIST_ENTRIES } from '../../scripts/build-dist.ts';
 import { REPO_ROOT } from '../support/lake-fixture.ts';
 
 /**
@@ -10,7 +11,8 @@ import { REPO_ROOT } from '../support/lake-fixture.ts';
  * package they import is a runtime dependency (the image installs with `npm ci --omit=dev`).
  */
 const DOCKERFILE = path.join(REPO_ROOT, 'deploy', 'container', 'Dockerfile');
-const ENTRY_POINTS = ['deploy/container/entrypoint.mjs', 'bin/netflow.mjs'];
+/** The entry point, the CLI, and what npm ci's prepare step compiles into dist/ inside the image. */
+const ENTRY_POINTS = ['deploy/container/entrypoint.mjs', 'bin/netflow.mjs', 'bin/run-entry.mjs', 'scripts/build-dist.ts', ...Object.values(DIST_ENTRIES)];
 
 /** Static and dynamic imports with a literal specifier; `import type` is erased and needs nothing at run time. */
 const IMPORT = /(?:^|\n)\s*(?:import(?!\s+type\b)[^'";]*?from\s*|export[^'";]*?from\s*|import\s*)['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;

@@ -8,7 +8,7 @@ import { main } from '../../cli/main.ts';
 import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { createLakeFixture, REPO_ROOT, SAMPLE_REFERENCE, type LakeFixture } from '../support/lake-fixture.ts';
 import { chromium, checkLayout, inkStats, printToPdf, renderInChromium, visibleText } from './support/chromium.ts';
-import { formatBytes } from '../../lib/reports/svg-charts.ts';
+import { formatBytes } from '../../lib/format/format-bytes.ts';
 
 /**
  * The compliance audit of 2024-05-01T12..16 over the sample lake, made with `netflow report`:
