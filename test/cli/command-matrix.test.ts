@@ -96,6 +96,13 @@ const MATRIX: Record<string, CommandCases> = {
     usage: ['report'],
     locked: { none: 'writes its own new folder under reports/; takes no partition lock' },
   },
+  plan: {
+    done: ['plan', ...HOURS, '--workers', '2'],
+    skipped: NOTHING_TO_SKIP,
+    failed: ['plan', ...HOURS, '--workers', '2', '--config', 'folder-ledger.yaml'],
+    usage: ['plan', ...HOURS],
+    locked: { none: 'lists the hours’ raw objects and reads the ledger; it takes no lock' },
+  },
   recommend: { done: ['recommend', ...DAY], skipped: NOTHING_TO_SKIP, failed: ['recommend', ...DAY, '--config', 'corrupt.yaml'], usage: ['recommend'], locked: NO_LOCK },
   config: {
     done: ['config', '--check'],
