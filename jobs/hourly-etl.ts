@@ -353,7 +353,7 @@ export async function publishTransformedHour(hour: TransformedHour): Promise<voi
 }
 
 /** Records a failed run's error and its causes in its result, and logs it. */
-export function recordFailure(result: HourlyEtlResult, logger: Logger, error: unknown, failedPhase: string | undefined): void {
+export function recordFailure(result: Pick<HourlyEtlResult, 'error' | 'errorCauses'>, logger: Logger, error: unknown, failedPhase: string | undefined): void {
   result.error = error instanceof Error ? error.message : String(error);
   const causes = errorCauses(error);
   if (causes.length > 0) result.errorCauses = causes;
@@ -362,7 +362,7 @@ export function recordFailure(result: HourlyEtlResult, logger: Logger, error: un
 }
 
 /** The objects a run of the hour reads, listed now; the listing's cost goes into the result. */
-export async function discoverHour(options: HourlyEtlOptions, result: HourlyEtlResult, logger: Logger): Promise<{ window: DiscoveredObject[]; late: LateObject[] }> {
+export async function discoverHour(options: HourlyEtlOptions, result: Pick<HourlyEtlResult, 'listing'>, logger: Logger): Promise<{ window: DiscoveredObject[]; late: LateObject[] }> {
   const listingCost = (result.listing ??= { requests: 0, keys: 0, skipped: 0 });
   // Each entry that is not an object (a local symlink, a folder with an unsafe name) is logged once per run.
   const skipped = new Set<string>();
@@ -378,7 +378,7 @@ export async function discoverHour(options: HourlyEtlOptions, result: HourlyEtlR
 /** Makes a listing the run's: its inputs and run id into the result; what it reads and routes. */
 export function adoptListing(
   options: Pick<HourlyEtlOptions, 'hour' | 'config'>,
-  result: HourlyEtlResult,
+  result: Pick<HourlyEtlResult, 'inputs' | 'lateInputs' | 'runId'>,
   reference: Pick<ReferenceData, 'referenceHash' | 'rulesHash'>,
   found: { window: readonly DiscoveredObject[]; late: readonly LateObject[] },
 ): { discovered: DiscoveredObject[]; routing: ObjectRouting[] } {
@@ -549,7 +549,7 @@ export async function transformHour(session: DuckDbSession, input: TransformInpu
   return { models: run.models, ...(run.error ? { error: run.error } : {}) };
 }
 
-async function countRecords(
+export async function countRecords(
   session: DuckDbSession,
   discovered: readonly DiscoveredObject[],
   wholeObjectRejects: readonly string[],
