@@ -1,0 +1,106 @@
+import { cp } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliverSamples } from '../../cli/commands/demo-command.ts';
+import { discoverObjects } from '../../jobs/hourly-etl.ts';
+import { assignShards } from '../../lib/scale-out/shard-assignment.ts';
+import { hourStagingPrefix } from '../../lib/scale-out/shard-staging.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
+import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
+import { queryLake } from '../support/read-lake.ts';
+import { commitShards, lakeWithRawOf, partitionDigests, roundRawMtimes, runShards } from './support/shard-harness.ts';
+
+const HOUR = '2024-05-01T13';
+
+// An hour run as N shard workers (separate `netflow run --hour H --shard i/N` processes) and
+// committed (`netflow commit`) publishes exactly what one `netflow run --hour H` publishes: every
+// table, every column, the run id included. The 1 M-flow hour and the kills: test/reliability/scale-out.test.ts.
+describe('an hour split across shard workers, then committed', () => {
+  let single: LakeFixture;
+  let expected: Record<string, string>;
+  let singleRunId: string;
+  const lakes: LakeFixture[] = [];
+
+  beforeAll(async () => {
+    single = await createLakeFixture();
+    await deliverSamples({ store: single.store });
+    await roundRawMtimes(single);
+    const run = await single.runHour(HOUR);
+    expect(run.status).toBe('published');
+    singleRunId = run.runId;
+    expected = await partitionDigests(single, HOUR);
+  });
+  afterAll(async () => {
+    for (const lake of [single, ...lakes]) await lake?.cleanup();
+  });
+
+  it.each([1, 2, 4, 7])('%i shard(s): every published table equals the single-machine run, and the ledger records the same run', async (shards) => {
+    const lake = await lakeWithRawOf(single);
+    lakes.push(lake);
+    const outcomes = await runShards(lake, HOUR, shards, 3);
+    for (const [index, outcome] of outcomes.entries()) expect(outcome.code, `shard ${index}/${shards}: ${outcome.stderr}`).toBe(0);
+    const commit = await commitShards(lake, HOUR, shards);
+    expect(commit.code, commit.stderr).toBe(0);
+    expect(await partitionDigests(lake, HOUR)).toEqual(expected);
+    const entries = await runLedgerOf({ config: lake.config, baseDir: lake.dir }).entries();
+    expect(entries.map((entry) => [entry.status, entry.run_id, entry.trigger])).toEqual([['published', singleRunId, 'commit']]);
+    const [singleEntry] = await runLedgerOf({ config: single.config, baseDir: single.dir }).entries();
+    expect(entries[0]!.counts).toEqual(singleEntry!.counts);
+    expect(entries[0]!.inputs).toEqual(singleEntry!.inputs);
+    // The shards' staging is gone once the hour is published.
+    const left: string[] = [];
+    for await (const object of lake.store.list(hourStagingPrefix(HOUR))) left.push(object.key);
+    expect(left).toEqual([]);
+
+    if (shards === 7) {
+      // Connections whose observations fell into different shards: each still counts once.
+      const assignment = assignShards(await discoverObjects(lake.store, lake.config, new Date(`${HOUR}:00:00Z`)), shards);
+      const shardOf = new Map(assignment.flatMap((keys, index) => keys.map((key) => [key, index] as const)));
+      const merged = await queryLake<{ counted_flow_id: string; keys: string[]; counted: bigint }>(
+        lake,
+        `SELECT counted_flow_id, list(raw_object_key) AS keys, count(*) FILTER (WHERE counts_in_totals) AS counted FROM flows WHERE len(observed_by) > 1 GROUP BY counted_flow_id`,
+      );
+      const split = merged.filter((connection) => new Set(connection.keys.map((key) => shardOf.get(key))).size > 1);
+      expect(split.length).toBeGreaterThan(10);
+      expect(split.filter((connection) => connection.counted !== 1n)).toEqual([]);
+    }
+  });
+
+  it('refuses to publish while a shard is missing or ran against another listing, naming it, and publishes nothing', async () => {
+    const lake = await lakeWithRawOf(single);
+    lakes.push(lake);
+    expect((await runShards(lake, HOUR, 1)).map((outcome) => outcome.code)).toEqual([0]);
+    // Shard 0/1 of a one-shard run is not shard 0/2: the commit of two shards finds neither.
+    const missing = await commitShards(lake, HOUR, 2);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/shard 0\/2 is missing \(a shard 0 of 1 shards finished instead\)/);
+    expect(missing.stderr).toMatch(/shard 1\/2 is missing \(no done marker/);
+    expect(await publishedKeys(lake)).toEqual([]);
+
+    // A shard of another listing: an object arrived, the listing was recorded again (its folder
+    // deleted by an operator), and only shard 1 ran since.
+    const outcomes = await runShards(lake, HOUR, 2, 2);
+    expect(outcomes.map((outcome) => outcome.code)).toEqual([0, 0]);
+    await lake.store.delete(`${hourStagingPrefix(HOUR)}listing.json`);
+    const extra = 'raw/agent/dt=2024-05-01/hour=13/vm=i-0app00000000001/i-0app00000000001-000000000099.ndjson.gz';
+    await cp(path.join(lake.dir, 'lake', 'raw/agent/dt=2024-05-01/hour=13/vm=i-0app00000000001/i-0app00000000001-000000000001.ndjson.gz'), path.join(lake.dir, 'lake', extra));
+    const rerun = await runShards(lake, HOUR, 2, 1);
+    expect(rerun.map((outcome) => outcome.code)).toEqual([0, 0]);
+    // Both shards now ran against the new listing; put shard 0 back on the old one to see it named.
+    const newListing = JSON.parse((await lake.store.getBytes(`${hourStagingPrefix(HOUR)}listing.json`))!.toString()) as { run_id: string };
+    const prefixOf = (runId: string, index: number) => `${hourStagingPrefix(HOUR)}${runId}/${index}-of-2/`;
+    await lake.store.delete(`${prefixOf(newListing.run_id, 0)}done.json`);
+    const mixed = await commitShards(lake, HOUR, 2);
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toMatch(new RegExp(`shard 0/2 ran against another listing \\(run id ${singleRunId}; the recorded listing is run id ${newListing.run_id}\\)`));
+    expect(mixed.stderr).not.toMatch(/shard 1\/2/);
+    expect(await publishedKeys(lake)).toEqual([]);
+    expect((await runLedgerOf({ config: lake.config, baseDir: lake.dir }).entries()).map((entry) => entry.status)).toEqual(['failed', 'failed']);
+  });
+});
+
+async function publishedKeys(lake: LakeFixture): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of lake.store.list('curated/')) keys.push(object.key);
+  return keys;
+}
