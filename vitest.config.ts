@@ -16,6 +16,7 @@ const UNIT = [
   'test/orchestration/partition-status.test.ts',
   'test/reference/*.test.ts',
   'test/rules/{compile-rules,hostile-rule-values,rule-kinds}.test.ts',
+  'test/scale-out/shard-assignment.test.ts',
   'test/sources/{aws-vpc,aws-vpc-line-typer,azure,azure-plain-tuples,bad-input,discovery,gcp-oci,late-objects,raw-schemas,source-contract}.test.ts',
 ];
 

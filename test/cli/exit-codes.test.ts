@@ -71,6 +71,10 @@ describe('exit codes', { timeout: 300_000 }, () => {
     expect((await netflowHere(['run'])).code).toBe(2);
     expect((await netflowHere(['backfill', '--from', '2024-05-01T14', '--to', '2024-05-01T13'])).code).toBe(2);
     expect((await netflowHere(['analytics'])).code).toBe(2);
+    expect((await netflowHere(['run', '--hour', '2024-05-01T13', '--shard', '4/4'])).stderr).toContain('i must be below N');
+    expect((await netflowHere(['run', '--hour', '2024-05-01T13', '--shard', '1-of-4'])).code).toBe(2);
+    expect((await netflowHere(['commit', '--hour', '2024-05-01T13'])).code).toBe(2);
+    expect((await netflowHere(['commit', '--hour', '2024-05-01T13', '--shards', '0'])).code).toBe(2);
     expect((await netflowHere(['query', 'SELECT 1', '--quiet', '--verbose'])).stderr).toContain('--quiet and --verbose contradict each other');
     expect((await netflowHere(['query', 'SELECT 1', '--log-format', 'xml'])).code).toBe(2);
     expect((await netflowHere(['frobnicate'])).code).toBe(2);
