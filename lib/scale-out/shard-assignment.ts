@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { estimatedStagingBytes } from '../staging/stage-objects.ts';
 
 /** What the assignment needs of a listed object. */
 export interface ListedObject {
@@ -35,9 +36,10 @@ export function affinityOf(key: string): string {
 }
 
 /**
- * Splits an hour's listed objects into `count` shards balanced by bytes: groups of objects that
- * must stay together (affinityOf), largest first, each onto the least-loaded shard, ties to the
- * lowest shard number. Groups are ordered by size, then by their key, so the same listing gives
+ * Splits an hour's listed objects into `count` shards balanced by bytes to process (a gzip
+ * object's listed size times its expansion: estimatedStagingBytes, as a shard's work follows the
+ * records, not the compressed bytes): groups of objects that must stay together (affinityOf),
+ * largest first, each onto the least-loaded shard, ties to the lowest shard number. Groups are ordered by size, then by their key, so the same listing gives
  * the same assignment on every worker and at the commit, whatever order it was listed in.
  * Returns, per shard, its objects' keys in key order.
  */
@@ -46,7 +48,7 @@ export function assignShards(objects: readonly ListedObject[], count: number): s
   for (const object of objects) {
     const affinity = affinityOf(object.key);
     const group = groups.get(affinity) ?? { affinity, bytes: 0, keys: [] };
-    group.bytes += object.size;
+    group.bytes += estimatedStagingBytes(object);
     group.keys.push(object.key);
     groups.set(affinity, group);
   }
