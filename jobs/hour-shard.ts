@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { DuckDbSession, sqlIdentifier, sqlString } from '../lib/duckdb/duckdb-session.ts';
 import type { Logger } from '../lib/log/logger.ts';
 import { parquetCompressionSql } from '../lib/models/model-definition.ts';
+import type { ModelResult } from '../lib/models/model-runner.ts';
 import { claimWorkDir } from '../lib/process/work-dir-owner.ts';
 import { PUBLISHED_PARQUET_COMPRESSION } from '../lib/publish/export-tables.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
@@ -110,7 +111,7 @@ export async function runHourShard(options: HourShardOptions): Promise<HourShard
     );
     result.counts = counts.total;
     result.countsBySource = counts.bySource;
-    const files = await phase('export', () => writeShardOutputs(session!, workDir));
+    const files = await phase('export', () => writeShardOutputs(session!, workDir, transform.models));
     session.close();
     session = undefined;
     const uploaded = await phase('upload', () => uploadShardFiles(options.store, prefix, attempt.attemptId, files));
@@ -171,12 +172,17 @@ export function assertSameRun(result: Pick<HourlyEtlResult, 'runId' | 'hour'>, l
   }
 }
 
-/** Writes each relation of the shard cut as a Parquet file (zstd, as the lake's files). */
-async function writeShardOutputs(session: DuckDbSession, workDir: string): Promise<{ relation: string; localPath: string; rows: number }[]> {
+/** Each relation of the shard cut as a Parquet file (zstd, as the lake's files): the model's own file where it wrote one. */
+async function writeShardOutputs(session: DuckDbSession, workDir: string, models: readonly ModelResult[]): Promise<{ relation: string; localPath: string; rows: number }[]> {
   const dir = path.join(workDir, 'shard');
   await mkdir(dir, { recursive: true });
   const files: { relation: string; localPath: string; rows: number }[] = [];
   for (const relation of SHARD_OUTPUTS) {
+    const model = models.find((result) => result.name === relation && result.file);
+    if (model) {
+      files.push({ relation, localPath: model.file!, rows: model.rows ?? 0 });
+      continue;
+    }
     const localPath = path.join(dir, `${relation}.parquet`);
     const [written] = await session.all<{ Count: bigint }>(
       `COPY (SELECT * FROM ${sqlIdentifier(relation)}) TO ${sqlString(localPath)} (FORMAT parquet, ${parquetCompressionSql(PUBLISHED_PARQUET_COMPRESSION)})`,

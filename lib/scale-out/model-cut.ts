@@ -1,4 +1,5 @@
 import type { ModelDefinition } from '../models/model-definition.ts';
+import { PUBLISHED_PARQUET_COMPRESSION } from '../publish/export-tables.ts';
 
 /**
  * Where an hour split across shard workers cuts the model DAG. Everything upstream of the cut is
@@ -12,7 +13,11 @@ export const SHARD_OUTPUTS = ['flows_in_hour', 'flows_enriched_records', 'late_r
 
 export type ShardOutput = (typeof SHARD_OUTPUTS)[number];
 
-/** The models a shard runs: those its outputs depend on. */
+/**
+ * The models a shard runs: those its outputs depend on. The hour's records are written once, as
+ * the file the shard hands over: its readers (the enrichment, the counts) then read the file
+ * instead of computing the records' Community IDs again in each scan of the view.
+ */
 export function shardModels(models: readonly ModelDefinition[]): ModelDefinition[] {
   const byName = new Map(models.map((model) => [model.name, model]));
   const needed = new Set<string>();
@@ -26,7 +31,9 @@ export function shardModels(models: readonly ModelDefinition[]): ModelDefinition
     if (!byName.has(output)) throw new Error(`the shard cut names model ${output}, which does not exist`);
     visit(output);
   }
-  return models.filter((model) => needed.has(model.name));
+  return models
+    .filter((model) => needed.has(model.name))
+    .map((model) => (model.name === 'flows_in_hour' ? { ...model, materialized: 'parquet' as const, parquetCompression: PUBLISHED_PARQUET_COMPRESSION } : model));
 }
 
 /**

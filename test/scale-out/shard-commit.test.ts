@@ -15,7 +15,7 @@ const HOUR = '2024-05-01T13';
 
 // An hour run as N shard workers (separate `netflow run --hour H --shard i/N` processes) and
 // committed (`netflow commit`) publishes exactly what one `netflow run --hour H` publishes: every
-// table, every column, the run id included. Here 2 shards (3 processes); 1, 2, 4
+// table, every column, the run id included. Here 2 and 7 shards (about 30 s of processes); 1, 2, 4
 // and 7 over both sample hours, the 1 M-flow hour and the kills: test/reliability/scale-out.test.ts.
 describe('an hour split across shard workers, then committed', () => {
   let single: LakeFixture;
@@ -36,7 +36,7 @@ describe('an hour split across shard workers, then committed', () => {
     for (const lake of [single, ...lakes]) await lake?.cleanup();
   });
 
-  it.each([2])('%i shard processes: every published table equals the single-machine run, and the ledger records the same run', async (shards) => {
+  it.each([2, 7])('%i shard processes: every published table equals the single-machine run, and the ledger records the same run', async (shards) => {
     const lake = await lakeWithRawOf(single);
     lakes.push(lake);
     const outcomes = await runShards(lake, HOUR, shards, 3);
@@ -54,7 +54,7 @@ describe('an hour split across shard workers, then committed', () => {
     for await (const object of lake.store.list(hourStagingPrefix(HOUR))) left.push(object.key);
     expect(left).toEqual([]);
 
-    {
+    if (shards > 1) {
       // Connections whose observations fell into different shards: each still counts once.
       const assignment = assignShards(await discoverObjects(lake.store, lake.config, new Date(`${HOUR}:00:00Z`)), shards);
       const shardOf = new Map(assignment.flatMap((keys, index) => keys.map((key) => [key, index] as const)));
