@@ -41,7 +41,7 @@ export async function runScaleOutBench(values: { flows: number; shards: number; 
       return { seconds: (performance.now() - started) / 1000, result: JSON.parse(stdout) };
     } catch (error) {
       const failed = error as { stdout?: string; stderr?: string };
-      throw new Error(`netflow ${args.join(' ')} failed: ${failed.stderr ?? ''}${failed.stdout?.slice(0, 2000) ?? ''}`);
+      throw new Error(`netflow ${args.join(' ')} failed: ${failed.stderr ?? ''}${failed.stdout?.slice(0, 2000) ?? ''}`, { cause: error });
     }
   };
   try {
@@ -56,8 +56,9 @@ export async function runScaleOutBench(values: { flows: number; shards: number; 
       Array.from({ length: Math.min(parallel, shards) }, async () => {
         while (next < shards) {
           const index = next++;
-          shardRuns[index] = await netflow(['run', '--hour', HOUR, '--shard', `${index}/${shards}`]);
-          log(`shard ${index}/${shards}: ${shardRuns[index]!.seconds.toFixed(2)} s, ${shardRuns[index]!.result.bytes} bytes; phases ${JSON.stringify(shardRuns[index]!.result.durationsMs)}`);
+          const shard = await netflow(['run', '--hour', HOUR, '--shard', `${index}/${shards}`]);
+          shardRuns[index] = shard;
+          log(`shard ${index}/${shards}: ${shard.seconds.toFixed(2)} s, ${shard.result.bytes} bytes; phases ${JSON.stringify(shard.result.durationsMs)}`);
         }
       }),
     );

@@ -206,7 +206,7 @@ export function startAttempt(options: Pick<HourlyEtlOptions, 'config' | 'baseDir
 export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtlResult> {
   const { config, store, hour } = options;
   const started = performance.now();
-  const { attemptId, logger, result, workDir, phase, failedPhase } = startAttempt(options);
+  const { logger, result, workDir, phase, failedPhase } = startAttempt(options);
   let session: DuckDbSession | undefined;
   try {
     if (hour.getTime() % 3_600_000 !== 0) throw new Error(`event hour must start on the hour: ${hour.toISOString()}`);
