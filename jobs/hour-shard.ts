@@ -11,7 +11,7 @@ import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { loadReferenceData, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
 import { SHARD_OUTPUTS, shardModels } from '../lib/scale-out/model-cut.ts';
 import { assignShards, listingDigest, type ShardSpec } from '../lib/scale-out/shard-assignment.ts';
-import { markShardDone, readListing, readShardDone, recordListing, shardPrefix, uploadShardFiles, type RecordedListing } from '../lib/scale-out/shard-staging.ts';
+import { markShardDone, readListing, readShardDone, recordListing, shardFilesPresent, shardPrefix, uploadShardFiles, type RecordedListing } from '../lib/scale-out/shard-staging.ts';
 import {
   adoptListing,
   countRecords,
@@ -86,7 +86,8 @@ export async function runHourShard(options: HourShardOptions): Promise<HourShard
     const prefix = shardPrefix(hourKey, result.runId, options.shard);
     result.prefix = prefix;
     const done = await readShardDone(options.store, prefix);
-    if (done && done.objects.join('\n') === result.objects.join('\n')) {
+    // An earlier attempt finished: nothing to redo, unless a file it names has gone since.
+    if (done && done.objects.join('\n') === result.objects.join('\n') && (await shardFilesPresent(options.store, done))) {
       logger.info('shard already staged from the same listing', { shard: `${options.shard.index}/${options.shard.count}`, attempt: done.attempt_id, run_id: result.runId });
       result.status = 'already-staged';
       return result;

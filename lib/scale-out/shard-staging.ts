@@ -118,6 +118,12 @@ export async function readShardDone(store: ObjectStore, prefix: string): Promise
   return bytes ? (JSON.parse(bytes.toString('utf8')) as ShardDone) : undefined;
 }
 
+/** Whether every file a done marker names is in the store with its recorded size (a HEAD each, no download). */
+export async function shardFilesPresent(store: ObjectStore, done: ShardDone): Promise<boolean> {
+  for (const file of done.files) if ((await store.head(file.key))?.size !== file.size) return false;
+  return true;
+}
+
 /** Every done marker of the hour, whatever its listing and shard count (what the commit names when one is missing). */
 export async function listShardMarkers(store: ObjectStore, hour: string): Promise<{ runId: string; shard: number; shards: number }[]> {
   const markers: { runId: string; shard: number; shards: number }[] = [];

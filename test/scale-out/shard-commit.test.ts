@@ -68,7 +68,7 @@ describe('an hour split across shard workers, then committed', () => {
     }
   });
 
-  it('refuses to publish while a shard is missing or ran against another listing, naming it, and publishes nothing', async () => {
+  it('refuses to publish while a shard is missing, ran against another listing or lost or damaged a file, naming it, and publishes nothing', async () => {
     const lake = await lakeWithRawOf(single);
     lakes.push(lake);
     const hour = new Date(`${HOUR}:00:00Z`);
@@ -100,8 +100,24 @@ describe('an hour split across shard workers, then committed', () => {
       ['failed', 'commit'],
     ]);
 
-    // Shard 0 run again, against the recorded listing: the commit publishes, then says so again.
+    // Shard 0 run again, against the recorded listing; then one of shard 1's files lost, then damaged.
     expect(await shard(0, 2)).toBe('staged');
+    const shard1 = `${hourStagingPrefix(HOUR)}${listing.run_id}/1-of-2/`;
+    const done1 = JSON.parse((await lake.store.getBytes(`${shard1}done.json`))!.toString()) as { files: { key: string; relation: string }[] };
+    const lost = done1.files.find((file) => file.relation === 'quarantine')!.key;
+    await lake.store.delete(lost);
+    expect((await commit(2)).error).toMatch(new RegExp(`^shard 1/2: its file ${lost} cannot be read`));
+    expect(await shard(1, 2)).toBe('staged');
+    const redone = JSON.parse((await lake.store.getBytes(`${shard1}done.json`))!.toString()) as { files: { key: string; relation: string }[] };
+    const damaged = redone.files.find((file) => file.relation === 'record_counts')!.key;
+    const bytes = (await lake.store.getBytes(damaged))!;
+    bytes[bytes.length >> 1] = 0xff - bytes[bytes.length >> 1]!;
+    await lake.store.putBytes(damaged, bytes);
+    expect((await commit(2)).error).toMatch(new RegExp(`^shard 1/2: its file ${damaged} is damaged \\(sha256 [0-9a-f]{64}, its done marker says [0-9a-f]{64}\\)$`));
+    expect(await publishedKeys(lake)).toEqual([]);
+    await lake.store.delete(`${shard1}done.json`);
+    expect(await shard(1, 2)).toBe('staged');
+    // Now the commit publishes, then says so again.
     expect((await commit(2)).status).toBe('published');
     expect((await commit(2)).status).toBe('skipped');
   });
