@@ -15,7 +15,7 @@ const HOUR = '2024-05-01T13';
 
 // An hour run as N shard workers (separate `netflow run --hour H --shard i/N` processes) and
 // committed (`netflow commit`) publishes exactly what one `netflow run --hour H` publishes: every
-// table, every column, the run id included. Here 2 and 7 shards (about 30 s of processes); 1, 2, 4
+// table, every column, the run id included. Here 2 shard processes (the whole file: about 25 s on an idle machine); 1, 2, 4
 // and 7 over both sample hours, the 1 M-flow hour and the kills: test/reliability/scale-out.test.ts.
 describe('an hour split across shard workers, then committed', () => {
   let single: LakeFixture;
@@ -36,7 +36,7 @@ describe('an hour split across shard workers, then committed', () => {
     for (const lake of [single, ...lakes]) await lake?.cleanup();
   });
 
-  it.each([2, 7])('%i shard processes: every published table equals the single-machine run, and the ledger records the same run', async (shards) => {
+  it.each([2])('%i shard processes: every published table equals the single-machine run, and the ledger records the same run', async (shards) => {
     const lake = await lakeWithRawOf(single);
     lakes.push(lake);
     const outcomes = await runShards(lake, HOUR, shards, 3);
