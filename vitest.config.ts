@@ -17,6 +17,7 @@ const UNIT = [
   'test/reference/*.test.ts',
   'test/scale-out/plan-hours.test.ts',
   'test/rules/{compile-rules,hostile-rule-values,rule-kinds}.test.ts',
+  'test/scale-out/shard-assignment.test.ts',
   'test/sources/{aws-vpc,aws-vpc-line-typer,azure,azure-plain-tuples,bad-input,discovery,gcp-oci,late-objects,raw-schemas,source-contract}.test.ts',
 ];
 

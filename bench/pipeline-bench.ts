@@ -1,6 +1,7 @@
 /**
  * The pipeline benchmark: `npm run bench -- --flows N [--objects K] [--shape-floor] [--keep]`
- * (`npm run bench -- --source <name>`: the per-source normalize benchmark, bench/sources-bench.ts).
+ * (`npm run bench -- --source <name>`: the per-source normalize benchmark, bench/sources-bench.ts;
+ * `npm run bench -- --flows N --shards S`: the scale-out benchmark, bench/scale-out-bench.ts).
  *
  * Generates N synthetic AWS VPC Flow Logs (version 2, gzip, with header) for one event hour,
  * spread over K objects in AWS's key layout, runs that hour through the whole hourly job
@@ -23,6 +24,16 @@ import { createLogger } from '../lib/log/logger.ts';
 import { LocalFolderStore } from '../lib/storage/local-folder-store.ts';
 import { flowsTable } from '../schemas/tables/index.ts';
 import { shapeFloorSql } from './shape-floor.ts';
+
+// `--shards S`: the scale-out benchmark (bench/scale-out-bench.ts) instead.
+if (process.argv.includes('--shards')) {
+  const { values: scaleOut } = parseArgs({
+    options: { flows: { type: 'string', default: '1000000' }, shards: { type: 'string' }, parallel: { type: 'string', default: '2' }, 'memory-limit': { type: 'string', default: '1GB' }, keep: { type: 'boolean', default: false } },
+  });
+  const { runScaleOutBench } = await import('./scale-out-bench.ts');
+  await runScaleOutBench({ flows: Number(scaleOut.flows), shards: Number(scaleOut.shards), parallel: Number(scaleOut.parallel), memoryLimit: scaleOut['memory-limit'], keep: scaleOut.keep });
+  process.exit(0);
+}
 
 // `--source <name>`: the per-source normalize benchmark (bench/sources-bench.ts) instead.
 if (process.argv.includes('--source')) {

@@ -25,11 +25,11 @@ import { installReferenceData, loadReferenceData, ndjson, REFERENCE_RELATIONS, r
 import { compileFlowsMart } from '../lib/rules/compile-rules.ts';
 import { generatedSourceModels } from '../lib/sources/all-sources-model.ts';
 import { SOURCES } from '../lib/sources/registry.ts';
-import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMNS, objectRouting, type LateAccounting, type ObjectRouting } from '../lib/sources/late-objects.ts';
+import { discoverInWindows, discoverRunObjects, hourKeyOf, OBJECT_ROUTING_COLUMNS, objectRouting, type LateAccounting, type LateObject, type ObjectRouting } from '../lib/sources/late-objects.ts';
 import { deliveryWindow } from '../lib/sources/source-definition.ts';
 import { STAGING_SOURCES } from '../lib/sources/staging-sources.ts';
 import { installStagedInputs, stagedRelations } from '../lib/staging/install-staged-inputs.ts';
-import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject } from '../lib/staging/stage-objects.ts';
+import { stageObjects, type DiscoveredObject, type StagedObject, type StageReject, type StagingResult } from '../lib/staging/stage-objects.ts';
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
 import { ObjectChangedError, renderUnsafeKey, unsafeKeyReason, type ObjectStore } from '../lib/storage/object-store.ts';
 import { packagePath } from '../lib/process/package-root.ts';
@@ -124,7 +124,7 @@ export interface HourlyEtlResult {
   errorCauses?: string[];
 }
 
-const EMPTY_COUNTS: SourceCounts = {
+export const EMPTY_COUNTS: SourceCounts = {
   objects: 0,
   objects_quarantined: 0,
   records_read: 0,
@@ -139,24 +139,31 @@ const EMPTY_COUNTS: SourceCounts = {
 /** Listings per run when objects keep changing between listing and download. */
 const MAX_LISTINGS = 3;
 
-/**
- * The hourly job for one event hour: discover the raw objects of its delivery window, stage
- * them, run the models in one locked-down DuckDB session, check the outputs, publish them
- * atomically. It returns a result object in every case; a failed run publishes nothing and
- * leaves no staging behind.
- */
-export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtlResult> {
-  const { config, store, hour } = options;
-  const started = performance.now();
+/** Times a phase of a run (wall and CPU, into the result) and remembers the first that failed. */
+export type PhaseTimer = <T>(name: string, work: () => Promise<T>) => Promise<T>;
+
+/** One attempt at an hour (a run, a shard, a commit): its id, work folder, result so far and phase timer. */
+export interface Attempt {
+  attemptId: string;
+  logger: Logger;
+  result: HourlyEtlResult;
+  workDir: string;
+  phase: PhaseTimer;
+  /** The phase that failed, for the log. */
+  failedPhase: () => string | undefined;
+}
+
+export function startAttempt(options: Pick<HourlyEtlOptions, 'config' | 'baseDir' | 'logger' | 'hour' | 'now'>): Attempt {
   const now = options.now ?? (() => new Date());
   const attemptId = `${now()
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
-  const logger = options.logger.child({ hour: hour.toISOString().slice(0, 13), attempt_id: attemptId });
+  const hourKey = options.hour.toISOString().slice(0, 13);
+  const logger = options.logger.child({ hour: hourKey, attempt_id: attemptId });
   const result: HourlyEtlResult = {
     status: 'failed',
-    hour: hour.toISOString().slice(0, 13),
+    hour: hourKey,
     runId: '',
     attemptId,
     inputs: [],
@@ -174,22 +181,33 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
   };
   const cpuMs: Record<string, number> = {};
   result.cpuMs = cpuMs;
-  const workDir = path.resolve(options.baseDir, config.work_dir, 'runs', attemptId);
-  /** The phase that failed, for the log. */
-  let failedPhase: string | undefined;
-  const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+  let failed: string | undefined;
+  const phase: PhaseTimer = async (name, work) => {
     const phaseStart = performance.now();
     const cpuStart = process.cpuUsage();
     try {
       return await work();
     } catch (error) {
-      failedPhase ??= name;
+      failed ??= name;
       throw error;
     } finally {
       result.durationsMs[name] = Math.round(performance.now() - phaseStart);
       cpuMs[name] = Math.round(cpuMsSince(cpuStart));
     }
   };
+  return { attemptId, logger, result, workDir: path.resolve(options.baseDir, options.config.work_dir, 'runs', attemptId), phase, failedPhase: () => failed };
+}
+
+/**
+ * The hourly job for one event hour: discover the raw objects of its delivery window, stage
+ * them, run the models in one locked-down DuckDB session, check the outputs, publish them
+ * atomically. It returns a result object in every case; a failed run publishes nothing and
+ * leaves no staging behind.
+ */
+export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtlResult> {
+  const { config, store, hour } = options;
+  const started = performance.now();
+  const { logger, result, workDir, phase, failedPhase } = startAttempt(options);
   let session: DuckDbSession | undefined;
   try {
     if (hour.getTime() % 3_600_000 !== 0) throw new Error(`event hour must start on the hour: ${hour.toISOString()}`);
@@ -201,49 +219,22 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.rulesHash = reference.rulesHash;
     result.rulesVersion = reference.rules.version ?? null;
 
-    let discovered: DiscoveredObject[] = [];
+    let discovered: readonly DiscoveredObject[] = [];
     let routing: ObjectRouting[] = [];
-    const listingCost = { requests: 0, keys: 0, skipped: 0 };
-    result.listing = listingCost;
-    // Each entry that is not an object (a local symlink, a folder with an unsafe name) is logged once per run.
-    const skipped = new Set<string>();
-    const onSkipped = (key: string, why: string) => {
-      if (skipped.has(key)) return;
-      skipped.add(key);
-      listingCost.skipped++;
-      logger.warn('listing skipped an entry', { key: unsafeKeyReason(key) === undefined ? key : renderUnsafeKey(key), why });
-    };
     const listed = await stageUntilListingHolds(
       async (listing) => {
-        const found = await phase('discover', () => discoverRunObjects(store, config, hour, options.lateAccounting, { cost: listingCost, onSkipped }));
-        const inWindow = new Set(found.window.map((object) => object.key));
-        discovered = [...found.window, ...found.late.filter((object) => !inWindow.has(object.key))];
-        routing = objectRouting(hour, found.window, found.late, config);
-        result.inputs = found.window.map(inputOf);
-        result.lateInputs = found.late.flatMap((object) => object.lateHours.map((late) => ({ hour: hourKeyOf(late), ...inputOf(object) })));
-        result.runId = deterministicRunId(hour, result.inputs, reference, result.lateInputs);
+        const found = await phase('discover', () => discoverHour(options, result, logger));
+        ({ discovered, routing } = adoptListing(options, result, reference, found));
         logger.info('objects discovered', {
           objects: found.window.length,
           late_objects: found.late.length,
           unsafe_keys: discovered.filter((object) => object.unsafeKey !== undefined).length,
-          list_requests: listingCost.requests,
-          keys_listed: listingCost.keys,
+          list_requests: result.listing?.requests,
+          keys_listed: result.listing?.keys,
           run_id: result.runId,
         });
         if (options.skipWhenPublished && (await publishedRunIds(store, partitionOf(hour))).every((id) => id === result.runId)) return 'published';
-        return phase('stage', () =>
-          stageObjects({
-            store,
-            sources: STAGING_SOURCES,
-            objects: discovered,
-            workDir: listing === 1 ? workDir : path.join(workDir, `listing-${listing}`),
-            limits: stageLimitsOf(config.staging),
-            threads: config.staging.threads,
-            logger,
-            formatHints: { aws_vpc: config.sources.aws_vpc.format },
-            onProgress: (done, total, bytes) => options.onProgress?.('stage', done, total, bytes),
-          }),
-        );
+        return phase('stage', () => stageRunObjects(options, discovered, listing === 1 ? workDir : path.join(workDir, `listing-${listing}`), logger));
       },
       (error, listing) => logger.warn('an object changed between listing and download; listing again', { key: error.key, listing }),
     );
@@ -254,37 +245,70 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     }
     const staging = listed;
 
-    session = await DuckDbSession.open({
-      workDir,
-      memoryLimit: config.duckdb.memory_limit,
-      maxTempDirectorySize: config.duckdb.max_temp_directory_size,
-      ...(config.duckdb.threads ? { threads: config.duckdb.threads } : {}),
-      joinsAsWritten: true,
-    });
+    session = await openHourSession(config, workDir);
     const transform = await phase('transform', () =>
       transformHour(session!, {
-        workDir,
-        hour,
-        runId: result.runId,
-        reference,
-        staged: staging.objects,
-        rejects: staging.rejects,
-        routing,
-        variables: { lateness: config.lateness, rescan_lookback: config.scheduler.rescan_lookback },
-        sqlDir: options.sqlDir ?? DEFAULT_SQL_DIR,
-        logger,
-        formatHints: { aws_vpc: config.sources.aws_vpc.format },
-        onModelBuilt: (done, total) => options.onProgress?.('models', done, total),
+        ...transformSettings(options, workDir, result.runId, reference, logger),
+        installInputs: stagedInputs({ workDir, staged: staging.objects, rejects: staging.rejects, routing, config }),
       }),
     );
     result.models = transform.models;
     if (transform.error) throw new Error(transform.error);
-    const counts = await countRecords(session, discovered, staging.rejects);
+    await publishTransformedHour({
+      session,
+      closeSession: () => {
+        session?.close();
+        session = undefined;
+      },
+      options,
+      result,
+      workDir,
+      logger,
+      phase,
+      discovered,
+      wholeObjectRejects: staging.rejects.filter((reject) => reject.raw_offset === null).map((reject) => reject.raw_object_key),
+    });
+  } catch (error) {
+    recordFailure(result, logger, error, failedPhase());
+  } finally {
+    session?.close();
+    await rm(workDir, { recursive: true, force: true });
+    result.durationsMs.total = Math.round(performance.now() - started);
+  }
+  return result;
+}
+
+/** What publishTransformedHour needs: a session whose models ran, and the run's result so far. */
+export interface TransformedHour {
+  session: DuckDbSession;
+  /** Closes the session (before uploading: DuckDB's memory is not needed for it). */
+  closeSession: () => void;
+  options: HourlyEtlOptions;
+  result: HourlyEtlResult;
+  workDir: string;
+  logger: Logger;
+  phase: PhaseTimer;
+  /** Every object the run read (its window's and late ones). */
+  discovered: readonly DiscoveredObject[];
+  /** Keys of the objects quarantined whole. */
+  wholeObjectRejects: readonly string[];
+}
+
+/**
+ * The end of an hourly run once its models ran, the same for one machine and for a commit of
+ * shards: counts that must reconcile, export and check every table, publish them in one Delta
+ * commit per table, deliver the alerts. Throws on the first failure (nothing published then).
+ */
+export async function publishTransformedHour(hour: TransformedHour): Promise<void> {
+  const { session, options, result, workDir, logger, phase, discovered } = hour;
+  const { store, config } = options;
+  const now = options.now ?? (() => new Date());
+  const counts = await countRecords(session, discovered, hour.wholeObjectRejects);
     result.counts = counts.total;
     result.countsBySource = counts.bySource;
     for (const input of [...result.inputs, ...(result.lateInputs ?? [])]) input.last_offset = counts.lastOffsets.get(input.key) ?? null;
-    const modelFiles = new Map(transform.models.flatMap((model) => (model.file ? [[model.name, { file: model.file, rows: model.rows ?? 0 }] as const] : [])));
-    const outputs = await phase('export', () => exportTables(session!, workDir, result.durationsMs, modelFiles));
+    const modelFiles = new Map(result.models.flatMap((model) => (model.file ? [[model.name, { file: model.file, rows: model.rows ?? 0 }] as const] : [])));
+    const outputs = await phase('export', () => exportTables(session, workDir, result.durationsMs, modelFiles));
     // The flows mart is the hour's flows with both ends joined to their profiles: a join that
     // lost or repeated a flow would publish counts that no longer reconcile with records read.
     const exportedFlows = outputs.find((output) => output.table.name === 'flows')?.files.reduce((sum, file) => sum + file.rows, 0);
@@ -294,15 +318,14 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     result.alerts = await session.all<AlertRow>(
       `SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`,
     );
-    session.close();
-    session = undefined;
+    hour.closeSession();
 
     result.tables = await phase('publish', () =>
       publishPartition({
         store,
-        partition: partitionOf(hour),
+        partition: partitionOf(options.hour),
         runId: result.runId,
-        attemptId,
+        attemptId: result.attemptId,
         tables: outputs,
         logger,
         now,
@@ -328,18 +351,73 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
         now,
       }),
     );
-  } catch (error) {
-    result.error = error instanceof Error ? error.message : String(error);
-    const causes = errorCauses(error);
-    if (causes.length > 0) result.errorCauses = causes;
-    // The error itself, not its message: the log keeps its cause chain (errorJson), redacted.
-    logger.error('run failed', { ...(failedPhase ? { phase: failedPhase } : {}), error });
-  } finally {
-    session?.close();
-    await rm(workDir, { recursive: true, force: true });
-    result.durationsMs.total = Math.round(performance.now() - started);
-  }
-  return result;
+}
+
+/** Records a failed run's error and its causes in its result, and logs it. */
+export function recordFailure(result: Pick<HourlyEtlResult, 'error' | 'errorCauses'>, logger: Logger, error: unknown, failedPhase: string | undefined): void {
+  result.error = error instanceof Error ? error.message : String(error);
+  const causes = errorCauses(error);
+  if (causes.length > 0) result.errorCauses = causes;
+  // The error itself, not its message: the log keeps its cause chain (errorJson), redacted.
+  logger.error('run failed', { ...(failedPhase ? { phase: failedPhase } : {}), error });
+}
+
+/** The objects a run of the hour reads, listed now; the listing's cost goes into the result. */
+export async function discoverHour(options: HourlyEtlOptions, result: Pick<HourlyEtlResult, 'listing'>, logger: Logger): Promise<{ window: DiscoveredObject[]; late: LateObject[] }> {
+  const listingCost = (result.listing ??= { requests: 0, keys: 0, skipped: 0 });
+  // Each entry that is not an object (a local symlink, a folder with an unsafe name) is logged once per run.
+  const skipped = new Set<string>();
+  const onSkipped = (key: string, why: string) => {
+    if (skipped.has(key)) return;
+    skipped.add(key);
+    listingCost.skipped++;
+    logger.warn('listing skipped an entry', { key: unsafeKeyReason(key) === undefined ? key : renderUnsafeKey(key), why });
+  };
+  return discoverRunObjects(options.store, options.config, options.hour, options.lateAccounting, { cost: listingCost, onSkipped });
+}
+
+/** Makes a listing the run's: its inputs and run id into the result; what it reads and routes. */
+export function adoptListing(
+  options: Pick<HourlyEtlOptions, 'hour' | 'config'>,
+  result: Pick<HourlyEtlResult, 'inputs' | 'lateInputs' | 'runId'>,
+  reference: Pick<ReferenceData, 'referenceHash' | 'rulesHash'>,
+  found: { window: readonly DiscoveredObject[]; late: readonly LateObject[] },
+): { discovered: DiscoveredObject[]; routing: ObjectRouting[] } {
+  const inWindow = new Set(found.window.map((object) => object.key));
+  result.inputs = found.window.map(inputOf);
+  result.lateInputs = found.late.flatMap((object) => object.lateHours.map((late) => ({ hour: hourKeyOf(late), ...inputOf(object) })));
+  result.runId = deterministicRunId(options.hour, result.inputs, reference, result.lateInputs);
+  return {
+    discovered: [...found.window, ...found.late.filter((object) => !inWindow.has(object.key))],
+    routing: objectRouting(options.hour, found.window, found.late, options.config),
+  };
+}
+
+/** Stages objects into the work folder, with the configured limits and threads. */
+export function stageRunObjects(options: HourlyEtlOptions, objects: readonly DiscoveredObject[], workDir: string, logger: Logger): Promise<StagingResult> {
+  const { config } = options;
+  return stageObjects({
+    store: options.store,
+    sources: STAGING_SOURCES,
+    objects: [...objects],
+    workDir,
+    limits: stageLimitsOf(config.staging),
+    threads: config.staging.threads,
+    logger,
+    formatHints: { aws_vpc: config.sources.aws_vpc.format },
+    onProgress: (done, total, bytes) => options.onProgress?.('stage', done, total, bytes),
+  });
+}
+
+/** The run's DuckDB session, locked to its work folder, planning joins as written. */
+export function openHourSession(config: Config, workDir: string): Promise<DuckDbSession> {
+  return DuckDbSession.open({
+    workDir,
+    memoryLimit: config.duckdb.memory_limit,
+    maxTempDirectorySize: config.duckdb.max_temp_directory_size,
+    ...(config.duckdb.threads ? { threads: config.duckdb.threads } : {}),
+    joinsAsWritten: true,
+  });
 }
 
 /**
@@ -359,7 +437,7 @@ async function stageUntilListingHolds<T>(listAndStage: (listing: number) => Prom
 }
 
 /** The run id in each published table's manifest of the partition (undefined where unpublished). */
-async function publishedRunIds(store: ObjectStore, partition: ReturnType<typeof partitionOf>): Promise<(string | undefined)[]> {
+export async function publishedRunIds(store: ObjectStore, partition: ReturnType<typeof partitionOf>): Promise<(string | undefined)[]> {
   return Promise.all(PUBLISHED_TABLES.map(async (table) => (await readPublishedPartition(store, table, partition))?.run_id));
 }
 
@@ -368,7 +446,7 @@ export async function discoverObjects(store: ObjectStore, config: Config, hour: 
   return (await discoverInWindows(store, config, [deliveryWindow(hour, durationMs(config.lateness))])).map(({ object }) => object);
 }
 
-function inputOf(object: DiscoveredObject): InputObject {
+export function inputOf(object: DiscoveredObject): InputObject {
   return { source_type: object.sourceType, key: object.key, etag: object.etag, size: object.size };
 }
 
@@ -381,25 +459,75 @@ export function deterministicRunId(hour: Date, inputs: readonly InputObject[], r
   return `${hour.toISOString().slice(0, 13).replace(/[-:]/g, '')}-${hash.digest('hex').slice(0, 16)}`;
 }
 
-interface TransformInput {
+export interface TransformInput {
   workDir: string;
   hour: Date;
   runId: string;
   reference: ReferenceData;
-  staged: StagedObject[];
-  rejects: StageReject[];
-  /** Per staged object, what this run routes to late_records (stg_object_routing). */
-  routing: ObjectRouting[];
   /** Configuration the models quote (the late-data alert's text). */
   variables: { lateness: string; rescan_lookback: string };
   sqlDir: string;
   logger: Logger;
-  /** Per source type, the format applied to objects that do not state theirs (schemas/config.ts). */
-  formatHints: Record<string, string | undefined>;
   onModelBuilt?: (done: number, total: number) => void;
+  /** Creates the relations the models read besides the reference data (the staged objects, or a commit's shard outputs); returns their names. */
+  installInputs: (session: DuckDbSession) => Promise<readonly string[]>;
+  /** The part of the model DAG to run (a shard's or a commit's: lib/scale-out/model-cut.ts); every model when absent. */
+  selectModels?: (models: ModelDefinition[]) => ModelDefinition[];
 }
 
-async function transformHour(session: DuckDbSession, input: TransformInput): Promise<{ models: ModelResult[]; error?: string }> {
+/** The transform settings every kind of run takes from its options (all but its inputs). */
+export function transformSettings(options: HourlyEtlOptions, workDir: string, runId: string, reference: ReferenceData, logger: Logger): Omit<TransformInput, 'installInputs'> {
+  return {
+    workDir,
+    hour: options.hour,
+    runId,
+    reference,
+    variables: { lateness: options.config.lateness, rescan_lookback: options.config.scheduler.rescan_lookback },
+    sqlDir: options.sqlDir ?? DEFAULT_SQL_DIR,
+    logger,
+    onModelBuilt: (done, total) => options.onProgress?.('models', done, total),
+  };
+}
+
+/** Installs staged objects as the normalize models' inputs: the staged relations and stg_object_routing. */
+export function stagedInputs(input: {
+  workDir: string;
+  staged: StagedObject[];
+  rejects: StageReject[];
+  /** Per staged object, what this run routes to late_records (stg_object_routing). */
+  routing: readonly ObjectRouting[];
+  config: Config;
+}): (session: DuckDbSession) => Promise<string[]> {
+  return async (session) => {
+    await installStagedInputs(session, input.workDir, input.staged, input.rejects, { sources: STAGING_SOURCES.all, formatHints: { aws_vpc: input.config.sources.aws_vpc.format } });
+    await session.run(`CREATE OR REPLACE TABLE stg_object_routing AS SELECT * FROM ${await ndjson(input.workDir, 'stg_object_routing', input.routing, OBJECT_ROUTING_COLUMNS)}`);
+    return [...stagedRelations(STAGING_SOURCES.all), 'stg_object_routing'];
+  };
+}
+
+/** Every model of a run: the SQL files, the generated source union and the flows mart compiled from the rules. */
+async function allModels(sqlDir: string, reference: ReferenceData): Promise<ModelDefinition[]> {
+  return [
+    ...(await loadModelFiles(sqlDir)),
+    ...generatedSourceModels(SOURCES),
+    {
+      name: 'flows',
+      stage: 'marts',
+      origin: 'generated:rules (lib/rules/compile-rules.ts)',
+      grain: 'one row per flow record of the event hour, with its verdict (the curated flows table)',
+      keys: ['flow_id'],
+      upstream: ['flows_enriched'],
+      // Written once, as the file the export publishes: its readers (rule_violations, the traffic
+      // matrix) decode the columns they need instead of running the enrichment joins again.
+      materialized: 'parquet',
+      parquetCompression: PUBLISHED_PARQUET_COMPRESSION,
+      tests: [],
+      body: compileFlowsMart(reference.rules.rules, dataFileProjectionSql(flowsTable)),
+    },
+  ];
+}
+
+export async function transformHour(session: DuckDbSession, input: TransformInput): Promise<{ models: ModelResult[]; error?: string }> {
   for (const macro of await loadMacroFiles(path.join(input.sqlDir, 'macros'))) {
     try {
       await session.runScript(macro.sql);
@@ -415,36 +543,17 @@ async function transformHour(session: DuckDbSession, input: TransformInput): Pro
   for (const [name, value] of Object.entries(input.variables)) await session.run(`SET VARIABLE ${sqlIdentifier(name)} = CAST($1 AS VARCHAR)`, [value]);
 
   await installReferenceData(session, input.workDir, input.reference);
-  await installStagedInputs(session, input.workDir, input.staged, input.rejects, { sources: STAGING_SOURCES.all, formatHints: input.formatHints });
-  await session.run(`CREATE OR REPLACE TABLE stg_object_routing AS SELECT * FROM ${await ndjson(input.workDir, 'stg_object_routing', input.routing, OBJECT_ROUTING_COLUMNS)}`);
-
-  const models: ModelDefinition[] = [
-    ...(await loadModelFiles(input.sqlDir)),
-    ...generatedSourceModels(SOURCES),
-    {
-      name: 'flows',
-      stage: 'marts',
-      origin: 'generated:rules (lib/rules/compile-rules.ts)',
-      grain: 'one row per flow record of the event hour, with its verdict (the curated flows table)',
-      keys: ['flow_id'],
-      upstream: ['flows_enriched'],
-      // Written once, as the file the export publishes: its readers (rule_violations, the traffic
-      // matrix) decode the columns they need instead of running the enrichment joins again.
-      materialized: 'parquet',
-      parquetCompression: PUBLISHED_PARQUET_COMPRESSION,
-      tests: [],
-      body: compileFlowsMart(input.reference.rules.rules, dataFileProjectionSql(flowsTable)),
-    },
-  ];
-  const external = new Set<string>([...stagedRelations(STAGING_SOURCES.all), 'stg_object_routing', ...REFERENCE_RELATIONS]);
-  const run = await new ModelRunner(session, input.logger, input.onModelBuilt).run(models, external);
+  const inputs = await input.installInputs(session);
+  const models = await allModels(input.sqlDir, input.reference);
+  const external = new Set<string>([...inputs, ...REFERENCE_RELATIONS]);
+  const run = await new ModelRunner(session, input.logger, input.onModelBuilt).run(input.selectModels ? input.selectModels(models) : models, external);
   return { models: run.models, ...(run.error ? { error: run.error } : {}) };
 }
 
-async function countRecords(
+export async function countRecords(
   session: DuckDbSession,
-  discovered: DiscoveredObject[],
-  rejects: StageReject[],
+  discovered: readonly DiscoveredObject[],
+  wholeObjectRejects: readonly string[],
 ): Promise<{ total: SourceCounts; bySource: Record<string, SourceCounts>; lastOffsets: Map<string, number> }> {
   const rows = await session.all<Record<string, string | number | bigint | boolean>>(`SELECT * FROM record_counts`);
   const bySource: Record<string, SourceCounts> = {};
@@ -454,7 +563,7 @@ async function countRecords(
     counts.objects++;
     total.objects++;
   }
-  const wholeRejects = new Set(rejects.filter((reject) => reject.raw_offset === null).map((reject) => reject.raw_object_key));
+  const wholeRejects = new Set(wholeObjectRejects);
   for (const key of wholeRejects) {
     const source = discovered.find((object) => object.key === key)!.sourceType;
     bySource[source]!.objects_quarantined++;

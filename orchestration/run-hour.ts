@@ -14,8 +14,10 @@ const STALE_WORK_DIR_MS = 24 * 3_600_000;
 
 export interface RunHourOptions extends HourlyEtlOptions {
   config: Config;
-  /** What started the run, recorded in the ledger: `run`, `scheduler`, `rescan`, `catch-up`, `backfill`. */
+  /** What started the run, recorded in the ledger: `run`, `scheduler`, `rescan`, `catch-up`, `backfill`, `commit`. */
   trigger?: string;
+  /** The job run under the lock: the hourly job by default, or the commit of an hour's shards (jobs/hour-commit.ts). */
+  job?: (options: HourlyEtlOptions) => Promise<HourlyEtlResult>;
 }
 
 /** A run's result; `lockHeld` marks a failure that is only a live runner holding the partition's lock. */
@@ -57,7 +59,7 @@ export async function runHourAndRecord(options: RunHourOptions): Promise<RunHour
     } else {
       if (acquired.tookOver) options.logger.warn('took over a stale partition lock', { hour: options.hour.toISOString().slice(0, 13), previous_owner: acquired.tookOver.owner });
       try {
-        result = await runHourlyEtl({
+        result = await (options.job ?? runHourlyEtl)({
           ...options,
           beforeCommit: async () => {
             await lock.assertHeld();

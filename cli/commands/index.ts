@@ -11,6 +11,11 @@ export interface CommandEntry {
 /** Every `netflow` command, in the order `netflow --help` lists them. Adding one: a module and a line here. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'run', summary: 'run the hourly job for one event hour (UTC, e.g. --hour 2024-05-01T13)', load: async () => (await import('./run-command.ts')).runCommandDefinition },
+  {
+    name: 'commit',
+    summary: 'publish an hour run as N shards (run --hour H --shard i/N): check every shard, merge, one commit per table',
+    load: async () => (await import('./commit-command.ts')).commitCommandDefinition,
+  },
   { name: 'demo', summary: 'deliver the bundled samples into the store and run their two hours', load: async () => (await import('./demo-command.ts')).demoCommandDefinition },
   {
     name: 'query',

@@ -42,6 +42,13 @@ describe('exit codes', { timeout: 300_000 }, () => {
     return { code, stdout, stderr };
   }
 
+  it('exits 2 on a bad shard or shard count, naming what is wrong', async () => {
+    expect((await netflowHere(['run', '--hour', '2024-05-01T13', '--shard', '4/4'])).stderr).toContain('i must be below N');
+    expect((await netflowHere(['run', '--hour', '2024-05-01T13', '--shard', '1-of-4'])).code).toBe(2);
+    expect((await netflowHere(['commit', '--hour', '2024-05-01T13'])).code).toBe(2);
+    expect((await netflowHere(['commit', '--hour', '2024-05-01T13', '--shards', '0'])).code).toBe(2);
+  });
+
   it('exits 0 when done, 0 with a word on stderr when skipped, 1 when failed, 3 when the lock is held', async () => {
     const demo = await netflowHere(['demo']);
     expect(demo.code, demo.stderr).toBe(0);

@@ -67,7 +67,7 @@ describe('a model that fails', () => {
   it('fails a run whose enrichment loses flows, before anything is published', async () => {
     const lossyDir = path.join(lake.dir, 'sql-lossy-join');
     await cp(path.join(REPO_ROOT, 'sql'), lossyDir, { recursive: true });
-    const enriched = path.join(lossyDir, 'enrich', 'flows_enriched.sql');
+    const enriched = path.join(lossyDir, 'enrich', 'flows_enriched_records.sql');
     const text = await readFile(enriched, 'utf8');
     expect(text).toContain('left join endpoint_profiles as s');
     // An inner join drops every flow whose source address has no profile (the internet ones).
@@ -95,7 +95,7 @@ describe('a model that fails', () => {
 
     const valueDir = path.join(lake.dir, 'sql-bad-action');
     await cp(path.join(REPO_ROOT, 'sql'), valueDir, { recursive: true });
-    const enriched = path.join(valueDir, 'enrich', 'flows_enriched.sql');
+    const enriched = path.join(valueDir, 'enrich', 'flows_enriched_records.sql');
     const enrichedText = await readFile(enriched, 'utf8');
     const carried = '    f.* exclude (observer_vm_id, direction, src_ip_is_public, dst_ip_is_public, counts_in_totals),';
     expect(enrichedText).toContain(carried);

@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { commitHourShards } from '../jobs/hour-commit.ts';
+import { runHourShard, type HourShardOptions, type HourShardResult } from '../jobs/hour-shard.ts';
+import { ledgerLateAccounting } from './late-accounting.ts';
+import { runHourAndRecord, type RunHourOptions, type RunHourResult } from './run-hour.ts';
+import { runLedgerOf } from './run-ledger.ts';
+import { sweepStaleWorkDirs } from './sweep-work-dirs.ts';
+
+/** Run folders untouched this long were left by killed workers. */
+const STALE_WORK_DIR_MS = 24 * 3_600_000;
+
+/**
+ * One shard of an hour on this worker. No partition lock: a shard writes only under its own
+ * attempt's keys and publishes nothing. The first worker's listing of late objects uses this
+ * worker's ledger, as a single run would.
+ */
+export async function runShardOfHour(options: HourShardOptions): Promise<HourShardResult> {
+  for (const folder of await sweepStaleWorkDirs(path.resolve(options.baseDir, options.config.work_dir), STALE_WORK_DIR_MS)) {
+    options.logger.warn('removed the work folder of a run that did not end', { folder });
+  }
+  return runHourShard({ ...options, lateAccounting: options.lateAccounting ?? ledgerLateAccounting(runLedgerOf(options), options.hour) });
+}
+
+/**
+ * The commit of an hour's shards, under the partition's lock and recorded in the run ledger
+ * like a single run (orchestration/run-hour.ts): same run id, inputs, counts and outputs.
+ */
+export function commitShardsOfHour(options: RunHourOptions & { shards: number }): Promise<RunHourResult> {
+  return runHourAndRecord({ ...options, trigger: options.trigger ?? 'commit', skipWhenPublished: true, job: (job) => commitHourShards({ ...job, shards: options.shards }) });
+}
