@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../storage/object-store.ts';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { checkpointActions, writeCheckpointFile } from './checkpoint-file.ts';
 import { readLastCheckpoint } from './delta-log.ts';
 import { checkpointKey, dataFileKey, lastCheckpointKey, logPrefix, parseLogKey, tableRoot, type TableRef } from './log-keys.ts';
@@ -31,14 +31,9 @@ export interface HousekeepingResult {
 export async function tidyTable(store: ObjectStore, table: TableRef, snapshot: Snapshot, options: HousekeepingOptions): Promise<HousekeepingResult> {
   const result: HousekeepingResult = { deletedFiles: [], deletedLogFiles: [] };
   const expired = options.now.getTime() - options.gracePeriodMs;
-  for (const remove of snapshot.tombstones.values()) {
-    if (remove.deletionTimestamp > expired || snapshot.files.has(remove.path)) continue;
-    const key = dataFileKey(table, remove.path);
-    if (!(await store.head(key))) continue;
-    await store.delete(key);
-    result.deletedFiles.push(key);
-  }
-  if (options.partition) result.deletedFiles.push(...(await deleteOrphans(store, table, snapshot, options.partition, expired)));
+  const folders = new FolderListings(store);
+  result.deletedFiles.push(...(await deleteExpiredTombstones(store, table, snapshot, expired, folders)));
+  if (options.partition) result.deletedFiles.push(...(await deleteOrphans(store, table, snapshot, options.partition, expired, folders)));
   if (snapshot.version > 0 && snapshot.version % options.checkpointInterval === 0) {
     result.checkpoint = await writeCheckpoint(store, table, snapshot, expired);
     result.deletedLogFiles = await expireLog(store, table, snapshot.version, options.now.getTime() - options.logRetentionMs);
@@ -47,15 +42,63 @@ export async function tidyTable(store: ObjectStore, table: TableRef, snapshot: S
 }
 
 /**
+ * Data files removed longer ago than the grace period and still in the store. A tombstone stays
+ * in the log until a checkpoint drops it, so every commit until then meets it again: the store is
+ * asked once per folder holding such tombstones (a listing) instead of once per tombstone (a HEAD).
+ */
+async function deleteExpiredTombstones(store: ObjectStore, table: TableRef, snapshot: Snapshot, removedBefore: number, folders: FolderListings): Promise<string[]> {
+  const expiredKeys: string[] = [];
+  for (const remove of snapshot.tombstones.values()) {
+    if (remove.deletionTimestamp <= removedBefore && !snapshot.files.has(remove.path)) expiredKeys.push(dataFileKey(table, remove.path));
+  }
+  const present = new Set<string>();
+  for (const folder of new Set(expiredKeys.map(folderOf))) {
+    for (const object of await folders.objectsUnder(folder)) present.add(object.key);
+  }
+  const deleted: string[] = [];
+  for (const key of expiredKeys) {
+    if (!present.has(key)) continue;
+    await store.delete(key);
+    deleted.push(key);
+  }
+  return deleted;
+}
+
+/** The folder part of a key, ending in '/'. */
+function folderOf(key: string): string {
+  return key.slice(0, key.lastIndexOf('/') + 1);
+}
+
+/** Each folder's objects, listed once per housekeeping pass and shared by its steps. */
+class FolderListings {
+  private readonly listed = new Map<string, Promise<ObjectInfo[]>>();
+  constructor(private readonly store: ObjectStore) {}
+
+  objectsUnder(prefix: string): Promise<ObjectInfo[]> {
+    const known = this.listed.get(prefix);
+    if (known) return known;
+    const objects = this.listAll(prefix);
+    this.listed.set(prefix, objects);
+    return objects;
+  }
+
+  private async listAll(prefix: string): Promise<ObjectInfo[]> {
+    const objects: ObjectInfo[] = [];
+    for await (const object of this.store.list(prefix)) objects.push(object);
+    return objects;
+  }
+}
+
+/**
  * Files in the partition's folder that the log neither adds nor removes: uploads of attempts that
  * died before their commit or lost it. Deleted once older than the grace period, so that an
  * upload still on its way to a commit is never taken.
  */
-async function deleteOrphans(store: ObjectStore, table: TableRef, snapshot: Snapshot, partition: { dt: string; hour: string }, writtenBefore: number): Promise<string[]> {
-  const folder = `dt=${partition.dt}/hour=${partition.hour}/`;
-  const prefix = `${tableRoot(table)}${folder}`;
+async function deleteOrphans(store: ObjectStore, table: TableRef, snapshot: Snapshot, partition: { dt: string; hour: string }, writtenBefore: number, folders: FolderListings): Promise<string[]> {
+  const prefix = `${tableRoot(table)}dt=${partition.dt}/hour=${partition.hour}/`;
   const deleted: string[] = [];
-  for await (const object of store.list(prefix)) {
+  // Tombstones deleted just before are in a shared listing still: the log names them, so they are skipped.
+  for (const object of await folders.objectsUnder(prefix)) {
     const relative = object.key.slice(tableRoot(table).length);
     if (snapshot.files.has(relative) || snapshot.tombstones.has(relative) || object.lastModified.getTime() > writtenBefore) continue;
     await store.delete(object.key);

@@ -19,6 +19,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from './object-store.ts';
+import { countListingRequest, listingFolder, objectsOnly } from './listing.ts';
 
 const MIB = 1024 * 1024;
 
@@ -78,7 +79,7 @@ export class AzureBlobStore implements ObjectStore {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
-    for await (const entry of this.listAny(prefix, false, options)) if (!('folder' in entry)) yield entry;
+    yield* objectsOnly(this.listAny(prefix, false, options));
   }
 
   listChildren(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo | FolderInfo> {
@@ -86,8 +87,7 @@ export class AzureBlobStore implements ObjectStore {
   }
 
   private async *listAny(prefix: string, byFolder: boolean, options: ListOptions): AsyncIterable<ObjectInfo | FolderInfo> {
-    const slash = prefix.lastIndexOf('/');
-    if (slash > 0) assertSafeKey(prefix.slice(0, slash));
+    listingFolder(prefix);
     if (this.container) {
       yield* this.listContainer(this.container, '', prefix, byFolder, options);
       return;
@@ -102,10 +102,7 @@ export class AzureBlobStore implements ObjectStore {
     // A prefix within the container names: every matching container, in the order of their keys.
     const names: string[] = [];
     for await (const page of this.service.listContainers({ prefix }).byPage()) {
-      if (options.cost) {
-        options.cost.requests++;
-        options.cost.keys += page.containerItems.length;
-      }
+      countListingRequest(options, page.containerItems.length);
       names.push(...page.containerItems.map((container) => container.name));
     }
     names.sort((a, b) => (`${a}/` < `${b}/` ? -1 : 1));
@@ -123,10 +120,7 @@ export class AzureBlobStore implements ObjectStore {
       for await (const page of listing.byPage({ maxPageSize: this.listPageSize })) {
         const blobItems = page.segment.blobItems;
         const folders: { name: string }[] = 'blobPrefixes' in page.segment ? ((page.segment as { blobPrefixes?: { name: string }[] }).blobPrefixes ?? []) : [];
-        if (options.cost) {
-          options.cost.requests++;
-          options.cost.keys += blobItems.length + folders.length;
-        }
+        countListingRequest(options, blobItems.length + folders.length);
         const entries: (ObjectInfo | FolderInfo)[] = folders.map((folder) => ({ folder: keyPrefix + folder.name.slice(this.prefix.length) }));
         for (const blob of blobItems) {
           const size = blob.properties.contentLength ?? 0;

@@ -16,6 +16,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from './object-store.ts';
+import { countListingRequest, listingFolder } from './listing.ts';
 
 const TEMP_DIR = '.netflow-tmp';
 
@@ -33,9 +34,7 @@ export class LocalFolderStore implements ObjectStore {
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     // Walk only the folder the prefix names, then filter by the rest of the prefix.
-    const slash = prefix.lastIndexOf('/');
-    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
-    if (dirKey) assertSafeKey(dirKey.replace(/\/$/, ''));
+    const dirKey = listingFolder(prefix);
     const keys: string[] = [];
     await this.collect(path.join(this.root, dirKey), dirKey, prefix, keys, options);
     keys.sort();
@@ -46,9 +45,7 @@ export class LocalFolderStore implements ObjectStore {
   }
 
   async *listChildren(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo | FolderInfo> {
-    const slash = prefix.lastIndexOf('/');
-    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
-    if (dirKey) assertSafeKey(dirKey.replace(/\/$/, ''));
+    const dirKey = listingFolder(prefix);
     const entries = await this.readFolder(path.join(this.root, dirKey), options);
     const children: (ObjectInfo | FolderInfo)[] = [];
     for (const entry of entries) {
@@ -66,15 +63,16 @@ export class LocalFolderStore implements ObjectStore {
 
   /** One directory read, counted as one request and its entries as keys; a missing folder is empty. */
   private async readFolder(dir: string, options: ListOptions): Promise<Dirent[]> {
-    if (options.cost) options.cost.requests++;
+    let entries: Dirent[];
     try {
-      const entries = await readdir(dir, { withFileTypes: true });
-      if (options.cost) options.cost.keys += entries.length;
-      return entries;
+      entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
+      countListingRequest(options, 0);
       if (isNotFound(error)) return [];
       throw error;
     }
+    countListingRequest(options, entries.length);
+    return entries;
   }
 
   private async collect(dir: string, dirKey: string, prefix: string, into: string[], options: ListOptions): Promise<void> {

@@ -36,6 +36,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from './object-store.ts';
+import { countListingRequest, listingFolder, objectsOnly } from './listing.ts';
 import { attemptsOf, describeCause, isConditionFailure, isMissingObject, S3RequestError } from './s3-request-error.ts';
 
 const MIB = 1024 * 1024;
@@ -107,7 +108,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
-    for await (const entry of this.listPages(prefix, undefined, options)) if (!('folder' in entry)) yield entry;
+    yield* objectsOnly(this.listPages(prefix, undefined, options));
   }
 
   async *listChildren(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo | FolderInfo> {
@@ -116,9 +117,7 @@ export class S3ObjectStore implements ObjectStore {
 
   /** ListObjectsV2 pages: objects, and with a delimiter the CommonPrefixes, each page in key order. */
   private async *listPages(prefix: string, delimiter: string | undefined, options: ListOptions): AsyncIterable<ObjectInfo | FolderInfo> {
-    const slash = prefix.lastIndexOf('/');
-    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
-    if (dirKey) assertSafeKey(dirKey.replace(/\/$/, ''));
+    listingFolder(prefix);
     let token: string | undefined;
     do {
       let page;
@@ -127,10 +126,7 @@ export class S3ObjectStore implements ObjectStore {
       } catch (error) {
         throw this.failure('list', prefix, error);
       }
-      if (options.cost) {
-        options.cost.requests++;
-        options.cost.keys += (page.Contents?.length ?? 0) + (page.CommonPrefixes?.length ?? 0);
-      }
+      countListingRequest(options, (page.Contents?.length ?? 0) + (page.CommonPrefixes?.length ?? 0));
       const entries: (ObjectInfo | FolderInfo)[] = [];
       for (const common of page.CommonPrefixes ?? []) {
         const folder = (common.Prefix ?? '').slice(this.prefix.length);

@@ -25,43 +25,53 @@ oriented as (
     from an_flows
     -- A connection two observers report is one connection's bytes.
     where counts_in_totals
+),
+
+-- Each record once in every scope it counts in: its segment pair, and the VM that opened it.
+scoped as (
+    select
+        *,
+        'segment_pair' as scope,
+        concat(coalesce(client_segment, 'unknown'), ' -> ', coalesce(server_segment, 'unknown')) as volume_key,
+        coalesce(client_segment, 'unknown') as src_segment,
+        coalesce(server_segment, 'unknown') as dst_segment,
+        cast(null as varchar) as src_ip,
+        cast(null as varchar) as src_vm_id,
+        cast(null as varchar) as src_vm_name
+    from oriented
+    union all
+    select
+        *,
+        'source' as scope,
+        client_ip as volume_key,
+        client_segment as src_segment,
+        cast(null as varchar) as dst_segment,
+        client_ip as src_ip,
+        client_vm_id as src_vm_id,
+        client_vm_name as src_vm_name
+    from oriented
+    where client_vm_id is not null
+),
+
+volumes as (
+    select
+        hour_at,
+        scope,
+        volume_key,
+        any_value(src_segment) as src_segment,
+        any_value(dst_segment) as dst_segment,
+        any_value(src_ip) as src_ip,
+        any_value(src_vm_id) as src_vm_id,
+        any_value(src_vm_name) as src_vm_name,
+        count(*) as flow_count,
+        sum(bytes) as bytes,
+        min(flow_id, 5) as sample_flow_ids,
+        count(distinct server_ip) as distinct_hosts,
+        count(distinct server_port) as distinct_ports,
+        min(start_at) as first_seen_at,
+        max(end_at) as last_seen_at
+    from scoped
+    group by hour_at, scope, volume_key
 )
 
-select
-    hour_at,
-    'segment_pair' as scope,
-    concat(coalesce(client_segment, 'unknown'), ' -> ', coalesce(server_segment, 'unknown')) as volume_key,
-    any_value(coalesce(client_segment, 'unknown')) as src_segment,
-    any_value(coalesce(server_segment, 'unknown')) as dst_segment,
-    cast(null as varchar) as src_ip,
-    cast(null as varchar) as src_vm_id,
-    cast(null as varchar) as src_vm_name,
-    count(*) as flow_count,
-    sum(bytes) as bytes,
-    min(flow_id, 5) as sample_flow_ids,
-    count(distinct server_ip) as distinct_hosts,
-    count(distinct server_port) as distinct_ports,
-    min(start_at) as first_seen_at,
-    max(end_at) as last_seen_at
-from oriented
-group by hour_at, volume_key
-union all
-select
-    hour_at,
-    'source' as scope,
-    client_ip as volume_key,
-    any_value(client_segment) as src_segment,
-    cast(null as varchar) as dst_segment,
-    client_ip as src_ip,
-    any_value(client_vm_id) as src_vm_id,
-    any_value(client_vm_name) as src_vm_name,
-    count(*) as flow_count,
-    sum(bytes) as bytes,
-    min(flow_id, 5) as sample_flow_ids,
-    count(distinct server_ip) as distinct_hosts,
-    count(distinct server_port) as distinct_ports,
-    min(start_at) as first_seen_at,
-    max(end_at) as last_seen_at
-from oriented
-where client_vm_id is not null
-group by hour_at, client_ip
+select * from volumes

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverRunObjects, hourKeyOf, lateHoursOf, type AccountedObject } from '../../lib/sources/late-objects.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import type { FolderInfo, ListingCost, ListOptions, ObjectInfo, ObjectStore } from '../../lib/storage/object-store.ts';
-import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { configSchema } from '../../schemas/config.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
+import { s3TestStore } from '../support/store-adapters.ts';
 import { reportFigures } from './support/reliability-run.ts';
 
 /**
@@ -138,18 +138,7 @@ describe("discovery over three years of daily-partitioned objects lists only the
     });
 
     it('lists the AWS day folder of the window and the account and region levels, nothing else', async () => {
-      const store = new S3ObjectStore({
-        type: 's3',
-        bucket: server.bucket,
-        prefix: '',
-        region: server.region,
-        endpoint: server.endpoint,
-        force_path_style: true,
-        max_attempts: 3,
-        multipart_threshold_mb: 16,
-        part_size_mb: 16,
-        conditional_writes: true,
-      });
+      const store = s3TestStore(server);
       const awsOnly = { ...config, sources: Object.fromEntries(Object.entries(config.sources).map(([name, source]) => [name, { ...source, enabled: name === 'aws_vpc' }])) } as typeof config;
       server.listRequests.length = 0;
       const cost: ListingCost = { requests: 0, keys: 0 };

@@ -10,11 +10,11 @@ import { formatRunSummary } from '../../cli/run-summary.ts';
 import { RunLedger } from '../../orchestration/run-ledger.ts';
 import { AzureBlobStore } from '../../lib/storage/azure-blob-store.ts';
 import { renderUnsafeKey, type ObjectStore } from '../../lib/storage/object-store.ts';
-import { S3ObjectStore } from '../../lib/storage/s3-object-store.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../support/azurite-server.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
+import { s3TestStore } from '../support/store-adapters.ts';
 import { reportFigures } from './support/reliability-run.ts';
 
 /**
@@ -72,19 +72,7 @@ const s3: Backend = (() => {
       raw.destroy();
       await server.stop();
     },
-    store: () =>
-      new S3ObjectStore({
-        type: 's3',
-        bucket: server.bucket,
-        prefix: '',
-        region: server.region,
-        endpoint: server.endpoint,
-        force_path_style: true,
-        max_attempts: 3,
-        multipart_threshold_mb: 16,
-        part_size_mb: 16,
-        conditional_writes: true,
-      }),
+    store: () => s3TestStore(server),
     async plant(_lake, key, body) {
       await raw.send(new PutObjectCommand({ Bucket: server.bucket, Key: key, Body: body }));
     },

@@ -235,5 +235,6 @@ describe.each([localFolder, s3, azure])('object store contract: $name', (adapter
   test('listing under an unsafe folder prefix is rejected', async () => {
     await expect(listKeys(store, '../')).rejects.toBeInstanceOf(InvalidKeyError);
     await expect(listKeys(store, 'a/%2e%2e/b')).rejects.toBeInstanceOf(InvalidKeyError);
+    await expect(listKeys(store, '/a/b')).rejects.toBeInstanceOf(InvalidKeyError);
   });
 });

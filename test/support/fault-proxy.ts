@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendError } from './s3-server.ts';
+import { seededRandom } from './seeded-random.ts';
 
 /**
  * An in-process HTTP proxy in front of an S3 endpoint that breaks requests on purpose:
@@ -180,7 +181,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       scheduled.push(...faults.map((fault) => ({ fault, match })));
     },
     setRate(next) {
-      rate = next ? { ...next, random: mulberry32(next.seed) } : undefined;
+      rate = next ? { ...next, random: seededRandom(next.seed) } : undefined;
     },
     onRequest(next) {
       listener = next;
@@ -249,16 +250,4 @@ async function drain(req: IncomingMessage): Promise<void> {
   if (req.readableEnded) return;
   req.resume();
   await once(req, 'end');
-}
-
-/** A small seeded generator (mulberry32): the same seed gives the same fault schedule. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -21,6 +21,22 @@ export interface Adapter {
 
 export let storeCount = 0;
 
+/** An S3 store on the S3 test server's bucket, below `prefix`, as every S3 test configures it. */
+export function s3TestStore(server: S3TestServer, prefix = ''): S3ObjectStore {
+  return new S3ObjectStore({
+    type: 's3',
+    bucket: server.bucket,
+    prefix,
+    region: server.region,
+    endpoint: server.endpoint,
+    force_path_style: true,
+    max_attempts: 3,
+    multipart_threshold_mb: 16,
+    part_size_mb: 16,
+    conditional_writes: true,
+  });
+}
+
 export const localFolder: Adapter = (() => {
   let root = '';
   return {
@@ -53,18 +69,7 @@ export const s3: Adapter = (() => {
     async newStore() {
       if (!server) throw new Error('s3rver is not running');
       storeCount += 1;
-      const store = new S3ObjectStore({
-        type: 's3',
-        bucket: server.bucket,
-        prefix: `contract-${storeCount}/`,
-        region: server.region,
-        endpoint: server.endpoint,
-        force_path_style: true,
-        max_attempts: 3,
-        multipart_threshold_mb: 16,
-        part_size_mb: 16,
-        conditional_writes: true,
-      });
+      const store = s3TestStore(server, `contract-${storeCount}/`);
       stores.push(store);
       return store;
     },

@@ -1,6 +1,6 @@
 -- grain: one finding per (kind, source, event hour); a volume spike of a segment pair is its own source unless a VM of the pair explains it
 -- keys: anomaly_id
--- upstream: detector_history, an_fan_out_hourly, an_host_sweep_hourly, an_port_scan_hourly, an_talker_pairs_hourly, an_volume_hourly, an_egress_pairs_hourly, an_hours, an_flows
+-- upstream: detector_history, peak_baselines, an_fan_out_hourly, an_host_sweep_hourly, an_port_scan_hourly, an_talker_pairs_hourly, an_volume_hourly, an_egress_pairs_hourly, an_hours, an_flows
 -- materialized: table
 -- tests: not_null(anomaly_id, kind, severity, subject, observed, threshold, score, evidence); unique(anomaly_id); accepted_values(kind: fan_out, host_sweep, port_scan, new_talker, volume_spike, slow_exfiltration); accepted_values(severity: low, medium, high, critical)
 -- One event is one finding: a vertical scan is one port_scan (not a fan-out, not a new talker per
@@ -13,6 +13,10 @@ history as (
     select * from detector_history
 ),
 
+baselines as (
+    select * from peak_baselines
+),
+
 hour_sources as (
     select src_ip, any_value(src_vm_id) as src_vm_id, any_value(src_vm_name) as src_vm_name, any_value(src_segment) as src_segment
     from an_flows
@@ -21,21 +25,6 @@ hour_sources as (
 ),
 
 -- Horizontal scans: the busiest port's hosts against the source's own past hourly peaks.
-host_sweep_baseline as (
-    select
-        cur.src_ip,
-        quantile_cont(past.hosts, 0.95) as baseline,
-        count(past.hour_at) as baseline_hours,
-        max(past.hosts) as baseline_max
-    from an_host_sweep_hourly as cur
-    left join an_host_sweep_hourly as past
-        on past.src_ip = cur.src_ip
-        and past.hour_at >= cur.hour_at - to_days(getvariable('host_sweep_baseline_days'))
-        and past.hour_at < cur.hour_at
-    where cur.hour_at = getvariable('hour_start')
-    group by cur.src_ip
-),
-
 host_sweep as (
     select
         'host_sweep' as kind,
@@ -82,7 +71,7 @@ host_sweep as (
         ) as evidence,
         'high' as severity
     from an_host_sweep_hourly as s
-    inner join host_sweep_baseline as b on b.src_ip = s.src_ip
+    inner join baselines as b on b.detector = 'host_sweep' and b.src_ip = s.src_ip
     cross join history as h
     cross join lateral (
         select list_sort(list(f.flow_id))[1:5] as ids, min(f.start_at) as first_at, max(f.end_at) as last_at
@@ -96,21 +85,6 @@ host_sweep as (
 ),
 
 -- Fan-out: distinct hosts of the busiest window against the source's own past hourly peaks; a sweep is reported as a sweep only.
-fan_out_baseline as (
-    select
-        cur.src_ip,
-        quantile_cont(past.destinations, 0.95) as baseline,
-        count(past.hour_at) as baseline_hours,
-        max(past.destinations) as baseline_max
-    from an_fan_out_hourly as cur
-    left join an_fan_out_hourly as past
-        on past.src_ip = cur.src_ip
-        and past.hour_at >= cur.hour_at - to_days(getvariable('fan_out_baseline_days'))
-        and past.hour_at < cur.hour_at
-    where cur.hour_at = getvariable('hour_start')
-    group by cur.src_ip
-),
-
 fan_out as (
     select
         'fan_out' as kind,
@@ -156,7 +130,7 @@ fan_out as (
         ) as evidence,
         case when c.destinations >= 4 * getvariable('fan_out_threshold') then 'high' else 'medium' end as severity
     from an_fan_out_hourly as c
-    inner join fan_out_baseline as b on b.src_ip = c.src_ip
+    inner join baselines as b on b.detector = 'fan_out' and b.src_ip = c.src_ip
     cross join history as h
     cross join lateral (
         select list_sort(list(f.flow_id))[1:5] as ids, min(f.start_at) as first_at, max(f.end_at) as last_at

@@ -1,4 +1,5 @@
 import type { GeneratedFlow } from './flow-lake.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 
 /**
  * Realistic background traffic for a small estate with labelled events injected on its last day:
@@ -42,17 +43,6 @@ export const ALL_VMS = [...WEB, ...APP, ...DATA, ...BATCH, MON];
 export const COLD_START_SOURCE = DATA[0]!;
 const COLD_START_HOSTS = 60;
 
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface LabelledTraffic {
   flows: GeneratedFlow[];
   events: InjectedEvent[];
@@ -62,7 +52,7 @@ export interface LabelledTraffic {
 }
 
 export function generateLabelledTraffic(options: { start?: string; days?: number; seed?: number; eventsPerKind?: number } = {}): LabelledTraffic {
-  const random = mulberry32(options.seed ?? 7);
+  const random = seededRandom(options.seed ?? 7);
   const days = options.days ?? 8;
   const firstHour = new Date(`${options.start ?? '2024-03-01'}T00:00:00Z`);
   const evalDay = new Date(firstHour.getTime() + (days - 1) * 86_400_000);

@@ -18,17 +18,8 @@ export function suiteSeed(): number {
   return (Date.now() ^ (process.pid << 16)) >>> 0;
 }
 
-/** mulberry32: small, fast, good enough to pick offsets and faults reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (test/support/seeded-random.ts): the suites pick offsets and faults with it. */
+export { seededRandom } from '../../support/seeded-random.ts';
 
 export function randomInt(random: () => number, below: number): number {
   return Math.floor(random() * below);
