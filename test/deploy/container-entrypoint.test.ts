@@ -213,13 +213,8 @@ describe('container entry point: index → netflow arguments', () => {
   });
 });
 
-// Runs only once `netflow run` has --shard (issue 22's core, built on another branch): enable by merging it.
-const runHelp = spawnSync(process.execPath, [NETFLOW_BIN, 'run', '--help'], { encoding: 'utf8', env: workerEnv({}) });
-const runHelpSupportsShard = runHelp.stdout.includes('--shard');
-if (!runHelpSupportsShard) process.stderr.write('skipped: container entrypoint with the real netflow: `netflow run --help` has no --shard on this branch (issue 22 core)\n');
-
 describe('container entry point with the real netflow over the demo hour', () => {
-  it.skipIf(!runHelpSupportsShard)('each shard of an Indexed Job exits 0 and leaves outputs; the commit then publishes the hour', async () => {
+  it('each shard of an Indexed Job exits 0 and leaves outputs; the commit then publishes the hour', async () => {
     const lake = path.join(dir, 'demo');
     await cp(path.join(REPO_ROOT, 'data', 'samples', 'raw'), path.join(lake, 'lake', 'raw'), { recursive: true });
     const config = path.join(lake, 'netflow.yaml');
@@ -244,12 +239,18 @@ describe('container entry point with the real netflow over the demo hour', () =>
     const shardOutputs = (await listTree(path.join(lake, 'lake'))).filter((key) => !before.has(key));
     expect(shardOutputs.length, 'objects the shards wrote to the store').toBeGreaterThan(0);
     expect(
+      shardOutputs.filter((key) => !key.startsWith('_shards/2024-05-01T13/')),
+      'shards write only under their staging prefix',
+    ).toEqual([]);
+    expect(shardOutputs.filter((key) => key.endsWith('/done.json')).length, 'one done marker per shard').toBe(2);
+    expect(
       shardOutputs.filter((key) => key.includes('/_delta_log/')),
       'a shard commits nothing',
     ).toEqual([]);
     const commit = await runEntrypoint({ ...env, NETFLOW_MODE: 'commit' });
     expect(commit.code, commit.stderr).toBe(0);
     expect(await listTree(path.join(lake, 'lake', 'curated', 'flows', '_delta_log'))).not.toEqual([]);
+    expect(await listTree(path.join(lake, 'lake', '_shards', '2024-05-01T13')), 'the commit clears the shards').toEqual([]);
   });
 });
 
