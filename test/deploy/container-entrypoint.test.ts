@@ -1,10 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, SAMPLE_REFERENCE } from '../support/lake-fixture.ts';
-import { NETFLOW_BIN } from '../support/run-netflow.ts';
 
 /**
  * The container's entry point (deploy/container/entrypoint.mjs) as the image runs it: a process
