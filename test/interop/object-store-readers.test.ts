@@ -58,6 +58,12 @@ function problemsOf(netflow: Record<string, CanonicalRows>, read: Record<string,
   return names.flatMap((name) => tableDifferences(name, netflow[name]!, read[name]));
 }
 
+async function lakeKeys(store: ObjectStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of store.list('curated/')) keys.push(object.key);
+  return keys.sort();
+}
+
 function tableUrls(lakeRoot: string): Record<string, string> {
   return Object.fromEntries(QUERYABLE_TABLES.map((table) => [table.name, `${lakeRoot}/${table.root}/${table.name}`]));
 }
@@ -127,7 +133,10 @@ guards.any.describe('independent Delta readers read a lake on S3 and on Azure Bl
     };
     const ddl = engineDdl({ engine: 'spark', location: `s3a://${s3.bucket}/${S3_PREFIX}`, schema: 'netflow', catalog: 'delta', tables: QUERYABLE_TABLES, ocsfView: true });
     const byName = Object.fromEntries([...QUERYABLE_TABLES.map((table) => table.name), OCSF_VIEW_NAME].map((name) => [name, `netflow.${name}`]));
+    const keysBefore = await lakeKeys(s3Store);
     const tables = await read({ reader: 'spark', tables: byName, spark_ddl: ddl, spark_conf, extra_jars: readers.s3aJars });
     expect(problemsOf(onS3, tables)).toEqual([]);
+    // Registering and reading commit nothing and leave no marker objects: the lake is as the jobs left it.
+    expect(await lakeKeys(s3Store)).toEqual(keysBefore);
   });
 });
