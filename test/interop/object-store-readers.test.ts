@@ -18,11 +18,11 @@ import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
 
 /**
  * The lake where it is meant to live: on object storage, one copy that every engine reads. The real
- * hourly job publishes the demo lake (both hours, the analytics, then a rerun of hour 13 that
- * replaces its files, with checkpoints) to the S3 test server (s3rver over HTTP, SigV4, path-style)
- * and to Azurite; delta-rs and Spark then read every table straight from the store, with the
- * options docs/engines.md gives, and must return exactly the rows `netflow query` returns over the
- * same store. Spark reads S3 through Hadoop's s3a filesystem and the DDL of `netflow ddl`.
+ * jobs publish the demo lake (both hours, the analytics, then reruns that replace hour 13's files
+ * and leave a checkpoint with a commit after it) to the S3 test server (s3rver over HTTP, SigV4,
+ * path-style) and to Azurite; delta-rs and Spark then read every table straight from the store,
+ * with the options docs/engines.md gives, and must return exactly the rows `netflow query` returns
+ * over the same store. Spark reads S3 through Hadoop's s3a filesystem and the DDL of `netflow ddl`.
  */
 const readers = findDeltaReaders();
 const guards = deltaReaderGuards(readers);
@@ -42,7 +42,10 @@ async function publishDemoLake(store: ObjectStore, storeConfig: StoreConfig): Pr
     for (const hour of [HOUR_13, HOUR_14]) expect((await lake.runHour(hour)).status).toBe('published');
     const analytics = await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store, logger: lake.logger, from: new Date(`${HOUR_13}:00:00Z`), to: new Date('2024-05-01T15:00:00Z') });
     expect(analytics.status, analytics.error).toBe('published');
-    expect((await lake.runHour(HOUR_13)).status).toBe('published');
+    // Reruns: hour 13's files replaced, then flows' checkpoint (version 2) with a commit after it (3).
+    for (const hour of [HOUR_13, HOUR_14]) expect((await lake.runHour(hour)).status).toBe('published');
+    expect(await store.head('curated/flows/_delta_log/_last_checkpoint')).toBeDefined();
+    expect(await store.head('curated/flows/_delta_log/00000000000000000003.json')).toBeDefined();
     const relations = Object.fromEntries(QUERYABLE_TABLES.map((table) => [table.name, `"${table.name}"`]));
     const netflow = await netflowQueryRows(store, path.join(lake.dir, 'query'), { ...relations, [OCSF_VIEW_NAME]: OCSF_VIEW_NAME });
     expect(netflow.flows!.rows.length).toBeGreaterThan(0);
