@@ -7,11 +7,10 @@ import { runHourlyAnalytics } from '../../jobs/hourly-analytics.ts';
 import { deliverSamples } from '../../cli/commands/demo-command.ts';
 import { engineDdl } from '../../lib/ddl/engine-ddl.ts';
 import { OCSF_VIEW_NAME } from '../../lib/ocsf/ocsf-network-activity.ts';
-import { openLakeSession } from '../../lib/query/lake-session.ts';
 import { LocalFolderStore } from '../../lib/storage/local-folder-store.ts';
 import { QUERYABLE_TABLES } from '../../schemas/tables/index.ts';
 import type { TableDefinition } from '../../schemas/tables/table-definition.ts';
-import { canonicalDuckDbRows, deltaReaderGuards, findDeltaReaders, readWithPython, rowKey, type ReaderResult } from '../support/delta-readers.ts';
+import { deltaReaderGuards, findDeltaReaders, netflowQueryRows, readWithPython, rowKey, tableDifferences, type CanonicalRows } from '../support/delta-readers.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { startRunner } from '../orchestration/support/child-runner.ts';
 
@@ -45,27 +44,9 @@ interface Scenario {
   name: string;
   root: string;
   /** What `netflow query` returns, per table that has a Delta log (and the OCSF view on the last scenario). */
-  netflow: Record<string, { columns: string[]; rows: Record<string, unknown>[] }>;
+  netflow: Record<string, CanonicalRows>;
   /** The tables with a Delta log in this scenario (every one, unless a job failed: a test of its own says so). */
   tables: TableDefinition[];
-}
-
-/** Differences between two readers' rows of one table, in a few lines each (an empty list when equal). */
-function differences(label: string, netflow: Scenario['netflow'][string], reader: ReaderResult['tables'][string] | undefined): string[] {
-  if (!reader) return [`${label}: not read`];
-  const problems: string[] = [];
-  if (JSON.stringify(reader.columns) !== JSON.stringify(netflow.columns)) problems.push(`${label}: columns ${JSON.stringify(reader.columns)}, netflow query has ${JSON.stringify(netflow.columns)}`);
-  const count = (keys: string[]) => keys.reduce((map, key) => map.set(key, (map.get(key) ?? 0) + 1), new Map<string, number>());
-  const expected = count(netflow.rows.map(rowKey));
-  const got = count(reader.rows.map(rowKey));
-  const onlyExpected = [...expected].filter(([key, n]) => (got.get(key) ?? 0) < n).map(([key]) => key);
-  const onlyGot = [...got].filter(([key, n]) => (expected.get(key) ?? 0) < n).map(([key]) => key);
-  if (onlyExpected.length || onlyGot.length) {
-    problems.push(`${label}: ${reader.rows.length} rows, netflow query ${netflow.rows.length}; ${onlyExpected.length} of netflow's missing, ${onlyGot.length} extra`);
-    for (const key of onlyExpected.slice(0, 2)) problems.push(`  netflow: ${key}`);
-    for (const key of onlyGot.slice(0, 2)) problems.push(`  reader:  ${key}`);
-  }
-  return problems;
 }
 
 guards.any.describe('independent Delta readers read the lake exactly as netflow query does', { timeout: 1_200_000 }, () => {
@@ -78,19 +59,13 @@ guards.any.describe('independent Delta readers read the lake exactly as netflow 
   async function snapshot(name: string, withOcsf = false): Promise<void> {
     const root = path.join(work, name);
     await cp(path.join(lake.dir, 'lake'), root, { recursive: true });
-    const session = await openLakeSession({ store: new LocalFolderStore(root), workDir: path.join(work, `${name}-work`), memoryLimit: '1GB', maxTempDirectorySize: '1GB' });
-    const netflow: Scenario['netflow'] = {};
-    const tables: TableDefinition[] = [];
-    for (const table of QUERYABLE_TABLES) if (existsSync(path.join(root, table.root, table.name, '_delta_log'))) tables.push(table);
-    try {
-      for (const table of tables) netflow[table.name] = await canonicalDuckDbRows(session.session, `"${table.name}"`);
-      if (withOcsf) {
-        netflow[OCSF_VIEW_NAME] = await canonicalDuckDbRows(session.session, OCSF_VIEW_NAME);
-        for (const [name, sql] of Object.entries(SKIPPING_QUERIES)) netflow[name] = await canonicalDuckDbRows(session.session, `(${sql})`);
-      }
-    } finally {
-      await session.close();
+    const tables = QUERYABLE_TABLES.filter((table) => existsSync(path.join(root, table.root, table.name, '_delta_log')));
+    const relations = Object.fromEntries(tables.map((table) => [table.name, `"${table.name}"`]));
+    if (withOcsf) {
+      relations[OCSF_VIEW_NAME] = OCSF_VIEW_NAME;
+      for (const [name, sql] of Object.entries(SKIPPING_QUERIES)) relations[name] = `(${sql})`;
     }
+    const netflow = await netflowQueryRows(new LocalFolderStore(root), path.join(work, `${name}-work`), relations);
     expect(netflow.flows!.rows.length, name).toBeGreaterThan(0);
     scenarios.push({ name, root, netflow, tables });
   }
@@ -178,7 +153,7 @@ guards.any.describe('independent Delta readers read the lake exactly as netflow 
     const tables = Object.fromEntries(scenarios.flatMap((scenario) => scenario.tables.map((table) => [`${scenario.name}/${table.name}`, path.join(scenario.root, table.root, table.name)])));
     const result = await readWithPython(readers, work, { reader: 'deltalake', tables });
     const problems = scenarios.flatMap((scenario) =>
-      scenario.tables.flatMap((table) => differences(`${scenario.name}/${table.name}`, scenario.netflow[table.name]!, result.tables[`${scenario.name}/${table.name}`])),
+      scenario.tables.flatMap((table) => tableDifferences(`${scenario.name}/${table.name}`, scenario.netflow[table.name]!, result.tables[`${scenario.name}/${table.name}`])),
     );
     expect(problems).toEqual([]);
   });
@@ -191,7 +166,7 @@ guards.any.describe('independent Delta readers read the lake exactly as netflow 
     const queries = Object.fromEntries(Object.entries(SKIPPING_QUERIES).map(([name, sql]) => [`${last.name}/${name}`, sql]));
     const result = await readWithPython(readers, work, { reader: 'spark', tables: Object.fromEntries([...byPath, ...byName]), spark_ddl: ddl, spark_queries: queries });
     const problems = scenarios.flatMap((scenario) =>
-      Object.keys(scenario.netflow).flatMap((name) => differences(`${scenario.name}/${name}`, scenario.netflow[name]!, result.tables[`${scenario.name}/${name}`])),
+      Object.keys(scenario.netflow).flatMap((name) => tableDifferences(`${scenario.name}/${name}`, scenario.netflow[name]!, result.tables[`${scenario.name}/${name}`])),
     );
     expect(problems).toEqual([]);
   });

@@ -2,7 +2,9 @@
 
 Run by test/interop/*.test.ts as a real process, one per scenario:
     python read-delta-tables.py REQUEST.json OUTPUT.json
-REQUEST: {"reader": "deltalake" | "spark", "tables": {key: absolute path, or a Spark catalog name},
+REQUEST: {"reader": "deltalake" | "spark", "tables": {key: absolute path or store URL (s3://, az://,
+          s3a://), or a Spark catalog name}, "storage_options": {...} (delta-rs, for a lake on object
+          storage), "spark_conf": {...} (added to the session's, e.g. spark.hadoop.fs.s3a.*),
           "spark_jars": [...], "spark_ddl": "SQL of `netflow ddl --engine spark`" (optional, run
           first, so that its tables and views can be read by name), "spark_queries": {key: SQL}
           (optional, run after the DDL with its schema as the current one), "write_fixture": path}
@@ -76,24 +78,24 @@ def write_fixture(location):
     write_deltalake(location, batch("15", "run3"), partition_by=["dt", "hour"], mode="append")
 
 
-def read_deltalake(tables):
+def read_deltalake(tables, storage_options):
     from deltalake import DeltaTable
 
     out = {}
     for name, location in tables.items():
-        table = DeltaTable(location).to_pyarrow_table()
+        table = DeltaTable(location, storage_options=storage_options).to_pyarrow_table()
         out[name] = {"columns": table.column_names, "rows": canonical_rows(table.to_pylist())}
     return out
 
 
-def spark_session(jars):
+def spark_session(jars, conf):
     from pyspark.sql import SparkSession
 
     missing = [jar for jar in jars if not os.path.isfile(jar)]
     if missing:
         raise SystemExit(f"missing delta jars: {missing}")
     warehouse = os.path.join(os.environ.get("NETFLOW_SPARK_SCRATCH", "/tmp"), "spark-warehouse")
-    return (
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName("netflow-interop")
         .config("spark.jars", ",".join(jars))
@@ -107,8 +109,10 @@ def spark_session(jars):
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-        .getOrCreate()
     )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def ddl_statements(text):
@@ -130,7 +134,8 @@ def read_spark(spark, tables, ddl, queries):
         frame = spark.sql(sql)
         out[name] = {"columns": frame.columns, "rows": canonical_rows(row.asDict(recursive=True) for row in frame.collect())}
     for name, location in tables.items():
-        frame = spark.read.format("delta").load(location) if location.startswith("/") else spark.table(location)
+        is_path = location.startswith("/") or "://" in location
+        frame = spark.read.format("delta").load(location) if is_path else spark.table(location)
         out[name] = {"columns": frame.columns, "rows": canonical_rows(row.asDict(recursive=True) for row in frame.collect())}
     return out
 
@@ -148,13 +153,13 @@ def main():
         import deltalake
 
         versions["deltalake"] = deltalake.__version__
-        tables = read_deltalake(request["tables"])
+        tables = read_deltalake(request["tables"], request.get("storage_options"))
     else:
         import pyspark
 
         versions["pyspark"] = pyspark.__version__
         before = time.monotonic()
-        spark = spark_session(request["spark_jars"])
+        spark = spark_session(request["spark_jars"], request.get("spark_conf"))
         seconds["spark_start"] = round(time.monotonic() - before, 2)
         try:
             tables = read_spark(spark, request["tables"], request.get("spark_ddl"), request.get("spark_queries"))

@@ -3,6 +3,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { openLakeSession } from '../../lib/query/lake-session.ts';
+import type { ObjectStore } from '../../lib/storage/object-store.ts';
 import { REPO_ROOT } from './lake-fixture.ts';
 import { requireTool, requireTools, type ToolGuard } from './require-tool.ts';
 
@@ -10,8 +12,9 @@ const run = promisify(execFile);
 
 /** Where .ci/run installs the independent Delta readers (a Python venv and the delta-spark jars). */
 export const READERS_DIR = path.join(REPO_ROOT, '.cache', 'readers');
-export const PINNED = { deltalake: '1.1.4', pyspark: '3.5.5', deltaSpark: '3.3.2' } as const;
+export const PINNED = { deltalake: '1.1.4', pyspark: '3.5.5', deltaSpark: '3.3.2', hadoopAws: '3.3.4' } as const;
 const INSTALL_HINT = 'install with .ci/install-delta-readers (pip deltalake, pyspark, delta-spark; mvn delta jars)';
+const S3A_INSTALL_HINT = 'install with .ci/install-delta-readers (mvn hadoop-aws and aws-java-sdk-bundle into .cache/readers/jars-s3a)';
 
 export interface DeltaReaders {
   python: string;
@@ -19,6 +22,9 @@ export interface DeltaReaders {
   deltalakeMissing: string | null;
   sparkMissing: string | null;
   sparkJars: string[];
+  /** Spark's S3 filesystem (s3a): hadoop-aws and the AWS SDK bundle it was built against, added to spark.jars for a lake on S3. */
+  s3aJars: string[];
+  s3aMissing: string | null;
 }
 
 /** Finds the readers; `deltaReaderGuards` turns what is missing into skips (or failures under NETFLOW_REQUIRE_SYSTEM_TESTS=1). */
@@ -26,16 +32,21 @@ export function findDeltaReaders(): DeltaReaders {
   const venvPython = path.join(READERS_DIR, 'venv', 'bin', 'python');
   const python = process.env.NETFLOW_READERS_PYTHON ?? (existsSync(venvPython) ? venvPython : 'python3');
   const jarsDir = process.env.NETFLOW_DELTA_JARS ?? path.join(READERS_DIR, 'jars');
-  const sparkJars = existsSync(jarsDir)
-    ? readdirSync(jarsDir)
-        .filter((name) => name.endsWith('.jar'))
-        .map((name) => path.join(jarsDir, name))
-    : [];
+  const s3aDir = path.join(READERS_DIR, 'jars-s3a');
+  const jarsIn = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((name) => name.endsWith('.jar'))
+          .map((name) => path.join(dir, name))
+      : [];
+  const sparkJars = jarsIn(jarsDir);
+  const s3aJars = jarsIn(s3aDir);
   // Synchronous on purpose: skipIf needs the answer when the suite is declared.
   const importable = (module: string) => spawnSync(python, ['-c', `import ${module}`]).status === 0;
   const deltalakeMissing = importable('deltalake') ? null : `deltalake (delta-rs) not found for ${python}: ${INSTALL_HINT}`;
   const sparkMissing = importable('pyspark') && importable('delta') && sparkJars.length > 0 ? null : `pyspark with delta-spark jars not found (${python}, ${jarsDir}): ${INSTALL_HINT}`;
-  return { python, deltalakeMissing, sparkMissing, sparkJars };
+  const s3aMissing = s3aJars.some((jar) => path.basename(jar).startsWith('hadoop-aws-')) ? null : `hadoop-aws (Spark's s3a filesystem) not found in ${s3aDir}: ${S3A_INSTALL_HINT}`;
+  return { python, deltalakeMissing, sparkMissing, sparkJars, s3aJars, s3aMissing };
 }
 
 /**
@@ -43,11 +54,15 @@ export function findDeltaReaders(): DeltaReaders {
  * naming it and its install step where it is missing, or fails them under
  * NETFLOW_REQUIRE_SYSTEM_TESTS=1; `any` runs a suite when at least one reader is there.
  */
-export function deltaReaderGuards(readers: DeltaReaders): { deltalake: ToolGuard; spark: ToolGuard; both: ToolGuard; any: ToolGuard } {
+export function deltaReaderGuards(readers: DeltaReaders): { deltalake: ToolGuard; spark: ToolGuard; sparkS3: ToolGuard; both: ToolGuard; any: ToolGuard } {
   const deltalake = requireTool('Python module deltalake (delta-rs)', INSTALL_HINT, () => readers.deltalakeMissing ?? true);
   const spark = requireTool('pyspark with the delta-spark jars', INSTALL_HINT, () => readers.sparkMissing ?? true);
+  const sparkS3 = requireTools(
+    spark,
+    requireTool('hadoop-aws jars for Spark on S3', S3A_INSTALL_HINT, () => readers.s3aMissing ?? true),
+  );
   const both = requireTools(deltalake, spark);
-  return { deltalake, spark, both, any: deltalake.available || spark.available ? requireTools() : both };
+  return { deltalake, spark, sparkS3, both, any: deltalake.available || spark.available ? requireTools() : both };
 }
 
 export interface ReaderRequest {
@@ -58,6 +73,12 @@ export interface ReaderRequest {
   /** SQL Spark runs after the DDL, with its schema current (filters that let Spark skip files by the log's stats). */
   spark_queries?: Record<string, string>;
   write_fixture?: string;
+  /** delta-rs's options for a lake on object storage (endpoint, credentials), as `DeltaTable(…, storage_options=)` takes them. */
+  storage_options?: Record<string, string>;
+  /** Spark settings added to the session's (the s3a filesystem's endpoint and credentials). */
+  spark_conf?: Record<string, string>;
+  /** Jars added to the delta-spark ones (hadoop-aws for s3a). */
+  extra_jars?: string[];
 }
 
 export interface ReaderResult {
@@ -70,7 +91,8 @@ export interface ReaderResult {
 export async function readWithPython(readers: DeltaReaders, workDir: string, request: ReaderRequest): Promise<ReaderResult> {
   const requestFile = path.join(workDir, `${request.reader}-request.json`);
   const outputFile = path.join(workDir, `${request.reader}-output.json`);
-  await writeFile(requestFile, JSON.stringify({ ...request, spark_jars: readers.sparkJars }));
+  const { extra_jars: extraJars = [], ...rest } = request;
+  await writeFile(requestFile, JSON.stringify({ ...rest, spark_jars: [...readers.sparkJars, ...extraJars] }));
   const readOnce = () =>
     run(readers.python, [path.join(REPO_ROOT, 'test', 'interop', 'read-delta-tables.py'), requestFile, outputFile], {
       env: { ...process.env, TZ: 'UTC', NETFLOW_SPARK_SCRATCH: workDir },
@@ -102,6 +124,41 @@ export async function readWithPython(readers: DeltaReaders, workDir: string, req
     );
   }
   return JSON.parse(await readFile(outputFile, 'utf8')) as ReaderResult;
+}
+
+export type CanonicalRows = ReaderResult['tables'][string];
+
+/**
+ * What `netflow query` returns for each relation (a table or view name, or a parenthesised query),
+ * read through one netflow query session over `store`, in the readers' canonical form.
+ */
+export async function netflowQueryRows(store: ObjectStore, workDir: string, relations: Record<string, string>): Promise<Record<string, CanonicalRows>> {
+  const lake = await openLakeSession({ store, workDir, memoryLimit: '1GB', maxTempDirectorySize: '1GB' });
+  const rows: Record<string, CanonicalRows> = {};
+  try {
+    for (const [name, relation] of Object.entries(relations)) rows[name] = await canonicalDuckDbRows(lake.session, relation);
+  } finally {
+    await lake.close();
+  }
+  return rows;
+}
+
+/** Differences between netflow query's rows of one table and a reader's, in a few lines each (an empty list when equal). */
+export function tableDifferences(label: string, netflow: CanonicalRows, reader: CanonicalRows | undefined): string[] {
+  if (!reader) return [`${label}: not read`];
+  const problems: string[] = [];
+  if (JSON.stringify(reader.columns) !== JSON.stringify(netflow.columns)) problems.push(`${label}: columns ${JSON.stringify(reader.columns)}, netflow query has ${JSON.stringify(netflow.columns)}`);
+  const count = (keys: string[]) => keys.reduce((map, key) => map.set(key, (map.get(key) ?? 0) + 1), new Map<string, number>());
+  const expected = count(netflow.rows.map(rowKey));
+  const got = count(reader.rows.map(rowKey));
+  const onlyExpected = [...expected].filter(([key, n]) => (got.get(key) ?? 0) < n).map(([key]) => key);
+  const onlyGot = [...got].filter(([key, n]) => (expected.get(key) ?? 0) < n).map(([key]) => key);
+  if (onlyExpected.length || onlyGot.length) {
+    problems.push(`${label}: ${reader.rows.length} rows, netflow query ${netflow.rows.length}; ${onlyExpected.length} of netflow's missing, ${onlyGot.length} extra`);
+    for (const key of onlyExpected.slice(0, 2)) problems.push(`  netflow: ${key}`);
+    for (const key of onlyGot.slice(0, 2)) problems.push(`  reader:  ${key}`);
+  }
+  return problems;
 }
 
 /** A row as one JSON text with sorted keys: what two readers' rows are compared by. */
