@@ -28,7 +28,13 @@ import { shapeFloorSql } from './shape-floor.ts';
 // `--shards S`: the scale-out benchmark (bench/scale-out-bench.ts) instead.
 if (process.argv.includes('--shards')) {
   const { values: scaleOut } = parseArgs({
-    options: { flows: { type: 'string', default: '1000000' }, shards: { type: 'string' }, parallel: { type: 'string', default: '2' }, 'memory-limit': { type: 'string', default: '1GB' }, keep: { type: 'boolean', default: false } },
+    options: {
+      flows: { type: 'string', default: '1000000' },
+      shards: { type: 'string' },
+      parallel: { type: 'string', default: '2' },
+      'memory-limit': { type: 'string', default: '1GB' },
+      keep: { type: 'boolean', default: false },
+    },
   });
   const { runScaleOutBench } = await import('./scale-out-bench.ts');
   await runScaleOutBench({ flows: Number(scaleOut.flows), shards: Number(scaleOut.shards), parallel: Number(scaleOut.parallel), memoryLimit: scaleOut['memory-limit'], keep: scaleOut.keep });

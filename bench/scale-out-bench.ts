@@ -32,7 +32,12 @@ export async function runScaleOutBench(values: { flows: number; shards: number; 
   const configFile = path.join(dir, 'config.json');
   await writeFile(
     configFile,
-    JSON.stringify({ store: { type: 'local', path: path.join(dir, 'lake') }, ledger: { path: path.join(dir, 'ledger.ndjson') }, work_dir: path.join(dir, 'work'), duckdb: { memory_limit: values.memoryLimit } }),
+    JSON.stringify({
+      store: { type: 'local', path: path.join(dir, 'lake') },
+      ledger: { path: path.join(dir, 'ledger.ndjson') },
+      work_dir: path.join(dir, 'work'),
+      duckdb: { memory_limit: values.memoryLimit },
+    }),
   );
   const netflow = async (args: string[]): Promise<TimedRun> => {
     const started = performance.now();
@@ -73,7 +78,9 @@ export async function runScaleOutBench(values: { flows: number; shards: number; 
     if (single.result.status !== 'published') throw new Error(`the single-machine run did not publish: ${JSON.stringify(single.result).slice(0, 2000)}`);
     log(`single machine: ${single.seconds.toFixed(2)} s; phases ${JSON.stringify(single.result.durationsMs)}`);
     if (single.result.runId !== commit.result.runId || JSON.stringify(single.result.counts) !== JSON.stringify(commit.result.counts)) {
-      throw new Error(`the commit and the single-machine run differ: run ${commit.result.runId} vs ${single.result.runId}, counts ${JSON.stringify(commit.result.counts)} vs ${JSON.stringify(single.result.counts)}`);
+      throw new Error(
+        `the commit and the single-machine run differ: run ${commit.result.runId} vs ${single.result.runId}, counts ${JSON.stringify(commit.result.counts)} vs ${JSON.stringify(single.result.counts)}`,
+      );
     }
     const ledger = (await readFile(path.join(dir, 'ledger.ndjson'), 'utf8')).trim().split('\n');
     log(`ledger: ${ledger.length} entries, run ${single.result.runId} published twice with the same counts`);

@@ -64,7 +64,9 @@ export async function commitHourShards(options: HourCommitOptions): Promise<Hour
       // No shard ran since the last commit cleaned up: published from the current listing is done, anything else is refused.
       adoptListing(options, result, reference, await discoverHour(options, result, logger));
       if (await publishedFrom(options.store, options.hour, result.runId)) return skipped(result, logger);
-      throw new ShardsNotReadyError(result.hour, [`no shard has run (no listing recorded under _shards/${result.hour}/): run netflow run --hour ${result.hour} --shard i/${options.shards} for every i first`]);
+      throw new ShardsNotReadyError(result.hour, [
+        `no shard has run (no listing recorded under _shards/${result.hour}/): run netflow run --hour ${result.hour} --shard i/${options.shards} for every i first`,
+      ]);
     }
     const { discovered } = adoptListing(options, result, reference, listing);
     assertSameRun(result, listing);

@@ -92,7 +92,13 @@ export async function runHourShard(options: HourShardOptions): Promise<HourShard
       result.status = 'already-staged';
       return result;
     }
-    logger.info('shard objects assigned', { shard: `${options.shard.index}/${options.shard.count}`, objects: objects.length, bytes: result.bytes, of_objects: discovered.length, run_id: result.runId });
+    logger.info('shard objects assigned', {
+      shard: `${options.shard.index}/${options.shard.count}`,
+      objects: objects.length,
+      bytes: result.bytes,
+      of_objects: discovered.length,
+      run_id: result.runId,
+    });
 
     const staging = await phase('stage', () => stageRunObjects(options, objects, workDir, logger));
     session = await openHourSession(options.config, workDir);

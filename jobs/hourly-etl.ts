@@ -304,53 +304,53 @@ export async function publishTransformedHour(hour: TransformedHour): Promise<voi
   const { store, config } = options;
   const now = options.now ?? (() => new Date());
   const counts = await countRecords(session, discovered, hour.wholeObjectRejects);
-    result.counts = counts.total;
-    result.countsBySource = counts.bySource;
-    for (const input of [...result.inputs, ...(result.lateInputs ?? [])]) input.last_offset = counts.lastOffsets.get(input.key) ?? null;
-    const modelFiles = new Map(result.models.flatMap((model) => (model.file ? [[model.name, { file: model.file, rows: model.rows ?? 0 }] as const] : [])));
-    const outputs = await phase('export', () => exportTables(session, workDir, result.durationsMs, modelFiles));
-    // The flows mart is the hour's flows with both ends joined to their profiles: a join that
-    // lost or repeated a flow would publish counts that no longer reconcile with records read.
-    const exportedFlows = outputs.find((output) => output.table.name === 'flows')?.files.reduce((sum, file) => sum + file.rows, 0);
-    if (exportedFlows !== result.counts.flows_published) {
-      throw new Error(`flows export holds ${exportedFlows} rows but the hour has ${result.counts.flows_published} flows: the enrichment joins lost or repeated flows`);
-    }
-    result.alerts = await session.all<AlertRow>(
-      `SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`,
-    );
-    hour.closeSession();
+  result.counts = counts.total;
+  result.countsBySource = counts.bySource;
+  for (const input of [...result.inputs, ...(result.lateInputs ?? [])]) input.last_offset = counts.lastOffsets.get(input.key) ?? null;
+  const modelFiles = new Map(result.models.flatMap((model) => (model.file ? [[model.name, { file: model.file, rows: model.rows ?? 0 }] as const] : [])));
+  const outputs = await phase('export', () => exportTables(session, workDir, result.durationsMs, modelFiles));
+  // The flows mart is the hour's flows with both ends joined to their profiles: a join that
+  // lost or repeated a flow would publish counts that no longer reconcile with records read.
+  const exportedFlows = outputs.find((output) => output.table.name === 'flows')?.files.reduce((sum, file) => sum + file.rows, 0);
+  if (exportedFlows !== result.counts.flows_published) {
+    throw new Error(`flows export holds ${exportedFlows} rows but the hour has ${result.counts.flows_published} flows: the enrichment joins lost or repeated flows`);
+  }
+  result.alerts = await session.all<AlertRow>(
+    `SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`,
+  );
+  hour.closeSession();
 
-    result.tables = await phase('publish', () =>
-      publishPartition({
-        store,
-        partition: partitionOf(options.hour),
-        runId: result.runId,
-        attemptId: result.attemptId,
-        tables: outputs,
-        logger,
-        now,
-        onTablePublished: (done, total) => options.onProgress?.('publish', done, total),
-        gracePeriodMs: durationMs(config.publish.grace_period),
-        checkpointInterval: config.publish.checkpoint_interval,
-        logRetentionMs: durationMs(config.publish.log_retention),
-        durationsMs: result.durationsMs,
-        ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
-      }),
-    );
-    result.status = 'published';
-    result.alertDelivery = await phase('deliver', () =>
-      deliverRunAlerts({
-        store,
-        sinkConfigs: config.alerts.sinks,
-        sinks: options.alertSinks,
-        hour: result.hour,
-        alerts: result.alerts.map(alertPayloadOf),
-        logger,
-        env: options.env,
-        stdout: options.stdout,
-        now,
-      }),
-    );
+  result.tables = await phase('publish', () =>
+    publishPartition({
+      store,
+      partition: partitionOf(options.hour),
+      runId: result.runId,
+      attemptId: result.attemptId,
+      tables: outputs,
+      logger,
+      now,
+      onTablePublished: (done, total) => options.onProgress?.('publish', done, total),
+      gracePeriodMs: durationMs(config.publish.grace_period),
+      checkpointInterval: config.publish.checkpoint_interval,
+      logRetentionMs: durationMs(config.publish.log_retention),
+      durationsMs: result.durationsMs,
+      ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+    }),
+  );
+  result.status = 'published';
+  result.alertDelivery = await phase('deliver', () =>
+    deliverRunAlerts({
+      store,
+      sinkConfigs: config.alerts.sinks,
+      sinks: options.alertSinks,
+      hour: result.hour,
+      alerts: result.alerts.map(alertPayloadOf),
+      logger,
+      env: options.env,
+      stdout: options.stdout,
+      now,
+    }),
+  );
 }
 
 /** Records a failed run's error and its causes in its result, and logs it. */

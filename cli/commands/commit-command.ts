@@ -19,7 +19,8 @@ nothing is published then; 2 on bad usage; 3 when the partition's lock is held p
 
 export async function commitCommand(context: CliContext, options: { hour?: string; shards?: string; json?: boolean }): Promise<number> {
   if (!options.hour) throw new UsageError('commit needs --hour, for example --hour 2024-05-01T13');
-  if (!options.shards || !/^\d+$/.test(options.shards) || Number(options.shards) < 1) throw new UsageError(`commit needs --shards N, the number of shards the hour was run as (a positive integer)${options.shards ? `, got "${options.shards}"` : ''}`);
+  if (!options.shards || !/^\d+$/.test(options.shards) || Number(options.shards) < 1)
+    throw new UsageError(`commit needs --shards N, the number of shards the hour was run as (a positive integer)${options.shards ? `, got "${options.shards}"` : ''}`);
   const hour = parseHour(options.hour);
   const result = await commitShardsOfHour({ config: context.config, baseDir: context.baseDir, store: context.store, logger: context.logger, hour, shards: Number(options.shards) });
   context.stdout(options.json ? `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n` : formatRunSummary(result));

@@ -29,7 +29,9 @@ function formatShardSummary(result: HourShardResult): string {
     `hour ${result.hour}  shard ${result.shard.index}/${result.shard.count}  ${result.status.toUpperCase()}  run ${result.runId || '-'}  attempt ${result.attemptId}  ${((result.durationsMs.total ?? 0) / 1000).toFixed(2)} s`,
   ];
   if (result.error) lines.push(`  error: ${result.error}`);
-  lines.push(`  objects: ${result.objects.length} (${result.bytes} bytes)${result.recordedListing === undefined ? '' : result.recordedListing ? '; recorded the listing of the hour' : '; used the recorded listing'}`);
+  lines.push(
+    `  objects: ${result.objects.length} (${result.bytes} bytes)${result.recordedListing === undefined ? '' : result.recordedListing ? '; recorded the listing of the hour' : '; used the recorded listing'}`,
+  );
   if (result.status === 'staged') lines.push(`  records read ${c.records_read}: flows of the hour ${c.flows_published}, quarantined ${c.quarantined}, late ${c.late}; staged under ${result.prefix}`);
   return `${lines.join('\n')}\n`;
 }

@@ -74,7 +74,9 @@ describe('shards and the commit', () => {
       expect(outcome.signal === 'SIGKILL' || outcome.code === 0, outcome.stderr).toBe(true);
       // A shard that finished before its kill is run again from scratch next time (its marker
       // gone, as if never finished): its new attempt replaces the old one's files.
-      if (outcome.code === 0) for (const marker of await listShardMarkers(lake.store, hour)) if (marker.shard === index && marker.shards === shards) await lake.store.delete(`${hourStagingPrefix(hour)}${marker.runId}/${index}-of-${shards}/done.json`);
+      if (outcome.code === 0)
+        for (const marker of await listShardMarkers(lake.store, hour))
+          if (marker.shard === index && marker.shards === shards) await lake.store.delete(`${hourStagingPrefix(hour)}${marker.runId}/${index}-of-${shards}/done.json`);
       // A shard publishes nothing, killed or not: the curated tables stay empty.
       expect(await curatedKeys(lake)).toEqual([]);
     }
@@ -99,47 +101,59 @@ describe('shards and the commit', () => {
     reportFigures('scale-out kills', { seed: SEED, runs: killedAt.length, sigkills, killed_at: killedAt, shard_ms: shardMs });
   });
 
-  it(`a generated hour of ${GENERATED_FLOWS} flows from four sources, with late and quarantined records, as 4 shard processes equals the single-machine run`, { timeout: FULL ? 900_000 : 300_000 }, async () => {
-    const single = await createLakeFixture();
-    lakes.push(single);
-    const generated = await generateScaleOutHour(path.join(single.dir, 'lake'), GENERATED_FLOWS);
-    await roundRawMtimes(single);
-    const hour = '2024-05-01T13';
-    const singleStarted = Date.now();
-    const run = await single.runHour(hour);
-    const singleMs = Date.now() - singleStarted;
-    expect(run.status, run.error).toBe('published');
-    expect(run.counts.late).toBeGreaterThan(0);
-    expect(run.counts.quarantined).toBeGreaterThan(0);
-    expect(run.counts.objects_quarantined).toBe(1);
-    expect(Object.keys(run.countsBySource).sort()).toEqual(['agent', 'aws_vpc', 'gcp_vpc', 'oci_vcn']);
-    const expectedDigests = await partitionDigests(single, hour);
+  it(
+    `a generated hour of ${GENERATED_FLOWS} flows from four sources, with late and quarantined records, as 4 shard processes equals the single-machine run`,
+    { timeout: FULL ? 900_000 : 300_000 },
+    async () => {
+      const single = await createLakeFixture();
+      lakes.push(single);
+      const generated = await generateScaleOutHour(path.join(single.dir, 'lake'), GENERATED_FLOWS);
+      await roundRawMtimes(single);
+      const hour = '2024-05-01T13';
+      const singleStarted = Date.now();
+      const run = await single.runHour(hour);
+      const singleMs = Date.now() - singleStarted;
+      expect(run.status, run.error).toBe('published');
+      expect(run.counts.late).toBeGreaterThan(0);
+      expect(run.counts.quarantined).toBeGreaterThan(0);
+      expect(run.counts.objects_quarantined).toBe(1);
+      expect(Object.keys(run.countsBySource).sort()).toEqual(['agent', 'aws_vpc', 'gcp_vpc', 'oci_vcn']);
+      const expectedDigests = await partitionDigests(single, hour);
 
-    const lake = await lakeWithRawOf(single);
-    lakes.push(lake);
-    const shards = 4;
-    const shardsStarted = Date.now();
-    const outcomes = await runShards(lake, hour, shards, 2);
-    const shardsMs = Date.now() - shardsStarted;
-    for (const [index, outcome] of outcomes.entries()) expect(outcome.code, `shard ${index}: ${outcome.stderr}`).toBe(0);
-    const commitStarted = Date.now();
-    const commit = await commitShards(lake, hour, shards);
-    const commitMs = Date.now() - commitStarted;
-    expect(commit.code, commit.stderr).toBe(0);
-    expect(await partitionDigests(lake, hour)).toEqual(expectedDigests);
+      const lake = await lakeWithRawOf(single);
+      lakes.push(lake);
+      const shards = 4;
+      const shardsStarted = Date.now();
+      const outcomes = await runShards(lake, hour, shards, 2);
+      const shardsMs = Date.now() - shardsStarted;
+      for (const [index, outcome] of outcomes.entries()) expect(outcome.code, `shard ${index}: ${outcome.stderr}`).toBe(0);
+      const commitStarted = Date.now();
+      const commit = await commitShards(lake, hour, shards);
+      const commitMs = Date.now() - commitStarted;
+      expect(commit.code, commit.stderr).toBe(0);
+      expect(await partitionDigests(lake, hour)).toEqual(expectedDigests);
 
-    // The connections whose observations (two agents, GCP's SRC and DEST) fell into different shards each count once.
-    const assignment = assignShards(await discoverObjects(lake.store, lake.config, new Date(`${hour}:00:00Z`)), shards);
-    const shardOf = new Map(assignment.flatMap((keys, index) => keys.map((key) => [key, index] as const)));
-    const merged = await queryLake<{ keys: string[]; counted: bigint }>(
-      lake,
-      `SELECT list(raw_object_key) AS keys, count(*) FILTER (WHERE counts_in_totals) AS counted FROM flows WHERE len(observed_by) > 1 GROUP BY counted_flow_id`,
-    );
-    const split = merged.filter((connection) => new Set(connection.keys.map((key) => shardOf.get(key))).size > 1);
-    expect(split.length).toBeGreaterThan(1000);
-    expect(split.filter((connection) => connection.counted !== 1n)).toEqual([]);
-    reportFigures('scale-out generated hour', { flows: GENERATED_FLOWS, objects: generated.objects, shards, single_ms: singleMs, shards_ms: shardsMs, commit_ms: commitMs, split_connections: split.length });
-  });
+      // The connections whose observations (two agents, GCP's SRC and DEST) fell into different shards each count once.
+      const assignment = assignShards(await discoverObjects(lake.store, lake.config, new Date(`${hour}:00:00Z`)), shards);
+      const shardOf = new Map(assignment.flatMap((keys, index) => keys.map((key) => [key, index] as const)));
+      const merged = await queryLake<{ keys: string[]; counted: bigint }>(
+        lake,
+        `SELECT list(raw_object_key) AS keys, count(*) FILTER (WHERE counts_in_totals) AS counted FROM flows WHERE len(observed_by) > 1 GROUP BY counted_flow_id`,
+      );
+      const split = merged.filter((connection) => new Set(connection.keys.map((key) => shardOf.get(key))).size > 1);
+      expect(split.length).toBeGreaterThan(1000);
+      expect(split.filter((connection) => connection.counted !== 1n)).toEqual([]);
+      reportFigures('scale-out generated hour', {
+        flows: GENERATED_FLOWS,
+        objects: generated.objects,
+        shards,
+        single_ms: singleMs,
+        shards_ms: shardsMs,
+        commit_ms: commitMs,
+        split_connections: split.length,
+      });
+    },
+  );
 });
 
 async function curatedKeys(lake: LakeFixture): Promise<string[]> {
