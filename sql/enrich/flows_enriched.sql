@@ -1,6 +1,6 @@
 -- grain: one row per flow of the hour, with both ends enriched
 -- keys: source_type, raw_object_key, raw_offset
--- upstream: flows_in_hour, endpoint_profiles, inventory_epochs_in_hour, ref_vm_address_snapshots, connection_observations
+-- upstream: flows_in_hour, endpoint_profiles, inventory_epochs_in_hour, ref_vm_address_snapshots, ref_vm_snapshots, connection_observations
 -- materialized: view
 --
 -- No data tests here: each would run the joins again. The flows table's contract (schemas/
@@ -21,10 +21,19 @@
 -- other record is its connection's only observation (counted_flow_id: the flows mart fills in its own id).
 with
 
-interface_owners as (
-    select distinct va.interface_id, va.vm_id, e.valid_from, e.valid_to
-    from ref_vm_address_snapshots as va
-    inner join inventory_epochs_in_hour as e on va.epoch = e.epoch
+-- The VM each observing point belongs to in the inventory in force (sql/macros/61_observer_key.sql):
+-- an AWS ENI or OCI VNIC by its id, an Azure NIC by its MAC, a GCE instance by project and name.
+-- The agent names its VM itself.
+observer_owners as (
+    select distinct o.observer_key, o.vm_id, e.valid_from, e.valid_to
+    from (
+        select epoch, 'interface:' || interface_id as observer_key, vm_id from ref_vm_address_snapshots
+        union all
+        select epoch, mac_key(mac), vm_id from ref_vm_address_snapshots where mac is not null
+        union all
+        select epoch, 'gce:' || account_id || '/' || vm_name, vm_id from ref_vm_snapshots
+    ) as o
+    inner join inventory_epochs_in_hour as e on o.epoch = e.epoch
 )
 
 select
@@ -65,7 +74,7 @@ left join endpoint_profiles as s
     on f.src_ip = s.ip and f.start_at >= s.valid_from and f.start_at < s.valid_to
 left join endpoint_profiles as d
     on f.dst_ip = d.ip and f.start_at >= d.valid_from and f.start_at < d.valid_to
-left join interface_owners as io
-    on f.interface_id = io.interface_id and f.start_at >= io.valid_from and f.start_at < io.valid_to
+left join observer_owners as io
+    on observer_key(f.source_type, f.interface_id, f.mac_address, f.account_id, f.instance_id) = io.observer_key and f.start_at >= io.valid_from and f.start_at < io.valid_to
 left join connection_observations as c
     on f.source_type = c.source_type and f.raw_object_key = c.raw_object_key and f.raw_offset = c.raw_offset
