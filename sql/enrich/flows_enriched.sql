@@ -27,11 +27,11 @@ with
 observer_owners as (
     select distinct o.observer_key, o.vm_id, e.valid_from, e.valid_to
     from (
-        select epoch, 'interface:' || interface_id as observer_key, vm_id from ref_vm_address_snapshots
+        select epoch, interface_id as observer_key, vm_id from ref_vm_address_snapshots
         union all
         select epoch, mac_key(mac), vm_id from ref_vm_address_snapshots where mac is not null
         union all
-        select epoch, 'gce:' || account_id || '/' || vm_name, vm_id from ref_vm_snapshots
+        select epoch, gce_key(account_id, vm_name), vm_id from ref_vm_snapshots
     ) as o
     inner join inventory_epochs_in_hour as e on o.epoch = e.epoch
 )
