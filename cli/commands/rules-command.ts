@@ -22,8 +22,9 @@ check: validates a rules file (default: the configured one) and explains each ru
   the line and the key. Threat lists named by rules are checked against the configuration.
   Exit code 0 when valid, 1 when not.
 test:  dry-runs the rules (default: the configured file; --rules for a draft) over the published
-  flows of one hour and prints, per rule, the flows it matched, those breaching it, those an
-  exception excused and those violating it. Reads only: nothing is published, no alert is sent.
+  flows of one hour and prints, per rule, the connections it matched, those breaching it, those
+  an exception excused and those violating it (each connection once, however many observers and
+  intervals recorded it, as the alerts and the compliance report count). Reads only: nothing is published, no alert is sent.
   The flows are enriched as they were published (inventory, ranges, threat lists of that run).`;
 
 async function readRules(file: string): Promise<{ rules: RulesFile; hash: string }> {
@@ -95,9 +96,13 @@ async function test(context: CliContext, options: { hour?: string | undefined; r
       return 1;
     }
     if (options.json) {
-      context.stdout(`${JSON.stringify({ hour: hour.toISOString().slice(0, 13), rules_file: file, rules_version: `sha256:${hash}`, flows: result.flows, rules: result.rows })}\n`);
+      context.stdout(
+        `${JSON.stringify({ hour: hour.toISOString().slice(0, 13), rules_file: file, rules_version: `sha256:${hash}`, flows: result.flows, connections: result.connections, rules: result.rows })}\n`,
+      );
     } else {
-      context.stdout(`dry run of ${file} (sha256:${hash.slice(0, 12)}…) over ${result.flows} published flow(s) of ${hour.toISOString().slice(0, 13)}; nothing is published\n`);
+      context.stdout(
+        `dry run of ${file} (sha256:${hash.slice(0, 12)}…) over ${result.flows} published flow(s) (${result.connections} connection(s)) of ${hour.toISOString().slice(0, 13)}; nothing is published\n`,
+      );
       context.stdout(formatRows(result.rows as unknown as Record<string, unknown>[], ['rule_id', 'matched', 'breaching', 'excused', 'violating'], 'table'));
     }
     return 0;

@@ -18,7 +18,7 @@ export interface AlertPayload {
   dst_vm_id: string | null;
   src_threat_lists: string[];
   dst_threat_lists: string[];
-  /** Connections, each counted once however many observers reported it (late_data: records). */
+  /** Connections, each counted once however many observers reported it and records they cut it into (late_data: records). */
   flow_count: number;
   /** Observers that reported those connections (source_type:point); rule alerts only. */
   observed_by?: string[];

@@ -1,7 +1,7 @@
 import { durationMs } from '../../schemas/config.ts';
 import type { LedgerEntry } from '../../schemas/ledger.ts';
 import { loadMacroFiles } from '../net/sql-macros.ts';
-import { compileRuleEvaluation, CONNECTION_OF_RECORD_SQL } from '../rules/compile-rules.ts';
+import { compileRuleEvaluation, CONNECTION_OF_RECORD_SQL, COUNTED_RECORD_SQL } from '../rules/compile-rules.ts';
 import { recommendationsYaml, recommendOptionsOf, recommendSegmentationRules, type DefaultDeny, type Recommendation } from '../segmentation/recommend-rules.ts';
 import { assessControls, ruleStatus, type AssessmentStatus, type ControlAssessment } from './assess-controls.ts';
 import { loadControlMapping, loadRulesFile } from './reference-files.ts';
@@ -123,32 +123,36 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
     for (const macro of await loadMacroFiles()) await session.runScript(macro.sql);
     const ts = (date: Date) => date.toISOString().replace('Z', '');
     await session.run(
-      `CREATE OR REPLACE TEMP TABLE flows_in_period AS SELECT *, ${CONNECTION_OF_RECORD_SQL} AS connection_id FROM flows WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`,
+      `CREATE OR REPLACE TEMP TABLE flows_in_period AS SELECT *, ${COUNTED_RECORD_SQL} AS counted_record_id, ${CONNECTION_OF_RECORD_SQL} AS connection_id
+       FROM flows WHERE start_at >= CAST($1 AS TIMESTAMP) AND start_at < CAST($2 AS TIMESTAMP)`,
       [ts(period.from), ts(period.to)],
     );
-    // One violation per rule and connection, not one per observer's record of it (two agents, an
-    // agent and a flow log: flows.counted_flow_id): shown by the record that counts the connection
-    // in totals, or, when that one does not break the rule (a destination that rejected what its
-    // source let out), by the one that does with the smallest flow_id; as the alerts count them.
+    // One row per rule and observation interval of a connection, not one per observer's record of
+    // it (two agents, an agent and a flow log: flows.counted_flow_id): the record that counts the
+    // interval in totals, or, when that one does not break the rule (a destination that rejected
+    // what its source let out), the one that does with the smallest flow_id; its bytes are the
+    // interval's. The violations are counted per connection (connection_id: an Azure session's B, C
+    // and E tuples, an agent's minutes of one connection are one), as the alerts count them.
     await session.run(
       `CREATE OR REPLACE TEMP TABLE violations_in_period AS
-       SELECT v.* FROM violations AS v LEFT JOIN flows_in_period AS f USING (flow_id)
+       SELECT v.*, coalesce(f.connection_id, v.flow_id) AS connection_id FROM violations AS v LEFT JOIN flows_in_period AS f USING (flow_id)
        WHERE v.start_at >= CAST($1 AS TIMESTAMP) AND v.start_at < CAST($2 AS TIMESTAMP)
-       QUALIFY row_number() OVER (PARTITION BY v.rule_id, coalesce(f.connection_id, v.flow_id) ORDER BY f.counts_in_totals DESC NULLS LAST, v.flow_id) = 1`,
+       QUALIFY row_number() OVER (PARTITION BY v.rule_id, coalesce(f.counted_record_id, v.flow_id) ORDER BY f.counts_in_totals DESC NULLS LAST, v.flow_id) = 1`,
       [ts(period.from), ts(period.to)],
     );
     const [totals] = plain<{ flows: number; non_conformant: number; violations: number }>(
-      // Connections, each counted once (flows.counts_in_totals), not one per observer's record; a
-      // connection is non-conformant when any of its records is.
+      // Observation intervals of connections, each counted once (flows.counts_in_totals), not one per
+      // observer's record; one is non-conformant when any of its records is. Violations: per rule
+      // and connection.
       await session.all(`SELECT (SELECT count(*) FROM flows_in_period WHERE counts_in_totals) AS flows,
-          (SELECT count(*) FROM flows_in_period WHERE counts_in_totals AND flow_id IN (SELECT connection_id FROM flows_in_period WHERE verdict <> 'conformant')) AS non_conformant,
-          (SELECT count(*) FROM violations_in_period) AS violations`),
+          (SELECT count(*) FROM flows_in_period WHERE counts_in_totals AND flow_id IN (SELECT counted_record_id FROM flows_in_period WHERE verdict <> 'conformant')) AS non_conformant,
+          (SELECT count(DISTINCT (rule_id, connection_id)) FROM violations_in_period) AS violations`),
     );
     const evaluation = plain<{ rule_id: string; matched: number; breaching: number; excused: number; violating: number }>(
       await session.execute(compileRuleEvaluation(rulesFile.rules.rules, 'flows_in_period', 'connections')),
     );
     const published = plain<{ rule_id: string; severity: string; rule_kind: string; violating: number }>(
-      await session.all(`SELECT rule_id, any_value(severity) AS severity, any_value(rule_kind) AS rule_kind, count(*) AS violating FROM violations_in_period GROUP BY rule_id`),
+      await session.all(`SELECT rule_id, any_value(severity) AS severity, any_value(rule_kind) AS rule_kind, count(DISTINCT connection_id) AS violating FROM violations_in_period GROUP BY rule_id`),
     );
     const alertCounts = plain<{ rule_id: string; alerts: number }>(await session.all(`SELECT rule_id, count(*) AS alerts FROM alerts GROUP BY rule_id`));
     const rules: RuleRow[] = rulesFile.rules.rules.map((rule) => {
@@ -176,14 +180,14 @@ export async function buildComplianceReport(context: ReportContext, period: Repo
     const bucketSql = bucketKind === 'day' ? `strftime(start_at, '%Y-%m-%d')` : `strftime(start_at, '%Y-%m-%dT%H')`;
     const trend = plain<ComplianceReport['trend'][number]>(
       await session.all(`WITH f AS (SELECT ${bucketSql} AS bucket, count(*) FILTER (WHERE counts_in_totals) AS flows FROM flows_in_period GROUP BY 1),
-        v AS (SELECT ${bucketSql} AS bucket, rule_id, count(*) AS violating FROM violations_in_period GROUP BY 1, 2),
+        v AS (SELECT ${bucketSql} AS bucket, rule_id, count(DISTINCT connection_id) AS violating FROM violations_in_period GROUP BY 1, 2),
         r AS (SELECT DISTINCT rule_id FROM violations_in_period UNION SELECT unnest(from_json(CAST($1 AS JSON), '["VARCHAR"]')))
         SELECT f.bucket, '${bucketKind}' AS bucket_kind, r.rule_id, coalesce(v.violating, 0) AS violating, f.flows
         FROM f CROSS JOIN r LEFT JOIN v ON v.bucket = f.bucket AND v.rule_id = r.rule_id ORDER BY f.bucket, r.rule_id`, [JSON.stringify(rulesFile.rules.rules.map((rule) => rule.id))]),
     );
     const topOffenders = plain<ComplianceReport['top_offenders'][number]>(
       await session.all(
-        `SELECT v.src_ip, any_value(f.src_vm_name) AS vm_name, any_value(v.src_segment) AS segment, coalesce(any_value(f.src_tags), []) AS tags, count(*) AS violations,
+        `SELECT v.src_ip, any_value(f.src_vm_name) AS vm_name, any_value(v.src_segment) AS segment, coalesce(any_value(f.src_tags), []) AS tags, count(DISTINCT (v.rule_id, v.connection_id)) AS violations,
                 list_sort(list(DISTINCT v.rule_id)) AS rules, sum(v.bytes) AS bytes, min(v.start_at) AS first_seen_at, max(v.start_at) AS last_seen_at
          FROM violations_in_period AS v LEFT JOIN flows_in_period AS f USING (flow_id)
          GROUP BY v.src_ip ORDER BY violations DESC, bytes DESC, v.src_ip LIMIT $1`,
@@ -283,8 +287,16 @@ async function networkViews(session: DuckDbSession, top: number): Promise<Compli
     matrix: plain(await session.all(`SELECT src_group, dst_group, sum(bytes) AS bytes, sum(flows) AS flows, sum(rejected_flows) AS rejected_flows FROM traffic_matrix WHERE dimension = 'segment' GROUP BY ALL ORDER BY src_group, dst_group`)),
     top_talkers: plain(
       await session.all(
-        `SELECT src_ip, any_value(src_vm_name) AS vm_name, any_value(src_segment) AS segment, sum(bytes) AS bytes, count(*) AS flows FROM flows_in_period
-         WHERE counts_in_totals GROUP BY src_ip ORDER BY bytes DESC, src_ip LIMIT $1`,
+        // What each address sent: its counting records' bytes, and the answers it sent inside Azure
+        // tuples of which it is the destination (reverse_bytes), as the traffic matrix adds them to
+        // the opposite pair; such an answer is no flow of its own (AWS and the agent log it as one).
+        `WITH sent AS (
+           SELECT src_ip, src_vm_name AS vm_name, src_segment AS segment, bytes, 1 AS flows FROM flows_in_period WHERE counts_in_totals
+           UNION ALL
+           SELECT dst_ip, dst_vm_name, dst_segment, reverse_bytes, 0 FROM flows_in_period WHERE counts_in_totals AND reverse_bytes > 0
+         )
+         SELECT src_ip, any_value(vm_name) AS vm_name, any_value(segment) AS segment, coalesce(sum(bytes), 0) AS bytes, sum(flows)::BIGINT AS flows FROM sent
+         GROUP BY src_ip ORDER BY bytes DESC, src_ip LIMIT $1`,
         [top],
       ),
     ),

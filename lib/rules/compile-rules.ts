@@ -130,20 +130,30 @@ export function ruleCondition(rule: Rule): RawBuilder<SqlBool> {
 }
 
 /**
- * The connection a curated flow record belongs to: the record that counts it in totals
+ * The record that counts a curated flow record's observation interval in totals
  * (enrich/connection_observations.sql). A record no other observer reports is its own; so is one
  * of a partition written before flows schema 4 (no counted_flow_id), if it counts; an NSG tuple set
- * aside for its NIC's VNet flow log belongs to none (null).
+ * aside for its NIC's VNet flow log has none (null).
  */
-export const CONNECTION_OF_RECORD_SQL = 'coalesce(counted_flow_id, case when counts_in_totals then flow_id end)';
+export const COUNTED_RECORD_SQL = 'coalesce(counted_flow_id, case when counts_in_totals then flow_id end)';
+export const COUNTED_RECORD = sql.raw<string>(COUNTED_RECORD_SQL);
+
+/**
+ * The connection a curated flow record belongs to (sql/macros/62_connection_key.sql): every
+ * record of one 5-tuple, either way, in one hour, whichever observer and interval; what alerts,
+ * reports and `netflow rules test` count. Null for a record set aside for another of the same
+ * observer (an NSG tuple of a NIC whose VNet flow log is read), which that one's connection covers.
+ */
+export const CONNECTION_OF_RECORD_SQL = `case when ${COUNTED_RECORD_SQL} is not null then connection_key(src_ip, src_port, dst_ip, dst_port, protocol, start_at) end`;
 export const CONNECTION_OF_RECORD = sql.raw<string>(CONNECTION_OF_RECORD_SQL);
 
 /**
  * For `netflow rules test`: per rule, how many flows it looks at (matched), how many breach it,
  * how many of those an exception excuses, and how many violate. One row per rule, in file order.
- * `unit: 'connections'` (over the curated flows, for reports) counts each connection once: the
- * records one connection merges (flows.counted_flow_id) are one, and a connection breaches when
- * any of its records does (a rejecting destination and a source that let it out disagree).
+ * `unit: 'connections'` (over the curated flows: reports and `netflow rules test`) counts each
+ * connection once (CONNECTION_OF_RECORD: its observers' records, intervals and answer are one),
+ * and a connection breaches when any of its records does (a rejecting destination and a source
+ * that let it out disagree).
  */
 export function compileRuleEvaluation(rules: readonly Rule[], relation = 'flows_enriched', unit: 'records' | 'connections' = 'records'): CompiledSql {
   if (rules.length === 0) {
@@ -189,7 +199,7 @@ export function compileFlowsMart(rules: readonly Rule[], projection: string): Co
   // A record no other observer reports is its connection's counted record (flows_enriched leaves the id to this scan).
   const query = sql`select ${sql.raw(projection)} from (
     select
-      * replace (${CONNECTION_OF_RECORD} as counted_flow_id),
+      * replace (${COUNTED_RECORD} as counted_flow_id),
       case when len(violated_rule_ids) = 0 then 'conformant' else 'non_conformant' end as verdict,
       getvariable('run_id') as run_id
     from (

@@ -17,7 +17,12 @@ export const alertsTable = defineTable({
     column('dst_ip', 'VARCHAR', true, 'destination address (null for late_data alerts)'),
     column('dst_port', 'INTEGER', true, 'destination port'),
     column('protocol', 'INTEGER', true, 'IANA protocol number (the smallest when several; null for late_data alerts)'),
-    column('flow_count', 'BIGINT', false, 'violating connections, each counted once however many observers reported it (late_data: late records)'),
+    column(
+      'flow_count',
+      'BIGINT',
+      false,
+      'violating connections (one 5-tuple in the hour), each counted once however many observers reported it and records they cut it into (late_data: late records)',
+    ),
     column('packets', 'BIGINT', false, 'packets of those connections, each counted once'),
     column('bytes', 'BIGINT', false, 'bytes of those connections, each counted once'),
     column('first_seen_at', 'TIMESTAMP', false, 'earliest flow start'),

@@ -40,7 +40,12 @@ export const flowsTable = defineTable({
     column('bytes', 'BIGINT', true, 'bytes in the record (L3, headers included, as the source counts them; null only for an AWS custom format without bytes)'),
     column('tcp_flags', 'INTEGER', true, 'OR of TCP flags seen, null when the source does not report them'),
     column('community_id', 'VARCHAR', true, 'Community ID v1 (seed 0) of the 5-tuple'),
-    column('observer_vm_id', 'VARCHAR', true, 'VM that observed the flow (agent VM, or the owner of the logging interface)'),
+    column(
+      'observer_vm_id',
+      'VARCHAR',
+      true,
+      'VM that observed the flow: the agent VM, or from the inventory the owner of the logging interface (AWS ENI, OCI VNIC, Azure NIC by MAC address) or the reporting GCE instance',
+    ),
     column('interface_id', 'VARCHAR', true, 'interface that observed the flow'),
     column('account_id', 'VARCHAR', true, 'account of the observing resource'),
     column('region', 'VARCHAR', true, 'region of the observing resource'),

@@ -1,6 +1,6 @@
 -- grain: one row per flow of the hour, with both ends enriched, before its connection is merged with other observers' records
 -- keys: source_type, raw_object_key, raw_offset
--- upstream: flows_in_hour, endpoint_profiles, inventory_epochs_in_hour, ref_vm_address_snapshots
+-- upstream: flows_in_hour, endpoint_profiles, inventory_epochs_in_hour, ref_vm_address_snapshots, ref_vm_snapshots
 -- materialized: view
 --
 -- Everything about a flow that its own record and the reference data decide; what needs the
@@ -25,10 +25,19 @@
 -- rows it writes. observed_by is the record's own observation point until flows_enriched merges it.
 with
 
-interface_owners as (
-    select distinct va.interface_id, va.vm_id, e.valid_from, e.valid_to
-    from ref_vm_address_snapshots as va
-    inner join inventory_epochs_in_hour as e on va.epoch = e.epoch
+-- The VM each observing point belongs to in the inventory in force (sql/macros/61_observer_key.sql):
+-- an AWS ENI or OCI VNIC by its id, an Azure NIC by its MAC, a GCE instance by project and name.
+-- The agent names its VM itself.
+observer_owners as (
+    select distinct o.observer_key, o.vm_id, e.valid_from, e.valid_to
+    from (
+        select epoch, interface_id as observer_key, vm_id from ref_vm_address_snapshots
+        union all
+        select epoch, mac_key(mac), vm_id from ref_vm_address_snapshots where mac is not null
+        union all
+        select epoch, gce_key(account_id, vm_name), vm_id from ref_vm_snapshots
+    ) as o
+    inner join inventory_epochs_in_hour as e on o.epoch = e.epoch
 )
 
 select
@@ -68,5 +77,5 @@ left join endpoint_profiles as s
     on f.src_ip = s.ip and f.start_at >= s.valid_from and f.start_at < s.valid_to
 left join endpoint_profiles as d
     on f.dst_ip = d.ip and f.start_at >= d.valid_from and f.start_at < d.valid_to
-left join interface_owners as io
-    on f.interface_id = io.interface_id and f.start_at >= io.valid_from and f.start_at < io.valid_to
+left join observer_owners as io
+    on observer_key(f.source_type, f.interface_id, f.mac_address, f.account_id, f.instance_id) = io.observer_key and f.start_at >= io.valid_from and f.start_at < io.valid_to

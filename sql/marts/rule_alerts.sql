@@ -6,10 +6,13 @@
 -- The rule-violation alerts; alerts.sql publishes them with the late-data alerts.
 -- alert_id is a hash of the grouping key and the hour only, so a rerun or backfill of the hour
 -- gives the same ids and the sinks' delivery state (lib/alerts) recognises alerts already sent.
--- A rule alert counts connections, not observer records: the records one connection merges
--- (enrich/connection_observations.sql: two agents, two ENIs, …) are one connection, with the
--- counters of the record that counts it in totals, or, when that one does not break the rule (a
--- destination that rejected what its source let out), of the best-placed record that does.
+-- A rule alert counts connections, not observer records (docs/sources.md, "Counted once"). Its
+-- counters add up, per observation interval of a connection, the records one interval merges
+-- (enrich/connection_observations.sql: two agents, two ENIs, …) once: the record that counts it
+-- in totals, or, when that one does not break the rule (a destination that rejected what its
+-- source let out), the best-placed record that does. Its flow_count is of connections
+-- (connection_key: an Azure session's B, C and E tuples, an agent's records of each minute, are
+-- one connection, whose counters are the sum of those intervals' deltas).
 with
 
 violating as (
@@ -18,14 +21,15 @@ violating as (
         f.end_at,
         f.raw_object_key,
         f.observed_by,
+        connection_key(v.src_ip, v.src_port, v.dst_ip, v.dst_port, v.protocol, v.start_at) as connection,
         row_number() over (
             partition by v.rule_id, v.src_ip, v.dst_ip, v.dst_port, coalesce(f.counted_flow_id, v.flow_id)
             order by f.counts_in_totals desc, v.flow_id
-        ) as record_of_connection,
+        ) as record_of_interval,
         count(*) over (partition by v.rule_id, v.src_ip, v.dst_ip, v.dst_port) as observation_count
     from violations as v
     inner join rule_violations as f on v.flow_id = f.flow_id and v.rule_id = f.rule_id
-    qualify record_of_connection = 1
+    qualify record_of_interval = 1
 ),
 
 grouped as (
@@ -37,7 +41,7 @@ grouped as (
         any_value(severity) as severity,
         any_value(rule_kind) as rule_kind,
         min(protocol) as protocol,
-        count(*) as flow_count,
+        count(distinct connection) as flow_count,
         coalesce(sum(packets), 0) as packets,
         coalesce(sum(bytes), 0) as bytes,
         min(start_at) as first_seen_at,

@@ -78,7 +78,7 @@ describe('the netflow command', { timeout: 240_000 }, () => {
         .split('\n')
         .map((line) => JSON.parse(line)),
     ).toEqual([
-      { rule_id: 'azure-sql-only-from-az-app-1', flow_count: 10 },
+      { rule_id: 'azure-sql-only-from-az-app-1', flow_count: 5 },
       { rule_id: 'datastore-only-from-vms', flow_count: 3 },
       { rule_id: 'datastore-only-from-vms', flow_count: 5 },
       { rule_id: 'known-endpoints-only', flow_count: 1 },

@@ -2,6 +2,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRecord } from '../../schemas/agent-record.ts';
 import type { HourlyEtlResult } from '../../jobs/hourly-etl.ts';
+import { buildComplianceReport } from '../../lib/reports/compliance-report.ts';
+import { runLedgerOf } from '../../orchestration/run-ledger.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
 
@@ -241,6 +243,28 @@ describe('each connection counts once: an hour of both-ends traffic from agents,
     expect(counted).toEqual({ source_type: 'aws_vpc', action: 'reject' });
     const [alert] = await queryLake(lake, `SELECT flow_count, observation_count, bytes, observed_by FROM alerts WHERE rule_id = 'sql-only-from-app-1' AND src_ip = '10.0.2.11'`);
     expect(alert).toEqual({ flow_count: 1n, observation_count: 2n, bytes: 120n, observed_by: ['agent:i-0app00000000002', 'aws_vpc:eni-0sql1000000000001'] });
+  });
+
+  it("the compliance report's top talkers: each address's bytes sent once, the answers inside Azure tuples included", async () => {
+    const sent = new Map<string, number>();
+    const add = (ip: string, bytes: number) => sent.set(ip, (sent.get(ip) ?? 0) + bytes);
+    for (const c of connections) {
+      add(c.client.ip, c.requestBytes);
+      if (!c.rejectedByServer) add(c.server.ip, c.responseBytes);
+    }
+    const report = await buildComplianceReport(
+      {
+        config: { ...lake.config, reports: { ...lake.config.reports, top_offenders: 50 } },
+        baseDir: lake.dir,
+        store: lake.store,
+        ledger: runLedgerOf({ config: lake.config, baseDir: lake.dir }),
+        logger: lake.logger,
+      },
+      { from: new Date('2024-05-01T13:00:00Z'), to: new Date('2024-05-01T14:00:00Z') },
+    );
+    expect(Object.fromEntries(report.network.top_talkers.map((t) => [t.src_ip, Number(t.bytes)]))).toEqual(Object.fromEntries(sent));
+    // The datastore is no VM and runs no agent: what it sent is only in its NIC's tuples (reverse_bytes).
+    expect(sent.get(VM.datastore.ip)).toBeGreaterThan(0);
   });
 
   it('names the observers of a connection on each of its records', async () => {

@@ -55,7 +55,7 @@ beforeAll(async () => {
   const broken = path.join(lake.dir, 'sql');
   await cp(path.join(REPO_ROOT, 'sql'), broken, { recursive: true });
   const alerts = path.join(broken, 'marts', 'rule_alerts.sql');
-  await writeFile(alerts, (await readFile(alerts, 'utf8')).replace('count(*) as flow_count', 'count(no_such_column) as flow_count'));
+  await writeFile(alerts, (await readFile(alerts, 'utf8')).replace('count(distinct connection) as flow_count', 'count(no_such_column) as flow_count'));
   expect((await lake.runHour('2024-05-01T15', { sqlDir: broken })).status).toBe('failed');
   await runHourlyAnalytics({ config: lake.config, baseDir: lake.dir, store: lake.store, logger: lake.logger, from: new Date('2024-05-01T13:00:00Z'), to: new Date('2024-05-01T15:00:00Z') });
 

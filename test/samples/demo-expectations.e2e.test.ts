@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { SAMPLES_DIR, SAMPLE_HOURS } from '../../cli/commands/demo-command.ts';
 import type { SourceFindings } from '../../cli/source-findings.ts';
+import type { ComplianceReport } from '../../lib/reports/compliance-report.ts';
 import { markdownTableAfter } from '../support/markdown-table.ts';
 
 interface DemoJson {
@@ -123,5 +124,19 @@ describe('netflow demo finds what data/samples/README.md lists', { timeout: 300_
           `${String(a.hour_at).slice(0, 13).replace(' ', 'T')} ${String(a.rule_id)} ${String(a.src_ip)} -> ${String(a.dst_ip)}:${String(a.dst_port)} connections=${String(a.flow_count)} bytes=${String(a.bytes)} records=${String(a.observation_count)} seen by ${(a.observed_by as string[]).join(', ')}`,
       );
     expect(found.sort()).toEqual(expected.sort());
+  });
+
+  it("the compliance report counts each rule's violating connections as the alerts do, and what az-sql-1 answers inside its NSG tuples", async () => {
+    const run = await netflow(['report', 'compliance', '--from', '2024-05-02T13', '--to', '2024-05-02T13', '--format', 'json', '--out', path.join(cwd, 'out')]);
+    expect(run.code, stderr).toBe(0);
+    const report = JSON.parse(await readFile(path.join(cwd, 'out', 'compliance-2024-05-02T13.json'), 'utf8')) as ComplianceReport;
+    const connections = (hour: string, rule: string) =>
+      markdownTableAfter(readme, 'Alerts')
+        .filter((row) => row.hour === hour && row.rule === rule)
+        .reduce((sum, row) => sum + number(row.connections!), 0);
+    for (const rule of report.rules) expect(rule.violating, rule.rule_id).toBe(connections('2024-05-02T13', rule.rule_id));
+    // The five sessions' answers (3600 bytes each, in the tuples' reverse_bytes): az-sql-1 sends them.
+    const sql = report.network.top_talkers.find((talker) => talker.src_ip === '10.1.3.4');
+    expect(sql?.bytes).toBeGreaterThanOrEqual(5 * 3600);
   });
 });
