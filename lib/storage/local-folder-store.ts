@@ -68,11 +68,20 @@ export class LocalFolderStore implements ObjectStore {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
       countListingRequest(options, 0);
-      if (isNotFound(error)) return [];
+      if (isNotFound(error)) {
+        await this.assertRootIsFolder();
+        return [];
+      }
       throw error;
     }
     countListingRequest(options, entries.length);
     return entries;
+  }
+
+  /** A missing folder under the store is an empty listing; the store's own folder being a file is a misconfiguration, not an empty lake. */
+  private async assertRootIsFolder(): Promise<void> {
+    const stats = await stat(this.root).catch(() => undefined);
+    if (stats && !stats.isDirectory()) throw new Error(`the local store's folder ${this.root} is not a folder (check store.path)`);
   }
 
   private async collect(dir: string, dirKey: string, prefix: string, into: string[], options: ListOptions): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -96,6 +96,14 @@ const MATRIX: Record<string, CommandCases> = {
     usage: ['report'],
     locked: { none: 'writes its own new folder under reports/; takes no partition lock' },
   },
+  commit: {
+    done: ['commit', '--hour', '2024-05-01T13', '--shards', '2'],
+    skipped: { args: ['commit', '--hour', '2024-05-01T13', '--shards', '2'], says: /^netflow commit: hour 2024-05-01T13 already published from the same inputs; nothing to do$/m },
+    failed: ['commit', '--hour', '2024-05-01T15', '--shards', '2'],
+    usage: ['commit', '--hour', '2024-05-01T13'],
+    // The hour's shard is run in a lake of its own (shard-lake.yaml), where the hour is not published yet.
+    locked: ['commit', '--hour', '2024-05-01T13', '--shards', '1', '--config', 'shard-lake.yaml'],
+  },
   plan: {
     done: ['plan', ...HOURS, '--workers', '2'],
     skipped: NOTHING_TO_SKIP,
@@ -150,6 +158,8 @@ describe('every command: exit codes, --quiet and --verbose', { timeout: 600_000 
     await write('short-wait.yaml', [...lake, 'ledger: { path: ledger.ndjson }', 'locks: { lease: 2m, wait: 1s }']);
     await write('no-catch-up.yaml', [...lake, 'ledger: { path: ledger.ndjson }', 'scheduler: { catch_up: 0h }']);
     await write('folder-ledger.yaml', [...lake, 'ledger: { path: lake }']);
+    const shardLake = lake.map((line) => line.replace('path: lake', 'path: shard-lake'));
+    await write('shard-lake.yaml', [...shardLake, 'ledger: { path: shard-ledger.ndjson }', 'locks: { lease: 2m, wait: 1s }']);
     await write('not-a-folder', []);
     await write('broken.yaml', ['store: { type: local, path: not-a-folder }', 'ledger: { path: ledger.ndjson }', 'work_dir: work']);
     await write('corrupt.yaml', ['store: { type: local, path: corrupt }', 'ledger: { path: ledger.ndjson }', 'work_dir: work']);
@@ -162,6 +172,9 @@ describe('every command: exit codes, --quiet and --verbose', { timeout: 600_000 
     files.SAMPLE_FILE = path.join(SAMPLE_REFERENCE, '..', 'raw', 'agent', 'dt=2024-05-01', 'hour=14', 'vm=i-0app00000000001', 'i-0app00000000001-000000000007.ndjson.gz');
     const demo = await netflowHere(['demo']);
     expect(demo.code, demo.stderr).toBe(EXIT.ok);
+    await cp(path.join(cwd, 'lake', 'raw'), path.join(cwd, 'shard-lake', 'raw'), { recursive: true });
+    const shard = await netflowHere(['run', '--hour', '2024-05-01T13', '--shard', '0/1', '--config', 'shard-lake.yaml']);
+    expect(shard.code, shard.stderr).toBe(EXIT.ok);
   });
   afterAll(() => rm(cwd, { recursive: true, force: true }));
 
@@ -185,8 +198,8 @@ describe('every command: exit codes, --quiet and --verbose', { timeout: 600_000 
   /** Each held lock's generation tops every generation a runner took before it (a runner takes the latest one + 1). */
   let lastGeneration = 0;
 
-  /** A lock on hour 2024-05-01T13 held by another live runner for `expiresInMs`; returns its release. */
-  const holdLockOfHour = (expiresInMs: number) => holdLock(path.join(cwd, 'lake'), (lastGeneration += 1_000_000), expiresInMs);
+  /** A lock on hour 2024-05-01T13 held by another live runner for `expiresInMs` in the lake that `args` use; returns its release. */
+  const holdLockOfHour = (expiresInMs: number, args: string[] = []) => holdLock(path.join(cwd, args.includes('shard-lake.yaml') ? 'shard-lake' : 'lake'), (lastGeneration += 1_000_000), expiresInMs);
 
   /** The scheduler runs until a signal: its own SIGTERM handler is called once it is installed, as `kill` would. */
   async function netflowUntilStopped(args: string[]): Promise<Outcome> {
@@ -250,7 +263,7 @@ describe('every command: exit codes, --quiet and --verbose', { timeout: 600_000 
     const locked = cases.locked;
     if (Array.isArray(locked)) {
       it(`${command.name}: 3 when a live runner holds the lock`, async () => {
-        const release = await holdLockOfHour(600_000);
+        const release = await holdLockOfHour(600_000, locked);
         try {
           const outcome = await netflowHere(locked);
           expect(outcome.code, `${locked.join(' ')}: ${outcome.stdout}${outcome.stderr}`).toBe(EXIT.locked);
