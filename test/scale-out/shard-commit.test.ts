@@ -6,7 +6,7 @@ import { discoverObjects } from '../../jobs/hourly-etl.ts';
 import { assignShards } from '../../lib/scale-out/shard-assignment.ts';
 import { hourStagingPrefix } from '../../lib/scale-out/shard-staging.ts';
 import { runLedgerOf } from '../../orchestration/run-ledger.ts';
-import { commitShardsOfHour, runShardOfHour } from '../../orchestration/shard-hour.ts';
+import { commitPartOfHour, commitShardsOfHour, runShardOfHour } from '../../orchestration/shard-hour.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
 import { commitShards, lakeWithRawOf, partitionDigests, roundRawMtimes, runShards } from './support/shard-harness.ts';
@@ -66,6 +66,30 @@ describe('an hour split across shard workers, then committed', () => {
       expect(split.length).toBeGreaterThan(10);
       expect(split.filter((connection) => connection.counted !== 1n)).toEqual([]);
     }
+  });
+
+  it.each([2, 3])('2 shard processes, then %i commit parts and the final commit: every published table equals the single-machine run', async (parts) => {
+    const lake = await lakeWithRawOf(single);
+    lakes.push(lake);
+    const outcomes = await runShards(lake, HOUR, 2, 2);
+    for (const [index, outcome] of outcomes.entries()) expect(outcome.code, `shard ${index}/2: ${outcome.stderr}`).toBe(0);
+    const hour = new Date(`${HOUR}:00:00Z`);
+    for (let index = 0; index < parts; index++) {
+      const part = await commitPartOfHour({ ...lake, baseDir: lake.dir, hour, shards: 2, part: { index, count: parts } });
+      expect(part.status, part.error).toBe('staged');
+    }
+    const commit = await commitShardsOfHour({ ...lake, baseDir: lake.dir, hour, shards: 2, parts });
+    expect(commit.status, commit.error).toBe('published');
+    expect(await partitionDigests(lake, HOUR)).toEqual(expected);
+    const entries = await runLedgerOf({ config: lake.config, baseDir: lake.dir }).entries();
+    expect(entries.map((entry) => [entry.status, entry.run_id, entry.trigger])).toEqual([['published', singleRunId, 'commit']]);
+    const [singleEntry] = await runLedgerOf({ config: single.config, baseDir: single.dir }).entries();
+    expect(entries[0]!.counts).toEqual(singleEntry!.counts);
+    // One data file of flows and of violations per part, in one Delta commit each.
+    for (const table of ['flows', 'violations']) expect((await publishedKeys(lake)).filter((key) => key.startsWith(`curated/${table}/`) && key.endsWith('.parquet'))).toHaveLength(parts);
+    const left: string[] = [];
+    for await (const object of lake.store.list(hourStagingPrefix(HOUR))) left.push(object.key);
+    expect(left).toEqual([]);
   });
 
   it('refuses to publish while a shard is missing, ran against another listing or lost or damaged a file, naming it, and publishes nothing', async () => {
