@@ -181,7 +181,7 @@ export function assertSameRun(result: Pick<HourlyEtlResult, 'runId' | 'hour'>, l
 
 /**
  * Each relation of the shard cut as a Parquet file (zstd, as the lake's files): the model's own file
- * where it wrote one; the records a commit's parts split by connection, with their connection hash and sorted by it.
+ * where it wrote one; the records a commit's parts split by connection, with their connection hash.
  */
 async function writeShardOutputs(session: DuckDbSession, workDir: string, models: readonly ModelResult[]): Promise<{ relation: string; localPath: string; rows: number }[]> {
   const dir = path.join(workDir, 'shard');

@@ -63,9 +63,13 @@ export const PARTITIONED_OUTPUTS = ['flows_in_hour', 'flows_enriched_records'] a
 
 export const CONNECTION_HASH = 'connection_hash';
 
-/** The shard's SQL for a relation's rows with their connection hash, sorted by it, so a part's range prunes row groups. */
+/**
+ * The shard's SQL for a relation's rows with their connection hash. Not sorted by it: sorting
+ * (so that a part's range would prune row groups) made a shard's export 3× slower (docs/scale-out.md,
+ * "Commit parts"); each part reads every row's hash and keeps its range.
+ */
 export function connectionHashedSql(relation: string): string {
-  return `SELECT *, connection_partition(src_ip, src_port, dst_ip, dst_port, protocol) AS ${CONNECTION_HASH} FROM ${relation} ORDER BY ${CONNECTION_HASH}`;
+  return `SELECT *, connection_partition(src_ip, src_port, dst_ip, dst_port, protocol) AS ${CONNECTION_HASH} FROM ${relation}`;
 }
 
 export const PART_OUTPUTS = ['flows', 'rule_violations', 'violations'] as const;
