@@ -31,13 +31,21 @@ if (process.argv.includes('--shards')) {
     options: {
       flows: { type: 'string', default: '1000000' },
       shards: { type: 'string' },
+      parts: { type: 'string', default: '1' },
       parallel: { type: 'string', default: '2' },
       'memory-limit': { type: 'string', default: '1GB' },
       keep: { type: 'boolean', default: false },
     },
   });
   const { runScaleOutBench } = await import('./scale-out-bench.ts');
-  await runScaleOutBench({ flows: Number(scaleOut.flows), shards: Number(scaleOut.shards), parallel: Number(scaleOut.parallel), memoryLimit: scaleOut['memory-limit'], keep: scaleOut.keep });
+  await runScaleOutBench({
+    flows: Number(scaleOut.flows),
+    shards: Number(scaleOut.shards),
+    parts: Number(scaleOut.parts),
+    parallel: Number(scaleOut.parallel),
+    memoryLimit: scaleOut['memory-limit'],
+    keep: scaleOut.keep,
+  });
   process.exit(0);
 }
 

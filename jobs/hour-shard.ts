@@ -9,7 +9,7 @@ import { claimWorkDir } from '../lib/process/work-dir-owner.ts';
 import { PUBLISHED_PARQUET_COMPRESSION } from '../lib/publish/export-tables.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { loadReferenceData, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
-import { SHARD_OUTPUTS, shardModels } from '../lib/scale-out/model-cut.ts';
+import { connectionHashedSql, PARTITIONED_OUTPUTS, SHARD_OUTPUTS, shardModels } from '../lib/scale-out/model-cut.ts';
 import { assignShards, listingDigest, type ShardSpec } from '../lib/scale-out/shard-assignment.ts';
 import { markShardDone, readListing, readShardDone, recordListing, shardFilesPresent, shardPrefix, uploadShardFiles, type RecordedListing } from '../lib/scale-out/shard-staging.ts';
 import {
@@ -179,20 +179,24 @@ export function assertSameRun(result: Pick<HourlyEtlResult, 'runId' | 'hour'>, l
   }
 }
 
-/** Each relation of the shard cut as a Parquet file (zstd, as the lake's files): the model's own file where it wrote one. */
+/**
+ * Each relation of the shard cut as a Parquet file (zstd, as the lake's files): the model's own file
+ * where it wrote one; the records a commit's parts split by connection, with their connection hash.
+ */
 async function writeShardOutputs(session: DuckDbSession, workDir: string, models: readonly ModelResult[]): Promise<{ relation: string; localPath: string; rows: number }[]> {
   const dir = path.join(workDir, 'shard');
   await mkdir(dir, { recursive: true });
   const files: { relation: string; localPath: string; rows: number }[] = [];
   for (const relation of SHARD_OUTPUTS) {
     const model = models.find((result) => result.name === relation && result.file);
-    if (model) {
+    const partitioned = (PARTITIONED_OUTPUTS as readonly string[]).includes(relation);
+    if (model && !partitioned) {
       files.push({ relation, localPath: model.file!, rows: model.rows ?? 0 });
       continue;
     }
     const localPath = path.join(dir, `${relation}.parquet`);
     const [written] = await session.all<{ Count: bigint }>(
-      `COPY (SELECT * FROM ${sqlIdentifier(relation)}) TO ${sqlString(localPath)} (FORMAT parquet, ${parquetCompressionSql(PUBLISHED_PARQUET_COMPRESSION)})`,
+      `COPY (${partitioned ? connectionHashedSql(sqlIdentifier(relation)) : `SELECT * FROM ${sqlIdentifier(relation)}`}) TO ${sqlString(localPath)} (FORMAT parquet, ${parquetCompressionSql(PUBLISHED_PARQUET_COMPRESSION)})`,
     );
     files.push({ relation, localPath, rows: Number(written!.Count) });
   }

@@ -292,6 +292,8 @@ export interface TransformedHour {
   discovered: readonly DiscoveredObject[];
   /** Keys of the objects quarantined whole. */
   wholeObjectRejects: readonly string[];
+  /** Tables whose data files are written already (a commit's parts: jobs/hour-commit-part.ts), published as they are. */
+  preparedFiles?: ReadonlyMap<string, readonly { file: string; rows: number }[]>;
 }
 
 /**
@@ -308,7 +310,7 @@ export async function publishTransformedHour(hour: TransformedHour): Promise<voi
   result.countsBySource = counts.bySource;
   for (const input of [...result.inputs, ...(result.lateInputs ?? [])]) input.last_offset = counts.lastOffsets.get(input.key) ?? null;
   const modelFiles = new Map(result.models.flatMap((model) => (model.file ? [[model.name, { file: model.file, rows: model.rows ?? 0 }] as const] : [])));
-  const outputs = await phase('export', () => exportTables(session, workDir, result.durationsMs, modelFiles));
+  const outputs = await phase('export', () => exportTables(session, workDir, result.durationsMs, modelFiles, hour.preparedFiles));
   // The flows mart is the hour's flows with both ends joined to their profiles: a join that
   // lost or repeated a flow would publish counts that no longer reconcile with records read.
   const exportedFlows = outputs.find((output) => output.table.name === 'flows')?.files.reduce((sum, file) => sum + file.rows, 0);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { runHourCommitPart, type HourCommitPartOptions, type HourCommitPartResult } from '../jobs/hour-commit-part.ts';
 import { commitHourShards } from '../jobs/hour-commit.ts';
 import { runHourShard, type HourShardOptions, type HourShardResult } from '../jobs/hour-shard.ts';
 import { ledgerLateAccounting } from './late-accounting.ts';
@@ -25,6 +26,19 @@ export async function runShardOfHour(options: HourShardOptions): Promise<HourSha
  * The commit of an hour's shards, under the partition's lock and recorded in the run ledger
  * like a single run (orchestration/run-hour.ts): same run id, inputs, counts and outputs.
  */
-export function commitShardsOfHour(options: RunHourOptions & { shards: number }): Promise<RunHourResult> {
-  return runHourAndRecord({ ...options, trigger: options.trigger ?? 'commit', skipWhenPublished: true, job: (job) => commitHourShards({ ...job, shards: options.shards }) });
+export function commitShardsOfHour(options: RunHourOptions & { shards: number; parts?: number }): Promise<RunHourResult> {
+  return runHourAndRecord({
+    ...options,
+    trigger: options.trigger ?? 'commit',
+    skipWhenPublished: true,
+    job: (job) => commitHourShards({ ...job, shards: options.shards, ...(options.parts ? { parts: options.parts } : {}) }),
+  });
+}
+
+/** One part of an hour's commit on this worker. No lock and no ledger entry, as a shard: it publishes nothing. */
+export async function commitPartOfHour(options: HourCommitPartOptions): Promise<HourCommitPartResult> {
+  for (const folder of await sweepStaleWorkDirs(path.resolve(options.baseDir, options.config.work_dir), STALE_WORK_DIR_MS)) {
+    options.logger.warn('removed the work folder of a run that did not end', { folder });
+  }
+  return runHourCommitPart(options);
 }

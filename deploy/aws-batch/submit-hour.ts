@@ -7,9 +7,11 @@ import { parseArgs } from 'node:util';
  * the commit, which depends on the array job as a whole: Batch starts it only once every child
  * has succeeded, and fails it when a child has failed past its retries (job-definition.json's
  * retryStrategy). Both run the one job definition; the container's entry point
- * (deploy/container/entrypoint.mjs) turns AWS_BATCH_JOB_ARRAY_INDEX into the shard.
+ * (deploy/container/entrypoint.mjs) turns AWS_BATCH_JOB_ARRAY_INDEX into the shard. With
+ * --parts M > 1, an array job of the hours' commit parts depends on the shards, and the commit on
+ * the parts (docs/scale-out.md, "Commit parts").
  *
- *   node --import tsx deploy/aws-batch/submit-hour.ts --queue netflow --shards 8 [--hour 2024-05-01T13 | --from H --to H] [--dry-run]
+ *   node --import tsx deploy/aws-batch/submit-hour.ts --queue netflow --shards 8 [--parts 4] [--hour 2024-05-01T13 | --from H --to H] [--dry-run]
  *
  * Submits with the AWS CLI (`aws batch submit-job`), so credentials and region come from its
  * usual chain; --dry-run prints the two SubmitJob requests instead.
@@ -31,6 +33,8 @@ export interface HourSubmission {
   queue: string;
   jobDefinition: string;
   shards: number;
+  /** The commit parts of every hour (1, the default: no parts stage). */
+  parts?: number;
   /** One hour, or a backfill range (both included). */
   hours: { hour: string } | { from: string; to: string };
 }
@@ -52,9 +56,18 @@ function array(size: number): { arrayProperties?: { size: number } } {
 
 const environment = (values: Record<string, string>) => ({ environment: Object.entries(values).map(([name, value]) => ({ name, value })) });
 
-/** The shards' array job and, given its id, the commit's job. */
-export function hourSubmission(submission: HourSubmission): { shards: SubmitJobRequest; commit(shardsJobId: string): SubmitJobRequest } {
+/**
+ * The shards' array job; given its id, the commit parts' array job (none with one part); given
+ * the id of the job before it (the parts', else the shards'), the commit's job.
+ */
+export function hourSubmission(submission: HourSubmission): {
+  shards: SubmitJobRequest;
+  parts?: (shardsJobId: string) => SubmitJobRequest;
+  commit(previousJobId: string): SubmitJobRequest;
+} {
   if (!Number.isInteger(submission.shards) || submission.shards < 1) throw new Error(`shards must be a positive integer, got ${submission.shards}`);
+  const parts = submission.parts ?? 1;
+  if (!Number.isInteger(parts) || parts < 1) throw new Error(`parts must be a positive integer, got ${parts}`);
   const single = 'hour' in submission.hours;
   const range: Record<string, string> =
     'hour' in submission.hours ? { NETFLOW_HOUR: submission.hours.hour } : { NETFLOW_BACKFILL_FROM: submission.hours.from, NETFLOW_BACKFILL_TO: submission.hours.to };
@@ -66,15 +79,26 @@ export function hourSubmission(submission: HourSubmission): { shards: SubmitJobR
     .join('-')
     .replace(/[^0-9A-Za-z-]/g, '');
   const base = { jobQueue: submission.queue, jobDefinition: submission.jobDefinition, propagateTags: true, tags: { app: 'netflow-lake', hours: Object.values(range).join('..') } };
-  const shared = { NETFLOW_SHARDS: String(submission.shards), ...range };
+  const shared = { NETFLOW_SHARDS: String(submission.shards), ...(parts > 1 ? { NETFLOW_PARTS: String(parts) } : {}), ...range };
   return {
     shards: { jobName: `netflow-shards-${label}`, ...base, ...array(hours * submission.shards), containerOverrides: environment({ NETFLOW_MODE: 'shard', ...shared }) },
+    ...(parts > 1
+      ? {
+          parts: (shardsJobId: string) => ({
+            jobName: `netflow-commit-parts-${label}`,
+            ...base,
+            ...array(hours * parts),
+            dependsOn: [{ jobId: shardsJobId }],
+            containerOverrides: environment({ NETFLOW_MODE: 'part', ...shared }),
+          }),
+        }
+      : {}),
     // No dependency type: a job that depends on an array job waits for all of its children (N_TO_N would pair child k with child k, which is not the commit's mapping).
-    commit: (shardsJobId) => ({
+    commit: (previousJobId) => ({
       jobName: `netflow-commit-${label}`,
       ...base,
       ...(single ? {} : array(hours)),
-      dependsOn: [{ jobId: shardsJobId }],
+      dependsOn: [{ jobId: previousJobId }],
       containerOverrides: environment({ NETFLOW_MODE: 'commit', ...shared }),
     }),
   };
@@ -92,7 +116,7 @@ function submitWithCli(request: SubmitJobRequest): string {
   return (JSON.parse(result.stdout) as { jobId: string }).jobId;
 }
 
-const USAGE = `node --import tsx deploy/aws-batch/submit-hour.ts --queue QUEUE --shards N [--job-definition netflow-worker]
+const USAGE = `node --import tsx deploy/aws-batch/submit-hour.ts --queue QUEUE --shards N [--parts M] [--job-definition netflow-worker]
     [--hour YYYY-MM-DDTHH | --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH] [--lateness-minutes 15] [--dry-run]
 Without --hour or --from/--to: the last hour whose delivery window has closed. Exit 0 submitted, 1 failed, 2 usage.`;
 
@@ -105,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         queue: { type: 'string' },
         shards: { type: 'string' },
+        parts: { type: 'string' },
         'job-definition': { type: 'string' },
         hour: { type: 'string' },
         from: { type: 'string' },
@@ -117,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
     if (values.hour && (values.from || values.to)) throw new Error('give --hour or --from and --to, not both');
     if (!values.from !== !values.to) throw new Error('--from and --to go together');
     const hours = values.from && values.to ? { from: values.from, to: values.to } : { hour: values.hour ?? lastClosedHour(Date.now(), Number(values['lateness-minutes'] ?? 15)) };
-    submission = { queue: values.queue, jobDefinition: values['job-definition'] ?? 'netflow-worker', shards: Number(values.shards), hours };
+    submission = { queue: values.queue, jobDefinition: values['job-definition'] ?? 'netflow-worker', shards: Number(values.shards), parts: Number(values.parts ?? 1), hours };
     dryRun = values['dry-run'] === true;
     hourSubmission(submission);
   } catch (error) {
@@ -126,13 +151,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const requests = hourSubmission(submission);
   if (dryRun) {
-    process.stdout.write(`${JSON.stringify(requests.shards)}\n${JSON.stringify(requests.commit('<the shards job id>'))}\n`);
+    const parts = requests.parts ? `${JSON.stringify(requests.parts('<the shards job id>'))}\n` : '';
+    process.stdout.write(`${JSON.stringify(requests.shards)}\n${parts}${JSON.stringify(requests.commit(requests.parts ? '<the parts job id>' : '<the shards job id>'))}\n`);
     return 0;
   }
   try {
     const shardsJobId = submitWithCli(requests.shards);
-    const commitJobId = submitWithCli(requests.commit(shardsJobId));
-    process.stdout.write(`${JSON.stringify({ shards: shardsJobId, commit: commitJobId })}\n`);
+    const partsJobId = requests.parts ? submitWithCli(requests.parts(shardsJobId)) : undefined;
+    const commitJobId = submitWithCli(requests.commit(partsJobId ?? shardsJobId));
+    process.stdout.write(`${JSON.stringify({ shards: shardsJobId, ...(partsJobId ? { parts: partsJobId } : {}), commit: commitJobId })}\n`);
     return 0;
   } catch (error) {
     process.stderr.write(`submit-hour: ${(error as Error).message}\n`);

@@ -1,20 +1,23 @@
 #!/usr/bin/env node
 // The container's entry point: turns the index that Kubernetes Indexed Jobs or AWS Batch array
-// jobs give each worker into `netflow run --hour H --shard i/N` (or `netflow commit`), and passes
+// jobs give each worker into `netflow run --hour H --shard i/N` (or `netflow commit`, or one of its
+// parts: `netflow commit --part j/M`), and passes
 // netflow's exit code through. Plain Node, no dependencies: it runs before anything is loaded.
 //
 // Environment (consumed here and not passed on: netflow reads NETFLOW_* variables as
 // configuration overrides, and these are not configuration keys):
-//   NETFLOW_MODE            shard (default) or commit
+//   NETFLOW_MODE            shard (default), part (a commit part: index = part) or commit
 //   NETFLOW_SHARDS          N, the shards of an hour (required)
+//   NETFLOW_PARTS           M, the commit parts of an hour (default 1: the commit does their work itself)
 //   NETFLOW_HOUR            YYYY-MM-DDTHH; unset: the last hour whose delivery window has closed
 //                           (now - 1 h - NETFLOW_LATENESS_MINUTES, floored to the hour), for a CronJob
 //   NETFLOW_LATENESS_MINUTES  default 15, the configuration's `lateness`
 //   NETFLOW_BACKFILL_FROM, NETFLOW_BACKFILL_TO   a range of hours (both included) instead of one hour:
 //                           shard mode maps index k to hour FROM + floor(k / N), shard k mod N;
+//                           part mode maps index k to hour FROM + floor(k / M), part k mod M;
 //                           commit mode maps index k to hour FROM + k
-//   NETFLOW_COMMIT_WAIT_MINUTES   commit mode: retry a commit that exits 1 or 3 (a shard not
-//                           finished yet, a lock held) until this many minutes have passed (default 0: once)
+//   NETFLOW_COMMIT_WAIT_MINUTES   part and commit mode: retry a commit (or part) that exits 1 or 3 (a
+//                           shard or part not finished yet, a lock held) until this many minutes have passed (default 0: once)
 //   NETFLOW_COMMIT_RETRY_SECONDS  pause between those attempts (default 60)
 //   NETFLOW_BIN             the netflow executable (default: bin/netflow.mjs beside this folder)
 //   JOB_COMPLETION_INDEX (Kubernetes) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch): the index; none is index 0
@@ -29,6 +32,7 @@ const USAGE = 2;
 const OWN_VARIABLES = [
   'NETFLOW_MODE',
   'NETFLOW_SHARDS',
+  'NETFLOW_PARTS',
   'NETFLOW_HOUR',
   'NETFLOW_LATENESS_MINUTES',
   'NETFLOW_BACKFILL_FROM',
@@ -70,8 +74,12 @@ function indexOf(env) {
 /** The netflow arguments this worker runs, from its environment and the current time. */
 export function planOf(env, now) {
   const mode = env.NETFLOW_MODE || 'shard';
-  if (mode !== 'shard' && mode !== 'commit') throw new UsageError(`NETFLOW_MODE must be shard or commit, got "${mode}"`);
+  if (mode !== 'shard' && mode !== 'part' && mode !== 'commit') throw new UsageError(`NETFLOW_MODE must be shard, part or commit, got "${mode}"`);
   const shards = integerOf(env, 'NETFLOW_SHARDS', undefined, 1);
+  const parts = integerOf(env, 'NETFLOW_PARTS', 1, 1);
+  if (mode === 'part' && parts < 2) throw new UsageError('NETFLOW_MODE part needs NETFLOW_PARTS of at least 2');
+  // The workers per hour of this mode: an index of a backfill is hour × these + worker.
+  const perHour = { shard: shards, part: parts, commit: 1 }[mode];
   const index = indexOf(env);
   let hour;
   let shard = index;
@@ -80,21 +88,23 @@ export function planOf(env, now) {
     const from = hourOf('NETFLOW_BACKFILL_FROM', env.NETFLOW_BACKFILL_FROM ?? '');
     const to = hourOf('NETFLOW_BACKFILL_TO', env.NETFLOW_BACKFILL_TO ?? '');
     if (to < from) throw new UsageError(`NETFLOW_BACKFILL_TO (${env.NETFLOW_BACKFILL_TO}) is before NETFLOW_BACKFILL_FROM (${env.NETFLOW_BACKFILL_FROM})`);
-    const hourIndex = mode === 'shard' ? Math.floor(index / shards) : index;
-    shard = index % shards;
-    hour = from + hourIndex * HOUR_MS;
+    shard = index % perHour;
+    hour = from + Math.floor(index / perHour) * HOUR_MS;
     if (hour > to)
-      throw new UsageError(`index ${index} is past the backfill's last hour ${env.NETFLOW_BACKFILL_TO} (${(to - from) / HOUR_MS + 1} hours${mode === 'shard' ? ` × ${shards} shards` : ''})`);
+      throw new UsageError(`index ${index} is past the backfill's last hour ${env.NETFLOW_BACKFILL_TO} (${(to - from) / HOUR_MS + 1} hours${mode === 'commit' ? '' : ` × ${perHour} ${mode}s`})`);
   } else if (env.NETFLOW_HOUR) {
     hour = hourOf('NETFLOW_HOUR', env.NETFLOW_HOUR);
   } else {
     const latenessMs = integerOf(env, 'NETFLOW_LATENESS_MINUTES', 15, 0) * 60_000;
     hour = Math.floor((now - HOUR_MS - latenessMs) / HOUR_MS) * HOUR_MS;
   }
-  if (mode === 'commit') {
+  if (mode === 'commit' || mode === 'part') {
     const waitMs = integerOf(env, 'NETFLOW_COMMIT_WAIT_MINUTES', 0, 0) * 60_000;
     const pauseMs = integerOf(env, 'NETFLOW_COMMIT_RETRY_SECONDS', 60, 0) * 1000;
-    return { mode, args: ['commit', '--hour', hourText(hour), '--shards', String(shards)], waitMs, pauseMs };
+    const commit = ['commit', '--hour', hourText(hour), '--shards', String(shards)];
+    if (mode === 'commit') return { mode, args: [...commit, ...(parts > 1 ? ['--parts', String(parts)] : [])], waitMs, pauseMs };
+    if (shard >= parts) throw new UsageError(`index ${index} is not a part of ${parts} (0 to ${parts - 1}): completions or the array size must equal NETFLOW_PARTS`);
+    return { mode, args: [...commit, '--part', `${shard}/${parts}`], waitMs, pauseMs };
   }
   if (shard >= shards) throw new UsageError(`index ${index} is not a shard of ${shards} (0 to ${shards - 1}): completions or the array size must equal NETFLOW_SHARDS`);
   return { mode, args: ['run', '--hour', hourText(hour), '--shard', `${shard}/${shards}`], waitMs: 0, pauseMs: 0 };
@@ -138,8 +148,8 @@ async function main() {
   process.stderr.write(`netflow entrypoint: netflow ${args.join(' ')}\n`);
   for (;;) {
     const code = await runNetflow(bin, args, env);
-    // 1: a shard has not finished (or failed: its retries may still fix it); 3: another commit holds the lock.
-    if (plan.mode !== 'commit' || (code !== 1 && code !== 3) || Date.now() + pauseMs > deadline) return code;
+    // 1: a shard or part has not finished (or failed: its retries may still fix it); 3: another commit holds the lock.
+    if (plan.mode === 'shard' || (code !== 1 && code !== 3) || Date.now() + pauseMs > deadline) return code;
     process.stderr.write(`netflow entrypoint: commit exited ${code}; trying again in ${pauseMs / 1000} s (until ${new Date(deadline).toISOString()})\n`);
     await sleep(pauseMs);
   }

@@ -20,12 +20,19 @@ import { Document } from 'yaml';
  *
  * A backfill: one Indexed Job over hours × shards (index k → hour FROM + ⌊k / N⌋, shard k mod N),
  * `parallelism` = the workers, and one Indexed Job of commits, index = hour.
+ *
+ * With M > 1 commit parts (`parts`), a third CronJob (a backfill: a third Job) between them runs
+ * the hour's commit parts as an Indexed Job (index = part; a backfill: hour × M + part), each
+ * retried while shards are missing as the commit is; the commit then publishes from the parts and
+ * refuses while one is missing (docs/scale-out.md, "Commit parts").
  */
 export interface ManifestParameters {
   image: string;
   namespace?: string;
   /** N, the shards of every hour. */
   shards: number;
+  /** M, the commit parts of every hour (1: the commit does their work itself, no parts stage). */
+  parts: number;
   /** The configuration's `lateness`, in minutes. */
   latenessMinutes: number;
   /** Minute of the hour (UTC) at which both CronJobs start. */
@@ -51,6 +58,7 @@ export interface ManifestParameters {
 export const DEFAULT_PARAMETERS: ManifestParameters = {
   image: 'netflow-lake:latest',
   shards: 4,
+  parts: 1,
   latenessMinutes: 15,
   minute: 20,
   shardCpu: '2',
@@ -163,9 +171,37 @@ function commitJobSpec(parameters: ManifestParameters, env: Record<string, strin
     template: podTemplate(
       parameters,
       'commit',
-      { NETFLOW_MODE: 'commit', NETFLOW_SHARDS: String(parameters.shards), NETFLOW_COMMIT_WAIT_MINUTES: String(parameters.commitWaitMinutes), ...env },
+      { NETFLOW_MODE: 'commit', ...commitEnv(parameters), ...env },
       { cpu: parameters.commitCpu, memory: parameters.commitMemory, disk: parameters.shardDisk },
     ),
+  };
+}
+
+/** The spec of an Indexed Job of commit parts: `completions` parts, each retried on its own while its hour's shards are missing. */
+function partJobSpec(parameters: ManifestParameters, completions: number, parallelism: number, env: Record<string, string>): Record<string, unknown> {
+  return {
+    completionMode: 'Indexed',
+    completions,
+    parallelism,
+    backoffLimitPerIndex: 2,
+    maxFailedIndexes: 0,
+    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: 'netflow', operator: 'In', values: [2] } }] },
+    ttlSecondsAfterFinished: 86_400,
+    template: podTemplate(
+      parameters,
+      'commit-part',
+      { NETFLOW_MODE: 'part', ...commitEnv(parameters), ...env },
+      { cpu: parameters.commitCpu, memory: parameters.commitMemory, disk: parameters.shardDisk },
+    ),
+  };
+}
+
+/** What every commit and commit part is told: the hour's shards and parts, how long to wait for them. */
+function commitEnv(parameters: ManifestParameters): Record<string, string> {
+  return {
+    NETFLOW_SHARDS: String(parameters.shards),
+    ...(parameters.parts > 1 ? { NETFLOW_PARTS: String(parameters.parts) } : {}),
+    NETFLOW_COMMIT_WAIT_MINUTES: String(parameters.commitWaitMinutes),
   };
 }
 
@@ -213,8 +249,16 @@ export function hourlyManifests(parameters: ManifestParameters): Manifest[] {
       comment: `Every hour at :${String(parameters.minute).padStart(2, '0')} UTC, the hour whose delivery window closed, as an Indexed Job of ${parameters.shards} shards (completion index = shard).`,
       object: cronJob(parameters, 'netflow-hour-shards', 'shard', shardJobSpec(parameters, parameters.shards, parameters.shards, lateness)),
     },
+    ...(parameters.parts > 1
+      ? [
+          {
+            comment: `The same hour's commit parts, an Indexed Job of ${parameters.parts} (completion index = part): each refuses while a shard is missing, and is retried for ${parameters.commitWaitMinutes} minutes.`,
+            object: cronJob(parameters, 'netflow-hour-commit-parts', 'commit-part', partJobSpec(parameters, parameters.parts, parameters.parts, lateness)),
+          },
+        ]
+      : []),
     {
-      comment: `The same hour's commit: netflow commit refuses while a shard is missing, and is retried for ${parameters.commitWaitMinutes} minutes.`,
+      comment: `The same hour's commit: netflow commit refuses while a ${parameters.parts > 1 ? 'shard or part' : 'shard'} is missing, and is retried for ${parameters.commitWaitMinutes} minutes.`,
       object: cronJob(parameters, 'netflow-hour-commit', 'commit', commitJobSpec(parameters, lateness)),
     },
   ];
@@ -242,8 +286,21 @@ export function backfillManifests(parameters: ManifestParameters, backfill: { fr
         spec: shardJobSpec(parameters, hours * parameters.shards, backfill.workers, range),
       },
     },
+    ...(parameters.parts > 1
+      ? [
+          {
+            comment: `Its commit parts, ${hours} hours × ${parameters.parts} parts (index k → hour ${backfill.from} + ⌊k / ${parameters.parts}⌋, part k mod ${parameters.parts}), each waiting for its hour's shards.`,
+            object: {
+              apiVersion: 'batch/v1',
+              kind: 'Job',
+              metadata: metadata(parameters, `netflow-backfill-parts-${name}`, 'commit-part'),
+              spec: partJobSpec(parameters, hours * parameters.parts, backfill.workers, range),
+            },
+          },
+        ]
+      : []),
     {
-      comment: `Its commits, one per hour (index = hour), each waiting for its hour's shards.`,
+      comment: `Its commits, one per hour (index = hour), each waiting for its hour's ${parameters.parts > 1 ? 'parts' : 'shards'}.`,
       object: {
         apiVersion: 'batch/v1',
         kind: 'Job',
@@ -279,7 +336,7 @@ export function checkedInText(which: keyof typeof CHECKED_IN): string {
   return manifestsYaml(renderManifests(CHECKED_IN[which].parameters), HEADER);
 }
 
-const USAGE = `node --import tsx deploy/kubernetes/render-manifests.ts [--image IMAGE] [--namespace NS] [--shards N]
+const USAGE = `node --import tsx deploy/kubernetes/render-manifests.ts [--image IMAGE] [--namespace NS] [--shards N] [--parts M]
     [--backfill-from YYYY-MM-DDTHH --backfill-to YYYY-MM-DDTHH --workers W] [--write]
 Prints the hourly manifests (or a backfill's Jobs) as YAML; --write regenerates the checked-in files.`;
 
@@ -290,6 +347,7 @@ async function main(argv: string[]): Promise<number> {
       image: { type: 'string' },
       namespace: { type: 'string' },
       shards: { type: 'string' },
+      parts: { type: 'string' },
       'backfill-from': { type: 'string' },
       'backfill-to': { type: 'string' },
       workers: { type: 'string' },
@@ -307,13 +365,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const shards = Number(values.shards ?? DEFAULT_PARAMETERS.shards);
   const workers = Number(values.workers ?? shards);
-  if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(workers) || workers < 1) {
-    process.stderr.write(`--shards and --workers must be positive integers\n${USAGE}\n`);
+  const parts = Number(values.parts ?? DEFAULT_PARAMETERS.parts);
+  if (![shards, workers, parts].every((value) => Number.isInteger(value) && value >= 1)) {
+    process.stderr.write(`--shards, --parts and --workers must be positive integers\n${USAGE}\n`);
     return 2;
   }
   const parameters: ManifestParameters = {
     ...DEFAULT_PARAMETERS,
     shards,
+    parts,
     ...(values.image ? { image: values.image } : {}),
     ...(values.namespace ? { namespace: values.namespace } : {}),
     ...(values['backfill-from'] || values['backfill-to'] ? { backfill: { from: values['backfill-from'] ?? '', to: values['backfill-to'] ?? '', workers } } : {}),

@@ -26,6 +26,7 @@ export async function exportTables(
   workDir: string,
   durationsMs: Record<string, number>,
   modelFiles: ReadonlyMap<string, { file: string; rows: number }>,
+  preparedFiles: ReadonlyMap<string, readonly { file: string; rows: number }[]> = new Map(),
 ): Promise<StagedTable[]> {
   const outDir = path.join(workDir, 'out');
   await mkdir(outDir, { recursive: true });
@@ -33,19 +34,23 @@ export async function exportTables(
   for (const table of PUBLISHED_TABLES) {
     const started = performance.now();
     const modelFile = table.orderBy.length === 0 ? modelFiles.get(table.name) : undefined;
-    const { file, rows } = modelFile ?? (await writeTableFile(session, table, outDir));
-    await verifyExport(session, table, file, rows);
-    const statsStarted = performance.now();
-    staged.push({ table, files: [{ localPath: file, rows, stats: await statsOfFile(session, table, file) }] });
-    // The Delta stats are part of publishing's cost, measured apart (bench/pipeline-bench.ts reports the share).
-    durationsMs['publish:stats'] = (durationsMs['publish:stats'] ?? 0) + Math.round(performance.now() - statsStarted);
+    const written = preparedFiles.get(table.name) ?? [modelFile ?? (await writeTableFile(session, table, outDir))];
+    const files: StagedTable['files'] = [];
+    for (const { file, rows } of written) {
+      await verifyExport(session, table, file, rows);
+      const statsStarted = performance.now();
+      files.push({ localPath: file, rows, stats: await statsOfFile(session, table, file) });
+      // The Delta stats are part of publishing's cost, measured apart (bench/pipeline-bench.ts reports the share).
+      durationsMs['publish:stats'] = (durationsMs['publish:stats'] ?? 0) + Math.round(performance.now() - statsStarted);
+    }
+    staged.push({ table, files });
     durationsMs[`export:${table.name}`] = Math.round(performance.now() - started);
   }
   return staged;
 }
 
 /** The table's rows in its column order and Delta types (timestamps adjusted to UTC), as Parquet (zstd). */
-async function writeTableFile(session: DuckDbSession, table: TableDefinition, outDir: string): Promise<{ file: string; rows: number }> {
+export async function writeTableFile(session: DuckDbSession, table: TableDefinition, outDir: string): Promise<{ file: string; rows: number }> {
   const file = path.join(outDir, `${table.name}.parquet`);
   const order = table.orderBy.length > 0 ? ` ORDER BY ${table.orderBy.map(sqlIdentifier).join(', ')}` : '';
   const [copied] = await session.all<{ Count: bigint }>(

@@ -36,10 +36,19 @@ export const MIN_MEASURED_RUN_BYTES = 16 * 1024 * 1024;
 export const SHARD_OVERHEAD_SECONDS = 4;
 
 /**
- * The commit's share of a single-machine run of the hour: what issue 22 allows it (≤ 10 %); the
- * merge of partial marts and the whole-hour checks, not the flows again.
+ * The commit's share of a single-machine run of the hour, measured (docs/scale-out.md, "Shards and
+ * the commit"): 0.51-0.52 at 1 M flows. Issue 22 allows 10 %; the commit without parts computes
+ * every flow's counted flags and writes the flows table, which grows with the hour.
  */
-export const COMMIT_SHARE = 0.1;
+export const COMMIT_SHARE = 0.5;
+
+/**
+ * With M commit parts (docs/scale-out.md, "Commit parts"), measured: the parts together cost about
+ * 0.6 of a single-machine run (a 100 k-flow part alone: 3.0 s of 9.9 s for 200 k flows; 1.2 at 1 M
+ * with two parts at a time on a loaded machine), split M ways; the final commit 0.2-0.26.
+ */
+export const PARTS_SHARE = 0.6;
+export const FINAL_COMMIT_SHARE = 0.25;
 
 /** The subset of a ledger entry the throughput needs. */
 export interface MeasuredRun {
@@ -65,6 +74,8 @@ export interface HourPlan extends HourBytes {
   shards: number;
   /** The expected time of the hour's longest shard. */
   shardSeconds: number;
+  /** The expected time of each commit part (0 without parts); they run side by side, as the shards. */
+  partSeconds: number;
   commitSeconds: number;
   /** When the hour is published, from the plan's start. */
   doneAtSeconds: number;
@@ -95,9 +106,12 @@ const runSeconds = (bytes: number, throughput: Throughput) => SHARD_OVERHEAD_SEC
 /**
  * Plans the hours: shards per hour, then the shards dispatched in index order (hour-major, as an
  * Indexed Job or a Batch array job hands them out) each to the worker free first; an hour's
- * commit starts when its last shard ends and runs beside the shards (its own pod or job).
+ * commit starts when its last shard ends (with parts: its M parts then, side by side, then the
+ * final commit) and runs beside the shards (its own pods or jobs).
  */
-export function planHours(hours: readonly HourBytes[], options: { workers: number; bytesPerShard: number; throughput: Throughput }): HoursPlan {
+export function planHours(hours: readonly HourBytes[], options: { workers: number; bytesPerShard: number; throughput: Throughput; parts?: number }): HoursPlan {
+  const parts = options.parts ?? 1;
+  if (!Number.isInteger(parts) || parts < 1) throw new Error(`parts must be a positive integer, got ${parts}`);
   if (!Number.isInteger(options.workers) || options.workers < 1) throw new Error(`workers must be a positive integer, got ${options.workers}`);
   if (!(options.bytesPerShard > 0)) throw new Error(`bytes per shard must be positive, got ${options.bytesPerShard}`);
   const freeAt = new Array<number>(options.workers).fill(0);
@@ -111,8 +125,10 @@ export function planHours(hours: readonly HourBytes[], options: { workers: numbe
       freeAt[worker]! += shardSeconds;
       lastShardEnd = Math.max(lastShardEnd, freeAt[worker]!);
     }
-    const commitSeconds = SHARD_OVERHEAD_SECONDS + COMMIT_SHARE * (hour.bytes / options.throughput.bytesPerSecond);
-    return { ...hour, shards, shardSeconds, commitSeconds, doneAtSeconds: lastShardEnd + commitSeconds };
+    const hourSeconds = hour.bytes / options.throughput.bytesPerSecond;
+    const partSeconds = parts > 1 ? SHARD_OVERHEAD_SECONDS + (PARTS_SHARE * hourSeconds) / parts : 0;
+    const commitSeconds = SHARD_OVERHEAD_SECONDS + (parts > 1 ? FINAL_COMMIT_SHARE : COMMIT_SHARE) * hourSeconds;
+    return { ...hour, shards, shardSeconds, partSeconds, commitSeconds, doneAtSeconds: lastShardEnd + partSeconds + commitSeconds };
   });
   return {
     hours: planned,

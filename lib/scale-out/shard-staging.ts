@@ -13,6 +13,7 @@ import type { ShardSpec } from './shard-assignment.ts';
  *   _shards/<YYYY-MM-DDTHH>/listing.json                         the listing every worker uses (first writer wins)
  *   _shards/<YYYY-MM-DDTHH>/<run id>/<i>-of-<N>/<attempt>/<relation>.parquet   one attempt's outputs
  *   _shards/<YYYY-MM-DDTHH>/<run id>/<i>-of-<N>/done.json          written last: which attempt, its files' hashes
+ *   _shards/<YYYY-MM-DDTHH>/<run id>/parts/<j>-of-<M>/<attempt>/…, done.json   a commit part's (netflow commit --part j/M), alike
  *
  * The run id names the listing, the reference data and the rules (jobs/hourly-etl.ts), so shards
  * of another listing never share a folder. A rerun of a shard writes a new attempt, then
@@ -27,6 +28,10 @@ export function hourStagingPrefix(hour: string): string {
 
 export function shardPrefix(hour: string, runId: string, shard: ShardSpec): string {
   return `${hourStagingPrefix(hour)}${runId}/${shard.index}-of-${shard.count}/`;
+}
+
+export function partPrefix(hour: string, runId: string, part: ShardSpec): string {
+  return `${hourStagingPrefix(hour)}${runId}/parts/${part.index}-of-${part.count}/`;
 }
 
 /** The listing of an hour that every shard and the commit use, whoever listed it first. */
@@ -50,6 +55,24 @@ export interface ShardDone {
   attempt_id: string;
   /** The keys of the raw objects the shard read (its part of the assignment). */
   objects: string[];
+  files: ShardFile[];
+  finished_at: string;
+}
+
+/**
+ * A commit part's done marker: its files (lib/scale-out/model-cut.ts PART_OUTPUTS, and the
+ * published tables' data files it wrote), and the shard attempts it read, so that the final
+ * commit refuses a part that read a shard rerun since.
+ */
+export interface PartDone {
+  done_version: 1;
+  hour: string;
+  run_id: string;
+  part: number;
+  parts: number;
+  shards: number;
+  shard_attempts: string[];
+  attempt_id: string;
   files: ShardFile[];
   finished_at: string;
 }
@@ -105,7 +128,7 @@ export async function uploadShardFiles(store: ObjectStore, prefix: string, attem
 }
 
 /** Writes the done marker last; then deletes every other attempt's files of the shard. */
-export async function markShardDone(store: ObjectStore, prefix: string, done: ShardDone): Promise<void> {
+export async function markShardDone(store: ObjectStore, prefix: string, done: ShardDone | PartDone): Promise<void> {
   await store.putBytes(`${prefix}done.json`, `${JSON.stringify(done)}\n`, { contentType: 'application/json' });
   const keep = `${prefix}${done.attempt_id}/`;
   const stale: string[] = [];
@@ -114,14 +137,33 @@ export async function markShardDone(store: ObjectStore, prefix: string, done: Sh
 }
 
 export async function readShardDone(store: ObjectStore, prefix: string): Promise<ShardDone | undefined> {
+  return readDone<ShardDone>(store, prefix);
+}
+
+export async function readPartDone(store: ObjectStore, prefix: string): Promise<PartDone | undefined> {
+  return readDone<PartDone>(store, prefix);
+}
+
+async function readDone<Done>(store: ObjectStore, prefix: string): Promise<Done | undefined> {
   const bytes = await store.getBytes(`${prefix}done.json`);
-  return bytes ? (JSON.parse(bytes.toString('utf8')) as ShardDone) : undefined;
+  return bytes ? (JSON.parse(bytes.toString('utf8')) as Done) : undefined;
 }
 
 /** Whether every file a done marker names is in the store with its recorded size (a HEAD each, no download). */
-export async function shardFilesPresent(store: ObjectStore, done: ShardDone): Promise<boolean> {
+export async function shardFilesPresent(store: ObjectStore, done: { files: readonly ShardFile[] }): Promise<boolean> {
   for (const file of done.files) if ((await store.head(file.key))?.size !== file.size) return false;
   return true;
+}
+
+/** Every commit part's done marker of the hour, whatever its listing and part count. */
+export async function listPartMarkers(store: ObjectStore, hour: string): Promise<{ runId: string; part: number; parts: number }[]> {
+  const markers: { runId: string; part: number; parts: number }[] = [];
+  const prefix = hourStagingPrefix(hour);
+  for await (const object of store.list(prefix)) {
+    const match = /^([^/]+)\/parts\/(\d+)-of-(\d+)\/done\.json$/.exec(object.key.slice(prefix.length));
+    if (match) markers.push({ runId: match[1]!, part: Number(match[2]), parts: Number(match[3]) });
+  }
+  return markers;
 }
 
 /** Every done marker of the hour, whatever its listing and shard count (what the commit names when one is missing). */
@@ -136,18 +178,28 @@ export async function listShardMarkers(store: ObjectStore, hour: string): Promis
 }
 
 /** Downloads a shard's files into `dir`, each checked against the size and hash its done marker gives; throws naming the file. */
-export async function downloadShardFiles(store: ObjectStore, done: ShardDone, dir: string): Promise<Map<string, string>> {
+export function downloadShardFiles(store: ObjectStore, done: ShardDone, dir: string, relations?: ReadonlySet<string>): Promise<Map<string, string>> {
+  return downloadStagedFiles(store, `shard ${done.shard}/${done.shards}`, `${done.shard}-`, done.files, dir, relations);
+}
+
+/** Downloads a commit part's files into `dir`, checked as a shard's. */
+export function downloadPartFiles(store: ObjectStore, done: PartDone, dir: string): Promise<Map<string, string>> {
+  return downloadStagedFiles(store, `part ${done.part}/${done.parts}`, `part${done.part}-`, done.files, dir);
+}
+
+async function downloadStagedFiles(store: ObjectStore, owner: string, namePrefix: string, files: readonly ShardFile[], dir: string, relations?: ReadonlySet<string>): Promise<Map<string, string>> {
   await mkdir(dir, { recursive: true });
   const local = new Map<string, string>();
-  for (const file of done.files) {
-    const localPath = path.join(dir, `${done.shard}-${file.relation}.parquet`);
+  for (const file of files) {
+    if (relations && !relations.has(file.relation)) continue;
+    const localPath = path.join(dir, `${namePrefix}${file.relation.replace(/[^a-z_]/g, '_')}.parquet`);
     try {
       await store.getToFile(file.key, localPath);
     } catch (error) {
-      throw new Error(`shard ${done.shard}/${done.shards}: its file ${file.key} cannot be read: ${(error as Error).message}`, { cause: error });
+      throw new Error(`${owner}: its file ${file.key} cannot be read: ${(error as Error).message}`, { cause: error });
     }
     const sha256 = await sha256OfFile(localPath);
-    if (sha256 !== file.sha256) throw new Error(`shard ${done.shard}/${done.shards}: its file ${file.key} is damaged (sha256 ${sha256}, its done marker says ${file.sha256})`);
+    if (sha256 !== file.sha256) throw new Error(`${owner}: its file ${file.key} is damaged (sha256 ${sha256}, its done marker says ${file.sha256})`);
     local.set(file.relation, localPath);
   }
   return local;

@@ -108,6 +108,21 @@ describe('container entry point: index → netflow arguments', () => {
       env: { NETFLOW_MODE: 'commit', AWS_BATCH_JOB_ARRAY_INDEX: '1', NETFLOW_SHARDS: '4', NETFLOW_BACKFILL_FROM: '2024-05-01T23', NETFLOW_BACKFILL_TO: '2024-05-02T00' },
       argv: ['commit', '--hour', '2024-05-02T00', '--shards', '4'],
     },
+    {
+      name: 'part mode runs the commit part of its completion index',
+      env: { NETFLOW_MODE: 'part', JOB_COMPLETION_INDEX: '2', NETFLOW_SHARDS: '4', NETFLOW_PARTS: '3', NETFLOW_HOUR: '2024-05-01T13' },
+      argv: ['commit', '--hour', '2024-05-01T13', '--shards', '4', '--part', '2/3'],
+    },
+    {
+      name: 'commit mode with parts publishes from them',
+      env: { NETFLOW_MODE: 'commit', NETFLOW_SHARDS: '4', NETFLOW_PARTS: '3', NETFLOW_HOUR: '2024-05-01T13' },
+      argv: ['commit', '--hour', '2024-05-01T13', '--shards', '4', '--parts', '3'],
+    },
+    {
+      name: 'a backfill part index is hour-major: index 4 of 2 hours × 3 parts is the second hour, part 1',
+      env: { NETFLOW_MODE: 'part', AWS_BATCH_JOB_ARRAY_INDEX: '4', NETFLOW_SHARDS: '4', NETFLOW_PARTS: '3', NETFLOW_BACKFILL_FROM: '2024-05-01T23', NETFLOW_BACKFILL_TO: '2024-05-02T00' },
+      argv: ['commit', '--hour', '2024-05-02T00', '--shards', '4', '--part', '1/3'],
+    },
   ];
   it.each(cases)('$name', async ({ env, argv }) => {
     const outcome = await withStub(env);
@@ -193,7 +208,13 @@ describe('container entry point: index → netflow arguments', () => {
     { name: 'an index past the shards', env: { JOB_COMPLETION_INDEX: '4', NETFLOW_SHARDS: '4', NETFLOW_HOUR: '2024-05-01T13' }, message: 'index 4 is not a shard of 4' },
     { name: 'no shard count', env: { NETFLOW_HOUR: '2024-05-01T13' }, message: 'NETFLOW_SHARDS is required' },
     { name: 'a bad hour', env: { NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T24' }, message: 'NETFLOW_HOUR must be a UTC hour' },
-    { name: 'a bad mode', env: { NETFLOW_SHARDS: '2', NETFLOW_MODE: 'merge' }, message: 'NETFLOW_MODE must be shard or commit' },
+    { name: 'a bad mode', env: { NETFLOW_SHARDS: '2', NETFLOW_MODE: 'merge' }, message: 'NETFLOW_MODE must be shard, part or commit' },
+    {
+      name: 'an index past the parts',
+      env: { NETFLOW_MODE: 'part', JOB_COMPLETION_INDEX: '3', NETFLOW_SHARDS: '4', NETFLOW_PARTS: '3', NETFLOW_HOUR: '2024-05-01T13' },
+      message: 'index 3 is not a part of 3',
+    },
+    { name: 'part mode without parts', env: { NETFLOW_MODE: 'part', NETFLOW_SHARDS: '4', NETFLOW_HOUR: '2024-05-01T13' }, message: 'NETFLOW_MODE part needs NETFLOW_PARTS of at least 2' },
     {
       name: 'a commit wait that is not a number',
       env: { NETFLOW_SHARDS: '2', NETFLOW_MODE: 'commit', NETFLOW_COMMIT_WAIT_MINUTES: 'long' },

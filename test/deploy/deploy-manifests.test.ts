@@ -48,6 +48,11 @@ describe('Kubernetes manifests', () => {
     { name: 'seven shards', parameters: { ...DEFAULT_PARAMETERS, shards: 7 } },
     { name: 'a backfill of 24 hours × 4 shards on 16 workers', parameters: { ...DEFAULT_PARAMETERS, backfill: { from: '2024-05-01T00', to: '2024-05-01T23', workers: 16 } } },
     { name: 'a backfill of one hour × 7 shards on 3 workers', parameters: { ...DEFAULT_PARAMETERS, shards: 7, backfill: { from: '2024-05-01T13', to: '2024-05-01T13', workers: 3 } } },
+    { name: '4 shards and 3 commit parts', parameters: { ...DEFAULT_PARAMETERS, parts: 3 } },
+    {
+      name: 'a backfill of 24 hours × 4 shards × 3 commit parts on 16 workers',
+      parameters: { ...DEFAULT_PARAMETERS, parts: 3, backfill: { from: '2024-05-01T00', to: '2024-05-01T23', workers: 16 } },
+    },
   ];
 
   it.each(parameterSets)('every object of $name is valid against the Kubernetes API schema', ({ parameters }) => {
@@ -58,7 +63,7 @@ describe('Kubernetes manifests', () => {
 
   it.each(parameterSets)('the shards of $name are an Indexed Job of hours × N with per-index retries, and its commit covers N shards', ({ parameters }) => {
     const jobs = renderManifests(parameters).filter(({ object }) => object.kind === 'CronJob' || object.kind === 'Job');
-    const [shards, commit] = [jobs[0]!.object, jobs[1]!.object].map(jobSpecOf);
+    const [shards, commit] = [jobs[0]!.object, jobs.at(-1)!.object].map(jobSpecOf);
     const hours = parameters.backfill ? (Date.parse(`${parameters.backfill.to}:00:00Z`) - Date.parse(`${parameters.backfill.from}:00:00Z`)) / 3_600_000 + 1 : 1;
     expect(shards!).toMatchObject({
       completionMode: 'Indexed',
@@ -70,6 +75,18 @@ describe('Kubernetes manifests', () => {
     expect(envOf(shards!)).toMatchObject({ NETFLOW_MODE: 'shard', NETFLOW_SHARDS: String(parameters.shards) });
     expect(envOf(commit!)).toMatchObject({ NETFLOW_MODE: 'commit', NETFLOW_SHARDS: String(parameters.shards) });
     if (parameters.backfill) expect(commit).toMatchObject({ completionMode: 'Indexed', completions: hours });
+    if (parameters.parts > 1) {
+      // Between them, the commit parts: an Indexed Job of hours × M, retried while shards are missing; the commit publishes from M parts.
+      expect(jobs).toHaveLength(3);
+      const parts = jobSpecOf(jobs[1]!.object);
+      expect(parts).toMatchObject({ completionMode: 'Indexed', completions: hours * parameters.parts });
+      expect(envOf(parts)).toMatchObject({ NETFLOW_MODE: 'part', NETFLOW_SHARDS: String(parameters.shards), NETFLOW_PARTS: String(parameters.parts) });
+      expect(Number(envOf(parts).NETFLOW_COMMIT_WAIT_MINUTES)).toBeGreaterThan(0);
+      expect(envOf(commit!)).toMatchObject({ NETFLOW_PARTS: String(parameters.parts) });
+    } else {
+      expect(jobs).toHaveLength(2);
+      expect(envOf(commit!).NETFLOW_PARTS).toBeUndefined();
+    }
   });
 
   it("the ConfigMap's netflow.yaml is a valid netflow configuration", () => {
@@ -132,6 +149,23 @@ describe('AWS Batch job definition and submissions', () => {
     const environment = (request: SubmitJobRequest) => Object.fromEntries(request.containerOverrides.environment.map((entry) => [entry.name, entry.value]));
     expect(environment(requests.shards)).toMatchObject({ NETFLOW_MODE: 'shard', NETFLOW_SHARDS: String(shards) });
     expect(environment(commit)).toMatchObject({ NETFLOW_MODE: 'commit', NETFLOW_SHARDS: String(shards) });
+  });
+
+  it.each([
+    { name: 'one hour of 4 shards and 3 parts', hours: { hour: '2024-05-01T13' }, partsSize: 3 },
+    { name: 'a backfill of 24 hours × 4 shards × 3 parts', hours: { from: '2024-05-01T00', to: '2024-05-01T23' }, partsSize: 72 },
+  ])('submitting $name: the parts array job depends on the shards, the commit on the parts; all valid SubmitJob requests', ({ hours, partsSize }) => {
+    const requests = hourSubmission({ queue: 'netflow', jobDefinition: 'netflow-worker', shards: 4, parts: 3, hours });
+    const parts = requests.parts!('shards-job');
+    const commit = requests.commit('parts-job');
+    for (const request of [requests.shards, parts, commit]) expect(batch.validate('SubmitJob', request)).toEqual([]);
+    expect(parts.arrayProperties?.size).toBe(partsSize);
+    expect(parts.dependsOn).toEqual([{ jobId: 'shards-job' }]);
+    expect(commit.dependsOn).toEqual([{ jobId: 'parts-job' }]);
+    const environment = (request: SubmitJobRequest) => Object.fromEntries(request.containerOverrides.environment.map((entry) => [entry.name, entry.value]));
+    expect(environment(parts)).toMatchObject({ NETFLOW_MODE: 'part', NETFLOW_SHARDS: '4', NETFLOW_PARTS: '3' });
+    expect(environment(commit)).toMatchObject({ NETFLOW_MODE: 'commit', NETFLOW_PARTS: '3' });
+    expect(hourSubmission({ queue: 'netflow', jobDefinition: 'netflow-worker', shards: 4, hours }).parts).toBeUndefined();
   });
 
   it('refuses an array job past Batch’s 10,000 children', () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  COMMIT_SHARE,
   DEFAULT_BYTES_PER_SECOND,
+  FINAL_COMMIT_SHARE,
   MIN_MEASURED_RUN_BYTES,
+  PARTS_SHARE,
   planHours,
   SHARD_OVERHEAD_SECONDS,
   shardsForHour,
@@ -54,21 +57,31 @@ describe('the plan of hours × shards on W workers', () => {
   it('one hour of 4 shards on 4 workers: the shards run side by side, then the commit', () => {
     const plan = planHours([hour('2024-05-01T13', 400 * MB)], { workers: 4, bytesPerShard: 100 * MB, throughput: TEN_MB });
     const shardSeconds = SHARD_OVERHEAD_SECONDS + 10;
-    const commitSeconds = SHARD_OVERHEAD_SECONDS + 0.1 * 40;
+    const commitSeconds = SHARD_OVERHEAD_SECONDS + COMMIT_SHARE * 40;
     expect(plan.hours[0]).toMatchObject({ shards: 4, shardSeconds, commitSeconds, doneAtSeconds: shardSeconds + commitSeconds });
     expect(plan).toMatchObject({ totalShards: 4, maxShards: 4, totalBytes: 400 * MB, wallSeconds: shardSeconds + commitSeconds, singleWorkerSeconds: SHARD_OVERHEAD_SECONDS + 40 });
   });
 
+  it('with 4 commit parts: the shards, then the parts side by side (the whole-hour work split 4 ways), then the final commit', () => {
+    const plan = planHours([hour('2024-05-01T13', 400 * MB)], { workers: 4, bytesPerShard: 100 * MB, throughput: TEN_MB, parts: 4 });
+    const shardSeconds = SHARD_OVERHEAD_SECONDS + 10;
+    const partSeconds = SHARD_OVERHEAD_SECONDS + (PARTS_SHARE * 40) / 4;
+    const commitSeconds = SHARD_OVERHEAD_SECONDS + FINAL_COMMIT_SHARE * 40;
+    expect(plan.hours[0]).toMatchObject({ shardSeconds, partSeconds, commitSeconds, doneAtSeconds: shardSeconds + partSeconds + commitSeconds });
+    expect(planHours([hour('2024-05-01T13', 400 * MB)], { workers: 4, bytesPerShard: 100 * MB, throughput: TEN_MB }).hours[0]!.partSeconds).toBe(0);
+    expect(() => planHours([], { workers: 4, bytesPerShard: MB, throughput: TEN_MB, parts: 0 })).toThrow('parts must be a positive integer, got 0');
+  });
+
   it('the same hour on 2 workers takes two rounds of shards', () => {
     const plan = planHours([hour('2024-05-01T13', 400 * MB)], { workers: 2, bytesPerShard: 100 * MB, throughput: TEN_MB });
-    expect(plan.wallSeconds).toBe(2 * (SHARD_OVERHEAD_SECONDS + 10) + SHARD_OVERHEAD_SECONDS + 4);
+    expect(plan.wallSeconds).toBe(2 * (SHARD_OVERHEAD_SECONDS + 10) + SHARD_OVERHEAD_SECONDS + COMMIT_SHARE * 40);
   });
 
   it('hours are dispatched hour-major to the first free worker: a backfill of 3 hours × 2 shards on 4 workers', () => {
     const hours = ['2024-05-01T00', '2024-05-01T01', '2024-05-01T02'].map((name) => hour(name, 200 * MB));
     const plan = planHours(hours, { workers: 4, bytesPerShard: 100 * MB, throughput: TEN_MB });
     const shard = SHARD_OVERHEAD_SECONDS + 10;
-    const commit = SHARD_OVERHEAD_SECONDS + 2;
+    const commit = SHARD_OVERHEAD_SECONDS + COMMIT_SHARE * 20;
     // Hours 0 and 1 take the four workers; hour 2's shards start when the first two free up.
     expect(plan.hours.map((planned) => planned.doneAtSeconds)).toEqual([shard + commit, shard + commit, 2 * shard + commit]);
     expect(plan.totalShards).toBe(6);
@@ -84,14 +97,19 @@ describe('the plan of hours × shards on W workers', () => {
     expect(() => planHours([], { workers: 1, bytesPerShard: 0, throughput: TEN_MB })).toThrow('bytes per shard must be positive');
   });
 
-  it('a day of 100 billion flows at the defaults (the cost model of docs/scale-out.md): 863 shards an hour; a backfill of the day fits in a day on 13 two-core workers, not on 11', () => {
+  it("a day of 100 billion flows at the defaults (the cost model of docs/scale-out.md): 863 shards an hour; the shards of the day fit in a day on 13 two-core workers, not on 11; commit parts shorten the last hour's tail", () => {
     // 100 B flows a day at 26.5 gzip bytes a flow, spread evenly: ~110 GB an hour.
     const bytesPerHour = (100e9 / 24) * 26.5;
     const hours = Array.from({ length: 24 }, (_, index) => hour(`2024-05-01T${String(index).padStart(2, '0')}`, bytesPerHour, 10_000));
     const throughput: Throughput = { bytesPerSecond: DEFAULT_BYTES_PER_SECOND, source: 'default', runs: 0 };
-    const day = (workers: number) => planHours(hours, { workers, bytesPerShard: 128 * MB, throughput });
+    const day = (workers: number, parts?: number) => planHours(hours, { workers, bytesPerShard: 128 * MB, throughput, ...(parts ? { parts } : {}) });
+    const shardsDone = (plan: ReturnType<typeof day>) => Math.max(...plan.hours.map((planned) => planned.doneAtSeconds - planned.partSeconds - planned.commitSeconds));
     expect(day(13).hours[0]!.shards).toBe(863);
-    expect(day(13).wallSeconds).toBeLessThan(86_400);
-    expect(day(11).wallSeconds).toBeGreaterThan(86_400);
+    expect(shardsDone(day(13))).toBeLessThan(86_400);
+    expect(shardsDone(day(11))).toBeGreaterThan(86_400);
+    // The commit of a 110 GB hour is a whole-hour job on one worker: about 5.3 h without parts, 2.7 h with 32.
+    const tail = (plan: ReturnType<typeof day>) => plan.wallSeconds - shardsDone(plan);
+    expect(tail(day(13)) / 3600).toBeCloseTo(5.3, 1);
+    expect(tail(day(13, 32)) / 3600).toBeCloseTo(2.85, 1);
   });
 });

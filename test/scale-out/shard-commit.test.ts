@@ -6,10 +6,10 @@ import { discoverObjects } from '../../jobs/hourly-etl.ts';
 import { assignShards } from '../../lib/scale-out/shard-assignment.ts';
 import { hourStagingPrefix } from '../../lib/scale-out/shard-staging.ts';
 import { runLedgerOf } from '../../orchestration/run-ledger.ts';
-import { commitShardsOfHour, runShardOfHour } from '../../orchestration/shard-hour.ts';
+import { commitPartOfHour, commitShardsOfHour, runShardOfHour } from '../../orchestration/shard-hour.ts';
 import { createLakeFixture, type LakeFixture } from '../support/lake-fixture.ts';
 import { queryLake } from '../support/read-lake.ts';
-import { commitShards, lakeWithRawOf, partitionDigests, roundRawMtimes, runShards } from './support/shard-harness.ts';
+import { commitShards, lakeWithRawOf, partitionDigests, roundRawMtimes, runCommitParts, runShards } from './support/shard-harness.ts';
 
 const HOUR = '2024-05-01T13';
 
@@ -68,6 +68,39 @@ describe('an hour split across shard workers, then committed', () => {
     }
   });
 
+  // The commit's whole-hour work split into M parts by connection (netflow commit --part j/M), then
+  // the final commit (--parts M): the same rows again. 2 parts as processes through the CLI, 3 in this process.
+  it.each([2, 3])('2 shard processes, then %i commit parts and the final commit: every published table equals the single-machine run', async (parts) => {
+    const lake = await lakeWithRawOf(single);
+    lakes.push(lake);
+    const outcomes = await runShards(lake, HOUR, 2, 2);
+    for (const [index, outcome] of outcomes.entries()) expect(outcome.code, `shard ${index}/2: ${outcome.stderr}`).toBe(0);
+    const hour = new Date(`${HOUR}:00:00Z`);
+    if (parts === 2) {
+      for (const [index, outcome] of (await runCommitParts(lake, HOUR, 2, parts)).entries()) expect(outcome.code, `part ${index}/${parts}: ${outcome.stderr}`).toBe(0);
+      const commit = await commitShards(lake, HOUR, 2, parts);
+      expect(commit.code, commit.stderr).toBe(0);
+    } else {
+      for (let index = 0; index < parts; index++) {
+        const part = await commitPartOfHour({ ...lake, baseDir: lake.dir, hour, shards: 2, part: { index, count: parts } });
+        expect(part.status, part.error).toBe('staged');
+      }
+      expect((await commitPartOfHour({ ...lake, baseDir: lake.dir, hour, shards: 2, part: { index: 0, count: parts } })).status).toBe('already-staged');
+      const commit = await commitShardsOfHour({ ...lake, baseDir: lake.dir, hour, shards: 2, parts });
+      expect(commit.status, commit.error).toBe('published');
+    }
+    expect(await partitionDigests(lake, HOUR)).toEqual(expected);
+    const entries = await runLedgerOf({ config: lake.config, baseDir: lake.dir }).entries();
+    expect(entries.map((entry) => [entry.status, entry.run_id, entry.trigger])).toEqual([['published', singleRunId, 'commit']]);
+    const [singleEntry] = await runLedgerOf({ config: single.config, baseDir: single.dir }).entries();
+    expect(entries[0]!.counts).toEqual(singleEntry!.counts);
+    // One data file of flows and of violations per part, in one Delta commit each.
+    for (const table of ['flows', 'violations']) expect((await publishedKeys(lake)).filter((key) => key.startsWith(`curated/${table}/`) && key.endsWith('.parquet'))).toHaveLength(parts);
+    const left: string[] = [];
+    for await (const object of lake.store.list(hourStagingPrefix(HOUR))) left.push(object.key);
+    expect(left).toEqual([]);
+  });
+
   it('refuses to publish while a shard is missing, ran against another listing or lost or damaged a file, naming it, and publishes nothing', async () => {
     const lake = await lakeWithRawOf(single);
     lakes.push(lake);
@@ -120,6 +153,46 @@ describe('an hour split across shard workers, then committed', () => {
     // Now the commit publishes, then says so again.
     expect((await commit(2)).status).toBe('published');
     expect((await commit(2)).status).toBe('skipped');
+  });
+  it('refuses to publish from commit parts while a part is missing, ran against another listing, or read a shard run again since, naming it, and publishes nothing', async () => {
+    const lake = await lakeWithRawOf(single);
+    lakes.push(lake);
+    const hour = new Date(`${HOUR}:00:00Z`);
+    const shard = async (index: number) => (await runShardOfHour({ ...lake, baseDir: lake.dir, hour, shard: { index, count: 2 } })).status;
+    const part = async (index: number) => (await commitPartOfHour({ ...lake, baseDir: lake.dir, hour, shards: 2, part: { index, count: 2 } })).status;
+    const commit = () => commitShardsOfHour({ ...lake, baseDir: lake.dir, hour, shards: 2, parts: 2 });
+    expect([await shard(0), await shard(1)]).toEqual(['staged', 'staged']);
+    // A part refuses as the commit does while a shard is missing.
+    const shard1 = `${hourStagingPrefix(HOUR)}${singleRunId}/1-of-2/`;
+    const done1 = (await lake.store.getBytes(`${shard1}done.json`))!;
+    await lake.store.delete(`${shard1}done.json`);
+    const early = await commitPartOfHour({ ...lake, baseDir: lake.dir, hour, shards: 2, part: { index: 0, count: 2 } });
+    expect(early.error).toMatch(/^refusing to publish hour 2024-05-01T13: shard 1\/2 is missing/);
+    await lake.store.putBytes(`${shard1}done.json`, done1);
+
+    expect(await part(0)).toBe('staged');
+    const missing = await commit();
+    expect(missing.status).toBe('failed');
+    expect(missing.error).toBe(`refusing to publish hour ${HOUR}: part 1/2 is missing (no done marker: it has not finished, or it failed)`);
+    expect(await publishedKeys(lake)).toEqual([]);
+
+    // Part 1 of another listing (its done marker moved under another run id), then a part that read a shard run again since.
+    expect(await part(1)).toBe('staged');
+    const part1 = `${hourStagingPrefix(HOUR)}${singleRunId}/parts/1-of-2/done.json`;
+    const otherRunId = 'f'.repeat(singleRunId.length);
+    await lake.store.putBytes(part1.replace(singleRunId, otherRunId), (await lake.store.getBytes(part1))!);
+    await lake.store.delete(part1);
+    expect((await commit()).error).toBe(`refusing to publish hour ${HOUR}: part 1/2 ran against another listing (run id ${otherRunId}; the recorded listing is run id ${singleRunId})`);
+    expect(await part(1)).toBe('staged');
+    await lake.store.delete(`${shard1}done.json`);
+    expect(await shard(1)).toBe('staged');
+    expect((await commit()).error).toBe(
+      `refusing to publish hour ${HOUR}: part 0/2 read other shard outputs than the shards' current ones (a shard was run again since): run the part again; part 1/2 read other shard outputs than the shards' current ones (a shard was run again since): run the part again`,
+    );
+    expect(await publishedKeys(lake)).toEqual([]);
+    expect([await part(0), await part(1)]).toEqual(['staged', 'staged']);
+    expect((await commit()).status).toBe('published');
+    expect(await partitionDigests(lake, HOUR)).toEqual(expected);
   });
 });
 

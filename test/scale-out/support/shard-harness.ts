@@ -70,8 +70,17 @@ export async function runShards(lake: { dir: string; configFile: string }, hour:
   return outcomes;
 }
 
-export function commitShards(lake: { dir: string; configFile: string }, hour: string, shards: number): Promise<ProcessOutcome> {
-  return netflowProcess(lake.dir, ['commit', '--hour', hour, '--shards', String(shards), '--config', lake.configFile, '--quiet']);
+export function commitShards(lake: { dir: string; configFile: string }, hour: string, shards: number, parts?: number): Promise<ProcessOutcome> {
+  return netflowProcess(lake.dir, ['commit', '--hour', hour, '--shards', String(shards), ...(parts ? ['--parts', String(parts)] : []), '--config', lake.configFile, '--quiet']);
+}
+
+/** Runs the M parts of an hour's commit as separate processes, one at a time (`netflow commit --part j/M`). */
+export async function runCommitParts(lake: { dir: string; configFile: string }, hour: string, shards: number, parts: number): Promise<ProcessOutcome[]> {
+  const outcomes: ProcessOutcome[] = [];
+  for (let index = 0; index < parts; index++) {
+    outcomes.push(await netflowProcess(lake.dir, ['commit', '--hour', hour, '--shards', String(shards), '--part', `${index}/${parts}`, '--config', lake.configFile, '--quiet']));
+  }
+  return outcomes;
 }
 
 /**
