@@ -116,6 +116,7 @@ export async function commitHourShards(options: HourCommitOptions): Promise<Hour
     const removed = await removeHourStaging(options.store, result.hour);
     logger.info('shard staging removed', { objects: removed });
   } catch (error) {
+    if (error instanceof ShardsNotReadyError) result.notReady = true;
     recordFailure(result, logger, error, failedPhase());
   } finally {
     session?.close();

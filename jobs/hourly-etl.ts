@@ -122,6 +122,8 @@ export interface HourlyEtlResult {
   error?: string;
   /** What caused `error`, outermost first (errorCauses): the ledger keeps them, redacted. */
   errorCauses?: string[];
+  /** A commit (or commit part) refused only because shards or parts are missing, stale or of another listing: running it again once they finish can succeed. */
+  notReady?: boolean;
 }
 
 export const EMPTY_COUNTS: SourceCounts = {

@@ -21,9 +21,10 @@ connections from every shard, their counted flags, the flows and violations tabl
 it publishes nothing (exit 0 when staged). --parts M then publishes from the M parts: it checks
 every part as it checks the shards, adds up the marts and alerts from the parts' rows and
 publishes the parts' files. Without --parts (or --parts 1) the commit does all the work itself.
-Exit code 0 when published, or already published from the same inputs (said on stderr); 1 when
-a shard is missing, failed, ran against another listing (each named) or the commit failed:
-nothing is published then; 2 on bad usage; 3 when the partition's lock is held past locks.wait.`;
+Exit code 0 when published, or already published from the same inputs (said on stderr); 5 when
+a shard or part is missing, failed, is stale or ran against another listing (each named): nothing
+is published, and running the commit again once they finish can succeed; 1 when the commit itself
+failed; 2 on bad usage; 3 when the partition's lock is held past locks.wait.`;
 
 export async function commitCommand(context: CliContext, options: { hour?: string; shards?: string; parts?: string; part?: string; json?: boolean }): Promise<number> {
   if (!options.hour) throw new UsageError('commit needs --hour, for example --hour 2024-05-01T13');
@@ -38,7 +39,7 @@ export async function commitCommand(context: CliContext, options: { hour?: strin
   context.stdout(options.json ? `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n` : formatRunSummary(result));
   if (result.status === 'skipped') context.stderr(`netflow commit: hour ${result.hour} already published from the same inputs; nothing to do\n`);
   if (result.status === 'failed' && result.error) context.stderr(`netflow commit: ${result.error}\n`);
-  return exitCodeOfRuns([result]);
+  return result.status === 'failed' && result.notReady ? EXIT.notReady : exitCodeOfRuns([result]);
 }
 
 /** `netflow commit --part j/M`: one part of the hour's commit, staged for the final commit. */
@@ -53,7 +54,8 @@ async function commitPartCommand(context: CliContext, options: HourCommitPartOpt
   if (result.status === 'already-staged') context.stderr(`${label}: already staged from the same shards; nothing redone\n`);
   if (result.status === 'skipped') context.stderr(`${label} skipped: the hour is already published from the same inputs\n`);
   if (result.status === 'failed' && result.error) context.stderr(`${label}: ${result.error}\n`);
-  return result.status === 'failed' ? EXIT.failed : EXIT.ok;
+  if (result.status !== 'failed') return EXIT.ok;
+  return result.notReady ? EXIT.notReady : EXIT.failed;
 }
 
 export const commitCommandDefinition: CommandDefinition = {

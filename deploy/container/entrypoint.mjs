@@ -16,7 +16,7 @@
 //                           shard mode maps index k to hour FROM + floor(k / N), shard k mod N;
 //                           part mode maps index k to hour FROM + floor(k / M), part k mod M;
 //                           commit mode maps index k to hour FROM + k
-//   NETFLOW_COMMIT_WAIT_MINUTES   part and commit mode: retry a commit (or part) that exits 1 or 3 (a
+//   NETFLOW_COMMIT_WAIT_MINUTES   part and commit mode: retry a commit (or part) that exits 5 or 3 (a
 //                           shard or part not finished yet, a lock held) until this many minutes have passed (default 0: once)
 //   NETFLOW_COMMIT_RETRY_SECONDS  pause between those attempts (default 60)
 //   NETFLOW_BIN             the netflow executable (default: bin/netflow.mjs beside this folder)
@@ -110,6 +110,9 @@ export function planOf(env, now) {
   return { mode, args: ['run', '--hour', hourText(hour), '--shard', `${shard}/${shards}`], waitMs: 0, pauseMs: 0 };
 }
 
+/** netflow's exit codes a commit or part retries on (cli/exit-codes.ts): 3 the lock is held, 5 shards or parts not all finished. */
+const RETRIED_EXIT_CODES = [3, 5];
+
 /** Runs netflow once; resolves with its exit code (128 + the signal's number when a signal ended it). */
 function runNetflow(bin, args, env) {
   return new Promise((resolve) => {
@@ -148,8 +151,9 @@ async function main() {
   process.stderr.write(`netflow entrypoint: netflow ${args.join(' ')}\n`);
   for (;;) {
     const code = await runNetflow(bin, args, env);
-    // 1: a shard or part has not finished (or failed: its retries may still fix it); 3: another commit holds the lock.
-    if (plan.mode === 'shard' || (code !== 1 && code !== 3) || Date.now() + pauseMs > deadline) return code;
+    // 5: a shard or part has not finished (or failed: its retries may still fix it); 3: another commit holds the lock.
+    // 1 is the commit's own failure: retrying would only repeat it.
+    if (plan.mode === 'shard' || !RETRIED_EXIT_CODES.includes(code) || Date.now() + pauseMs > deadline) return code;
     process.stderr.write(`netflow entrypoint: commit exited ${code}; trying again in ${pauseMs / 1000} s (until ${new Date(deadline).toISOString()})\n`);
     await sleep(pauseMs);
   }

@@ -11,7 +11,7 @@ import { Document } from 'yaml';
  *
  * Every hour: two CronJobs at the same minute. The shards' CronJob runs the hour as an Indexed
  * Job, completion index = shard number, each index retried on its own (backoffLimitPerIndex).
- * The commit's CronJob runs `netflow commit`, which refuses (exit 1, naming the shard) while a
+ * The commit's CronJob runs `netflow commit`, which refuses (exit 5, naming the shard) while a
  * shard is missing; its entry point retries it every minute for NETFLOW_COMMIT_WAIT_MINUTES.
  * Why not one Job that starts the commit after the shards: that needs a controller, or a pod with
  * rights to create Jobs; two CronJobs need neither, and the commit's refusal is the barrier.

@@ -99,7 +99,8 @@ const MATRIX: Record<string, CommandCases> = {
   commit: {
     done: ['commit', '--hour', '2024-05-01T13', '--shards', '2'],
     skipped: { args: ['commit', '--hour', '2024-05-01T13', '--shards', '2'], says: /^netflow commit: hour 2024-05-01T13 already published from the same inputs; nothing to do$/m },
-    failed: ['commit', '--hour', '2024-05-01T15', '--shards', '2'],
+    // A commit refused for unfinished shards exits 5 (test/cli/exit-codes.test.ts); 1 is its own failure.
+    failed: ['commit', '--hour', '2024-05-01T13', '--shards', '2', '--config', 'corrupt.yaml'],
     usage: ['commit', '--hour', '2024-05-01T13'],
     // The hour's shard is run in a lake of its own (shard-lake.yaml), where the hour is not published yet.
     locked: ['commit', '--hour', '2024-05-01T13', '--shards', '1', '--config', 'shard-lake.yaml'],

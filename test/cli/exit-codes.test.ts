@@ -49,6 +49,14 @@ describe('exit codes', { timeout: 300_000 }, () => {
     expect((await netflowHere(['commit', '--hour', '2024-05-01T13', '--shards', '0'])).code).toBe(2);
   });
 
+  it('exits 5 when a commit refuses because its shards have not all finished, naming them', async () => {
+    const notReady = await netflowHere(['commit', '--hour', '2024-05-01T15', '--shards', '2']);
+    expect(notReady.code, notReady.stderr).toBe(5);
+    expect(notReady.stderr).toContain('no shard has run (no listing recorded under _shards/2024-05-01T15/)');
+    const partNotReady = await netflowHere(['commit', '--hour', '2024-05-01T15', '--shards', '2', '--part', '0/2']);
+    expect(partNotReady.code, partNotReady.stderr).toBe(5);
+  });
+
   it('exits 0 when done, 0 with a word on stderr when skipped, 1 when failed, 3 when the lock is held', async () => {
     const demo = await netflowHere(['demo']);
     expect(demo.code, demo.stderr).toBe(0);

@@ -183,11 +183,11 @@ describe('container entry point: index → netflow arguments', () => {
       NETFLOW_HOUR: '2024-05-01T13',
       NETFLOW_COMMIT_WAIT_MINUTES: '1',
       NETFLOW_COMMIT_RETRY_SECONDS: '0',
-      STUB_EXITS: '1,3,0',
+      STUB_EXITS: '5,3,0',
     });
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(outcome.calls).toHaveLength(3);
-    expect(outcome.stderr).toContain('commit exited 1; trying again');
+    expect(outcome.stderr).toContain('commit exited 5; trying again');
   });
 
   it('commit mode does not retry a usage error, and without a wait tries once', async () => {
@@ -200,6 +200,16 @@ describe('container entry point: index → netflow arguments', () => {
       STUB_EXITS: '2,0',
     });
     expect([usage.code, usage.calls.length]).toEqual([2, 1]);
+    // 1 is the commit's own failure, not a shard that has yet to finish: retrying would repeat it.
+    const failed = await withStub({
+      NETFLOW_MODE: 'commit',
+      NETFLOW_SHARDS: '2',
+      NETFLOW_HOUR: '2024-05-01T13',
+      NETFLOW_COMMIT_WAIT_MINUTES: '1',
+      NETFLOW_COMMIT_RETRY_SECONDS: '0',
+      STUB_EXITS: '1,0',
+    });
+    expect([failed.code, failed.calls.length]).toEqual([1, 1]);
     const once = await withStub({ NETFLOW_MODE: 'commit', NETFLOW_SHARDS: '2', NETFLOW_HOUR: '2024-05-01T13', STUB_EXITS: '1,0' });
     expect([once.code, once.calls.length]).toEqual([1, 1]);
   });
