@@ -22,9 +22,10 @@ export const EXIT_CODES_HELP = `Exit codes: 0 done or nothing to do (an hour alr
   live runner (locks.wait ran out), 4 a report over a period whose hours are not all published,
   5 a commit whose shards or parts are not all finished (missing, stale or of another listing).`;
 
-/** The exit code of hourly runs: any plain failure wins over a held lock, which wins over success. */
-export function exitCodeOfRuns(outcomes: readonly { status: string; lockHeld?: boolean }[]): number {
+/** The exit code of hourly runs: any plain failure wins over a held lock, which wins over shards not ready, which win over success. */
+export function exitCodeOfRuns(outcomes: readonly { status: string; lockHeld?: boolean; notReady?: boolean }[]): number {
   const failed = outcomes.filter((outcome) => outcome.status === 'failed');
-  if (failed.some((outcome) => !outcome.lockHeld)) return EXIT.failed;
-  return failed.length > 0 ? EXIT.locked : EXIT.ok;
+  if (failed.some((outcome) => !outcome.lockHeld && !outcome.notReady)) return EXIT.failed;
+  if (failed.some((outcome) => outcome.lockHeld)) return EXIT.locked;
+  return failed.length > 0 ? EXIT.notReady : EXIT.ok;
 }

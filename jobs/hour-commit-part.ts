@@ -10,7 +10,7 @@ import { PART_OUTPUTS, PARTITIONED_OUTPUTS, partHashRange, partModels, published
 import type { ShardSpec } from '../lib/scale-out/shard-assignment.ts';
 import { markShardDone, partPrefix, readPartDone, shardFilesPresent, uploadShardFiles } from '../lib/scale-out/shard-staging.ts';
 import { PUBLISHED_TABLES } from '../schemas/tables/index.ts';
-import { downloadedShards, ShardsNotReadyError, verifiedCommitInputs, type HourCommitOptions } from './hour-commit.ts';
+import { downloadedShards, verifiedCommitInputs, type HourCommitOptions } from './hour-commit.ts';
 import { openHourSession, recordFailure, startAttempt, transformHour, transformSettings, type HourlyEtlResult } from './hourly-etl.ts';
 
 export interface HourCommitPartOptions extends HourCommitOptions {
@@ -96,7 +96,6 @@ export async function runHourCommitPart(options: HourCommitPartOptions): Promise
     });
     result.status = 'staged';
   } catch (error) {
-    if (error instanceof ShardsNotReadyError) result.notReady = true;
     recordFailure(result, logger, error, attempt.failedPhase());
   } finally {
     session?.close();

@@ -2,6 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sqlIdentifier, type DuckDbSession } from '../lib/duckdb/duckdb-session.ts';
+import { ShardsNotReadyError } from '../lib/scale-out/shards-not-ready.ts';
 import { claimWorkDir } from '../lib/process/work-dir-owner.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { loadReferenceData, referenceFilesOf, type ReferenceData } from '../lib/reference/reference-data.ts';
@@ -44,17 +45,6 @@ export interface HourCommitOptions extends HourlyEtlOptions {
   shards: number;
   /** The commit parts (netflow commit --part j/M) to publish from; 1 (the default): the commit does their work itself. */
   parts?: number;
-}
-
-/** A commit refused because of its shards: nothing was published. */
-export class ShardsNotReadyError extends Error {
-  constructor(
-    hour: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`refusing to publish hour ${hour}: ${problems.join('; ')}`);
-    this.name = 'ShardsNotReadyError';
-  }
 }
 
 /**
@@ -116,7 +106,6 @@ export async function commitHourShards(options: HourCommitOptions): Promise<Hour
     const removed = await removeHourStaging(options.store, result.hour);
     logger.info('shard staging removed', { objects: removed });
   } catch (error) {
-    if (error instanceof ShardsNotReadyError) result.notReady = true;
     recordFailure(result, logger, error, failedPhase());
   } finally {
     session?.close();

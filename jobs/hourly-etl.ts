@@ -33,6 +33,7 @@ import { stageObjects, type DiscoveredObject, type StagedObject, type StageRejec
 import { stageLimitsOf } from '../lib/staging/stage-lines.ts';
 import { ObjectChangedError, renderUnsafeKey, unsafeKeyReason, type ObjectStore } from '../lib/storage/object-store.ts';
 import { packagePath } from '../lib/process/package-root.ts';
+import { ShardsNotReadyError } from '../lib/scale-out/shards-not-ready.ts';
 
 /** Bumped whenever a change to parsing or models changes published rows for the same inputs. */
 export const PIPELINE_VERSION = '1';
@@ -358,8 +359,9 @@ export async function publishTransformedHour(hour: TransformedHour): Promise<voi
 }
 
 /** Records a failed run's error and its causes in its result, and logs it. */
-export function recordFailure(result: Pick<HourlyEtlResult, 'error' | 'errorCauses'>, logger: Logger, error: unknown, failedPhase: string | undefined): void {
+export function recordFailure(result: Pick<HourlyEtlResult, 'error' | 'errorCauses' | 'notReady'>, logger: Logger, error: unknown, failedPhase: string | undefined): void {
   result.error = error instanceof Error ? error.message : String(error);
+  if (error instanceof ShardsNotReadyError) result.notReady = true;
   const causes = errorCauses(error);
   if (causes.length > 0) result.errorCauses = causes;
   // The error itself, not its message: the log keeps its cause chain (errorJson), redacted.

@@ -2,7 +2,7 @@ import type { HourCommitPartOptions } from '../../jobs/hour-commit-part.ts';
 import { commitPartOfHour, commitShardsOfHour } from '../../orchestration/shard-hour.ts';
 import { parseHour, UsageError, type CliContext } from '../cli-context.ts';
 import { booleanOption, stringOption, type CommandDefinition } from '../command-definition.ts';
-import { EXIT, exitCodeOfRuns } from '../exit-codes.ts';
+import { exitCodeOfRuns } from '../exit-codes.ts';
 import { shardSpecOption } from './shard-run.ts';
 import { formatRunSummary } from '../run-summary.ts';
 
@@ -39,7 +39,7 @@ export async function commitCommand(context: CliContext, options: { hour?: strin
   context.stdout(options.json ? `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n` : formatRunSummary(result));
   if (result.status === 'skipped') context.stderr(`netflow commit: hour ${result.hour} already published from the same inputs; nothing to do\n`);
   if (result.status === 'failed' && result.error) context.stderr(`netflow commit: ${result.error}\n`);
-  return result.status === 'failed' && result.notReady ? EXIT.notReady : exitCodeOfRuns([result]);
+  return exitCodeOfRuns([result]);
 }
 
 /** `netflow commit --part j/M`: one part of the hour's commit, staged for the final commit. */
@@ -54,8 +54,7 @@ async function commitPartCommand(context: CliContext, options: HourCommitPartOpt
   if (result.status === 'already-staged') context.stderr(`${label}: already staged from the same shards; nothing redone\n`);
   if (result.status === 'skipped') context.stderr(`${label} skipped: the hour is already published from the same inputs\n`);
   if (result.status === 'failed' && result.error) context.stderr(`${label}: ${result.error}\n`);
-  if (result.status !== 'failed') return EXIT.ok;
-  return result.notReady ? EXIT.notReady : EXIT.failed;
+  return exitCodeOfRuns([result]);
 }
 
 export const commitCommandDefinition: CommandDefinition = {

@@ -26,6 +26,7 @@ const TEMP_DIR = '.netflow-tmp';
  */
 export class LocalFolderStore implements ObjectStore {
   readonly description: string;
+  private rootIsFolder = false;
 
   constructor(private readonly root: string) {
     this.root = path.resolve(root);
@@ -80,8 +81,11 @@ export class LocalFolderStore implements ObjectStore {
 
   /** A missing folder under the store is an empty listing; the store's own folder being a file is a misconfiguration, not an empty lake. */
   private async assertRootIsFolder(): Promise<void> {
+    // Discovery lists many date prefixes that do not exist: one stat once the folder is known to be one.
+    if (this.rootIsFolder) return;
     const stats = await stat(this.root).catch(() => undefined);
     if (stats && !stats.isDirectory()) throw new Error(`the local store's folder ${this.root} is not a folder (check store.path)`);
+    this.rootIsFolder = stats !== undefined;
   }
 
   private async collect(dir: string, dirKey: string, prefix: string, into: string[], options: ListOptions): Promise<void> {
