@@ -31,18 +31,8 @@ export const SOURCE_FINDINGS_COLUMNS: readonly (keyof SourceFindings)[] = [
   'alerts',
 ];
 
-const emptyFindings = (source: string): SourceFindings => ({
-  source,
-  objects: 0,
-  objects_quarantined: 0,
-  records_read: 0,
-  flows_published: 0,
-  other_hours: 0,
-  nodata_skipdata: 0,
-  quarantined: 0,
-  violations: 0,
-  alerts: 0,
-});
+/** Every figure 0: the counts are SOURCE_FINDINGS_COLUMNS but the source's name. */
+const emptyFindings = (source: string): SourceFindings => ({ ...(Object.fromEntries(SOURCE_FINDINGS_COLUMNS.map((column) => [column, 0])) as Omit<SourceFindings, 'source'>), source });
 
 /**
  * One row per source the runs read, in the order of SOURCE_TYPES, then a `total` row. A source's

@@ -2,7 +2,7 @@ import { errorCauses } from '../lib/log/logger.ts';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { durationMs, type Config } from '../schemas/config.ts';
-import { runHourlyEtl, type HourlyEtlOptions, type HourlyEtlResult } from '../jobs/hourly-etl.ts';
+import { EMPTY_COUNTS, runHourlyEtl, type HourlyEtlOptions, type HourlyEtlResult } from '../jobs/hourly-etl.ts';
 import { partitionOf } from '../lib/publish/partition-keys.ts';
 import { PartitionLock } from '../lib/publish/partition-lock.ts';
 import { ledgerLateAccounting } from './late-accounting.ts';
@@ -94,7 +94,7 @@ function failedResult(hour: Date, error: string): HourlyEtlResult {
     inputs: [],
     referenceHash: null,
     rulesHash: null,
-    counts: { objects: 0, objects_quarantined: 0, records_read: 0, flows_published: 0, other_hour: 0, late: 0, nodata: 0, skipdata: 0, quarantined: 0 },
+    counts: { ...EMPTY_COUNTS },
     countsBySource: {},
     models: [],
     tables: [],

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { HourlyEtlResult, SourceCounts } from '../../jobs/hourly-etl.ts';
+import { EMPTY_COUNTS, type HourlyEtlResult, type SourceCounts } from '../../jobs/hourly-etl.ts';
 import { formatSourceFindings, sourceFindingsOf } from '../../cli/source-findings.ts';
 import type { AlertRow } from '../../schemas/tables/alerts.ts';
 
-const counts = (partial: Partial<SourceCounts>): SourceCounts => ({
-  objects: 0,
-  objects_quarantined: 0,
-  records_read: 0,
-  flows_published: 0,
-  other_hour: 0,
-  late: 0,
-  nodata: 0,
-  skipdata: 0,
-  quarantined: 0,
-  ...partial,
-});
+const counts = (partial: Partial<SourceCounts>): SourceCounts => ({ ...EMPTY_COUNTS, ...partial });
 const alert = (observedBy: string[]) => ({ observed_by: observedBy }) as unknown as AlertRow;
 
 describe('the per-source findings of the demo', () => {
