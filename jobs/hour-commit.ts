@@ -90,10 +90,6 @@ export async function commitHourShards(options: HourCommitOptions): Promise<Hour
     const wholeObjectRejects = await session.all<{ raw_object_key: string }>(`SELECT DISTINCT raw_object_key FROM quarantine WHERE raw_offset IS NULL`);
     await publishTransformedHour({
       session,
-      closeSession: () => {
-        session?.close();
-        session = undefined;
-      },
       options,
       result,
       workDir,

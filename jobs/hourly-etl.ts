@@ -259,10 +259,6 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
     if (transform.error) throw new Error(transform.error);
     await publishTransformedHour({
       session,
-      closeSession: () => {
-        session?.close();
-        session = undefined;
-      },
       options,
       result,
       workDir,
@@ -283,9 +279,8 @@ export async function runHourlyEtl(options: HourlyEtlOptions): Promise<HourlyEtl
 
 /** What publishTransformedHour needs: a session whose models ran, and the run's result so far. */
 export interface TransformedHour {
+  /** Closed here once the alerts are read (before uploading: DuckDB's memory is not needed for it). */
   session: DuckDbSession;
-  /** Closes the session (before uploading: DuckDB's memory is not needed for it). */
-  closeSession: () => void;
   options: HourlyEtlOptions;
   result: HourlyEtlResult;
   workDir: string;
@@ -323,7 +318,7 @@ export async function publishTransformedHour(hour: TransformedHour): Promise<voi
   result.alerts = await session.all<AlertRow>(
     `SELECT ${projectionSql(PUBLISHED_TABLES.find((t) => t.name === 'alerts')!)} FROM alerts ORDER BY list_position(['critical', 'high', 'medium', 'low'], severity), rule_id, alert_id`,
   );
-  hour.closeSession();
+  session.close();
 
   result.tables = await phase('publish', () =>
     publishPartition({

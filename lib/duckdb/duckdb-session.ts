@@ -143,7 +143,12 @@ export class DuckDbSession {
     }
   }
 
+  private closed = false;
+
+  /** Idempotent: a job closes its session as soon as DuckDB's memory is no longer needed, and again in its `finally`. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.connection.closeSync();
     this.instance.closeSync();
   }
