@@ -244,7 +244,7 @@ describe('container entry point: index → netflow arguments', () => {
 });
 
 describe('container entry point with the real netflow over the demo hour', () => {
-  it('each shard of an Indexed Job exits 0 and leaves outputs; the commit then publishes the hour', async () => {
+  it('each shard of an Indexed Job exits 0 and leaves outputs, then each commit part; the commit then publishes the hour from the parts', async () => {
     const lake = path.join(dir, 'demo');
     await cp(path.join(REPO_ROOT, 'data', 'samples', 'raw'), path.join(lake, 'lake', 'raw'), { recursive: true });
     const config = path.join(lake, 'netflow.yaml');
@@ -277,7 +277,13 @@ describe('container entry point with the real netflow over the demo hour', () =>
       shardOutputs.filter((key) => key.includes('/_delta_log/')),
       'a shard commits nothing',
     ).toEqual([]);
-    const commit = await runEntrypoint({ ...env, NETFLOW_MODE: 'commit' });
+    for (const index of ['0', '1']) {
+      const part = await runEntrypoint({ ...env, NETFLOW_MODE: 'part', NETFLOW_PARTS: '2', JOB_COMPLETION_INDEX: index });
+      expect(part.code, part.stderr).toBe(0);
+    }
+    const partMarkers = (await listTree(path.join(lake, 'lake', '_shards', '2024-05-01T13'))).filter((key) => key.includes('/parts/') && key.endsWith('/done.json'));
+    expect(partMarkers.length, 'one done marker per commit part').toBe(2);
+    const commit = await runEntrypoint({ ...env, NETFLOW_MODE: 'commit', NETFLOW_PARTS: '2' });
     expect(commit.code, commit.stderr).toBe(0);
     expect(await listTree(path.join(lake, 'lake', 'curated', 'flows', '_delta_log'))).not.toEqual([]);
     expect(await listTree(path.join(lake, 'lake', '_shards', '2024-05-01T13')), 'the commit clears the shards').toEqual([]);
